@@ -1,0 +1,67 @@
+import type { ErrorInfo } from './errors.ts';
+
+/**
+ * The record of one cycle, written when it starts and again when it ends.
+ *
+ * Outcome values:
+ * - `ok`: every planned item succeeded (or there was nothing to do);
+ * - `partial`: some items failed, some succeeded;
+ * - `failed`: observe or plan threw, or every item failed;
+ * - `skipped`: the cycle did not run; `reason` says why (overlap, shutdown, ...).
+ * A cycle still running has outcome `running`.
+ */
+export type CycleOutcome =
+  | { kind: 'running' }
+  | { kind: 'ok' }
+  | { kind: 'partial'; failed: number }
+  | { kind: 'failed'; error: ErrorInfo; step: 'observe' | 'plan' | 'act' }
+  | { kind: 'skipped'; reason: string };
+
+export type CycleOutcomeKind = CycleOutcome['kind'];
+
+export type TriggerKind = 'cron' | 'interval' | 'manual';
+
+/** The moment a trigger fired. Unique per loop: the basis of tick ids. */
+export interface Tick {
+  /** `<loop>@<ISO time>` for scheduled ticks, `<loop>@manual:<ISO>:<n>` for manual ones. */
+  readonly id: string;
+  readonly loop: string;
+  readonly trigger: TriggerKind;
+  /** When the tick was due (epoch ms), which may be earlier than when it ran. */
+  readonly scheduledAt: number;
+}
+
+export interface CycleRecord {
+  readonly id: string;
+  readonly loop: string;
+  readonly tickId: string;
+  readonly trigger: TriggerKind;
+  readonly scheduledAt: number;
+  readonly startedAt: number;
+  finishedAt: number | null;
+  /** Milliseconds spent in each step; absent for a step that did not run. */
+  steps: { observeMs?: number; planMs?: number; actMs?: number };
+  counts: { planned: number; succeeded: number; failed: number };
+  outcome: CycleOutcome;
+  /** Which process ran it: `<host>:<pid>:<random>`. */
+  readonly owner: string;
+}
+
+export type ItemStatus = 'succeeded' | 'failed';
+
+/** The result of one work item in one cycle, after all its attempts. */
+export interface ItemResult {
+  readonly cycleId: string;
+  readonly loop: string;
+  readonly key: string;
+  readonly idempotencyKey: string;
+  readonly priority: number;
+  readonly status: ItemStatus;
+  readonly attempts: number;
+  readonly startedAt: number;
+  readonly finishedAt: number;
+  readonly durationMs: number;
+  /** What act returned (JSON), for succeeded items. */
+  readonly output?: unknown;
+  readonly error?: ErrorInfo;
+}

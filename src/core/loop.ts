@@ -1,0 +1,128 @@
+import type { Clock } from '../time/clock.ts';
+import type { Duration } from '../time/duration.ts';
+import type { Tick } from './cycle-record.ts';
+import type { PlannedItem, WorkItem } from './work-item.ts';
+
+/** What starts a loop's cycles, as users write it. */
+export type TriggerSpec = ({ cron: string; timezone?: string } | { interval: Duration } | { manual: true }) & {
+  /** What a tick does while the previous cycle still runs. Default `skip`. */
+  overlap?: OverlapPolicy;
+};
+
+/**
+ * `skip`: the tick is recorded as a skipped cycle with its reason.
+ * `queue-one`: one tick waits and runs when the current cycle ends; further
+ * ticks while one waits are skipped.
+ */
+export type OverlapPolicy = 'skip' | 'queue-one';
+
+export interface RetrySpec {
+  /** Total attempts including the first. Default 1 (no retry). */
+  attempts?: number;
+  /** Base delay of the exponential backoff (full jitter). Default 1s. */
+  backoff?: Duration;
+  /** Cap on one backoff delay. Default 30s. */
+  maxBackoff?: Duration;
+}
+
+export interface LoopPolicies {
+  /** Per-attempt timeout of one item; its AbortSignal fires when it passes. Default 30s. */
+  timeout?: Duration;
+  retry?: RetrySpec;
+  /** Items run at once. Default 10. Can be changed at run time. */
+  concurrency?: number;
+}
+
+/** Given to observe and plan. */
+export interface CycleContext {
+  readonly loop: string;
+  readonly cycleId: string;
+  readonly tick: Tick;
+  /** Aborts when the runtime shuts down past its grace period. */
+  readonly signal: AbortSignal;
+  readonly clock: Clock;
+}
+
+/** Given to act, once per attempt. */
+export interface ItemContext extends CycleContext {
+  /** 1 for the first attempt. */
+  readonly attempt: number;
+  /** Aborts on the item's timeout or on shutdown. Pass it to every call that can take long. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * A loop as a TypeScript user defines it: a trigger plus observe -> plan -> act.
+ *
+ * - `observe` reads the world into a snapshot (default: `undefined`).
+ * - `plan` turns the snapshot into work items; it must be pure. Default: if
+ *   the snapshot is an array, one item per element (key from `element.key`,
+ *   or the element itself when it is a string).
+ * - `act` does one item. Return a JSON-serialisable value; throw to fail the
+ *   attempt (retried per policy), or throw a `TerminalError` to fail at once.
+ */
+export interface LoopDefinition<S = unknown, P = unknown> {
+  name: string;
+  description?: string;
+  trigger: TriggerSpec;
+  observe?: (ctx: CycleContext) => S | Promise<S>;
+  plan?: (snapshot: S, ctx: CycleContext) => ReadonlyArray<PlannedItem<P>> | Promise<ReadonlyArray<PlannedItem<P>>>;
+  act: (item: WorkItem<P>, ctx: ItemContext) => unknown;
+  policies?: LoopPolicies;
+}
+
+/** A trigger after validation. */
+export type ResolvedTrigger =
+  | { kind: 'cron'; expression: string; timezone: string }
+  | { kind: 'interval'; everyMs: number }
+  | { kind: 'manual' };
+
+/** A loop after validation and defaults: every duration in ms, nothing optional. */
+export interface ResolvedLoop {
+  readonly name: string;
+  readonly description: string;
+  readonly trigger: ResolvedTrigger;
+  readonly overlap: OverlapPolicy;
+  readonly observe: (ctx: CycleContext) => unknown;
+  readonly plan: (
+    snapshot: unknown,
+    ctx: CycleContext,
+  ) => ReadonlyArray<PlannedItem> | Promise<ReadonlyArray<PlannedItem>>;
+  readonly act: (item: WorkItem, ctx: ItemContext) => unknown;
+  readonly policies: {
+    readonly timeoutMs: number;
+    readonly retry: { readonly attempts: number; readonly baseMs: number; readonly maxMs: number };
+    readonly concurrency: number;
+  };
+}
+
+export const LOOP_DEFAULTS = {
+  timeoutMs: 30_000,
+  retry: { attempts: 1, baseMs: 1_000, maxMs: 30_000 },
+  concurrency: 10,
+  overlap: 'skip' as OverlapPolicy,
+  timezone: 'UTC',
+} as const;
+
+/** The default plan: one item per array element of the snapshot. */
+export function defaultPlan(snapshot: unknown): PlannedItem[] {
+  if (snapshot === undefined || snapshot === null) return [];
+  if (!Array.isArray(snapshot)) {
+    throw new TypeError(
+      `the default plan expects observe to return an array (one item per element), got ${typeof snapshot}; write a plan step`,
+    );
+  }
+  return snapshot.map((element, index) => {
+    if (typeof element === 'string') return { key: element, payload: element };
+    if (element && typeof element === 'object' && typeof (element as { key?: unknown }).key === 'string') {
+      const e = element as PlannedItem & Record<string, unknown>;
+      return {
+        key: e.key,
+        priority: e.priority,
+        payload: 'payload' in e ? e.payload : element,
+        idempotencyKey: e.idempotencyKey,
+      };
+    }
+    return { key: String(index), payload: element };
+  });
+}

@@ -1,0 +1,97 @@
+import type { CycleOutcome, TriggerKind } from '../core/cycle-record.ts';
+import type { ErrorInfo } from '../core/errors.ts';
+
+/**
+ * The typed event map: event name -> payload. Surfaces (log, metrics, SSE,
+ * event log) subscribe to these; nothing emits untyped strings.
+ */
+export interface EventMap {
+  'runtime.started': { owner: string; loops: string[] };
+  'runtime.stopping': { reason: string };
+  'runtime.stopped': { drained: boolean };
+  'cycle.started': { loop: string; cycleId: string; tickId: string; trigger: TriggerKind };
+  'cycle.finished': {
+    loop: string;
+    cycleId: string;
+    tickId: string;
+    outcome: CycleOutcome;
+    durationMs: number;
+    counts: { planned: number; succeeded: number; failed: number };
+  };
+  'cycle.skipped': { loop: string; tickId: string; reason: string };
+  'item.started': { loop: string; cycleId: string; key: string; attempt: number };
+  'item.succeeded': { loop: string; cycleId: string; key: string; attempts: number; durationMs: number };
+  'item.retried': { loop: string; cycleId: string; key: string; attempt: number; delayMs: number; error: ErrorInfo };
+  'item.failed': { loop: string; cycleId: string; key: string; attempts: number; durationMs: number; error: ErrorInfo };
+  'loop.concurrency': { loop: string; limit: number };
+}
+
+export type EventName = keyof EventMap;
+
+/** One emitted event: its name, payload and time (clock ms). */
+export type AnyEvent = { [K in EventName]: { type: K; at: number; data: EventMap[K] } }[EventName];
+
+export interface Disposable {
+  dispose(): void;
+}
+
+/**
+ * A synchronous, typed publish/subscribe bus. A throwing listener is
+ * reported to `onListenerError` and never breaks the emitter or its siblings.
+ */
+export class EventBus {
+  readonly #listeners = new Map<EventName, Set<(data: never, at: number) => void>>();
+  readonly #any = new Set<(event: AnyEvent) => void>();
+  readonly #now: () => number;
+  readonly #onListenerError: (error: unknown) => void;
+
+  constructor(options: { now: () => number; onListenerError?: (error: unknown) => void }) {
+    this.#now = options.now;
+    this.#onListenerError = options.onListenerError ?? (() => {});
+  }
+
+  on<K extends EventName>(type: K, listener: (data: EventMap[K], at: number) => void): Disposable {
+    let set = this.#listeners.get(type);
+    if (!set) {
+      set = new Set();
+      this.#listeners.set(type, set);
+    }
+    const entry = listener as (data: never, at: number) => void;
+    set.add(entry);
+    return { dispose: () => set.delete(entry) };
+  }
+
+  onAny(listener: (event: AnyEvent) => void): Disposable {
+    this.#any.add(listener);
+    return { dispose: () => this.#any.delete(listener) };
+  }
+
+  emit<K extends EventName>(type: K, data: EventMap[K]): void {
+    const at = this.#now();
+    const set = this.#listeners.get(type);
+    if (set) {
+      for (const listener of set) {
+        try {
+          (listener as (d: EventMap[K], at: number) => void)(data, at);
+        } catch (error) {
+          this.#onListenerError(error);
+        }
+      }
+    }
+    if (this.#any.size === 0) return;
+    const event = { type, at, data } as AnyEvent;
+    for (const listener of this.#any) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.#onListenerError(error);
+      }
+    }
+  }
+}
+
+/** The loop an event belongs to, if any (for the event log's loop column). */
+export function eventLoop(event: AnyEvent): string | null {
+  const data = event.data as { loop?: unknown };
+  return typeof data.loop === 'string' ? data.loop : null;
+}

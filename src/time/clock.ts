@@ -1,0 +1,60 @@
+/**
+ * The clock port. Everything in autoloop that needs the time or a timer goes
+ * through a Clock, so tests and `simulate` can run hours of schedule on a
+ * {@link VirtualClock} in milliseconds. Only `system-clock.ts` touches
+ * `Date`, `performance` and `setTimeout`.
+ *
+ * @example
+ * await clock.sleep(5_000, signal); // rejects with an AbortError when signal aborts
+ */
+export interface Clock {
+  /** Wall-clock time, epoch milliseconds. Used for schedules and records. */
+  now(): number;
+  /**
+   * Monotonic milliseconds from an arbitrary origin. Never goes backwards;
+   * use it for durations and deadlines (a wall clock may jump).
+   */
+  monotonic(): number;
+  /**
+   * Resolves after `ms` milliseconds. Rejects with the signal's reason
+   * (an `AbortError` by default) as soon as `signal` aborts; the timer is
+   * cleared on every path.
+   */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /** Calls `fn` once after `ms`. The returned handle cancels it. */
+  setTimer(ms: number, fn: () => void): TimerHandle;
+}
+
+/** A scheduled callback that can be cancelled. Cancelling twice is harmless. */
+export interface TimerHandle {
+  cancel(): void;
+}
+
+/** The error a sleep rejects with when its signal aborts without a reason. */
+export function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
+}
+
+/**
+ * A signal that aborts after `ms` on `clock`, or when `parent` aborts.
+ * `dispose()` clears the timer and removes the listener; call it on every path.
+ */
+export function timeoutSignal(
+  clock: Clock,
+  ms: number,
+  parent: AbortSignal | undefined,
+  reason: () => Error,
+): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const timer = clock.setTimer(ms, () => controller.abort(reason()));
+  const onParentAbort = () => controller.abort(parent?.reason);
+  if (parent?.aborted) controller.abort(parent.reason);
+  else parent?.addEventListener('abort', onParentAbort, { once: true });
+  return {
+    signal: controller.signal,
+    dispose() {
+      timer.cancel();
+      parent?.removeEventListener('abort', onParentAbort);
+    },
+  };
+}

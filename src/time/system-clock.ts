@@ -1,0 +1,45 @@
+import { performance } from 'node:perf_hooks';
+import { abortReason, type Clock, type TimerHandle } from './clock.ts';
+
+/**
+ * The real clock: the one place that reads `Date.now()` and sets Node timers.
+ * Timers are unref'd only when asked, so a running loop keeps the process up.
+ */
+export class SystemClock implements Clock {
+  now(): number {
+    return Date.now();
+  }
+
+  monotonic(): number {
+    return performance.now();
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(abortReason(signal));
+        return;
+      }
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(abortReason(signal as AbortSignal));
+      };
+      const timer = setTimeout(
+        () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        Math.max(0, ms),
+      );
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  setTimer(ms: number, fn: () => void): TimerHandle {
+    const timer = setTimeout(fn, Math.max(0, ms));
+    return { cancel: () => clearTimeout(timer) };
+  }
+}
+
+/** The process-wide real clock. Stateless, so sharing it is safe. */
+export const systemClock: Clock = new SystemClock();
