@@ -58,6 +58,11 @@ export interface ErrorInfo {
 }
 
 export function toErrorInfo(error: unknown): ErrorInfo {
+  // A TerminalError from a command (exit 3) carries the command's details in its cause.
+  if (error instanceof Error && !(error instanceof CommandError) && error.cause instanceof CommandError) {
+    const { stderrTail, exitCode } = error.cause.details;
+    return { name: error.name, message: error.message, stderrTail, exitCode };
+  }
   if (error instanceof CommandError) {
     return {
       name: error.name,

@@ -65,9 +65,11 @@ export interface LoopDefinition<S = unknown, P = unknown> {
   name: string;
   description?: string;
   trigger: TriggerSpec;
-  observe?: (ctx: CycleContext) => S | Promise<S>;
-  plan?: (snapshot: S, ctx: CycleContext) => ReadonlyArray<PlannedItem<P>> | Promise<ReadonlyArray<PlannedItem<P>>>;
-  act: (item: WorkItem<P>, ctx: ItemContext) => unknown;
+  // Method syntax on purpose: its parameters are bivariant, so a
+  // LoopDefinition<string[]> can be passed where LoopDefinition<unknown> is taken.
+  observe?(ctx: CycleContext): S | Promise<S>;
+  plan?(snapshot: S, ctx: CycleContext): ReadonlyArray<PlannedItem<P>> | Promise<ReadonlyArray<PlannedItem<P>>>;
+  act(item: WorkItem<P>, ctx: ItemContext): unknown;
   policies?: LoopPolicies;
 }
 

@@ -20,7 +20,11 @@ export interface Store {
   readonly events: EventLog;
   /** Resolves when the backend answers a trivial request; rejects otherwise. */
   ping(): Promise<void>;
-  /** Deletes cycle records, item results and events older than `beforeMs` (epoch). */
+  /**
+   * Deletes cycle records, item results and events older than `beforeMs`
+   * (epoch): records that started before it (with their item results), item
+   * results that finished before it, events whose `at` is before it.
+   */
   prune(beforeMs: number): Promise<{ cycles: number; events: number }>;
   /** Releases the backend. Further calls reject. Closing twice is harmless. */
   close(): Promise<void>;
@@ -33,14 +37,17 @@ export interface CycleStore {
   /**
    * Records that a cycle started (or was skipped: a record whose outcome is
    * already `skipped`). Returns false, and writes nothing, when a record for
-   * the same `tickId` exists: at most one record per tick, across every
-   * process sharing the store.
+   * the same `tickId` (or with the same `id`) exists: at most one record per
+   * tick, across every process sharing the store.
    */
   start(record: CycleRecord): Promise<boolean>;
-  /** Overwrites the record with the same id (outcome, counts, steps, finishedAt). */
+  /**
+   * Overwrites the record with the same id (outcome, counts, steps,
+   * finishedAt). Writes nothing when no record has that id.
+   */
   finish(record: CycleRecord): Promise<void>;
   get(id: string): Promise<CycleRecord | undefined>;
-  /** The loop's most recent records, newest first (by startedAt, then id). */
+  /** The loop's most recent records, newest first (by startedAt, then id); all when no limit. */
   list(loop: string, options?: { limit?: number }): Promise<CycleRecord[]>;
   /** The item results written for a cycle, in the order they finished. */
   items(cycleId: string): Promise<ItemResult[]>;
@@ -92,8 +99,8 @@ export interface WorkQueue {
   ): Promise<QueuedItem[]>;
   /**
    * Claims up to `limit` of the loop's items that are pending or whose claim
-   * expired before `now`, lowest priority number first, then oldest. The
-   * claimed rows are re-assigned to `cycleId`.
+   * expired (`claim.until <= now`), lowest priority number first, then
+   * oldest. The claimed rows are re-assigned to `cycleId`.
    */
   claimStale(loop: string, cycleId: string, claim: Claim, now: number, limit: number): Promise<QueuedItem[]>;
   /**
@@ -103,9 +110,9 @@ export interface WorkQueue {
   complete(id: string, owner: string, result: ItemResult): Promise<boolean>;
   /** Moves items claimed by `owner` back to pending. Returns how many moved. */
   release(ids: readonly string[], owner: string): Promise<number>;
-  /** Item counts per loop and priority, pending and claimed together. */
+  /** Item counts per loop and priority, pending and claimed together, sorted by loop then priority. */
   depth(loop?: string): Promise<Array<{ loop: string; priority: number; count: number }>>;
-  /** Items in the queue, lowest priority number first, then oldest. */
+  /** Items in the queue, lowest priority number first, then oldest; all when no limit. */
   list(loop?: string, options?: { limit?: number }): Promise<QueuedItem[]>;
 }
 
@@ -124,7 +131,7 @@ export interface EventLog {
   append(events: ReadonlyArray<Omit<StoredEvent, 'seq'>>): Promise<void>;
   /** Events with seq > `afterSeq`, oldest first, at most `limit` (default 1000). */
   after(afterSeq: number, options?: { limit?: number; loop?: string }): Promise<StoredEvent[]>;
-  /** The newest `limit` events, oldest first. */
+  /** The newest `limit` events (default 1000), oldest first. */
   latest(options?: { limit?: number; loop?: string }): Promise<StoredEvent[]>;
 }
 

@@ -91,6 +91,15 @@ export class VirtualClock implements Clock {
     await this.advanceTo(this.#now + ms);
   }
 
+  /**
+   * Moves `now` forward WITHOUT firing timers, as if the process had been
+   * frozen (blocked event loop, SIGSTOP, a sleeping laptop). The overdue
+   * timers fire, late, on the next `advance`.
+   */
+  jump(ms: number): void {
+    this.#now += Math.max(0, ms);
+  }
+
   /** Moves time to the absolute epoch `target` (never backwards). */
   async advanceTo(target: number): Promise<void> {
     await this.flush();

@@ -1,0 +1,20 @@
+/**
+ * `npm run bench`: every benchmark in one run, printed as figures and ratios
+ * to the baseline named by the issue. Speed figures are reported, never
+ * asserted: they depend on the machine.
+ */
+import { arch, cpus, totalmem } from 'node:os';
+import { benchFanout } from './fanout.ts';
+import { benchPoolOverhead } from './pool-overhead.ts';
+import { line } from './report.ts';
+import { benchSqliteThroughput } from './sqlite-throughput.ts';
+
+line(
+  `autoloop benchmarks: node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? arch()}, ${Math.round(totalmem() / 2 ** 30)} GiB`,
+);
+const results = {
+  poolOverhead: await benchPoolOverhead(),
+  sqliteThroughput: await benchSqliteThroughput(),
+  fanout: await benchFanout(),
+};
+if (process.argv.includes('--json')) line(JSON.stringify(results, null, 2));

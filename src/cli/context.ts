@@ -1,0 +1,64 @@
+import { resolve } from 'node:path';
+import { ConfigError } from '../config/config-error.ts';
+import { loadConfig, type ResolvedConfig } from '../config/load-config.ts';
+import type { Output } from './output.ts';
+
+/** Exit codes, documented in README and `--help`. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+/** Raised by commands to end with a message and an exit code, never a stack trace. */
+export class CliExit extends Error {
+  override name = 'CliExit';
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ConfigFlags {
+  config?: string;
+  store?: string;
+  host?: string;
+  port?: string;
+}
+
+/** The config file a command uses: --config, else $AUTOLOOP_CONFIG, else ./autoloop.yaml. */
+export function configPath(flags: ConfigFlags, env: NodeJS.ProcessEnv, cwd: string): string {
+  return resolve(cwd, flags.config ?? env.AUTOLOOP_CONFIG ?? 'autoloop.yaml');
+}
+
+/** Loads and validates the config, turning every problem into a CliExit(2) with the validator's message. */
+export async function loadCliConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, cwd: string): Promise<ResolvedConfig> {
+  const file = configPath(flags, env, cwd);
+  const port = flags.port === undefined ? undefined : parsePort(flags.port);
+  try {
+    return await loadConfig(file, { env, overrides: { store: flags.store, host: flags.host, port } });
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliExit(EXIT.usage, error.message);
+    throw error;
+  }
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535) {
+    throw new CliExit(
+      EXIT.usage,
+      `--port: expected a port number from 0 to 65535 (0 picks a free port), got "${value}"`,
+    );
+  }
+  return port;
+}
+
+export function write(output: Output, json: boolean, data: unknown, text: () => string): void {
+  output.out(json ? JSON.stringify(data, null, 2) : text());
+}
+
+/** Exits 2 naming the known loops when `name` is not one of the config's loops. */
+export function requireLoop(config: ResolvedConfig, name: string, command: string): void {
+  if (config.loops.some((l) => l.name === name)) return;
+  const known = config.loops.map((l) => l.name).join(', ') || '(none)';
+  throw new CliExit(EXIT.usage, `${command}: unknown loop "${name}"; loops in ${config.file}: ${known}`);
+}

@@ -1,0 +1,130 @@
+/**
+ * The shape of a config file (stage 2 of 3: validated, defaults filled,
+ * durations in ms; module references parsed but not yet imported).
+ */
+import { z } from 'zod';
+import type { LoopDefinition } from '../core/loop.ts';
+import { durationMs, loopNameSchema, policiesSchema, triggerSchema } from './schema.ts';
+
+/** `./loops/demo.ts#act`, parsed. `exportName` is `default` when there is no `#`. */
+export interface ModuleRef {
+  kind: 'module';
+  /** As written, relative to the config file's directory. */
+  module: string;
+  exportName: string;
+}
+
+/** `{ command: "...", timeout: 1m }`, with the timeout in ms when given. */
+export interface CommandSpec {
+  kind: 'command';
+  command: string;
+  timeoutMs: number | undefined;
+}
+
+function moduleRef(step: string) {
+  const example = `"./loops/demo.ts#${step}"`;
+  return z.string().transform((text, ctx): ModuleRef => {
+    const match = /^((?:\.{1,2})?\/[^#]*[^#/])(?:#([A-Za-z_$][\w$]*))?$/.exec(text.trim());
+    if (!match) {
+      const hint = /^\S+\.\w+(#.*)?$/.test(text.trim())
+        ? 'paths are relative to the config file and start with ./ or ../'
+        : `to run a command write ${step}: { command: ${JSON.stringify(text)} }`;
+      ctx.addIssue({ code: 'custom', message: `a module reference like ${example}`, params: { hint } });
+      return z.NEVER;
+    }
+    return { kind: 'module', module: match[1] as string, exportName: match[2] ?? 'default' };
+  });
+}
+
+const commandSpec = z
+  .strictObject({
+    command: z.string().trim().min(1),
+    timeout: durationMs({ minMs: 1 }).optional(),
+  })
+  .transform((spec): CommandSpec => ({ kind: 'command', command: spec.command, timeoutMs: spec.timeout }));
+
+/** observe and act: a module export, or a command speaking JSON on stdin/stdout. */
+function stepRef(step: 'observe' | 'act') {
+  return z.union([moduleRef(step), commandSpec], {
+    error: `a module reference like "./loops/demo.ts#${step}" or { command: "./bin/${step}", timeout: 1m }`,
+  });
+}
+
+/** A loop in a YAML file. Its name is its key under `loops`. */
+export const fileLoopSchema = z
+  .strictObject({
+    description: z.string().optional(),
+    trigger: triggerSchema,
+    observe: stepRef('observe').optional(),
+    plan: moduleRef('plan').optional(),
+    act: stepRef('act'),
+    items: z.array(z.unknown()).optional(),
+    policies: policiesSchema,
+  })
+  .superRefine((loop, ctx) => {
+    if (loop.observe !== undefined && loop.items !== undefined) {
+      const hint = 'items is the snapshot of a loop without observe; remove one of them';
+      ctx.addIssue({ code: 'custom', path: ['items'], message: 'no items when observe is given', params: { hint } });
+    }
+    // With the default plan, items' keys are known now: a duplicate would fail every cycle.
+    const keys = loop.plan === undefined ? (loop.items ?? []).map(defaultKey) : [];
+    keys.forEach((key, index) => {
+      if (key !== undefined && keys.indexOf(key) !== index) {
+        const got = `a second item with key ${JSON.stringify(key)}`;
+        ctx.addIssue({ code: 'custom', path: ['items', index], message: 'unique item keys', params: { got } });
+      }
+    });
+  });
+
+/** The key the default plan gives an item, when it does not depend on its position. */
+function defaultKey(item: unknown): string | undefined {
+  if (typeof item === 'string') return item;
+  const key = (item as { key?: unknown } | null)?.key;
+  return typeof key === 'string' ? key : undefined;
+}
+
+export type FileLoop = z.output<typeof fileLoopSchema>;
+
+const STORE_EXPECTED = 'a store URL like "sqlite://./.autoloop/state.db", "redis://localhost:6379/0" or "memory://"';
+
+const settingsShape = {
+  store: z
+    .string({ error: STORE_EXPECTED })
+    .regex(/^((sqlite|redis|rediss):\/\/.+|memory:\/\/.*)$/, { error: STORE_EXPECTED })
+    .optional(),
+  http: z
+    .strictObject({
+      host: z.string().min(1).default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(8080),
+    })
+    .prefault({}),
+  shutdown: z.strictObject({ grace: durationMs().default(30_000) }).prefault({}),
+  log: z
+    .strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
+    .prefault({}),
+};
+
+/** A YAML config file: settings plus loops keyed by name. */
+export const fileConfigSchema = z.strictObject(
+  {
+    ...settingsShape,
+    loops: z.record(loopNameSchema, fileLoopSchema, { error: 'a mapping of loop names to loops' }),
+  },
+  { error: (issue) => (issue.code === 'invalid_type' ? 'a mapping with at least a "loops" key' : undefined) },
+);
+
+/**
+ * A TS/JS config module's default export: the same settings, loops as an
+ * array of {@link LoopDefinition}s (validated one by one by resolveLoop).
+ */
+export const moduleConfigSchema = z.strictObject(
+  {
+    ...settingsShape,
+    loops: z.array(z.custom<LoopDefinition>(), { error: 'a list of loop definitions (defineLoop results)' }),
+  },
+  {
+    error: (issue) => (issue.code === 'invalid_type' ? 'a default export { loops: [...], store?, http? }' : undefined),
+  },
+);
+
+export type FileSettings = Omit<z.output<typeof fileConfigSchema>, 'loops'>;

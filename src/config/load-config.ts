@@ -1,0 +1,216 @@
+/**
+ * Loading a config, in three stages (STYLE.md #9):
+ *   1. raw       YAML text parsed and `${VAR}`-interpolated, or a TS/JS module's default export;
+ *   2. validated zod schemas check every value and fill defaults (durations in ms);
+ *   3. resolved  module references imported, command steps built, store path made
+ *                absolute, everything frozen.
+ * Every stage collects all issues it can before failing, so one
+ * `autoloop validate` run shows every mistake in the file.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { ResolvedLoop } from '../core/loop.ts';
+import { ConfigError, type ConfigIssue, formatPath } from './config-error.ts';
+import { type FileSettings, fileConfigSchema, moduleConfigSchema } from './file-schema.ts';
+import { coerceSubstituted, type Env, type Substitution } from './interpolate.ts';
+import { resolveFileLoops } from './resolve-file-loop.ts';
+import { checkLoop } from './resolve-loop.ts';
+import { readYaml } from './yaml-source.ts';
+import { type Validated, validate } from './zod-issues.ts';
+
+/** A deployment's config after all three stages. Frozen; every duration in ms. */
+export interface ResolvedConfig {
+  /** Absolute path of the config file. */
+  readonly file: string;
+  /** Its directory: the base of relative module paths, store paths and command working directories. */
+  readonly dir: string;
+  /** Store URL; a relative sqlite path has been made absolute (`sqlite:///abs/path.db`). */
+  readonly store: string;
+  /** Port 0 picks a free port. */
+  readonly http: { readonly host: string; readonly port: number };
+  /** How long shutdown lets in-flight work drain. */
+  readonly shutdown: { readonly graceMs: number };
+  readonly log: { readonly level: string };
+  readonly loops: ReadonlyArray<ResolvedLoop>;
+}
+
+/** Command-line flags that replace config values. A relative sqlite path here is relative to the working directory. */
+export interface ConfigOverrides {
+  store?: string | undefined;
+  host?: string | undefined;
+  port?: number | undefined;
+}
+
+export interface LoadConfigOptions {
+  /** Source of `${VAR}` values and the environment of command steps, usually `process.env`. */
+  env: Env;
+  overrides?: ConfigOverrides;
+}
+
+const DEFAULT_STORE = 'sqlite://./.autoloop/state.db';
+
+/**
+ * Loads `file` (`.yaml`/`.yml`, or a `.ts`/`.js`/`.mjs` module whose default
+ * export is `{ loops: LoopDefinition[], store?, http?, shutdown?, log? }`).
+ * Throws a {@link ConfigError} listing every problem found.
+ *
+ * @example
+ * const config = await loadConfig('autoloop.yaml', { env: process.env, overrides: { port: 0 } });
+ */
+export async function loadConfig(file: string, options: LoadConfigOptions): Promise<ResolvedConfig> {
+  const absolute = resolve(file);
+  const shown = displayName(file);
+  if (/\.ya?ml$/i.test(absolute)) {
+    const text = await readFile(absolute, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      throw new ConfigError([{ file: shown, path: '', expected: 'a readable config file', got: errnoText(error) }]);
+    });
+    return parseConfigText(text, { ...options, file });
+  }
+  if (/\.(ts|mts|js|mjs)$/i.test(absolute)) return loadConfigModule(absolute, shown, options);
+  const got = `a file named ${JSON.stringify(file)}`;
+  throw new ConfigError([{ file: shown, path: '', expected: 'a .yaml, .yml, .ts, .js or .mjs file', got }]);
+}
+
+/** {@link loadConfig} without overrides, for `autoloop validate`. */
+export function validateConfigFile(file: string, env: Env): Promise<ResolvedConfig> {
+  return loadConfig(file, { env });
+}
+
+/**
+ * Resolves YAML `text` as if read from `file` (which sets the directory
+ * relative paths start from and the name in messages). Useful for tests and
+ * for configs that do not live on disk.
+ */
+export async function parseConfigText(
+  text: string,
+  options: LoadConfigOptions & { file: string },
+): Promise<ResolvedConfig> {
+  const absolute = resolve(options.file);
+  const shown = displayName(options.file);
+  const raw = readYaml(text, shown, options.env);
+  if (!raw.ok) throw new ConfigError(raw.issues);
+  const checked = validateFile(raw.data, shown, raw.interpolation.substituted);
+  // A value left as "${VAR}" by a missing variable fails validation too; report the cause only.
+  const missing = raw.interpolation.issues;
+  const interpolated = new Set(missing.map((issue) => issue.path));
+  const issues = [...missing, ...(checked.ok ? [] : checked.issues.filter((i) => !interpolated.has(i.path)))];
+  if (!checked.ok || issues.length > 0) throw new ConfigError(issues);
+  const dir = dirname(absolute);
+  const loops = await resolveFileLoops(checked.value.loops, { file: shown, dir, env: options.env });
+  if (!loops.ok) throw new ConfigError(loops.issues);
+  return finish(absolute, checked.value, loops.value, options.overrides);
+}
+
+/** Validates YAML data, retrying once with `${VAR}` values typed as the schema expects. */
+function validateFile(data: unknown, shown: string, substituted: ReadonlyMap<string, Substitution>) {
+  const first = validate(fileConfigSchema, data, shown);
+  const checked =
+    first.ok || !coerceSubstituted(data, first.issues, substituted) ? first : validate(fileConfigSchema, data, shown);
+  if (checked.ok) return checked;
+  for (const issue of checked.issues) {
+    const from = substituted.get(issue.path);
+    if (from && issue.hint === undefined) issue.hint = `the value came from ${from.expression}`;
+  }
+  return checked;
+}
+
+async function loadConfigModule(absolute: string, shown: string, options: LoadConfigOptions): Promise<ResolvedConfig> {
+  let exported: unknown;
+  try {
+    exported = ((await import(pathToFileURL(absolute).href)) as { default?: unknown }).default;
+  } catch (error) {
+    const got = error instanceof Error ? `${error.name}: ${error.message.split('\n')[0]}` : String(error);
+    throw new ConfigError([{ file: shown, path: '', expected: 'a config module that loads', got }], { cause: error });
+  }
+  const checked = validate(moduleConfigSchema, exported, shown);
+  const defs = (exported as { loops?: unknown } | null)?.loops;
+  const loops = Array.isArray(defs) ? checkModuleLoops(defs, shown) : { ok: true as const, value: [] };
+  const issues = [...(checked.ok ? [] : checked.issues), ...(loops.ok ? [] : loops.issues)];
+  if (!checked.ok || !loops.ok) throw new ConfigError(issues);
+  return finish(absolute, checked.value, loops.value, options.overrides);
+}
+
+/** Each loop of a config module through the same checks as `defineLoop`, plus unique names. */
+function checkModuleLoops(defs: unknown[], shown: string): Validated<ResolvedLoop[]> {
+  const issues: ConfigIssue[] = [];
+  const loops: ResolvedLoop[] = [];
+  defs.forEach((def, index) => {
+    const name = (def as { name?: unknown } | null)?.name;
+    const prefix = ['loops', typeof name === 'string' && name !== '' ? name : index];
+    const result = checkLoop(def, shown, prefix);
+    if (!result.ok) issues.push(...result.issues);
+    else if (loops.some((loop) => loop.name === result.value.name)) {
+      const got = `a second loop named ${JSON.stringify(name)}`;
+      issues.push({ file: shown, path: formatPath(prefix), expected: 'a unique loop name', got });
+    } else loops.push(result.value);
+  });
+  return issues.length > 0 ? { ok: false, issues } : { ok: true, value: loops };
+}
+
+/** Stage 3 for the settings: overrides applied, store path made absolute, all frozen. */
+function finish(
+  absolute: string,
+  settings: FileSettings,
+  loops: ResolvedLoop[],
+  overrides: ConfigOverrides = {},
+): ResolvedConfig {
+  const dir = dirname(absolute);
+  checkOverrides(overrides);
+  const store =
+    overrides.store !== undefined
+      ? absoluteStore(overrides.store, process.cwd())
+      : absoluteStore(settings.store ?? DEFAULT_STORE, dir);
+  return Object.freeze({
+    file: absolute,
+    dir,
+    store,
+    http: Object.freeze({ host: overrides.host ?? settings.http.host, port: overrides.port ?? settings.http.port }),
+    shutdown: Object.freeze({ graceMs: settings.shutdown.grace }),
+    log: Object.freeze({ level: settings.log.level }),
+    loops: Object.freeze([...loops]),
+  });
+}
+
+function checkOverrides(overrides: ConfigOverrides): void {
+  const issues: ConfigIssue[] = [];
+  const { store, host, port } = overrides;
+  if (store !== undefined && !/^((sqlite|redis|rediss):\/\/.+|memory:\/\/.*)$/.test(store)) {
+    issues.push({
+      file: 'command line',
+      path: 'store',
+      expected: 'a store URL like "sqlite://./state.db"',
+      got: JSON.stringify(store),
+    });
+  }
+  if (host !== undefined && host === '') {
+    issues.push({ file: 'command line', path: 'host', expected: 'a host name or address', got: '""' });
+  }
+  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
+    issues.push({ file: 'command line', path: 'port', expected: 'a port number from 0 to 65535', got: String(port) });
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+}
+
+/** `sqlite://<relative>` becomes `sqlite://<absolute>` against `base`; other URLs pass through. */
+function absoluteStore(url: string, base: string): string {
+  const match = /^sqlite:\/\/(.*)$/.exec(url);
+  if (!match) return url;
+  const path = match[1] as string;
+  if (path === ':memory:' || isAbsolute(path)) return url;
+  return `sqlite://${resolve(base, path)}`;
+}
+
+/** The file as messages name it: relative to the working directory when inside it. */
+function displayName(file: string): string {
+  if (!isAbsolute(file)) return file;
+  const rel = relative(process.cwd(), file);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
+}
+
+function errnoText(error: NodeJS.ErrnoException): string {
+  if (error.code === 'ENOENT') return 'no such file';
+  if (error.code === 'EACCES') return 'permission denied';
+  if (error.code === 'EISDIR') return 'a directory';
+  return error.message;
+}

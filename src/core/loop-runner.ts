@@ -1,0 +1,168 @@
+import { WorkerPool } from '../execution/pool.ts';
+import type { EventBus } from '../observability/events.ts';
+import type { Store } from '../storage/store.ts';
+import type { Clock } from '../time/clock.ts';
+import { newCycleId, runCycle } from './cycle.ts';
+import type { CycleRecord, Tick } from './cycle-record.ts';
+import type { ResolvedLoop } from './loop.ts';
+
+export interface LoopRunnerDeps {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly bus: EventBus;
+  readonly random: () => number;
+  readonly owner: string;
+  /** Called when a cycle rejects (the store failed). The runner keeps going. */
+  readonly onError: (error: unknown, loop: string) => void;
+}
+
+/**
+ * Owns one loop at run time: its worker pool and its overlap state.
+ *
+ * States: idle -> running (one cycle) -> idle; while running, a tick is
+ * either skipped (recorded with its reason) or, with `queue-one`, held as the
+ * single pending tick that runs when the current cycle ends.
+ */
+export class LoopRunner {
+  readonly loop: ResolvedLoop;
+  readonly pool: WorkerPool;
+  readonly #deps: LoopRunnerDeps;
+  #current: Promise<CycleRecord> | null = null;
+  #currentTick: Tick | null = null;
+  #pending: Tick | null = null;
+  #paused = false;
+  #closed = false;
+  /** Aborted on forced shutdown: reaches every item's signal. */
+  readonly #abort = new AbortController();
+
+  constructor(loop: ResolvedLoop, deps: LoopRunnerDeps) {
+    this.loop = loop;
+    this.#deps = deps;
+    this.pool = new WorkerPool(loop.policies.concurrency);
+  }
+
+  get running(): boolean {
+    return this.#current !== null;
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /** Changes the loop's item concurrency; takes effect at once. */
+  setConcurrency(limit: number): void {
+    this.pool.concurrency = limit;
+    this.#deps.bus.emit('loop.concurrency', { loop: this.loop.name, limit });
+  }
+
+  /** Paused loops record their ticks as skipped. Manual runs still work. */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  resume(): void {
+    this.#paused = false;
+  }
+
+  /** A scheduled tick arrived. Starts a cycle, queues it, or records a skip. */
+  onTick(tick: Tick): void {
+    if (this.#closed) return;
+    if (this.#paused) {
+      void this.#skip(tick, 'paused: the loop is paused');
+      return;
+    }
+    if (this.#current !== null) {
+      if (this.loop.overlap === 'queue-one' && !this.#pending) {
+        this.#pending = tick;
+        return;
+      }
+      const why = this.#pending
+        ? `a tick (${this.#pending.id}) is already queued`
+        : `cycle for ${this.#currentTick?.id} still running`;
+      void this.#skip(tick, `overlap: ${why}`);
+      return;
+    }
+    void this.#start(tick).catch(() => {}); // errors are reported through onError
+  }
+
+  /** Ticks that fell due while the process could not fire them. */
+  onMissed(ticks: Tick[]): void {
+    const reason = 'missed: the process was not running or was blocked when the tick fell due';
+    for (const tick of ticks) void this.#skip(tick, reason);
+  }
+
+  /**
+   * Runs a cycle now (a manual tick) and resolves with its record. While a
+   * cycle runs, the overlap policy applies as for any tick; a skip resolves
+   * with the skipped record.
+   */
+  async runNow(tick: Tick): Promise<CycleRecord> {
+    if (this.#current !== null) {
+      const reason = `overlap: cycle for ${this.#currentTick?.id} still running`;
+      return this.#skip(tick, reason);
+    }
+    return this.#start(tick);
+  }
+
+  /** Stops accepting ticks and drops a queued one. */
+  close(): void {
+    this.#closed = true;
+    this.#pending = null;
+  }
+
+  /** Resolves when the current cycle (and a queued one) has ended. */
+  async idle(): Promise<void> {
+    while (this.#current !== null) await this.#current.catch(() => {});
+  }
+
+  /** Aborts in-flight items (forced shutdown); their cycle records the abort. */
+  abort(reason: Error): void {
+    this.#abort.abort(reason);
+  }
+
+  #start(tick: Tick): Promise<CycleRecord> {
+    this.#currentTick = tick;
+    const cycle = runCycle(this.loop, tick, { ...this.#deps, pool: this.pool }, this.#abort.signal);
+    this.#current = cycle;
+    void cycle
+      .catch((error) => this.#deps.onError(error, this.loop.name))
+      .finally(() => {
+        this.#current = null;
+        this.#currentTick = null;
+        const next = this.#pending;
+        this.#pending = null;
+        if (next && !this.#closed) this.onTick(next);
+      });
+    return cycle;
+  }
+
+  #skip(tick: Tick, reason: string): Promise<CycleRecord> {
+    const { clock, store, bus, owner } = this.#deps;
+    const now = clock.now();
+    const record: CycleRecord = {
+      id: newCycleId(),
+      loop: this.loop.name,
+      tickId: tick.id,
+      trigger: tick.trigger,
+      scheduledAt: tick.scheduledAt,
+      startedAt: now,
+      finishedAt: now,
+      steps: {},
+      counts: { planned: 0, succeeded: 0, failed: 0 },
+      outcome: { kind: 'skipped', reason },
+      owner,
+    };
+    const written = store.cycles.start(record).then(
+      (stored) => {
+        // A tick another process already ran is not a skip of ours to report.
+        if (stored) bus.emit('cycle.skipped', { loop: this.loop.name, tickId: tick.id, reason });
+        return record;
+      },
+      (error) => {
+        this.#deps.onError(error, this.loop.name);
+        return record;
+      },
+    );
+    return written;
+  }
+}

@@ -1,0 +1,96 @@
+import { PriorityHeap } from './priority-heap.ts';
+
+/**
+ * A bounded worker pool that runs tasks in priority order.
+ *
+ * A pool, not batches: the moment a task settles, the next waiting task
+ * starts in its slot, so one slow task never keeps a free slot idle.
+ * `concurrency` can be changed at run time: raising it starts waiting tasks
+ * at once; lowering it lets running tasks finish and starts no new ones
+ * until fewer than the new limit run.
+ *
+ * @example
+ * const pool = new WorkerPool(10);
+ * const results = await Promise.all(items.map((it) => pool.submit(() => work(it), it.priority)));
+ */
+export class WorkerPool {
+  #concurrency: number;
+  #active = 0;
+  readonly #waiting = new PriorityHeap<() => void>();
+  #idleWaiters: Array<() => void> = [];
+
+  constructor(concurrency: number) {
+    this.#concurrency = checkConcurrency(concurrency);
+  }
+
+  get concurrency(): number {
+    return this.#concurrency;
+  }
+
+  set concurrency(value: number) {
+    this.#concurrency = checkConcurrency(value);
+    this.#drain();
+  }
+
+  /** Tasks running now. */
+  get active(): number {
+    return this.#active;
+  }
+
+  /** Tasks waiting for a slot. */
+  get waiting(): number {
+    return this.#waiting.size;
+  }
+
+  /**
+   * Runs `task` when a slot is free, lower `priority` first (FIFO among
+   * equals). Resolves or rejects with the task's own result.
+   */
+  submit<T>(task: () => Promise<T> | T, priority = 0): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const start = () => {
+        this.#active++;
+        let result: Promise<T>;
+        try {
+          result = Promise.resolve(task());
+        } catch (error) {
+          result = Promise.reject(error);
+        }
+        result.then(resolve, reject).finally(() => this.#release());
+      };
+      if (this.#active < this.#concurrency && this.#waiting.size === 0) start();
+      else this.#waiting.push(start, priority);
+    });
+  }
+
+  /** Resolves when nothing runs and nothing waits. */
+  onIdle(): Promise<void> {
+    if (this.#active === 0 && this.#waiting.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  #release(): void {
+    this.#active--;
+    this.#drain();
+    if (this.#active === 0 && this.#waiting.size === 0 && this.#idleWaiters.length > 0) {
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+
+  #drain(): void {
+    while (this.#active < this.#concurrency) {
+      const next = this.#waiting.pop();
+      if (!next) return;
+      next();
+    }
+  }
+}
+
+function checkConcurrency(value: number): number {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new RangeError(`Expected \`concurrency\` to be an integer >= 1, got \`${value}\` (${typeof value})`);
+  }
+  return value;
+}

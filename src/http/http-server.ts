@@ -1,0 +1,146 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
+import { AutoloopError } from '../core/errors.ts';
+
+/** Anything with a fetch handler, e.g. the Hono app from `createHttpApp`. */
+export interface HttpApp {
+  fetch(request: Request): Response | Promise<Response>;
+}
+
+export interface HttpServerOptions {
+  /** Interface to bind, e.g. `127.0.0.1` (local only) or `0.0.0.0`. */
+  host: string;
+  /** Port to bind; 0 picks a free one (see the address `start` resolves to). */
+  port: number;
+  app: HttpApp;
+}
+
+/** Where the server is listening, with the port actually bound. */
+export interface HttpAddress {
+  host: string;
+  port: number;
+  /** Base URL, e.g. `http://127.0.0.1:8080`. */
+  url: string;
+}
+
+export interface HttpServer {
+  /**
+   * Bind and listen. Resolves once listening, with the actual port. Rejects
+   * with an `HttpListenError` when the address cannot be bound. Calling it
+   * again returns the same promise.
+   */
+  start(): Promise<HttpAddress>;
+  /**
+   * Stop accepting connections and close every open one, keep-alive and
+   * streaming alike (an SSE client would otherwise hold shutdown forever).
+   * Resolves when the server is closed. Idempotent; safe before `start`.
+   */
+  stop(): Promise<void>;
+}
+
+/** The HTTP surface could not bind its address. `code` is Node's (EADDRINUSE, ...). */
+export class HttpListenError extends AutoloopError {
+  override name = 'HttpListenError';
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    readonly code: string | undefined,
+    cause: unknown,
+  ) {
+    super(`http: cannot listen on ${formatHostPort(host, port)}: ${listenProblem(code, cause)}`, { cause });
+  }
+}
+
+/**
+ * Serve `app` over HTTP/1.1 on `host:port` (via @hono/node-server).
+ *
+ * @example
+ * const server = createHttpServer({ host: '127.0.0.1', port: 0, app: createHttpApp(source) });
+ * const { url } = await server.start();
+ * // ...
+ * await server.stop();
+ */
+export function createHttpServer(options: HttpServerOptions): HttpServer {
+  const { host, port, app } = options;
+  let server: Server | undefined;
+  let started: Promise<HttpAddress> | undefined;
+  let stopped: Promise<void> | undefined;
+
+  const listen = (): Promise<HttpAddress> =>
+    new Promise((resolve, reject) => {
+      const s = createAdaptorServer({
+        fetch: (request: Request) => app.fetch(request),
+        hostname: host,
+        // The adapter's default swaps the process-wide Request and Response
+        // globals for its own; a runtime embedded in a user's process must
+        // not change what their code sees.
+        overrideGlobalObjects: false,
+      }) as Server;
+      server = s;
+      const onError = (error: NodeJS.ErrnoException) => {
+        s.off('listening', onListening);
+        reject(new HttpListenError(host, port, error.code, error));
+      };
+      const onListening = () => {
+        s.off('error', onError);
+        const bound = (s.address() as AddressInfo).port;
+        resolve({ host, port: bound, url: `http://${formatHostPort(host, bound)}` });
+      };
+      s.once('error', onError);
+      s.once('listening', onListening);
+      try {
+        s.listen(port, host);
+      } catch (error) {
+        // A bad port (out of range, not an integer) throws at once instead of emitting.
+        s.off('error', onError);
+        s.off('listening', onListening);
+        reject(new HttpListenError(host, port, (error as NodeJS.ErrnoException).code, error));
+      }
+    });
+
+  const close = (): Promise<void> =>
+    new Promise((resolve) => {
+      const s = server;
+      if (!s?.listening) {
+        resolve();
+        return;
+      }
+      s.close(() => resolve());
+      // close() alone waits for every open connection to end by itself.
+      s.closeAllConnections();
+    });
+
+  return {
+    start() {
+      if (stopped) return Promise.reject(new AutoloopError('http: cannot start a server that was stopped'));
+      started ??= listen();
+      return started;
+    },
+    stop() {
+      // Let a start still binding settle first, so the socket it opens is closed too.
+      stopped ??= (started ?? Promise.resolve()).then(close, close);
+      return stopped;
+    },
+  };
+}
+
+function formatHostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function listenProblem(code: string | undefined, cause: unknown): string {
+  switch (code) {
+    case 'EADDRINUSE':
+      return 'address already in use (set http.port or --port)';
+    case 'EACCES':
+      return 'permission denied (ports below 1024 need privileges; set http.port or --port)';
+    case 'EADDRNOTAVAIL':
+      return 'address not available on this machine (set http.host)';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'host name does not resolve (set http.host)';
+    default:
+      return cause instanceof Error ? cause.message : String(cause);
+  }
+}

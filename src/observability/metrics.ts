@@ -1,0 +1,249 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { Disposable, EventBus } from './events.ts';
+
+/**
+ * Prometheus metrics for one runtime, derived purely from bus events.
+ *
+ * Every runtime gets its own `Registry` (never prom-client's global one), so
+ * several runtimes in one process (tests, `simulate`) never share or clash on
+ * series. Times come from the events' `at` (the runtime clock), so a virtual
+ * clock yields deterministic timestamps.
+ */
+export interface RuntimeMetrics {
+  /** The registry holding every series; render it with `await registry.metrics()`. */
+  readonly registry: Registry;
+  /**
+   * Stop following the bus. Idempotent. Series keep their last values, so a
+   * final scrape after shutdown still reports them.
+   */
+  dispose(): void;
+}
+
+export interface MetricsOptions {
+  /** Registry to register into. Default: a fresh one per call. */
+  registry?: Registry;
+  /**
+   * Also collect Node's process metrics (CPU, memory, event loop lag, GC)
+   * with the prefix `autoloop_` (so `autoloop_process_cpu_seconds_total`, `autoloop_nodejs_eventloop_lag_seconds`). Default true. prom-client keeps an
+   * event-loop-delay monitor and a GC observer alive for the rest of the
+   * process once these are on, and `dispose()` cannot release them: turn
+   * this off where many runtimes are made in one process.
+   */
+  processMetrics?: boolean;
+}
+
+/** Prefix for Node's default metrics, kept apart from the runtime's own series. */
+export const PROCESS_METRICS_PREFIX = 'autoloop_';
+
+/** Item durations: one millisecond up to ten minutes (a collector's timeout). */
+export const ITEM_DURATION_BUCKETS = [
+  0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600,
+] as const;
+
+/** Cycle durations: ten milliseconds up to two hours (a reconcile budget). */
+export const CYCLE_DURATION_BUCKETS = [
+  0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200,
+] as const;
+
+const CYCLE_OUTCOMES = ['ok', 'partial', 'failed', 'skipped'] as const;
+const ITEM_OUTCOMES = ['succeeded', 'failed'] as const;
+const MAX_REASON_LENGTH = 40;
+
+/**
+ * The stable class of a skip reason, for a label of bounded cardinality:
+ * the text before the first `:`, lower-cased, reduced to `[a-z0-9_]`.
+ *
+ * @example skipReasonClass('overlap: cycle c-41 still running') // 'overlap'
+ */
+export function skipReasonClass(reason: string): string {
+  const head = reason.split(':', 1)[0] ?? '';
+  const cls = head
+    .trim()
+    .toLowerCase()
+    .replace(/[^a-z0-9_]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .slice(0, MAX_REASON_LENGTH);
+  return cls === '' ? 'unknown' : cls;
+}
+
+/**
+ * Create the runtime's metrics and start following `bus`.
+ *
+ * @example
+ * const metrics = createMetrics(bus, { processMetrics: false });
+ * bus.emit('cycle.skipped', { loop: 'prices', tickId: 't1', reason: 'overlap' });
+ * await metrics.registry.metrics(); // contains autoloop_cycles_total{loop="prices",outcome="skipped"} 1
+ */
+export function createMetrics(bus: EventBus, options: MetricsOptions = {}): RuntimeMetrics {
+  const registry = options.registry ?? new Registry();
+  if (options.processMetrics ?? true) {
+    collectDefaultMetrics({ register: registry, prefix: PROCESS_METRICS_PREFIX });
+  }
+  const m = defineSeries(registry);
+  const inFlight = new InFlightTracker(m.itemsInFlight);
+
+  const subscriptions: Disposable[] = [
+    bus.on('runtime.started', ({ loops }) => {
+      // Series that exist from the start make rate() and absence alerts work
+      // before the first cycle, instead of appearing out of nowhere.
+      for (const loop of loops) initialiseLoop(m, loop);
+    }),
+    bus.on('cycle.finished', ({ loop, cycleId, outcome, durationMs }, at) => {
+      inFlight.endCycle(cycleId);
+      // A finished cycle is never `running`; `skipped` is counted from
+      // cycle.skipped alone so one skip is never counted twice.
+      if (outcome.kind === 'running' || outcome.kind === 'skipped') return;
+      m.cycles.inc({ loop, outcome: outcome.kind });
+      m.cycleDuration.observe({ loop }, durationMs / 1000);
+      m.lastCycle.set({ loop, outcome: outcome.kind }, at / 1000);
+    }),
+    bus.on('cycle.skipped', ({ loop, reason }, at) => {
+      m.cycles.inc({ loop, outcome: 'skipped' });
+      m.skipped.inc({ loop, reason: skipReasonClass(reason) });
+      m.lastCycle.set({ loop, outcome: 'skipped' }, at / 1000);
+    }),
+    bus.on('item.started', ({ loop, cycleId, key }) => inFlight.start(loop, cycleId, key)),
+    bus.on('item.retried', ({ loop, cycleId, key }) => {
+      inFlight.end(cycleId, key);
+      m.retries.inc({ loop });
+    }),
+    bus.on('item.succeeded', ({ loop, cycleId, key, durationMs }) => {
+      inFlight.end(cycleId, key);
+      m.items.inc({ loop, outcome: 'succeeded' });
+      m.itemDuration.observe({ loop, outcome: 'succeeded' }, durationMs / 1000);
+    }),
+    bus.on('item.failed', ({ loop, cycleId, key, durationMs }) => {
+      inFlight.end(cycleId, key);
+      m.items.inc({ loop, outcome: 'failed' });
+      m.itemDuration.observe({ loop, outcome: 'failed' }, durationMs / 1000);
+    }),
+    bus.on('loop.concurrency', ({ loop, limit }) => m.concurrencyLimit.set({ loop }, limit)),
+  ];
+
+  let disposed = false;
+  return {
+    registry,
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      for (const subscription of subscriptions) subscription.dispose();
+    },
+  };
+}
+
+type Series = ReturnType<typeof defineSeries>;
+
+function defineSeries(registry: Registry) {
+  const registers = [registry];
+  return {
+    cycles: new Counter({
+      name: 'autoloop_cycles_total',
+      help: 'Cycles by final outcome (ok, partial, failed, skipped).',
+      labelNames: ['loop', 'outcome'] as const,
+      registers,
+    }),
+    skipped: new Counter({
+      name: 'autoloop_cycles_skipped_total',
+      help: 'Skipped cycles by reason class (the reason text before its first colon).',
+      labelNames: ['loop', 'reason'] as const,
+      registers,
+    }),
+    items: new Counter({
+      name: 'autoloop_items_total',
+      help: 'Work items by final outcome, after all their attempts.',
+      labelNames: ['loop', 'outcome'] as const,
+      registers,
+    }),
+    retries: new Counter({
+      name: 'autoloop_item_retries_total',
+      help: 'Failed item attempts that were retried.',
+      labelNames: ['loop'] as const,
+      registers,
+    }),
+    itemDuration: new Histogram({
+      name: 'autoloop_item_duration_seconds',
+      help: 'Time from a work item starting to its final outcome, across all attempts.',
+      labelNames: ['loop', 'outcome'] as const,
+      buckets: [...ITEM_DURATION_BUCKETS],
+      registers,
+    }),
+    cycleDuration: new Histogram({
+      name: 'autoloop_cycle_duration_seconds',
+      help: 'Duration of cycles that ran (observe, plan, act and record).',
+      labelNames: ['loop'] as const,
+      buckets: [...CYCLE_DURATION_BUCKETS],
+      registers,
+    }),
+    lastCycle: new Gauge({
+      name: 'autoloop_last_cycle_timestamp_seconds',
+      help: 'Runtime clock time (Unix seconds) of the last cycle to end with each outcome.',
+      labelNames: ['loop', 'outcome'] as const,
+      registers,
+    }),
+    itemsInFlight: new Gauge({
+      name: 'autoloop_items_in_flight',
+      help: 'Item attempts running now.',
+      labelNames: ['loop'] as const,
+      registers,
+    }),
+    concurrencyLimit: new Gauge({
+      name: 'autoloop_concurrency_limit',
+      help: 'Current limit on concurrent item attempts (fixed or adaptive).',
+      labelNames: ['loop'] as const,
+      registers,
+    }),
+  };
+}
+
+function initialiseLoop(m: Series, loop: string): void {
+  for (const outcome of CYCLE_OUTCOMES) m.cycles.inc({ loop, outcome }, 0);
+  for (const outcome of ITEM_OUTCOMES) m.items.inc({ loop, outcome }, 0);
+  m.retries.inc({ loop }, 0);
+  m.itemsInFlight.inc({ loop }, 0);
+}
+
+/**
+ * Tracks which item attempts are running so the in-flight gauge cannot
+ * drift. Event order per item: `item.started` per attempt, `item.retried`
+ * after each attempt that will be retried, then one `item.succeeded` or
+ * `item.failed`. Counting events blindly would go negative for an item that
+ * fails without an attempt (breaker open, lease taken) and stick high if an
+ * event were lost, so an attempt is a flag per (cycle, key), and a finished
+ * cycle clears any flag left behind.
+ */
+class InFlightTracker {
+  /** cycleId -> key -> loop of each running attempt. */
+  readonly #running = new Map<string, Map<string, string>>();
+  readonly #gauge: Gauge<'loop'>;
+
+  constructor(gauge: Gauge<'loop'>) {
+    this.#gauge = gauge;
+  }
+
+  start(loop: string, cycleId: string, key: string): void {
+    let keys = this.#running.get(cycleId);
+    if (!keys) {
+      keys = new Map();
+      this.#running.set(cycleId, keys);
+    }
+    if (keys.has(key)) return;
+    keys.set(key, loop);
+    this.#gauge.inc({ loop });
+  }
+
+  end(cycleId: string, key: string): void {
+    const keys = this.#running.get(cycleId);
+    const loop = keys?.get(key);
+    if (!keys || loop === undefined) return;
+    keys.delete(key);
+    if (keys.size === 0) this.#running.delete(cycleId);
+    this.#gauge.dec({ loop });
+  }
+
+  endCycle(cycleId: string): void {
+    const keys = this.#running.get(cycleId);
+    if (!keys) return;
+    this.#running.delete(cycleId);
+    for (const loop of keys.values()) this.#gauge.dec({ loop });
+  }
+}

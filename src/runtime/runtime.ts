@@ -1,0 +1,362 @@
+import { hostname } from 'node:os';
+import { resolveLoop } from '../config/resolve-loop.ts';
+import type { CycleRecord, Tick } from '../core/cycle-record.ts';
+import { AutoloopError, ShutdownError } from '../core/errors.ts';
+import { type Logger, silentLogger } from '../core/logger.ts';
+import type { LoopDefinition, ResolvedLoop } from '../core/loop.ts';
+import { LoopRunner } from '../core/loop-runner.ts';
+import { createHttpServer } from '../http/http-server.ts';
+import { createHttpApp } from '../http/routes.ts';
+import { EventRecorder } from '../observability/event-recorder.ts';
+import { EventBus } from '../observability/events.ts';
+import { createMetrics, type RuntimeMetrics } from '../observability/metrics.ts';
+import { Scheduler } from '../scheduling/scheduler.ts';
+import { createTrigger, type Trigger } from '../scheduling/trigger.ts';
+import { openStore } from '../storage/open-store.ts';
+import type { Store } from '../storage/store.ts';
+import type { Clock } from '../time/clock.ts';
+import { systemClock } from '../time/system-clock.ts';
+import { type ComponentHealth, type HealthCheck, type HealthReport, healthReport } from './health.ts';
+import { loopHealth } from './loop-health.ts';
+
+export interface RuntimeOptions {
+  /** Loops as `defineLoop` results or resolved config loops. */
+  loops: ReadonlyArray<LoopDefinition | ResolvedLoop>;
+  /** A store, or a store URL (`memory://`, `sqlite://./path.db`). Default `memory://`. */
+  store?: Store | string;
+  clock?: Clock;
+  /** Randomness in [0, 1) for backoff jitter. Default Math.random. */
+  random?: () => number;
+  /** Serve health and metrics over HTTP. Default off in the library; the CLI turns it on. */
+  http?: { host: string; port: number } | false;
+  /** How long shutdown lets in-flight items finish before aborting them. Default 30 s. */
+  shutdownGraceMs?: number;
+  logger?: Logger;
+  /** Extra named health checks, shown under `/health` and counted in it. */
+  healthChecks?: Record<string, HealthCheck>;
+  /** Base directory for relative sqlite URLs. Default process.cwd(). */
+  cwd?: string;
+  /** Also export Node process metrics (CPU, memory, event loop lag). Default false; the CLI turns it on. */
+  processMetrics?: boolean;
+}
+
+interface LoopSlot {
+  runner: LoopRunner;
+  trigger: Trigger;
+  scheduler: Scheduler;
+}
+
+/**
+ * One autoloop deployment in one process. Start order (stop is the reverse):
+ *   1. store        open and ping
+ *   2. event log    the recorder subscribes to the bus
+ *   3. metrics      subscribe to the bus
+ *   4. loops        runners with their pools (no ticks yet)
+ *   5. http         health, readiness, metrics
+ *   6. schedulers   ticks begin
+ * Stop: schedulers end at once (no new cycles), in-flight cycles drain up to
+ * the grace period, then their items are aborted and returned to the queue;
+ * then http, event log flush, store close.
+ */
+export class Runtime {
+  readonly bus: EventBus;
+  readonly clock: Clock;
+  readonly owner: string;
+  readonly logger: Logger;
+  readonly #options: RuntimeOptions;
+  readonly #loops = new Map<string, LoopSlot>();
+  #store: Store | null = null;
+  #recorder: EventRecorder | null = null;
+  #metrics: RuntimeMetrics | null = null;
+  #http: ReturnType<typeof createHttpServer> | null = null;
+  #url: string | null = null;
+  #schedulers: AbortController | null = null;
+  #schedulerRuns: Promise<void>[] = [];
+  #state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
+  #startedAt = 0;
+  #stopping: Promise<{ drained: boolean }> | null = null;
+  #manualSeq = 0;
+
+  constructor(options: RuntimeOptions) {
+    this.#options = options;
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? silentLogger;
+    this.owner = `${hostname()}:${process.pid}:${globalThis.crypto.randomUUID().slice(0, 8)}`;
+    this.bus = new EventBus({
+      now: () => this.clock.now(),
+      onListenerError: (error) => this.logger.error({ err: error }, 'event listener failed'),
+    });
+    for (const def of options.loops) {
+      const loop = isResolved(def) ? def : resolveLoop(def as LoopDefinition, `defineLoop(${def.name})`);
+      if (this.#loops.has(loop.name))
+        throw new AutoloopError(`two loops are named "${loop.name}"; loop names must be unique`);
+      this.#loops.set(loop.name, this.#slot(loop));
+    }
+  }
+
+  #slot(loop: ResolvedLoop): LoopSlot {
+    const runner = new LoopRunner(loop, {
+      store: this.#lazyStore(),
+      clock: this.clock,
+      bus: this.bus,
+      random: this.#options.random ?? Math.random,
+      owner: this.owner,
+      onError: (error, name) => this.logger.error({ err: error, loop: name }, 'cycle failed to record (store error)'),
+    });
+    const trigger = createTrigger(loop.trigger);
+    const scheduler = new Scheduler({
+      loop: loop.name,
+      trigger,
+      triggerKind: loop.trigger.kind,
+      clock: this.clock,
+      onTick: (tick) => runner.onTick(tick),
+      onMissed: (ticks) => runner.onMissed(ticks),
+    });
+    return { runner, trigger, scheduler };
+  }
+
+  /** A store facade that resolves the real store once started (runners are built before). */
+  #lazyStore(): Store {
+    const self = this;
+    return {
+      get cycles() {
+        return self.store.cycles;
+      },
+      get queue() {
+        return self.store.queue;
+      },
+      get events() {
+        return self.store.events;
+      },
+      get description() {
+        return self.store.description;
+      },
+      ping: () => self.store.ping(),
+      prune: (before) => self.store.prune(before),
+      close: () => self.store.close(),
+    };
+  }
+
+  get store(): Store {
+    if (!this.#store) throw new AutoloopError('the runtime has not been started: call start() first');
+    return this.#store;
+  }
+
+  get state(): string {
+    return this.#state;
+  }
+
+  /** The HTTP base URL once listening (e.g. `http://127.0.0.1:8080`). */
+  get url(): string | null {
+    return this.#url;
+  }
+
+  get metrics(): RuntimeMetrics | null {
+    return this.#metrics;
+  }
+
+  get loopNames(): string[] {
+    return [...this.#loops.keys()];
+  }
+
+  /** The loop's runner. Throws with the list of known loops for an unknown name. */
+  loop(name: string): LoopRunner {
+    return this.#get(name).runner;
+  }
+
+  /** When the loop's next scheduled tick falls (undefined for manual loops or before start). */
+  nextRunAt(name: string): number | undefined {
+    return this.#get(name).scheduler.nextAt;
+  }
+
+  #get(name: string): LoopSlot {
+    const slot = this.#loops.get(name);
+    if (!slot) {
+      const known = [...this.#loops.keys()].join(', ') || '(none)';
+      throw new AutoloopError(`unknown loop "${name}"; loops in this config: ${known}`);
+    }
+    return slot;
+  }
+
+  /** Starts every part in order. With `schedule: false`, loops run only through `run()`. */
+  async start(options: { schedule?: boolean } = {}): Promise<void> {
+    if (this.#state !== 'new') throw new AutoloopError(`start(): the runtime is ${this.#state}`);
+    this.#state = 'starting';
+    const { store } = this.#options;
+    this.#store = typeof store === 'object' ? store : await openStore(store ?? 'memory://', { cwd: this.#options.cwd });
+    await this.#store.ping();
+    this.#recorder = new EventRecorder(this.#store.events, this.clock, this.logger);
+    this.#recorder.start(this.bus);
+    this.#metrics = createMetrics(this.bus, { processMetrics: this.#options.processMetrics ?? false });
+    for (const { runner } of this.#loops.values()) {
+      this.bus.emit('loop.concurrency', { loop: runner.loop.name, limit: runner.pool.concurrency });
+    }
+    if (this.#options.http) await this.#startHttp(this.#options.http);
+    this.#startedAt = this.clock.now();
+    this.#state = 'running';
+    if (options.schedule !== false) this.#startSchedulers();
+    this.bus.emit('runtime.started', { owner: this.owner, loops: this.loopNames });
+  }
+
+  async #startHttp(http: { host: string; port: number }): Promise<void> {
+    const metrics = this.#metrics as RuntimeMetrics;
+    const app = createHttpApp({
+      health: () => this.health(),
+      ready: () => this.ready(),
+      live: () => healthReport({ process: { healthy: true, state: this.#state } }, this.clock.now()),
+      metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+    });
+    this.#http = createHttpServer({ host: http.host, port: http.port, app });
+    const address = await this.#http.start();
+    this.#url = address.url;
+  }
+
+  #startSchedulers(): void {
+    this.#schedulers = new AbortController();
+    const signal = this.#schedulers.signal;
+    this.#schedulerRuns = [...this.#loops.values()].map(({ scheduler }) => scheduler.run(signal));
+  }
+
+  /** Runs one cycle of `name` now (a manual tick) and resolves with its record. */
+  run(name: string): Promise<CycleRecord> {
+    const { runner } = this.#get(name);
+    if (this.#state !== 'running')
+      return Promise.reject(new AutoloopError(`run(${name}): the runtime is ${this.#state}`));
+    const now = this.clock.now();
+    const tick: Tick = {
+      id: `${name}@manual:${new Date(now).toISOString()}:${this.owner}:${++this.#manualSeq}`,
+      loop: name,
+      trigger: 'manual',
+      scheduledAt: now,
+    };
+    return runner.runNow(tick);
+  }
+
+  /**
+   * Graceful stop: no new cycles, in-flight work drains for up to `graceMs`
+   * (default the runtime's shutdownGraceMs, 30 s), then is aborted. Calling
+   * it again returns the same promise.
+   */
+  stop(options: { graceMs?: number; reason?: string } = {}): Promise<{ drained: boolean }> {
+    this.#stopping ??= this.#stop(
+      options.graceMs ?? this.#options.shutdownGraceMs ?? 30_000,
+      options.reason ?? 'stop()',
+    );
+    return this.#stopping;
+  }
+
+  async #stop(graceMs: number, reason: string): Promise<{ drained: boolean }> {
+    if (this.#state === 'new') {
+      this.#state = 'stopped';
+      return { drained: true };
+    }
+    this.#state = 'stopping';
+    this.bus.emit('runtime.stopping', { reason });
+    this.#schedulers?.abort();
+    await Promise.all(this.#schedulerRuns);
+    const runners = [...this.#loops.values()].map((s) => s.runner);
+    for (const runner of runners) runner.close();
+    const drained = await this.#drain(runners, graceMs);
+    await this.#http?.stop();
+    this.bus.emit('runtime.stopped', { drained });
+    await this.#recorder?.stop();
+    this.#metrics?.dispose();
+    if (this.#store && typeof this.#options.store !== 'object') await this.#store.close();
+    this.#state = 'stopped';
+    return { drained };
+  }
+
+  async #drain(runners: LoopRunner[], graceMs: number): Promise<boolean> {
+    const idle = Promise.all(runners.map((r) => r.idle())).then(() => true);
+    const grace = new AbortController();
+    const timedOut = this.clock.sleep(graceMs, grace.signal).then(
+      () => false,
+      () => true,
+    );
+    const drained = await Promise.race([idle, timedOut]);
+    grace.abort();
+    if (!drained) {
+      this.logger.warn({ graceMs }, 'shutdown grace period over: aborting in-flight items');
+      for (const runner of runners)
+        runner.abort(new ShutdownError(`aborted: shutdown grace period of ${graceMs} ms is over`));
+      await idle;
+    }
+    return drained;
+  }
+
+  /** Readiness: started, not stopping, store answering. */
+  async ready(): Promise<HealthReport> {
+    const components: Record<string, ComponentHealth> = {
+      runtime: { healthy: this.#state === 'running', detail: this.#state },
+      store: await this.#storeHealth(),
+    };
+    return healthReport(components, this.clock.now());
+  }
+
+  /** Full health: store, every loop (stale when its last success is too old), user checks. */
+  async health(): Promise<HealthReport> {
+    const now = this.clock.now();
+    const components: Record<string, ComponentHealth> = {
+      runtime: { healthy: this.#state === 'running', detail: this.#state },
+      store: await this.#storeHealth(),
+    };
+    for (const [name, slot] of this.#loops) {
+      const summary = this.#store ? await this.#store.cycles.summary(name).catch(() => undefined) : undefined;
+      components[`loop:${name}`] = loopHealth({
+        loop: slot.runner.loop,
+        trigger: slot.trigger,
+        now,
+        since: this.#startedAt || now,
+        lastSuccessAt: summary?.lastSuccessAt,
+        lastOutcome: summary?.last?.outcome.kind,
+        paused: slot.runner.paused,
+        running: slot.runner.running,
+        nextRunAt: slot.scheduler.nextAt,
+      });
+    }
+    for (const [name, check] of Object.entries(this.#options.healthChecks ?? {})) {
+      components[name] = await runCheck(check);
+    }
+    return healthReport(components, now);
+  }
+
+  async #storeHealth(): Promise<ComponentHealth> {
+    if (!this.#store) return { healthy: false, detail: 'not open' };
+    try {
+      await this.#store.ping();
+      return { healthy: true, detail: this.#store.description };
+    } catch (error) {
+      return { healthy: false, detail: `${this.#store.description}: ${(error as Error).message}` };
+    }
+  }
+}
+
+async function runCheck(check: HealthCheck): Promise<ComponentHealth> {
+  const controller = new AbortController();
+  try {
+    return await check(controller.signal);
+  } catch (error) {
+    return { healthy: false, detail: error instanceof Error ? error.message : String(error) };
+  } finally {
+    controller.abort();
+  }
+}
+
+function isResolved(def: LoopDefinition | ResolvedLoop): def is ResolvedLoop {
+  return (
+    typeof (def as ResolvedLoop).trigger?.kind === 'string' &&
+    typeof (def as ResolvedLoop).policies?.timeoutMs === 'number'
+  );
+}
+
+/**
+ * Creates a runtime. Nothing starts until `start()`.
+ *
+ * @example
+ * const runtime = createRuntime({ loops: [prices], store: 'sqlite://./.autoloop/state.db' });
+ * await runtime.start();
+ * process.once('SIGTERM', () => void runtime.stop());
+ */
+export function createRuntime(options: RuntimeOptions): Runtime {
+  return new Runtime(options);
+}

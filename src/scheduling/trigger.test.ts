@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { cronTrigger, intervalTrigger, manualTrigger } from './trigger.ts';
+
+const at = (iso: string) => Date.parse(iso);
+const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+
+describe('triggers', () => {
+  it('cron with seconds gives the next matching second, strictly after', () => {
+    const every10s = cronTrigger('*/10 * * * * *', 'UTC');
+    assert.equal(iso(every10s.next(at('2026-01-01T00:00:00.000Z'))), '2026-01-01T00:00:10.000Z');
+    assert.equal(iso(every10s.next(at('2026-01-01T00:00:09.999Z'))), '2026-01-01T00:00:10.000Z');
+  });
+
+  it('cron honours the time zone, across a DST change', () => {
+    const nineAmBerlin = cronTrigger('0 0 9 * * *', 'Europe/Berlin');
+    // Winter: UTC+1, summer (after 29 March 2026): UTC+2.
+    assert.equal(iso(nineAmBerlin.next(at('2026-03-28T12:00:00Z'))), '2026-03-29T07:00:00.000Z');
+    assert.equal(iso(nineAmBerlin.next(at('2026-03-27T12:00:00Z'))), '2026-03-28T08:00:00.000Z');
+  });
+
+  it('intervals align to multiples since the epoch, so every process agrees on tick times', () => {
+    const every30s = intervalTrigger(30_000);
+    assert.equal(iso(every30s.next(at('2026-01-01T00:00:07Z'))), '2026-01-01T00:00:30.000Z');
+    assert.equal(iso(every30s.next(at('2026-01-01T00:00:30Z'))), '2026-01-01T00:01:00.000Z');
+  });
+
+  it('manual never fires', () => {
+    assert.equal(manualTrigger.next(0), undefined);
+  });
+});

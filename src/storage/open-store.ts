@@ -1,0 +1,85 @@
+import { isAbsolute, resolve } from 'node:path';
+import { MemoryStore } from './memory/memory-store.ts';
+import { SqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.ts';
+import type { Store } from './store.ts';
+
+const SUPPORTED = 'memory://, sqlite://./relative/path.db or sqlite:///absolute/path.db';
+
+/**
+ * Opens the store a URL names, as written in `autoloop.yaml`'s `store:`.
+ *
+ * - `memory://`: in this process only, lost on exit;
+ * - `sqlite://./state.db`: a path relative to `options.cwd` (default: the
+ *   process's working directory);
+ * - `sqlite:///var/lib/autoloop/state.db`: an absolute path;
+ * - `?synchronous=full` (sqlite): survive power loss, not just a process crash.
+ *
+ * Throws an Error naming the URL (password removed) and what is supported
+ * when the URL is not understood, and a StoreError when the backend fails.
+ *
+ * @example
+ * const store = await openStore('sqlite://./.autoloop/state.db');
+ */
+export async function openStore(url: string, options: { cwd?: string } = {}): Promise<Store> {
+  const match = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(url);
+  if (!match) throw badUrl(url, 'expected <scheme>://...');
+  const scheme = match[1]!.toLowerCase();
+  const [rest = '', query] = splitQuery(match[2]!);
+  switch (scheme) {
+    case 'memory':
+      if (rest !== '' || query !== undefined) throw badUrl(url, 'memory:// takes no path or options');
+      return new MemoryStore();
+    case 'sqlite':
+      return SqliteStore.open(sqlitePath(url, rest, options.cwd), sqliteOptions(url, query));
+    case 'redis':
+    case 'rediss':
+      throw badUrl(url, `${scheme}:// is not supported yet; use ${SUPPORTED}`);
+    default:
+      throw badUrl(url, `unknown scheme "${scheme}://"; expected ${SUPPORTED} (redis:// is not supported yet)`);
+  }
+}
+
+/**
+ * The URL with any password replaced by `***`, for logs and error messages:
+ * `redis://:secret@host:6379` -> `redis://:***@host:6379`, and likewise a
+ * `password=` or `token=` query parameter.
+ */
+export function redactStoreUrl(url: string): string {
+  return url
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/?#@:]*):[^/?#]*@/i, '$1$2:***@')
+    .replace(/([?&](?:password|pass|token)=)[^&#]*/gi, '$1***');
+}
+
+function badUrl(url: string, why: string): Error {
+  return new Error(`store URL "${redactStoreUrl(url)}": ${why}`);
+}
+
+function splitQuery(text: string): [string, string | undefined] {
+  const at = text.indexOf('?');
+  return at === -1 ? [text, undefined] : [text.slice(0, at), text.slice(at + 1)];
+}
+
+function sqlitePath(url: string, rest: string, cwd: string | undefined): string {
+  let path: string;
+  try {
+    path = decodeURIComponent(rest);
+  } catch {
+    throw badUrl(url, 'the path is not valid percent-encoding');
+  }
+  if (path === '' || path === '/') {
+    throw badUrl(url, 'expected a database file, e.g. sqlite://./.autoloop/state.db');
+  }
+  return isAbsolute(path) ? path : resolve(cwd ?? process.cwd(), path);
+}
+
+function sqliteOptions(url: string, query: string | undefined): SqliteStoreOptions {
+  const options: SqliteStoreOptions = {};
+  for (const [name, value] of new URLSearchParams(query ?? '')) {
+    if (name !== 'synchronous') throw badUrl(url, `unknown option "${name}"; expected synchronous=normal|full`);
+    if (value !== 'normal' && value !== 'full') {
+      throw badUrl(url, `expected synchronous to be "normal" or "full", got "${value}"`);
+    }
+    options.synchronous = value;
+  }
+  return options;
+}

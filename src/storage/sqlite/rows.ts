@@ -1,0 +1,104 @@
+/**
+ * Conversions between the domain types and the SQLite rows. Structured
+ * fields go through JSON; SQL NULL stands for "absent", so an absent
+ * `output` or `error` stays absent (not `undefined`) and results compare
+ * equal across backends.
+ */
+import type { CycleRecord, ItemResult, ItemStatus, TriggerKind } from '../../core/cycle-record.ts';
+import type { QueuedItem, StoredEvent } from '../store.ts';
+import type { CycleRow, EventRow, ItemResultRow, QueueRow } from './statements.ts';
+
+/** JSON text for a column; `undefined` -> SQL NULL. */
+export function toJson(value: unknown): string | null {
+  return value === undefined ? null : (JSON.stringify(value) ?? null);
+}
+
+/** The value of a JSON column; SQL NULL -> `undefined`. */
+export function fromJson(text: string | null): unknown {
+  return text === null ? undefined : JSON.parse(text);
+}
+
+export function toCycleRow(r: CycleRecord): CycleRow {
+  return {
+    id: r.id,
+    loop: r.loop,
+    tick_id: r.tickId,
+    trigger_kind: r.trigger,
+    scheduled_at: r.scheduledAt,
+    started_at: r.startedAt,
+    finished_at: r.finishedAt,
+    steps: JSON.stringify(r.steps),
+    counts: JSON.stringify(r.counts),
+    outcome: JSON.stringify(r.outcome),
+    outcome_kind: r.outcome.kind,
+    owner: r.owner,
+  };
+}
+
+export function fromCycleRow(row: CycleRow): CycleRecord {
+  return {
+    id: row.id,
+    loop: row.loop,
+    tickId: row.tick_id,
+    trigger: row.trigger_kind as TriggerKind,
+    scheduledAt: row.scheduled_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    steps: JSON.parse(row.steps),
+    counts: JSON.parse(row.counts),
+    outcome: JSON.parse(row.outcome),
+    owner: row.owner,
+  };
+}
+
+export function toItemResultRow(r: ItemResult): ItemResultRow {
+  return {
+    cycle_id: r.cycleId,
+    loop: r.loop,
+    key: r.key,
+    idempotency_key: r.idempotencyKey,
+    priority: r.priority,
+    status: r.status,
+    attempts: r.attempts,
+    started_at: r.startedAt,
+    finished_at: r.finishedAt,
+    duration_ms: r.durationMs,
+    output: toJson(r.output),
+    error: toJson(r.error),
+  };
+}
+
+export function fromItemResultRow(row: ItemResultRow): ItemResult {
+  return {
+    cycleId: row.cycle_id,
+    loop: row.loop,
+    key: row.key,
+    idempotencyKey: row.idempotency_key,
+    priority: row.priority,
+    status: row.status as ItemStatus,
+    attempts: row.attempts,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    durationMs: row.duration_ms,
+    ...(row.output !== null && { output: JSON.parse(row.output) }),
+    ...(row.error !== null && { error: JSON.parse(row.error) }),
+  };
+}
+
+export function fromQueueRow(row: Omit<QueueRow, 'seq'>): QueuedItem {
+  return {
+    id: row.id,
+    loop: row.loop,
+    cycleId: row.cycle_id,
+    key: row.key,
+    priority: row.priority,
+    payload: fromJson(row.payload),
+    idempotencyKey: row.idempotency_key,
+    enqueuedAt: row.enqueued_at,
+    claim: row.claim_owner === null ? null : { owner: row.claim_owner, until: row.claim_until ?? 0 },
+  };
+}
+
+export function fromEventRow(row: EventRow): StoredEvent {
+  return { seq: row.seq, at: row.at, type: row.type, loop: row.loop, data: fromJson(row.data) };
+}

@@ -1,0 +1,287 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { ItemResult } from '../../core/cycle-record.ts';
+import type { WorkItem } from '../../core/work-item.ts';
+import {
+  type Claim,
+  type CycleStore,
+  type EventLog,
+  type QueuedItem,
+  type Store,
+  type StoredEvent,
+  StoreError,
+  type WorkQueue,
+} from '../store.ts';
+import {
+  fromCycleRow,
+  fromEventRow,
+  fromItemResultRow,
+  fromQueueRow,
+  toCycleRow,
+  toItemResultRow,
+  toJson,
+} from './rows.ts';
+import { MIGRATIONS, prepareStatements, type QueueRow, type Statements } from './statements.ts';
+
+/** Options for {@link SqliteStore.open}. */
+export interface SqliteStoreOptions {
+  /**
+   * `normal` (default): a commit survives a crash of the process, but the
+   * last commits may be lost if the machine loses power or the OS crashes.
+   * `full`: every commit is synced to disk and survives power loss, at the
+   * cost of one fsync per write.
+   */
+  synchronous?: 'normal' | 'full';
+}
+
+const DEFAULT_EVENT_LIMIT = 1000;
+
+/**
+ * The default store: one SQLite file (better-sqlite3) in WAL mode, shared by
+ * every autoloop process on the machine. A writer waits up to 5 s for
+ * another process's write lock (`busy_timeout`) instead of failing with
+ * SQLITE_BUSY; every multi-statement write runs in one `BEGIN IMMEDIATE`
+ * transaction, so it takes the write lock up front and cannot fail halfway
+ * on a lock upgrade.
+ *
+ * @example
+ * const store = SqliteStore.open('./.autoloop/state.db');
+ * await store.cycles.list('signals', { limit: 10 });
+ * await store.close();
+ */
+export class SqliteStore implements Store {
+  readonly description: string;
+  readonly cycles: CycleStore;
+  readonly queue: WorkQueue;
+  readonly events: EventLog;
+  readonly #path: string;
+  readonly #db: Database.Database;
+  readonly #sql: Statements;
+  readonly #prune: Database.Transaction<(beforeMs: number) => { cycles: number; events: number }>;
+  #closed = false;
+
+  /**
+   * Opens (creating when missing, with its parent directory) the database at
+   * `path` and brings its schema up to date. Throws a {@link StoreError}
+   * when the file cannot be opened or was written by a newer autoloop.
+   */
+  static open(path: string, options: SqliteStoreOptions = {}): SqliteStore {
+    const synchronous = options.synchronous ?? 'normal';
+    if (synchronous !== 'normal' && synchronous !== 'full') {
+      throw new StoreError(`sqlite ${path}: expected synchronous to be "normal" or "full", got "${synchronous}"`);
+    }
+    let db: Database.Database | undefined;
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+      db = new Database(path);
+      // busy_timeout first: switching to WAL and migrating may wait on another process.
+      db.pragma('busy_timeout = 5000');
+      db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${synchronous.toUpperCase()}`);
+      migrate(db);
+      return new SqliteStore(path, db, prepareStatements(db));
+    } catch (error) {
+      db?.close();
+      throw wrapError(path, 'open', error);
+    }
+  }
+
+  private constructor(path: string, db: Database.Database, sql: Statements) {
+    this.#path = path;
+    this.#db = db;
+    this.#sql = sql;
+    this.description = `sqlite:${path}`;
+    this.#prune = db.transaction((beforeMs: number) => {
+      sql.pruneItemResults.run({ before: beforeMs });
+      const cycles = sql.pruneCycles.run(beforeMs).changes;
+      const events = sql.pruneEvents.run(beforeMs).changes;
+      return { cycles, events };
+    });
+    this.cycles = this.#cycleStore();
+    this.queue = this.#workQueue();
+    this.events = this.#eventLog();
+  }
+
+  async ping(): Promise<void> {
+    this.#run('ping', (sql) => sql.ping.get());
+  }
+
+  async prune(beforeMs: number): Promise<{ cycles: number; events: number }> {
+    return this.#run('prune', () => this.#prune.immediate(beforeMs));
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#db.close();
+    } catch (error) {
+      throw wrapError(this.#path, 'close', error);
+    }
+  }
+
+  /** Runs one operation, turning "closed" and any driver error into a StoreError with context. */
+  #run<T>(op: string, fn: (sql: Statements) => T): T {
+    if (this.#closed) throw new StoreError(`sqlite ${this.#path}: ${op}: the store is closed`);
+    try {
+      return fn(this.#sql);
+    } catch (error) {
+      throw wrapError(this.#path, op, error);
+    }
+  }
+
+  #cycleStore(): CycleStore {
+    return {
+      start: async (record) =>
+        this.#run('cycles.start', (sql) => sql.insertCycle.run(toCycleRow(record)).changes === 1),
+      finish: async (record) => {
+        this.#run('cycles.finish', (sql) => {
+          const { id, finished_at, steps, counts, outcome, outcome_kind } = toCycleRow(record);
+          sql.finishCycle.run({ id, finished_at, steps, counts, outcome, outcome_kind });
+        });
+      },
+      get: async (id) =>
+        this.#run('cycles.get', (sql) => {
+          const row = sql.getCycle.get(id);
+          return row && fromCycleRow(row);
+        }),
+      list: async (loop, options) =>
+        this.#run('cycles.list', (sql) =>
+          sql.listCycles.all({ loop, limit: sqlLimit(options?.limit, -1) }).map(fromCycleRow),
+        ),
+      items: async (cycleId) =>
+        this.#run('cycles.items', (sql) => sql.listItemResults.all(cycleId).map(fromItemResultRow)),
+      summary: async (loop) =>
+        this.#run('cycles.summary', (sql) => {
+          const last = sql.listCycles.get({ loop, limit: 1 });
+          const success = sql.lastSuccess.get(loop);
+          return {
+            ...(last && { last: fromCycleRow(last) }),
+            ...(success?.finished_at != null && { lastSuccessAt: success.finished_at }),
+          };
+        }),
+    };
+  }
+
+  #workQueue(): WorkQueue {
+    const enqueue = this.#db.transaction(
+      (loop: string, cycleId: string, items: readonly WorkItem[], claim: Claim | null, now: number) => {
+        const added: QueuedItem[] = [];
+        for (const item of items) {
+          const row: Omit<QueueRow, 'seq'> = {
+            id: randomUUID(),
+            loop,
+            cycle_id: cycleId,
+            key: item.key,
+            priority: item.priority,
+            payload: toJson(item.payload),
+            idempotency_key: item.idempotencyKey,
+            enqueued_at: now,
+            claim_owner: claim?.owner ?? null,
+            claim_until: claim?.until ?? null,
+          };
+          if (this.#sql.insertQueued.run(row).changes === 1) added.push(fromQueueRow(row));
+        }
+        return added;
+      },
+    );
+    const claimStale = this.#db.transaction((loop: string, cycleId: string, claim: Claim, now: number, limit: number) =>
+      this.#sql.selectClaimable.all({ loop, now, limit }).map((row) => {
+        this.#sql.claimRow.run({ seq: row.seq, owner: claim.owner, until: claim.until, cycle_id: cycleId });
+        return fromQueueRow({ ...row, cycle_id: cycleId, claim_owner: claim.owner, claim_until: claim.until });
+      }),
+    );
+    const complete = this.#db.transaction((id: string, owner: string, result: ItemResult) => {
+      if (this.#sql.deleteClaimed.run(id, owner).changes === 0) return false;
+      this.#sql.insertItemResult.run(toItemResultRow(result));
+      return true;
+    });
+    const release = this.#db.transaction((ids: readonly string[], owner: string) => {
+      let moved = 0;
+      for (const id of ids) moved += this.#sql.releaseClaim.run(id, owner).changes;
+      return moved;
+    });
+    return {
+      enqueue: async (loop, cycleId, items, claim, now) =>
+        this.#run('queue.enqueue', () =>
+          items.length === 0 ? [] : enqueue.immediate(loop, cycleId, items, claim, now),
+        ),
+      claimStale: async (loop, cycleId, claim, now, limit) =>
+        this.#run('queue.claimStale', () => {
+          const n = sqlLimit(limit, 0);
+          return n === 0 ? [] : claimStale.immediate(loop, cycleId, claim, now, n);
+        }),
+      complete: async (id, owner, result) => this.#run('queue.complete', () => complete.immediate(id, owner, result)),
+      release: async (ids, owner) =>
+        this.#run('queue.release', () => (ids.length === 0 ? 0 : release.immediate(ids, owner))),
+      depth: async (loop) => this.#run('queue.depth', (sql) => sql.depth.all({ loop: loop ?? null })),
+      list: async (loop, options) =>
+        this.#run('queue.list', (sql) =>
+          sql.listQueue.all({ loop: loop ?? null, limit: sqlLimit(options?.limit, -1) }).map(fromQueueRow),
+        ),
+    };
+  }
+
+  #eventLog(): EventLog {
+    const append = this.#db.transaction((events: ReadonlyArray<Omit<StoredEvent, 'seq'>>) => {
+      for (const e of events) {
+        this.#sql.insertEvent.run({ at: e.at, type: e.type, loop: e.loop, data: toJson(e.data) });
+      }
+    });
+    return {
+      append: async (events) => {
+        this.#run('events.append', () => {
+          if (events.length > 0) append.immediate(events);
+        });
+      },
+      after: async (afterSeq, options) =>
+        this.#run('events.after', (sql) =>
+          sql.eventsAfter
+            .all({
+              after: afterSeq,
+              loop: options?.loop ?? null,
+              limit: sqlLimit(options?.limit, DEFAULT_EVENT_LIMIT),
+            })
+            .map(fromEventRow),
+        ),
+      latest: async (options) =>
+        this.#run('events.latest', (sql) =>
+          sql.eventsLatest
+            .all({ loop: options?.loop ?? null, limit: sqlLimit(options?.limit, DEFAULT_EVENT_LIMIT) })
+            .map(fromEventRow),
+        ),
+    };
+  }
+}
+
+/** Applies the migrations this file lacks, in one transaction, so concurrent openers apply them once. */
+function migrate(db: Database.Database): void {
+  const current = () => db.pragma('user_version', { simple: true }) as number;
+  if (current() === MIGRATIONS.length) return;
+  db.transaction(() => {
+    const version = current();
+    if (version > MIGRATIONS.length) {
+      throw new Error(
+        `schema version ${version} is newer than this autoloop understands (${MIGRATIONS.length}); upgrade autoloop`,
+      );
+    }
+    for (const sql of MIGRATIONS.slice(version)) db.exec(sql);
+    db.pragma(`user_version = ${MIGRATIONS.length}`);
+  }).immediate();
+}
+
+function wrapError(path: string, op: string, error: unknown): StoreError {
+  if (error instanceof StoreError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  const detail = typeof code === 'string' && !message.startsWith(code) ? `${code} ${message}` : message;
+  return new StoreError(`sqlite ${path}: ${op}: ${detail}`, { cause: error });
+}
+
+/** A caller's limit as SQLite wants it: absent -> `fallback` (-1 is "no limit"), negative -> 0. */
+function sqlLimit(limit: number | undefined, fallback: number): number {
+  if (limit === undefined) return fallback;
+  return Math.max(0, Math.floor(limit));
+}

@@ -1,0 +1,344 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { defineLoop } from '../src/config/define-loop.ts';
+import { TerminalError } from '../src/core/errors.ts';
+import type { LoopDefinition } from '../src/core/loop.ts';
+import { createRuntime } from '../src/runtime/runtime.ts';
+import { MemoryStore } from '../src/storage/memory/memory-store.ts';
+import { createLoopHarness } from '../src/testing/loop-harness.ts';
+import { VirtualClock } from '../src/time/virtual-clock.ts';
+
+const T0 = Date.UTC(2026, 0, 1, 0, 0, 0);
+const keys = (n: number) => Array.from({ length: n }, (_, i) => `k${i}`);
+
+describe('schedules on the virtual clock', () => {
+  it('a cron with seconds fires one cycle per tick, with tick ids from the schedule', async () => {
+    const loop = defineLoop({
+      name: 'c',
+      trigger: { cron: '*/10 * * * * *' },
+      observe: () => ['a'],
+      act: () => 'done',
+    });
+    const h = await createLoopHarness([loop], { clock: new VirtualClock({ now: T0 }) });
+    await h.advance(60_000);
+    const cycles = await h.cycles();
+    assert.deepEqual(
+      cycles.map((c) => c.tickId),
+      [10, 20, 30, 40, 50, 60].map((s) => `c@${new Date(T0 + s * 1000).toISOString()}`),
+    );
+    assert.ok(cycles.every((c) => c.outcome.kind === 'ok' && c.counts.succeeded === 1));
+    await h.stop();
+    assert.equal(h.clock.pendingTimers, 0, 'no timer leaked after stop');
+  });
+
+  it('an interval fires on multiples of the interval', async () => {
+    const loop = defineLoop({ name: 'i', trigger: { interval: '15s' }, act: () => null });
+    const h = await createLoopHarness([loop], { clock: new VirtualClock({ now: T0 + 7_000 }) });
+    await h.advance(45_000);
+    const cycles = await h.cycles();
+    assert.deepEqual(
+      cycles.map((c) => (c.scheduledAt - T0) / 1000),
+      [15, 30, 45],
+    );
+    await h.stop();
+  });
+
+  it('overlap skip: a tick during a running cycle is recorded as skipped with its reason', async () => {
+    const slow = defineLoop({
+      name: 'slow',
+      trigger: { cron: '*/10 * * * * *', overlap: 'skip' },
+      observe: () => ['x'],
+      act: (_item, { clock, signal }) => clock.sleep(15_000, signal),
+      policies: { timeout: '1m' },
+    });
+    const h = await createLoopHarness([slow], { clock: new VirtualClock({ now: T0 }) });
+    await h.advance(40_000);
+    const cycles = await h.cycles();
+    const summary = cycles.map((c) => [(c.scheduledAt - T0) / 1000, c.outcome.kind]);
+    assert.deepEqual(summary, [
+      [10, 'ok'],
+      [20, 'skipped'],
+      [30, 'running'],
+      [40, 'skipped'],
+    ]);
+    const skipped = cycles[1];
+    assert.equal(skipped?.outcome.kind, 'skipped');
+    assert.match(
+      skipped?.outcome.kind === 'skipped' ? skipped.outcome.reason : '',
+      /^overlap: cycle for slow@.* still running$/,
+    );
+    assert.equal(h.events.filter((e) => e.type === 'cycle.skipped').length, 2);
+    await h.stop(60_000);
+  });
+
+  it('overlap queue-one: one tick waits and runs when the current cycle ends; a third is skipped', async () => {
+    const slow = defineLoop({
+      name: 'q',
+      trigger: { cron: '*/10 * * * * *', overlap: 'queue-one' },
+      observe: () => ['x'],
+      act: (_item, { clock, signal }) => clock.sleep(25_000, signal),
+      policies: { timeout: '1m' },
+    });
+    const h = await createLoopHarness([slow], { clock: new VirtualClock({ now: T0 }) });
+    await h.advance(36_000);
+    const cycles = await h.cycles();
+    // tick 10 runs 10..35; tick 20 waits; tick 30 finds 20 queued and is skipped; 20 starts at 35.
+    assert.deepEqual(
+      cycles.map((c) => [(c.scheduledAt - T0) / 1000, c.outcome.kind, (c.startedAt - T0) / 1000]),
+      [
+        [10, 'ok', 10],
+        [30, 'skipped', 30],
+        [20, 'running', 35],
+      ],
+    );
+    await h.stop(60_000);
+  });
+
+  it('ticks missed while the process was frozen are recorded as skipped; only the latest runs', async () => {
+    const loop = defineLoop({ name: 'm', trigger: { cron: '*/10 * * * * *' }, act: () => null, observe: () => ['a'] });
+    const h = await createLoopHarness([loop], { clock: new VirtualClock({ now: T0 }) });
+    await h.advance(10_000);
+    h.clock.jump(35_000); // frozen from 10 s to 45 s: ticks 20, 30, 40 fall due unseen
+    await h.advance(0);
+    const cycles = (await h.cycles()).sort((a, b) => a.scheduledAt - b.scheduledAt);
+    assert.deepEqual(
+      cycles.map((c) => [(c.scheduledAt - T0) / 1000, c.outcome.kind]),
+      [
+        [10, 'ok'],
+        [20, 'skipped'],
+        [30, 'skipped'],
+        [40, 'ok'],
+      ],
+    );
+    assert.match(cycles[1]?.outcome.kind === 'skipped' ? cycles[1].outcome.reason : '', /^missed:/);
+    await h.stop();
+  });
+});
+
+describe('act policies', () => {
+  it('retries with exponential backoff and full jitter, then succeeds', async () => {
+    let calls = 0;
+    const loop = defineLoop({
+      name: 'r',
+      trigger: { manual: true },
+      observe: () => ['flaky'],
+      act: () => {
+        calls++;
+        if (calls < 3) throw new Error(`attempt ${calls} failed`);
+        return { ok: true };
+      },
+      policies: { retry: { attempts: 3, backoff: '1s', maxBackoff: '30s' } },
+    });
+    const h = await createLoopHarness([loop], { random: () => 0.5 });
+    const record = await h.runCycle();
+    assert.equal(record.outcome.kind, 'ok');
+    const retried = h.events
+      .filter((e) => e.type === 'item.retried')
+      .map((e) => (e.data as { delayMs: number }).delayMs);
+    assert.deepEqual(retried, [500, 1000], 'random 0.5 of 1 s then of 2 s');
+    const [item] = await h.store.cycles.items(record.id);
+    assert.equal(item?.attempts, 3);
+    assert.deepEqual(item?.output, { ok: true });
+    await h.stop();
+  });
+
+  it('a TerminalError fails at once, without retries', async () => {
+    let calls = 0;
+    const loop = defineLoop({
+      name: 't',
+      trigger: { manual: true },
+      observe: () => ['x'],
+      act: () => {
+        calls++;
+        throw new TerminalError('bad input, retrying will not help');
+      },
+      policies: { retry: { attempts: 5 } },
+    });
+    const h = await createLoopHarness([loop]);
+    const record = await h.runCycle();
+    assert.equal(calls, 1);
+    assert.equal(record.outcome.kind, 'failed');
+    const [item] = await h.store.cycles.items(record.id);
+    assert.equal(item?.error?.name, 'TerminalError');
+    await h.stop();
+  });
+
+  it('a timeout aborts the item signal, fails that item only, and the cycle is partial', async () => {
+    let sawAbort = false;
+    const loop = defineLoop({
+      name: 'to',
+      trigger: { manual: true },
+      observe: () => ['hang', 'a', 'b'],
+      act: async (item, { signal, clock }) => {
+        if (item.key !== 'hang') return item.key;
+        signal.addEventListener('abort', () => {
+          sawAbort = true;
+        });
+        await clock.sleep(3_600_000); // ignores its signal on purpose: the slot must still be freed
+        return 'never';
+      },
+      policies: { timeout: '2s' },
+    });
+    const h = await createLoopHarness([loop]);
+    const start = h.clock.now();
+    const record = await h.runCycle();
+    assert.equal(sawAbort, true);
+    assert.deepEqual(record.outcome, { kind: 'partial', failed: 1 });
+    assert.equal((record.finishedAt ?? 0) - start, 2_000, 'the cycle ends at the timeout, not when the item gives up');
+    const items = await h.store.cycles.items(record.id);
+    const hang = items.find((i) => i.key === 'hang');
+    assert.equal(hang?.status, 'failed');
+    assert.match(hang?.error?.message ?? '', /act hang: timed out after 2000 ms/);
+    assert.equal(items.filter((i) => i.status === 'succeeded').length, 2);
+    await h.stop();
+  });
+
+  it('items run in priority order, and concurrency can change at run time', async () => {
+    const order: string[] = [];
+    const loop: LoopDefinition<string[]> = {
+      name: 'p',
+      trigger: { manual: true },
+      observe: () => ['low1', 'crit', 'low2', 'high'],
+      plan: (names) =>
+        names.map((key) => ({
+          key,
+          priority: key.startsWith('crit') ? 'critical' : key.startsWith('high') ? 'high' : 'low',
+        })),
+      act: async (item, { clock }) => {
+        order.push(item.key);
+        await clock.sleep(100);
+      },
+      policies: { concurrency: 1 },
+    };
+    const h = await createLoopHarness([loop as LoopDefinition]);
+    await h.runCycle();
+    assert.deepEqual(order, ['crit', 'high', 'low1', 'low2']);
+    h.runtime.loop('p').setConcurrency(4);
+    const start = h.clock.now();
+    const record = await h.runCycle();
+    assert.equal((record.finishedAt ?? 0) - start, 100, 'all four at once after raising concurrency');
+    await h.stop();
+  });
+
+  it('observe and plan failures fail the cycle with the step and a message', async () => {
+    const broken = defineLoop({
+      name: 'b',
+      trigger: { manual: true },
+      observe: () => {
+        throw new Error('inventory unreachable');
+      },
+      act: () => null,
+    });
+    const dupes = defineLoop({ name: 'd', trigger: { manual: true }, observe: () => ['x', 'x'], act: () => null });
+    const h = await createLoopHarness([broken, dupes]);
+    const a = await h.runCycle('b');
+    assert.equal(a.outcome.kind, 'failed');
+    assert.equal(a.outcome.kind === 'failed' && a.outcome.step, 'observe');
+    assert.match(
+      a.outcome.kind === 'failed' ? a.outcome.error.message : '',
+      /cycle b#\w+: observe: inventory unreachable/,
+    );
+    const b = await h.runCycle('d');
+    assert.equal(b.outcome.kind === 'failed' && b.outcome.step, 'plan');
+    assert.match(b.outcome.kind === 'failed' ? b.outcome.error.message : '', /duplicate key "x"/);
+    await h.stop();
+  });
+});
+
+describe('durability and shutdown', () => {
+  it('a cycle adopts items a crashed process left claimed in the queue, and runs them', async () => {
+    const store = new MemoryStore();
+    const clock = new VirtualClock({ now: T0 });
+    const orphan = { key: 'orphan', priority: 0, payload: { n: 1 }, idempotencyKey: 'crashed:orphan' };
+    await store.queue.enqueue('a', 'dead-cycle', [orphan], { owner: 'dead-host:1:x', until: T0 + 1_000 }, T0);
+    clock.jump(2_000);
+    const ran: string[] = [];
+    const loop = defineLoop({
+      name: 'a',
+      trigger: { manual: true },
+      observe: () => ['fresh'],
+      act: (item) => void ran.push(item.key),
+    });
+    const h = await createLoopHarness([loop], { store, clock });
+    const record = await h.runCycle();
+    assert.deepEqual(ran.sort(), ['fresh', 'orphan']);
+    assert.equal(record.counts.planned, 2);
+    assert.equal((await store.queue.list('a')).length, 0, 'both left the queue with their results');
+    await h.stop();
+  });
+
+  it('two runtimes sharing a store run a tick once; the other reports a duplicate', async () => {
+    const store = new MemoryStore();
+    const clock = new VirtualClock({ now: T0 });
+    let runs = 0;
+    const loop = defineLoop({
+      name: 'one',
+      trigger: { cron: '*/10 * * * * *' },
+      observe: () => ['x'],
+      act: () => void runs++,
+    });
+    const a = await createLoopHarness([loop], { store, clock });
+    const b = await createLoopHarness([loop], { store, clock });
+    await clock.advance(30_000);
+    assert.equal(runs, 3);
+    assert.equal((await a.cycles()).length, 3);
+    const skips = [...a.events, ...b.events].filter((e) => e.type === 'cycle.skipped');
+    assert.equal(skips.length, 3);
+    assert.match((skips[0]?.data as { reason: string } | undefined)?.reason ?? '', /^duplicate tick/);
+    await a.stop();
+    await b.stop();
+  });
+
+  it('shutdown drains in-flight items within the grace period', async () => {
+    const loop = defineLoop({
+      name: 's',
+      trigger: { cron: '*/10 * * * * *' },
+      observe: () => keys(5),
+      act: (_i, { clock, signal }) => clock.sleep(3_000, signal),
+    });
+    const h = await createLoopHarness([loop], { clock: new VirtualClock({ now: T0 }) });
+    await h.advance(11_000); // cycle started at 10 s, items end at 13 s
+    const stopAt = h.clock.now();
+    await h.stop(30_000);
+    assert.equal(h.clock.now() - stopAt, 2_000);
+    const [cycle] = await h.cycles();
+    assert.equal(cycle?.outcome.kind, 'ok');
+    assert.equal(cycle?.counts.succeeded, 5);
+    assert.ok(h.events.some((e) => e.type === 'runtime.stopped' && (e.data as { drained: boolean }).drained));
+  });
+
+  it('past the grace period items are aborted and returned to the queue, not lost', async () => {
+    const store = new MemoryStore();
+    const loop = defineLoop({
+      name: 'g',
+      trigger: { cron: '*/10 * * * * *' },
+      observe: () => keys(3),
+      act: (_i, { clock, signal }) => clock.sleep(600_000, signal),
+      policies: { timeout: '1h' },
+    });
+    const h = await createLoopHarness([loop], { clock: new VirtualClock({ now: T0 }), store });
+    await h.advance(11_000);
+    const stopAt = h.clock.now();
+    await h.stop(5_000);
+    assert.equal(h.clock.now() - stopAt, 5_000, 'stops at the bound');
+    const [cycle] = await h.cycles();
+    assert.equal(cycle?.outcome.kind, 'failed');
+    assert.match(
+      cycle?.outcome.kind === 'failed' ? cycle.outcome.error.message : '',
+      /3 item\(s\) returned to the queue/,
+    );
+    const queued = await store.queue.list('g');
+    assert.deepEqual(queued.map((q) => [q.key, q.claim]).sort(), [
+      ['k0', null],
+      ['k1', null],
+      ['k2', null],
+    ]);
+  });
+
+  it('refuses two loops with one name, and an unknown loop name lists the known ones', () => {
+    const l = defineLoop({ name: 'x', trigger: { manual: true }, act: () => null });
+    assert.throws(() => createRuntime({ loops: [l, l] }), /two loops are named "x"/);
+    const rt = createRuntime({ loops: [l] });
+    assert.throws(() => rt.loop('y'), /unknown loop "y"; loops in this config: x/);
+  });
+});

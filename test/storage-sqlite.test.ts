@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { openStore, redactStoreUrl } from '../src/storage/open-store.ts';
+import { SqliteStore } from '../src/storage/sqlite/sqlite-store.ts';
+import { MIGRATIONS } from '../src/storage/sqlite/statements.ts';
+import { StoreError } from '../src/storage/store.ts';
+import { storageContract } from './storage-contract.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'autoloop-sqlite-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+let files = 0;
+/** A fresh database file per call, in a directory that does not exist yet. */
+function freshPath(): string {
+  files++;
+  return join(root, `case-${files}`, 'state.db');
+}
+
+storageContract('SqliteStore', async () => SqliteStore.open(freshPath()));
+storageContract('SqliteStore (synchronous=full)', async () => SqliteStore.open(freshPath(), { synchronous: 'full' }));
+
+describe('SqliteStore', () => {
+  it('opens in WAL mode with busy_timeout 5000, synchronous NORMAL by default, at the schema version', async () => {
+    const path = freshPath();
+    const store = SqliteStore.open(path);
+    assert.equal(store.description, `sqlite:${path}`);
+    const db = new Database(path, { readonly: true });
+    try {
+      assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+      assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
+    } finally {
+      db.close();
+    }
+    await store.close();
+  });
+
+  it('keeps data across close and reopen, and reopening does not migrate again', async () => {
+    const path = freshPath();
+    const first = SqliteStore.open(path);
+    await first.queue.enqueue(
+      'alpha',
+      'c1',
+      [{ key: 'a', priority: 1, payload: { n: 1 }, idempotencyKey: 'k' }],
+      null,
+      5,
+    );
+    await first.events.append([{ at: 5, type: 'x', loop: null, data: null }]);
+    await first.close();
+    const second = SqliteStore.open(path);
+    const [row] = await second.queue.list();
+    assert.deepEqual(row?.payload, { n: 1 });
+    assert.deepEqual(
+      (await second.events.latest()).map((e) => e.data),
+      [null],
+    );
+    await second.close();
+  });
+
+  it('refuses a file written by a newer schema, naming the file', async () => {
+    const path = freshPath();
+    await SqliteStore.open(path).close();
+    const db = new Database(path);
+    db.pragma(`user_version = ${MIGRATIONS.length + 1}`);
+    db.close();
+    assert.throws(
+      () => SqliteStore.open(path),
+      (error: unknown) => {
+        assert.ok(error instanceof StoreError);
+        assert.match(error.message, new RegExp(`^sqlite ${path}: open: schema version`));
+        return true;
+      },
+    );
+  });
+
+  it('wraps driver errors in StoreError with the path, the operation and the SQLite code', async () => {
+    const path = freshPath();
+    const store = SqliteStore.open(path);
+    const db = new Database(path);
+    db.exec('DROP TABLE events');
+    db.close();
+    await assert.rejects(store.events.latest(), (error: unknown) => {
+      assert.ok(error instanceof StoreError);
+      assert.match(error.message, new RegExp(`^sqlite ${path}: events.latest: SQLITE_`));
+      assert.ok(error.cause instanceof Error);
+      return true;
+    });
+    await store.close();
+  });
+});
+
+describe('openStore', () => {
+  it('opens memory://', async () => {
+    const store = await openStore('memory://');
+    assert.equal(store.description, 'memory://');
+    await store.close();
+  });
+
+  it('resolves sqlite://./relative paths against cwd, sqlite:///absolute paths as given', async () => {
+    const cwd = join(root, 'cwd');
+    const relative = await openStore('sqlite://./sub/state.db?synchronous=full', { cwd });
+    assert.equal(relative.description, `sqlite:${join(cwd, 'sub', 'state.db')}`);
+    await relative.close();
+    const absolute = join(root, 'abs', 'x.db');
+    const store = await openStore(`sqlite://${absolute}`);
+    assert.equal(store.description, `sqlite:${absolute}`);
+    await store.close();
+  });
+
+  it('rejects unknown schemes and options with a message naming what was given and what exists', async () => {
+    await assert.rejects(openStore('redis://:secret@localhost:6379/0'), (error: Error) => {
+      assert.match(error.message, /redis:\/\/ is not supported yet/);
+      assert.match(error.message, /redis:\/\/:\*\*\*@localhost/);
+      assert.doesNotMatch(error.message, /secret/);
+      return true;
+    });
+    await assert.rejects(
+      openStore('postgres://db/x'),
+      /"postgres:\/\/db\/x": unknown scheme.*memory:\/\/.*sqlite:\/\//,
+    );
+    await assert.rejects(openStore('./state.db'), /expected <scheme>:\/\//);
+    await assert.rejects(openStore('sqlite://'), /expected a database file/);
+    await assert.rejects(openStore('sqlite://./x.db?synchronous=off'), /got "off"/);
+    await assert.rejects(openStore('sqlite://./x.db?journal=wal'), /unknown option "journal"/);
+  });
+
+  it('redactStoreUrl hides passwords and leaves other URLs alone', () => {
+    assert.equal(redactStoreUrl('redis://:secret@host:6379/0'), 'redis://:***@host:6379/0');
+    assert.equal(redactStoreUrl('redis://user:p@ss@host'), 'redis://user:***@host');
+    assert.equal(redactStoreUrl('redis://host?password=x&db=1'), 'redis://host?password=***&db=1');
+    assert.equal(redactStoreUrl('sqlite://./a@b.db'), 'sqlite://./a@b.db');
+    assert.equal(redactStoreUrl('sqlite:///var/x.db'), 'sqlite:///var/x.db');
+  });
+});

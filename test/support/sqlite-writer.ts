@@ -1,0 +1,131 @@
+/**
+ * A child process for test/storage-sqlite-processes.test.ts: writes to one
+ * SQLite file alongside other processes. Usage:
+ *
+ *   sqlite-writer.ts work  <db> <tag> <count>  enqueue+complete `count` items, one at a time
+ *   sqlite-writer.ts race  <db> <tag> <count>  try cycles.start for ticks race@0..count-1
+ *   sqlite-writer.ts burst <db> <tag>          write batches until killed
+ *
+ * `work` and `race` print "ready", wait for a line on stdin, run, print one
+ * JSON line with their result and exit 0; any error goes to stderr, exit 1.
+ * `burst` prints "committed <n>" after every batch it fully wrote.
+ */
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import type { CycleRecord } from '../../src/core/cycle-record.ts';
+import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.ts';
+
+const [mode, path, tag = 'w', countText = '0'] = process.argv.slice(2);
+const count = Number(countText);
+
+function record(id: string, tickId: string, startedAt: number): CycleRecord {
+  return {
+    id,
+    loop: 'race',
+    tickId,
+    trigger: 'interval',
+    scheduledAt: startedAt,
+    startedAt,
+    finishedAt: null,
+    steps: {},
+    counts: { planned: 0, succeeded: 0, failed: 0 },
+    outcome: { kind: 'running' },
+    owner: tag,
+  };
+}
+
+async function waitForGo(): Promise<void> {
+  const lines = createInterface({ input: process.stdin });
+  process.stdout.write('ready\n');
+  await once(lines, 'line');
+  lines.close();
+}
+
+async function work(store: SqliteStore): Promise<unknown> {
+  const cycleId = `cycle-${tag}`;
+  for (let i = 0; i < count; i++) {
+    const key = `${tag}-${i}`;
+    const claim = { owner: tag, until: Number.MAX_SAFE_INTEGER };
+    const [row] = await store.queue.enqueue(
+      'work',
+      cycleId,
+      [{ key, priority: i % 4, payload: { i }, idempotencyKey: key }],
+      claim,
+      i,
+    );
+    if (!row) throw new Error(`enqueue ${key}: not added`);
+    const result = {
+      cycleId,
+      loop: 'work',
+      key,
+      idempotencyKey: key,
+      priority: row.priority,
+      status: 'succeeded' as const,
+      attempts: 1,
+      startedAt: i,
+      finishedAt: i,
+      durationMs: 0,
+      output: { i },
+    };
+    if (!(await store.queue.complete(row.id, tag, result))) throw new Error(`complete ${key}: refused`);
+  }
+  return { done: count };
+}
+
+async function race(store: SqliteStore): Promise<unknown> {
+  const wins: number[] = [];
+  for (let i = 0; i < count; i++) {
+    if (await store.cycles.start(record(`${tag}-${i}`, `race@${i}`, i))) wins.push(i);
+  }
+  return { wins };
+}
+
+/** Each batch: 10 items enqueued at once, the even ones completed, 5 events, one cycle started and finished. */
+async function burst(store: SqliteStore): Promise<never> {
+  for (let batch = 0; ; batch++) {
+    const items = Array.from({ length: 10 }, (_, i) => {
+      const key = `b${batch}-${i}`;
+      return { key, priority: i % 3, payload: { batch, i, pad: 'x'.repeat(200) }, idempotencyKey: key };
+    });
+    const rows = await store.queue.enqueue('burst', `burst-${batch}`, items, { owner: tag, until: 1e15 }, batch);
+    for (const row of rows.filter((_, i) => i % 2 === 0)) {
+      const result = {
+        cycleId: `burst-${batch}`,
+        loop: 'burst',
+        key: row.key,
+        idempotencyKey: row.idempotencyKey,
+        priority: row.priority,
+        status: 'succeeded' as const,
+        attempts: 1,
+        startedAt: batch,
+        finishedAt: batch,
+        durationMs: 0,
+        output: row.payload,
+      };
+      await store.queue.complete(row.id, tag, result);
+    }
+    await store.events.append(
+      Array.from({ length: 5 }, (_, i) => ({ at: batch, type: 'burst', loop: 'burst', data: { batch, i } })),
+    );
+    const cycle = record(`burst-${batch}`, `burst@${batch}`, batch);
+    await store.cycles.start({ ...cycle, loop: 'burst' });
+    await store.cycles.finish({ ...cycle, loop: 'burst', finishedAt: batch, outcome: { kind: 'ok' } });
+    process.stdout.write(`committed ${batch}\n`);
+  }
+}
+
+async function main(): Promise<void> {
+  if (!path) throw new Error('usage: sqlite-writer.ts <work|race|burst> <db> [tag] [count]');
+  const store = SqliteStore.open(path);
+  if (mode === 'burst') await burst(store);
+  await waitForGo();
+  const output = mode === 'work' ? await work(store) : mode === 'race' ? await race(store) : undefined;
+  if (output === undefined) throw new Error(`unknown mode ${mode}`);
+  await store.close();
+  process.stdout.write(`${JSON.stringify(output)}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+});
