@@ -1,3 +1,4 @@
+import { AttemptSet } from '../execution/attempt.ts';
 import type { WorkerPool } from '../execution/pool.ts';
 import { runItem } from '../execution/run-item.ts';
 import type { EventBus } from '../observability/events.ts';
@@ -128,9 +129,11 @@ async function act(
   const queued: QueuedItem[] = [...adopted, ...added].sort((a, b) => a.priority - b.priority);
   record.counts.planned = queued.length;
   let released = 0;
-  await Promise.all(
-    queued.map(async (item) => {
-      const result: ItemResult = await runItem(loop, item, ctx, deps);
+  const attempts = new AttemptSet(ctx.signal);
+  const itemDeps = { ...deps, attempts };
+  try {
+    const runOne = async (item: QueuedItem) => {
+      const result: ItemResult = await runItem(loop, item, ctx, itemDeps);
       if (result.status === 'failed' && ctx.signal.aborted && result.error?.name === ShutdownError.name) {
         const count = await store.queue.release([item.id], owner);
         released += count;
@@ -139,8 +142,19 @@ async function act(
       const stored = await store.queue.complete(item.id, owner, { ...result, cycleId: record.id });
       if (stored && result.status === 'succeeded') record.counts.succeeded++;
       else record.counts.failed++;
-    }),
-  );
+    };
+    // Fed one item per free slot, in priority order: a fan-out of 100,000 items
+    // holds `concurrency` items in flight, not 100,000 pending promises.
+    const running = new Set<Promise<void>>();
+    for (const item of queued) {
+      await deps.pool.whenFree();
+      const run = runOne(item).finally(() => running.delete(run));
+      running.add(run);
+    }
+    await Promise.all(running);
+  } finally {
+    attempts.dispose();
+  }
   if (released > 0) {
     const error = new ShutdownError(
       `aborted by shutdown: ${released} item(s) returned to the queue for the next cycle`,

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { WorkerPool } from '../execution/pool.ts';
 import type { EventBus } from '../observability/events.ts';
 import type { Store } from '../storage/store.ts';
@@ -39,6 +40,8 @@ export class LoopRunner {
     this.loop = loop;
     this.#deps = deps;
     this.pool = new WorkerPool(loop.policies.concurrency);
+    // Every cycle and every backoff sleep listens to this long-lived signal for a while; many at once is normal.
+    setMaxListeners(0, this.#abort.signal);
   }
 
   get running(): boolean {

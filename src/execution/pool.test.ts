@@ -110,3 +110,37 @@ describe('WorkerPool', () => {
     }, /got `1.5`/);
   });
 });
+
+describe('WorkerPool.whenFree', () => {
+  it('resolves at once with a free slot, else when a slot frees', async () => {
+    const clock = new VirtualClock();
+    const pool = new WorkerPool(1);
+    await pool.whenFree();
+    const task = pool.submit(() => clock.sleep(100));
+    let free = false;
+    const waiting = pool.whenFree().then(() => {
+      free = true;
+    });
+    await clock.advance(99);
+    assert.equal(free, false);
+    await clock.advance(1);
+    await waiting;
+    await task;
+    assert.equal(free, true);
+  });
+
+  it('wakes waiters when concurrency is raised', async () => {
+    const clock = new VirtualClock();
+    const pool = new WorkerPool(1);
+    const task = pool.submit(() => clock.sleep(100));
+    let free = false;
+    const waiting = pool.whenFree().then(() => {
+      free = true;
+    });
+    pool.concurrency = 2;
+    await waiting;
+    assert.equal(free, true);
+    await clock.advance(100);
+    await task;
+  });
+});

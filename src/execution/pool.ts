@@ -18,6 +18,7 @@ export class WorkerPool {
   #active = 0;
   readonly #waiting = new PriorityHeap<() => void>();
   #idleWaiters: Array<() => void> = [];
+  #freeWaiters: Array<() => void> = [];
 
   constructor(concurrency: number) {
     this.#concurrency = checkConcurrency(concurrency);
@@ -30,6 +31,7 @@ export class WorkerPool {
   set concurrency(value: number) {
     this.#concurrency = checkConcurrency(value);
     this.#drain();
+    this.#wakeFreeWaiters();
   }
 
   /** Tasks running now. */
@@ -63,6 +65,27 @@ export class WorkerPool {
     });
   }
 
+  /**
+   * Resolves as soon as a task submitted now would start at once (a slot is
+   * free and nothing waits). Lets a producer feed the pool one task per free
+   * slot instead of queueing thousands of tasks up front.
+   */
+  whenFree(): Promise<void> {
+    if (this.#hasFreeSlot()) return Promise.resolve();
+    return new Promise((resolve) => this.#freeWaiters.push(resolve));
+  }
+
+  /** Wakes one waiter per free slot (a woken waiter may still find it taken: it then simply queues). */
+  #wakeFreeWaiters(): void {
+    if (this.#freeWaiters.length === 0 || !this.#hasFreeSlot()) return;
+    const free = this.#concurrency - this.#active;
+    for (const resolve of this.#freeWaiters.splice(0, free)) resolve();
+  }
+
+  #hasFreeSlot(): boolean {
+    return this.#active < this.#concurrency && this.#waiting.size === 0;
+  }
+
   /** Resolves when nothing runs and nothing waits. */
   onIdle(): Promise<void> {
     if (this.#active === 0 && this.#waiting.size === 0) return Promise.resolve();
@@ -72,6 +95,7 @@ export class WorkerPool {
   #release(): void {
     this.#active--;
     this.#drain();
+    this.#wakeFreeWaiters();
     if (this.#active === 0 && this.#waiting.size === 0 && this.#idleWaiters.length > 0) {
       const waiters = this.#idleWaiters;
       this.#idleWaiters = [];

@@ -4,20 +4,23 @@ import type { CycleContext, ItemContext, ResolvedLoop } from '../core/loop.ts';
 import type { WorkItem } from '../core/work-item.ts';
 import type { EventBus } from '../observability/events.ts';
 import { fullJitterDelay } from '../policies/backoff.ts';
-import { abortReason, timeoutSignal } from '../time/clock.ts';
+import type { AttemptSet } from './attempt.ts';
 import type { WorkerPool } from './pool.ts';
 
 export interface ItemRunDeps {
   readonly pool: WorkerPool;
   readonly bus: EventBus;
   readonly random: () => number;
+  /** The cycle's in-flight attempts, aborted together when the cycle's signal aborts. */
+  readonly attempts: AttemptSet;
 }
 
 /**
  * Runs one work item to its final result under the loop's policies:
- * each attempt takes a pool slot, runs with its own timeout signal (linked to
- * the cycle's), and gives the slot back before any backoff sleep, so waiting
- * retries never hold capacity. Never rejects: every path ends in an
+ * each attempt takes a pool slot, runs until it settles or its deadline
+ * passes (its signal aborts on the deadline and with the cycle's), and gives
+ * the slot back before any backoff sleep, so waiting retries never hold
+ * capacity. Never rejects: every path ends in an
  * {@link ItemResult} (succeeded or failed with its error).
  *
  * A failure is final when the error is a {@link TerminalError}, when the
@@ -37,7 +40,7 @@ export async function runItem(
   let attempt = 0;
   for (;;) {
     attempt++;
-    const outcome = await deps.pool.submit(() => attemptOnce(loop, item, cycle, attempt, deps.bus), item.priority);
+    const outcome = await deps.pool.submit(() => attemptOnce(loop, item, cycle, attempt, deps), item.priority);
     const durationMs = clock.monotonic() - started;
     const finish = (status: ItemResult['status'], extra: Pick<ItemResult, 'output' | 'error'>): ItemResult => ({
       cycleId: cycle.cycleId,
@@ -80,52 +83,40 @@ async function attemptOnce(
   loop: ResolvedLoop,
   item: WorkItem,
   cycle: CycleContext,
-  attempt: number,
-  bus: EventBus,
+  attemptNo: number,
+  deps: ItemRunDeps,
 ): Promise<AttemptOutcome> {
   const what = `cycle ${cycle.loop}#${cycle.cycleId}: act ${item.key}`;
   if (cycle.signal.aborted) return { ok: false, error: new ShutdownError(`${what}: ${abortMessage(cycle.signal)}`) };
-  bus.emit('item.started', { loop: loop.name, cycleId: cycle.cycleId, key: item.key, attempt });
+  deps.bus.emit('item.started', { loop: loop.name, cycleId: cycle.cycleId, key: item.key, attempt: attemptNo });
+  const attempt = deps.attempts.open();
+  const ctx: ItemContext = {
+    loop: cycle.loop,
+    cycleId: cycle.cycleId,
+    tick: cycle.tick,
+    clock: cycle.clock,
+    attempt: attemptNo,
+    get signal() {
+      return attempt.signal;
+    },
+  };
   const timeoutMs = loop.policies.timeoutMs;
-  const deadline = timeoutSignal(cycle.clock, timeoutMs, cycle.signal, () => new TimeoutError(timeoutMs, what));
-  const ctx: ItemContext = { ...cycle, attempt, signal: deadline.signal };
   try {
-    // The race lets the slot go at the deadline even if act ignores its signal.
-    const value = await raceAbort(
-      Promise.resolve().then(() => loop.act(item, ctx)),
-      deadline.signal,
+    const value = await attempt.run(
+      () => loop.act(item, ctx),
+      cycle.clock,
+      timeoutMs,
+      () => new TimeoutError(timeoutMs, what),
     );
     return { ok: true, value: value === undefined ? null : value };
   } catch (error) {
     return { ok: false, error };
   } finally {
-    deadline.dispose();
+    deps.attempts.close(attempt);
   }
 }
 
 function abortMessage(signal: AbortSignal): string {
   const reason = signal.reason;
   return reason instanceof Error ? reason.message : 'aborted';
-}
-
-/** Settles like `promise`, or rejects with the signal's reason as soon as it aborts. */
-export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    promise.catch(() => {}); // the loser's rejection is not news
-    return Promise.reject(abortReason(signal));
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortReason(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }

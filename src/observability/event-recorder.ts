@@ -5,11 +5,18 @@ import { type AnyEvent, type Disposable, type EventBus, eventLoop } from './even
 
 /** Flush at most this often; events are batched into one write. */
 const FLUSH_EVERY_MS = 250;
+/**
+ * Events that are only news while they happen: an item's start is superseded
+ * by its outcome event (succeeded, retried or failed), which carries the
+ * attempt count and duration. Live subscribers still get them from the bus;
+ * leaving them out of the log halves its writes per item.
+ */
+const LIVE_ONLY: ReadonlySet<string> = new Set(['item.started']);
 /** Kept in memory while the store is failing; past it the oldest are dropped and counted. */
 const MAX_BUFFERED = 20_000;
 
 /**
- * Writes every bus event to the store's event log, batched: one write per
+ * Writes the bus's events (all but {@link LIVE_ONLY}) to the store's event log, batched: one write per
  * flush interval (or sooner when the batch is large), so per-item events do
  * not cost one store round trip each. A failed write keeps the batch for the
  * next flush; only past {@link MAX_BUFFERED} are events dropped, and counted.
@@ -35,6 +42,7 @@ export class EventRecorder {
   }
 
   #add(event: AnyEvent): void {
+    if (LIVE_ONLY.has(event.type)) return;
     this.#buffer.push({ at: event.at, type: event.type, loop: eventLoop(event), data: event.data });
     if (this.#buffer.length > MAX_BUFFERED) {
       this.#buffer.shift();
