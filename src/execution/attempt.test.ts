@@ -15,8 +15,9 @@ describe('Attempt', () => {
       500,
       () => new Error('late'),
     );
+    const rejected = assert.rejects(run, /late/);
     await clock.advance(500);
-    await assert.rejects(run, /late/);
+    await rejected;
     assert.equal(attempt.signal.aborted, true, 'a signal read after the deadline is already aborted');
     assert.equal(clock.pendingTimers, 0);
     set.dispose();
