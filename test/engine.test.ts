@@ -342,3 +342,18 @@ describe('durability and shutdown', () => {
     assert.throws(() => rt.loop('y'), /unknown loop "y"; loops in this config: x/);
   });
 });
+
+describe('runtime start', () => {
+  it('a port in use fails start() with a clear message and leaves nothing running', async () => {
+    const { createServer } = await import('node:net');
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    const store = new MemoryStore();
+    const l = defineLoop({ name: 'x', trigger: { manual: true }, act: () => null });
+    const rt = createRuntime({ loops: [l], store, http: { host: '127.0.0.1', port } });
+    await assert.rejects(rt.start(), new RegExp(`cannot listen on 127.0.0.1:${port}: address already in use`));
+    assert.equal(rt.state, 'stopped');
+    await new Promise<void>((resolve) => blocker.close(() => resolve()));
+  });
+});

@@ -60,6 +60,36 @@ describe('SqliteStore', () => {
     await second.close();
   });
 
+  it('never reuses a queue id, even after the queue drained and the file was reopened', async () => {
+    const path = freshPath();
+    const item = (k: string) => ({ key: k, priority: 2, payload: null, idempotencyKey: k });
+    const claim = { owner: 'o', until: 1_000 };
+    const result = (key: string) => ({
+      cycleId: 'c',
+      loop: 'l',
+      key,
+      idempotencyKey: key,
+      priority: 2,
+      status: 'succeeded' as const,
+      attempts: 1,
+      startedAt: 1,
+      finishedAt: 2,
+      durationMs: 1,
+      output: null,
+    });
+    const first = SqliteStore.open(path);
+    const early = await first.queue.enqueue('l', 'c', [item('a'), item('b')], claim, 1);
+    for (const row of early) assert.equal(await first.queue.complete(row.id, 'o', result(row.key)), true);
+    await first.close();
+    const second = SqliteStore.open(path);
+    const [late] = await second.queue.enqueue('l', 'c', [item('c')], claim, 2);
+    assert.ok(late && !early.some((row) => row.id === late.id), 'a drained queue hands out a fresh id');
+    // A stale completion for an early id must not touch the new row.
+    assert.equal(await second.queue.complete(early[1]?.id ?? '', 'o', result('b')), false);
+    assert.equal((await second.queue.list('l')).length, 1);
+    await second.close();
+  });
+
   it('refuses a file written by a newer schema, naming the file', async () => {
     const path = freshPath();
     await SqliteStore.open(path).close();

@@ -191,7 +191,17 @@ export class Runtime {
     for (const { runner } of this.#loops.values()) {
       this.bus.emit('loop.concurrency', { loop: runner.loop.name, limit: runner.pool.concurrency });
     }
-    if (this.#options.http) await this.#startHttp(this.#options.http);
+    if (this.#options.http) {
+      try {
+        await this.#startHttp(this.#options.http);
+      } catch (error) {
+        await this.#recorder.stop();
+        this.#metrics.dispose();
+        if (typeof store !== 'object') await this.#store.close();
+        this.#state = 'stopped';
+        throw error;
+      }
+    }
     this.#startedAt = this.clock.now();
     this.#state = 'running';
     if (options.schedule !== false) this.#startSchedulers();

@@ -6,7 +6,7 @@
  */
 import type { CycleRecord, ItemResult, ItemStatus, TriggerKind } from '../../core/cycle-record.ts';
 import type { QueuedItem, StoredEvent } from '../store.ts';
-import type { CycleRow, EventRow, ItemResultRow, QueueRow } from './statements.ts';
+import type { CycleRow, EventRow, ItemResultParams, ItemResultRow, QueueRow } from './statements.ts';
 
 /** JSON text for a column; `undefined` -> SQL NULL. */
 export function toJson(value: unknown): string | null {
@@ -51,21 +51,22 @@ export function fromCycleRow(row: CycleRow): CycleRecord {
   };
 }
 
-export function toItemResultRow(r: ItemResult): ItemResultRow {
-  return {
-    cycle_id: r.cycleId,
-    loop: r.loop,
-    key: r.key,
-    idempotency_key: r.idempotencyKey,
-    priority: r.priority,
-    status: r.status,
-    attempts: r.attempts,
-    started_at: r.startedAt,
-    finished_at: r.finishedAt,
-    duration_ms: r.durationMs,
-    output: toJson(r.output),
-    error: toJson(r.error),
-  };
+/** A result as a row of insertItemResults (column order of ItemResultParams). */
+export function toItemResultParams(r: ItemResult): ItemResultParams {
+  return [
+    r.cycleId,
+    r.loop,
+    r.key,
+    r.idempotencyKey,
+    r.priority,
+    r.status,
+    r.attempts,
+    r.startedAt,
+    r.finishedAt,
+    r.durationMs,
+    toJson(r.output),
+    toJson(r.error),
+  ];
 }
 
 export function fromItemResultRow(row: ItemResultRow): ItemResult {
@@ -85,9 +86,24 @@ export function fromItemResultRow(row: ItemResultRow): ItemResult {
   };
 }
 
-export function fromQueueRow(row: Omit<QueueRow, 'seq'>): QueuedItem {
+/** The public id of the queue row with this seq. */
+export function queueId(seq: number | bigint): string {
+  return String(seq);
+}
+
+/**
+ * The seq behind a queue id, or undefined when `id` is not one this store
+ * hands out (only the canonical decimal form of a positive integer is):
+ * such an id names no item, so lookups by it match nothing.
+ */
+export function queueSeq(id: string): number | undefined {
+  const seq = Number(id);
+  return Number.isSafeInteger(seq) && seq > 0 && String(seq) === id ? seq : undefined;
+}
+
+export function fromQueueRow(row: QueueRow): QueuedItem {
   return {
-    id: row.id,
+    id: queueId(row.seq),
     loop: row.loop,
     cycleId: row.cycle_id,
     key: row.key,

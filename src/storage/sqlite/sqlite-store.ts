@@ -1,8 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { ItemResult } from '../../core/cycle-record.ts';
 import type { WorkItem } from '../../core/work-item.ts';
 import {
   type Claim,
@@ -10,20 +8,29 @@ import {
   type EventLog,
   type QueuedItem,
   type Store,
-  type StoredEvent,
   StoreError,
   type WorkQueue,
 } from '../store.ts';
+import { GroupCommit } from './group-commit.ts';
 import {
   fromCycleRow,
   fromEventRow,
   fromItemResultRow,
+  fromJson,
   fromQueueRow,
+  queueId,
+  queueSeq,
   toCycleRow,
-  toItemResultRow,
+  toItemResultParams,
   toJson,
 } from './rows.ts';
-import { MIGRATIONS, prepareStatements, type QueueRow, type Statements } from './statements.ts';
+import {
+  type EventParams,
+  type ItemResultParams,
+  MIGRATIONS,
+  prepareStatements,
+  type Statements,
+} from './statements.ts';
 
 /** Options for {@link SqliteStore.open}. */
 export interface SqliteStoreOptions {
@@ -166,54 +173,99 @@ export class SqliteStore implements Store {
   }
 
   #workQueue(): WorkQueue {
+    // JSON is serialised before BEGIN IMMEDIATE, here and in complete and append: the write lock, which
+    // other processes wait on, is held only for the SQL.
     const enqueue = this.#db.transaction(
-      (loop: string, cycleId: string, items: readonly WorkItem[], claim: Claim | null, now: number) => {
+      (
+        loop: string,
+        cycleId: string,
+        items: readonly WorkItem[],
+        payloads: ReadonlyArray<string | null>,
+        claim: Claim | null,
+        now: number,
+      ) => {
+        const owner = claim?.owner ?? null;
+        const until = claim?.until ?? null;
         const added: QueuedItem[] = [];
-        for (const item of items) {
-          const row: Omit<QueueRow, 'seq'> = {
-            id: randomUUID(),
+        items.forEach((item, i) => {
+          const payload = payloads[i] ?? null;
+          const { changes, lastInsertRowid } = this.#sql.insertQueued.run(
             loop,
-            cycle_id: cycleId,
+            cycleId,
+            item.key,
+            item.priority,
+            payload,
+            item.idempotencyKey,
+            now,
+            owner,
+            until,
+          );
+          if (changes === 0) return; // its idempotency key is already queued
+          added.push({
+            id: queueId(lastInsertRowid),
+            loop,
+            cycleId,
             key: item.key,
             priority: item.priority,
-            payload: toJson(item.payload),
-            idempotency_key: item.idempotencyKey,
-            enqueued_at: now,
-            claim_owner: claim?.owner ?? null,
-            claim_until: claim?.until ?? null,
-          };
-          if (this.#sql.insertQueued.run(row).changes === 1) added.push(fromQueueRow(row));
-        }
+            // What the store holds, as list() would return it: the JSON round trip, not the caller's object.
+            payload: fromJson(payload),
+            idempotencyKey: item.idempotencyKey,
+            enqueuedAt: now,
+            claim: claim && { owner: claim.owner, until: claim.until },
+          });
+        });
         return added;
       },
     );
     const claimStale = this.#db.transaction((loop: string, cycleId: string, claim: Claim, now: number, limit: number) =>
       this.#sql.selectClaimable.all({ loop, now, limit }).map((row) => {
-        this.#sql.claimRow.run({ seq: row.seq, owner: claim.owner, until: claim.until, cycle_id: cycleId });
+        this.#sql.claimRow.run(claim.owner, claim.until, cycleId, row.seq);
         return fromQueueRow({ ...row, cycle_id: cycleId, claim_owner: claim.owner, claim_until: claim.until });
       }),
     );
-    const complete = this.#db.transaction((id: string, owner: string, result: ItemResult) => {
-      if (this.#sql.deleteClaimed.run(id, owner).changes === 0) return false;
-      this.#sql.insertItemResult.run(toItemResultRow(result));
-      return true;
+    /** A complete() call, its id parsed (undefined: names no item) and its result serialised. */
+    type Completion = { seq: number | undefined; owner: string; result: ItemResultParams };
+    // One transaction per batch: each item's delete and its result's insert commit together, so every
+    // complete in the batch is atomic on its own; the results go in one multi-row INSERT, in batch order.
+    const completeMany = this.#db.transaction((batch: Completion[]) => {
+      const results: ItemResultParams[] = [];
+      const done = batch.map(({ seq, owner, result }) => {
+        if (seq === undefined || this.#sql.deleteClaimed.run(seq, owner).changes === 0) return false;
+        results.push(result);
+        return true;
+      });
+      this.#sql.insertItemResults.run(results);
+      return done;
     });
+    const completions = new GroupCommit<Completion, boolean>((batch) =>
+      this.#run('queue.complete', () => completeMany.immediate(batch)),
+    );
     const release = this.#db.transaction((ids: readonly string[], owner: string) => {
       let moved = 0;
-      for (const id of ids) moved += this.#sql.releaseClaim.run(id, owner).changes;
+      for (const id of ids) {
+        const seq = queueSeq(id);
+        if (seq !== undefined) moved += this.#sql.releaseClaim.run(seq, owner).changes;
+      }
       return moved;
     });
     return {
       enqueue: async (loop, cycleId, items, claim, now) =>
-        this.#run('queue.enqueue', () =>
-          items.length === 0 ? [] : enqueue.immediate(loop, cycleId, items, claim, now),
-        ),
+        this.#run('queue.enqueue', () => {
+          if (items.length === 0) return [];
+          const payloads = items.map((item) => toJson(item.payload));
+          return enqueue.immediate(loop, cycleId, items, payloads, claim, now);
+        }),
       claimStale: async (loop, cycleId, claim, now, limit) =>
         this.#run('queue.claimStale', () => {
           const n = sqlLimit(limit, 0);
           return n === 0 ? [] : claimStale.immediate(loop, cycleId, claim, now, n);
         }),
-      complete: async (id, owner, result) => this.#run('queue.complete', () => complete.immediate(id, owner, result)),
+      complete: async (id, owner, result) =>
+        completions.submit(
+          // Checked and serialised here, not in the batch: a closed store, or a result that cannot be
+          // serialised, rejects this call alone, not every call that shares its commit.
+          this.#run('queue.complete', () => ({ seq: queueSeq(id), owner, result: toItemResultParams(result) })),
+        ),
       release: async (ids, owner) =>
         this.#run('queue.release', () => (ids.length === 0 ? 0 : release.immediate(ids, owner))),
       depth: async (loop) => this.#run('queue.depth', (sql) => sql.depth.all({ loop: loop ?? null })),
@@ -225,15 +277,14 @@ export class SqliteStore implements Store {
   }
 
   #eventLog(): EventLog {
-    const append = this.#db.transaction((events: ReadonlyArray<Omit<StoredEvent, 'seq'>>) => {
-      for (const e of events) {
-        this.#sql.insertEvent.run({ at: e.at, type: e.type, loop: e.loop, data: toJson(e.data) });
-      }
+    const append = this.#db.transaction((events: readonly EventParams[]) => {
+      this.#sql.insertEvents.run(events);
     });
     return {
       append: async (events) => {
         this.#run('events.append', () => {
-          if (events.length > 0) append.immediate(events);
+          if (events.length === 0) return;
+          append.immediate(events.map((e): EventParams => [e.at, e.type, e.loop, toJson(e.data)]));
         });
       },
       after: async (afterSeq, options) =>
