@@ -8,6 +8,7 @@ import { SqliteStore } from '../src/storage/sqlite/sqlite-store.ts';
 import { autoloop, finished, spawnAutoloop, waitFor } from './support/cli.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/cli/autoloop.yaml', import.meta.url));
+const LONG = fileURLToPath(new URL('./fixtures/cli/long.yaml', import.meta.url));
 let dir: string;
 let storeUrl: string;
 
@@ -130,6 +131,56 @@ describe('autoloop CLI', () => {
       'no cycle left running after a graceful stop',
     );
     assert.equal(records[0]?.outcome.kind, 'ok');
+  });
+
+  it('SIGTERM with items longer than the grace period: aborts them at the bound, returns them to the queue, exits 0', async () => {
+    const path = join(dir, 'long.db');
+    const child = spawnAutoloop([
+      'start',
+      '--foreground',
+      '--config',
+      LONG,
+      '--store',
+      `sqlite://${path}`,
+      '--port',
+      '0',
+    ]);
+    await waitFor(child, (o) => o.stdout.includes('"msg":"autoloop started"'));
+    await new Promise((r) => setTimeout(r, 1_500)); // the first cycle's two 30 s items are in flight
+    const sentAt = Date.now();
+    child.kill('SIGTERM');
+    const r = await finished(child, 15_000);
+    const took = Date.now() - sentAt;
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(took < 1_000 + 2_000, `exited within grace (1 s) + 2 s, took ${took} ms`);
+    assert.match(r.stdout, /"drained":false/);
+    const store = SqliteStore.open(path);
+    const [cycle] = await store.cycles.list('long', { limit: 1 });
+    const queued = await store.queue.list('long');
+    await store.close();
+    assert.equal(cycle?.outcome.kind, 'failed');
+    assert.deepEqual(
+      queued.map((q) => q.claim),
+      [null, null],
+      'both items are back in the queue, unclaimed, for the next start',
+    );
+  });
+
+  it('a second signal during the drain exits at once', async () => {
+    const child = spawnAutoloop(
+      ['start', '--foreground', '--config', LONG, '--store', `sqlite://${join(dir, 'second.db')}`, '--port', '0'],
+      { env: { GRACE: '60s' } },
+    );
+    await waitFor(child, (o) => o.stdout.includes('"msg":"autoloop started"'));
+    await new Promise((r) => setTimeout(r, 1_500));
+    child.kill('SIGTERM');
+    await waitFor(child, (o) => o.stdout.includes('shutting down'));
+    const sentAt = Date.now();
+    child.kill('SIGTERM');
+    const r = await finished(child, 10_000);
+    assert.equal(r.code, 143);
+    assert.ok(Date.now() - sentAt < 1_000, 'forced exit is immediate');
+    assert.match(r.stdout, /second signal: exiting now/);
   });
 
   it('SIGKILL mid-cycle leaves a store the next start opens and reads', async () => {
