@@ -259,11 +259,37 @@ describe('durability and shutdown', () => {
       observe: () => ['fresh'],
       act: (item) => void ran.push(item.key),
     });
-    const h = await createLoopHarness([loop], { store, clock });
+    const h = await createLoopHarness([loop], { store, clock, schedule: false });
     const record = await h.runCycle();
     assert.deepEqual(ran.sort(), ['fresh', 'orphan']);
     assert.equal(record.counts.planned, 2);
     assert.equal((await store.queue.list('a')).length, 0, 'both left the queue with their results');
+    await h.stop();
+  });
+
+  it('the recovery loop adopts orphaned items within a second of their claim expiring, in a recovery cycle', async () => {
+    const store = new MemoryStore();
+    const clock = new VirtualClock({ now: T0 });
+    const orphans = ['o1', 'o2'].map((key) => ({ key, priority: 2, payload: null, idempotencyKey: `crashed:${key}` }));
+    await store.queue.enqueue('a', 'dead-cycle', orphans, { owner: 'dead-host:1:x', until: T0 + 5_000 }, T0);
+    const ran: Array<[string, number]> = [];
+    const loop = defineLoop({
+      name: 'a',
+      trigger: { manual: true },
+      act: (item, { clock: c }) => void ran.push([item.key, c.now() - T0]),
+    });
+    const h = await createLoopHarness([loop], { store, clock });
+    await h.advance(4_000);
+    assert.equal(ran.length, 0, 'a live claim is left alone');
+    await h.advance(2_000);
+    assert.deepEqual(ran.map(([k]) => k).sort(), ['o1', 'o2']);
+    assert.ok(
+      ran.every(([, at]) => at >= 5_000 && at <= 6_000),
+      `adopted within 1 s of expiry: ${JSON.stringify(ran)}`,
+    );
+    const [recovery] = await h.cycles();
+    assert.equal(recovery?.trigger, 'recovery');
+    assert.equal(recovery?.counts.succeeded, 2);
     await h.stop();
   });
 

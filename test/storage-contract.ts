@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import type { CycleRecord, ItemResult } from '../src/core/cycle-record.ts';
-import type { WorkItem } from '../src/core/work-item.ts';
-import { type Claim, type Store, StoreError } from '../src/storage/store.ts';
+import type { CycleRecord } from '../src/core/cycle-record.ts';
+import { type Store, StoreError } from '../src/storage/store.ts';
+import { bucketContract } from './storage-contract/buckets.ts';
+import { eventContract } from './storage-contract/events.ts';
+import { claim, completeNew, completeWith, cycle, event, item, result } from './storage-contract/fixtures.ts';
+import { instanceContract } from './storage-contract/instances.ts';
+import { leaseContract } from './storage-contract/leases.ts';
+import { queueContract } from './storage-contract/queue.ts';
 
 /**
  * The storage port's contract (src/storage/store.ts), one test per promise
@@ -44,12 +49,25 @@ export function storageContract(name: string, open: () => Promise<Store>): void 
           () => store.queue.enqueue('alpha', 'c', [item('a')], null, 0),
           () => store.queue.claimStale('alpha', 'c', claim('w'), 0, 10),
           () => store.queue.complete('x', 'w', result('c', 'a')),
+          () => store.queue.complete('x', 'w', result('c', 'a'), { key: 'k', token: 1 }),
+          () => store.queue.extend(['x'], 'w', 0),
           () => store.queue.release(['x'], 'w'),
           () => store.queue.depth(),
           () => store.queue.list(),
           () => store.events.append([event('x')]),
           () => store.events.after(0),
           () => store.events.latest(),
+          () => store.leases.acquire('k', 'w', 1000, 0),
+          () => store.leases.renew('k', 'w', 1, 1000, 0),
+          () => store.leases.release('k', 'w', 1),
+          () => store.leases.sweep(0),
+          () => store.leases.list(0),
+          () => store.leases.currentToken('k'),
+          () => store.instances.beat({ id: 'h:1:x', host: 'h', pid: 1, startedAt: 0, loops: [] }, 1000, 0),
+          () => store.instances.list(0),
+          () => store.instances.remove('h:1:x'),
+          () => store.buckets.take('b', 10, 1000, 0),
+          () => store.buckets.pause('b', 1000),
         ];
         for (const call of calls) await assert.rejects(call, StoreError);
       });
@@ -120,7 +138,7 @@ export function storageContract(name: string, open: () => Promise<Store>): void 
           ...record,
           finishedAt: 1900,
           steps: { observeMs: 10, planMs: 2, actMs: 800 },
-          counts: { planned: 3, succeeded: 2, failed: 1 },
+          counts: { planned: 3, succeeded: 2, failed: 1, skipped: 0 },
           outcome: { kind: 'partial', failed: 1 },
         };
         await store.cycles.finish(finished);
@@ -230,319 +248,8 @@ export function storageContract(name: string, open: () => Promise<Store>): void 
 
     queueContract(() => store);
     eventContract(() => store);
+    leaseContract(() => store);
+    instanceContract(() => store);
+    bucketContract(() => store);
   });
-}
-
-function queueContract(get: () => Store): void {
-  describe('queue', () => {
-    it('enqueue returns the added rows in the order given, pending when no claim', async () => {
-      const items = [item('b', { priority: 1 }), item('a', { payload: [1, 'x', null] }), item('c')];
-      const added = await get().queue.enqueue('alpha', 'c1', items, null, 1000);
-      assert.equal(added.length, 3);
-      added.forEach((row, i) => {
-        const { id, ...rest } = row;
-        assert.equal(typeof id, 'string');
-        assert.deepEqual(rest, { ...items[i], loop: 'alpha', cycleId: 'c1', enqueuedAt: 1000, claim: null });
-      });
-      assert.equal(new Set(added.map((r) => r.id)).size, 3);
-    });
-
-    it('enqueue with a claim adds the rows already claimed', async () => {
-      const added = await get().queue.enqueue('alpha', 'c1', [item('a')], claim('w1', 5000), 1000);
-      assert.deepEqual(added[0]?.claim, { owner: 'w1', until: 5000 });
-      assert.deepEqual((await get().queue.list())[0]?.claim, { owner: 'w1', until: 5000 });
-    });
-
-    it('enqueue skips items whose idempotency key is queued, and returns only the added rows', async () => {
-      const q = get().queue;
-      await q.enqueue('alpha', 'c1', [item('a'), item('b')], null, 1000);
-      const added = await q.enqueue('alpha', 'c2', [item('b'), item('c'), item('c', { priority: 0 })], null, 2000);
-      assert.deepEqual(
-        added.map((r) => [r.key, r.cycleId, r.priority]),
-        [['c', 'c2', 2]],
-      );
-      const listed = await q.list();
-      assert.deepEqual(listed.map((r) => r.key).sort(), ['a', 'b', 'c']);
-      assert.equal(listed.find((r) => r.key === 'b')?.cycleId, 'c1');
-      const otherLoop = await q.enqueue('beta', 'c3', [item('a')], null, 3000);
-      assert.deepEqual(otherLoop, [], 'the idempotency key is unique in the whole queue');
-    });
-
-    it('enqueue accepts an idempotency key again once its item completed', async () => {
-      const q = get().queue;
-      const [row] = await q.enqueue('alpha', 'c1', [item('a')], claim('w1'), 1000);
-      assert.equal(await q.complete(row!.id, 'w1', result('c1', 'a')), true);
-      assert.equal((await q.enqueue('alpha', 'c2', [item('a')], null, 2000)).length, 1);
-    });
-
-    it('items claimed at enqueue are not claimable until their claim expires', async () => {
-      const q = get().queue;
-      await q.enqueue('alpha', 'c1', [item('a')], claim('w1', 5000), 1000);
-      assert.deepEqual(await q.claimStale('alpha', 'c2', claim('w2', 9000), 4999, 10), []);
-      const taken = await q.claimStale('alpha', 'c2', claim('w2', 9000), 5000, 10);
-      assert.deepEqual(
-        taken.map((r) => [r.key, r.claim]),
-        [['a', { owner: 'w2', until: 9000 }]],
-      );
-    });
-
-    it('claimStale takes lowest priority number first, then oldest, up to limit', async () => {
-      const q = get().queue;
-      await q.enqueue('alpha', 'c1', [item('low', { priority: 3 }), item('crit-old', { priority: 0 })], null, 1000);
-      await q.enqueue('alpha', 'c1', [item('med', { priority: 2 }), item('crit-new', { priority: 0 })], null, 2000);
-      await q.enqueue('alpha', 'c1', [item('med-2', { priority: 2 })], null, 2000);
-      const first = await q.claimStale('alpha', 'c2', claim('w'), 3000, 3);
-      assert.deepEqual(
-        first.map((r) => r.key),
-        ['crit-old', 'crit-new', 'med'],
-      );
-      const rest = await q.claimStale('alpha', 'c2', claim('w'), 3000, 10);
-      assert.deepEqual(
-        rest.map((r) => r.key),
-        ['med-2', 'low'],
-      );
-      assert.deepEqual(await q.claimStale('alpha', 'c2', claim('w'), 3000, 10), []);
-    });
-
-    it('claimStale takes pending and expired items of the loop, re-assigned to the cycle', async () => {
-      const q = get().queue;
-      await q.enqueue('alpha', 'c1', [item('pending')], null, 1000);
-      await q.enqueue('alpha', 'c1', [item('expired')], claim('dead', 2000), 1000);
-      await q.enqueue('alpha', 'c1', [item('held')], claim('alive', 9000), 1000);
-      await q.enqueue('beta', 'c1', [item('other-loop')], null, 1000);
-      const taken = await q.claimStale('alpha', 'c2', claim('w2', 8000), 3000, 10);
-      assert.deepEqual(taken.map((r) => [r.key, r.cycleId, r.claim]).sort(), [
-        ['expired', 'c2', { owner: 'w2', until: 8000 }],
-        ['pending', 'c2', { owner: 'w2', until: 8000 }],
-      ]);
-      const listed = await q.list('alpha');
-      for (const row of listed.filter((r) => r.key !== 'held')) {
-        assert.equal(row.cycleId, 'c2');
-        assert.deepEqual(row.claim, { owner: 'w2', until: 8000 });
-      }
-      assert.deepEqual(listed.find((r) => r.key === 'held')?.claim, { owner: 'alive', until: 9000 });
-      assert.deepEqual(await q.claimStale('alpha', 'c3', claim('w3'), 3000, 0), []);
-    });
-
-    it('complete removes the item and stores its result when the owner holds the claim', async () => {
-      const q = get().queue;
-      const [row] = await q.enqueue('alpha', 'c1', [item('a')], claim('w1'), 1000);
-      const res = result('c1', 'a', { output: 'done' });
-      assert.equal(await q.complete(row!.id, 'w1', res), true);
-      assert.deepEqual(await q.list(), []);
-      assert.deepEqual(await get().cycles.items('c1'), [res]);
-      assert.equal(await q.complete(row!.id, 'w1', res), false, 'a second complete finds nothing');
-      assert.equal((await get().cycles.items('c1')).length, 1);
-    });
-
-    it('complete returns false and writes nothing when the caller does not hold the claim', async () => {
-      const q = get().queue;
-      const [held] = await q.enqueue('alpha', 'c1', [item('held')], claim('w1', 5000), 1000);
-      const [pending] = await q.enqueue('alpha', 'c1', [item('pending')], null, 1000);
-      assert.equal(await q.complete(held!.id, 'intruder', result('c1', 'held')), false);
-      assert.equal(await q.complete(pending!.id, 'w1', result('c1', 'pending')), false);
-      assert.equal(await q.complete('no-such-id', 'w1', result('c1', 'x')), false);
-      // Its claim expired and another owner took it over: the first owner's result is refused.
-      await q.claimStale('alpha', 'c2', claim('w2', 9000), 6000, 10);
-      assert.equal(await q.complete(held!.id, 'w1', result('c1', 'held')), false);
-      assert.deepEqual(await get().cycles.items('c1'), []);
-      assert.equal((await q.list()).length, 2);
-    });
-
-    it('release moves the owner claimed items back to pending and counts them', async () => {
-      const q = get().queue;
-      const mine = await q.enqueue('alpha', 'c1', [item('a'), item('b')], claim('w1'), 1000);
-      const [theirs] = await q.enqueue('alpha', 'c1', [item('c')], claim('w2'), 1000);
-      const ids = [...mine.map((r) => r.id), theirs!.id, 'no-such-id'];
-      assert.equal(await q.release(ids, 'w1'), 2);
-      const claims = Object.fromEntries((await q.list()).map((r) => [r.key, r.claim]));
-      assert.deepEqual(claims, { a: null, b: null, c: { owner: 'w2', until: 99_000 } });
-      assert.equal(await q.release(ids, 'w1'), 0);
-      const again = await q.claimStale('alpha', 'c2', claim('w3'), 1000, 10);
-      assert.deepEqual(again.map((r) => r.key).sort(), ['a', 'b']);
-    });
-
-    it('depth counts items per loop and priority, pending and claimed together', async () => {
-      const q = get().queue;
-      assert.deepEqual(await q.depth(), []);
-      await q.enqueue('beta', 'c1', [item('x', { priority: 1 })], null, 1000);
-      await q.enqueue('alpha', 'c1', [item('a', { priority: 2 }), item('b', { priority: 0 })], claim('w'), 1000);
-      await q.enqueue('alpha', 'c1', [item('c', { priority: 2 })], null, 1000);
-      assert.deepEqual(await q.depth(), [
-        { loop: 'alpha', priority: 0, count: 1 },
-        { loop: 'alpha', priority: 2, count: 2 },
-        { loop: 'beta', priority: 1, count: 1 },
-      ]);
-      assert.deepEqual(await q.depth('beta'), [{ loop: 'beta', priority: 1, count: 1 }]);
-      assert.deepEqual(await q.depth('gamma'), []);
-    });
-
-    it('list returns items lowest priority number first, then oldest, by loop and up to limit', async () => {
-      const q = get().queue;
-      await q.enqueue('alpha', 'c1', [item('a3', { priority: 3 })], null, 1000);
-      await q.enqueue('beta', 'c1', [item('b1', { priority: 1 })], null, 1500);
-      await q.enqueue('alpha', 'c1', [item('a1-new', { priority: 1 })], claim('w'), 3000);
-      await q.enqueue('alpha', 'c1', [item('a1-old', { priority: 1 })], null, 2000);
-      assert.deepEqual(
-        (await q.list()).map((r) => r.key),
-        ['b1', 'a1-old', 'a1-new', 'a3'],
-      );
-      assert.deepEqual(
-        (await q.list('alpha')).map((r) => r.key),
-        ['a1-old', 'a1-new', 'a3'],
-      );
-      assert.deepEqual(
-        (await q.list('alpha', { limit: 1 })).map((r) => r.key),
-        ['a1-old'],
-      );
-      assert.deepEqual(await q.list('gamma'), []);
-    });
-  });
-}
-
-function eventContract(get: () => Store): void {
-  describe('events', () => {
-    it('append keeps events in order with increasing seq, as written', async () => {
-      const log = get().events;
-      await log.append([event('one', { data: { n: 1 } }), event('two', { loop: null, data: [1, 2] })]);
-      await log.append([]);
-      await log.append([event('three', { data: 'x' })]);
-      const all = await log.after(0);
-      assert.deepEqual(
-        all.map(({ seq: _, ...e }) => e),
-        [event('one', { data: { n: 1 } }), event('two', { loop: null, data: [1, 2] }), event('three', { data: 'x' })],
-      );
-      const seqs = all.map((e) => e.seq);
-      assert.deepEqual(
-        seqs,
-        [...seqs].sort((a, b) => a - b),
-      );
-      assert.equal(new Set(seqs).size, 3);
-    });
-
-    it('after returns events with a greater seq, oldest first, by loop, at most limit', async () => {
-      const log = get().events;
-      await log.append([
-        event('a1'),
-        event('b1', { loop: 'beta' }),
-        event('a2'),
-        event('g', { loop: null }),
-        event('a3'),
-      ]);
-      const all = await log.after(0);
-      assert.deepEqual(
-        (await log.after(all[1]!.seq)).map((e) => e.type),
-        ['a2', 'g', 'a3'],
-      );
-      assert.deepEqual(
-        (await log.after(0, { loop: 'alpha' })).map((e) => e.type),
-        ['a1', 'a2', 'a3'],
-      );
-      assert.deepEqual(
-        (await log.after(all[0]!.seq, { loop: 'alpha', limit: 1 })).map((e) => e.type),
-        ['a2'],
-      );
-      assert.deepEqual(await log.after(all[4]!.seq), []);
-    });
-
-    it('after and latest return at most 1000 events by default', async () => {
-      const log = get().events;
-      await log.append(Array.from({ length: 1001 }, (_, i) => event(`e${i}`)));
-      const after = await log.after(0);
-      assert.equal(after.length, 1000);
-      assert.equal(after[0]?.type, 'e0');
-      const latest = await log.latest();
-      assert.equal(latest.length, 1000);
-      assert.equal(latest[0]?.type, 'e1');
-      assert.equal(latest[999]?.type, 'e1000');
-    });
-
-    it('latest returns the newest events, oldest first, by loop, at most limit', async () => {
-      const log = get().events;
-      assert.deepEqual(await log.latest(), []);
-      await log.append([
-        event('a1'),
-        event('b1', { loop: 'beta' }),
-        event('a2'),
-        event('a3'),
-        event('b2', { loop: 'beta' }),
-      ]);
-      assert.deepEqual(
-        (await log.latest({ limit: 2 })).map((e) => e.type),
-        ['a3', 'b2'],
-      );
-      assert.deepEqual(
-        (await log.latest({ loop: 'alpha', limit: 2 })).map((e) => e.type),
-        ['a2', 'a3'],
-      );
-      assert.deepEqual(
-        (await log.latest({ loop: 'beta' })).map((e) => e.type),
-        ['b1', 'b2'],
-      );
-    });
-  });
-}
-
-let serial = 0;
-
-function cycle(overrides: Partial<CycleRecord> = {}): CycleRecord {
-  serial++;
-  return {
-    id: `cycle-${serial}`,
-    loop: 'alpha',
-    tickId: `alpha@${serial}`,
-    trigger: 'interval',
-    scheduledAt: 1000,
-    startedAt: 1000,
-    finishedAt: null,
-    steps: {},
-    counts: { planned: 0, succeeded: 0, failed: 0 },
-    outcome: { kind: 'running' },
-    owner: 'host:1:abc',
-    ...overrides,
-  };
-}
-
-function item(key: string, overrides: Partial<WorkItem> = {}): WorkItem {
-  return { key, priority: 2, payload: { key }, idempotencyKey: `alpha:${key}`, ...overrides };
-}
-
-function claim(owner: string, until = 99_000): Claim {
-  return { owner, until };
-}
-
-function result(cycleId: string, key: string, overrides: Partial<ItemResult> = {}): ItemResult {
-  return {
-    cycleId,
-    loop: 'alpha',
-    key,
-    idempotencyKey: `alpha:${key}`,
-    priority: 2,
-    status: 'succeeded',
-    attempts: 1,
-    startedAt: 1000,
-    finishedAt: 2000,
-    durationMs: 1000,
-    ...overrides,
-  };
-}
-
-function event(type: string, overrides: { at?: number; loop?: string | null; data?: unknown } = {}) {
-  return { at: 1000, type, loop: 'alpha' as string | null, data: { type }, ...overrides };
-}
-
-/** Writes an item result the only way the port allows: enqueue claimed, then complete. */
-async function completeWith(store: Store, res: ItemResult): Promise<void> {
-  const key = `${res.cycleId}/${res.key}/${serial++}`;
-  const [row] = await store.queue.enqueue(res.loop, res.cycleId, [item(key, { idempotencyKey: key })], claim('w'), 0);
-  assert.equal(await store.queue.complete(row!.id, 'w', res), true);
-}
-
-async function completeNew(
-  store: Store,
-  cycleId: string,
-  key: string,
-  overrides: Partial<ItemResult> = {},
-): Promise<void> {
-  await completeWith(store, result(cycleId, key, overrides));
 }

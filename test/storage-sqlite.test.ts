@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { openStore, redactStoreUrl } from '../src/storage/open-store.ts';
@@ -87,6 +87,45 @@ describe('SqliteStore', () => {
     // A stale completion for an early id must not touch the new row.
     assert.equal(await second.queue.complete(early[1]?.id ?? '', 'o', result('b')), false);
     assert.equal((await second.queue.list('l')).length, 1);
+    await second.close();
+  });
+
+  it('upgrades a file at schema version 1 step by step, keeping its data', async () => {
+    const path = freshPath();
+    mkdirSync(dirname(path), { recursive: true });
+    const old = new Database(path);
+    old.pragma('journal_mode = WAL');
+    old.exec(MIGRATIONS[0] as string);
+    old.pragma('user_version = 1');
+    old.prepare('INSERT INTO events (at, type, loop, data) VALUES (?, ?, ?, ?)').run(5, 'before-upgrade', null, 'null');
+    old.close();
+
+    const store = SqliteStore.open(path);
+    try {
+      assert.deepEqual(
+        (await store.events.latest()).map((e) => e.type),
+        ['before-upgrade'],
+      );
+      assert.equal((await store.leases.acquire('k', 'w', 1000, 0))?.token, 1);
+      await store.instances.beat({ id: 'h:1:x', host: 'h', pid: 1, startedAt: 0, loops: [] }, 1000, 0);
+      assert.deepEqual(await store.buckets.take('b', 1, 1000, 0), { granted: true, waitMs: 0 });
+    } finally {
+      await store.close();
+    }
+    const db = new Database(path, { readonly: true });
+    assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
+    db.close();
+  });
+
+  it('keeps lease tokens across close and reopen', async () => {
+    const path = freshPath();
+    const first = SqliteStore.open(path);
+    const lease = await first.leases.acquire('k', 'w', 1000, 0);
+    await first.leases.release('k', 'w', lease!.token);
+    await first.close();
+    const second = SqliteStore.open(path);
+    assert.equal(await second.leases.currentToken('k'), 1);
+    assert.equal((await second.leases.acquire('k', 'w', 1000, 0))?.token, 2);
     await second.close();
   });
 

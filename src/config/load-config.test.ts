@@ -217,6 +217,7 @@ describe('loadConfig: resolved values', () => {
       timeoutMs: 90_000,
       retry: { attempts: 3, baseMs: 500, maxMs: 60_000 },
       concurrency: 4,
+      lease: true,
     });
     const defaults = find(config, 'defaults');
     assert.deepEqual(defaults.trigger, { kind: 'interval', everyMs: 120_000 });
@@ -225,6 +226,7 @@ describe('loadConfig: resolved values', () => {
       timeoutMs: 30_000,
       retry: { attempts: 1, baseMs: 1_000, maxMs: 30_000 },
       concurrency: 10,
+      lease: true,
     });
   });
 
@@ -343,6 +345,7 @@ describe('loadConfig: resolved values', () => {
       timeoutMs: 5_000,
       retry: { attempts: 2, baseMs: 1_000, maxMs: 30_000 },
       concurrency: 10,
+      lease: true,
     });
     const ctx = context('typed', new AbortController().signal);
     const items = await typed.plan(await typed.observe(ctx), ctx);

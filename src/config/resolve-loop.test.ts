@@ -24,6 +24,7 @@ describe('resolveLoop', () => {
       timeoutMs: 10_000,
       retry: { attempts: 1, baseMs: 1_000, maxMs: 30_000 },
       concurrency: 10,
+      lease: true,
     });
   });
 

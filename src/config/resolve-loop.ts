@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   defaultPlan,
   type LoopDefinition,
+  type MissedPolicy,
   type OverlapPolicy,
   type ResolvedLoop,
   type ResolvedTrigger,
@@ -29,7 +30,7 @@ const loopDefinitionSchema = z.strictObject(
 export interface LoopParts {
   name: string;
   description?: string | undefined;
-  trigger: { trigger: ResolvedTrigger; overlap: OverlapPolicy };
+  trigger: { trigger: ResolvedTrigger; overlap: OverlapPolicy; missed: MissedPolicy };
   observe?: ResolvedLoop['observe'] | undefined;
   plan?: ResolvedLoop['plan'] | undefined;
   act: ResolvedLoop['act'];
@@ -43,6 +44,7 @@ export function buildLoop(parts: LoopParts): ResolvedLoop {
     description: parts.description ?? '',
     trigger: parts.trigger.trigger,
     overlap: parts.trigger.overlap,
+    missed: parts.trigger.missed,
     observe: parts.observe ?? (() => undefined),
     plan: parts.plan ?? defaultPlan,
     act: parts.act,

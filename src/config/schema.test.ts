@@ -50,10 +50,12 @@ describe('triggerSchema', () => {
     assert.deepEqual(ok(validate(triggerSchema, { cron: '*/5 * * * *' }, 'f')), {
       trigger: { kind: 'cron', expression: '*/5 * * * *', timezone: 'UTC' },
       overlap: 'skip',
+      missed: 'skip',
     });
     assert.deepEqual(ok(validate(triggerSchema, { interval: '30s', overlap: 'queue-one' }, 'f')), {
       trigger: { kind: 'interval', everyMs: 30_000 },
       overlap: 'queue-one',
+      missed: 'skip',
     });
     assert.deepEqual(ok(validate(triggerSchema, { manual: true }, 'f')).trigger, { kind: 'manual' });
   });
@@ -86,6 +88,7 @@ describe('policiesSchema', () => {
       timeoutMs: 30_000,
       retry: { attempts: 1, baseMs: 1_000, maxMs: 30_000 },
       concurrency: 10,
+      lease: true,
     });
   });
 

@@ -8,7 +8,13 @@
  */
 import { Cron } from 'croner';
 import { z } from 'zod';
-import { LOOP_DEFAULTS, type OverlapPolicy, type ResolvedLoop, type ResolvedTrigger } from '../core/loop.ts';
+import {
+  LOOP_DEFAULTS,
+  type MissedPolicy,
+  type OverlapPolicy,
+  type ResolvedLoop,
+  type ResolvedTrigger,
+} from '../core/loop.ts';
 import { parseDuration } from '../time/duration.ts';
 
 const DURATION_EXPECTED = 'a duration like "30s", "2m" or 1500 (ms)';
@@ -45,6 +51,7 @@ const triggerInput = z.strictObject(
     interval: durationMs({ minMs: 1 }).optional(),
     manual: z.literal(true, { error: 'true (the loop runs only when asked)' }).optional(),
     overlap: z.enum(['skip', 'queue-one']).optional(),
+    missed: z.enum(['skip', 'run-once']).optional(),
   },
   { error: (issue) => (issue.code === 'invalid_type' ? TRIGGER_EXPECTED : undefined) },
 );
@@ -68,7 +75,11 @@ export const triggerSchema = triggerInput.transform((input, ctx) => {
   }
   const trigger = resolveTrigger(input, ctx);
   if (!trigger) return z.NEVER;
-  return { trigger, overlap: (input.overlap ?? LOOP_DEFAULTS.overlap) as OverlapPolicy };
+  return {
+    trigger,
+    overlap: (input.overlap ?? LOOP_DEFAULTS.overlap) as OverlapPolicy,
+    missed: (input.missed ?? LOOP_DEFAULTS.missed) as MissedPolicy,
+  };
 });
 
 function resolveTrigger(input: z.output<typeof triggerInput>, ctx: z.RefinementCtx): ResolvedTrigger | undefined {
@@ -120,6 +131,7 @@ export const policiesSchema = z
       })
       .optional(),
     concurrency: z.number().int().min(1).optional(),
+    lease: z.boolean().optional(),
   })
   .optional()
   .transform((input, ctx): ResolvedLoop['policies'] => {
@@ -136,6 +148,7 @@ export const policiesSchema = z
       timeoutMs: input?.timeout ?? LOOP_DEFAULTS.timeoutMs,
       retry: Object.freeze(retry),
       concurrency: input?.concurrency ?? LOOP_DEFAULTS.concurrency,
+      lease: input?.lease ?? LOOP_DEFAULTS.lease,
     });
   });
 

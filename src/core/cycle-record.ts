@@ -19,7 +19,8 @@ export type CycleOutcome =
 
 export type CycleOutcomeKind = CycleOutcome['kind'];
 
-export type TriggerKind = 'cron' | 'interval' | 'manual';
+/** `recovery`: a cycle that re-runs items a crashed or stopped process left in the queue. */
+export type TriggerKind = 'cron' | 'interval' | 'manual' | 'recovery';
 
 /** The moment a trigger fired. Unique per loop: the basis of tick ids. */
 export interface Tick {
@@ -29,6 +30,14 @@ export interface Tick {
   readonly trigger: TriggerKind;
   /** When the tick was due (epoch ms), which may be earlier than when it ran. */
   readonly scheduledAt: number;
+}
+
+/** Items of a cycle by final status. `skipped`: the item's key was leased by another run (overrun protection). */
+export interface CycleCounts {
+  planned: number;
+  succeeded: number;
+  failed: number;
+  skipped: number;
 }
 
 export interface CycleRecord {
@@ -41,13 +50,14 @@ export interface CycleRecord {
   finishedAt: number | null;
   /** Milliseconds spent in each step; absent for a step that did not run. */
   steps: { observeMs?: number; planMs?: number; actMs?: number };
-  counts: { planned: number; succeeded: number; failed: number };
+  counts: CycleCounts;
   outcome: CycleOutcome;
   /** Which process ran it: `<host>:<pid>:<random>`. */
   readonly owner: string;
 }
 
-export type ItemStatus = 'succeeded' | 'failed';
+/** `skipped`: not run, because another run held the item's key; `error.message` says which. */
+export type ItemStatus = 'succeeded' | 'failed' | 'skipped';
 
 /** The result of one work item in one cycle, after all its attempts. */
 export interface ItemResult {

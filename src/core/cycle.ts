@@ -1,24 +1,12 @@
-import { AttemptSet } from '../execution/attempt.ts';
-import type { WorkerPool } from '../execution/pool.ts';
-import { runItem } from '../execution/run-item.ts';
-import type { EventBus } from '../observability/events.ts';
-import type { QueuedItem, Store } from '../storage/store.ts';
-import type { Clock } from '../time/clock.ts';
-import type { CycleOutcome, CycleRecord, ItemResult, Tick } from './cycle-record.ts';
-import { AutoloopError, ShutdownError, toErrorInfo } from './errors.ts';
+import type { QueuedItem } from '../storage/store.ts';
+import { type ActDeps, actOnItems } from './act.ts';
+import type { CycleOutcome, CycleRecord, Tick } from './cycle-record.ts';
+import { AutoloopError, toErrorInfo } from './errors.ts';
 import type { CycleContext, ResolvedLoop } from './loop.ts';
 import { type PlannedItem, priorityValue, type WorkItem } from './work-item.ts';
 
 /** What a cycle needs from the runtime. All ports; no I/O of its own. */
-export interface CycleDeps {
-  readonly store: Store;
-  readonly clock: Clock;
-  readonly bus: EventBus;
-  readonly pool: WorkerPool;
-  readonly random: () => number;
-  /** This process: `<host>:<pid>:<random>`. */
-  readonly owner: string;
-}
+export type CycleDeps = ActDeps;
 
 /** Error thrown by a plan that returned something that is not a list of items. */
 export class PlanError extends AutoloopError {
@@ -49,19 +37,7 @@ export async function runCycle(
   signal: AbortSignal,
 ): Promise<CycleRecord> {
   const { clock, store, bus } = deps;
-  const record: CycleRecord = {
-    id: newCycleId(),
-    loop: loop.name,
-    tickId: tick.id,
-    trigger: tick.trigger,
-    scheduledAt: tick.scheduledAt,
-    startedAt: clock.now(),
-    finishedAt: null,
-    steps: {},
-    counts: { planned: 0, succeeded: 0, failed: 0 },
-    outcome: { kind: 'running' },
-    owner: deps.owner,
-  };
+  const record = newRecord(newCycleId(), loop, tick, deps);
   if (!(await store.cycles.start(record))) {
     const reason = `duplicate tick: ${tick.id} already has a cycle record (another process ran it)`;
     bus.emit('cycle.skipped', { loop: loop.name, tickId: tick.id, reason });
@@ -70,12 +46,32 @@ export async function runCycle(
   bus.emit('cycle.started', { loop: loop.name, cycleId: record.id, tickId: tick.id, trigger: tick.trigger });
   const ctx: CycleContext = { loop: loop.name, cycleId: record.id, tick, signal, clock };
   record.outcome = await observePlanAct(loop, ctx, record, deps);
-  record.finishedAt = clock.now();
-  await store.cycles.finish(record);
-  bus.emit('cycle.finished', {
+  return finishRecord(record, deps);
+}
+
+function newRecord(id: string, loop: ResolvedLoop, tick: Tick, deps: CycleDeps): CycleRecord {
+  return {
+    id,
     loop: loop.name,
-    cycleId: record.id,
     tickId: tick.id,
+    trigger: tick.trigger,
+    scheduledAt: tick.scheduledAt,
+    startedAt: deps.clock.now(),
+    finishedAt: null,
+    steps: {},
+    counts: { planned: 0, succeeded: 0, failed: 0, skipped: 0 },
+    outcome: { kind: 'running' },
+    owner: deps.owner,
+  };
+}
+
+async function finishRecord(record: CycleRecord, deps: CycleDeps): Promise<CycleRecord> {
+  record.finishedAt = deps.clock.now();
+  await deps.store.cycles.finish(record);
+  deps.bus.emit('cycle.finished', {
+    loop: record.loop,
+    cycleId: record.id,
+    tickId: record.tickId,
     outcome: record.outcome,
     durationMs: record.finishedAt - record.startedAt,
     counts: record.counts,
@@ -122,63 +118,50 @@ async function act(
   deps: CycleDeps,
 ): Promise<CycleOutcome> {
   const { store, clock, owner } = deps;
-  const claim = { owner, until: clock.now() + claimBoundMs(loop, planned.length) };
-  const adopted = await store.queue.claimStale(loop.name, record.id, claim, clock.now(), 10_000);
+  const claim = { owner, until: clock.now() + deps.claimTtlMs };
+  const adopted = await store.queue.claimStale(loop.name, record.id, claim, clock.now(), ADOPT_LIMIT);
   const added = await store.queue.enqueue(loop.name, record.id, planned, claim, clock.now());
-  // Submitted in priority order: the pool starts the first ones at once, before later submissions could outrank them.
+  // In priority order: the pool starts the first ones at once, before later ones could outrank them.
   const queued: QueuedItem[] = [...adopted, ...added].sort((a, b) => a.priority - b.priority);
-  record.counts.planned = queued.length;
-  let released = 0;
-  const attempts = new AttemptSet(ctx.signal);
-  const itemDeps = { ...deps, attempts };
-  try {
-    const runOne = async (item: QueuedItem) => {
-      const result: ItemResult = await runItem(loop, item, ctx, itemDeps);
-      if (result.status === 'failed' && ctx.signal.aborted && result.error?.name === ShutdownError.name) {
-        const count = await store.queue.release([item.id], owner);
-        released += count;
-        return;
-      }
-      const stored = await store.queue.complete(item.id, owner, { ...result, cycleId: record.id });
-      if (stored && result.status === 'succeeded') record.counts.succeeded++;
-      else record.counts.failed++;
-    };
-    // Fed one item per free slot, in priority order: a fan-out of 100,000 items
-    // holds `concurrency` items in flight, not 100,000 pending promises.
-    const running = new Set<Promise<void>>();
-    for (const item of queued) {
-      await deps.pool.whenFree();
-      const run = runOne(item).finally(() => running.delete(run));
-      running.add(run);
-    }
-    await Promise.all(running);
-  } finally {
-    attempts.dispose();
-  }
-  if (released > 0) {
-    const error = new ShutdownError(
-      `aborted by shutdown: ${released} item(s) returned to the queue for the next cycle`,
-    );
-    return { kind: 'failed', step: 'act', error: toErrorInfo(error) };
-  }
-  const { succeeded, failed } = record.counts;
-  if (failed === 0) return { kind: 'ok' };
-  if (succeeded === 0) {
-    const error = new AutoloopError(`all ${failed} item(s) failed`);
-    return { kind: 'failed', step: 'act', error: toErrorInfo(error) };
-  }
-  return { kind: 'partial', failed };
+  return actOnItems(loop, queued, ctx, record, deps);
 }
 
+/** Orphaned items one cycle adopts at most; the rest wait for the next. */
+const ADOPT_LIMIT = 10_000;
+
 /**
- * How long this cycle's claim on its items lasts: long enough for every item
- * to wait its turn and use all its attempts. A crashed process's items become
- * adoptable after it. (Leases with heartbeats replace this bound later.)
+ * Re-runs items that a crashed or stopped process left claimed in the loop's
+ * queue (their claim expired: its owner stopped heartbeating). Creates a
+ * cycle record with trigger `recovery` only when there is something to adopt.
+ * Resolves with the record, or undefined when nothing was orphaned.
  */
-function claimBoundMs(loop: ResolvedLoop, count: number): number {
-  const { timeoutMs, retry, concurrency } = loop.policies;
-  const perItem = retry.attempts * timeoutMs + (retry.attempts - 1) * retry.maxMs;
-  return Math.ceil(Math.max(1, count) / concurrency) * perItem + 60_000;
+export async function runRecoveryCycle(
+  loop: ResolvedLoop,
+  deps: CycleDeps,
+  signal: AbortSignal,
+  seq: number,
+): Promise<CycleRecord | undefined> {
+  const { clock, store, bus, owner } = deps;
+  const now = clock.now();
+  const id = newCycleId();
+  const claim = { owner, until: now + deps.claimTtlMs };
+  const adopted = await store.queue.claimStale(loop.name, id, claim, now, ADOPT_LIMIT);
+  if (adopted.length === 0) return undefined;
+  const tick: Tick = {
+    id: `${loop.name}@recovery:${new Date(now).toISOString()}:${owner}:${seq}`,
+    loop: loop.name,
+    trigger: 'recovery',
+    scheduledAt: now,
+  };
+  const record = newRecord(id, loop, tick, deps);
+  await store.cycles.start(record);
+  bus.emit('cycle.started', { loop: loop.name, cycleId: id, tickId: tick.id, trigger: 'recovery' });
+  const ctx: CycleContext = { loop: loop.name, cycleId: id, tick, signal, clock };
+  const t = clock.monotonic();
+  const queued = adopted.sort((a, b) => a.priority - b.priority);
+  record.outcome = await actOnItems(loop, queued, ctx, record, deps);
+  record.steps.actMs = clock.monotonic() - t;
+  return finishRecord(record, deps);
 }
 
 function normalisePlan(planned: unknown, loop: string, tickId: string): WorkItem[] {

@@ -1,9 +1,10 @@
 import { setMaxListeners } from 'node:events';
 import { WorkerPool } from '../execution/pool.ts';
+import type { LeaseManager } from '../leases/lease-manager.ts';
 import type { EventBus } from '../observability/events.ts';
 import type { Store } from '../storage/store.ts';
 import type { Clock } from '../time/clock.ts';
-import { newCycleId, runCycle } from './cycle.ts';
+import { newCycleId, runCycle, runRecoveryCycle } from './cycle.ts';
 import type { CycleRecord, Tick } from './cycle-record.ts';
 import type { ResolvedLoop } from './loop.ts';
 
@@ -13,6 +14,9 @@ export interface LoopRunnerDeps {
   readonly bus: EventBus;
   readonly random: () => number;
   readonly owner: string;
+  readonly leases?: LeaseManager;
+  /** Claim lifetime between heartbeats (the lease TTL). */
+  readonly claimTtlMs: number;
   /** Called when a cycle rejects (the store failed). The runner keeps going. */
   readonly onError: (error: unknown, loop: string) => void;
 }
@@ -33,6 +37,8 @@ export class LoopRunner {
   #pending: Tick | null = null;
   #paused = false;
   #closed = false;
+  #recovering: Promise<unknown> | null = null;
+  #recoverySeq = 0;
   /** Aborted on forced shutdown: reaches every item's signal. */
   readonly #abort = new AbortController();
 
@@ -88,10 +94,25 @@ export class LoopRunner {
     void this.#start(tick).catch(() => {}); // errors are reported through onError
   }
 
-  /** Ticks that fell due while the process could not fire them. */
+  /** Ticks that fell due while this process was blocked and could not fire them. */
   onMissed(ticks: Tick[]): void {
-    const reason = 'missed: the process was not running or was blocked when the tick fell due';
+    const reason = 'missed: the process was blocked when the tick fell due';
     for (const tick of ticks) void this.#skip(tick, reason);
+  }
+
+  /**
+   * Ticks that fell due while no process ran the loop (found at start), per
+   * the loop's missed-tick policy: all recorded as skipped, or with
+   * `run-once` the latest one run now.
+   */
+  async onDowntime(ticks: Tick[]): Promise<void> {
+    const latest = ticks.at(-1);
+    if (!latest) return;
+    const runLatest = this.loop.missed === 'run-once';
+    const reason = `missed: no process was running the loop when the tick fell due (policy ${this.loop.missed})`;
+    const skipped = runLatest ? ticks.slice(0, -1) : ticks;
+    await Promise.all(skipped.map((tick) => this.#skip(tick, reason)));
+    if (runLatest) this.onTick(latest);
   }
 
   /**
@@ -113,9 +134,32 @@ export class LoopRunner {
     this.#pending = null;
   }
 
-  /** Resolves when the current cycle (and a queued one) has ended. */
+  /**
+   * Adopts and re-runs items whose claims expired (their process stopped
+   * heartbeating). At most one recovery cycle runs at a time per loop.
+   */
+  recover(): Promise<CycleRecord | undefined> {
+    if (this.#closed || this.#recovering !== null) return Promise.resolve(undefined);
+    const run = runRecoveryCycle(
+      this.loop,
+      { ...this.#deps, pool: this.pool },
+      this.#abort.signal,
+      ++this.#recoverySeq,
+    );
+    this.#recovering = run.finally(() => {
+      this.#recovering = null;
+    });
+    return run.catch((error) => {
+      this.#deps.onError(error, this.loop.name);
+      return undefined;
+    });
+  }
+
+  /** Resolves when the current cycle (and a queued one) and any recovery cycle have ended. */
   async idle(): Promise<void> {
-    while (this.#current !== null) await this.#current.catch(() => {});
+    while (this.#current !== null || this.#recovering !== null) {
+      await Promise.all([this.#current?.catch(() => {}), this.#recovering?.catch(() => {})]);
+    }
   }
 
   /** Aborts in-flight items (forced shutdown); their cycle records the abort. */
@@ -151,7 +195,7 @@ export class LoopRunner {
       startedAt: now,
       finishedAt: now,
       steps: {},
-      counts: { planned: 0, succeeded: 0, failed: 0 },
+      counts: { planned: 0, succeeded: 0, failed: 0, skipped: 0 },
       outcome: { kind: 'skipped', reason },
       owner,
     };

@@ -7,7 +7,15 @@ import type { PlannedItem, WorkItem } from './work-item.ts';
 export type TriggerSpec = ({ cron: string; timezone?: string } | { interval: Duration } | { manual: true }) & {
   /** What a tick does while the previous cycle still runs. Default `skip`. */
   overlap?: OverlapPolicy;
+  /** Ticks that fell due while no process ran (downtime). Default `skip`. */
+  missed?: MissedPolicy;
 };
+
+/**
+ * After downtime: `skip` records each missed tick as skipped with its reason;
+ * `run-once` does the same for all but the latest, and runs the latest now.
+ */
+export type MissedPolicy = 'skip' | 'run-once';
 
 /**
  * `skip`: the tick is recorded as a skipped cycle with its reason.
@@ -31,6 +39,12 @@ export interface LoopPolicies {
   retry?: RetrySpec;
   /** Items run at once. Default 10. Can be changed at run time. */
   concurrency?: number;
+  /**
+   * Per-key leases (default on): an item runs only while this process holds
+   * the lease on `<loop>/<key>`, renewed every ttl/3; a key already leased by
+   * a live run elsewhere is skipped (overrun protection). `false` turns it off.
+   */
+  lease?: boolean;
 }
 
 /** Given to observe and plan. */
@@ -85,6 +99,7 @@ export interface ResolvedLoop {
   readonly description: string;
   readonly trigger: ResolvedTrigger;
   readonly overlap: OverlapPolicy;
+  readonly missed: MissedPolicy;
   readonly observe: (ctx: CycleContext) => unknown;
   readonly plan: (
     snapshot: unknown,
@@ -95,6 +110,7 @@ export interface ResolvedLoop {
     readonly timeoutMs: number;
     readonly retry: { readonly attempts: number; readonly baseMs: number; readonly maxMs: number };
     readonly concurrency: number;
+    readonly lease: boolean;
   };
 }
 
@@ -102,7 +118,9 @@ export const LOOP_DEFAULTS = {
   timeoutMs: 30_000,
   retry: { attempts: 1, baseMs: 1_000, maxMs: 30_000 },
   concurrency: 10,
+  lease: true,
   overlap: 'skip' as OverlapPolicy,
+  missed: 'skip' as MissedPolicy,
   timezone: 'UTC',
 } as const;
 

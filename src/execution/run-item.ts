@@ -31,6 +31,8 @@ export async function runItem(
   item: WorkItem,
   cycle: CycleContext,
   deps: ItemRunDeps,
+  /** Aborts the item for good (no retry): its lease was lost. */
+  leaseSignal?: AbortSignal,
 ): Promise<ItemResult> {
   const { clock } = cycle;
   const { attempts, baseMs, maxMs } = loop.policies.retry;
@@ -40,7 +42,10 @@ export async function runItem(
   let attempt = 0;
   for (;;) {
     attempt++;
-    const outcome = await deps.pool.submit(() => attemptOnce(loop, item, cycle, attempt, deps), item.priority);
+    const outcome = await deps.pool.submit(
+      () => attemptOnce(loop, item, cycle, attempt, deps, leaseSignal),
+      item.priority,
+    );
     const durationMs = clock.monotonic() - started;
     const finish = (status: ItemResult['status'], extra: Pick<ItemResult, 'output' | 'error'>): ItemResult => ({
       cycleId: cycle.cycleId,
@@ -60,7 +65,8 @@ export async function runItem(
       return finish('succeeded', { output: outcome.value });
     }
     const error = toErrorInfo(outcome.error);
-    const final = outcome.error instanceof TerminalError || attempt >= attempts || cycle.signal.aborted;
+    const final =
+      outcome.error instanceof TerminalError || attempt >= attempts || cycle.signal.aborted || leaseSignal?.aborted;
     if (final) {
       deps.bus.emit('item.failed', { ...base, attempts: attempt, durationMs, error });
       return finish('failed', { error });
@@ -85,9 +91,11 @@ async function attemptOnce(
   cycle: CycleContext,
   attemptNo: number,
   deps: ItemRunDeps,
+  leaseSignal: AbortSignal | undefined,
 ): Promise<AttemptOutcome> {
   const what = `cycle ${cycle.loop}#${cycle.cycleId}: act ${item.key}`;
   if (cycle.signal.aborted) return { ok: false, error: new ShutdownError(`${what}: ${abortMessage(cycle.signal)}`) };
+  if (leaseSignal?.aborted) return { ok: false, error: leaseSignal.reason };
   deps.bus.emit('item.started', { loop: loop.name, cycleId: cycle.cycleId, key: item.key, attempt: attemptNo });
   const attempt = deps.attempts.open();
   const ctx: ItemContext = {
@@ -101,6 +109,8 @@ async function attemptOnce(
     },
   };
   const timeoutMs = loop.policies.timeoutMs;
+  const onLeaseLost = () => attempt.abort(leaseSignal?.reason);
+  leaseSignal?.addEventListener('abort', onLeaseLost, { once: true });
   try {
     const value = await attempt.run(
       () => loop.act(item, ctx),
@@ -112,6 +122,7 @@ async function attemptOnce(
   } catch (error) {
     return { ok: false, error };
   } finally {
+    leaseSignal?.removeEventListener('abort', onLeaseLost);
     deps.attempts.close(attempt);
   }
 }

@@ -1,4 +1,4 @@
-import type { CycleOutcome, TriggerKind } from '../core/cycle-record.ts';
+import type { CycleCounts, CycleOutcome, TriggerKind } from '../core/cycle-record.ts';
 import type { ErrorInfo } from '../core/errors.ts';
 
 /**
@@ -16,12 +16,15 @@ export interface EventMap {
     tickId: string;
     outcome: CycleOutcome;
     durationMs: number;
-    counts: { planned: number; succeeded: number; failed: number };
+    counts: CycleCounts;
   };
   'cycle.skipped': { loop: string; tickId: string; reason: string };
   'item.started': { loop: string; cycleId: string; key: string; attempt: number };
   'item.succeeded': { loop: string; cycleId: string; key: string; attempts: number; durationMs: number };
   'item.retried': { loop: string; cycleId: string; key: string; attempt: number; delayMs: number; error: ErrorInfo };
+  'item.skipped': { loop: string; cycleId: string; key: string; reason: string };
+  'lease.lost': { key: string; token: number; reason: string };
+  'lease.recovered': { key: string; previousOwner: string };
   'item.failed': { loop: string; cycleId: string; key: string; attempts: number; durationMs: number; error: ErrorInfo };
   'loop.concurrency': { loop: string; limit: number };
 }

@@ -39,7 +39,7 @@ function finished(loop: string, cycleId: string, outcome: 'ok' | 'partial' | 'fa
     tickId: `${loop}@t`,
     outcome: value,
     durationMs,
-    counts: { planned: 0, succeeded: 0, failed: 0 },
+    counts: { planned: 0, succeeded: 0, failed: 0, skipped: 0 },
   };
 }
 

@@ -22,6 +22,8 @@ export interface RuntimeMetrics {
 export interface MetricsOptions {
   /** Registry to register into. Default: a fresh one per call. */
   registry?: Registry;
+  /** Read at scrape time: leases this process holds now. */
+  activeLeases?: () => number;
   /**
    * Also collect Node's process metrics (CPU, memory, event loop lag, GC)
    * with the prefix `autoloop_` (so `autoloop_process_cpu_seconds_total`, `autoloop_nodejs_eventloop_lag_seconds`). Default true. prom-client keeps an
@@ -46,7 +48,7 @@ export const CYCLE_DURATION_BUCKETS = [
 ] as const;
 
 const CYCLE_OUTCOMES = ['ok', 'partial', 'failed', 'skipped'] as const;
-const ITEM_OUTCOMES = ['succeeded', 'failed'] as const;
+const ITEM_OUTCOMES = ['succeeded', 'failed', 'skipped'] as const;
 const MAX_REASON_LENGTH = 40;
 
 /**
@@ -118,7 +120,21 @@ export function createMetrics(bus: EventBus, options: MetricsOptions = {}): Runt
       m.itemDuration.observe({ loop, outcome: 'failed' }, durationMs / 1000);
     }),
     bus.on('loop.concurrency', ({ loop, limit }) => m.concurrencyLimit.set({ loop }, limit)),
+    bus.on('item.skipped', ({ loop }) => m.items.inc({ loop, outcome: 'skipped' })),
+    bus.on('lease.recovered', () => m.staleLeasesRecovered.inc()),
+    bus.on('lease.lost', () => m.leasesLost.inc()),
   ];
+  const activeLeases = options.activeLeases;
+  if (activeLeases) {
+    new Gauge({
+      name: 'autoloop_active_leases',
+      help: 'Per-key leases this process holds now.',
+      registers: [registry],
+      collect() {
+        this.set(activeLeases());
+      },
+    });
+  }
 
   let disposed = false;
   return {
@@ -178,6 +194,16 @@ function defineSeries(registry: Registry) {
       name: 'autoloop_last_cycle_timestamp_seconds',
       help: 'Runtime clock time (Unix seconds) of the last cycle to end with each outcome.',
       labelNames: ['loop', 'outcome'] as const,
+      registers,
+    }),
+    staleLeasesRecovered: new Counter({
+      name: 'autoloop_stale_leases_recovered_total',
+      help: 'Expired leases of stopped or stalled holders that this process removed or took over.',
+      registers,
+    }),
+    leasesLost: new Counter({
+      name: 'autoloop_leases_lost_total',
+      help: 'Leases this process lost while holding them (renewal refused or give-up deadline passed); their items were aborted.',
       registers,
     }),
     itemsInFlight: new Gauge({

@@ -7,6 +7,7 @@ import type { LoopDefinition, ResolvedLoop } from '../core/loop.ts';
 import { LoopRunner } from '../core/loop-runner.ts';
 import { createHttpServer } from '../http/http-server.ts';
 import { createHttpApp } from '../http/routes.ts';
+import { LeaseManager } from '../leases/lease-manager.ts';
 import { EventRecorder } from '../observability/event-recorder.ts';
 import { EventBus } from '../observability/events.ts';
 import { createMetrics, type RuntimeMetrics } from '../observability/metrics.ts';
@@ -18,6 +19,8 @@ import type { Clock } from '../time/clock.ts';
 import { systemClock } from '../time/system-clock.ts';
 import { type ComponentHealth, type HealthCheck, type HealthReport, healthReport } from './health.ts';
 import { loopHealth } from './loop-health.ts';
+import { findMissedTicks } from './missed-ticks.ts';
+import { RecoveryLoop } from './recovery-loop.ts';
 
 export interface RuntimeOptions {
   /** Loops as `defineLoop` results or resolved config loops. */
@@ -38,6 +41,10 @@ export interface RuntimeOptions {
   cwd?: string;
   /** Also export Node process metrics (CPU, memory, event loop lag). Default false; the CLI turns it on. */
   processMetrics?: boolean;
+  /** Lease TTL for item keys, queue claims and instance heartbeats. Default 10 s. */
+  leaseTtlMs?: number;
+  /** How often expired leases are swept and orphaned items adopted. Default 1 s. */
+  recoveryIntervalMs?: number;
 }
 
 interface LoopSlot {
@@ -72,6 +79,8 @@ export class Runtime {
   #url: string | null = null;
   #schedulers: AbortController | null = null;
   #schedulerRuns: Promise<void>[] = [];
+  #leases: LeaseManager | null = null;
+  #recovery: RecoveryLoop | null = null;
   #state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
   #startedAt = 0;
   #stopping: Promise<{ drained: boolean }> | null = null;
@@ -95,12 +104,17 @@ export class Runtime {
   }
 
   #slot(loop: ResolvedLoop): LoopSlot {
+    const self = this;
     const runner = new LoopRunner(loop, {
       store: this.#lazyStore(),
       clock: this.clock,
       bus: this.bus,
       random: this.#options.random ?? Math.random,
       owner: this.owner,
+      get leases() {
+        return self.#leases ?? undefined;
+      },
+      claimTtlMs: this.#leaseTtlMs,
       onError: (error, name) => this.logger.error({ err: error, loop: name }, 'cycle failed to record (store error)'),
     });
     const trigger = createTrigger(loop.trigger);
@@ -131,6 +145,15 @@ export class Runtime {
       get description() {
         return self.store.description;
       },
+      get leases() {
+        return self.store.leases;
+      },
+      get instances() {
+        return self.store.instances;
+      },
+      get buckets() {
+        return self.store.buckets;
+      },
       ping: () => self.store.ping(),
       prune: (before) => self.store.prune(before),
       close: () => self.store.close(),
@@ -153,6 +176,15 @@ export class Runtime {
 
   get metrics(): RuntimeMetrics | null {
     return this.#metrics;
+  }
+
+  get #leaseTtlMs(): number {
+    return this.#options.leaseTtlMs ?? 10_000;
+  }
+
+  /** Leases this process holds now. */
+  get activeLeases(): number {
+    return this.#leases?.active ?? 0;
   }
 
   get loopNames(): string[] {
@@ -187,7 +219,18 @@ export class Runtime {
     await this.#store.ping();
     this.#recorder = new EventRecorder(this.#store.events, this.clock, this.logger);
     this.#recorder.start(this.bus);
-    this.#metrics = createMetrics(this.bus, { processMetrics: this.#options.processMetrics ?? false });
+    this.#leases = new LeaseManager({
+      store: this.#store.leases,
+      clock: this.clock,
+      owner: this.owner,
+      ttlMs: this.#leaseTtlMs,
+      onLost: (key, token, reason) => this.bus.emit('lease.lost', { key, token, reason }),
+      onStaleRecovered: (key, previousOwner) => this.bus.emit('lease.recovered', { key, previousOwner }),
+    });
+    this.#metrics = createMetrics(this.bus, {
+      processMetrics: this.#options.processMetrics ?? false,
+      activeLeases: () => this.activeLeases,
+    });
     for (const { runner } of this.#loops.values()) {
       this.bus.emit('loop.concurrency', { loop: runner.loop.name, limit: runner.pool.concurrency });
     }
@@ -204,7 +247,11 @@ export class Runtime {
     }
     this.#startedAt = this.clock.now();
     this.#state = 'running';
-    if (options.schedule !== false) this.#startSchedulers();
+    if (options.schedule !== false) {
+      await this.#startRecovery();
+      await this.#catchUp();
+      this.#startSchedulers();
+    }
     this.bus.emit('runtime.started', { owner: this.owner, loops: this.loopNames });
   }
 
@@ -222,9 +269,43 @@ export class Runtime {
   }
 
   #startSchedulers(): void {
-    this.#schedulers = new AbortController();
+    this.#schedulers ??= new AbortController();
     const signal = this.#schedulers.signal;
-    this.#schedulerRuns = [...this.#loops.values()].map(({ scheduler }) => scheduler.run(signal));
+    this.#schedulerRuns.push(...[...this.#loops.values()].map(({ scheduler }) => scheduler.run(signal)));
+  }
+
+  /** Applies each loop's missed-tick policy to the ticks that fell due while nothing ran. */
+  async #catchUp(): Promise<void> {
+    for (const { runner, trigger } of this.#loops.values()) {
+      const ticks = await findMissedTicks(runner.loop, trigger, this.store.cycles, this.clock.now());
+      if (ticks.length > 0)
+        this.logger.info({ loop: runner.loop.name, missed: ticks.length }, 'ticks missed during downtime');
+      await runner.onDowntime(ticks);
+    }
+  }
+
+  /** The heartbeat, lease sweep and orphan adoption, every second (a runnable stopped with the schedulers). */
+  async #startRecovery(): Promise<void> {
+    const [host, pid] = this.owner.split(':');
+    this.#recovery = new RecoveryLoop({
+      clock: this.clock,
+      leases: this.#leases as LeaseManager,
+      runners: () => [...this.#loops.values()].map((s) => s.runner),
+      instances: this.store.instances,
+      instance: {
+        id: this.owner,
+        host: host ?? '',
+        pid: Number(pid),
+        startedAt: this.clock.now(),
+        loops: this.loopNames,
+      },
+      ttlMs: this.#leaseTtlMs,
+      intervalMs: this.#options.recoveryIntervalMs ?? 1_000,
+      logger: this.logger,
+    });
+    await this.#recovery.beat();
+    this.#schedulers ??= new AbortController();
+    this.#schedulerRuns.push(this.#recovery.run(this.#schedulers.signal));
   }
 
   /** Runs one cycle of `name` now (a manual tick) and resolves with its record. */
@@ -267,6 +348,9 @@ export class Runtime {
     const runners = [...this.#loops.values()].map((s) => s.runner);
     for (const runner of runners) runner.close();
     const drained = await this.#drain(runners, graceMs);
+    // Peers may take this process's keys at once, not after the TTL.
+    await this.#leases?.releaseAll();
+    if (this.#recovery) await this.store.instances.remove(this.owner).catch(() => {});
     await this.#http?.stop();
     this.bus.emit('runtime.stopped', { drained });
     await this.#recorder?.stop();

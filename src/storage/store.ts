@@ -18,6 +18,9 @@ export interface Store {
   readonly cycles: CycleStore;
   readonly queue: WorkQueue;
   readonly events: EventLog;
+  readonly leases: LeaseStore;
+  readonly instances: InstanceRegistry;
+  readonly buckets: RateLimitStore;
   /** Resolves when the backend answers a trivial request; rejects otherwise. */
   ping(): Promise<void>;
   /**
@@ -105,9 +108,16 @@ export interface WorkQueue {
   claimStale(loop: string, cycleId: string, claim: Claim, now: number, limit: number): Promise<QueuedItem[]>;
   /**
    * Removes the item and stores its result, atomically, if `owner` still
-   * holds its claim. Returns false (and writes nothing) when it does not.
+   * holds its claim and, when `fence` is given, `fence.token` is not lower
+   * than the latest token of `fence.key` (see {@link LeaseStore}). Returns
+   * false (and writes nothing) otherwise.
    */
-  complete(id: string, owner: string, result: ItemResult): Promise<boolean>;
+  complete(id: string, owner: string, result: ItemResult, fence?: Fence): Promise<boolean>;
+  /**
+   * Extends the claims `owner` holds on `ids` to `until` (heartbeat while the
+   * items run). Returns the ids still claimed by `owner` (the others were lost).
+   */
+  extend(ids: readonly string[], owner: string, until: number): Promise<string[]>;
   /** Moves items claimed by `owner` back to pending. Returns how many moved. */
   release(ids: readonly string[], owner: string): Promise<number>;
   /** Item counts per loop and priority, pending and claimed together, sorted by loop then priority. */
@@ -141,4 +151,102 @@ export class StoreError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }
+}
+
+/**
+ * A time-bounded exclusive ownership of a key, with a fencing token.
+ *
+ * Tokens: every successful `acquire` of a key returns a token greater than
+ * every token that key was ever given (in this store), across releases,
+ * expiries and takeovers. Writes that carry a fence (`queue.complete`) are
+ * refused when their token is lower than the key's latest token, so a holder
+ * that lost its lease (paused, partitioned, slow) cannot overwrite the work
+ * of the one that took over.
+ */
+export interface Lease {
+  readonly key: string;
+  readonly owner: string;
+  readonly token: number;
+  readonly acquiredAt: number;
+  readonly expiresAt: number;
+}
+
+/** A fence a write carries: "I hold `key` with `token`". */
+export interface Fence {
+  readonly key: string;
+  readonly token: number;
+}
+
+/**
+ * Per-key leases. States of a key: free -> held(owner, token, expiresAt)
+ * -> free (release by its holder, or expiry). An expired lease counts as
+ * free for `acquire` (a takeover) even before `sweep` removed it.
+ */
+export interface LeaseStore {
+  /**
+   * Takes `key` for `owner` until `now + ttlMs` when it is free or expired.
+   * Returns the new lease (with `tookOverFrom` naming the previous owner when
+   * an unreleased, expired lease was taken over), or undefined when another
+   * owner holds an unexpired lease. An owner acquiring a key it already holds
+   * unexpired gets undefined too: leases are not re-entrant.
+   */
+  acquire(
+    key: string,
+    owner: string,
+    ttlMs: number,
+    now: number,
+  ): Promise<(Lease & { tookOverFrom?: string }) | undefined>;
+  /**
+   * Extends the lease to `now + ttlMs` if `owner` still holds `key` with
+   * `token` and it has not expired. Returns the new expiry, or undefined when
+   * the lease is lost (expired, released, or taken over). Compare-and-set:
+   * never extends someone else's lease.
+   */
+  renew(key: string, owner: string, token: number, ttlMs: number, now: number): Promise<number | undefined>;
+  /** Frees `key` if `owner` holds it with `token`. Returns whether it did. The key's token counter is kept. */
+  release(key: string, owner: string, token: number): Promise<boolean>;
+  /** Removes leases that expired before `now` and returns them (for stale-lease metrics and logs). */
+  sweep(now: number): Promise<Lease[]>;
+  /** Unexpired leases at `now`, optionally those whose key starts with `prefix`, ordered by key. */
+  list(now: number, options?: { prefix?: string }): Promise<Lease[]>;
+  /** The latest token given for `key` (0 when never leased). */
+  currentToken(key: string): Promise<number>;
+}
+
+/** One process of a deployment, as its heartbeat last described it. */
+export interface InstanceRecord {
+  /** The owner id: `<host>:<pid>:<random>`. */
+  readonly id: string;
+  readonly host: string;
+  readonly pid: number;
+  readonly startedAt: number;
+  readonly lastBeatAt: number;
+  readonly expiresAt: number;
+  readonly loops: readonly string[];
+}
+
+/** Instance heartbeats (seed 002's `runner:heartbeat:{instance}`). */
+export interface InstanceRegistry {
+  /** Records that the instance is alive until `now + ttlMs` (insert or update). */
+  beat(instance: Omit<InstanceRecord, 'lastBeatAt' | 'expiresAt'>, ttlMs: number, now: number): Promise<void>;
+  /** Instances whose heartbeat has not expired at `now`, ordered by id. */
+  list(now: number): Promise<InstanceRecord[]>;
+  /** Removes the instance (graceful shutdown). */
+  remove(id: string): Promise<void>;
+}
+
+/**
+ * Token buckets shared by every process on the store. A bucket holds up to
+ * `capacity` tokens and refills continuously at `capacity / perMs`.
+ */
+export interface RateLimitStore {
+  /**
+   * Takes one token from bucket `name` at `now` (creating it full), unless it
+   * is empty or paused. Returns `{ granted: true, waitMs: 0 }`, or
+   * `{ granted: false, waitMs }` with the time until a token (or the end of a
+   * pause) is due. Atomic across processes.
+   */
+  take(name: string, capacity: number, perMs: number, now: number): Promise<{ granted: boolean; waitMs: number }>;
+  /** Grants nothing from `name` until `untilMs` (a 429 with Retry-After). Never shortens an existing pause. */
+  pause(name: string, untilMs: number): Promise<void>;
 }

@@ -5,13 +5,20 @@
  *   sqlite-writer.ts work  <db> <tag> <count>  enqueue+complete `count` items, one at a time
  *   sqlite-writer.ts race  <db> <tag> <count>  try cycles.start for ticks race@0..count-1
  *   sqlite-writer.ts burst <db> <tag>          write batches until killed
+ *   sqlite-writer.ts leases <db> <tag> <ms>    for `ms` of real time, walk keys key-0..key-49 round and
+ *                                              round: acquire, hold until the clock ticks, release
+ *   sqlite-writer.ts bucket <db> <tag> <ms>    for `ms` of real time, take from bucket "shared"
+ *                                              (100 per 1000 ms); when refused, sleep a random part of waitMs
  *
- * `work` and `race` print "ready", wait for a line on stdin, run, print one
- * JSON line with their result and exit 0; any error goes to stderr, exit 1.
- * `burst` prints "committed <n>" after every batch it fully wrote.
+ * `work`, `race`, `leases` and `bucket` print "ready", wait for a line on
+ * stdin, run, print one JSON line with their result and exit 0; any error
+ * goes to stderr, exit 1. `burst` prints "committed <n>" after every batch it
+ * fully wrote. Times in `leases` and `bucket` are `Date.now()`: the one clock
+ * every process on the machine shares.
  */
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { CycleRecord } from '../../src/core/cycle-record.ts';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.ts';
 
@@ -28,7 +35,7 @@ function record(id: string, tickId: string, startedAt: number): CycleRecord {
     startedAt,
     finishedAt: null,
     steps: {},
-    counts: { planned: 0, succeeded: 0, failed: 0 },
+    counts: { planned: 0, succeeded: 0, failed: 0, skipped: 0 },
     outcome: { kind: 'running' },
     owner: tag,
   };
@@ -80,6 +87,60 @@ async function race(store: SqliteStore): Promise<unknown> {
   return { wins };
 }
 
+const LEASE_KEYS = 50;
+const BUCKET = { name: 'shared', capacity: 100, perMs: 1000 } as const;
+
+/**
+ * One held lease as its holder saw it: [key index, token, acquiredAt, releasedAt]. acquiredAt is read
+ * after acquire returned, releasedAt before release was called: the lease was held for at least that
+ * interval, so two holders' intervals of one key overlap only if the store let both hold it at once.
+ */
+type HeldInterval = [key: number, token: number, acquiredAt: number, releasedAt: number];
+
+async function leases(store: SqliteStore): Promise<unknown> {
+  const held: HeldInterval[] = [];
+  let refused = 0;
+  const end = Date.now() + count;
+  // Every process walks the same keys in the same order from the same start, so they keep colliding.
+  for (let i = 0; Date.now() < end; i++) {
+    const k = i % LEASE_KEYS;
+    const key = `key-${k}`;
+    // A long TTL: no lease may expire mid-hold, so every acquire must follow a release.
+    const lease = await store.leases.acquire(key, tag, 60_000, Date.now());
+    if (!lease) {
+      refused++;
+      continue;
+    }
+    const acquiredAt = Date.now();
+    while (Date.now() <= acquiredAt) await sleep(1);
+    const releasedAt = Date.now();
+    if (!(await store.leases.release(key, tag, lease.token))) throw new Error(`release ${key}#${lease.token}: refused`);
+    held.push([k, lease.token, acquiredAt, releasedAt]);
+  }
+  return { held, refused };
+}
+
+async function bucket(store: SqliteStore): Promise<unknown> {
+  let granted = 0;
+  let refused = 0;
+  let firstNow = Number.POSITIVE_INFINITY;
+  let lastNow = 0;
+  const end = Date.now() + count;
+  while (Date.now() < end) {
+    const now = Date.now();
+    firstNow = Math.min(firstNow, now);
+    lastNow = Math.max(lastNow, now);
+    const answer = await store.buckets.take(BUCKET.name, BUCKET.capacity, BUCKET.perMs, now);
+    if (answer.granted) granted++;
+    else {
+      refused++;
+      // A random part of the wait: the processes poll out of step and race for each refilled token.
+      await sleep(Math.floor(Math.random() * answer.waitMs));
+    }
+  }
+  return { granted, refused, firstNow, lastNow };
+}
+
 /** Each batch: 10 items enqueued at once, the even ones completed, 5 events, one cycle started and finished. */
 async function burst(store: SqliteStore): Promise<never> {
   for (let batch = 0; ; batch++) {
@@ -115,11 +176,12 @@ async function burst(store: SqliteStore): Promise<never> {
 }
 
 async function main(): Promise<void> {
-  if (!path) throw new Error('usage: sqlite-writer.ts <work|race|burst> <db> [tag] [count]');
+  if (!path) throw new Error('usage: sqlite-writer.ts <work|race|burst|leases|bucket> <db> [tag] [count]');
   const store = SqliteStore.open(path);
   if (mode === 'burst') await burst(store);
   await waitForGo();
-  const output = mode === 'work' ? await work(store) : mode === 'race' ? await race(store) : undefined;
+  const modes: Record<string, (store: SqliteStore) => Promise<unknown>> = { work, race, leases, bucket };
+  const output = await modes[mode ?? '']?.(store);
   if (output === undefined) throw new Error(`unknown mode ${mode}`);
   await store.close();
   process.stdout.write(`${JSON.stringify(output)}\n`);

@@ -5,12 +5,18 @@ import {
   type Claim,
   type CycleStore,
   type EventLog,
+  type InstanceRegistry,
+  type LeaseStore,
   type QueuedItem,
+  type RateLimitStore,
   type Store,
   type StoredEvent,
   StoreError,
   type WorkQueue,
 } from '../store.ts';
+import { MemoryRateLimitStore } from './memory-buckets.ts';
+import { MemoryInstanceRegistry } from './memory-instances.ts';
+import { MemoryLeaseStore } from './memory-leases.ts';
 
 const DEFAULT_EVENT_LIMIT = 1000;
 
@@ -36,7 +42,12 @@ export class MemoryStore implements Store {
   readonly cycles: CycleStore;
   readonly queue: WorkQueue;
   readonly events: EventLog;
+  readonly leases: LeaseStore;
+  readonly instances: InstanceRegistry;
+  readonly buckets: RateLimitStore;
 
+  /** The same object as `leases`, with the synchronous token lookup that fenced completes need. */
+  readonly #leases: MemoryLeaseStore;
   readonly #cycles = new Map<string, CycleRecord>();
   readonly #tickIds = new Set<string>();
   /** Per cycle id, results in write order; `seq` breaks finishedAt ties. */
@@ -51,6 +62,11 @@ export class MemoryStore implements Store {
     this.cycles = this.#cycleStore();
     this.queue = this.#workQueue();
     this.events = this.#eventLog();
+    const open = (op: string) => this.#open(op);
+    this.#leases = new MemoryLeaseStore(open);
+    this.leases = this.#leases;
+    this.instances = new MemoryInstanceRegistry(open);
+    this.buckets = new MemoryRateLimitStore(open);
   }
 
   async ping(): Promise<void> {
@@ -168,16 +184,28 @@ export class MemoryStore implements Store {
           return copyQueued(entry.item);
         });
       },
-      complete: async (id, owner, result) => {
+      complete: async (id, owner, result, fence) => {
         this.#open('queue.complete');
         const entry = this.#queue.get(id);
         if (entry?.item.claim?.owner !== owner) return false;
+        if (fence && fence.token < this.#leases.latestToken(fence.key)) return false;
         this.#queue.delete(id);
         this.#idempotencyKeys.delete(entry.item.idempotencyKey);
         const list = this.#results.get(result.cycleId) ?? [];
         list.push({ seq: this.#nextSeq++, result: clone(result) });
         this.#results.set(result.cycleId, list);
         return true;
+      },
+      extend: async (ids, owner, until) => {
+        this.#open('queue.extend');
+        const held: string[] = [];
+        for (const id of new Set(ids)) {
+          const entry = this.#queue.get(id);
+          if (entry?.item.claim?.owner !== owner) continue;
+          entry.item = { ...entry.item, claim: { owner, until } };
+          held.push(id);
+        }
+        return held;
       },
       release: async (ids, owner) => {
         this.#open('queue.release');

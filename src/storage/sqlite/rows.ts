@@ -5,8 +5,17 @@
  * equal across backends.
  */
 import type { CycleRecord, ItemResult, ItemStatus, TriggerKind } from '../../core/cycle-record.ts';
-import type { QueuedItem, StoredEvent } from '../store.ts';
-import type { CycleRow, EventRow, ItemResultParams, ItemResultRow, QueueRow } from './statements.ts';
+import type { InstanceRecord, Lease, QueuedItem, StoredEvent } from '../store.ts';
+import type {
+  CycleRow,
+  EventRow,
+  InstanceParams,
+  InstanceRow,
+  ItemResultParams,
+  ItemResultRow,
+  LeaseRow,
+  QueueRow,
+} from './statements.ts';
 
 /** JSON text for a column; `undefined` -> SQL NULL. */
 export function toJson(value: unknown): string | null {
@@ -117,4 +126,30 @@ export function fromQueueRow(row: QueueRow): QueuedItem {
 
 export function fromEventRow(row: EventRow): StoredEvent {
   return { seq: row.seq, at: row.at, type: row.type, loop: row.loop, data: fromJson(row.data) };
+}
+
+export function fromLeaseRow(row: LeaseRow): Lease {
+  return { key: row.key, owner: row.owner, token: row.token, acquiredAt: row.acquired_at, expiresAt: row.expires_at };
+}
+
+/** An instance's heartbeat as a row of beatInstance (column order of InstanceParams). */
+export function toInstanceParams(
+  instance: Omit<InstanceRecord, 'lastBeatAt' | 'expiresAt'>,
+  ttlMs: number,
+  now: number,
+): InstanceParams {
+  const { id, host, pid, startedAt, loops } = instance;
+  return [id, host, pid, startedAt, now, now + ttlMs, JSON.stringify(loops)];
+}
+
+export function fromInstanceRow(row: InstanceRow): InstanceRecord {
+  return {
+    id: row.id,
+    host: row.host,
+    pid: row.pid,
+    startedAt: row.started_at,
+    lastBeatAt: row.last_beat_at,
+    expiresAt: row.expires_at,
+    loops: JSON.parse(row.loops),
+  };
 }

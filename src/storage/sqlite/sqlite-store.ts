@@ -6,7 +6,11 @@ import {
   type Claim,
   type CycleStore,
   type EventLog,
+  type Fence,
+  type InstanceRegistry,
+  type LeaseStore,
   type QueuedItem,
+  type RateLimitStore,
   type Store,
   StoreError,
   type WorkQueue,
@@ -24,11 +28,15 @@ import {
   toItemResultParams,
   toJson,
 } from './rows.ts';
+import { sqliteRateLimitStore } from './sqlite-buckets.ts';
+import { sqliteInstanceRegistry } from './sqlite-instances.ts';
+import { sqliteLeaseStore } from './sqlite-leases.ts';
 import {
   type EventParams,
   type ItemResultParams,
   MIGRATIONS,
   prepareStatements,
+  type RunStatements,
   type Statements,
 } from './statements.ts';
 
@@ -63,6 +71,9 @@ export class SqliteStore implements Store {
   readonly cycles: CycleStore;
   readonly queue: WorkQueue;
   readonly events: EventLog;
+  readonly leases: LeaseStore;
+  readonly instances: InstanceRegistry;
+  readonly buckets: RateLimitStore;
   readonly #path: string;
   readonly #db: Database.Database;
   readonly #sql: Statements;
@@ -109,6 +120,10 @@ export class SqliteStore implements Store {
     this.cycles = this.#cycleStore();
     this.queue = this.#workQueue();
     this.events = this.#eventLog();
+    const run: RunStatements = (op, fn) => this.#run(op, fn);
+    this.leases = sqliteLeaseStore(db, sql, run);
+    this.instances = sqliteInstanceRegistry(run);
+    this.buckets = sqliteRateLimitStore(db, sql, run);
   }
 
   async ping(): Promise<void> {
@@ -224,13 +239,18 @@ export class SqliteStore implements Store {
       }),
     );
     /** A complete() call, its id parsed (undefined: names no item) and its result serialised. */
-    type Completion = { seq: number | undefined; owner: string; result: ItemResultParams };
+    type Completion = { seq: number | undefined; owner: string; result: ItemResultParams; fence: Fence | undefined };
     // One transaction per batch: each item's delete and its result's insert commit together, so every
     // complete in the batch is atomic on its own; the results go in one multi-row INSERT, in batch order.
+    // A fence is checked by the delete itself, inside the transaction: no acquire can slip in between.
     const completeMany = this.#db.transaction((batch: Completion[]) => {
       const results: ItemResultParams[] = [];
-      const done = batch.map(({ seq, owner, result }) => {
-        if (seq === undefined || this.#sql.deleteClaimed.run(seq, owner).changes === 0) return false;
+      const done = batch.map(({ seq, owner, result, fence }) => {
+        if (seq === undefined) return false;
+        const deleted = fence
+          ? this.#sql.deleteClaimedFenced.run(seq, owner, fence.token, fence.key)
+          : this.#sql.deleteClaimed.run(seq, owner);
+        if (deleted.changes === 0) return false;
         results.push(result);
         return true;
       });
@@ -240,6 +260,14 @@ export class SqliteStore implements Store {
     const completions = new GroupCommit<Completion, boolean>((batch) =>
       this.#run('queue.complete', () => completeMany.immediate(batch)),
     );
+    const extend = this.#db.transaction((ids: readonly string[], owner: string, until: number) => {
+      const held: string[] = [];
+      for (const id of new Set(ids)) {
+        const seq = queueSeq(id);
+        if (seq !== undefined && this.#sql.extendClaim.run(until, seq, owner).changes === 1) held.push(id);
+      }
+      return held;
+    });
     const release = this.#db.transaction((ids: readonly string[], owner: string) => {
       let moved = 0;
       for (const id of ids) {
@@ -260,12 +288,19 @@ export class SqliteStore implements Store {
           const n = sqlLimit(limit, 0);
           return n === 0 ? [] : claimStale.immediate(loop, cycleId, claim, now, n);
         }),
-      complete: async (id, owner, result) =>
+      complete: async (id, owner, result, fence) =>
         completions.submit(
           // Checked and serialised here, not in the batch: a closed store, or a result that cannot be
           // serialised, rejects this call alone, not every call that shares its commit.
-          this.#run('queue.complete', () => ({ seq: queueSeq(id), owner, result: toItemResultParams(result) })),
+          this.#run('queue.complete', () => ({
+            seq: queueSeq(id),
+            owner,
+            result: toItemResultParams(result),
+            fence: fence && { key: fence.key, token: fence.token },
+          })),
         ),
+      extend: async (ids, owner, until) =>
+        this.#run('queue.extend', () => (ids.length === 0 ? [] : extend.immediate(ids, owner, until))),
       release: async (ids, owner) =>
         this.#run('queue.release', () => (ids.length === 0 ? 0 : release.immediate(ids, owner))),
       depth: async (loop) => this.#run('queue.depth', (sql) => sql.depth.all({ loop: loop ?? null })),

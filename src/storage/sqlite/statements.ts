@@ -47,6 +47,24 @@ import type Database from 'better-sqlite3';
  *
  * Prune is rare, but it must stay an index search for that reason: it holds
  * the write lock for as long as it runs.
+ *
+ * Coordination tables (migration 2): small, keyed by text, so `WITHOUT
+ * ROWID`: the row lives in its primary-key B-tree, one tree to update per
+ * write instead of a rowid table plus a key index.
+ *
+ * - leases: one row per held (or expired, not yet swept) lease; release and
+ *   sweep delete the row. Its size is the number of keys held at once, so
+ *   `sweep` and `list` scan it whole and no index on `expires_at` is kept
+ *   (renew would update that index on every heartbeat).
+ * - lease_tokens: each key's latest fencing token, kept when its lease row
+ *   goes, so a token never repeats and a fenced complete can be refused
+ *   after the newer holder released. It grows by one small row per distinct
+ *   key ever leased and is never pruned: forgetting a key would let a stale
+ *   holder's fence pass again.
+ * - instances: one row per heartbeating process; `loops` is a JSON array.
+ * - rate_buckets: a token bucket's count at `updated_at` (NULL: full, for a
+ *   bucket created by a pause before any take gave it a capacity) and its
+ *   pause (NULL: never paused).
  */
 export const MIGRATIONS: readonly string[] = [
   // 1: the initial schema.
@@ -111,6 +129,38 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX IF NOT EXISTS events_loop_seq ON events (loop, seq);
   CREATE INDEX IF NOT EXISTS events_at ON events (at);
   `,
+  // 2: leases with fencing tokens, instance heartbeats, shared rate-limit buckets.
+  `
+  CREATE TABLE IF NOT EXISTS leases (
+    key TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    token INTEGER NOT NULL,
+    acquired_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE IF NOT EXISTS lease_tokens (
+    key TEXT PRIMARY KEY,
+    token INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE IF NOT EXISTS instances (
+    id TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,
+    last_beat_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    loops TEXT NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE IF NOT EXISTS rate_buckets (
+    name TEXT PRIMARY KEY,
+    tokens REAL,
+    updated_at INTEGER,
+    paused_until INTEGER
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export interface CycleRow {
@@ -166,6 +216,30 @@ export interface EventRow {
   data: string | null;
 }
 
+export interface LeaseRow {
+  key: string;
+  owner: string;
+  token: number;
+  acquired_at: number;
+  expires_at: number;
+}
+
+export interface InstanceRow {
+  id: string;
+  host: string;
+  pid: number;
+  started_at: number;
+  last_beat_at: number;
+  expires_at: number;
+  loops: string;
+}
+
+export interface BucketRow {
+  tokens: number | null;
+  updated_at: number | null;
+  paused_until: number | null;
+}
+
 /*
  * Per-item writes. Most of their cost is SQLite's B-tree work, but each
  * statement call also costs ~1.5 us of fixed overhead (crossing into
@@ -215,6 +289,20 @@ export type ItemResultParams = [
 
 /** insertEvents' row: an EventRow without seq. */
 export type EventParams = [at: number, type: string, loop: string | null, data: string | null];
+
+/** writeLease's parameters, in LeaseRow's column order. */
+export type LeaseParams = [key: string, owner: string, token: number, acquired_at: number, expires_at: number];
+
+/** beatInstance's parameters, in InstanceRow's column order. */
+export type InstanceParams = [
+  id: string,
+  host: string,
+  pid: number,
+  started_at: number,
+  last_beat_at: number,
+  expires_at: number,
+  loops: string,
+];
 
 /** `loop` is null for "every loop"; `limit` -1 means no limit (SQLite's LIMIT -1). */
 interface LoopFilter {
@@ -304,6 +392,18 @@ export function prepareStatements(db: Database.Database) {
     // in: seq, owner -> changes 1 when the row existed and owner held its claim (row deleted), else 0.
     deleteClaimed: db.prepare<[seq: number, owner: string]>('DELETE FROM queue WHERE seq = ? AND claim_owner = ?'),
 
+    // in: seq, owner, fence token, fence key -> changes 1 when the row existed, owner held its claim and
+    // the token is not lower than the key's latest (0 when never leased): row deleted; else 0.
+    deleteClaimedFenced: db.prepare<[seq: number, owner: string, token: number, key: string]>(
+      `DELETE FROM queue WHERE seq = ? AND claim_owner = ?
+         AND ? >= coalesce((SELECT token FROM lease_tokens WHERE key = ?), 0)`,
+    ),
+
+    // in: until, seq, owner -> changes 1 when owner holds the claim (claim_until now `until`), else 0.
+    extendClaim: db.prepare<[until: number, seq: number, owner: string]>(
+      'UPDATE queue SET claim_until = ? WHERE seq = ? AND claim_owner = ?',
+    ),
+
     // in: seq, owner -> changes 1 when owner held the claim (now cleared), else 0.
     releaseClaim: db.prepare<[seq: number, owner: string]>(
       'UPDATE queue SET claim_owner = NULL, claim_until = NULL WHERE seq = ? AND claim_owner = ?',
@@ -347,10 +447,96 @@ export function prepareStatements(db: Database.Database) {
 
     // in: before (ms) -> changes: events at before it.
     pruneEvents: db.prepare<[number]>('DELETE FROM events WHERE at < ?'),
+
+    // Leases, instances and buckets: one call per heartbeat or per item, so positional like the
+    // per-item writes. Time is always the caller's `now`: a lease is live while expires_at > now.
+
+    // in: key -> out: its lease row (live or expired, not yet swept), or undefined when free.
+    selectLease: db.prepare<[key: string], LeaseRow>('SELECT * FROM leases WHERE key = ?'),
+
+    // in: key -> out: { token }: the key's previous latest token plus one (1 for a new key), now stored.
+    nextLeaseToken: db.prepare<[key: string], { token: number }>(
+      `INSERT INTO lease_tokens (key, token) VALUES (?, 1)
+       ON CONFLICT (key) DO UPDATE SET token = token + 1
+       RETURNING token`,
+    ),
+
+    // in: LeaseParams -> the key's lease row is these values (inserted, or replacing an expired one).
+    writeLease: db.prepare<LeaseParams>(
+      `INSERT INTO leases (key, owner, token, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, token = excluded.token,
+         acquired_at = excluded.acquired_at, expires_at = excluded.expires_at`,
+    ),
+
+    // in: new expires_at, key, owner, token, now -> changes 1 when owner holds key with token and it
+    // has not expired at now (expiry moved), else 0.
+    renewLease: db.prepare<[expires_at: number, key: string, owner: string, token: number, now: number]>(
+      'UPDATE leases SET expires_at = ? WHERE key = ? AND owner = ? AND token = ? AND expires_at > ?',
+    ),
+
+    // in: key, owner, token -> changes 1 when owner held key with token (row deleted), else 0.
+    // lease_tokens is untouched: the key's counter outlives the lease.
+    releaseLease: db.prepare<[key: string, owner: string, token: number]>(
+      'DELETE FROM leases WHERE key = ? AND owner = ? AND token = ?',
+    ),
+
+    // in: now -> out: the leases expired at now (expires_at <= now), deleted. Row order is unspecified.
+    sweepLeases: db.prepare<[now: number], LeaseRow>('DELETE FROM leases WHERE expires_at <= ? RETURNING *'),
+
+    // in: now, prefix or null -> out: leases live at now whose key starts with prefix, by key.
+    // `key >= prefix` starts the primary-key scan where the prefix's keys begin.
+    listLeases: db.prepare<{ now: number; prefix: string | null }, LeaseRow>(
+      `SELECT * FROM leases WHERE expires_at > @now
+         AND (@prefix IS NULL OR (key >= @prefix AND substr(key, 1, length(@prefix)) = @prefix))
+       ORDER BY key`,
+    ),
+
+    // in: key -> out: { token }, the key's latest token, or undefined when never leased.
+    leaseToken: db.prepare<[key: string], { token: number }>('SELECT token FROM lease_tokens WHERE key = ?'),
+
+    // in: InstanceParams -> the instance's row is these values (inserted or overwritten).
+    beatInstance: db.prepare<InstanceParams>(
+      `INSERT INTO instances (id, host, pid, started_at, last_beat_at, expires_at, loops)
+       VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid,
+         started_at = excluded.started_at, last_beat_at = excluded.last_beat_at,
+         expires_at = excluded.expires_at, loops = excluded.loops`,
+    ),
+
+    // in: now -> out: instances whose heartbeat is live at now (expires_at > now), by id.
+    listInstances: db.prepare<[now: number], InstanceRow>('SELECT * FROM instances WHERE expires_at > ? ORDER BY id'),
+
+    // in: id -> changes 1 when the instance was there (deleted), else 0.
+    removeInstance: db.prepare<[id: string]>('DELETE FROM instances WHERE id = ?'),
+
+    // in: name -> out: the bucket's row, or undefined when no take or pause created it yet.
+    selectBucket: db.prepare<[name: string], BucketRow>(
+      'SELECT tokens, updated_at, paused_until FROM rate_buckets WHERE name = ?',
+    ),
+
+    // in: name, tokens, updated_at -> the bucket holds `tokens` at `updated_at`; its pause is kept.
+    writeBucket: db.prepare<[name: string, tokens: number, updated_at: number]>(
+      `INSERT INTO rate_buckets (name, tokens, updated_at) VALUES (?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET tokens = excluded.tokens, updated_at = excluded.updated_at`,
+    ),
+
+    // in: name, until -> the bucket is paused until the later of its pause and `until` (created full,
+    // tokens NULL, when missing). One statement: atomic without a transaction.
+    pauseBucket: db.prepare<[name: string, until: number]>(
+      `INSERT INTO rate_buckets (name, paused_until) VALUES (?, ?)
+       ON CONFLICT (name) DO UPDATE
+         SET paused_until = max(coalesce(paused_until, excluded.paused_until), excluded.paused_until)`,
+    ),
   };
 }
 
 export type Statements = ReturnType<typeof prepareStatements>;
+
+/**
+ * How the store runs one operation: `fn` gets the statements; "closed" and
+ * any driver error come back as a StoreError naming the store and `op`.
+ */
+export type RunStatements = <T>(op: string, fn: (sql: Statements) => T) => T;
 
 /** Rows per statement of a {@link BulkInsert}; 32 to 200 measured alike, fewer cost more calls. */
 const ROWS_PER_INSERT = 64;

@@ -1,0 +1,189 @@
+import { AttemptSet } from '../execution/attempt.ts';
+import type { WorkerPool } from '../execution/pool.ts';
+import { runItem } from '../execution/run-item.ts';
+import type { HeldLease } from '../leases/held-lease.ts';
+import type { LeaseManager } from '../leases/lease-manager.ts';
+import type { EventBus } from '../observability/events.ts';
+import type { QueuedItem, Store } from '../storage/store.ts';
+import type { Clock, TimerHandle } from '../time/clock.ts';
+import type { CycleOutcome, CycleRecord, ItemResult } from './cycle-record.ts';
+import { AutoloopError, ShutdownError, toErrorInfo } from './errors.ts';
+import type { CycleContext, ResolvedLoop } from './loop.ts';
+
+/** What act needs from the runtime. All ports. */
+export interface ActDeps {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly bus: EventBus;
+  readonly pool: WorkerPool;
+  readonly random: () => number;
+  readonly owner: string;
+  /** Per-key leases; absent when the loop opted out (`policies.lease: false`). */
+  readonly leases?: LeaseManager;
+  /** How long a claim on a queued item lasts between heartbeats (the lease TTL). */
+  readonly claimTtlMs: number;
+}
+
+/** The lease key of an item: one live holder per loop and item key, across processes. */
+export function itemLeaseKey(loop: string, key: string): string {
+  return `${loop}/${key}`;
+}
+
+/**
+ * Runs a cycle's queued items: one per free pool slot, in priority order.
+ *
+ * Per item: take the key's lease (a live holder elsewhere means the item is
+ * recorded as skipped: overrun protection), run it with a signal that also
+ * aborts when the lease is lost, then store the result fenced by the lease's
+ * token, and release the lease. A heartbeat extends the claims on every
+ * unfinished item at ttl/3, so a peer adopts them only after this process
+ * stops heartbeating (crash, pause) — within one TTL.
+ */
+export async function actOnItems(
+  loop: ResolvedLoop,
+  queued: QueuedItem[],
+  ctx: CycleContext,
+  record: CycleRecord,
+  deps: ActDeps,
+): Promise<CycleOutcome> {
+  record.counts.planned = queued.length;
+  const claims = new ClaimHeartbeat(queued, deps);
+  const attempts = new AttemptSet(ctx.signal);
+  let released = 0;
+  const runOne = async (item: QueuedItem) => {
+    if (claims.lost(item.id)) return; // a peer adopted it while it waited for a slot
+    const outcome = await runLeased(loop, item, ctx, record, { ...deps, attempts });
+    claims.done(item.id);
+    if (outcome === 'released') released++;
+    else if (outcome !== 'lost') record.counts[outcome]++;
+  };
+  try {
+    const running = new Set<Promise<void>>();
+    for (const item of queued) {
+      await deps.pool.whenFree();
+      const run = runOne(item).finally(() => running.delete(run));
+      running.add(run);
+    }
+    await Promise.all(running);
+  } finally {
+    attempts.dispose();
+    claims.stop();
+  }
+  return outcomeOf(record, released);
+}
+
+type ItemEnd = 'succeeded' | 'failed' | 'skipped' | 'released' | 'lost';
+
+async function runLeased(
+  loop: ResolvedLoop,
+  item: QueuedItem,
+  ctx: CycleContext,
+  record: CycleRecord,
+  deps: ActDeps & { attempts: AttemptSet },
+): Promise<ItemEnd> {
+  const { store, owner, clock, bus } = deps;
+  let lease: HeldLease | undefined;
+  if (deps.leases && loop.policies.lease) {
+    lease = await deps.leases.acquire(itemLeaseKey(loop.name, item.key));
+    if (!lease) {
+      const reason = `lease ${itemLeaseKey(loop.name, item.key)} is held by another run (overrun protection)`;
+      bus.emit('item.skipped', { loop: loop.name, cycleId: record.id, key: item.key, reason });
+      const result = skippedResult(item, record, clock.now(), reason);
+      return (await store.queue.complete(item.id, owner, result)) ? 'skipped' : 'lost';
+    }
+  }
+  try {
+    const result: ItemResult = await runItem(loop, item, ctx, deps, lease?.signal);
+    if (result.status === 'failed' && ctx.signal.aborted && result.error?.name === ShutdownError.name) {
+      return (await store.queue.release([item.id], owner)) > 0 ? 'released' : 'lost';
+    }
+    // A holder whose lease lapsed (pause, blocked event loop) fences itself before writing.
+    if (lease && !lease.valid) return 'lost';
+    const stored = await store.queue.complete(item.id, owner, { ...result, cycleId: record.id }, lease?.fence);
+    return stored ? result.status : 'lost';
+  } finally {
+    if (lease) await deps.leases?.release(lease).catch(() => {});
+  }
+}
+
+function skippedResult(item: QueuedItem, record: CycleRecord, now: number, reason: string): ItemResult {
+  return {
+    cycleId: record.id,
+    loop: record.loop,
+    key: item.key,
+    idempotencyKey: item.idempotencyKey,
+    priority: item.priority,
+    status: 'skipped',
+    attempts: 0,
+    startedAt: now,
+    finishedAt: now,
+    durationMs: 0,
+    error: { name: 'LeaseHeld', message: reason },
+  };
+}
+
+function outcomeOf(record: CycleRecord, released: number): CycleOutcome {
+  if (released > 0) {
+    const error = new ShutdownError(
+      `aborted by shutdown: ${released} item(s) returned to the queue for the next cycle`,
+    );
+    return { kind: 'failed', step: 'act', error: toErrorInfo(error) };
+  }
+  const { succeeded, failed } = record.counts;
+  if (failed === 0) return { kind: 'ok' };
+  if (succeeded === 0) {
+    return { kind: 'failed', step: 'act', error: toErrorInfo(new AutoloopError(`all ${failed} item(s) failed`)) };
+  }
+  return { kind: 'partial', failed };
+}
+
+/**
+ * Keeps this cycle's queue claims alive: every ttl/3 one `extend` call for
+ * all unfinished items. Items whose claim could not be extended were adopted
+ * by a peer; they are not started here.
+ */
+class ClaimHeartbeat {
+  readonly #deps: ActDeps;
+  readonly #open = new Set<string>();
+  readonly #lost = new Set<string>();
+  #timer: TimerHandle | null = null;
+  #stopped = false;
+
+  constructor(items: QueuedItem[], deps: ActDeps) {
+    this.#deps = deps;
+    for (const item of items) this.#open.add(item.id);
+    this.#schedule();
+  }
+
+  lost(id: string): boolean {
+    return this.#lost.has(id);
+  }
+
+  done(id: string): void {
+    this.#open.delete(id);
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#timer?.cancel();
+  }
+
+  #schedule(): void {
+    if (this.#stopped || this.#open.size === 0) return;
+    this.#timer = this.#deps.clock.setTimer(this.#deps.claimTtlMs / 3, () => void this.#beat());
+  }
+
+  async #beat(): Promise<void> {
+    const { store, owner, clock, claimTtlMs } = this.#deps;
+    const ids = [...this.#open];
+    try {
+      const held = new Set(await store.queue.extend(ids, owner, clock.now() + claimTtlMs));
+      for (const id of ids) {
+        if (!held.has(id) && this.#open.delete(id)) this.#lost.add(id);
+      }
+    } catch {
+      // Store unreachable: try again next beat; fenced writes protect the results meanwhile.
+    }
+    this.#schedule();
+  }
+}

@@ -1,0 +1,88 @@
+import type { LeaseStore } from '../storage/store.ts';
+import type { Clock } from '../time/clock.ts';
+import { HeldLease } from './held-lease.ts';
+
+export interface LeaseManagerOptions {
+  readonly store: LeaseStore;
+  readonly clock: Clock;
+  /** This process: `<host>:<pid>:<random>`. */
+  readonly owner: string;
+  /** Default lease TTL. 10 s unless configured. */
+  readonly ttlMs: number;
+  /** Called when a held lease is lost. */
+  readonly onLost?: (key: string, token: number, reason: string) => void;
+  /** Called with each expired lease a sweep removed (stale recovery). */
+  readonly onStaleRecovered?: (key: string, previousOwner: string) => void;
+}
+
+/** Acquisition misses trigger a sweep at most this often. */
+const MISS_SWEEP_MIN_INTERVAL_MS = 250;
+
+/**
+ * This process's leases: acquires them (sweeping expired leases on a miss),
+ * tracks those held, and releases them all on shutdown so peers can take the
+ * work at once instead of after the TTL. The periodic sweep (every second)
+ * is driven by the runtime's recovery loop through {@link sweep}.
+ */
+export class LeaseManager {
+  readonly #o: LeaseManagerOptions;
+  readonly #held = new Set<HeldLease>();
+  #lastMissSweep = Number.NEGATIVE_INFINITY;
+
+  constructor(options: LeaseManagerOptions) {
+    this.#o = options;
+  }
+
+  /** Leases this process holds now. */
+  get active(): number {
+    return this.#held.size;
+  }
+
+  /**
+   * Takes `key` for this process, or returns undefined when a live peer (or
+   * this process) holds it. An expired holder is taken over.
+   */
+  async acquire(key: string, ttlMs = this.#o.ttlMs): Promise<HeldLease | undefined> {
+    const { store, clock, owner } = this.#o;
+    const sentAt = clock.monotonic();
+    let lease = await store.acquire(key, owner, ttlMs, clock.now());
+    if (!lease && clock.monotonic() - this.#lastMissSweep >= MISS_SWEEP_MIN_INTERVAL_MS) {
+      this.#lastMissSweep = clock.monotonic();
+      if ((await this.sweep()) > 0) lease = await store.acquire(key, owner, ttlMs, clock.now());
+    }
+    if (!lease) return undefined;
+    if (lease.tookOverFrom) this.#o.onStaleRecovered?.(key, lease.tookOverFrom);
+    const held = new HeldLease(lease, sentAt, {
+      store,
+      clock,
+      owner,
+      ttlMs,
+      onLost: (h, reason) => {
+        this.#held.delete(h);
+        this.#o.onLost?.(h.key, h.token, reason);
+      },
+    });
+    this.#held.add(held);
+    return held;
+  }
+
+  /** Releases `lease` and forgets it. */
+  async release(lease: HeldLease): Promise<void> {
+    this.#held.delete(lease);
+    await lease.release();
+  }
+
+  /** Removes expired leases from the store. Returns how many were recovered. */
+  async sweep(): Promise<number> {
+    const expired = await this.#o.store.sweep(this.#o.clock.now());
+    for (const lease of expired) this.#o.onStaleRecovered?.(lease.key, lease.owner);
+    return expired.length;
+  }
+
+  /** Releases every lease still held (graceful shutdown). */
+  async releaseAll(): Promise<void> {
+    const held = [...this.#held];
+    this.#held.clear();
+    await Promise.allSettled(held.map((lease) => lease.release()));
+  }
+}

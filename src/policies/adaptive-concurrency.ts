@@ -1,0 +1,221 @@
+/**
+ * Adaptive concurrency: a limit between `min` and `max` on in-flight calls to
+ * one dependency, fed with completed calls' latencies and outcomes.
+ *
+ * Algorithm: windowed AIMD on a latency gradient, plus the seed's bars.
+ * Every `window` fresh samples (and never more often) one decision:
+ *   1. error rate > `errorRateBar`           -> limit = max(min, floor(limit / 2))
+ *   2. p95 > `p95BarMs` (seed: 8 s)          -> limit = max(min, floor(limit / 2))
+ *   3. p50 > `tolerance` * baseline          -> limit = max(min, floor(limit * decreaseFactor))
+ *   4. otherwise                             -> limit = min(max, limit + 1)
+ * The baseline is the lowest window p50 seen (the no-load latency); while
+ * the limit sits at `min` it is re-learned from the current window instead.
+ * After a change the window is emptied, and samples from calls that started
+ * before the change are dropped (start = now - latency): they measured the
+ * old limit, and deciding on them again is how controllers oscillate.
+ *
+ * WHY this and not the seed's rule alone: the seed halves the batch when p95
+ * crosses 8 s. Against a dependency whose latency grows with our own load,
+ * `latency = base * max(1, inflight / knee)`, absolute bars never see the
+ * knee (100 ms is far below 8 s) while every call above it is pure queueing:
+ * throughput stays knee / base, latency rises. Only a relative signal finds
+ * the knee, so the bars stay (hard guards, seed semantics) and a gradient,
+ * p50 / baseline, drives the limit. (The p50, not the p95: over 10 samples
+ * the p95 is the single slowest call, too noisy to steer by.)
+ *
+ * WHY AIMD over Gradient2 or Vegas: both estimate queueing from a baseline
+ * latency, and both have the same weak spot, the baseline drifting up
+ * while the limit stays above the knee (nothing then measures the no-load
+ * latency). AIMD removes it structurally: it decreases once the p50
+ * exceeds tolerance x base, i.e. at limit L = floor(tolerance x knee) + 1,
+ * and lands at floor(decreaseFactor x L), below the knee whenever
+ * decreaseFactor x tolerance < 1 (defaults 0.7 x 1.25 = 0.875), so every
+ * sawtooth re-measures the true baseline. For knee 8: the limit cycles 7..11 (mean ~9), and the
+ * worst latency a call sees is base * 11 / 8 = 1.375 * base.
+ * When latency steps up for reasons that are not ours (base x4), the ratio
+ * jumps to ~4: the limit falls by a factor 0.7 per window to `min`, where
+ * the baseline is re-learned, and it climbs back to the same knee. Holding
+ * `min` for a window is the price of never trusting a stale baseline. The
+ * first decrease comes one window of post-step calls after the step: at
+ * worst ceil(window / min) rounds of the new latency (ceil(10 / 3) * 400 ms
+ * = 1.6 s for the example).
+ * It starts at `min` (slow start) for the same reason: a baseline first
+ * measured above the knee would never be corrected.
+ *
+ * Separately, `timeoutFor` and `shouldSkipCycle` read the last `window`
+ * samples whatever the decisions (the seed's LatencyTracker).
+ *
+ * Limits, by choice: it does not know whether the limit was actually used,
+ * so with little demand it climbs to `max` (which is why `max` is required);
+ * and `tolerance` must exceed the dependency's window-to-window p50 jitter,
+ * or noise reads as queueing (raise it for noisy dependencies such as LLMs).
+ */
+import type { Clock } from '../time/clock.ts';
+import { checkInteger, checkNumber } from './check-option.ts';
+import { type LatencySnapshot, LatencyTracker } from './latency-tracker.ts';
+import { ListenerSet } from './listener-set.ts';
+
+export interface AdaptiveConcurrencyOptions {
+  /** The lowest limit (seed: min batch 3). Default 3. */
+  min?: number;
+  /** The highest limit (seed: `max_concurrent` 10). */
+  max: number;
+  /** Samples per decision and in the recent window. Default 10. */
+  window?: number;
+  /** A window p95 above this halves the limit. Default 8000. */
+  p95BarMs?: number;
+  /** With a full recent window, a p99 above this skips the cycle. Default 9000. */
+  p99BarMs?: number;
+  /** A window error rate (0..1) above this halves the limit. Default 0.2. */
+  errorRateBar?: number;
+  /** p50 above `tolerance` * baseline counts as queueing. > 1; default 1.25. */
+  tolerance?: number;
+  /** Multiplier on a latency-driven decrease, in (0, 1); keep it below 1 / tolerance. Default 0.7. */
+  decreaseFactor?: number;
+  /** Receives errors thrown by limit-change listeners. Default: ignore them. */
+  onListenerError?: (error: unknown) => void;
+}
+
+/** Why the limit moved. */
+export type LimitChangeReason = 'error-rate' | 'p95-bar' | 'latency-gradient' | 'recovered';
+
+/** A limit change with its evidence, as given to {@link AdaptiveConcurrency.onLimitChange} listeners. */
+export interface LimitChange {
+  readonly previous: number;
+  readonly limit: number;
+  readonly reason: LimitChangeReason;
+  /** Wall-clock epoch ms. */
+  readonly at: number;
+  /** The decision window the change was based on. */
+  readonly window: LatencySnapshot;
+  /** The no-load latency estimate at the time. */
+  readonly baselineMs: number;
+}
+
+/**
+ * @example
+ * const adaptive = new AdaptiveConcurrency({ max: 10 }, clock);
+ * adaptive.onLimitChange(({ limit }) => { pool.concurrency = limit; });
+ * // after each call: adaptive.record(latencyMs, ok);
+ * // each cycle: if (adaptive.shouldSkipCycle()) skip; else timeout = adaptive.timeoutFor(10_000);
+ */
+export class AdaptiveConcurrency {
+  readonly min: number;
+  readonly max: number;
+  readonly #clock: Clock;
+  readonly #p95BarMs: number;
+  readonly #p99BarMs: number;
+  readonly #errorRateBar: number;
+  readonly #tolerance: number;
+  readonly #decreaseFactor: number;
+  readonly #window: LatencyTracker;
+  readonly #recent: LatencyTracker;
+  readonly #listeners: ListenerSet<LimitChange>;
+  #limit: number;
+  #baselineMs: number | undefined;
+  /** Monotonic ms of the last limit change; calls that started before it are stale. */
+  #changedAt = Number.NEGATIVE_INFINITY;
+  #samplesSinceSkip = 0;
+
+  constructor(options: AdaptiveConcurrencyOptions, clock: Clock) {
+    this.min = checkInteger('min', options.min ?? 3, { min: 1 });
+    this.max = checkInteger('max', options.max, { min: this.min });
+    const window = checkInteger('window', options.window ?? 10, { min: 1 });
+    this.#p95BarMs = checkNumber('p95BarMs', options.p95BarMs ?? 8_000, { above: 0 });
+    this.#p99BarMs = checkNumber('p99BarMs', options.p99BarMs ?? 9_000, { above: 0 });
+    this.#errorRateBar = checkNumber('errorRateBar', options.errorRateBar ?? 0.2, { min: 0, below: 1 });
+    this.#tolerance = checkNumber('tolerance', options.tolerance ?? 1.25, { above: 1 });
+    this.#decreaseFactor = checkNumber('decreaseFactor', options.decreaseFactor ?? 0.7, { above: 0, below: 1 });
+    this.#clock = clock;
+    this.#window = new LatencyTracker({ window });
+    this.#recent = new LatencyTracker({ window });
+    this.#listeners = new ListenerSet(options.onListenerError);
+    this.#limit = this.min;
+  }
+
+  /** The current limit on in-flight calls. */
+  get limit(): number {
+    return this.#limit;
+  }
+
+  /** The no-load latency estimate; undefined until the first decision. */
+  get baselineMs(): number | undefined {
+    return this.#baselineMs;
+  }
+
+  /** The last `window` samples (for gauges such as the seed's `current_p95_latency_ms`). */
+  recent(): LatencySnapshot {
+    return this.#recent.snapshot();
+  }
+
+  /** Calls `listener` after every limit change. */
+  onLimitChange(listener: (change: LimitChange) => void): { dispose(): void } {
+    return this.#listeners.add(listener);
+  }
+
+  /** Records one completed call; call it at completion, with the latency measured on the same clock. */
+  record(latencyMs: number, ok = true): void {
+    this.#recent.record(latencyMs, ok);
+    this.#samplesSinceSkip++;
+    // Started under the old limit (or in the same instant as the change, when order is unknowable).
+    if (this.#clock.monotonic() - latencyMs <= this.#changedAt) return;
+    this.#window.record(latencyMs, ok);
+    if (this.#window.full) this.#decide();
+  }
+
+  /**
+   * The item timeout to use now: `baseTimeoutMs`, extended in high-latency
+   * periods to 1.5 * the recent p99, never beyond `maxTimeoutMs` (default
+   * 1.5 * base, the seed's 10 s -> 15 s).
+   */
+  timeoutFor(baseTimeoutMs: number, maxTimeoutMs = baseTimeoutMs * 1.5): number {
+    return Math.max(baseTimeoutMs, Math.min(maxTimeoutMs, this.#recent.p99 * 1.5));
+  }
+
+  /**
+   * True when the recent p99 is above `p99BarMs` over a full window of
+   * samples recorded since the last true answer. Asking is deciding: a true
+   * answer consumes the evidence, so a skipped cycle (which records nothing)
+   * cannot make every later cycle skip on the same old samples.
+   */
+  shouldSkipCycle(): boolean {
+    if (this.#samplesSinceSkip < this.#recent.window || this.#recent.p99 <= this.#p99BarMs) return false;
+    this.#samplesSinceSkip = 0;
+    return true;
+  }
+
+  #decide(): void {
+    const window = this.#window.snapshot();
+    this.#window.reset();
+    const { wanted, reason } = this.#nextLimit(window);
+    this.#setLimit(wanted, reason, window);
+  }
+
+  /** Rules 1-4 of the header, in order. */
+  #nextLimit(window: LatencySnapshot): { wanted: number; reason: LimitChangeReason } {
+    if (window.errorRate > this.#errorRateBar) return { wanted: Math.floor(this.#limit / 2), reason: 'error-rate' };
+    if (window.p95 > this.#p95BarMs) return { wanted: Math.floor(this.#limit / 2), reason: 'p95-bar' };
+    const baseline = this.#learnBaseline(window.p50);
+    if (window.p50 > this.#tolerance * baseline) {
+      return { wanted: Math.floor(this.#limit * this.#decreaseFactor), reason: 'latency-gradient' };
+    }
+    return { wanted: this.#limit + 1, reason: 'recovered' };
+  }
+
+  /** The lowest p50 seen, except at `min`, where the current p50 is the best no-load measurement we can make. */
+  #learnBaseline(p50: number): number {
+    const atMin = this.#limit === this.min;
+    this.#baselineMs = this.#baselineMs === undefined || atMin ? p50 : Math.min(this.#baselineMs, p50);
+    return this.#baselineMs;
+  }
+
+  #setLimit(wanted: number, reason: LimitChangeReason, window: LatencySnapshot): void {
+    const limit = Math.min(this.max, Math.max(this.min, wanted));
+    const previous = this.#limit;
+    if (limit === previous) return;
+    this.#limit = limit;
+    this.#changedAt = this.#clock.monotonic();
+    const baselineMs = this.#baselineMs ?? window.p50;
+    this.#listeners.emit({ previous, limit, reason, at: this.#clock.now(), window, baselineMs });
+  }
+}

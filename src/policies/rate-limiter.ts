@@ -1,0 +1,30 @@
+/**
+ * The rate-limit port: what an item's execution needs from a rate limit,
+ * whether the budget lives in this process ({@link TokenBucket}) or in the
+ * store, shared by every process calling the same dependency.
+ *
+ * Deliberately left out: how tokens are counted and stored, bursts, and
+ * fairness across processes. Those are the implementation's business.
+ *
+ * @example
+ * await limiter.take(signal);                 // wait for our turn
+ * const res = await fetch(url, { signal });
+ * if (res.status === 429) {
+ *   const until = parseRetryAfter(res.headers.get('retry-after'), clock.now());
+ *   if (until !== undefined) await limiter.pause(until);
+ * }
+ */
+export interface RateLimiter {
+  /**
+   * Resolves when one call may be made now (and counts it). Waiters are
+   * served in arrival order. Rejects with the signal's reason (an
+   * `AbortError` by default) when `signal` aborts; the waiter is then
+   * removed and consumes nothing.
+   */
+  take(signal?: AbortSignal): Promise<void>;
+  /**
+   * Stops granting until wall-clock epoch `untilMs` (from a 429's
+   * Retry-After). Never shortens a pause already in force.
+   */
+  pause(untilMs: number): void | Promise<void>;
+}

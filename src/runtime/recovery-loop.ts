@@ -1,0 +1,63 @@
+import type { Logger } from '../core/logger.ts';
+import type { LoopRunner } from '../core/loop-runner.ts';
+import type { LeaseManager } from '../leases/lease-manager.ts';
+import type { InstanceRecord, InstanceRegistry } from '../storage/store.ts';
+import type { Clock } from '../time/clock.ts';
+
+export interface RecoveryLoopOptions {
+  readonly clock: Clock;
+  readonly leases: LeaseManager;
+  readonly runners: () => Iterable<LoopRunner>;
+  readonly instances: InstanceRegistry;
+  readonly instance: Omit<InstanceRecord, 'lastBeatAt' | 'expiresAt'>;
+  /** Instance heartbeat TTL (the lease TTL); beats go out every ttl/3. */
+  readonly ttlMs: number;
+  /** How often expired leases are swept and orphaned items adopted. Default 1 s. */
+  readonly intervalMs: number;
+  readonly logger: Logger;
+}
+
+/**
+ * The self-healing tick of a runtime, every second: sweep expired leases,
+ * let each loop adopt items whose claims expired (their holder crashed or
+ * stalled) in a recovery cycle, and send this instance's heartbeat when due.
+ * A runnable: `run(signal)` resolves when the signal aborts and never rejects;
+ * a failing store is logged and retried on the next tick.
+ */
+export class RecoveryLoop {
+  readonly #o: RecoveryLoopOptions;
+  #nextBeatAt = Number.NEGATIVE_INFINITY;
+
+  constructor(options: RecoveryLoopOptions) {
+    this.#o = options;
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      await this.#tick();
+      try {
+        await this.#o.clock.sleep(this.#o.intervalMs, signal);
+      } catch {
+        return;
+      }
+    }
+  }
+
+  /** Sends a heartbeat now (also used at start, so `status` lists the instance at once). */
+  async beat(): Promise<void> {
+    const { clock, instances, instance, ttlMs } = this.#o;
+    await instances.beat(instance, ttlMs, clock.now());
+    this.#nextBeatAt = clock.monotonic() + ttlMs / 3;
+  }
+
+  async #tick(): Promise<void> {
+    const { clock, leases, logger } = this.#o;
+    try {
+      if (clock.monotonic() >= this.#nextBeatAt) await this.beat();
+      await leases.sweep();
+      for (const runner of this.#o.runners()) void runner.recover();
+    } catch (error) {
+      logger.warn({ err: error }, 'recovery tick failed; retrying next tick');
+    }
+  }
+}
