@@ -3,7 +3,7 @@
  * durations in ms; module references parsed but not yet imported).
  */
 import { z } from 'zod';
-import type { LoopDefinition } from '../core/loop.ts';
+import { LOOP_DEFAULTS, type LoopDefinition, type ResolvedDependency } from '../core/loop.ts';
 import { durationMs, loopNameSchema, policiesSchema, triggerSchema } from './schema.ts';
 
 /** `./loops/demo.ts#act`, parsed. `exportName` is `default` when there is no `#`. */
@@ -87,6 +87,48 @@ export type FileLoop = z.output<typeof fileLoopSchema>;
 
 const STORE_EXPECTED = 'a store URL like "sqlite://./.autoloop/state.db", "redis://localhost:6379/0" or "memory://"';
 
+export const dependencySchema = z.strictObject({
+  breaker: z
+    .strictObject({
+      failureThreshold: z.number().int().min(1).optional(),
+      recoveryTimeout: durationMs({ minMs: 1 }).optional(),
+      halfOpenMaxCalls: z.number().int().min(1).optional(),
+      successThreshold: z.number().int().min(1).optional(),
+    })
+    .optional(),
+  rateLimit: z
+    .strictObject({
+      requests: z.number().int().min(1),
+      per: durationMs({ minMs: 1 }),
+      shared: z.boolean().optional(),
+    })
+    .optional(),
+});
+
+/** `dependencies.<name>` after validation, with the seed's breaker defaults. */
+export function resolveDependency(name: string, input: z.output<typeof dependencySchema>): ResolvedDependency {
+  const d = LOOP_DEFAULTS.breaker;
+  const b = input.breaker;
+  return Object.freeze({
+    name,
+    breaker: b
+      ? Object.freeze({
+          failureThreshold: b.failureThreshold ?? d.failureThreshold,
+          recoveryTimeoutMs: b.recoveryTimeout ?? d.recoveryTimeoutMs,
+          halfOpenMaxCalls: b.halfOpenMaxCalls ?? d.halfOpenMaxCalls,
+          successThreshold: b.successThreshold ?? d.successThreshold,
+        })
+      : null,
+    rateLimit: input.rateLimit
+      ? Object.freeze({
+          requests: input.rateLimit.requests,
+          perMs: input.rateLimit.per,
+          shared: input.rateLimit.shared ?? true,
+        })
+      : null,
+  });
+}
+
 const settingsShape = {
   store: z
     .string({ error: STORE_EXPECTED })
@@ -98,6 +140,8 @@ const settingsShape = {
       port: z.number().int().min(0).max(65535).default(8080),
     })
     .prefault({}),
+  leases: z.strictObject({ ttl: durationMs({ minMs: 100 }).default(10_000) }).prefault({}),
+  dependencies: z.record(loopNameSchema, dependencySchema).default({}),
   shutdown: z.strictObject({ grace: durationMs().default(30_000) }).prefault({}),
   log: z
     .strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
@@ -128,3 +172,6 @@ export const moduleConfigSchema = z.strictObject(
 );
 
 export type FileSettings = Omit<z.output<typeof fileConfigSchema>, 'loops'>;
+
+/** A dependency as a TypeScript user declares it in `createRuntime({ dependencies })`. */
+export type DependencySpec = z.input<typeof dependencySchema>;

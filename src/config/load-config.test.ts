@@ -50,7 +50,7 @@ describe('loadConfig: every bad input names the file and the path', () => {
     const [line] = await errorLines(parse('lops: {}\nloops: {}\n'));
     assert.equal(
       line,
-      'autoloop.yaml: (top level): unknown key "lops"; did you mean "loops"? allowed keys: store, http, shutdown, log, loops',
+      'autoloop.yaml: (top level): unknown key "lops"; did you mean "loops"? allowed keys: store, http, leases, dependencies, shutdown, log, loops',
     );
   });
 
@@ -218,6 +218,9 @@ describe('loadConfig: resolved values', () => {
       retry: { attempts: 3, baseMs: 500, maxMs: 60_000 },
       concurrency: 4,
       lease: true,
+      uses: [],
+      adaptive: null,
+      backpressure: { after: 3, cooldownTicks: 2 },
     });
     const defaults = find(config, 'defaults');
     assert.deepEqual(defaults.trigger, { kind: 'interval', everyMs: 120_000 });
@@ -227,6 +230,9 @@ describe('loadConfig: resolved values', () => {
       retry: { attempts: 1, baseMs: 1_000, maxMs: 30_000 },
       concurrency: 10,
       lease: true,
+      uses: [],
+      adaptive: null,
+      backpressure: { after: 3, cooldownTicks: 2 },
     });
   });
 
@@ -346,6 +352,9 @@ describe('loadConfig: resolved values', () => {
       retry: { attempts: 2, baseMs: 1_000, maxMs: 30_000 },
       concurrency: 10,
       lease: true,
+      uses: [],
+      adaptive: null,
+      backpressure: { after: 3, cooldownTicks: 2 },
     });
     const ctx = context('typed', new AbortController().signal);
     const items = await typed.plan(await typed.observe(ctx), ctx);

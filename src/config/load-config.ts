@@ -10,9 +10,9 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { ResolvedLoop } from '../core/loop.ts';
+import type { ResolvedDependency, ResolvedLoop } from '../core/loop.ts';
 import { ConfigError, type ConfigIssue, formatPath } from './config-error.ts';
-import { type FileSettings, fileConfigSchema, moduleConfigSchema } from './file-schema.ts';
+import { type FileSettings, fileConfigSchema, moduleConfigSchema, resolveDependency } from './file-schema.ts';
 import { coerceSubstituted, type Env, type Substitution } from './interpolate.ts';
 import { resolveFileLoops } from './resolve-file-loop.ts';
 import { checkLoop } from './resolve-loop.ts';
@@ -32,6 +32,9 @@ export interface ResolvedConfig {
   /** How long shutdown lets in-flight work drain. */
   readonly shutdown: { readonly graceMs: number };
   readonly log: { readonly level: string };
+  /** Lease TTL for item keys, queue claims and instance heartbeats. */
+  readonly leases: { readonly ttlMs: number };
+  readonly dependencies: ReadonlyArray<ResolvedDependency>;
   readonly loops: ReadonlyArray<ResolvedLoop>;
 }
 
@@ -161,15 +164,38 @@ function finish(
     overrides.store !== undefined
       ? absoluteStore(overrides.store, process.cwd())
       : absoluteStore(settings.store ?? DEFAULT_STORE, dir);
+  const dependencies = Object.entries(settings.dependencies).map(([name, spec]) => resolveDependency(name, spec));
+  checkUses(loops, dependencies, displayName(absolute));
   return Object.freeze({
     file: absolute,
     dir,
     store,
+    leases: Object.freeze({ ttlMs: settings.leases.ttl }),
+    dependencies: Object.freeze(dependencies),
     http: Object.freeze({ host: overrides.host ?? settings.http.host, port: overrides.port ?? settings.http.port }),
     shutdown: Object.freeze({ graceMs: settings.shutdown.grace }),
     log: Object.freeze({ level: settings.log.level }),
     loops: Object.freeze([...loops]),
   });
+}
+
+/** Every name a loop `uses` must be declared under `dependencies`. */
+function checkUses(loops: ResolvedLoop[], dependencies: ResolvedDependency[], shown: string): void {
+  const declared = new Set(dependencies.map((d) => d.name));
+  const issues: ConfigIssue[] = [];
+  for (const loop of loops) {
+    loop.policies.uses.forEach((name, index) => {
+      if (declared.has(name)) return;
+      const known = [...declared].join(', ') || '(none declared)';
+      issues.push({
+        file: shown,
+        path: `loops.${loop.name}.policies.uses[${index}]`,
+        expected: `a dependency declared under \`dependencies:\` (${known})`,
+        got: JSON.stringify(name),
+      });
+    });
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
 }
 
 function checkOverrides(overrides: ConfigOverrides): void {

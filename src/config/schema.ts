@@ -132,6 +132,25 @@ export const policiesSchema = z
       .optional(),
     concurrency: z.number().int().min(1).optional(),
     lease: z.boolean().optional(),
+    uses: z.array(z.string().min(1)).optional(),
+    adaptive: z
+      .union([
+        z.boolean(),
+        z.strictObject({
+          min: z.number().int().min(1).optional(),
+          window: z.number().int().min(2).optional(),
+          p95: durationMs({ minMs: 1 }).optional(),
+          p99: durationMs({ minMs: 1 }).optional(),
+          maxTimeout: durationMs({ minMs: 1 }).optional(),
+        }),
+      ])
+      .optional(),
+    backpressure: z
+      .union([
+        z.literal(false),
+        z.strictObject({ after: z.number().int().min(1).optional(), cooldown: z.number().int().min(1).optional() }),
+      ])
+      .optional(),
   })
   .optional()
   .transform((input, ctx): ResolvedLoop['policies'] => {
@@ -144,13 +163,49 @@ export const policiesSchema = z
       ctx.addIssue({ code: 'custom', path: ['retry', 'maxBackoff'], message, params: { got: `${retry.maxMs} ms` } });
       return z.NEVER;
     }
+    const timeoutMs = input?.timeout ?? LOOP_DEFAULTS.timeoutMs;
+    const concurrency = input?.concurrency ?? LOOP_DEFAULTS.concurrency;
+    const adaptive = resolveAdaptive(input?.adaptive, timeoutMs, concurrency);
+    if (adaptive && adaptive.min > concurrency) {
+      const message = `an adaptive min of at most the concurrency (${concurrency})`;
+      ctx.addIssue({ code: 'custom', path: ['adaptive', 'min'], message, params: { got: String(adaptive.min) } });
+      return z.NEVER;
+    }
+    const bp = input?.backpressure;
     return Object.freeze({
-      timeoutMs: input?.timeout ?? LOOP_DEFAULTS.timeoutMs,
+      timeoutMs,
       retry: Object.freeze(retry),
-      concurrency: input?.concurrency ?? LOOP_DEFAULTS.concurrency,
+      concurrency,
       lease: input?.lease ?? LOOP_DEFAULTS.lease,
+      uses: Object.freeze([...(input?.uses ?? [])]),
+      adaptive,
+      backpressure:
+        bp === false
+          ? null
+          : Object.freeze({
+              after: bp?.after ?? LOOP_DEFAULTS.backpressure.after,
+              cooldownTicks: bp?.cooldown ?? LOOP_DEFAULTS.backpressure.cooldownTicks,
+            }),
     });
   });
+
+type AdaptiveInput =
+  | boolean
+  | { min?: number; window?: number; p95?: number; p99?: number; maxTimeout?: number }
+  | undefined;
+
+function resolveAdaptive(input: AdaptiveInput, timeoutMs: number, max: number): ResolvedLoop['policies']['adaptive'] {
+  if (input === undefined || input === false) return null;
+  const spec = input === true ? {} : input;
+  const d = LOOP_DEFAULTS.adaptive;
+  return Object.freeze({
+    min: spec.min ?? Math.min(d.min, max),
+    window: spec.window ?? d.window,
+    p95BarMs: spec.p95 ?? d.p95BarMs,
+    p99BarMs: spec.p99 ?? d.p99BarMs,
+    maxTimeoutMs: spec.maxTimeout ?? Math.round(timeoutMs * 1.5),
+  });
+}
 
 /** A function-valued field of a TS loop definition. */
 export function functionSchema(what: string) {

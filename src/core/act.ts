@@ -1,4 +1,5 @@
 import { AttemptSet } from '../execution/attempt.ts';
+import type { AttemptGovernor } from '../execution/attempt-governor.ts';
 import type { WorkerPool } from '../execution/pool.ts';
 import { runItem } from '../execution/run-item.ts';
 import type { HeldLease } from '../leases/held-lease.ts';
@@ -22,6 +23,8 @@ export interface ActDeps {
   readonly leases?: LeaseManager;
   /** How long a claim on a queued item lasts between heartbeats (the lease TTL). */
   readonly claimTtlMs: number;
+  /** The loop's policies around each attempt; absent = none. */
+  readonly governor?: AttemptGovernor;
 }
 
 /** The lease key of an item: one live holder per loop and item key, across processes. */

@@ -74,3 +74,21 @@ export function toErrorInfo(error: unknown): ErrorInfo {
   if (error instanceof Error) return { name: error.name, message: error.message };
   return { name: 'Error', message: String(error) };
 }
+
+/**
+ * Thrown by an act when a dependency answered "too many requests": the
+ * dependency's rate-limit bucket pauses for `retryAfterMs` (every loop and,
+ * with a shared bucket, every process), and the attempt is retried per policy.
+ *
+ * @example
+ * if (res.status === 429) throw new RateLimitedError('llm: 429', parseRetryAfter(res.headers.get('retry-after'), now) ?? 1000);
+ */
+export class RateLimitedError extends AutoloopError {
+  override name = 'RateLimitedError';
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(message);
+  }
+}

@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events';
+import type { AttemptGovernor } from '../execution/attempt-governor.ts';
 import { WorkerPool } from '../execution/pool.ts';
 import type { LeaseManager } from '../leases/lease-manager.ts';
 import type { EventBus } from '../observability/events.ts';
@@ -7,6 +8,14 @@ import type { Clock } from '../time/clock.ts';
 import { newCycleId, runCycle, runRecoveryCycle } from './cycle.ts';
 import type { CycleRecord, Tick } from './cycle-record.ts';
 import type { ResolvedLoop } from './loop.ts';
+
+/** The loop's policies as the runner sees them (implemented by policies/loop-governor.ts). */
+export interface LoopGate extends AttemptGovernor {
+  /** Why the next scheduled tick must be skipped, or undefined. */
+  skipReason(): string | undefined;
+  /** Feedback after each cycle that ran. */
+  cycleEnded(record: CycleRecord): void;
+}
 
 export interface LoopRunnerDeps {
   readonly store: Store;
@@ -39,6 +48,7 @@ export class LoopRunner {
   #closed = false;
   #recovering: Promise<unknown> | null = null;
   #recoverySeq = 0;
+  #governor: LoopGate | null = null;
   /** Aborted on forced shutdown: reaches every item's signal. */
   readonly #abort = new AbortController();
 
@@ -56,6 +66,15 @@ export class LoopRunner {
 
   get paused(): boolean {
     return this.#paused;
+  }
+
+  /**
+   * Attaches the loop's policies: tick gates (breaker open, latency above its
+   * bar, backpressure cooldown), per-attempt governance, and the end-of-cycle
+   * feedback. Call before the first tick.
+   */
+  attachGovernor(governor: LoopGate): void {
+    this.#governor = governor;
   }
 
   /** Changes the loop's item concurrency; takes effect at once. */
@@ -89,6 +108,11 @@ export class LoopRunner {
         ? `a tick (${this.#pending.id}) is already queued`
         : `cycle for ${this.#currentTick?.id} still running`;
       void this.#skip(tick, `overlap: ${why}`);
+      return;
+    }
+    const gated = this.#governor?.skipReason();
+    if (gated) {
+      void this.#skip(tick, gated);
       return;
     }
     void this.#start(tick).catch(() => {}); // errors are reported through onError
@@ -140,12 +164,7 @@ export class LoopRunner {
    */
   recover(): Promise<CycleRecord | undefined> {
     if (this.#closed || this.#recovering !== null) return Promise.resolve(undefined);
-    const run = runRecoveryCycle(
-      this.loop,
-      { ...this.#deps, pool: this.pool },
-      this.#abort.signal,
-      ++this.#recoverySeq,
-    );
+    const run = runRecoveryCycle(this.loop, this.#cycleDeps(), this.#abort.signal, ++this.#recoverySeq);
     this.#recovering = run.finally(() => {
       this.#recovering = null;
     });
@@ -169,9 +188,10 @@ export class LoopRunner {
 
   #start(tick: Tick): Promise<CycleRecord> {
     this.#currentTick = tick;
-    const cycle = runCycle(this.loop, tick, { ...this.#deps, pool: this.pool }, this.#abort.signal);
+    const cycle = runCycle(this.loop, tick, this.#cycleDeps(), this.#abort.signal);
     this.#current = cycle;
     void cycle
+      .then((record) => this.#governor?.cycleEnded(record))
       .catch((error) => this.#deps.onError(error, this.loop.name))
       .finally(() => {
         this.#current = null;
@@ -181,6 +201,11 @@ export class LoopRunner {
         if (next && !this.#closed) this.onTick(next);
       });
     return cycle;
+  }
+
+  #cycleDeps() {
+    const governor = this.#governor ?? undefined;
+    return { ...this.#deps, pool: this.pool, governor };
   }
 
   #skip(tick: Tick, reason: string): Promise<CycleRecord> {

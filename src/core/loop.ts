@@ -33,12 +33,31 @@ export interface RetrySpec {
   maxBackoff?: Duration;
 }
 
+export interface AdaptiveSpec {
+  min?: number;
+  window?: number;
+  p95?: Duration;
+  p99?: Duration;
+  /** Cap on the item timeout when it is extended in high-latency periods. Default 1.5x the timeout. */
+  maxTimeout?: Duration;
+}
+
 export interface LoopPolicies {
   /** Per-attempt timeout of one item; its AbortSignal fires when it passes. Default 30s. */
   timeout?: Duration;
   retry?: RetrySpec;
   /** Items run at once. Default 10. Can be changed at run time. */
   concurrency?: number;
+  /** Named dependencies (declared under `dependencies:`) every item of this loop calls: their breakers, rate limits and latency apply. */
+  uses?: readonly string[];
+  /**
+   * Adaptive concurrency: the limit moves between `min` and `concurrency`
+   * (the max) with the latency and errors of the loop's items. `true` takes
+   * seed 002's defaults (window 10, p95 bar 8 s, p99 bar 9 s, min 3).
+   */
+  adaptive?: boolean | AdaptiveSpec;
+  /** After `after` consecutive cycles longer than the trigger period, skip `cooldown` ticks. Default on (3, 2); `false` turns it off. */
+  backpressure?: false | { after?: number; cooldown?: number };
   /**
    * Per-key leases (default on): an item runs only while this process holds
    * the lease on `<loop>/<key>`, renewed every ttl/3; a key already leased by
@@ -111,7 +130,31 @@ export interface ResolvedLoop {
     readonly retry: { readonly attempts: number; readonly baseMs: number; readonly maxMs: number };
     readonly concurrency: number;
     readonly lease: boolean;
+    readonly uses: readonly string[];
+    readonly adaptive: ResolvedAdaptive | null;
+    readonly backpressure: { readonly after: number; readonly cooldownTicks: number } | null;
   };
+}
+
+export interface ResolvedAdaptive {
+  readonly min: number;
+  readonly window: number;
+  readonly p95BarMs: number;
+  readonly p99BarMs: number;
+  readonly maxTimeoutMs: number;
+}
+
+/** A named dependency (an LLM API, an exchange) shared by the loops that use it. */
+export interface ResolvedDependency {
+  readonly name: string;
+  readonly breaker: {
+    readonly failureThreshold: number;
+    readonly recoveryTimeoutMs: number;
+    readonly halfOpenMaxCalls: number;
+    readonly successThreshold: number;
+  } | null;
+  /** `shared`: one bucket for every process on the store (default), else per process. */
+  readonly rateLimit: { readonly requests: number; readonly perMs: number; readonly shared: boolean } | null;
 }
 
 export const LOOP_DEFAULTS = {
@@ -119,6 +162,9 @@ export const LOOP_DEFAULTS = {
   retry: { attempts: 1, baseMs: 1_000, maxMs: 30_000 },
   concurrency: 10,
   lease: true,
+  adaptive: { min: 3, window: 10, p95BarMs: 8_000, p99BarMs: 9_000 },
+  backpressure: { after: 3, cooldownTicks: 2 },
+  breaker: { failureThreshold: 5, recoveryTimeoutMs: 60_000, halfOpenMaxCalls: 3, successThreshold: 2 },
   overlap: 'skip' as OverlapPolicy,
   missed: 'skip' as MissedPolicy,
   timezone: 'UTC',

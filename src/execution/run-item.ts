@@ -5,6 +5,7 @@ import type { WorkItem } from '../core/work-item.ts';
 import type { EventBus } from '../observability/events.ts';
 import { fullJitterDelay } from '../policies/backoff.ts';
 import type { AttemptSet } from './attempt.ts';
+import type { AttemptGovernor, AttemptPass } from './attempt-governor.ts';
 import type { WorkerPool } from './pool.ts';
 
 export interface ItemRunDeps {
@@ -13,6 +14,8 @@ export interface ItemRunDeps {
   readonly random: () => number;
   /** The cycle's in-flight attempts, aborted together when the cycle's signal aborts. */
   readonly attempts: AttemptSet;
+  /** The loop's policies around each attempt (breakers, rate limits, adaptive timeout); absent = none. */
+  readonly governor?: AttemptGovernor;
 }
 
 /**
@@ -108,18 +111,25 @@ async function attemptOnce(
       return attempt.signal;
     },
   };
-  const timeoutMs = loop.policies.timeoutMs;
+  const timeoutMs = deps.governor?.timeoutMs() ?? loop.policies.timeoutMs;
   const onLeaseLost = () => attempt.abort(leaseSignal?.reason);
   leaseSignal?.addEventListener('abort', onLeaseLost, { once: true });
+  let pass: AttemptPass | undefined;
+  const started = cycle.clock.monotonic();
   try {
+    pass = await deps.governor?.enter(attempt.signal);
     const value = await attempt.run(
       () => loop.act(item, ctx),
       cycle.clock,
       timeoutMs,
       () => new TimeoutError(timeoutMs, what),
     );
+    pass?.exit({ ok: true, latencyMs: cycle.clock.monotonic() - started, counted: true });
     return { ok: true, value: value === undefined ? null : value };
   } catch (error) {
+    // Shutdown and a lost lease say nothing about the dependency's health.
+    const counted = !cycle.signal.aborted && !leaseSignal?.aborted;
+    pass?.exit({ ok: false, latencyMs: cycle.clock.monotonic() - started, error, counted });
     return { ok: false, error };
   } finally {
     leaseSignal?.removeEventListener('abort', onLeaseLost);

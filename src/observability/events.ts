@@ -27,6 +27,8 @@ export interface EventMap {
   'lease.recovered': { key: string; previousOwner: string };
   'item.failed': { loop: string; cycleId: string; key: string; attempts: number; durationMs: number; error: ErrorInfo };
   'loop.concurrency': { loop: string; limit: number };
+  'breaker.state': { breaker: string; from: string; to: string };
+  'backpressure.cooldown': { loop: string; ticks: number };
 }
 
 export type EventName = keyof EventMap;

@@ -24,6 +24,10 @@ export interface MetricsOptions {
   registry?: Registry;
   /** Read at scrape time: leases this process holds now. */
   activeLeases?: () => number;
+  /** Read at scrape time: the circuit breakers, for `autoloop_breaker_state`. */
+  breakers?: () => ReadonlyArray<{ readonly name: string; readonly stateValue: number }>;
+  /** Read at scrape time: each loop's recent item latency p95 (ms). */
+  loopLatency?: () => ReadonlyArray<{ loop: string; p95: number }>;
   /**
    * Also collect Node's process metrics (CPU, memory, event loop lag, GC)
    * with the prefix `autoloop_` (so `autoloop_process_cpu_seconds_total`, `autoloop_nodejs_eventloop_lag_seconds`). Default true. prom-client keeps an
@@ -123,7 +127,33 @@ export function createMetrics(bus: EventBus, options: MetricsOptions = {}): Runt
     bus.on('item.skipped', ({ loop }) => m.items.inc({ loop, outcome: 'skipped' })),
     bus.on('lease.recovered', () => m.staleLeasesRecovered.inc()),
     bus.on('lease.lost', () => m.leasesLost.inc()),
+    bus.on('loop.concurrency', ({ loop, limit }) => m.adaptiveConcurrency.set({ loop }, limit)),
+    bus.on('backpressure.cooldown', ({ loop }) => m.cooldowns.inc({ loop })),
+    bus.on('breaker.state', ({ breaker, to }) => m.breakerTransitions.inc({ breaker, to })),
   ];
+  const { breakers, loopLatency } = options;
+  if (breakers) {
+    new Gauge({
+      name: 'autoloop_breaker_state',
+      help: 'Circuit breaker state per dependency: 0 closed, 0.5 half-open, 1 open.',
+      labelNames: ['breaker'] as const,
+      registers: [registry],
+      collect() {
+        for (const b of breakers()) this.set({ breaker: b.name }, b.stateValue);
+      },
+    });
+  }
+  if (loopLatency) {
+    new Gauge({
+      name: 'autoloop_latency_p95_ms',
+      help: "p95 of the loop's recent item attempt latencies (its adaptive window), in ms.",
+      labelNames: ['loop'] as const,
+      registers: [registry],
+      collect() {
+        for (const l of loopLatency()) this.set({ loop: l.loop }, l.p95);
+      },
+    });
+  }
   const activeLeases = options.activeLeases;
   if (activeLeases) {
     new Gauge({
@@ -194,6 +224,24 @@ function defineSeries(registry: Registry) {
       name: 'autoloop_last_cycle_timestamp_seconds',
       help: 'Runtime clock time (Unix seconds) of the last cycle to end with each outcome.',
       labelNames: ['loop', 'outcome'] as const,
+      registers,
+    }),
+    adaptiveConcurrency: new Gauge({
+      name: 'autoloop_adaptive_concurrency',
+      help: "The loop's current item concurrency limit (moved by adaptive concurrency when enabled; seed 002's adaptive_batch_size).",
+      labelNames: ['loop'] as const,
+      registers,
+    }),
+    cooldowns: new Counter({
+      name: 'autoloop_backpressure_cooldowns_total',
+      help: 'Backpressure cooldowns entered after consecutive overrunning cycles.',
+      labelNames: ['loop'] as const,
+      registers,
+    }),
+    breakerTransitions: new Counter({
+      name: 'autoloop_breaker_transitions_total',
+      help: 'Circuit breaker state changes by dependency and new state.',
+      labelNames: ['breaker', 'to'] as const,
       registers,
     }),
     staleLeasesRecovered: new Counter({

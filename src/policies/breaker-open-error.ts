@@ -1,4 +1,4 @@
-import { AutoloopError } from '../core/errors.ts';
+import { TerminalError } from '../core/errors.ts';
 
 /**
  * Thrown by `CircuitBreaker.execute` when the breaker rejects a call; `fn`
@@ -9,7 +9,7 @@ import { AutoloopError } from '../core/errors.ts';
  * @example
  * // circuit breaker "llm_service" is open: it will half-open in 58500 ms (at 2026-01-01T00:01:00.000Z)
  */
-export class BreakerOpenError extends AutoloopError {
+export class BreakerOpenError extends TerminalError {
   override name = 'BreakerOpenError';
   constructor(
     readonly breaker: string,

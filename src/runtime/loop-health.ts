@@ -1,5 +1,5 @@
 import type { ResolvedLoop } from '../core/loop.ts';
-import type { Trigger } from '../scheduling/trigger.ts';
+import { periodMs, type Trigger } from '../scheduling/trigger.ts';
 import type { ComponentHealth } from './health.ts';
 
 /**
@@ -8,10 +8,9 @@ import type { ComponentHealth } from './health.ts';
  * failed or skipped cycle never flips health, two in a row do.
  */
 export function staleAfterMs(loop: ResolvedLoop, trigger: Trigger, now: number): number | undefined {
-  const first = trigger.next(now);
-  const second = first === undefined ? undefined : trigger.next(first);
-  if (first === undefined || second === undefined) return undefined; // manual: never stale
-  return 2 * (second - first) + loop.policies.timeoutMs;
+  const period = periodMs(trigger, now);
+  if (period === undefined) return undefined; // manual: never stale
+  return 2 * period + loop.policies.timeoutMs;
 }
 
 export function loopHealth(input: {

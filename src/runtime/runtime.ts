@@ -1,9 +1,11 @@
 import { hostname } from 'node:os';
+import { resolveDependencies } from '../config/define-loop.ts';
+import type { DependencySpec } from '../config/file-schema.ts';
 import { resolveLoop } from '../config/resolve-loop.ts';
 import type { CycleRecord, Tick } from '../core/cycle-record.ts';
 import { AutoloopError, ShutdownError } from '../core/errors.ts';
 import { type Logger, silentLogger } from '../core/logger.ts';
-import type { LoopDefinition, ResolvedLoop } from '../core/loop.ts';
+import type { LoopDefinition, ResolvedDependency, ResolvedLoop } from '../core/loop.ts';
 import { LoopRunner } from '../core/loop-runner.ts';
 import { createHttpServer } from '../http/http-server.ts';
 import { createHttpApp } from '../http/routes.ts';
@@ -11,10 +13,12 @@ import { LeaseManager } from '../leases/lease-manager.ts';
 import { EventRecorder } from '../observability/event-recorder.ts';
 import { EventBus } from '../observability/events.ts';
 import { createMetrics, type RuntimeMetrics } from '../observability/metrics.ts';
+import { Dependency } from '../policies/dependency.ts';
+import { LoopGovernor } from '../policies/loop-governor.ts';
 import { Scheduler } from '../scheduling/scheduler.ts';
-import { createTrigger, type Trigger } from '../scheduling/trigger.ts';
+import { createTrigger, periodMs, type Trigger } from '../scheduling/trigger.ts';
 import { openStore } from '../storage/open-store.ts';
-import type { Store } from '../storage/store.ts';
+import type { RateLimitStore, Store } from '../storage/store.ts';
 import type { Clock } from '../time/clock.ts';
 import { systemClock } from '../time/system-clock.ts';
 import { type ComponentHealth, type HealthCheck, type HealthReport, healthReport } from './health.ts';
@@ -43,6 +47,11 @@ export interface RuntimeOptions {
   processMetrics?: boolean;
   /** Lease TTL for item keys, queue claims and instance heartbeats. Default 10 s. */
   leaseTtlMs?: number;
+  /**
+   * Named dependencies loops declare in `policies.uses`: a circuit breaker and
+   * a rate limit each (resolved config, or TS declarations validated here).
+   */
+  dependencies?: ReadonlyArray<ResolvedDependency> | Record<string, DependencySpec>;
   /** How often expired leases are swept and orphaned items adopted. Default 1 s. */
   recoveryIntervalMs?: number;
 }
@@ -51,6 +60,7 @@ interface LoopSlot {
   runner: LoopRunner;
   trigger: Trigger;
   scheduler: Scheduler;
+  governor: LoopGovernor;
 }
 
 /**
@@ -72,6 +82,7 @@ export class Runtime {
   readonly logger: Logger;
   readonly #options: RuntimeOptions;
   readonly #loops = new Map<string, LoopSlot>();
+  readonly #dependencies = new Map<string, Dependency>();
   #store: Store | null = null;
   #recorder: EventRecorder | null = null;
   #metrics: RuntimeMetrics | null = null;
@@ -95,6 +106,10 @@ export class Runtime {
       now: () => this.clock.now(),
       onListenerError: (error) => this.logger.error({ err: error }, 'event listener failed'),
     });
+    const specs = options.dependencies ?? [];
+    for (const spec of Array.isArray(specs) ? specs : resolveDependencies(specs as Record<string, DependencySpec>)) {
+      this.#dependencies.set(spec.name, new Dependency(spec, this.clock, this.#lazyBuckets()));
+    }
     for (const def of options.loops) {
       const loop = isResolved(def) ? def : resolveLoop(def as LoopDefinition, `defineLoop(${def.name})`);
       if (this.#loops.has(loop.name))
@@ -126,7 +141,47 @@ export class Runtime {
       onTick: (tick) => runner.onTick(tick),
       onMissed: (ticks) => runner.onMissed(ticks),
     });
-    return { runner, trigger, scheduler };
+    const governor = new LoopGovernor({
+      loop,
+      dependencies: this.#usedDependencies(loop),
+      clock: this.clock,
+      periodMs: periodMs(trigger, this.clock.now()),
+      setConcurrency: (limit) => runner.setConcurrency(limit),
+      onCooldown: (ticks) => this.bus.emit('backpressure.cooldown', { loop: loop.name, ticks }),
+    });
+    runner.attachGovernor(governor);
+    return { runner, trigger, scheduler, governor };
+  }
+
+  #usedDependencies(loop: ResolvedLoop): Dependency[] {
+    return loop.policies.uses.map((name) => {
+      const dep = this.#dependencies.get(name);
+      if (!dep) {
+        const known = [...this.#dependencies.keys()].join(', ') || '(none declared)';
+        throw new AutoloopError(
+          `loop "${loop.name}" uses dependency "${name}", which is not declared; declared: ${known}`,
+        );
+      }
+      return dep;
+    });
+  }
+
+  /** The store's buckets, resolved at call time (dependencies are built before the store opens). */
+  #lazyBuckets(): RateLimitStore {
+    return {
+      take: (...args) => this.store.buckets.take(...args),
+      pause: (...args) => this.store.buckets.pause(...args),
+    };
+  }
+
+  /** The runtime's named dependencies (breakers, rate limits, latency). */
+  get dependencies(): ReadonlyMap<string, Dependency> {
+    return this.#dependencies;
+  }
+
+  /** The loop's policies at run time (adaptive limit, latency window, backpressure). */
+  governor(name: string): LoopGovernor {
+    return this.#get(name).governor;
   }
 
   /** A store facade that resolves the real store once started (runners are built before). */
@@ -230,7 +285,16 @@ export class Runtime {
     this.#metrics = createMetrics(this.bus, {
       processMetrics: this.#options.processMetrics ?? false,
       activeLeases: () => this.activeLeases,
+      breakers: () => [...this.#dependencies.values()].flatMap((d) => (d.breaker ? [d.breaker] : [])),
+      loopLatency: () =>
+        [...this.#loops.values()].map(({ runner, governor }) => ({
+          loop: runner.loop.name,
+          p95: governor.latency.p95,
+        })),
     });
+    for (const dep of this.#dependencies.values()) {
+      dep.breaker?.onStateChange(({ breaker, from, to }) => this.bus.emit('breaker.state', { breaker, from, to }));
+    }
     for (const { runner } of this.#loops.values()) {
       this.bus.emit('loop.concurrency', { loop: runner.loop.name, limit: runner.pool.concurrency });
     }
@@ -378,13 +442,35 @@ export class Runtime {
     return drained;
   }
 
-  /** Readiness: started, not stopping, store answering. */
+  /** Readiness: started and not stopping, store answering, no breaker open, no loop cooling down. */
   async ready(): Promise<HealthReport> {
     const components: Record<string, ComponentHealth> = {
       runtime: { healthy: this.#state === 'running', detail: this.#state },
       store: await this.#storeHealth(),
+      ...this.#policyHealth(),
     };
     return healthReport(components, this.clock.now());
+  }
+
+  /** One component per breaker and per loop under backpressure: unhealthy while open / cooling down. */
+  #policyHealth(): Record<string, ComponentHealth> {
+    const components: Record<string, ComponentHealth> = {};
+    for (const dep of this.#dependencies.values()) {
+      if (dep.breaker) {
+        const state = dep.breaker.state;
+        components[`breaker:${dep.name}`] = { healthy: state !== 'open', detail: state, p95Ms: dep.latency.p95 };
+      }
+    }
+    for (const [name, { governor }] of this.#loops) {
+      const bp = governor.backpressure;
+      if (bp)
+        components[`backpressure:${name}`] = {
+          healthy: bp.state !== 'cooling',
+          detail: bp.state,
+          cooldowns: bp.cooldowns,
+        };
+    }
+    return components;
   }
 
   /** Full health: store, every loop (stale when its last success is too old), user checks. */
@@ -408,6 +494,7 @@ export class Runtime {
         nextRunAt: slot.scheduler.nextAt,
       });
     }
+    Object.assign(components, this.#policyHealth());
     for (const [name, check] of Object.entries(this.#options.healthChecks ?? {})) {
       components[name] = await runCheck(check);
     }

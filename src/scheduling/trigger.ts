@@ -49,3 +49,10 @@ export function createTrigger(spec: ResolvedTrigger): Trigger {
       return manualTrigger;
   }
 }
+
+/** The time between the next two ticks after `now` (ms), or undefined for a manual trigger. */
+export function periodMs(trigger: Trigger, now: number): number | undefined {
+  const first = trigger.next(now);
+  const second = first === undefined ? undefined : trigger.next(first);
+  return first === undefined || second === undefined ? undefined : second - first;
+}

@@ -1,7 +1,7 @@
 import type { CycleRecord } from '../core/cycle-record.ts';
 import type { LoopDefinition, ResolvedLoop } from '../core/loop.ts';
 import type { AnyEvent } from '../observability/events.ts';
-import { createRuntime, type Runtime } from '../runtime/runtime.ts';
+import { createRuntime, type Runtime, type RuntimeOptions } from '../runtime/runtime.ts';
 import { MemoryStore } from '../storage/memory/memory-store.ts';
 import type { Store } from '../storage/store.ts';
 import { VirtualClock } from '../time/virtual-clock.ts';
@@ -35,6 +35,8 @@ export interface LoopHarness {
 export async function createLoopHarness(
   loops: ReadonlyArray<LoopDefinition | ResolvedLoop>,
   options: {
+    /** Named dependencies for `policies.uses` (breakers, rate limits), as in `createRuntime`. */
+    dependencies?: RuntimeOptions['dependencies'];
     clock?: VirtualClock;
     store?: Store;
     random?: () => number;
@@ -50,6 +52,7 @@ export async function createLoopHarness(
     clock,
     random: options.random ?? (() => 0.5),
     shutdownGraceMs: options.shutdownGraceMs,
+    dependencies: options.dependencies,
   });
   const events: AnyEvent[] = [];
   runtime.bus.onAny((event) => events.push(event));

@@ -30,6 +30,8 @@ async function run(name: string, flags: RunFlags, output: Output): Promise<numbe
     store: config.store,
     http: false,
     shutdownGraceMs: config.shutdown.graceMs,
+    leaseTtlMs: config.leases.ttlMs,
+    dependencies: config.dependencies,
     logger: silentLogger,
     cwd: config.dir,
   });

@@ -45,6 +45,8 @@ async function start(flags: StartFlags, output: Output): Promise<number> {
     store: config.store,
     http: config.http,
     shutdownGraceMs: config.shutdown.graceMs,
+    leaseTtlMs: config.leases.ttlMs,
+    dependencies: config.dependencies,
     logger,
     processMetrics: true,
     cwd: config.dir,

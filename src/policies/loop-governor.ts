@@ -1,0 +1,123 @@
+import type { CycleRecord } from '../core/cycle-record.ts';
+import { RateLimitedError } from '../core/errors.ts';
+import type { ResolvedLoop } from '../core/loop.ts';
+import type { AttemptGovernor, AttemptPass } from '../execution/attempt-governor.ts';
+import type { Clock } from '../time/clock.ts';
+import { AdaptiveConcurrency } from './adaptive-concurrency.ts';
+import { Backpressure } from './backpressure.ts';
+import { BreakerOpenError } from './breaker-open-error.ts';
+import type { BreakerPermit } from './circuit-breaker.ts';
+import type { Dependency } from './dependency.ts';
+import { LatencyTracker } from './latency-tracker.ts';
+
+export interface LoopGovernorOptions {
+  readonly loop: ResolvedLoop;
+  readonly dependencies: readonly Dependency[];
+  readonly clock: Clock;
+  /** The trigger's period (ms), for "this cycle overran"; undefined for manual loops. */
+  readonly periodMs: number | undefined;
+  /** Applies a new concurrency limit to the loop's pool. */
+  readonly setConcurrency: (limit: number) => void;
+  readonly onCooldown?: (ticks: number) => void;
+}
+
+/**
+ * Every policy that governs one loop, in one place: the breakers and rate
+ * limits of the dependencies it uses (per attempt), its adaptive concurrency
+ * and latency window (per attempt), and its tick gates: skip while a
+ * dependency's breaker is open, while p99 is above its bar, or during a
+ * backpressure cooldown. Each policy is its own small state machine; this
+ * class only routes events to them.
+ */
+export class LoopGovernor implements AttemptGovernor {
+  readonly latency: LatencyTracker;
+  readonly adaptive: AdaptiveConcurrency | null;
+  readonly backpressure: Backpressure | null;
+  readonly #o: LoopGovernorOptions;
+
+  constructor(options: LoopGovernorOptions) {
+    this.#o = options;
+    const { loop, clock } = options;
+    const a = loop.policies.adaptive;
+    this.latency = new LatencyTracker({ window: a?.window ?? 10 });
+    this.adaptive = a
+      ? new AdaptiveConcurrency(
+          { min: a.min, max: loop.policies.concurrency, window: a.window, p95BarMs: a.p95BarMs, p99BarMs: a.p99BarMs },
+          clock,
+        )
+      : null;
+    this.adaptive?.onLimitChange(({ limit }) => options.setConcurrency(limit));
+    if (this.adaptive) options.setConcurrency(this.adaptive.limit);
+    const bp = loop.policies.backpressure;
+    this.backpressure =
+      bp && options.periodMs !== undefined
+        ? new Backpressure({ maxOverruns: bp.after, cooldownTicks: bp.cooldownTicks })
+        : null;
+  }
+
+  /** Why the next tick must be skipped, or undefined to run it. Checked at every scheduled tick. */
+  skipReason(): string | undefined {
+    for (const dep of this.#o.dependencies) {
+      if (dep.breaker?.state === 'open') {
+        const probe = dep.breaker.tryAcquire();
+        if (!probe.allowed)
+          return `breaker: ${dep.name} is open; half-open in ${Math.ceil(probe.retryAfterMs / 1000)}s`;
+        probe.permit.release(); // the timeout passed: let the cycle's calls be the half-open trials
+      }
+    }
+    if (this.adaptive?.shouldSkipCycle()) {
+      const bar = this.#o.loop.policies.adaptive?.p99BarMs ?? 0;
+      return `latency: p99 ${Math.round(this.adaptive.recent().p99)} ms is above the ${bar} ms bar`;
+    }
+    const decision = this.backpressure?.shouldSkipTick();
+    if (decision?.skip) return `backpressure: ${decision.reason}`;
+    return undefined;
+  }
+
+  /** A cycle ended: feeds backpressure (did it take longer than one period?). */
+  cycleEnded(record: CycleRecord): void {
+    if (!this.backpressure || record.finishedAt === null || record.outcome.kind === 'skipped') return;
+    const before = this.backpressure.cooldowns;
+    this.backpressure.recordCycle({ overran: record.finishedAt - record.startedAt > (this.#o.periodMs ?? Infinity) });
+    if (this.backpressure.cooldowns > before)
+      this.#o.onCooldown?.(this.#o.loop.policies.backpressure?.cooldownTicks ?? 0);
+  }
+
+  timeoutMs(): number {
+    const { timeoutMs, adaptive } = this.#o.loop.policies;
+    return this.adaptive && adaptive ? this.adaptive.timeoutFor(timeoutMs, adaptive.maxTimeoutMs) : timeoutMs;
+  }
+
+  async enter(signal: AbortSignal): Promise<AttemptPass> {
+    const deps = this.#o.dependencies;
+    for (const dep of deps) await dep.limiter?.take(signal);
+    const permits: Array<[Dependency, BreakerPermit | null]> = [];
+    for (const dep of deps) {
+      const acquired = dep.breaker?.tryAcquire();
+      if (acquired && !acquired.allowed) {
+        for (const [, permit] of permits) permit?.release();
+        throw new BreakerOpenError(dep.name, acquired.state, acquired.retryAfterMs, this.#o.clock.now());
+      }
+      permits.push([dep, acquired?.allowed ? acquired.permit : null]);
+    }
+    return { exit: (end) => this.#exit(permits, end) };
+  }
+
+  #exit(
+    permits: Array<[Dependency, BreakerPermit | null]>,
+    end: { ok: boolean; latencyMs: number; error?: unknown; counted: boolean },
+  ): void {
+    if (!end.counted) {
+      for (const [, permit] of permits) permit?.release();
+      return;
+    }
+    this.latency.record(end.latencyMs, end.ok);
+    this.adaptive?.record(end.latencyMs, end.ok);
+    for (const [dep, permit] of permits) {
+      dep.latency.record(end.latencyMs, end.ok);
+      if (end.ok) permit?.success();
+      else permit?.failure();
+      if (end.error instanceof RateLimitedError) void dep.limiter?.pause(this.#o.clock.now() + end.error.retryAfterMs);
+    }
+  }
+}

@@ -1,0 +1,222 @@
+/**
+ * A real autoloop process for the guarantee tests (test/guarantees-*.test.ts).
+ *
+ *   node --import tsx test/support/runtime-child.ts '<ChildSpec as JSON>'
+ *   (or the spec in $AUTOLOOP_CHILD_SPEC)
+ *
+ * Opens the shared SQLite file, runs one loop in a runtime, and prints one
+ * JSON line per fact on stdout, each with `t` (Date.now(), the clock every
+ * process on the machine shares) and `m` (performance.now()):
+ *
+ * - `ready` {owner}                         the runtime started
+ * - `bus` {type, data}                      every event on the runtime's bus
+ * - `acquire` {key, token|null, tookOverFrom}, `renew` {key, token, ok},
+ *   `release` {key, token, ok}             every lease call and its answer
+ * - `extend` {keys, held}                   every claim heartbeat and the keys still held
+ * - `adopt` {keys, cycleId}                 items taken over from the queue (claimStale)
+ * - `complete` {key, status, token|null, ok} every result write and whether the store took it
+ * - `act.start` {key, cycleId, attempt}, `act.end` {key, aborted}
+ * - `signal.aborted` {key, reason}          the moment an item's AbortSignal fired
+ * - `probe` {key, token, ok}                with probeLateWrites: the stale holder's write, retried on purpose
+ * - `stopped` {drained}                     after a graceful stop on SIGTERM (then exit 0)
+ *
+ * The act sleeps `act.sleepMs` honouring its signal, and busy-waits (blocks
+ * the event loop) `act.busyMs` on the first act of each key in this process.
+ */
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { defineLoop } from '../../src/config/define-loop.ts';
+import type { Runtime } from '../../src/runtime/runtime.ts';
+import { createRuntime } from '../../src/runtime/runtime.ts';
+import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.ts';
+import type { LeaseStore, Store, WorkQueue } from '../../src/storage/store.ts';
+import type { ChildSpec } from './guarantees-children.ts';
+
+const spec = JSON.parse(process.argv[2] ?? process.env.AUTOLOOP_CHILD_SPEC ?? 'null') as ChildSpec | null;
+if (!spec) throw new Error('usage: runtime-child.ts <spec JSON> (or $AUTOLOOP_CHILD_SPEC)');
+
+function log(ev: string, fields: Record<string, unknown> = {}): void {
+  const line = { ev, t: Date.now(), m: performance.now(), role: spec?.role, pid: process.pid, ...fields };
+  process.stdout.write(`${JSON.stringify(line)}\n`);
+}
+
+/** Queue id -> item key, from every row this process enqueued or adopted. */
+const keyOfId = new Map<string, string>();
+const idOfKey = new Map<string, string>();
+let runtime: Runtime | undefined;
+
+function remember(rows: ReadonlyArray<{ id: string; key: string }>): void {
+  for (const row of rows) {
+    keyOfId.set(row.id, row.key);
+    idOfKey.set(row.key, row.id);
+  }
+}
+
+/** The shared store, with every queue and lease call logged with its answer. */
+function observedStore(store: SqliteStore): Store {
+  const q = store.queue;
+  const queue: WorkQueue = {
+    enqueue: async (...args) => {
+      const rows = await q.enqueue(...args);
+      remember(rows);
+      return rows;
+    },
+    claimStale: async (...args) => {
+      const rows = await q.claimStale(...args);
+      remember(rows);
+      if (rows.length > 0) log('adopt', { keys: rows.map((r) => r.key), cycleId: args[1] });
+      return rows;
+    },
+    complete: async (id, owner, result, fence) => {
+      const ok = await q.complete(id, owner, result, fence);
+      log('complete', { key: result.key, status: result.status, token: fence?.token ?? null, ok });
+      return ok;
+    },
+    extend: async (ids, owner, until) => {
+      const held = await q.extend(ids, owner, until);
+      log('extend', { keys: ids.map((id) => keyOfId.get(id) ?? id), held: held.map((id) => keyOfId.get(id) ?? id) });
+      return held;
+    },
+    release: (...args) => q.release(...args),
+    depth: (...args) => q.depth(...args),
+    list: (...args) => q.list(...args),
+  };
+  const l = store.leases;
+  const leases: LeaseStore = {
+    acquire: async (key, owner, ttlMs, now) => {
+      const lease = await l.acquire(key, owner, ttlMs, now);
+      log('acquire', { key, token: lease?.token ?? null, tookOverFrom: lease?.tookOverFrom ?? null });
+      return lease;
+    },
+    renew: async (key, owner, token, ttlMs, now) => {
+      const expiresAt = await l.renew(key, owner, token, ttlMs, now);
+      log('renew', { key, token, ok: expiresAt !== undefined });
+      return expiresAt;
+    },
+    release: async (key, owner, token) => {
+      const ok = await l.release(key, owner, token);
+      log('release', { key, token, ok });
+      return ok;
+    },
+    sweep: (now) => l.sweep(now),
+    list: (now, options) => l.list(now, options),
+    currentToken: (key) => l.currentToken(key),
+  };
+  return {
+    cycles: store.cycles,
+    queue,
+    events: store.events,
+    leases,
+    instances: store.instances,
+    buckets: store.buckets,
+    description: store.description,
+    ping: () => store.ping(),
+    prune: (before) => store.prune(before),
+    close: () => store.close(),
+  };
+}
+
+function busyWait(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    // Blocks the event loop on purpose: no timer, no I/O runs meanwhile.
+  }
+}
+
+async function main(s: ChildSpec): Promise<void> {
+  const raw = SqliteStore.open(s.db);
+  const store = observedStore(raw);
+  const busyDone = new Set<string>();
+  const loop = defineLoop({
+    name: s.loop.name,
+    trigger: s.loop.trigger,
+    observe: () => Array.from({ length: s.loop.items }, (_, i) => `k${i}`),
+    act: async (item, ctx) => {
+      const { signal } = ctx;
+      log('act.start', { key: item.key, cycleId: ctx.cycleId, attempt: ctx.attempt, tickId: ctx.tick.id });
+      signal.addEventListener(
+        'abort',
+        () => {
+          const reason = signal.reason as { name?: string; message?: string } | undefined;
+          log('signal.aborted', { key: item.key, reason: `${reason?.name}: ${reason?.message}` });
+        },
+        { once: true },
+      );
+      if (s.act?.busyMs && !busyDone.has(item.key)) {
+        busyDone.add(item.key);
+        busyWait(s.act.busyMs);
+        // Let the overdue timers (lease renewal, claim heartbeat) run, as they would after any stall.
+        await sleep(20, undefined, { signal }).catch(() => {});
+      }
+      if (s.act?.sleepMs) await sleep(s.act.sleepMs, undefined, { signal }).catch(() => {});
+      log('act.end', { key: item.key, aborted: signal.aborted });
+      if (signal.aborted) throw signal.reason;
+      return { by: s.role, pid: process.pid };
+    },
+    policies: {
+      concurrency: s.loop.concurrency ?? 10,
+      timeout: s.loop.timeout ?? '2m',
+    },
+  });
+  const rt = createRuntime({
+    loops: [loop],
+    store,
+    leaseTtlMs: s.leaseTtlMs,
+    recoveryIntervalMs: s.recoveryIntervalMs,
+    shutdownGraceMs: s.shutdownGraceMs ?? 5_000,
+  });
+  runtime = rt;
+  rt.bus.onAny((event) => log('bus', { type: event.type, at: event.at, data: event.data }));
+  if (s.probeLateWrites) {
+    rt.bus.on('lease.lost', ({ key, token }) => {
+      const itemKey = key.slice(s.loop.name.length + 1);
+      const id = idOfKey.get(itemKey);
+      if (id === undefined) return;
+      const now = Date.now();
+      const result = {
+        cycleId: 'late-write-probe',
+        loop: s.loop.name,
+        key: itemKey,
+        idempotencyKey: `probe:${itemKey}`,
+        priority: 0,
+        status: 'succeeded' as const,
+        attempts: 1,
+        startedAt: now,
+        finishedAt: now,
+        durationMs: 0,
+        output: { by: s.role, probe: true },
+      };
+      raw.queue.complete(id, rt.owner, result, { key, token }).then(
+        (ok) => log('probe', { key: itemKey, token, ok }),
+        (error: unknown) => log('probe', { key: itemKey, token, ok: false, error: String(error) }),
+      );
+    });
+  }
+  let stopping = false;
+  process.on('SIGTERM', () => {
+    if (stopping) return;
+    stopping = true;
+    rt.stop({ reason: 'SIGTERM' })
+      .then(async ({ drained }) => {
+        await raw.close();
+        log('stopped', { drained });
+        process.exit(0);
+      })
+      .catch((error: unknown) => {
+        process.stderr.write(`stop failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+        process.exit(1);
+      });
+  });
+  await rt.start({ schedule: s.schedule ?? true });
+  log('ready', { owner: rt.owner });
+  if (s.runOnStart) {
+    const record = await rt.run(s.loop.name);
+    log('ran', { cycleId: record.id, outcome: record.outcome, counts: record.counts });
+  }
+}
+
+main(spec).catch((error: unknown) => {
+  process.stderr.write(`runtime-child ${spec.role}: ${error instanceof Error ? error.stack : String(error)}\n`);
+  void runtime?.stop({ graceMs: 0 });
+  process.exit(1);
+});
