@@ -183,6 +183,25 @@ describe('autoloop CLI', () => {
     assert.match(r.stdout, /second signal: exiting now/);
   });
 
+  it('status lists the live instance from its heartbeat, and a graceful stop removes it', async () => {
+    const store = `sqlite://${join(dir, 'status.db')}`;
+    const child = spawnAutoloop(['start', '--foreground', '--config', FIXTURE, '--store', store, '--port', '0']);
+    await waitFor(child, (o) => o.stdout.includes('"msg":"autoloop started"'));
+    const running = await autoloop(['status', '--config', FIXTURE, '--store', store, '--json']);
+    assert.equal(running.code, 0, running.stderr);
+    const status = JSON.parse(running.stdout);
+    assert.equal(status.instances.length, 1);
+    assert.equal(status.instances[0].pid, child.pid);
+    assert.deepEqual(
+      status.loops.map((l: { name: string }) => l.name),
+      ['ticker', 'commands', 'allgood'],
+    );
+    child.kill('SIGTERM');
+    await finished(child, 20_000);
+    const after = JSON.parse((await autoloop(['status', '--config', FIXTURE, '--store', store, '--json'])).stdout);
+    assert.equal(after.instances.length, 0);
+  });
+
   it('SIGKILL mid-cycle leaves a store the next start opens and reads', async () => {
     const store = `sqlite://${join(dir, 'killed.db')}`;
     const child = spawnAutoloop(['start', '--foreground', '--config', FIXTURE, '--store', store, '--port', '0']);

@@ -3,6 +3,7 @@ import { AutoloopError } from '../core/errors.ts';
 import { registerCycles } from './commands/cycles.ts';
 import { registerRun } from './commands/run.ts';
 import { registerStart } from './commands/start.ts';
+import { registerStatus } from './commands/status.ts';
 import { registerValidate } from './commands/validate.ts';
 import { CliExit, EXIT } from './context.ts';
 import { type Output, processOutput } from './output.ts';
@@ -26,6 +27,7 @@ export function buildProgram(output: Output = processOutput): Command {
   registerRun(program, output);
   registerValidate(program, output);
   registerCycles(program, output);
+  registerStatus(program, output);
   for (const command of program.commands) command.exitOverride();
   return program;
 }
