@@ -48,6 +48,8 @@ export async function actOnItems(
   ctx: CycleContext,
   record: CycleRecord,
   deps: ActDeps,
+  /** Ids of items adopted from a stopped holder (not planned by this cycle). */
+  adopted: ReadonlySet<string> = new Set(),
 ): Promise<CycleOutcome> {
   record.counts.planned = queued.length;
   const claims = new ClaimHeartbeat(queued, deps);
@@ -55,10 +57,10 @@ export async function actOnItems(
   let released = 0;
   const runOne = async (item: QueuedItem) => {
     if (claims.lost(item.id)) return; // a peer adopted it while it waited for a slot
-    const outcome = await runLeased(loop, item, ctx, record, { ...deps, attempts });
+    const outcome = await runLeased(loop, item, ctx, record, { ...deps, attempts }, adopted.has(item.id));
     claims.done(item.id);
     if (outcome === 'released') released++;
-    else if (outcome !== 'lost') record.counts[outcome]++;
+    else if (outcome !== 'lost' && outcome !== 'deferred') record.counts[outcome]++;
   };
   try {
     const running = new Set<Promise<void>>();
@@ -75,7 +77,12 @@ export async function actOnItems(
   return outcomeOf(record, released);
 }
 
-type ItemEnd = 'succeeded' | 'failed' | 'skipped' | 'released' | 'lost';
+/**
+ * `released`: returned to the queue by shutdown. `deferred`: an adopted item
+ * whose key is still leased (its dead holder's lease has not expired yet):
+ * returned to the queue for the next recovery tick. `lost`: a peer owns it now.
+ */
+type ItemEnd = 'succeeded' | 'failed' | 'skipped' | 'released' | 'deferred' | 'lost';
 
 async function runLeased(
   loop: ResolvedLoop,
@@ -83,11 +90,16 @@ async function runLeased(
   ctx: CycleContext,
   record: CycleRecord,
   deps: ActDeps & { attempts: AttemptSet },
+  adopted: boolean,
 ): Promise<ItemEnd> {
   const { store, owner, clock, bus } = deps;
   let lease: HeldLease | undefined;
   if (deps.leases && loop.policies.lease) {
     lease = await deps.leases.acquire(itemLeaseKey(loop.name, item.key));
+    if (!lease && adopted) {
+      // Not an overrun: this is the dead holder's own item. Retry once its lease expires.
+      return (await store.queue.release([item.id], owner)) > 0 ? 'deferred' : 'lost';
+    }
     if (!lease) {
       const reason = `lease ${itemLeaseKey(loop.name, item.key)} is held by another run (overrun protection)`;
       bus.emit('item.skipped', { loop: loop.name, cycleId: record.id, key: item.key, reason });

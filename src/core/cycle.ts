@@ -123,7 +123,7 @@ async function act(
   const added = await store.queue.enqueue(loop.name, record.id, planned, claim, clock.now());
   // In priority order: the pool starts the first ones at once, before later ones could outrank them.
   const queued: QueuedItem[] = [...adopted, ...added].sort((a, b) => a.priority - b.priority);
-  return actOnItems(loop, queued, ctx, record, deps);
+  return actOnItems(loop, queued, ctx, record, deps, new Set(adopted.map((item) => item.id)));
 }
 
 /** Orphaned items one cycle adopts at most; the rest wait for the next. */
@@ -159,7 +159,7 @@ export async function runRecoveryCycle(
   const ctx: CycleContext = { loop: loop.name, cycleId: id, tick, signal, clock };
   const t = clock.monotonic();
   const queued = adopted.sort((a, b) => a.priority - b.priority);
-  record.outcome = await actOnItems(loop, queued, ctx, record, deps);
+  record.outcome = await actOnItems(loop, queued, ctx, record, deps, new Set(queued.map((item) => item.id)));
   record.steps.actMs = clock.monotonic() - t;
   return finishRecord(record, deps);
 }

@@ -7,11 +7,12 @@ export interface AttemptGovernor {
   timeoutMs(): number;
   /**
    * Waits for the rate limits and asks the breakers of the loop's
-   * dependencies. Resolves with a pass to report the attempt's end through,
-   * or rejects: with a `BreakerOpenError` (do not retry in this cycle), or
-   * with the signal's reason.
+   * dependencies. Returns a pass to report the attempt's end through (at once
+   * when there is nothing to wait for), or rejects: with a `BreakerOpenError`
+   * (do not retry in this cycle), or with the signal's reason. The signal is
+   * passed as a getter because creating one costs more than a no-op item.
    */
-  enter(signal: AbortSignal): Promise<AttemptPass>;
+  enter(signal: () => AbortSignal): AttemptPass | Promise<AttemptPass>;
 }
 
 export interface AttemptPass {

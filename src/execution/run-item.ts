@@ -117,7 +117,8 @@ async function attemptOnce(
   let pass: AttemptPass | undefined;
   const started = cycle.clock.monotonic();
   try {
-    pass = await deps.governor?.enter(attempt.signal);
+    const entered = deps.governor?.enter(() => attempt.signal);
+    pass = entered instanceof Promise ? await entered : entered;
     const value = await attempt.run(
       () => loop.act(item, ctx),
       cycle.clock,

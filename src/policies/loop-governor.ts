@@ -88,9 +88,19 @@ export class LoopGovernor implements AttemptGovernor {
     return this.adaptive && adaptive ? this.adaptive.timeoutFor(timeoutMs, adaptive.maxTimeoutMs) : timeoutMs;
   }
 
-  async enter(signal: AbortSignal): Promise<AttemptPass> {
+  enter(signal: () => AbortSignal): AttemptPass | Promise<AttemptPass> {
     const deps = this.#o.dependencies;
-    for (const dep of deps) await dep.limiter?.take(signal);
+    if (deps.some((dep) => dep.limiter)) return this.#waitThenAcquire(signal());
+    return this.#acquire();
+  }
+
+  async #waitThenAcquire(signal: AbortSignal): Promise<AttemptPass> {
+    for (const dep of this.#o.dependencies) await dep.limiter?.take(signal);
+    return this.#acquire();
+  }
+
+  #acquire(): AttemptPass {
+    const deps = this.#o.dependencies;
     const permits: Array<[Dependency, BreakerPermit | null]> = [];
     for (const dep of deps) {
       const acquired = dep.breaker?.tryAcquire();

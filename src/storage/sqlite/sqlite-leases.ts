@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Lease, LeaseStore } from '../store.ts';
+import { GroupCommit } from './group-commit.ts';
 import { fromLeaseRow } from './rows.ts';
 import type { RunStatements, Statements } from './statements.ts';
 
@@ -11,9 +12,10 @@ import type { RunStatements, Statements } from './statements.ts';
  * `lease_tokens`, which release and sweep leave alone, so tokens keep
  * increasing across every way a lease ends.
  *
- * `acquire` is one `BEGIN IMMEDIATE` transaction (read the lease, bump the
- * token, write the lease): it holds the write lock from its read, so two
- * processes can never both see the key free. The other operations are one
+ * `acquire` runs inside a `BEGIN IMMEDIATE` transaction (read the lease, bump
+ * the token, write the lease): it holds the write lock from its read, so two
+ * processes can never both see the key free. Acquisitions (and releases) of
+ * one event-loop turn share that transaction. The other operations are one
  * statement each, atomic on their own.
  *
  * @example
@@ -29,15 +31,38 @@ export function sqliteLeaseStore(db: Database.Database, sql: Statements, run: Ru
     sql.writeLease.run(key, owner, token, lease.acquiredAt, lease.expiresAt);
     return previous ? { ...lease, tookOverFrom: previous.owner } : lease;
   });
+  // Group commit (see group-commit.ts): acquisitions and releases made in one
+  // event-loop turn share a transaction; each caller still learns its own
+  // outcome only after the commit. A fan-out of N items thus costs about
+  // N / concurrency lease transactions instead of 2N.
+  type Acquisition = { key: string; owner: string; ttlMs: number; now: number };
+  const acquireMany = db.transaction((batch: Acquisition[]) =>
+    batch.map(({ key, owner, ttlMs, now }) => acquire(key, owner, ttlMs, now)),
+  );
+  const acquisitions = new GroupCommit<Acquisition, ReturnType<typeof acquire>>((batch) =>
+    run('leases.acquire', () => acquireMany.immediate(batch)),
+  );
+  type Release = { key: string; owner: string; token: number };
+  const releaseMany = db.transaction((batch: Release[]) =>
+    batch.map(({ key, owner, token }) => sql.releaseLease.run(key, owner, token).changes === 1),
+  );
+  const releases = new GroupCommit<Release, boolean>((batch) =>
+    run('leases.release', () => releaseMany.immediate(batch)),
+  );
   return {
-    acquire: async (key, owner, ttlMs, now) => run('leases.acquire', () => acquire.immediate(key, owner, ttlMs, now)),
+    acquire: async (key, owner, ttlMs, now) => {
+      run('leases.acquire', () => undefined); // a closed store rejects at once, not in the batch
+      return acquisitions.submit({ key, owner, ttlMs, now });
+    },
     renew: async (key, owner, token, ttlMs, now) =>
       run('leases.renew', (s) => {
         const expiresAt = now + ttlMs;
         return s.renewLease.run(expiresAt, key, owner, token, now).changes === 1 ? expiresAt : undefined;
       }),
-    release: async (key, owner, token) =>
-      run('leases.release', (s) => s.releaseLease.run(key, owner, token).changes === 1),
+    release: async (key, owner, token) => {
+      run('leases.release', () => undefined);
+      return releases.submit({ key, owner, token });
+    },
     sweep: async (now) =>
       run('leases.sweep', (s) =>
         s.sweepLeases
