@@ -383,3 +383,44 @@ describe('runtime start', () => {
     await new Promise<void>((resolve) => blocker.close(() => resolve()));
   });
 });
+
+describe('missed ticks after downtime', () => {
+  for (const policy of ['skip', 'run-once'] as const) {
+    it(`policy ${policy}: ticks that fell due while no process ran are recorded with a reason${policy === 'run-once' ? '; the latest runs at start' : ''}`, async () => {
+      const store = new MemoryStore();
+      const clock = new VirtualClock({ now: T0 });
+      const loop = defineLoop({
+        name: 'd',
+        trigger: { cron: '*/10 * * * * *', missed: policy },
+        observe: () => ['x'],
+        act: () => null,
+      });
+      const first = await createLoopHarness([loop], { store, clock });
+      await first.advance(10_000); // tick 10 runs
+      await first.stop();
+      clock.jump(35_000); // down from 10 s to 45 s: ticks 20, 30, 40 pass with no process
+      const second = await createLoopHarness([loop], { store, clock });
+      await second.advance(0);
+      const cycles = (await second.cycles()).sort((a, b) => a.scheduledAt - b.scheduledAt);
+      const summary = cycles.map((c) => [(c.scheduledAt - T0) / 1000, c.outcome.kind]);
+      const expected =
+        policy === 'skip'
+          ? [
+              [10, 'ok'],
+              [20, 'skipped'],
+              [30, 'skipped'],
+              [40, 'skipped'],
+            ]
+          : [
+              [10, 'ok'],
+              [20, 'skipped'],
+              [30, 'skipped'],
+              [40, 'ok'],
+            ];
+      assert.deepEqual(summary, expected);
+      const reason = cycles[1]?.outcome.kind === 'skipped' ? cycles[1].outcome.reason : '';
+      assert.match(reason, /^missed: no process was running the loop when the tick fell due \(policy /);
+      await second.stop();
+    });
+  }
+});
