@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -75,6 +75,21 @@ describe('autoloop CLI', () => {
     const unknown = await autoloop(['run', 'nope', '--config', FIXTURE, '--store', storeUrl]);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /run: unknown loop "nope"; loops in .*autoloop\.yaml: ticker, commands, allgood/);
+  });
+
+  it("plan: shows the next cycle's items without acting or writing", async () => {
+    // The fixture's default store would be test/fixtures/cli/.autoloop/state.db.
+    const store = fileURLToPath(new URL('./fixtures/cli/.autoloop', import.meta.url));
+    const r = await autoloop(['plan', 'commands', '--config', FIXTURE, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const plan = JSON.parse(r.stdout);
+    assert.deepEqual(
+      plan.items.map((i: { key: string }) => i.key),
+      ['ok', 'fail', 'garbage', 'hang'],
+    );
+    const text = await autoloop(['plan', 'commands', '--config', FIXTURE]);
+    assert.match(text.stdout, /next cycle of commands .*: 4 item\(s\)/);
+    assert.equal(existsSync(store), false, 'a dry run opens no store');
   });
 
   it('cycles: lists records from the store, --json includes item results', async () => {

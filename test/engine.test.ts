@@ -424,3 +424,50 @@ describe('missed ticks after downtime', () => {
     });
   }
 });
+
+describe('plan (dry run) and snapshot', () => {
+  it('plan runs observe and plan only: nothing acts, nothing is written', async () => {
+    let acted = 0;
+    const loop = defineLoop({
+      name: 'p',
+      trigger: { cron: '*/10 * * * * *' },
+      observe: () => ['a', 'b'],
+      plan: (keys: string[]) => keys.map((key) => ({ key, priority: key === 'b' ? 'high' : 'low', payload: { key } })),
+      act: () => void acted++,
+    });
+    const h = await createLoopHarness([loop], { clock: new VirtualClock({ now: T0 }) });
+    const { tick, items } = await h.runtime.plan('p');
+    assert.equal(tick.scheduledAt, T0 + 10_000, 'the next scheduled tick');
+    assert.deepEqual(
+      items.map((i) => [i.key, i.priority]),
+      [
+        ['a', 3],
+        ['b', 1],
+      ],
+    );
+    assert.equal(acted, 0);
+    assert.equal((await h.cycles()).length, 0);
+    assert.equal((await h.store.queue.list()).length, 0);
+    await h.stop();
+  });
+
+  it('snapshot reports loops, dependencies, leases, queue and the live instance', async () => {
+    const loop = defineLoop({
+      name: 's',
+      trigger: { manual: true },
+      observe: () => ['a'],
+      act: () => 1,
+      policies: { uses: ['svc'] },
+    });
+    const h = await createLoopHarness([loop], { dependencies: { svc: { breaker: {} } } });
+    await h.runCycle();
+    const snap = await h.runtime.snapshot();
+    assert.equal(snap.state, 'running');
+    assert.equal(snap.loops[0]?.name, 's');
+    assert.equal(snap.loops[0]?.lastCycle?.outcome.kind, 'ok');
+    assert.deepEqual(snap.dependencies[0]?.breaker, { state: 'closed', value: 0 });
+    assert.equal(snap.instances.length, 1);
+    assert.equal(snap.instances[0]?.id, h.runtime.owner);
+    await h.stop();
+  });
+});

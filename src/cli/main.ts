@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { AutoloopError } from '../core/errors.ts';
 import { registerCycles } from './commands/cycles.ts';
+import { registerPlan } from './commands/plan.ts';
 import { registerRun } from './commands/run.ts';
 import { registerStart } from './commands/start.ts';
 import { registerStatus } from './commands/status.ts';
@@ -25,6 +26,7 @@ export function buildProgram(output: Output = processOutput): Command {
     .configureOutput({ writeOut: (s) => output.out(s.trimEnd()), writeErr: (s) => output.err(s.trimEnd()) });
   registerStart(program, output);
   registerRun(program, output);
+  registerPlan(program, output);
   registerValidate(program, output);
   registerCycles(program, output);
   registerStatus(program, output);

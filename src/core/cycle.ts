@@ -79,6 +79,27 @@ async function finishRecord(record: CycleRecord, deps: CycleDeps): Promise<Cycle
   return record;
 }
 
+/**
+ * What the next cycle would do, without acting: observe and plan only
+ * (`autoloop plan <loop>`, a dry run). Nothing is written to the store.
+ * Rejects with the step's error, prefixed with `observe` or `plan`.
+ */
+export async function planCycle(
+  loop: ResolvedLoop,
+  tick: Tick,
+  ctx: Omit<CycleContext, 'tick' | 'loop' | 'cycleId'>,
+): Promise<WorkItem[]> {
+  const full: CycleContext = { ...ctx, loop: loop.name, cycleId: 'dry-run', tick };
+  let step: 'observe' | 'plan' = 'observe';
+  try {
+    const snapshot = await loop.observe(full);
+    step = 'plan';
+    return normalisePlan(await loop.plan(snapshot, full), loop.name, tick.id);
+  } catch (error) {
+    throw contextual(error, `plan ${loop.name}: ${step}`);
+  }
+}
+
 async function observePlanAct(
   loop: ResolvedLoop,
   ctx: CycleContext,

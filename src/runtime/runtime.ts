@@ -2,11 +2,13 @@ import { hostname } from 'node:os';
 import { resolveDependencies } from '../config/define-loop.ts';
 import type { DependencySpec } from '../config/file-schema.ts';
 import { resolveLoop } from '../config/resolve-loop.ts';
+import { planCycle } from '../core/cycle.ts';
 import type { CycleRecord, Tick } from '../core/cycle-record.ts';
 import { AutoloopError, ShutdownError } from '../core/errors.ts';
 import { type Logger, silentLogger } from '../core/logger.ts';
 import type { LoopDefinition, ResolvedDependency, ResolvedLoop } from '../core/loop.ts';
 import { LoopRunner } from '../core/loop-runner.ts';
+import type { WorkItem } from '../core/work-item.ts';
 import { createHttpServer } from '../http/http-server.ts';
 import { createHttpApp } from '../http/routes.ts';
 import { LeaseManager } from '../leases/lease-manager.ts';
@@ -14,17 +16,47 @@ import { EventRecorder } from '../observability/event-recorder.ts';
 import { EventBus } from '../observability/events.ts';
 import { createMetrics, type RuntimeMetrics } from '../observability/metrics.ts';
 import { Dependency } from '../policies/dependency.ts';
+import type { LatencySnapshot } from '../policies/latency-tracker.ts';
 import { LoopGovernor } from '../policies/loop-governor.ts';
 import { Scheduler } from '../scheduling/scheduler.ts';
 import { createTrigger, periodMs, type Trigger } from '../scheduling/trigger.ts';
 import { openStore } from '../storage/open-store.ts';
-import type { RateLimitStore, Store } from '../storage/store.ts';
+import type { InstanceRecord, RateLimitStore, Store } from '../storage/store.ts';
 import type { Clock } from '../time/clock.ts';
 import { systemClock } from '../time/system-clock.ts';
 import { type ComponentHealth, type HealthCheck, type HealthReport, healthReport } from './health.ts';
 import { loopHealth } from './loop-health.ts';
 import { findMissedTicks } from './missed-ticks.ts';
 import { RecoveryLoop } from './recovery-loop.ts';
+
+/** The shape of {@link Runtime.snapshot}. */
+export type RuntimeSnapshot = {
+  owner: string;
+  pid: number;
+  state: string;
+  startedAt: string | null;
+  uptimeS: number;
+  store: string;
+  loops: Array<{
+    name: string;
+    description: string;
+    schedule: string;
+    paused: boolean;
+    running: boolean;
+    concurrency: number;
+    inFlight: number;
+    nextRunAt: string | null;
+    lastCycle: CycleRecord | null;
+    lastSuccessAt: string | null;
+    latency: LatencySnapshot;
+    adaptive: { limit: number; min: number; max: number } | null;
+    backpressure: { state: string; cooldowns: number } | null;
+  }>;
+  dependencies: Array<{ name: string; breaker: { state: string; value: number } | null; latency: LatencySnapshot }>;
+  leases: { active: number };
+  queue: Array<{ loop: string; priority: number; count: number }>;
+  instances: InstanceRecord[];
+};
 
 export interface RuntimeOptions {
   /** Loops as `defineLoop` results or resolved config loops. */
@@ -388,6 +420,24 @@ export class Runtime {
   }
 
   /**
+   * What the next cycle of `name` would do: its observe and plan run, nothing
+   * acts and nothing is written. For `autoloop plan <loop>`.
+   */
+  async plan(name: string): Promise<{ tick: Tick; items: WorkItem[] }> {
+    const { runner, scheduler, trigger } = this.#get(name);
+    const now = this.clock.now();
+    const at = scheduler.nextAt ?? trigger.next(now) ?? now;
+    const tick: Tick = {
+      id: `${name}@dry-run:${new Date(at).toISOString()}`,
+      loop: name,
+      trigger: runner.loop.trigger.kind,
+      scheduledAt: at,
+    };
+    const items = await planCycle(runner.loop, tick, { clock: this.clock, signal: new AbortController().signal });
+    return { tick, items };
+  }
+
+  /**
    * Graceful stop: no new cycles, in-flight work drains for up to `graceMs`
    * (default the runtime's shutdownGraceMs, 30 s), then is aborted. Calling
    * it again returns the same promise.
@@ -440,6 +490,59 @@ export class Runtime {
       await idle;
     }
     return drained;
+  }
+
+  /**
+   * Everything an operator asks "what is it doing?" about, as JSON-safe data:
+   * the process, each loop (schedule, state, last cycle, next run, adaptive
+   * and backpressure state), dependencies (breakers, latency), leases, the
+   * queue by priority and the live instances. Served at `/status`.
+   */
+  async snapshot(): Promise<RuntimeSnapshot> {
+    const now = this.clock.now();
+    const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+    const loops = await Promise.all(
+      [...this.#loops.values()].map(async ({ runner, trigger, scheduler, governor }) => {
+        const summary = await this.store.cycles
+          .summary(runner.loop.name)
+          .catch(() => ({}) as { last?: CycleRecord; lastSuccessAt?: number });
+        const a = governor.adaptive;
+        const bp = governor.backpressure;
+        return {
+          name: runner.loop.name,
+          description: runner.loop.description,
+          schedule: trigger.description,
+          paused: runner.paused,
+          running: runner.running,
+          concurrency: runner.pool.concurrency,
+          inFlight: runner.pool.active,
+          nextRunAt: iso(scheduler.nextAt),
+          lastCycle: summary.last ?? null,
+          lastSuccessAt: iso(summary.lastSuccessAt),
+          latency: governor.latency.snapshot(),
+          adaptive: a ? { limit: a.limit, min: a.min, max: a.max } : null,
+          backpressure: bp ? { state: bp.state, cooldowns: bp.cooldowns } : null,
+        };
+      }),
+    );
+    const dependencies = [...this.#dependencies.values()].map((d) => ({
+      name: d.name,
+      breaker: d.breaker ? { state: d.breaker.state, value: d.breaker.stateValue } : null,
+      latency: d.latency.snapshot(),
+    }));
+    return {
+      owner: this.owner,
+      pid: process.pid,
+      state: this.#state,
+      startedAt: iso(this.#startedAt || undefined),
+      uptimeS: this.#startedAt ? Math.round((now - this.#startedAt) / 1000) : 0,
+      store: this.store.description,
+      loops,
+      dependencies,
+      leases: { active: this.activeLeases },
+      queue: await this.store.queue.depth(),
+      instances: await this.store.instances.list(now),
+    };
   }
 
   /** Readiness: started and not stopping, store answering, no breaker open, no loop cooling down. */
