@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite needs, when they are missing:
+#   chromium      the dashboard's browser test (driven by playwright-core)
+# Run as root (CI is root). As another user it only reports what is missing.
+set -euo pipefail
+needed=()
+command -v chromium >/dev/null 2>&1 || needed+=(chromium)
+if [ ${#needed[@]} -eq 0 ]; then
+  echo "test dependencies present: chromium"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "missing Debian packages: ${needed[*]}; run as root: apt-get install -y ${needed[*]}" >&2
+  exit 1
+fi
+echo "installing ${needed[*]}"
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${needed[@]}"
