@@ -4,7 +4,9 @@
  * asserted: they depend on the machine.
  */
 import { arch, cpus, totalmem } from 'node:os';
+import { benchAdaptive } from './adaptive.ts';
 import { benchFanout } from './fanout.ts';
+import { benchLeaseThroughput } from './lease-throughput.ts';
 import { benchPoolOverhead } from './pool-overhead.ts';
 import { line } from './report.ts';
 import { benchSqliteThroughput } from './sqlite-throughput.ts';
@@ -16,5 +18,7 @@ const results = {
   poolOverhead: await benchPoolOverhead(),
   sqliteThroughput: await benchSqliteThroughput(),
   fanout: await benchFanout(),
+  leaseThroughput: await benchLeaseThroughput(),
+  adaptive: await benchAdaptive(),
 };
 if (process.argv.includes('--json')) line(JSON.stringify(results, null, 2));

@@ -115,10 +115,11 @@ async function attemptOnce(
   const onLeaseLost = () => attempt.abort(leaseSignal?.reason);
   leaseSignal?.addEventListener('abort', onLeaseLost, { once: true });
   let pass: AttemptPass | undefined;
-  const started = cycle.clock.monotonic();
+  let started = cycle.clock.monotonic();
   try {
     const entered = deps.governor?.enter(() => attempt.signal);
     pass = entered instanceof Promise ? await entered : entered;
+    started = cycle.clock.monotonic(); // waiting for a rate-limit token is not the dependency's latency
     const value = await attempt.run(
       () => loop.act(item, ctx),
       cycle.clock,

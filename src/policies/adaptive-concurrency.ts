@@ -36,9 +36,11 @@
  * jumps to ~4: the limit falls by a factor 0.7 per window to `min`, where
  * the baseline is re-learned, and it climbs back to the same knee. Holding
  * `min` for a window is the price of never trusting a stale baseline. The
- * first decrease comes one window of post-step calls after the step: at
- * worst ceil(window / min) rounds of the new latency (ceil(10 / 3) * 400 ms
- * = 1.6 s for the example).
+ * first decrease comes one window of post-step calls after the step. In the
+ * example's model (base 100 ms -> 400 ms, knee 8, window 10) that measured
+ * median 1.24 s and max 1.79 s over 150 step timings: a window that is mostly
+ * pre-step samples can still decide +1, and the change then discards the
+ * post-step calls in flight, wasting a round.
  * It starts at `min` (slow start) for the same reason: a baseline first
  * measured above the knee would never be corrected.
  *
@@ -54,6 +56,9 @@ import type { Clock } from '../time/clock.ts';
 import { checkInteger, checkNumber } from './check-option.ts';
 import { type LatencySnapshot, LatencyTracker } from './latency-tracker.ts';
 import { ListenerSet } from './listener-set.ts';
+
+/** Latencies are compared from this floor, so sub-millisecond jitter never reads as queueing. */
+const LATENCY_FLOOR_MS = 1;
 
 export interface AdaptiveConcurrencyOptions {
   /** The lowest limit (seed: min batch 3). Default 3. */
@@ -196,7 +201,8 @@ export class AdaptiveConcurrency {
     if (window.errorRate > this.#errorRateBar) return { wanted: Math.floor(this.#limit / 2), reason: 'error-rate' };
     if (window.p95 > this.#p95BarMs) return { wanted: Math.floor(this.#limit / 2), reason: 'p95-bar' };
     const baseline = this.#learnBaseline(window.p50);
-    if (window.p50 > this.#tolerance * baseline) {
+    // Below a millisecond, ratios are timer noise, not queueing: compare from a floor.
+    if (Math.max(window.p50, LATENCY_FLOOR_MS) > this.#tolerance * Math.max(baseline, LATENCY_FLOOR_MS)) {
       return { wanted: Math.floor(this.#limit * this.#decreaseFactor), reason: 'latency-gradient' };
     }
     return { wanted: this.#limit + 1, reason: 'recovered' };

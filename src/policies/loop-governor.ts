@@ -10,6 +10,8 @@ import type { BreakerPermit } from './circuit-breaker.ts';
 import type { Dependency } from './dependency.ts';
 import { LatencyTracker } from './latency-tracker.ts';
 
+type Permits = Array<[Dependency, BreakerPermit | null]>;
+
 export interface LoopGovernorOptions {
   readonly loop: ResolvedLoop;
   readonly dependencies: readonly Dependency[];
@@ -89,20 +91,27 @@ export class LoopGovernor implements AttemptGovernor {
   }
 
   enter(signal: () => AbortSignal): AttemptPass | Promise<AttemptPass> {
-    const deps = this.#o.dependencies;
-    if (deps.some((dep) => dep.limiter)) return this.#waitThenAcquire(signal());
-    return this.#acquire();
+    // Breakers first: a call an open breaker rejects must fail fast and must
+    // not wait for, or spend, a rate-limit token (shared by the whole fleet).
+    const permits = this.#acquirePermits();
+    if (!this.#o.dependencies.some((dep) => dep.limiter)) return { exit: (end) => this.#exit(permits, end) };
+    return this.#waitForTokens(signal(), permits);
   }
 
-  async #waitThenAcquire(signal: AbortSignal): Promise<AttemptPass> {
-    for (const dep of this.#o.dependencies) await dep.limiter?.take(signal);
-    return this.#acquire();
+  async #waitForTokens(signal: AbortSignal, permits: Permits): Promise<AttemptPass> {
+    try {
+      for (const dep of this.#o.dependencies) await dep.limiter?.take(signal);
+    } catch (error) {
+      for (const [, permit] of permits) permit?.release();
+      throw error;
+    }
+    return { exit: (end) => this.#exit(permits, end) };
   }
 
-  #acquire(): AttemptPass {
-    const deps = this.#o.dependencies;
-    const permits: Array<[Dependency, BreakerPermit | null]> = [];
-    for (const dep of deps) {
+  /** One permit per dependency with a breaker; throws BreakerOpenError (releasing the others) when one rejects. */
+  #acquirePermits(): Permits {
+    const permits: Permits = [];
+    for (const dep of this.#o.dependencies) {
       const acquired = dep.breaker?.tryAcquire();
       if (acquired && !acquired.allowed) {
         for (const [, permit] of permits) permit?.release();
@@ -110,24 +119,24 @@ export class LoopGovernor implements AttemptGovernor {
       }
       permits.push([dep, acquired?.allowed ? acquired.permit : null]);
     }
-    return { exit: (end) => this.#exit(permits, end) };
+    return permits;
   }
 
-  #exit(
-    permits: Array<[Dependency, BreakerPermit | null]>,
-    end: { ok: boolean; latencyMs: number; error?: unknown; counted: boolean },
-  ): void {
+  #exit(permits: Permits, end: { ok: boolean; latencyMs: number; error?: unknown; counted: boolean }): void {
     if (!end.counted) {
       for (const [, permit] of permits) permit?.release();
       return;
     }
     this.latency.record(end.latencyMs, end.ok);
     this.adaptive?.record(end.latencyMs, end.ok);
+    const throttled = end.error instanceof RateLimitedError;
     for (const [dep, permit] of permits) {
       dep.latency.record(end.latencyMs, end.ok);
       if (end.ok) permit?.success();
+      else if (throttled)
+        permit?.release(); // it answered: a 429 is throttling, not an outage
       else permit?.failure();
-      if (end.error instanceof RateLimitedError) void dep.limiter?.pause(this.#o.clock.now() + end.error.retryAfterMs);
+      if (throttled) void dep.limiter?.pause(this.#o.clock.now() + (end.error as RateLimitedError).retryAfterMs);
     }
   }
 }
