@@ -471,3 +471,35 @@ describe('plan (dry run) and snapshot', () => {
     await h.stop();
   });
 });
+
+describe('abandoned cycles', () => {
+  it('the recovery loop closes a running record whose process stopped heartbeating, naming it', async () => {
+    const store = new MemoryStore();
+    const clock = new VirtualClock({ now: T0 });
+    const dead = {
+      id: 'deadcycle001',
+      loop: 'z',
+      tickId: 'z@dead',
+      trigger: 'cron' as const,
+      scheduledAt: T0 - 5_000,
+      startedAt: T0 - 5_000,
+      finishedAt: null,
+      steps: {},
+      counts: { planned: 1, succeeded: 0, failed: 0, skipped: 0 },
+      outcome: { kind: 'running' as const },
+      owner: 'gone-host:4242:dead',
+    };
+    await store.cycles.start(dead);
+    const loop = defineLoop({ name: 'z', trigger: { manual: true }, act: () => null });
+    const h = await createLoopHarness([loop], { store, clock });
+    await h.advance(1_500);
+    const closed = await store.cycles.get('deadcycle001');
+    assert.equal(closed?.outcome.kind, 'failed');
+    assert.match(
+      closed?.outcome.kind === 'failed' ? closed.outcome.error.message : '',
+      /abandoned: its process gone-host:4242:dead stopped heartbeating/,
+    );
+    assert.deepEqual(await store.cycles.running(), []);
+    await h.stop();
+  });
+});

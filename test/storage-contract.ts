@@ -202,6 +202,17 @@ export function storageContract(name: string, open: () => Promise<Store>): void 
         assert.deepEqual(await store.cycles.items('c1'), [ok, failed]);
       });
 
+      it('running lists the records of every loop not finished yet, oldest first', async () => {
+        const a = cycle({ startedAt: 2000 });
+        const b = cycle({ loop: 'beta', startedAt: 1000 });
+        await store.cycles.start(a);
+        await store.cycles.start(b);
+        await store.cycles.start(cycle({ startedAt: 500, finishedAt: 900, outcome: { kind: 'ok' } }));
+        assert.deepEqual(await store.cycles.running(), [b, a]);
+        await store.cycles.finish({ ...a, finishedAt: 2500, outcome: { kind: 'ok' } });
+        assert.deepEqual(await store.cycles.running(), [b]);
+      });
+
       it('summary returns the latest record and when the latest ok/partial cycle finished', async () => {
         await store.cycles.start(cycle({ startedAt: 1000, finishedAt: 1500, outcome: { kind: 'ok' } }));
         await store.cycles.start(cycle({ startedAt: 2000, finishedAt: 2600, outcome: { kind: 'partial', failed: 1 } }));

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { LOOP_DEFAULTS, type LoopDefinition, type ResolvedDependency } from '../core/loop.ts';
+import { observabilityShape } from './observability-schema.ts';
 import { durationMs, loopNameSchema, policiesSchema, triggerSchema } from './schema.ts';
 
 /** `./loops/demo.ts#act`, parsed. `exportName` is `default` when there is no `#`. */
@@ -138,14 +139,32 @@ const settingsShape = {
     .strictObject({
       host: z.string().min(1).default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(8080),
+      /** Bearer token for admin endpoints; empty = none. Usually "${AUTOLOOP_TOKEN:-}". */
+      token: z
+        .string()
+        .superRefine((token, ctx) => {
+          if (token === '' || token.length >= 16) return;
+          // Never echo a secret, not even a bad one: say only how long it was.
+          const got = `a token of ${token.length} characters (not shown)`;
+          const message = 'a token of at least 16 characters (or "" to turn the admin endpoints off)';
+          ctx.addIssue({ code: 'custom', message, params: { got } });
+        })
+        .default(''),
+      /** Extra Host header values accepted besides localhost, 127.0.0.1, [::1] and the bind host. */
+      allowedHosts: z
+        .array(
+          z.string().regex(/^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:.]+\]$/, {
+            error: 'a host name or IP address without port or wildcard',
+          }),
+        )
+        .default([]),
     })
     .prefault({}),
   leases: z.strictObject({ ttl: durationMs({ minMs: 100 }).default(10_000) }).prefault({}),
   dependencies: z.record(loopNameSchema, dependencySchema).default({}),
   shutdown: z.strictObject({ grace: durationMs().default(30_000) }).prefault({}),
-  log: z
-    .strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
-    .prefault({}),
+  /** log, alerts, webhooks, tracing. */
+  ...observabilityShape,
 };
 
 /** A YAML config file: settings plus loops keyed by name. */

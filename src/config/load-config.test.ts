@@ -50,7 +50,7 @@ describe('loadConfig: every bad input names the file and the path', () => {
     const [line] = await errorLines(parse('lops: {}\nloops: {}\n'));
     assert.equal(
       line,
-      'autoloop.yaml: (top level): unknown key "lops"; did you mean "loops"? allowed keys: store, http, leases, dependencies, shutdown, log, loops',
+      'autoloop.yaml: (top level): unknown key "lops"; did you mean "loops"? allowed keys: store, http, leases, dependencies, shutdown, log, alerts, webhooks, tracing, loops',
     );
   });
 
@@ -207,9 +207,9 @@ describe('loadConfig: resolved values', () => {
     assert.equal(config.file, fixture('valid.yaml'));
     assert.equal(config.dir, FIXTURES);
     assert.equal(config.store, `sqlite://${FIXTURES}/state/test.db`);
-    assert.deepEqual(config.http, { host: '0.0.0.0', port: 9090 });
+    assert.deepEqual(config.http, { host: '0.0.0.0', port: 9090, token: '', allowedHosts: [] });
     assert.deepEqual(config.shutdown, { graceMs: 45_000 });
-    assert.deepEqual(config.log, { level: 'debug' });
+    assert.equal(config.log.level, 'debug');
     const demo = find(config, 'demo');
     assert.deepEqual(demo.trigger, { kind: 'cron', expression: '*/10 * * * * *', timezone: 'Europe/Berlin' });
     assert.equal(demo.overlap, 'queue-one');
@@ -240,8 +240,8 @@ describe('loadConfig: resolved values', () => {
     const config = await parse(loop(`trigger: { interval: 1m }\n${ACT}`));
     assert.equal(config.store, `sqlite://${resolve('.autoloop/state.db')}`);
     assert.deepEqual(
-      [config.http, config.shutdown, config.log],
-      [{ host: '127.0.0.1', port: 8080 }, { graceMs: 30_000 }, { level: 'info' }],
+      [config.http, config.shutdown, config.log.level],
+      [{ host: '127.0.0.1', port: 8080, token: '', allowedHosts: [] }, { graceMs: 30_000 }, 'info'],
     );
   });
 
@@ -249,7 +249,7 @@ describe('loadConfig: resolved values', () => {
     const overrides = { store: 'sqlite://other.db', host: '0.0.0.0', port: 0 };
     const config = await loadConfig(fixture('valid.yaml'), { env, overrides });
     assert.equal(config.store, `sqlite://${resolve('other.db')}`);
-    assert.deepEqual(config.http, { host: '0.0.0.0', port: 0 });
+    assert.deepEqual(config.http, { host: '0.0.0.0', port: 0, token: '', allowedHosts: [] });
     assert.match(
       (await errorLines(loadConfig(fixture('valid.yaml'), { env, overrides: { port: 70000 } })))[0] as string,
       /^command line: port: expected a port number/,
@@ -260,7 +260,7 @@ describe('loadConfig: resolved values', () => {
     const text = `store: "redis://\${REDIS_HOST:-localhost}:6379/0"\nhttp:\n  host: \${HOST}\n  port: "\${PORT:-8080}"\n${loop(`description: "$\${NOT_A_VAR} on \${HOST}"\ntrigger: { interval: 1m }\n${ACT}`)}`;
     const config = await parse(text, { HOST: '10.0.0.1', PORT: '9000' });
     assert.equal(config.store, 'redis://localhost:6379/0');
-    assert.deepEqual(config.http, { host: '10.0.0.1', port: 9000 });
+    assert.deepEqual(config.http, { host: '10.0.0.1', port: 9000, token: '', allowedHosts: [] });
     assert.equal(find(config, 'demo').description, '${NOT_A_VAR} on 10.0.0.1');
   });
 
@@ -344,7 +344,7 @@ describe('loadConfig: resolved values', () => {
   it('loads a TS config module', async () => {
     const config = await loadConfig(fixture('ts-config.ts'), { env });
     assert.equal(config.store, 'memory://');
-    assert.deepEqual(config.http, { host: '127.0.0.1', port: 0 });
+    assert.deepEqual(config.http, { host: '127.0.0.1', port: 0, token: '', allowedHosts: [] });
     const typed = find(config, 'typed');
     assert.deepEqual(typed.trigger, { kind: 'interval', everyMs: 15_000 });
     assert.deepEqual(typed.policies, {

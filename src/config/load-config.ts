@@ -11,9 +11,16 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ResolvedDependency, ResolvedLoop } from '../core/loop.ts';
+import type { WebhookTarget } from '../observability/webhooks.ts';
 import { ConfigError, type ConfigIssue, formatPath } from './config-error.ts';
 import { type FileSettings, fileConfigSchema, moduleConfigSchema, resolveDependency } from './file-schema.ts';
 import { coerceSubstituted, type Env, type Substitution } from './interpolate.ts';
+import {
+  type ResolvedAlertsConfig,
+  type ResolvedLogConfig,
+  type ResolvedTracingConfig,
+  resolveObservability,
+} from './observability-schema.ts';
 import { resolveFileLoops } from './resolve-file-loop.ts';
 import { checkLoop } from './resolve-loop.ts';
 import { readYaml } from './yaml-source.ts';
@@ -28,10 +35,22 @@ export interface ResolvedConfig {
   /** Store URL; a relative sqlite path has been made absolute (`sqlite:///abs/path.db`). */
   readonly store: string;
   /** Port 0 picks a free port. */
-  readonly http: { readonly host: string; readonly port: number };
+  readonly http: {
+    readonly host: string;
+    readonly port: number;
+    /** Admin bearer token ('' = none: admin endpoints refuse every request). Never log or serve it. */
+    readonly token: string;
+    readonly allowedHosts: readonly string[];
+  };
   /** How long shutdown lets in-flight work drain. */
   readonly shutdown: { readonly graceMs: number };
-  readonly log: { readonly level: string };
+  /** Level and rotating log file (null: none). */
+  readonly log: ResolvedLogConfig;
+  /** Alert rules written in the config, and whether seed 002's defaults are added. */
+  readonly alerts: ResolvedAlertsConfig;
+  /** Where firing and resolved alerts are POSTed. */
+  readonly webhooks: readonly WebhookTarget[];
+  readonly tracing: ResolvedTracingConfig;
   /** Lease TTL for item keys, queue claims and instance heartbeats. */
   readonly leases: { readonly ttlMs: number };
   readonly dependencies: ReadonlyArray<ResolvedDependency>;
@@ -172,9 +191,14 @@ function finish(
     store,
     leases: Object.freeze({ ttlMs: settings.leases.ttl }),
     dependencies: Object.freeze(dependencies),
-    http: Object.freeze({ host: overrides.host ?? settings.http.host, port: overrides.port ?? settings.http.port }),
+    http: Object.freeze({
+      host: overrides.host ?? settings.http.host,
+      port: overrides.port ?? settings.http.port,
+      token: settings.http.token,
+      allowedHosts: Object.freeze([...settings.http.allowedHosts]),
+    }),
     shutdown: Object.freeze({ graceMs: settings.shutdown.grace }),
-    log: Object.freeze({ level: settings.log.level }),
+    ...resolveObservability(settings, dir),
     loops: Object.freeze([...loops]),
   });
 }

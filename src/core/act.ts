@@ -54,27 +54,37 @@ export async function actOnItems(
   record.counts.planned = queued.length;
   const claims = new ClaimHeartbeat(queued, deps);
   const attempts = new AttemptSet(ctx.signal);
-  let released = 0;
-  const runOne = async (item: QueuedItem) => {
+  const tally = { released: 0, lost: 0 };
+  const runOne = async (item: QueuedItem, entered: () => void) => {
     if (claims.lost(item.id)) return; // a peer adopted it while it waited for a slot
-    const outcome = await runLeased(loop, item, ctx, record, { ...deps, attempts }, adopted.has(item.id));
+    const outcome = await runLeased(loop, item, ctx, record, { ...deps, attempts }, adopted.has(item.id), entered);
     claims.done(item.id);
-    if (outcome === 'released') released++;
-    else if (outcome !== 'lost' && outcome !== 'deferred') record.counts[outcome]++;
+    if (outcome === 'released' || outcome === 'lost') tally[outcome]++;
+    else if (outcome !== 'deferred') record.counts[outcome]++;
   };
   try {
     const running = new Set<Promise<void>>();
     for (const item of queued) {
       await deps.pool.whenFree();
-      const run = runOne(item).finally(() => running.delete(run));
+      // Wait until this item holds its pool slot (or ended) before feeding the next:
+      // otherwise several items could take their leases for the same free slot.
+      let entered!: () => void;
+      const inPool = new Promise<void>((resolve) => {
+        entered = resolve;
+      });
+      const run = runOne(item, entered).finally(() => {
+        entered();
+        running.delete(run);
+      });
       running.add(run);
+      await inPool;
     }
     await Promise.all(running);
   } finally {
     attempts.dispose();
     claims.stop();
   }
-  return outcomeOf(record, released);
+  return outcomeOf(record, tally);
 }
 
 /**
@@ -91,6 +101,8 @@ async function runLeased(
   record: CycleRecord,
   deps: ActDeps & { attempts: AttemptSet },
   adopted: boolean,
+  /** Called once the item holds a pool slot (or will not run). */
+  entered: () => void,
 ): Promise<ItemEnd> {
   const { store, owner, clock, bus } = deps;
   let lease: HeldLease | undefined;
@@ -108,7 +120,9 @@ async function runLeased(
     }
   }
   try {
-    const result: ItemResult = await runItem(loop, item, ctx, deps, lease?.signal);
+    const running = runItem(loop, item, ctx, deps, lease?.signal); // submits its first attempt to the pool now
+    entered();
+    const result: ItemResult = await running;
     if (result.status === 'failed' && ctx.signal.aborted && result.error?.name === ShutdownError.name) {
       return (await store.queue.release([item.id], owner)) > 0 ? 'released' : 'lost';
     }
@@ -137,10 +151,19 @@ function skippedResult(item: QueuedItem, record: CycleRecord, now: number, reaso
   };
 }
 
-function outcomeOf(record: CycleRecord, released: number): CycleOutcome {
-  if (released > 0) {
+function outcomeOf(record: CycleRecord, tally: { released: number; lost: number }): CycleOutcome {
+  if (tally.released > 0) {
     const error = new ShutdownError(
-      `aborted by shutdown: ${released} item(s) returned to the queue for the next cycle`,
+      `aborted by shutdown: ${tally.released} item(s) returned to the queue for the next cycle`,
+    );
+    return { kind: 'failed', step: 'act', error: toErrorInfo(error) };
+  }
+  // Items whose lease or claim went to another process did not complete in this cycle: they count as
+  // failed here (their result, if any, is the other process's to write).
+  record.counts.failed += tally.lost;
+  if (tally.lost > 0 && record.counts.succeeded === 0) {
+    const error = new AutoloopError(
+      `${tally.lost} item(s) lost their lease or claim to another process before completing`,
     );
     return { kind: 'failed', step: 'act', error: toErrorInfo(error) };
   }

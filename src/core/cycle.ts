@@ -75,6 +75,7 @@ async function finishRecord(record: CycleRecord, deps: CycleDeps): Promise<Cycle
     outcome: record.outcome,
     durationMs: record.finishedAt - record.startedAt,
     counts: record.counts,
+    steps: record.steps,
   });
   return record;
 }

@@ -7,6 +7,7 @@ import type { Store } from '../storage/store.ts';
 import type { Clock } from '../time/clock.ts';
 import { newCycleId, runCycle, runRecoveryCycle } from './cycle.ts';
 import type { CycleRecord, Tick } from './cycle-record.ts';
+import { type DroppedTicks, droppedNote } from './dropped-ticks.ts';
 import type { ResolvedLoop } from './loop.ts';
 
 /** The loop's policies as the runner sees them (implemented by policies/loop-governor.ts). */
@@ -119,9 +120,9 @@ export class LoopRunner {
   }
 
   /** Ticks that fell due while this process was blocked and could not fire them. */
-  onMissed(ticks: Tick[]): void {
+  onMissed(ticks: Tick[], dropped: DroppedTicks | null = null): void {
     const reason = 'missed: the process was blocked when the tick fell due';
-    for (const tick of ticks) void this.#skip(tick, reason);
+    ticks.forEach((tick, i) => void this.#skip(tick, i === 0 ? reason + droppedNote(dropped) : reason));
   }
 
   /**
@@ -129,13 +130,14 @@ export class LoopRunner {
    * the loop's missed-tick policy: all recorded as skipped, or with
    * `run-once` the latest one run now.
    */
-  async onDowntime(ticks: Tick[]): Promise<void> {
+  async onDowntime(ticks: Tick[], dropped: DroppedTicks | null = null): Promise<void> {
     const latest = ticks.at(-1);
     if (!latest) return;
     const runLatest = this.loop.missed === 'run-once';
     const reason = `missed: no process was running the loop when the tick fell due (policy ${this.loop.missed})`;
     const skipped = runLatest ? ticks.slice(0, -1) : ticks;
-    await Promise.all(skipped.map((tick) => this.#skip(tick, reason)));
+    // The oldest record also accounts for older ticks past the cap, so every missed tick has a recorded reason.
+    await Promise.all(skipped.map((tick, i) => this.#skip(tick, i === 0 ? reason + droppedNote(dropped) : reason)));
     if (runLatest) this.onTick(latest);
   }
 

@@ -1,5 +1,21 @@
-import { type Context, Hono } from 'hono';
+import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { CycleRecord } from '../core/cycle-record.ts';
 import type { HealthReport } from '../runtime/health.ts';
+import type { RuntimeSnapshot, TasksView } from '../runtime/runtime.ts';
+import type { StoredEvent } from '../storage/store.ts';
+import type { Clock } from '../time/clock.ts';
+import { systemClock } from '../time/system-clock.ts';
+import { registerAdminRoutes } from './admin-routes.ts';
+import { HTTP_APP_SECURITY, type HttpAppSecurity } from './bind-policy.ts';
+import { limitBody } from './body-limit.ts';
+import { registerDashboard } from './dashboard/dashboard-routes.ts';
+import { type EventStreamOptions, registerEventsRoute } from './events-route.ts';
+import { registerHealthRoutes } from './health-routes.ts';
+import { hostAllowlist } from './host-allowlist.ts';
+import { createRedactor } from './redact.ts';
+import { createResponder, errorMessage } from './respond.ts';
+import { registerStatusRoutes } from './status-routes.ts';
 
 /**
  * What the HTTP surface reads from a runtime. The surface holds no state of
@@ -14,77 +30,124 @@ export interface HttpSource {
   live(): HealthReport;
   /** The Prometheus exposition: body and its content type. */
   metrics(): Promise<{ contentType: string; body: string }>;
+  /** `/status` and `/health/detailed`: the runtime's snapshot. */
+  snapshot(): Promise<RuntimeSnapshot>;
+  /** `/tasks`: the queue by priority and by loop, with estimated time. */
+  tasks(): Promise<TasksView>;
+  /** Recent cycle records of a loop, newest first (history for the dashboard). Rejects for an unknown loop. */
+  cycles(loop: string, limit: number): Promise<CycleRecord[]>;
+  /**
+   * The event log: the single source of `/events` (SSE). Poll `after(lastSeq)`;
+   * ids are the log's `seq`, so Last-Event-ID resumes exactly.
+   */
+  events: {
+    after(seq: number, limit: number): Promise<StoredEvent[]>;
+    latest(limit: number): Promise<StoredEvent[]>;
+  };
+  /** State-changing actions: every route that calls these requires the admin token. */
+  admin: {
+    loops(): string[];
+    run(loop: string): Promise<CycleRecord>;
+    pause(loop: string): void;
+    resume(loop: string): void;
+    /** Starts a graceful shutdown; resolves at once. */
+    shutdown(): void;
+  };
+  /** HTTP security settings: admin token ('' = admin refused) and extra allowed Host values. */
+  security: { token: string; allowedHosts: readonly string[]; bindHost: string };
 }
 
-/** Paths the app serves, each for GET (and HEAD, which Hono answers from GET). */
-export const HTTP_ROUTES = ['/health', '/health/live', '/health/ready', '/metrics'] as const;
+/** Every route of the API with its methods (HEAD is answered from GET). Other methods get a 405. */
+export const HTTP_ROUTES = [
+  { path: '/health', methods: ['GET'] },
+  { path: '/health/live', methods: ['GET'] },
+  { path: '/health/ready', methods: ['GET'] },
+  { path: '/health/detailed', methods: ['GET'] },
+  { path: '/health/:component', methods: ['GET'] },
+  { path: '/metrics', methods: ['GET'] },
+  { path: '/status', methods: ['GET'] },
+  { path: '/tasks', methods: ['GET'] },
+  { path: '/loops/:name/cycles', methods: ['GET'] },
+  { path: '/events', methods: ['GET'] },
+  { path: '/loops/:name/run', methods: ['POST'] },
+  { path: '/loops/:name/pause', methods: ['POST'] },
+  { path: '/loops/:name/resume', methods: ['POST'] },
+  { path: '/shutdown', methods: ['POST'] },
+] as const;
 
-const NO_STORE = { 'cache-control': 'no-store' } as const;
-const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', ...NO_STORE } as const;
+/** Largest request body accepted, on every route. */
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
+export interface HttpAppOptions {
+  /** Timers of the `/events` poll and the deferred shutdown. Default the system clock. */
+  clock?: Clock;
+  /** Poll interval, heartbeat and batch sizes of `/events`. */
+  events?: EventStreamOptions;
+}
 
 /**
  * Build the HTTP app over `source`. Socket-free: test it with
- * `app.request('/health')`, serve it with `createHttpServer`.
+ * `app.request('/health')`, serve it with `createHttpServer` (which refuses
+ * a non-loopback bind when `source.security.token` is empty).
  *
- * Health routes answer 200 when the report is healthy and 503 otherwise, so
- * load balancers and orchestrators need not parse the body; a source that
- * throws counts as unhealthy. Every error is a JSON body, never an HTML page
- * or a stack trace.
+ * Every route, the dashboard's included, passes two guards first: the Host
+ * allowlist (403, against DNS rebinding) and a 64 KiB body limit (413).
+ * Admin routes also need the bearer token (see admin-routes.ts). Every
+ * error is a JSON body, never an HTML page or a stack trace; bad input is a
+ * 400 naming the field; every body is scrubbed of the token and of URL
+ * passwords before it is sent.
  *
  * @example
  * const app = createHttpApp(source);
  * const res = await app.request('/health/ready'); // 200 or 503, JSON report
  */
-export function createHttpApp(source: HttpSource): Hono {
+export function createHttpApp(source: HttpSource, options: HttpAppOptions = {}): Hono & HttpAppSecurityTag {
+  const clock = options.clock ?? systemClock;
+  const { token, allowedHosts, bindHost } = source.security;
+  const out = createResponder(createRedactor([token]));
   // strict: false lets `/health/` match `/health`, as probes are often typed by hand.
   const app = new Hono({ strict: false });
 
-  app.get('/health', (c) => healthResponse(c, () => source.health()));
-  app.get('/health/live', (c) => healthResponse(c, async () => source.live()));
-  app.get('/health/ready', (c) => healthResponse(c, () => source.ready()));
-  app.get('/metrics', async (c) => {
-    const { contentType, body } = await source.metrics();
-    return c.body(body, 200, { 'content-type': contentType, ...NO_STORE });
+  app.use('*', hostAllowlist({ bindHost, allowedHosts }, out));
+  app.use(
+    '*',
+    limitBody(BODY_LIMIT_BYTES, (c) =>
+      out.json(c, 413, { error: `request body too large: the limit is ${BODY_LIMIT_BYTES} bytes (64 KiB)` }),
+    ),
+  );
+  registerHealthRoutes(app, source, out);
+  registerStatusRoutes(app, source, out);
+  registerEventsRoute(app, source, out, clock, options.events);
+  registerAdminRoutes(app, source, out, clock);
+  registerDashboard(app);
+
+  // Registered after every handler, so they only see the other methods.
+  for (const { path, methods } of HTTP_ROUTES) {
+    const allow: string[] = [...methods];
+    if (allow.includes('GET')) allow.push('HEAD');
+    app.all(path, (c) =>
+      out.json(
+        c,
+        405,
+        { error: 'method not allowed', method: c.req.method, path: c.req.path, allow },
+        { allow: allow.join(', ') },
+      ),
+    );
+  }
+
+  app.notFound((c) => out.json(c, 404, { error: 'not found', path: c.req.path }));
+  app.onError((error, c) => {
+    // Thrown by Hono itself for a request it cannot read (e.g. a broken body stream): the client's fault.
+    if (error instanceof HTTPException && error.status < 500) {
+      return out.json(c, error.status as 400, { error: error.message || 'bad request', path: c.req.path });
+    }
+    return out.json(c, 500, { error: errorMessage(error), path: c.req.path });
   });
-
-  // Registered after the GET handlers, so it only sees the other methods.
-  for (const path of HTTP_ROUTES) {
-    app.all(path, (c) => {
-      const body = { error: 'method not allowed', method: c.req.method, path: c.req.path, allow: ['GET', 'HEAD'] };
-      return json(c, 405, body, { allow: 'GET, HEAD' });
-    });
-  }
-
-  app.notFound((c) => json(c, 404, { error: 'not found', path: c.req.path }));
-  app.onError((error, c) => json(c, 500, { error: errorMessage(error), path: c.req.path }));
-  return app;
+  const security: HttpAppSecurity = { adminTokenSet: token !== '' };
+  return Object.assign(app, { [HTTP_APP_SECURITY]: security });
 }
 
-async function healthResponse(c: Context, read: () => Promise<HealthReport>): Promise<Response> {
-  let report: HealthReport;
-  let text: string;
-  try {
-    report = await read();
-    // Serialised here so a report that cannot be (a bigint or a cycle in a
-    // component's extra fields) is unhealthy too, not a broken response.
-    text = JSON.stringify(report);
-  } catch (error) {
-    return json(c, 503, { healthy: false, status: 'unhealthy', error: errorMessage(error) });
-  }
-  // Anything but an explicit `healthy: true` is unhealthy: a probe must fail closed.
-  return c.body(text, report.healthy === true ? 200 : 503, JSON_HEADERS);
-}
-
-/** A JSON response with `cache-control: no-store`. */
-function json(
-  c: Context,
-  status: 404 | 405 | 500 | 503,
-  body: Record<string, unknown>,
-  headers: Record<string, string> = {},
-): Response {
-  return c.body(JSON.stringify(body), status, { ...JSON_HEADERS, ...headers });
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+/** What `createHttpApp` attaches for `createHttpServer`'s bind policy. */
+export interface HttpAppSecurityTag {
+  readonly [HTTP_APP_SECURITY]: HttpAppSecurity;
 }

@@ -85,6 +85,15 @@ export class HeldLease {
     await this.#o.store.release(this.key, this.#o.owner, this.token);
   }
 
+  /**
+   * Marks the lease lost from outside: the store reported it expired (a sweep
+   * removed it) before this holder's renewal timer noticed, e.g. after a
+   * stall. Aborts the work before anyone can adopt it again.
+   */
+  expire(reason: string): void {
+    this.#lose(reason);
+  }
+
   #schedule(): void {
     const { clock, ttlMs } = this.#o;
     const untilDeadline = this.#deadline - clock.monotonic();

@@ -51,7 +51,13 @@ export class LeaseManager {
       if ((await this.sweep()) > 0) lease = await store.acquire(key, owner, ttlMs, clock.now());
     }
     if (!lease) return undefined;
-    if (lease.tookOverFrom) this.#o.onStaleRecovered?.(key, lease.tookOverFrom);
+    if (lease.tookOverFrom) {
+      if (lease.tookOverFrom === owner) {
+        for (const held of this.#held)
+          if (held.key === key) held.expire('this process took its own expired lease over');
+      }
+      this.#o.onStaleRecovered?.(key, lease.tookOverFrom);
+    }
     const held = new HeldLease(lease, sentAt, {
       store,
       clock,
@@ -75,7 +81,16 @@ export class LeaseManager {
   /** Removes expired leases from the store. Returns how many were recovered. */
   async sweep(): Promise<number> {
     const expired = await this.#o.store.sweep(this.#o.clock.now());
-    for (const lease of expired) this.#o.onStaleRecovered?.(lease.key, lease.owner);
+    for (const lease of expired) {
+      if (lease.owner === this.#o.owner) {
+        // Our own lease expired (we stalled): stop its work before this process or a peer re-adopts it.
+        for (const held of this.#held) {
+          if (held.key === lease.key && held.token === lease.token)
+            held.expire('the lease expired before it was renewed');
+        }
+      }
+      this.#o.onStaleRecovered?.(lease.key, lease.owner);
+    }
     return expired.length;
   }
 

@@ -1,11 +1,12 @@
 import type { CycleCounts, CycleOutcome, TriggerKind } from '../core/cycle-record.ts';
 import type { ErrorInfo } from '../core/errors.ts';
+import type { AlertEventMap } from './alerts/alert-event.ts';
 
 /**
  * The typed event map: event name -> payload. Surfaces (log, metrics, SSE,
  * event log) subscribe to these; nothing emits untyped strings.
  */
-export interface EventMap {
+export interface EventMap extends AlertEventMap {
   'runtime.started': { owner: string; loops: string[] };
   'runtime.stopping': { reason: string };
   'runtime.stopped': { drained: boolean };
@@ -17,6 +18,8 @@ export interface EventMap {
     outcome: CycleOutcome;
     durationMs: number;
     counts: CycleCounts;
+    /** Milliseconds per step, for traces and dashboards. */
+    steps?: { observeMs?: number; planMs?: number; actMs?: number };
   };
   'cycle.skipped': { loop: string; tickId: string; reason: string };
   'item.started': { loop: string; cycleId: string; key: string; attempt: number };

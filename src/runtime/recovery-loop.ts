@@ -1,7 +1,8 @@
+import type { CycleRecord } from '../core/cycle-record.ts';
 import type { Logger } from '../core/logger.ts';
 import type { LoopRunner } from '../core/loop-runner.ts';
 import type { LeaseManager } from '../leases/lease-manager.ts';
-import type { InstanceRecord, InstanceRegistry } from '../storage/store.ts';
+import type { CycleStore, InstanceRecord, InstanceRegistry } from '../storage/store.ts';
 import type { Clock } from '../time/clock.ts';
 
 export interface RecoveryLoopOptions {
@@ -9,6 +10,9 @@ export interface RecoveryLoopOptions {
   readonly leases: LeaseManager;
   readonly runners: () => Iterable<LoopRunner>;
   readonly instances: InstanceRegistry;
+  readonly cycles: CycleStore;
+  /** Called with each abandoned cycle record this process closed. */
+  readonly onAbandoned?: (record: CycleRecord) => void;
   readonly instance: Omit<InstanceRecord, 'lastBeatAt' | 'expiresAt'>;
   /** Instance heartbeat TTL (the lease TTL); beats go out every ttl/3. */
   readonly ttlMs: number;
@@ -20,7 +24,9 @@ export interface RecoveryLoopOptions {
 /**
  * The self-healing tick of a runtime, every second: sweep expired leases,
  * let each loop adopt items whose claims expired (their holder crashed or
- * stalled) in a recovery cycle, and send this instance's heartbeat when due.
+ * stalled) in a recovery cycle, close the records of cycles whose process
+ * stopped heartbeating (they would read "running" forever), and send this
+ * instance's heartbeat when due.
  * A runnable: `run(signal)` resolves when the signal aborts and never rejects;
  * a failing store is logged and retried on the next tick.
  */
@@ -50,12 +56,34 @@ export class RecoveryLoop {
     this.#nextBeatAt = clock.monotonic() + ttlMs / 3;
   }
 
+  /** Marks running records whose owner has no live heartbeat as failed, naming the owner. */
+  async #closeAbandoned(): Promise<void> {
+    const { clock, cycles, instances, instance } = this.#o;
+    const running = await cycles.running();
+    if (running.length === 0) return;
+    const now = clock.now();
+    const live = new Set((await instances.list(now)).map((i) => i.id));
+    live.add(instance.id);
+    for (const record of running) {
+      if (live.has(record.owner)) continue;
+      const message = `abandoned: its process ${record.owner} stopped heartbeating; unfinished items are re-run by recovery cycles`;
+      const closed: CycleRecord = {
+        ...record,
+        finishedAt: now,
+        outcome: { kind: 'failed', step: 'act', error: { name: 'AbandonedCycle', message } },
+      };
+      await cycles.finish(closed);
+      this.#o.onAbandoned?.(closed);
+    }
+  }
+
   async #tick(): Promise<void> {
     const { clock, leases, logger } = this.#o;
     try {
       if (clock.monotonic() >= this.#nextBeatAt) await this.beat();
       await leases.sweep();
       for (const runner of this.#o.runners()) void runner.recover();
+      await this.#closeAbandoned();
     } catch (error) {
       logger.warn({ err: error }, 'recovery tick failed; retrying next tick');
     }

@@ -8,7 +8,7 @@ import { AutoloopError, ShutdownError } from '../core/errors.ts';
 import { type Logger, silentLogger } from '../core/logger.ts';
 import type { LoopDefinition, ResolvedDependency, ResolvedLoop } from '../core/loop.ts';
 import { LoopRunner } from '../core/loop-runner.ts';
-import type { WorkItem } from '../core/work-item.ts';
+import { priorityName, type WorkItem } from '../core/work-item.ts';
 import { createHttpServer } from '../http/http-server.ts';
 import { createHttpApp } from '../http/routes.ts';
 import { LeaseManager } from '../leases/lease-manager.ts';
@@ -27,7 +27,25 @@ import { systemClock } from '../time/system-clock.ts';
 import { type ComponentHealth, type HealthCheck, type HealthReport, healthReport } from './health.ts';
 import { loopHealth } from './loop-health.ts';
 import { findMissedTicks } from './missed-ticks.ts';
+import { type ObservabilityOptions, Observers } from './observers.ts';
 import { RecoveryLoop } from './recovery-loop.ts';
+
+export interface HttpOptions {
+  host: string;
+  port: number;
+  /** Bearer token for admin endpoints ('' or absent: they refuse every request). */
+  token?: string;
+  /** Host header values accepted besides localhost, 127.0.0.1, [::1] and `host`. */
+  allowedHosts?: readonly string[];
+}
+
+/** The shape of {@link Runtime.tasks}: seed 000's view of the work queue. */
+export type TasksView = {
+  total: number;
+  byPriority: Array<{ priority: string; count: number }>;
+  byLoop: Array<{ loop: string; count: number; estimatedSeconds: number | null }>;
+  items: Array<{ loop: string; key: string; priority: string; enqueuedAt: string; claimedBy: string | null }>;
+};
 
 /** The shape of {@link Runtime.snapshot}. */
 export type RuntimeSnapshot = {
@@ -67,7 +85,7 @@ export interface RuntimeOptions {
   /** Randomness in [0, 1) for backoff jitter. Default Math.random. */
   random?: () => number;
   /** Serve health and metrics over HTTP. Default off in the library; the CLI turns it on. */
-  http?: { host: string; port: number } | false;
+  http?: HttpOptions | false;
   /** How long shutdown lets in-flight items finish before aborting them. Default 30 s. */
   shutdownGraceMs?: number;
   logger?: Logger;
@@ -86,6 +104,8 @@ export interface RuntimeOptions {
   dependencies?: ReadonlyArray<ResolvedDependency> | Record<string, DependencySpec>;
   /** How often expired leases are swept and orphaned items adopted. Default 1 s. */
   recoveryIntervalMs?: number;
+  /** Alerts (with seed 002's defaults), webhooks and OpenTelemetry traces; all off when absent. */
+  observability?: ObservabilityOptions;
 }
 
 interface LoopSlot {
@@ -115,6 +135,7 @@ export class Runtime {
   readonly #options: RuntimeOptions;
   readonly #loops = new Map<string, LoopSlot>();
   readonly #dependencies = new Map<string, Dependency>();
+  readonly #resolvedDependencies: readonly ResolvedDependency[];
   #store: Store | null = null;
   #recorder: EventRecorder | null = null;
   #metrics: RuntimeMetrics | null = null;
@@ -123,6 +144,7 @@ export class Runtime {
   #schedulers: AbortController | null = null;
   #schedulerRuns: Promise<void>[] = [];
   #leases: LeaseManager | null = null;
+  #observers: Observers | null = null;
   #recovery: RecoveryLoop | null = null;
   #state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
   #startedAt = 0;
@@ -139,7 +161,10 @@ export class Runtime {
       onListenerError: (error) => this.logger.error({ err: error }, 'event listener failed'),
     });
     const specs = options.dependencies ?? [];
-    for (const spec of Array.isArray(specs) ? specs : resolveDependencies(specs as Record<string, DependencySpec>)) {
+    this.#resolvedDependencies = Array.isArray(specs)
+      ? specs
+      : resolveDependencies(specs as Record<string, DependencySpec>);
+    for (const spec of this.#resolvedDependencies) {
       this.#dependencies.set(spec.name, new Dependency(spec, this.clock, this.#lazyBuckets()));
     }
     for (const def of options.loops) {
@@ -171,7 +196,7 @@ export class Runtime {
       triggerKind: loop.trigger.kind,
       clock: this.clock,
       onTick: (tick) => runner.onTick(tick),
-      onMissed: (ticks) => runner.onMissed(ticks),
+      onMissed: (ticks, dropped) => runner.onMissed(ticks, dropped),
     });
     const governor = new LoopGovernor({
       loop,
@@ -204,6 +229,11 @@ export class Runtime {
       take: (...args) => this.store.buckets.take(...args),
       pause: (...args) => this.store.buckets.pause(...args),
     };
+  }
+
+  /** Alerts pending, firing or recently resolved (empty before start or without rules). */
+  alerts(): ReturnType<Observers['alerts']> {
+    return this.#observers?.alerts() ?? [];
   }
 
   /** The runtime's named dependencies (breakers, rate limits, latency). */
@@ -327,6 +357,16 @@ export class Runtime {
     for (const dep of this.#dependencies.values()) {
       dep.breaker?.onStateChange(({ breaker, from, to }) => this.bus.emit('breaker.state', { breaker, from, to }));
     }
+    this.#observers = new Observers({
+      options: this.#options.observability ?? {},
+      bus: this.bus,
+      clock: this.clock,
+      logger: this.logger,
+      registry: this.#metrics.registry,
+      loops: [...this.#loops.values()].map((slot) => slot.runner.loop),
+      dependencies: this.#resolvedDependencies,
+      random: this.#options.random ?? Math.random,
+    });
     for (const { runner } of this.#loops.values()) {
       this.bus.emit('loop.concurrency', { loop: runner.loop.name, limit: runner.pool.concurrency });
     }
@@ -334,6 +374,7 @@ export class Runtime {
       try {
         await this.#startHttp(this.#options.http);
       } catch (error) {
+        await this.#observers?.stop();
         await this.#recorder.stop();
         this.#metrics.dispose();
         if (typeof store !== 'object') await this.#store.close();
@@ -351,13 +392,31 @@ export class Runtime {
     this.bus.emit('runtime.started', { owner: this.owner, loops: this.loopNames });
   }
 
-  async #startHttp(http: { host: string; port: number }): Promise<void> {
+  async #startHttp(http: HttpOptions): Promise<void> {
     const metrics = this.#metrics as RuntimeMetrics;
     const app = createHttpApp({
       health: () => this.health(),
       ready: () => this.ready(),
       live: () => healthReport({ process: { healthy: true, state: this.#state } }, this.clock.now()),
       metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+      snapshot: () => this.snapshot(),
+      tasks: () => this.tasks(),
+      cycles: (loop, limit) => {
+        this.#get(loop);
+        return this.store.cycles.list(loop, { limit });
+      },
+      events: {
+        after: (seq, limit) => this.store.events.after(seq, { limit }),
+        latest: (limit) => this.store.events.latest({ limit }),
+      },
+      admin: {
+        loops: () => this.loopNames,
+        run: (loop) => this.run(loop),
+        pause: (loop) => this.loop(loop).pause(),
+        resume: (loop) => this.loop(loop).resume(),
+        shutdown: () => void this.stop({ reason: 'POST /shutdown' }),
+      },
+      security: { token: http.token ?? '', allowedHosts: http.allowedHosts ?? [], bindHost: http.host },
     });
     this.#http = createHttpServer({ host: http.host, port: http.port, app });
     const address = await this.#http.start();
@@ -372,11 +431,14 @@ export class Runtime {
 
   /** Applies each loop's missed-tick policy to the ticks that fell due while nothing ran. */
   async #catchUp(): Promise<void> {
+    // A live peer running the loop is not downtime: its ticks are its own to record.
+    const peers = (await this.store.instances.list(this.clock.now())).filter((i) => i.id !== this.owner);
     for (const { runner, trigger } of this.#loops.values()) {
-      const ticks = await findMissedTicks(runner.loop, trigger, this.store.cycles, this.clock.now());
-      if (ticks.length > 0)
-        this.logger.info({ loop: runner.loop.name, missed: ticks.length }, 'ticks missed during downtime');
-      await runner.onDowntime(ticks);
+      if (peers.some((peer) => peer.loops.includes(runner.loop.name))) continue;
+      const { ticks, dropped } = await findMissedTicks(runner.loop, trigger, this.store.cycles, this.clock.now());
+      const missed = ticks.length + (dropped?.count ?? 0);
+      if (missed > 0) this.logger.info({ loop: runner.loop.name, missed }, 'ticks missed during downtime');
+      await runner.onDowntime(ticks, dropped);
     }
   }
 
@@ -388,6 +450,16 @@ export class Runtime {
       leases: this.#leases as LeaseManager,
       runners: () => [...this.#loops.values()].map((s) => s.runner),
       instances: this.store.instances,
+      cycles: this.store.cycles,
+      onAbandoned: (record) =>
+        this.bus.emit('cycle.finished', {
+          loop: record.loop,
+          cycleId: record.id,
+          tickId: record.tickId,
+          outcome: record.outcome,
+          durationMs: (record.finishedAt ?? record.startedAt) - record.startedAt,
+          counts: record.counts,
+        }),
       instance: {
         id: this.owner,
         host: host ?? '',
@@ -464,6 +536,7 @@ export class Runtime {
     const drained = await this.#drain(runners, graceMs);
     // Peers may take this process's keys at once, not after the TTL.
     await this.#leases?.releaseAll();
+    await this.#observers?.stop();
     if (this.#recovery) await this.store.instances.remove(this.owner).catch(() => {});
     await this.#http?.stop();
     this.bus.emit('runtime.stopped', { drained });
@@ -542,6 +615,39 @@ export class Runtime {
       leases: { active: this.activeLeases },
       queue: await this.store.queue.depth(),
       instances: await this.store.instances.list(now),
+    };
+  }
+
+  /**
+   * The work queue as seed 000's `tasks` view: counts by priority and by
+   * loop, the first 100 items, and an estimate per loop (items × recent p50
+   * latency / concurrency; null before any latency was seen).
+   */
+  async tasks(): Promise<TasksView> {
+    const depth = await this.store.queue.depth();
+    const items = await this.store.queue.list(undefined, { limit: 100 });
+    const byPriority = new Map<string, number>();
+    const byLoop = new Map<string, number>();
+    for (const d of depth) {
+      byPriority.set(priorityName(d.priority), (byPriority.get(priorityName(d.priority)) ?? 0) + d.count);
+      byLoop.set(d.loop, (byLoop.get(d.loop) ?? 0) + d.count);
+    }
+    const estimate = (loop: string, count: number): number | null => {
+      const slot = this.#loops.get(loop);
+      if (!slot || slot.governor.latency.count === 0) return null;
+      return Math.round((count * slot.governor.latency.p50) / slot.runner.pool.concurrency / 1000);
+    };
+    return {
+      total: depth.reduce((n, d) => n + d.count, 0),
+      byPriority: [...byPriority].map(([priority, count]) => ({ priority, count })),
+      byLoop: [...byLoop].map(([loop, count]) => ({ loop, count, estimatedSeconds: estimate(loop, count) })),
+      items: items.map((i) => ({
+        loop: i.loop,
+        key: i.key,
+        priority: priorityName(i.priority),
+        enqueuedAt: new Date(i.enqueuedAt).toISOString(),
+        claimedBy: i.claim?.owner ?? null,
+      })),
     };
   }
 

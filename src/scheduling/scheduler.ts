@@ -1,5 +1,7 @@
 import type { Tick } from '../core/cycle-record.ts';
+import type { DroppedTicks } from '../core/dropped-ticks.ts';
 import type { Clock } from '../time/clock.ts';
+import { TickWindow } from './tick-window.ts';
 import type { Trigger } from './trigger.ts';
 
 export interface SchedulerOptions {
@@ -13,7 +15,7 @@ export interface SchedulerOptions {
    * Called with ticks that fell due while the process could not fire them
    * (event loop blocked, machine asleep). Only the latest due tick fires.
    */
-  onMissed?(ticks: Tick[]): void;
+  onMissed?(ticks: Tick[], dropped: DroppedTicks | null): void;
 }
 
 /** At most this many missed ticks are reported one by one after a long stall. */
@@ -61,14 +63,12 @@ export class Scheduler {
   #fireLatestDue(first: number): number {
     const { clock, trigger, loop, triggerKind } = this.#o;
     const now = clock.now();
-    const due: number[] = [first];
-    for (let t = trigger.next(first); t !== undefined && t <= now; t = trigger.next(t)) {
-      due.push(t);
-      if (due.length > MAX_MISSED_REPORTED) due.shift();
-    }
-    const fired = due[due.length - 1] as number;
+    const due = new TickWindow(MAX_MISSED_REPORTED + 1);
+    due.push(first);
+    for (let t = trigger.next(first); t !== undefined && t <= now; t = trigger.next(t)) due.push(t);
+    const fired = due.kept[due.kept.length - 1] as number;
     const make = (at: number): Tick => ({ id: tickId(loop, at), loop, trigger: triggerKind, scheduledAt: at });
-    if (due.length > 1) this.#o.onMissed?.(due.slice(0, -1).map(make));
+    if (due.kept.length > 1) this.#o.onMissed?.(due.kept.slice(0, -1).map(make), due.dropped);
     this.#o.onTick(make(fired));
     return fired;
   }

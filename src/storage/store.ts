@@ -54,6 +54,8 @@ export interface CycleStore {
   list(loop: string, options?: { limit?: number }): Promise<CycleRecord[]>;
   /** The item results written for a cycle, in the order they finished. */
   items(cycleId: string): Promise<ItemResult[]>;
+  /** Records of every loop still marked running (finishedAt null), oldest first: live or abandoned. */
+  running(): Promise<CycleRecord[]>;
   /**
    * The latest record of the loop, and the finish time of its latest cycle
    * whose outcome was `ok` or `partial` (undefined when none).

@@ -192,3 +192,12 @@ export async function stopChild(child: Child, timeoutMs = 15_000): Promise<void>
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Polls `ok()` every 20 ms until it holds; rejects naming `what` after `timeoutMs`. */
+export async function pollUntil(what: string, ok: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(20);
+  }
+}

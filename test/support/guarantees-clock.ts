@@ -6,8 +6,9 @@
  * sleeps end, and none of its store calls are made or answered, so none of
  * its code runs again and it writes nothing more. It never calls stop().
  */
-import { abortReason, type Clock, type TimerHandle } from '../../src/time/clock.ts';
+
 import type { Store } from '../../src/storage/store.ts';
+import { abortReason, type Clock, type TimerHandle } from '../../src/time/clock.ts';
 
 export class KillableClock implements Clock {
   readonly #base: Clock;

@@ -132,6 +132,13 @@ export class MemoryStore implements Store {
         list.sort((a, b) => a.result.finishedAt - b.result.finishedAt || a.seq - b.seq);
         return list.map((r) => clone(r.result));
       },
+      running: async () => {
+        this.#open('cycles.running');
+        return [...this.#cycles.values()]
+          .filter((r) => r.finishedAt === null)
+          .sort((a, b) => a.startedAt - b.startedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+          .map(clone);
+      },
       summary: async (loop) => {
         this.#open('cycles.summary');
         const records = this.#loopCycles(loop);

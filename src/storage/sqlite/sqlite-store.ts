@@ -175,6 +175,7 @@ export class SqliteStore implements Store {
         ),
       items: async (cycleId) =>
         this.#run('cycles.items', (sql) => sql.listItemResults.all(cycleId).map(fromItemResultRow)),
+      running: async () => this.#run('cycles.running', (sql) => sql.runningCycles.all().map(fromCycleRow)),
       summary: async (loop) =>
         this.#run('cycles.summary', (sql) => {
           const last = sql.listCycles.get({ loop, limit: 1 });

@@ -161,6 +161,10 @@ export const MIGRATIONS: readonly string[] = [
     paused_until INTEGER
   ) WITHOUT ROWID;
   `,
+  // 3: cycles still running (finished_at NULL), found fast to close abandoned ones.
+  `
+  CREATE INDEX IF NOT EXISTS cycles_running ON cycles (started_at) WHERE finished_at IS NULL;
+  `,
 ];
 
 export interface CycleRow {
@@ -343,6 +347,9 @@ export function prepareStatements(db: Database.Database) {
     ),
 
     // in: loop -> out: finished_at of the newest ok/partial record, or undefined.
+    // in: nothing -> out: every record with finished_at NULL, oldest first (partial index cycles_running).
+    runningCycles: db.prepare<[], CycleRow>('SELECT * FROM cycles WHERE finished_at IS NULL ORDER BY started_at, id'),
+
     lastSuccess: db.prepare<[string], { finished_at: number | null }>(
       `SELECT finished_at FROM cycles WHERE loop = ? AND outcome_kind IN ('ok', 'partial')
        ORDER BY started_at DESC, id DESC LIMIT 1`,

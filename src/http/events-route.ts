@@ -1,0 +1,196 @@
+import type { Context, Hono } from 'hono';
+import { type SSEStreamingApi, streamSSE } from 'hono/streaming';
+import type { StoredEvent } from '../storage/store.ts';
+import type { Clock } from '../time/clock.ts';
+import { errorMessage, type Responder } from './respond.ts';
+import type { HttpSource } from './routes.ts';
+
+/** Timing of `/events`; the defaults suit browsers and proxies, tests shorten them. */
+export interface EventStreamOptions {
+  /** How often the event log is polled for new events. Default 250 ms. */
+  pollMs?: number;
+  /** A comment line is sent after this long without a write, so proxies keep the stream open. Default 15 s. */
+  heartbeatMs?: number;
+  /** Events sent on connect when the client names no position. Default 100. */
+  historyLimit?: number;
+  /** Most events read per poll; a full batch is followed by another read at once. Default 500. */
+  batchLimit?: number;
+}
+
+/**
+ * `GET /events`: the event log as Server-Sent Events. Each stored event is a
+ * frame with `id: <seq>`, `event: <type>` and `data: {seq, at, type, loop, data}`.
+ *
+ * Start position: after the `Last-Event-ID` header (what a reconnecting
+ * EventSource sends), else after `?after=<seq>`, else the newest
+ * `historyLimit` events. Because ids are the log's own sequence, a resumed
+ * stream has no gap and no duplicate. The log is then polled every `pollMs`
+ * until the client disconnects, which ends the loop and its timer.
+ */
+export function registerEventsRoute(
+  app: Hono,
+  source: HttpSource,
+  out: Responder,
+  clock: Clock,
+  options: EventStreamOptions = {},
+): void {
+  const timing = {
+    pollMs: options.pollMs ?? 250,
+    heartbeatMs: options.heartbeatMs ?? 15_000,
+    historyLimit: options.historyLimit ?? 100,
+    batchLimit: options.batchLimit ?? 500,
+  };
+  app.get('/events', async (c) => {
+    const after = startAfter(c, out);
+    if (after instanceof Response) return after;
+    let first: StoredEvent[];
+    try {
+      first =
+        after === undefined
+          ? await source.events.latest(timing.historyLimit)
+          : await source.events.after(after, timing.batchLimit);
+    } catch (error) {
+      return out.json(c, 503, { error: `events: cannot read the event log: ${errorMessage(error)}` });
+    }
+    if (c.req.method === 'HEAD') return c.body(null, 200, SSE_HEADERS);
+    c.header('x-accel-buffering', 'no'); // nginx: do not buffer the stream
+    return streamSSE(c, async (stream) => {
+      const stop = new AbortController();
+      const onAbort = () => stop.abort();
+      stream.onAbort(onAbort);
+      const request = c.req.raw.signal;
+      if (request.aborted) stop.abort();
+      else request.addEventListener('abort', onAbort, { once: true });
+      try {
+        const pump = new EventPump(stream, source, out, clock, timing, stop.signal);
+        await pump.run(first, after ?? 0);
+      } finally {
+        request.removeEventListener('abort', onAbort);
+      }
+    });
+  });
+}
+
+const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' } as const;
+
+/** The start position, undefined for "the newest history", or a 400. */
+function startAfter(c: Context, out: Responder): number | undefined | Response {
+  const header = c.req.header('last-event-id');
+  if (header !== undefined && header.trim() !== '') {
+    const seq = parseSeq(header);
+    if (seq !== undefined) return seq;
+    // The header's value is not echoed: request headers are never written back.
+    return out.badInput(c, {
+      field: 'Last-Event-ID',
+      where: 'header Last-Event-ID',
+      expected: 'an event id (a non-negative integer) from this stream',
+      got: `a value that is not one (${header.length} characters)`,
+      fix: 'reconnect without it to start from recent history',
+    });
+  }
+  const query = c.req.query('after');
+  if (query === undefined) return undefined;
+  const seq = parseSeq(query);
+  if (seq !== undefined) return seq;
+  return out.badInput(c, {
+    field: 'after',
+    where: 'query after',
+    expected: 'an event id (a non-negative integer)',
+    got: JSON.stringify(query.slice(0, 40)),
+    fix: 'omit it to start from recent history',
+  });
+}
+
+function parseSeq(text: string): number | undefined {
+  const trimmed = text.trim();
+  if (!/^\d{1,15}$/.test(trimmed)) return undefined;
+  return Number(trimmed);
+}
+
+/** One connection's polling loop. Ends when `signal` aborts (client gone or server stopping). */
+class EventPump {
+  #last = 0;
+  #lastWriteAt = 0;
+  #failing = false;
+
+  constructor(
+    readonly stream: SSEStreamingApi,
+    readonly source: HttpSource,
+    readonly out: Responder,
+    readonly clock: Clock,
+    readonly timing: Required<EventStreamOptions>,
+    readonly signal: AbortSignal,
+  ) {}
+
+  async run(first: StoredEvent[], after: number): Promise<void> {
+    this.#last = after;
+    await this.#write(': connected\n\n');
+    await this.#send(first);
+    let more = first.length >= this.timing.batchLimit;
+    while (!this.signal.aborted) {
+      // A full batch that moved the position on means more are waiting: read again at once.
+      if (!more) {
+        try {
+          await this.clock.sleep(this.timing.pollMs, this.signal);
+        } catch {
+          return; // aborted
+        }
+      }
+      const before = this.#last;
+      const batch = await this.#poll();
+      await this.#send(batch);
+      more = batch.length >= this.timing.batchLimit && this.#last > before;
+      if (this.clock.monotonic() - this.#lastWriteAt >= this.timing.heartbeatMs) await this.#write(': heartbeat\n\n');
+    }
+  }
+
+  async #poll(): Promise<StoredEvent[]> {
+    try {
+      const events = await this.source.events.after(this.#last, this.timing.batchLimit);
+      this.#failing = false;
+      return events;
+    } catch (error) {
+      // Said once per outage, not every poll; polling goes on, the store may come back.
+      if (!this.#failing) {
+        const data = JSON.stringify({ error: `cannot read the event log: ${errorMessage(error)}` });
+        await this.#frame({ event: 'stream-error', data });
+      }
+      this.#failing = true;
+      return [];
+    }
+  }
+
+  async #send(events: StoredEvent[]): Promise<void> {
+    for (const e of events) {
+      if (this.signal.aborted) return;
+      if (e.seq <= this.#last) continue; // never twice, whatever the source returns
+      await this.#frame({ id: String(e.seq), event: sseToken(e.type), data: frameData(e) });
+      this.#last = e.seq;
+    }
+  }
+
+  async #frame(message: { id?: string; event: string; data: string }): Promise<void> {
+    await this.stream.writeSSE({ ...message, data: this.out.redact(message.data) });
+    this.#lastWriteAt = this.clock.monotonic();
+  }
+
+  async #write(text: string): Promise<void> {
+    await this.stream.write(text);
+    this.#lastWriteAt = this.clock.monotonic();
+  }
+}
+
+function frameData(e: StoredEvent): string {
+  const frame = { seq: e.seq, at: e.at, type: e.type, loop: e.loop };
+  try {
+    return JSON.stringify({ ...frame, data: e.data });
+  } catch (error) {
+    // One event the log holds but JSON cannot express (a bigint) must not end the stream.
+    return JSON.stringify({ ...frame, data: null, error: `data not serialisable: ${errorMessage(error)}` });
+  }
+}
+
+/** An event name cannot hold a line break (it would end the field). */
+function sseToken(type: string): string {
+  return type.replace(/[\r\n]/g, ' ');
+}

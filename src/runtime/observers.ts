@@ -1,0 +1,79 @@
+import type { Registry } from 'prom-client';
+import type { ResolvedAlertsConfig, ResolvedTracingConfig } from '../config/observability-schema.ts';
+import type { Logger } from '../core/logger.ts';
+import type { ResolvedDependency, ResolvedLoop } from '../core/loop.ts';
+import { AlertEvaluator, type AlertStatus } from '../observability/alerts/alert-evaluator.ts';
+import { alertFeatures, alertRules } from '../observability/alerts/default-rules.ts';
+import type { EventBus } from '../observability/events.ts';
+import { startTracing, type Tracing } from '../observability/tracing.ts';
+import { WebhookDispatcher, type WebhookTarget } from '../observability/webhooks.ts';
+import type { Clock } from '../time/clock.ts';
+
+/** What the config says about alerts, webhooks and traces (all optional: off when absent). */
+export interface ObservabilityOptions {
+  alerts?: ResolvedAlertsConfig;
+  webhooks?: readonly WebhookTarget[];
+  tracing?: ResolvedTracingConfig;
+  /** Environment for OTEL_* switches. Default process.env (read when the runtime starts, not at import). */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * The runtime's watchers: the alert evaluator (rules over the runtime's own
+ * metrics; firing/resolved go to the log, the bus and so the event log, and
+ * webhooks), the webhook dispatcher, and OpenTelemetry tracing fed from the
+ * bus. Runnables, stopped after the loops drained so the last cycles are
+ * still traced and alerted on.
+ */
+export class Observers {
+  readonly #abort = new AbortController();
+  readonly #runs: Promise<void>[] = [];
+  readonly #tracing: Tracing | null;
+  readonly #evaluator: AlertEvaluator | null;
+
+  constructor(o: {
+    options: ObservabilityOptions;
+    bus: EventBus;
+    clock: Clock;
+    logger: Logger;
+    registry: Registry;
+    loops: readonly ResolvedLoop[];
+    dependencies: readonly ResolvedDependency[];
+    random: () => number;
+  }) {
+    const { options, bus, clock, logger } = o;
+    const targets = options.webhooks ?? [];
+    const webhooks = targets.length > 0 ? new WebhookDispatcher({ targets, clock, logger, random: o.random }) : null;
+    if (webhooks) this.#runs.push(webhooks.run(this.#abort.signal));
+    const alerts = options.alerts;
+    const rules = alerts ? alertRules(alerts, alertFeatures(o.loops, o.dependencies, clock.now())) : [];
+    this.#evaluator =
+      rules.length > 0
+        ? new AlertEvaluator({
+            registry: o.registry,
+            rules,
+            clock,
+            intervalMs: alerts?.intervalMs,
+            logger,
+            onAlert: (event) => bus.emit(event.type, event.data),
+            webhooks: webhooks ?? undefined,
+          })
+        : null;
+    if (this.#evaluator) this.#runs.push(this.#evaluator.run(this.#abort.signal));
+    const tracing = options.tracing;
+    this.#tracing = tracing?.enabled
+      ? startTracing(bus, { enabled: true, serviceName: tracing.serviceName, env: options.env ?? process.env, logger })
+      : null;
+  }
+
+  /** Alerts pending, firing or recently resolved. */
+  alerts(): AlertStatus[] {
+    return this.#evaluator?.alerts() ?? [];
+  }
+
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    await Promise.all(this.#runs);
+    await this.#tracing?.shutdown();
+  }
+}
