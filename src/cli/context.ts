@@ -1,7 +1,11 @@
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../config/config-error.ts';
-import { loadConfig, type ResolvedConfig } from '../config/load-config.ts';
+import type { ResolvedConfig } from '../config/load-config.ts';
 import type { Output } from './output.ts';
+
+/** The CLI's entry script: what a daemon, a systemd unit or a container runs with `process.execPath`. */
+export const CLI_BIN = fileURLToPath(new URL('../../bin/autoloop.js', import.meta.url));
 
 /** Exit codes, documented in README and `--help`. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -33,6 +37,8 @@ export function configPath(flags: ConfigFlags, env: NodeJS.ProcessEnv, cwd: stri
 export async function loadCliConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, cwd: string): Promise<ResolvedConfig> {
   const file = configPath(flags, env, cwd);
   const port = flags.port === undefined ? undefined : parsePort(flags.port);
+  // Loaded here, not at the top: commands that never read the config (stop, logs) start faster.
+  const { loadConfig } = await import('../config/load-config.ts');
   try {
     return await loadConfig(file, { env, overrides: { store: flags.store, host: flags.host, port } });
   } catch (error) {

@@ -1,21 +1,38 @@
 import { Command, CommanderError } from 'commander';
 import { AutoloopError } from '../core/errors.ts';
+import { registerAlerts } from './commands/alerts.ts';
 import { registerCycles } from './commands/cycles.ts';
+import { registerHealth } from './commands/health.ts';
+import { registerInit } from './commands/init.ts';
+import { registerLogs } from './commands/logs.ts';
+import { registerPauseResume } from './commands/pause-resume.ts';
 import { registerPlan } from './commands/plan.ts';
+import { registerRestart } from './commands/restart.ts';
 import { registerRun } from './commands/run.ts';
+import { registerService } from './commands/service.ts';
 import { registerStart } from './commands/start.ts';
 import { registerStatus } from './commands/status.ts';
+import { registerStop } from './commands/stop.ts';
+import { registerTasks } from './commands/tasks.ts';
 import { registerValidate } from './commands/validate.ts';
 import { CliExit, EXIT } from './context.ts';
 import { type Output, processOutput } from './output.ts';
 
 const EXIT_CODES_HELP = `
+Read commands (status, health, tasks, cycles, plan, validate, logs) take --json.
+Colour only on a terminal, and never with NO_COLOR set.
+
 Exit codes:
-  0  success (for run: the cycle was ok or partial)
-  1  failure (for run: the cycle failed or was skipped; a runtime error)
+  0  success; healthy; stop found nothing running (for run: the cycle was ok or partial)
+  1  failure; unhealthy; not running; already running (for run: the cycle failed or was skipped)
   2  usage or configuration error (the message names file, path, expected and got)
   130/143  a second SIGINT/SIGTERM forced the exit`;
 
+/**
+ * The program with every command. Command modules import the heavy parts
+ * (runtime, store, config loader) inside their actions, so `stop`, `health`
+ * or `logs` start in about half the time of `run`.
+ */
 export function buildProgram(output: Output = processOutput): Command {
   const program = new Command('autoloop')
     .description('autoloop: a runtime for autonomous, self-healing background loops')
@@ -24,13 +41,29 @@ export function buildProgram(output: Output = processOutput): Command {
     .addHelpText('after', EXIT_CODES_HELP)
     .exitOverride()
     .configureOutput({ writeOut: (s) => output.out(s.trimEnd()), writeErr: (s) => output.err(s.trimEnd()) });
+  program.commandsGroup('Daemon:');
   registerStart(program, output);
+  registerStop(program, output);
+  registerRestart(program, output);
+  registerStatus(program, output);
+  registerHealth(program, output);
+  registerLogs(program, output);
+  registerTasks(program, output);
+  registerPauseResume(program, output);
+  program.commandsGroup('Loops:');
   registerRun(program, output);
   registerPlan(program, output);
-  registerValidate(program, output);
   registerCycles(program, output);
-  registerStatus(program, output);
-  for (const command of program.commands) command.exitOverride();
+  program.commandsGroup('Setup:');
+  registerInit(program, output);
+  registerValidate(program, output);
+  registerService(program, output);
+  registerAlerts(program, output);
+  const override = (command: Command) => {
+    command.exitOverride();
+    for (const sub of command.commands) override(sub);
+  };
+  override(program);
   return program;
 }
 

@@ -3,21 +3,76 @@ import { formatDuration } from '../time/duration.ts';
 
 /** Where a command writes: injectable so tests can capture it. */
 export interface Output {
+  /** A line on stdout (a newline is added). */
   out(text: string): void;
+  /** A line on stderr (a newline is added). */
   err(text: string): void;
+  /** Whether stdout is an interactive terminal: progress lines, pretty logs and colour are for people only. */
+  readonly isTTY?: boolean;
+  /** Text on stdout as is, without a newline (a progress line rewritten with `\r`). */
+  raw?(text: string): void;
 }
 
 export const processOutput: Output = {
   out: (text) => void process.stdout.write(`${text}\n`),
   err: (text) => void process.stderr.write(`${text}\n`),
+  get isTTY() {
+    return process.stdout.isTTY === true;
+  },
+  raw: (text) => void process.stdout.write(text),
 };
 
-/** Formats rows as left-aligned columns. */
+function visibleLength(text: string): number {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching the escape codes palette() writes
+  return text.replace(/\u001b\[\d+m/g, '').length;
+}
+
+/** Text styles: plain ANSI when allowed, the text unchanged otherwise. */
+export interface Palette {
+  readonly enabled: boolean;
+  red(text: string): string;
+  green(text: string): string;
+  yellow(text: string): string;
+  dim(text: string): string;
+  bold(text: string): string;
+}
+
+/**
+ * Colour only for a person at a terminal: never when stdout is not a TTY,
+ * when `NO_COLOR` is set to anything non-empty (no-color.org), or for `TERM=dumb`.
+ */
+export function palette(output: Output, env: NodeJS.ProcessEnv = process.env): Palette {
+  const enabled = output.isTTY === true && !env.NO_COLOR && env.TERM !== 'dumb';
+  const style = (open: number, close: number) => (text: string) =>
+    enabled ? `\u001b[${open}m${text}\u001b[${close}m` : text;
+  return {
+    enabled,
+    red: style(31, 39),
+    green: style(32, 39),
+    yellow: style(33, 39),
+    dim: style(2, 22),
+    bold: style(1, 22),
+  };
+}
+
+/** `2h 3m`, `4m 10s`, `12s`: an uptime or an estimate, to the nearest second. */
+export function humanSeconds(totalSeconds: number): string {
+  const s = Math.max(0, Math.round(totalSeconds));
+  const d = Math.floor(s / 86_400);
+  const h = Math.floor((s % 86_400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const parts = d > 0 ? [`${d}d`, `${h}h`] : h > 0 ? [`${h}h`, `${m}m`] : m > 0 ? [`${m}m`, `${s % 60}s`] : [`${s}s`];
+  return parts.join(' ');
+}
+
+/** Formats rows as left-aligned columns (colour codes take no width). */
 export function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => visibleLength(r[i] ?? ''))));
   const line = (cells: string[]) =>
     cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] as number)))
+      .map((c, i) =>
+        i === cells.length - 1 ? c : c + ' '.repeat(Math.max(0, (widths[i] as number) - visibleLength(c))),
+      )
       .join('  ')
       .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');

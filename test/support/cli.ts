@@ -1,5 +1,7 @@
 /** Helpers to drive the real `autoloop` binary as a user would. */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../bin/autoloop.js', import.meta.url));
@@ -68,4 +70,47 @@ export async function waitFor(
       throw new Error(`timed out waiting; stdout: ${child.output.stdout}\nstderr: ${child.output.stderr}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+export const ACT = fileURLToPath(new URL('../fixtures/cli/act.mjs', import.meta.url));
+export const SLOW = fileURLToPath(new URL('../fixtures/cli/slow.ts', import.meta.url));
+
+/** The pidfile a background `start` writes for a config in `dir`. */
+export function pidFileIn(dir: string): string {
+  return join(dir, '.autoloop', 'autoloop.pid');
+}
+
+/** Whether `pid` is alive (a zombie counts as gone). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return !/^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
+  }
+}
+
+/** SIGKILLs the daemon of the config in `dir`, if one is left: a test must not leak processes. */
+export function killDaemon(dir: string): number | null {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFileIn(dir), 'utf8').trim());
+  } catch {
+    return null;
+  }
+  if (!(pid > 0) || !alive(pid)) return null;
+  process.kill(pid, 'SIGKILL');
+  return pid;
+}
+
+/** A pid that surely names no process: a child's, after it exited. */
+export async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+  const pid = child.pid as number;
+  await new Promise((resolve) => child.once('exit', resolve));
+  return pid;
 }

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { openStore } from '../../storage/open-store.ts';
 import { CliExit, type ConfigFlags, EXIT, loadCliConfig, requireLoop } from '../context.ts';
 import { cycleRow, type Output, table } from '../output.ts';
 
@@ -23,6 +22,7 @@ export function registerCycles(program: Command, output: Output): void {
       }
       const config = await loadCliConfig(flags, process.env, process.cwd());
       requireLoop(config, loop, 'cycles');
+      const { openStore } = await import('../../storage/open-store.ts');
       const store = await openStore(config.store, { cwd: config.dir });
       try {
         const records = await store.cycles.list(loop, { limit });

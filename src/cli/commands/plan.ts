@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { silentLogger } from '../../core/logger.ts';
 import { priorityName } from '../../core/work-item.ts';
-import { createRuntime } from '../../runtime/runtime.ts';
 import { type ConfigFlags, loadCliConfig, requireLoop } from '../context.ts';
 import { type Output, table } from '../output.ts';
 
@@ -18,6 +16,10 @@ export function registerPlan(program: Command, output: Output): void {
     .action(async (loop: string, flags: PlanFlags) => {
       const config = await loadCliConfig(flags, process.env, process.cwd());
       requireLoop(config, loop, 'plan');
+      const [{ createRuntime }, { silentLogger }] = await Promise.all([
+        import('../../runtime/runtime.ts'),
+        import('../../core/logger.ts'),
+      ]);
       // A memory store: a dry run must not touch the deployment's state.
       const runtime = createRuntime({
         loops: config.loops,

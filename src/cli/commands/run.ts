@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
-import { silentLogger } from '../../core/logger.ts';
 import { onShutdownSignals, signalExitCode } from '../../lifecycle/shutdown-signals.ts';
-import { createRuntime } from '../../runtime/runtime.ts';
+import type { Runtime } from '../../runtime/runtime.ts';
 import { formatDuration } from '../../time/duration.ts';
 import { type ConfigFlags, EXIT, loadCliConfig, requireLoop } from '../context.ts';
-import { type Output, outcomeText } from '../output.ts';
+import { countingStore } from '../counting-store.ts';
+import { type Output, outcomeText, palette } from '../output.ts';
+import { ProgressLine } from '../progress-line.ts';
 
 interface RunFlags extends ConfigFlags {
   json?: boolean;
@@ -13,7 +14,9 @@ interface RunFlags extends ConfigFlags {
 export function registerRun(program: Command, output: Output): void {
   program
     .command('run <loop>')
-    .description('run one cycle of <loop> now, print each item as it finishes; exit 1 if the cycle failed')
+    .description(
+      'run one cycle of <loop> now, print each item as it finishes (with a progress line on a terminal); exit 1 if the cycle failed',
+    )
     .option('-c, --config <file>', 'config file (default: $AUTOLOOP_CONFIG or ./autoloop.yaml)')
     .option('--store <url>', 'store URL, overrides `store:`')
     .option('--json', 'print the cycle record as JSON at the end instead of text')
@@ -25,9 +28,21 @@ export function registerRun(program: Command, output: Output): void {
 async function run(name: string, flags: RunFlags, output: Output): Promise<number> {
   const config = await loadCliConfig(flags, process.env, process.cwd());
   requireLoop(config, name, 'run');
+  const progress =
+    output.isTTY === true && !flags.json && output.raw
+      ? new ProgressLine(output.raw.bind(output), palette(output))
+      : null;
+  const [{ createRuntime }, { openStore }, { silentLogger }] = await Promise.all([
+    import('../../runtime/runtime.ts'),
+    import('../../storage/open-store.ts'),
+    import('../../core/logger.ts'),
+  ]);
+  const store = await openStore(config.store, { cwd: config.dir });
   const runtime = createRuntime({
     loops: config.loops,
-    store: config.store,
+    store: countingStore(store, (loop, _cycle, count) => {
+      if (loop === name) progress?.planned(count);
+    }),
     http: false,
     shutdownGraceMs: config.shutdown.graceMs,
     leaseTtlMs: config.leases.ttlMs,
@@ -39,23 +54,17 @@ async function run(name: string, flags: RunFlags, output: Output): Promise<numbe
     graceful: () => void runtime.stop({ reason: 'signal' }),
     forced: (signal) => process.exit(signalExitCode(signal)),
   });
-  await runtime.start({ schedule: false });
   try {
-    if (!flags.json) {
-      runtime.bus.on('item.succeeded', (e) => output.out(`  ok   ${e.key}  ${formatDuration(e.durationMs)}`));
-      runtime.bus.on('item.failed', (e) => {
-        const tries = e.attempts > 1 ? ` after ${e.attempts} attempts` : '';
-        output.out(`  FAIL ${e.key}  ${formatDuration(e.durationMs)}${tries}  ${e.error.name}: ${e.error.message}`);
-        if (e.error.stderrTail)
-          output.out(`       stderr: ${e.error.stderrTail.trim().split('\n').slice(-3).join(' | ')}`);
-      });
-      runtime.bus.on('item.retried', (e) =>
-        output.out(
-          `  ...  ${e.key}  attempt ${e.attempt} failed (${e.error.message}); retry in ${formatDuration(e.delayMs)}`,
-        ),
-      );
-    }
+    await runtime.start({ schedule: false });
+  } catch (error) {
+    remove();
+    await store.close();
+    throw error;
+  }
+  try {
+    if (!flags.json) printItems(runtime, output, progress);
     const record = await runtime.run(name);
+    progress?.clear();
     if (flags.json) {
       const items = await runtime.store.cycles.items(record.id);
       output.out(JSON.stringify({ ...record, items }, null, 2));
@@ -68,7 +77,37 @@ async function run(name: string, flags: RunFlags, output: Output): Promise<numbe
     }
     return record.outcome.kind === 'ok' || record.outcome.kind === 'partial' ? EXIT.ok : EXIT.failed;
   } finally {
+    progress?.clear();
     remove();
     await runtime.stop();
+    await store.close();
   }
+}
+
+/** One line per finished item (and per retry); on a terminal, above a progress line. */
+function printItems(runtime: Runtime, output: Output, progress: ProgressLine | null): void {
+  const style = palette(output);
+  const say = (line: string) => (progress ? progress.above(() => output.out(line)) : output.out(line));
+  runtime.bus.on('item.started', (e) => {
+    if (e.attempt === 1) progress?.started(e.key);
+  });
+  runtime.bus.on('item.succeeded', (e) => {
+    progress?.finished(e.key, 'ok');
+    say(`  ${style.green('ok')}   ${e.key}  ${formatDuration(e.durationMs)}`);
+  });
+  runtime.bus.on('item.skipped', (e) => {
+    progress?.finished(e.key, 'skipped');
+    say(`  ${style.yellow('skip')} ${e.key}  ${e.reason}`);
+  });
+  runtime.bus.on('item.failed', (e) => {
+    progress?.finished(e.key, 'failed');
+    const tries = e.attempts > 1 ? ` after ${e.attempts} attempts` : '';
+    say(
+      `  ${style.red('FAIL')} ${e.key}  ${formatDuration(e.durationMs)}${tries}  ${e.error.name}: ${e.error.message}`,
+    );
+    if (e.error.stderrTail) say(`       stderr: ${e.error.stderrTail.trim().split('\n').slice(-3).join(' | ')}`);
+  });
+  runtime.bus.on('item.retried', (e) =>
+    say(`  ...  ${e.key}  attempt ${e.attempt} failed (${e.error.message}); retry in ${formatDuration(e.delayMs)}`),
+  );
 }

@@ -1,45 +1,94 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
+import type { Logger } from '../../core/logger.ts';
 import { onShutdownSignals, signalExitCode } from '../../lifecycle/shutdown-signals.ts';
-import { createRuntime } from '../../runtime/runtime.ts';
-import { redactStoreUrl } from '../../storage/open-store.ts';
-import { CliExit, type ConfigFlags, EXIT, loadCliConfig } from '../context.ts';
-import { createCliLogger, logRuntimeEvents } from '../logger.ts';
+import type { AutoloopLogger } from '../../observability/logging.ts';
+import type { Runtime } from '../../runtime/runtime.ts';
+import { systemClock } from '../../time/system-clock.ts';
+import { CliExit, configPath, EXIT, loadCliConfig } from '../context.ts';
+import { clientUrl, type DaemonFlags } from '../daemon-client.ts';
+import { claimPidFile, type DaemonState, daemonPaths, removeDaemonFiles, writeState } from '../daemon-files.ts';
+import { startDaemon } from '../daemon-launch.ts';
 import type { Output } from '../output.ts';
 
-interface StartFlags extends ConfigFlags {
+export interface StartFlags extends DaemonFlags {
   foreground?: boolean;
+  /** Set by a background `start` for the daemon it spawns: the log file its logger writes (recorded in autoloop.json). */
+  daemonLog?: string;
 }
 
-export function registerStart(program: Command, output: Output): void {
-  program
-    .command('start')
-    .description('run the loops of the config: schedules, HTTP health and metrics, until SIGTERM/SIGINT')
-    .option('-f, --foreground', 'stay in the foreground (for systemd, containers and terminals)')
+/** The options `start` and `restart` share. */
+export function startOptions(command: Command): Command {
+  return command
     .option('-c, --config <file>', 'config file (default: $AUTOLOOP_CONFIG or ./autoloop.yaml)')
     .option('--store <url>', 'store URL, overrides `store:` (sqlite://./path.db, memory://)')
     .option('--host <host>', 'HTTP bind address, overrides `http.host` (default 127.0.0.1)')
     .option('--port <port>', 'HTTP port, overrides `http.port` (default 8080; 0 picks a free port)')
+    .option(
+      '--pid-file <file>',
+      'pidfile (default <config dir>/.autoloop/autoloop.pid; with --foreground written only when given)',
+    )
+    .option(
+      '--log-file <file>',
+      "background only: the log file (default: the config's log.file, .autoloop/autoloop.log)",
+    );
+}
+
+export function registerStart(program: Command, output: Output): void {
+  startOptions(
+    program
+      .command('start')
+      .description(
+        'start the loops as a background daemon (pidfile, log file); --foreground for systemd and containers',
+      )
+      .option('-f, --foreground', 'stay in the foreground, output on stdout/stderr (systemd, containers, terminals)'),
+  )
+    .addOption(new Option('--daemon-log <file>', 'set by `start` for the daemon it spawns').hideHelp())
     .addHelpText(
       'after',
       `
+Background (the default): checks the config, spawns itself detached with
+--foreground (logging to the log file; its own stdout and stderr go to
+autoloop.out beside the pidfile), waits until /health/live
+answers (30 s at most; on failure prints the log's last lines and exits 1),
+then prints the pid, the log path and the health URL. A live pidfile means
+"already running" (exit 1); a stale one is replaced. The daemon writes the
+pidfile and, once listening, autoloop.json beside it (pid, url with the real
+port, start time), which stop, status, health, tasks, logs, pause and resume
+read. Both are removed when it exits.
+
 Shutdown: the first SIGTERM or SIGINT stops new cycles, lets in-flight items
 finish for up to shutdown.grace (default 30s), then aborts them (they return
 to the queue), closes the store and exits 0. A second signal exits at once.`,
     )
     .action(async (flags: StartFlags) => {
-      process.exitCode = await start(flags, output);
+      process.exitCode = flags.foreground ? await foreground(flags, output) : await startDaemon(flags, output);
     });
 }
 
-async function start(flags: StartFlags, output: Output): Promise<number> {
-  if (!flags.foreground) {
+async function foreground(flags: StartFlags, output: Output): Promise<number> {
+  if (flags.logFile && !flags.daemonLog) {
     throw new CliExit(
       EXIT.usage,
-      'start: background mode (pidfile, log file) is not available yet; run `autoloop start --foreground` under systemd, a container, or your terminal',
+      '--log-file: applies to background start; in the foreground set log.file in the config, or collect stdout (journald, docker logs)',
     );
   }
   const config = await loadCliConfig(flags, process.env, process.cwd());
-  const logger = createCliLogger(process.env.AUTOLOOP_LOG_LEVEL ?? config.log.level);
+  const [{ createRuntime }, { redactStoreUrl }, { createCliLogger, logRuntimeEvents }] = await Promise.all([
+    import('../../runtime/runtime.ts'),
+    import('../../storage/open-store.ts'),
+    import('../logger.ts'),
+  ]);
+  // Started by a background `start`: the logger writes the log file it was
+  // given, and only there (its stdout is a file too). Else: the config's
+  // log file, if any, and stdout for journald or the container runtime.
+  const file = flags.daemonLog && config.log.file ? { ...config.log.file, path: flags.daemonLog } : config.log.file;
+  const logger = createCliLogger({
+    level: config.log.level,
+    file,
+    env: process.env,
+    console: !(flags.daemonLog && file),
+  });
+  const files = claimDaemonFiles(flags, logger);
   const runtime = createRuntime({
     loops: config.loops,
     store: config.store,
@@ -47,34 +96,31 @@ async function start(flags: StartFlags, output: Output): Promise<number> {
     shutdownGraceMs: config.shutdown.graceMs,
     leaseTtlMs: config.leases.ttlMs,
     dependencies: config.dependencies,
+    observability: { alerts: config.alerts, webhooks: config.webhooks, tracing: config.tracing, env: process.env },
     logger,
     processMetrics: true,
     cwd: config.dir,
   });
   logRuntimeEvents(runtime, logger);
-  const stopped = new Promise<number>((resolve) => {
-    const remove = onShutdownSignals({
-      graceful(signal) {
-        logger.info({ signal, graceMs: config.shutdown.graceMs }, 'shutting down: draining in-flight work');
-        runtime.stop({ reason: signal }).then(
-          ({ drained }) => {
-            logger.info({ drained }, 'stopped');
-            remove();
-            resolve(EXIT.ok);
-          },
-          (error) => {
-            logger.error({ err: error }, 'shutdown failed');
-            resolve(EXIT.failed);
-          },
-        );
-      },
-      forced(signal) {
-        logger.warn({ signal }, 'second signal: exiting now');
-        process.exit(signalExitCode(signal));
-      },
+  const stopped = stopOnSignals(runtime, logger, config.shutdown.graceMs, files.release);
+  try {
+    await runtime.start();
+  } catch (error) {
+    files.release();
+    await logger.close();
+    throw error;
+  }
+  // A signal during start-up may have stopped it already (and removed the pidfile).
+  if (runtime.state === 'running') {
+    files.record({
+      pid: process.pid,
+      url: runtime.url === null ? null : clientUrl(runtime.url),
+      startedAt: new Date(systemClock.now()).toISOString(),
+      logFile: file?.path ?? flags.daemonLog ?? null,
+      config: config.file,
+      graceMs: config.shutdown.graceMs,
     });
-  });
-  await runtime.start();
+  }
   logger.info(
     { config: config.file, store: redactStoreUrl(config.store), loops: runtime.loopNames, url: runtime.url },
     'autoloop started',
@@ -83,4 +129,60 @@ async function start(flags: StartFlags, output: Output): Promise<number> {
     `autoloop: ${runtime.loopNames.length} loop(s) running; health ${runtime.url}/health, metrics ${runtime.url}/metrics`,
   );
   return stopped;
+}
+
+/**
+ * The pidfile and state file of a foreground process, when `--pid-file`
+ * asks for them (a background `start` always does). Not by default: under
+ * systemd or in a container a pidfile left by a crash would name a pid
+ * (often 1) that is alive again.
+ */
+function claimDaemonFiles(flags: StartFlags, logger: Logger): { record(state: DaemonState): void; release(): void } {
+  if (!flags.pidFile) return { record() {}, release() {} };
+  const paths = daemonPaths(configPath(flags, process.env, process.cwd()), flags, process.cwd());
+  const { replaced } = claimPidFile(paths, process.pid);
+  if (replaced !== null) logger.warn({ pidFile: paths.pidFile, stalePid: replaced }, 'replaced a stale pidfile');
+  return {
+    record: (state) => writeState(paths, state),
+    release: () => removeDaemonFiles(paths, process.pid),
+  };
+}
+
+/**
+ * Resolves with the exit code once a SIGTERM/SIGINT has drained and stopped
+ * the runtime; a second signal exits at once. `release` runs on every path.
+ */
+function stopOnSignals(
+  runtime: Runtime,
+  logger: AutoloopLogger,
+  graceMs: number,
+  release: () => void,
+): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const remove = onShutdownSignals({
+      graceful(signal) {
+        logger.info({ signal, graceMs }, 'shutting down: draining in-flight work');
+        runtime.stop({ reason: signal }).then(
+          async ({ drained }) => {
+            logger.info({ drained }, 'stopped');
+            remove();
+            release();
+            await logger.close();
+            resolve(EXIT.ok);
+          },
+          async (error) => {
+            logger.error({ err: error }, 'shutdown failed');
+            release();
+            await logger.close();
+            resolve(EXIT.failed);
+          },
+        );
+      },
+      forced(signal) {
+        logger.warn({ signal }, 'second signal: exiting now');
+        release();
+        process.exit(signalExitCode(signal));
+      },
+    });
+  });
 }

@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { createTrigger } from '../../scheduling/trigger.ts';
-import { redactStoreUrl } from '../../storage/open-store.ts';
 import { formatDuration } from '../../time/duration.ts';
 import { loadCliConfig } from '../context.ts';
 import { type Output, table } from '../output.ts';
@@ -13,6 +11,10 @@ export function registerValidate(program: Command, output: Output): void {
     .action(async (file: string | undefined, flags: { json?: boolean }, command: Command) => {
       const parentConfig = command.parent?.opts().config as string | undefined;
       const config = await loadCliConfig({ config: file ?? parentConfig }, process.env, process.cwd());
+      const [{ createTrigger }, { redactStoreUrl }] = await Promise.all([
+        import('../../scheduling/trigger.ts'),
+        import('../../storage/open-store.ts'),
+      ]);
       const loops = config.loops.map((loop) => ({
         name: loop.name,
         trigger: createTrigger(loop.trigger).description,

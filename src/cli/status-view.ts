@@ -1,0 +1,158 @@
+import type { ResolvedConfig } from '../config/load-config.ts';
+import type { CycleRecord } from '../core/cycle-record.ts';
+import { priorityName } from '../core/work-item.ts';
+import type { RuntimeSnapshot } from '../runtime/runtime.ts';
+import type { InstanceRecord, Store } from '../storage/store.ts';
+import { outcomeText } from './output.ts';
+
+/**
+ * What `autoloop status` reports, in one shape whether it came from the
+ * running daemon's `/status` (source `daemon`: live state such as paused,
+ * in flight and breakers) or from the store (source `store`: what any
+ * process can read; live-only fields are null).
+ */
+export interface StatusView {
+  running: boolean;
+  pid: number | null;
+  url: string | null;
+  startedAt: string | null;
+  uptimeS: number | null;
+  source: 'daemon' | 'store';
+  /** Why the view is what it is, when that is not obvious (a stale pidfile, a daemon that did not answer). */
+  note: string | null;
+  store: string;
+  instances: Array<Omit<InstanceRecord, 'startedAt' | 'lastBeatAt' | 'expiresAt'> & Record<TimeField, string>>;
+  loops: LoopStatus[];
+  breakers: Array<{ name: string; state: string }>;
+  /** Leases held: by the daemon (daemon view) or by anyone (store view). */
+  leases: number;
+  queue: Array<{ loop: string; priority: string; count: number }>;
+}
+
+type TimeField = 'startedAt' | 'lastBeatAt' | 'expiresAt';
+
+export interface LoopStatus {
+  name: string;
+  schedule: string;
+  paused: boolean | null;
+  running: boolean | null;
+  inFlight: number | null;
+  concurrency: number | null;
+  lastCycle: CycleSummary | null;
+  lastSuccessAt: string | null;
+  nextRunAt: string | null;
+  queued: number;
+}
+
+export interface CycleSummary {
+  id: string;
+  tickId: string;
+  trigger: string;
+  outcome: string;
+  kind: string;
+  startedAt: string;
+  durationMs: number | null;
+  counts: CycleRecord['counts'];
+}
+
+/** The view from a daemon's `/status` body. */
+export function daemonStatusView(snapshot: RuntimeSnapshot, url: string): StatusView {
+  const queue = snapshot.queue.map((q) => ({ loop: q.loop, priority: priorityName(q.priority), count: q.count }));
+  return {
+    running: true,
+    pid: snapshot.pid,
+    url,
+    startedAt: snapshot.startedAt,
+    uptimeS: snapshot.uptimeS,
+    source: 'daemon',
+    note: null,
+    store: snapshot.store,
+    instances: snapshot.instances.map(instanceView),
+    loops: snapshot.loops.map((l) => ({
+      name: l.name,
+      schedule: l.schedule,
+      paused: l.paused,
+      running: l.running,
+      inFlight: l.inFlight,
+      concurrency: l.concurrency,
+      lastCycle: l.lastCycle ? cycleSummary(l.lastCycle) : null,
+      lastSuccessAt: l.lastSuccessAt,
+      nextRunAt: l.nextRunAt,
+      queued: queue.filter((q) => q.loop === l.name).reduce((n, q) => n + q.count, 0),
+    })),
+    breakers: snapshot.dependencies.flatMap((d) => (d.breaker ? [{ name: d.name, state: d.breaker.state }] : [])),
+    leases: snapshot.leases.active,
+    queue,
+  };
+}
+
+/** The view any process can read from the store (no daemon, or one that did not answer). */
+export async function storeStatusView(
+  config: ResolvedConfig,
+  store: Store,
+  now: number,
+  daemon: { pid: number | null; note: string | null },
+): Promise<StatusView> {
+  const [{ createTrigger }, { redactStoreUrl }] = await Promise.all([
+    import('../scheduling/trigger.ts'),
+    import('../storage/open-store.ts'),
+  ]);
+  const instances = await store.instances.list(now);
+  const leases = await store.leases.list(now);
+  const depth = await store.queue.depth();
+  const loops = await Promise.all(
+    config.loops.map(async (loop): Promise<LoopStatus> => {
+      const { last, lastSuccessAt } = await store.cycles.summary(loop.name);
+      const trigger = createTrigger(loop.trigger);
+      const next = trigger.next(now);
+      return {
+        name: loop.name,
+        schedule: trigger.description,
+        paused: null,
+        running: null,
+        inFlight: null,
+        concurrency: loop.policies.concurrency,
+        lastCycle: last ? cycleSummary(last) : null,
+        lastSuccessAt: lastSuccessAt === undefined ? null : iso(lastSuccessAt),
+        nextRunAt: next === undefined ? null : iso(next),
+        queued: depth.filter((d) => d.loop === loop.name).reduce((n, d) => n + d.count, 0),
+      };
+    }),
+  );
+  return {
+    running: daemon.pid !== null,
+    pid: daemon.pid,
+    url: null,
+    startedAt: null,
+    uptimeS: null,
+    source: 'store',
+    note: daemon.note,
+    store: redactStoreUrl(config.store),
+    instances: instances.map(instanceView),
+    loops,
+    breakers: [],
+    leases: leases.length,
+    queue: depth.map((d) => ({ loop: d.loop, priority: priorityName(d.priority), count: d.count })),
+  };
+}
+
+function cycleSummary(record: CycleRecord): CycleSummary {
+  return {
+    id: record.id,
+    tickId: record.tickId,
+    trigger: record.trigger,
+    outcome: outcomeText(record),
+    kind: record.outcome.kind,
+    startedAt: iso(record.startedAt),
+    durationMs: record.finishedAt === null ? null : record.finishedAt - record.startedAt,
+    counts: record.counts,
+  };
+}
+
+function instanceView(i: InstanceRecord): StatusView['instances'][number] {
+  return { ...i, startedAt: iso(i.startedAt), lastBeatAt: iso(i.lastBeatAt), expiresAt: iso(i.expiresAt) };
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
