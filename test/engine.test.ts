@@ -503,3 +503,26 @@ describe('abandoned cycles', () => {
     await h.stop();
   });
 });
+
+describe('leases follow pool slots', () => {
+  it('an item takes its key lease only when it can take a pool slot: never more leases than concurrency', async () => {
+    let h!: Awaited<ReturnType<typeof createLoopHarness>>;
+    const held: number[] = [];
+    const loop = defineLoop({
+      name: 'ls',
+      trigger: { manual: true },
+      observe: () => keys(6),
+      act: async (_i, { clock, signal }) => {
+        held.push(h.runtime.activeLeases);
+        await clock.sleep(100, signal);
+      },
+      policies: { concurrency: 2 },
+    });
+    h = await createLoopHarness([loop]);
+    const record = await h.runCycle();
+    assert.equal(record.counts.succeeded, 6);
+    assert.ok(Math.max(...held) <= 2, `leases held while items ran: ${held.join(',')}`);
+    assert.equal(h.runtime.activeLeases, 0, 'all released at the end');
+    await h.stop();
+  });
+});

@@ -64,20 +64,27 @@ export async function actOnItems(
   };
   try {
     const running = new Set<Promise<void>>();
+    // Items between "launched" and "holding a pool slot" (taking their lease): counted against the
+    // concurrency so no more leases are taken than there are slots, yet several may be taken at once
+    // (the store batches them into one transaction).
+    const entering = new Set<Promise<void>>();
+    const { pool } = deps;
     for (const item of queued) {
-      await deps.pool.whenFree();
-      // Wait until this item holds its pool slot (or ended) before feeding the next:
-      // otherwise several items could take their leases for the same free slot.
+      while (pool.active + pool.waiting + entering.size >= pool.concurrency) {
+        if (entering.size > 0) await Promise.race(entering);
+        else await pool.whenFree();
+      }
       let entered!: () => void;
       const inPool = new Promise<void>((resolve) => {
         entered = resolve;
       });
+      entering.add(inPool);
+      void inPool.then(() => entering.delete(inPool));
       const run = runOne(item, entered).finally(() => {
         entered();
         running.delete(run);
       });
       running.add(run);
-      await inPool;
     }
     await Promise.all(running);
   } finally {

@@ -1,0 +1,168 @@
+/**
+ * The HTTP surface's footprint, in one run, beside a bare fastify +
+ * prom-client process (bench/support/fastify-health.ts: `/health` and
+ * `/metrics` with prom-client's default metrics, nothing else):
+ *
+ * - spawn to ready: `node bin/autoloop.js start --foreground --config
+ *   autoloop.yaml --store sqlite://<tmp>/s.db --port 0` until its first 200
+ *   from `/health/ready` (the URL read from its stderr line `health
+ *   http://127.0.0.1:PORT/health`), median of 3, each on a fresh SQLite file;
+ *   fastify's spawn to its first 200 from `/health` the same way.
+ * - RSS (`VmRSS` from /proc/<pid>/status) 10 s after each process answered
+ *   ready; both idle at the same time. "Idle" means no HTTP traffic: the demo
+ *   config's two loops keep running (a cron every 10 s, an interval every 15 s).
+ * - `/health` under load: autocannon (in this process) with 200 connections
+ *   for 5 s after a 1 s warm-up, one target at a time, against autoloop's
+ *   `/health/live` (no I/O) and `/health` (pings the store, every component),
+ *   and fastify's `/health`: p50, p99, requests/s and the ratios.
+ *
+ * Both servers load their TypeScript through tsx (autoloop's bin registers
+ * it; fastify's script runs under `--import tsx`), so the loader's cost is in
+ * both figures. Only loopback traffic. Every child is stopped at the end
+ * (SIGTERM, then SIGKILL) and the temp dir removed. The demo config logs to
+ * `<project>/.autoloop/autoloop.log` (its `log.file` default); that directory
+ * is removed afterwards unless it existed before the run.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import autocannon, { type Result } from 'autocannon';
+import { PROJECT_ROOT } from '../test/support/guarantees-children.ts';
+import { fmt, heading, line, median } from './report.ts';
+import { memoryKiB, type ServerProcess, spawnServer, spawnToOk, stopServer } from './support/servers.ts';
+
+const READY_RUNS = 3;
+const IDLE_MS = 10_000;
+const CONNECTIONS = 200;
+const DURATION_S = 5;
+const WARMUP_S = 1;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function version(pkg: string): string {
+  const file = join(PROJECT_ROOT, 'node_modules', pkg, 'package.json');
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+}
+
+async function load(url: string): Promise<Result> {
+  await autocannon({ url, connections: CONNECTIONS, duration: WARMUP_S });
+  return autocannon({ url, connections: CONNECTIONS, duration: DURATION_S });
+}
+
+const mib = (kib: number) => kib / 1024;
+
+export async function benchHttpFootprint(): Promise<Record<string, number>> {
+  heading(
+    `HTTP footprint: \`autoloop start --foreground\`, demo config (2 loops, SQLite), beside bare fastify ${version('fastify')} + prom-client ${version('prom-client')} (default metrics); loopback`,
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'autoloop-bench-http-'));
+  const logDir = join(PROJECT_ROOT, '.autoloop');
+  const logDirExisted = existsSync(logDir);
+  const servers: ServerProcess[] = [];
+  const stops: Array<'exited' | 'SIGTERM' | 'SIGKILL'> = [];
+  let runs = 0;
+  const startAutoloop = () => {
+    const sub = join(dir, `run-${runs++}`);
+    mkdirSync(sub);
+    const args = ['bin/autoloop.js', 'start', '--foreground', '--config', 'autoloop.yaml'];
+    const server = spawnServer('autoloop', [...args, '--store', `sqlite://${sub}/s.db`, '--port', '0'], PROJECT_ROOT);
+    servers.push(server);
+    return server;
+  };
+  const startFastify = () => {
+    const server = spawnServer('fastify', ['--import', 'tsx', 'bench/support/fastify-health.ts'], PROJECT_ROOT);
+    servers.push(server);
+    return server;
+  };
+  try {
+    // 1. Spawn to ready, one process at a time (nothing else running), alternating.
+    const autoloopReady: number[] = [];
+    const fastifyReady: number[] = [];
+    for (let i = 0; i < READY_RUNS; i++) {
+      const a = startAutoloop();
+      autoloopReady.push((await spawnToOk(a, '/health/ready')).readyMs);
+      stops.push(await stopServer(a));
+      const f = startFastify();
+      fastifyReady.push((await spawnToOk(f, '/health')).readyMs);
+      stops.push(await stopServer(f));
+    }
+
+    // 2. Both idle at the same time; each one's RSS read 10 s after it answered ready.
+    const a = startAutoloop();
+    const f = startFastify();
+    const idle = async (server: ServerProcess, path: string) => {
+      const { url } = await spawnToOk(server, path);
+      await sleep(IDLE_MS);
+      return { url, memory: memoryKiB(server.pid) };
+    };
+    const [aIdle, fIdle] = await Promise.all([idle(a, '/health/ready'), idle(f, '/health')]);
+
+    // 3. /health under load, one target at a time.
+    const live = await load(`${aIdle.url}/health/live`);
+    const full = await load(`${aIdle.url}/health`);
+    const bare = await load(`${fIdle.url}/health`);
+    const aAfter = memoryKiB(a.pid);
+    const fAfter = memoryKiB(f.pid);
+
+    const result = {
+      autoloopReadyMedianMs: median(autoloopReady),
+      fastifyReadyMedianMs: median(fastifyReady),
+      autoloopIdleRssMiB: mib(aIdle.memory.rss),
+      fastifyIdleRssMiB: mib(fIdle.memory.rss),
+      autoloopPeakRssMiB: mib(aAfter.peak),
+      fastifyPeakRssMiB: mib(fAfter.peak),
+      liveP50Ms: live.latency.p50,
+      liveP99Ms: live.latency.p99,
+      liveRequestsPerS: live.requests.average,
+      healthP50Ms: full.latency.p50,
+      healthP99Ms: full.latency.p99,
+      healthRequestsPerS: full.requests.average,
+      fastifyP50Ms: bare.latency.p50,
+      fastifyP99Ms: bare.latency.p99,
+      fastifyRequestsPerS: bare.requests.average,
+    };
+    const runsOf = (values: number[]) => values.map((v) => fmt(v)).join(', ');
+    line(
+      `spawn to ready (median of ${READY_RUNS})   autoloop /health/ready ${fmt(result.autoloopReadyMedianMs)} ms (${runsOf(autoloopReady)})   fastify /health ${fmt(result.fastifyReadyMedianMs)} ms (${runsOf(fastifyReady)})   ratio ${fmt(result.autoloopReadyMedianMs / result.fastifyReadyMedianMs, 2)}`,
+    );
+    line(
+      `RSS ${IDLE_MS / 1000} s after ready, idle      autoloop ${fmt(result.autoloopIdleRssMiB, 1)} MiB   fastify ${fmt(result.fastifyIdleRssMiB, 1)} MiB   ratio ${fmt(result.autoloopIdleRssMiB / result.fastifyIdleRssMiB, 2)}`,
+    );
+    line(
+      `RSS peak, after the load runs   autoloop ${fmt(result.autoloopPeakRssMiB, 1)} MiB   fastify ${fmt(result.fastifyPeakRssMiB, 1)} MiB   ratio ${fmt(result.autoloopPeakRssMiB / result.fastifyPeakRssMiB, 2)}`,
+    );
+    line(
+      `${CONNECTIONS} connections, ${DURATION_S} s each after a ${WARMUP_S} s warm-up (autocannon ${version('autocannon')}):`,
+    );
+    line('  target                   req/s      p50 ms   p99 ms   non-2xx   errors');
+    const row = (name: string, r: Result) =>
+      line(
+        `  ${name.padEnd(22)} ${fmt(r.requests.average).padStart(7)}   ${fmt(r.latency.p50, 1).padStart(7)}  ${fmt(r.latency.p99, 1).padStart(7)}   ${String(r.non2xx).padStart(7)}   ${r.errors + r.timeouts}`,
+      );
+    row('autoloop /health/live', live);
+    row('autoloop /health', full);
+    row('fastify /health', bare);
+    for (const [name, r] of [
+      ['/health/live', live],
+      ['/health', full],
+    ] as const) {
+      line(
+        `autoloop ${name.padEnd(12)} / fastify /health:  req/s ${fmt(r.requests.average / bare.requests.average, 2)}   p50 ${fmt(r.latency.p50 / bare.latency.p50, 2)}   p99 ${fmt(r.latency.p99 / bare.latency.p99, 2)}`,
+      );
+    }
+    stops.push(...(await Promise.all([stopServer(a), stopServer(f)])));
+    const by = (how: string) => stops.filter((s) => s === how).length;
+    line(
+      `children stopped: ${by('SIGTERM')} by SIGTERM, ${by('SIGKILL')} by SIGKILL after 5 s, ${by('exited')} already exited`,
+    );
+    return result;
+  } finally {
+    await Promise.all(servers.map((s) => stopServer(s)));
+    rmSync(dir, { recursive: true, force: true });
+    if (!logDirExisted) rmSync(logDir, { recursive: true, force: true });
+  }
+}
+
+// `node --import tsx bench/http-footprint.ts` runs it alone; bench/run.ts imports it.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await benchHttpFootprint();
