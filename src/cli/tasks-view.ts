@@ -1,6 +1,5 @@
 import type { ResolvedConfig } from '../config/load-config.ts';
-import { priorityName } from '../core/work-item.ts';
-import type { TasksView } from '../runtime/runtime.ts';
+import { buildTasksView, type TasksView } from '../runtime/tasks-view.ts';
 import type { Store } from '../storage/store.ts';
 
 /** How many recent cycles to look through for a finished one with item durations. */
@@ -12,36 +11,12 @@ const RECENT_CYCLES = 10;
  * the median item duration of its last finished cycle / its concurrency
  * (null when no finished cycle ran an item).
  */
-export async function storeTasksView(config: ResolvedConfig, store: Store): Promise<TasksView> {
-  const depth = await store.queue.depth();
-  const items = await store.queue.list(undefined, { limit: 100 });
-  const byPriority = new Map<string, number>();
-  const byLoop = new Map<string, number>();
-  for (const d of depth) {
-    const name = priorityName(d.priority);
-    byPriority.set(name, (byPriority.get(name) ?? 0) + d.count);
-    byLoop.set(d.loop, (byLoop.get(d.loop) ?? 0) + d.count);
-  }
-  const loops = await Promise.all(
-    [...byLoop].map(async ([loop, count]) => {
-      const concurrency = config.loops.find((l) => l.name === loop)?.policies.concurrency ?? 1;
-      const medianMs = await medianItemMs(store, loop);
-      const estimatedSeconds = medianMs === null ? null : Math.round((count * medianMs) / concurrency / 1000);
-      return { loop, count, estimatedSeconds };
-    }),
-  );
-  return {
-    total: depth.reduce((n, d) => n + d.count, 0),
-    byPriority: [...byPriority].map(([priority, count]) => ({ priority, count })),
-    byLoop: loops,
-    items: items.map((i) => ({
-      loop: i.loop,
-      key: i.key,
-      priority: priorityName(i.priority),
-      enqueuedAt: new Date(i.enqueuedAt).toISOString(),
-      claimedBy: i.claim?.owner ?? null,
-    })),
-  };
+export function storeTasksView(config: ResolvedConfig, store: Store): Promise<TasksView> {
+  return buildTasksView(store.queue, async (loop, count) => {
+    const concurrency = config.loops.find((l) => l.name === loop)?.policies.concurrency ?? 1;
+    const medianMs = await medianItemMs(store, loop);
+    return medianMs === null ? null : (count * medianMs) / concurrency;
+  });
 }
 
 async function medianItemMs(store: Store, loop: string): Promise<number | null> {

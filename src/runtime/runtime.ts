@@ -8,7 +8,7 @@ import { AutoloopError, ShutdownError } from '../core/errors.ts';
 import { type Logger, silentLogger } from '../core/logger.ts';
 import type { LoopDefinition, ResolvedDependency, ResolvedLoop } from '../core/loop.ts';
 import { LoopRunner } from '../core/loop-runner.ts';
-import { priorityName, type WorkItem } from '../core/work-item.ts';
+import type { WorkItem } from '../core/work-item.ts';
 import { createHttpServer } from '../http/http-server.ts';
 import { createHttpApp } from '../http/routes.ts';
 import { LeaseManager } from '../leases/lease-manager.ts';
@@ -29,6 +29,9 @@ import { loopHealth } from './loop-health.ts';
 import { findMissedTicks } from './missed-ticks.ts';
 import { type ObservabilityOptions, Observers } from './observers.ts';
 import { RecoveryLoop } from './recovery-loop.ts';
+import { buildTasksView, type TasksView } from './tasks-view.ts';
+
+export type { TasksView } from './tasks-view.ts';
 
 export interface HttpOptions {
   host: string;
@@ -38,14 +41,6 @@ export interface HttpOptions {
   /** Host header values accepted besides localhost, 127.0.0.1, [::1] and `host`. */
   allowedHosts?: readonly string[];
 }
-
-/** The shape of {@link Runtime.tasks}: seed 000's view of the work queue. */
-export type TasksView = {
-  total: number;
-  byPriority: Array<{ priority: string; count: number }>;
-  byLoop: Array<{ loop: string; count: number; estimatedSeconds: number | null }>;
-  items: Array<{ loop: string; key: string; priority: string; enqueuedAt: string; claimedBy: string | null }>;
-};
 
 /** The shape of {@link Runtime.snapshot}. */
 export type RuntimeSnapshot = {
@@ -624,31 +619,11 @@ export class Runtime {
    * latency / concurrency; null before any latency was seen).
    */
   async tasks(): Promise<TasksView> {
-    const depth = await this.store.queue.depth();
-    const items = await this.store.queue.list(undefined, { limit: 100 });
-    const byPriority = new Map<string, number>();
-    const byLoop = new Map<string, number>();
-    for (const d of depth) {
-      byPriority.set(priorityName(d.priority), (byPriority.get(priorityName(d.priority)) ?? 0) + d.count);
-      byLoop.set(d.loop, (byLoop.get(d.loop) ?? 0) + d.count);
-    }
-    const estimate = (loop: string, count: number): number | null => {
+    return buildTasksView(this.store.queue, (loop, count) => {
       const slot = this.#loops.get(loop);
       if (!slot || slot.governor.latency.count === 0) return null;
-      return Math.round((count * slot.governor.latency.p50) / slot.runner.pool.concurrency / 1000);
-    };
-    return {
-      total: depth.reduce((n, d) => n + d.count, 0),
-      byPriority: [...byPriority].map(([priority, count]) => ({ priority, count })),
-      byLoop: [...byLoop].map(([loop, count]) => ({ loop, count, estimatedSeconds: estimate(loop, count) })),
-      items: items.map((i) => ({
-        loop: i.loop,
-        key: i.key,
-        priority: priorityName(i.priority),
-        enqueuedAt: new Date(i.enqueuedAt).toISOString(),
-        claimedBy: i.claim?.owner ?? null,
-      })),
-    };
+      return (count * slot.governor.latency.p50) / slot.runner.pool.concurrency;
+    });
   }
 
   /** Readiness: started and not stopping, store answering, no breaker open, no loop cooling down. */
