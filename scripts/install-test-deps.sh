@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite needs, when they are missing:
 #   chromium      the dashboard's browser test (driven by playwright-core)
+#   redis-server  the Redis store's contract tests (they start their own server on a free port)
 # Run as root (CI is root). As another user it only reports what is missing.
 set -euo pipefail
 needed=()
 command -v chromium >/dev/null 2>&1 || needed+=(chromium)
+command -v redis-server >/dev/null 2>&1 || needed+=(redis-server)
 if [ ${#needed[@]} -eq 0 ]; then
-  echo "test dependencies present: chromium"
+  echo "test dependencies present: chromium, redis-server"
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then

@@ -3,7 +3,7 @@ import { MemoryStore } from './memory/memory-store.ts';
 import { SqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.ts';
 import type { Store } from './store.ts';
 
-const SUPPORTED = 'memory://, sqlite://./relative/path.db or sqlite:///absolute/path.db';
+const SUPPORTED = 'memory://, sqlite://./relative/path.db, sqlite:///absolute/path.db or redis://host:6379/0';
 
 /**
  * Opens the store a URL names, as written in `autoloop.yaml`'s `store:`.
@@ -12,7 +12,9 @@ const SUPPORTED = 'memory://, sqlite://./relative/path.db or sqlite:///absolute/
  * - `sqlite://./state.db`: a path relative to `options.cwd` (default: the
  *   process's working directory);
  * - `sqlite:///var/lib/autoloop/state.db`: an absolute path;
- * - `?synchronous=full` (sqlite): survive power loss, not just a process crash.
+ * - `?synchronous=full` (sqlite): survive power loss, not just a process crash;
+ * - `redis://[:password@]host:6379/0`, `rediss://...`: several machines on one
+ *   Redis (keys under the `autoloop:` prefix).
  *
  * Throws an Error naming the URL (password removed) and what is supported
  * when the URL is not understood, and a StoreError when the backend fails.
@@ -33,9 +35,10 @@ export async function openStore(url: string, options: { cwd?: string } = {}): Pr
       return SqliteStore.open(sqlitePath(url, rest, options.cwd), sqliteOptions(url, query));
     case 'redis':
     case 'rediss':
-      throw badUrl(url, `${scheme}:// is not supported yet; use ${SUPPORTED}`);
+      // Loaded on demand: processes on SQLite never load the Redis client.
+      return (await import('./redis/redis-store.ts')).RedisStore.open(url);
     default:
-      throw badUrl(url, `unknown scheme "${scheme}://"; expected ${SUPPORTED} (redis:// is not supported yet)`);
+      throw badUrl(url, `unknown scheme "${scheme}://"; expected ${SUPPORTED}`);
   }
 }
 

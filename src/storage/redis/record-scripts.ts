@@ -1,0 +1,319 @@
+/**
+ * The Lua scripts behind the Redis store's cycles, queue, events and prune:
+ * one script per atomic operation, each opening with its input/output
+ * contract. Every script takes the key prefix as ARGV[1] and derives its keys
+ * from it (standalone Redis; not cluster-safe). Numbers arrive as the decimal
+ * strings JavaScript wrote and are stored as given, never re-formatted by Lua
+ * (whose `tostring` keeps only 14 digits); replies carry them back as strings.
+ *
+ * Key layout (P = prefix), see also ./coordination-scripts.ts:
+ * - `P cycle:<id>`: hash head (immutable fields, JSON), tail (finishedAt,
+ *   steps, counts, outcome, JSON), loop, startedAt, tickId;
+ * - `P tick:<tickId>`: the id of the tick's record (SET NX: one per tick);
+ * - `P cycles` (all), `P cycles:<loop>`, `P running`, `P success:<loop>`
+ *   (ok/partial): zsets of cycle ids scored by startedAt;
+ * - `P results:<cycleId>`: list of `<finishedAt> <ItemResult JSON>` in write
+ *   order; `P results`: zset of cycle ids scored by their oldest finishedAt;
+ * - `P q:seq`: counter of queue ids (never reused); `P q:item:<id>`: hash
+ *   loop, cycleId, key, priority, payload (JSON), idem, enqueuedAt, claimed
+ *   (1/0), owner, until, member; `P q:loop:<loop>`: zset scored by priority,
+ *   members `<enqueuedAt %016d>:<id %016d>` (oldest first on ties);
+ *   `P q:loops`: set of loops with items; `P q:idem`: hash idempotency key -> id;
+ * - `P ev:seq`: counter of event seqs; `P ev:log` and `P ev:loop:<loop>`:
+ *   zsets scored by seq of `<seq> <event JSON without seq>`; `P ev:at`: zset
+ *   scored by `at` of `<seq> <L|N><loop>` (for prune).
+ */
+
+/** The Lua that returns a queue item's hash as a flat array (`HGETALL`). */
+const ROW = `
+local function row(p, id)
+  local r = redis.call('HGETALL', p .. 'q:item:' .. id)
+  r[#r + 1] = 'id'
+  r[#r + 1] = id
+  return r
+end
+`;
+
+export const RECORD_SCRIPTS = {
+  /*
+   * cycleStart. ARGV: prefix, id, tickId, loop, startedAt, head, tail,
+   * running (1/0), success (1/0). Returns 1 when written, 0 (nothing
+   * written) when the id or the tick already has a record.
+   */
+  cycleStart: `
+local p, id, tick, loop, startedAt = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local key = p .. 'cycle:' .. id
+if redis.call('EXISTS', key) == 1 then return 0 end
+if not redis.call('SET', p .. 'tick:' .. tick, id, 'NX') then return 0 end
+redis.call('HSET', key, 'head', ARGV[6], 'tail', ARGV[7], 'loop', loop, 'startedAt', startedAt, 'tickId', tick)
+redis.call('ZADD', p .. 'cycles', startedAt, id)
+redis.call('ZADD', p .. 'cycles:' .. loop, startedAt, id)
+if ARGV[8] == '1' then redis.call('ZADD', p .. 'running', startedAt, id) end
+if ARGV[9] == '1' then redis.call('ZADD', p .. 'success:' .. loop, startedAt, id) end
+return 1
+`,
+
+  /*
+   * cycleFinish. ARGV: prefix, id, tail, running (1/0), success (1/0).
+   * Overwrites the record's tail and its running/success membership. Returns
+   * 1, or 0 (nothing written) when no record has the id.
+   */
+  cycleFinish: `
+local p, id = ARGV[1], ARGV[2]
+local key = p .. 'cycle:' .. id
+local h = redis.call('HMGET', key, 'loop', 'startedAt')
+if not h[1] then return 0 end
+redis.call('HSET', key, 'tail', ARGV[3])
+if ARGV[4] == '1' then redis.call('ZADD', p .. 'running', h[2], id) else redis.call('ZREM', p .. 'running', id) end
+local success = p .. 'success:' .. h[1]
+if ARGV[5] == '1' then redis.call('ZADD', success, h[2], id) else redis.call('ZREM', success, id) end
+return 1
+`,
+
+  /*
+   * cycleRecords. ARGV: prefix, index (a zset name under the prefix),
+   * direction (rev: newest first, fwd: oldest first), limit (-1: all).
+   * Returns [head, tail, head, tail, ...] in that order.
+   */
+  cycleRecords: `
+local p, index, dir, limit = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+if limit == 0 then return {} end
+local stop = limit < 0 and -1 or limit - 1
+local ids = redis.call(dir == 'rev' and 'ZREVRANGE' or 'ZRANGE', p .. index, 0, stop)
+local out = {}
+for _, id in ipairs(ids) do
+  local h = redis.call('HMGET', p .. 'cycle:' .. id, 'head', 'tail')
+  if h[1] then
+    out[#out + 1] = h[1]
+    out[#out + 1] = h[2]
+  end
+end
+return out
+`,
+
+  /*
+   * cycleSummary. ARGV: prefix, loop. Returns [lastHead, lastTail,
+   * successHead, successTail], '' where there is no such record: the loop's
+   * newest record and its newest ok/partial one.
+   */
+  cycleSummary: `
+local p, loop = ARGV[1], ARGV[2]
+local out = {'', '', '', ''}
+local function fill(index, at)
+  local ids = redis.call('ZREVRANGE', p .. index, 0, 0)
+  if ids[1] then
+    local h = redis.call('HMGET', p .. 'cycle:' .. ids[1], 'head', 'tail')
+    out[at], out[at + 1] = h[1] or '', h[2] or ''
+  end
+end
+fill('cycles:' .. loop, 1)
+fill('success:' .. loop, 3)
+return out
+`,
+
+  /*
+   * queueEnqueue. ARGV: prefix, loop, cycleId, now, claimed (1/0), owner,
+   * until, then per item: key, priority, payload JSON, idempotency key.
+   * Returns one entry per item: its new id, or '' when its idempotency key
+   * is already queued (skipped).
+   */
+  queueEnqueue: `
+local p, loop, cycle, now, claimed, owner, till = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local out = {}
+for i = 8, #ARGV, 4 do
+  local idem = ARGV[i + 3]
+  if redis.call('HEXISTS', p .. 'q:idem', idem) == 1 then
+    out[#out + 1] = ''
+  else
+    local id = redis.call('INCR', p .. 'q:seq')
+    local member = string.format('%016d:%016d', tonumber(now), id)
+    redis.call('HSET', p .. 'q:item:' .. id, 'loop', loop, 'cycleId', cycle, 'key', ARGV[i], 'priority', ARGV[i + 1],
+      'payload', ARGV[i + 2], 'idem', idem, 'enqueuedAt', now, 'claimed', claimed, 'owner', owner, 'until', till,
+      'member', member)
+    redis.call('ZADD', p .. 'q:loop:' .. loop, ARGV[i + 1], member)
+    redis.call('HSET', p .. 'q:idem', idem, id)
+    redis.call('SADD', p .. 'q:loops', loop)
+    out[#out + 1] = tostring(id)
+  end
+end
+return out
+`,
+
+  /*
+   * queueClaimStale. ARGV: prefix, loop, cycleId, owner, until, now, limit.
+   * Claims up to limit of the loop's items that are pending or whose claim
+   * has `until <= now`, in queue order, re-assigning them to cycleId.
+   * Returns the claimed rows (flat hashes with their id).
+   */
+  queueClaimStale: `${ROW}
+local p, loop, cycle, owner, till, now, limit = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
+local out = {}
+if limit <= 0 then return out end
+for _, member in ipairs(redis.call('ZRANGE', p .. 'q:loop:' .. loop, 0, -1)) do
+  local id = tostring(tonumber(string.match(member, '(%d+)$')))
+  local key = p .. 'q:item:' .. id
+  local h = redis.call('HMGET', key, 'claimed', 'until')
+  if h[1] == '0' or tonumber(h[2]) <= now then
+    redis.call('HSET', key, 'cycleId', cycle, 'claimed', '1', 'owner', owner, 'until', till)
+    out[#out + 1] = row(p, id)
+    if #out >= limit then break end
+  end
+end
+return out
+`,
+
+  /*
+   * queueComplete. ARGV: prefix, id, owner, fenced (1/0), fence key, fence
+   * token, result cycleId, finishedAt, result entry. When `owner` holds the
+   * item's claim and (if fenced) the token is not lower than
+   * `P lease-token:<fence key>`, deletes the item and appends the entry to
+   * the cycle's results. Returns 1, or 0 with nothing written.
+   */
+  queueComplete: `
+local p, id, owner = ARGV[1], ARGV[2], ARGV[3]
+local key = p .. 'q:item:' .. id
+local h = redis.call('HMGET', key, 'claimed', 'owner', 'loop', 'idem', 'member')
+if h[1] ~= '1' or h[2] ~= owner then return 0 end
+if ARGV[4] == '1' then
+  local latest = tonumber(redis.call('GET', p .. 'lease-token:' .. ARGV[5]) or '0')
+  if tonumber(ARGV[6]) < latest then return 0 end
+end
+redis.call('DEL', key)
+redis.call('ZREM', p .. 'q:loop:' .. h[3], h[5])
+if redis.call('ZCARD', p .. 'q:loop:' .. h[3]) == 0 then redis.call('SREM', p .. 'q:loops', h[3]) end
+redis.call('HDEL', p .. 'q:idem', h[4])
+redis.call('RPUSH', p .. 'results:' .. ARGV[7], ARGV[9])
+redis.call('ZADD', p .. 'results', 'LT', ARGV[8], ARGV[7])
+return 1
+`,
+
+  /*
+   * queueExtend. ARGV: prefix, owner, until, ids... Sets `until` on the
+   * items `owner` has claimed. Returns those ids, in the order given, once each.
+   */
+  queueExtend: `
+local p, owner, till = ARGV[1], ARGV[2], ARGV[3]
+local out, seen = {}, {}
+for i = 4, #ARGV do
+  local id = ARGV[i]
+  if not seen[id] then
+    seen[id] = true
+    local key = p .. 'q:item:' .. id
+    local h = redis.call('HMGET', key, 'claimed', 'owner')
+    if h[1] == '1' and h[2] == owner then
+      redis.call('HSET', key, 'until', till)
+      out[#out + 1] = id
+    end
+  end
+end
+return out
+`,
+
+  /*
+   * queueRelease. ARGV: prefix, owner, ids... Moves the items `owner` has
+   * claimed back to pending. Returns how many moved.
+   */
+  queueRelease: `
+local p, owner = ARGV[1], ARGV[2]
+local moved = 0
+for i = 3, #ARGV do
+  local key = p .. 'q:item:' .. ARGV[i]
+  local h = redis.call('HMGET', key, 'claimed', 'owner')
+  if h[1] == '1' and h[2] == owner then
+    redis.call('HSET', key, 'claimed', '0', 'owner', '', 'until', '')
+    moved = moved + 1
+  end
+end
+return moved
+`,
+
+  /*
+   * queueRows. ARGV: prefix, all (1/0), loop. Returns every queued row of
+   * the loop (of every loop when all is 1) as flat hashes with their id,
+   * unordered across loops (the caller sorts).
+   */
+  queueRows: `${ROW}
+local p = ARGV[1]
+local loops = ARGV[2] == '1' and redis.call('SMEMBERS', p .. 'q:loops') or {ARGV[3]}
+local out = {}
+for _, loop in ipairs(loops) do
+  for _, member in ipairs(redis.call('ZRANGE', p .. 'q:loop:' .. loop, 0, -1)) do
+    out[#out + 1] = row(p, tostring(tonumber(string.match(member, '(%d+)$'))))
+  end
+end
+return out
+`,
+
+  /*
+   * eventsAppend. ARGV: prefix, then per event: at, L|N (has a loop or
+   * not), loop, event JSON without seq. Gives each event the next seq, in
+   * order. Returns the number appended.
+   */
+  eventsAppend: `
+local p = ARGV[1]
+local n = 0
+for i = 2, #ARGV, 4 do
+  local seq = redis.call('INCR', p .. 'ev:seq')
+  local member = seq .. ' ' .. ARGV[i + 3]
+  redis.call('ZADD', p .. 'ev:log', seq, member)
+  if ARGV[i + 1] == 'L' then redis.call('ZADD', p .. 'ev:loop:' .. ARGV[i + 2], seq, member) end
+  redis.call('ZADD', p .. 'ev:at', ARGV[i], seq .. ' ' .. ARGV[i + 1] .. ARGV[i + 2])
+  n = n + 1
+end
+return n
+`,
+
+  /*
+   * prune. ARGV: prefix, before. Deletes cycle records started before
+   * `before` (with their ticks, index entries and results), item results
+   * that finished before it, and events whose `at` is before it. Returns
+   * {cycles deleted, events deleted}.
+   */
+  prune: `
+local p, before = ARGV[1], tonumber(ARGV[2])
+local bound = '(' .. ARGV[2]
+local cycles = 0
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', p .. 'cycles', '-inf', bound)) do
+  local key = p .. 'cycle:' .. id
+  local h = redis.call('HMGET', key, 'loop', 'tickId')
+  if h[1] then
+    redis.call('DEL', key, p .. 'tick:' .. h[2])
+    redis.call('ZREM', p .. 'cycles:' .. h[1], id)
+    redis.call('ZREM', p .. 'success:' .. h[1], id)
+  end
+  redis.call('ZREM', p .. 'cycles', id)
+  redis.call('ZREM', p .. 'running', id)
+  redis.call('DEL', p .. 'results:' .. id)
+  redis.call('ZREM', p .. 'results', id)
+  cycles = cycles + 1
+end
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', p .. 'results', '-inf', bound)) do
+  local key = p .. 'results:' .. id
+  local kept, oldest = {}, nil
+  for _, entry in ipairs(redis.call('LRANGE', key, 0, -1)) do
+    local at = tonumber(string.match(entry, '^(%S+) '))
+    if at >= before then
+      kept[#kept + 1] = entry
+      if oldest == nil or at < oldest then oldest = at end
+    end
+  end
+  redis.call('DEL', key)
+  if #kept == 0 then
+    redis.call('ZREM', p .. 'results', id)
+  else
+    -- In chunks: unpack of a long list would overflow Lua's stack.
+    for i = 1, #kept, 1000 do redis.call('RPUSH', key, unpack(kept, i, math.min(i + 999, #kept))) end
+    redis.call('ZADD', p .. 'results', string.format('%.17g', oldest), id)
+  end
+end
+local events = 0
+for _, entry in ipairs(redis.call('ZRANGEBYSCORE', p .. 'ev:at', '-inf', bound)) do
+  local seq, flag, loop = string.match(entry, '^(%d+) (.)(.*)$')
+  redis.call('ZREMRANGEBYSCORE', p .. 'ev:log', seq, seq)
+  if flag == 'L' then redis.call('ZREMRANGEBYSCORE', p .. 'ev:loop:' .. loop, seq, seq) end
+  redis.call('ZREM', p .. 'ev:at', entry)
+  events = events + 1
+end
+return {cycles, events}
+`,
+} as const;

@@ -1,0 +1,104 @@
+import { checkBucket } from '../memory/token-bucket.ts';
+import type { InstanceRecord, InstanceRegistry, Lease, LeaseStore, RateLimitStore } from '../store.ts';
+import type { RunRedis } from './redis-store.ts';
+
+/**
+ * Leases on Redis, for `RedisStore`: one Lua script per operation
+ * (./coordination-scripts.ts). Expiry compares the stored `expiresAt` with
+ * the caller's `now`; tokens come from a per-key INCR counter that outlives
+ * the lease record.
+ *
+ * @example
+ * const lease = await store.leases.acquire('BTC/USD', 'host:1:abc', 10_000, now);
+ */
+export function redisLeaseStore(run: RunRedis): LeaseStore {
+  return {
+    acquire: async (key, owner, ttlMs, now) => {
+      const expiresAt = now + ttlMs;
+      const reply = (await run('leases.acquire', (io) => io.script('leaseAcquire', key, owner, now, expiresAt))) as
+        | [string, string, string]
+        | null;
+      if (!reply) return undefined;
+      const lease: Lease = { key, owner, token: Number(reply[0]), acquiredAt: now, expiresAt };
+      return reply[1] === '1' ? { ...lease, tookOverFrom: reply[2] } : lease;
+    },
+    renew: async (key, owner, token, ttlMs, now) => {
+      const expiresAt = now + ttlMs;
+      const args = [key, owner, token, now, expiresAt];
+      return (await run('leases.renew', (io) => io.script('leaseRenew', ...args))) === 1 ? expiresAt : undefined;
+    },
+    release: async (key, owner, token) =>
+      (await run('leases.release', (io) => io.script('leaseRelease', key, owner, token))) === 1,
+    sweep: async (now) => byKey(await run('leases.sweep', (io) => io.script('leaseSweep', now))),
+    list: async (now, options) => {
+      const prefix = options?.prefix ?? '';
+      const live = byKey(await run('leases.list', (io) => io.script('leaseList', now)));
+      return live.filter((lease) => lease.key.startsWith(prefix));
+    },
+    currentToken: async (key) =>
+      Number((await run('leases.currentToken', (io) => io.redis.get(io.key(`lease-token:${key}`)))) ?? 0),
+  };
+}
+
+/** Script rows `{key, owner, token, acquiredAt, expiresAt}` as leases, ordered by key (code units). */
+function byKey(reply: unknown): Lease[] {
+  return (reply as string[][])
+    .map(([key = '', owner = '', token, acquiredAt, expiresAt]) => ({
+      key,
+      owner,
+      token: Number(token),
+      acquiredAt: Number(acquiredAt),
+      expiresAt: Number(expiresAt),
+    }))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+/**
+ * Instance heartbeats on Redis, for `RedisStore`: a JSON record per
+ * instance and a zset of expiries, so `list` reads only the live ones.
+ *
+ * @example
+ * await store.instances.beat({ id, host, pid, startedAt, loops: ['signals'] }, 30_000, now);
+ */
+export function redisInstanceRegistry(run: RunRedis): InstanceRegistry {
+  return {
+    beat: async (instance, ttlMs, now) => {
+      const { id, host, pid, startedAt, loops } = instance;
+      const record: InstanceRecord = { id, host, pid, startedAt, lastBeatAt: now, expiresAt: now + ttlMs, loops };
+      await run('instances.beat', (io) => io.script('instanceBeat', id, JSON.stringify(record), record.expiresAt));
+    },
+    list: async (now) => {
+      const reply = (await run('instances.list', (io) => io.script('instanceList', now))) as string[];
+      return reply
+        .map((json) => JSON.parse(json) as InstanceRecord)
+        .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    },
+    remove: async (id) => {
+      await run('instances.remove', (io) => io.script('instanceRemove', id));
+    },
+  };
+}
+
+/**
+ * Token buckets on Redis, for `RedisStore`, shared by every instance: the
+ * arithmetic of `takeToken` (../memory/token-bucket.ts) ported to one Lua
+ * script, so a take is atomic across processes.
+ *
+ * @example
+ * const { granted, waitMs } = await store.buckets.take('llm_service', 100, 60_000, now);
+ */
+export function redisRateLimitStore(run: RunRedis): RateLimitStore {
+  return {
+    take: async (name, capacity, perMs, now) => {
+      checkBucket(name, capacity, perMs);
+      const reply = (await run('buckets.take', (io) => io.script('bucketTake', name, capacity, perMs, now))) as [
+        number,
+        string,
+      ];
+      return { granted: reply[0] === 1, waitMs: Number(reply[1]) };
+    },
+    pause: async (name, untilMs) => {
+      await run('buckets.pause', (io) => io.script('bucketPause', name, untilMs));
+    },
+  };
+}
