@@ -16,19 +16,28 @@ import { EventRecorder } from '../observability/event-recorder.ts';
 import { EventBus } from '../observability/events.ts';
 import { createMetrics, type RuntimeMetrics } from '../observability/metrics.ts';
 import { Dependency } from '../policies/dependency.ts';
-import type { LatencySnapshot } from '../policies/latency-tracker.ts';
 import { LoopGovernor } from '../policies/loop-governor.ts';
 import { Scheduler } from '../scheduling/scheduler.ts';
-import { createTrigger, periodMs, type Trigger } from '../scheduling/trigger.ts';
+import { createTrigger, periodMs } from '../scheduling/trigger.ts';
 import { openStore } from '../storage/open-store.ts';
-import type { InstanceRecord, RateLimitStore, Store } from '../storage/store.ts';
+import type { RateLimitStore, Store } from '../storage/store.ts';
 import type { Clock } from '../time/clock.ts';
 import { systemClock } from '../time/system-clock.ts';
-import { type ComponentHealth, type HealthCheck, type HealthReport, healthReport } from './health.ts';
-import { loopHealth } from './loop-health.ts';
+import { type HealthCheck, type HealthReport, healthReport } from './health.ts';
 import { findMissedTicks } from './missed-ticks.ts';
 import { type ObservabilityOptions, Observers } from './observers.ts';
 import { RecoveryLoop } from './recovery-loop.ts';
+import {
+  healthOf,
+  type LoopSlot,
+  type RuntimeSnapshot,
+  type RuntimeView,
+  readinessOf,
+  snapshotOf,
+} from './runtime-views.ts';
+
+export type { RuntimeSnapshot } from './runtime-views.ts';
+
 import { buildTasksView, type TasksView } from './tasks-view.ts';
 
 export type { TasksView } from './tasks-view.ts';
@@ -41,35 +50,6 @@ export interface HttpOptions {
   /** Host header values accepted besides localhost, 127.0.0.1, [::1] and `host`. */
   allowedHosts?: readonly string[];
 }
-
-/** The shape of {@link Runtime.snapshot}. */
-export type RuntimeSnapshot = {
-  owner: string;
-  pid: number;
-  state: string;
-  startedAt: string | null;
-  uptimeS: number;
-  store: string;
-  loops: Array<{
-    name: string;
-    description: string;
-    schedule: string;
-    paused: boolean;
-    running: boolean;
-    concurrency: number;
-    inFlight: number;
-    nextRunAt: string | null;
-    lastCycle: CycleRecord | null;
-    lastSuccessAt: string | null;
-    latency: LatencySnapshot;
-    adaptive: { limit: number; min: number; max: number } | null;
-    backpressure: { state: string; cooldowns: number } | null;
-  }>;
-  dependencies: Array<{ name: string; breaker: { state: string; value: number } | null; latency: LatencySnapshot }>;
-  leases: { active: number };
-  queue: Array<{ loop: string; priority: number; count: number }>;
-  instances: InstanceRecord[];
-};
 
 export interface RuntimeOptions {
   /** Loops as `defineLoop` results or resolved config loops. */
@@ -101,13 +81,6 @@ export interface RuntimeOptions {
   recoveryIntervalMs?: number;
   /** Alerts (with seed 002's defaults), webhooks and OpenTelemetry traces; all off when absent. */
   observability?: ObservabilityOptions;
-}
-
-interface LoopSlot {
-  runner: LoopRunner;
-  trigger: Trigger;
-  scheduler: Scheduler;
-  governor: LoopGovernor;
 }
 
 /**
@@ -561,56 +534,11 @@ export class Runtime {
   }
 
   /**
-   * Everything an operator asks "what is it doing?" about, as JSON-safe data:
-   * the process, each loop (schedule, state, last cycle, next run, adaptive
-   * and backpressure state), dependencies (breakers, latency), leases, the
-   * queue by priority and the live instances. Served at `/status`.
+   * Everything an operator asks "what is it doing?" about, as JSON-safe data
+   * (see {@link snapshotOf}). Served at `/status`.
    */
-  async snapshot(): Promise<RuntimeSnapshot> {
-    const now = this.clock.now();
-    const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
-    const loops = await Promise.all(
-      [...this.#loops.values()].map(async ({ runner, trigger, scheduler, governor }) => {
-        const summary = await this.store.cycles
-          .summary(runner.loop.name)
-          .catch(() => ({}) as { last?: CycleRecord; lastSuccessAt?: number });
-        const a = governor.adaptive;
-        const bp = governor.backpressure;
-        return {
-          name: runner.loop.name,
-          description: runner.loop.description,
-          schedule: trigger.description,
-          paused: runner.paused,
-          running: runner.running,
-          concurrency: runner.pool.concurrency,
-          inFlight: runner.pool.active,
-          nextRunAt: iso(scheduler.nextAt),
-          lastCycle: summary.last ?? null,
-          lastSuccessAt: iso(summary.lastSuccessAt),
-          latency: governor.latency.snapshot(),
-          adaptive: a ? { limit: a.limit, min: a.min, max: a.max } : null,
-          backpressure: bp ? { state: bp.state, cooldowns: bp.cooldowns } : null,
-        };
-      }),
-    );
-    const dependencies = [...this.#dependencies.values()].map((d) => ({
-      name: d.name,
-      breaker: d.breaker ? { state: d.breaker.state, value: d.breaker.stateValue } : null,
-      latency: d.latency.snapshot(),
-    }));
-    return {
-      owner: this.owner,
-      pid: process.pid,
-      state: this.#state,
-      startedAt: iso(this.#startedAt || undefined),
-      uptimeS: this.#startedAt ? Math.round((now - this.#startedAt) / 1000) : 0,
-      store: this.store.description,
-      loops,
-      dependencies,
-      leases: { active: this.activeLeases },
-      queue: await this.store.queue.depth(),
-      instances: await this.store.instances.list(now),
-    };
+  snapshot(): Promise<RuntimeSnapshot> {
+    return snapshotOf(this.#view());
   }
 
   /**
@@ -627,83 +555,28 @@ export class Runtime {
   }
 
   /** Readiness: started and not stopping, store answering, no breaker open, no loop cooling down. */
-  async ready(): Promise<HealthReport> {
-    const components: Record<string, ComponentHealth> = {
-      runtime: { healthy: this.#state === 'running', detail: this.#state },
-      store: await this.#storeHealth(),
-      ...this.#policyHealth(),
+  ready(): Promise<HealthReport> {
+    return readinessOf(this.#view());
+  }
+
+  /** Full health: store, every loop (stale when its last success is too old), breakers, backpressure, user checks. */
+  health(): Promise<HealthReport> {
+    return healthOf(this.#view());
+  }
+
+  /** What the status and health views read, at this moment. */
+  #view(): RuntimeView {
+    return {
+      now: this.clock.now(),
+      owner: this.owner,
+      state: this.#state,
+      startedAt: this.#startedAt,
+      store: this.#store,
+      loops: this.#loops,
+      dependencies: this.#dependencies,
+      activeLeases: this.activeLeases,
+      healthChecks: this.#options.healthChecks ?? {},
     };
-    return healthReport(components, this.clock.now());
-  }
-
-  /** One component per breaker and per loop under backpressure: unhealthy while open / cooling down. */
-  #policyHealth(): Record<string, ComponentHealth> {
-    const components: Record<string, ComponentHealth> = {};
-    for (const dep of this.#dependencies.values()) {
-      if (dep.breaker) {
-        const state = dep.breaker.state;
-        components[`breaker:${dep.name}`] = { healthy: state !== 'open', detail: state, p95Ms: dep.latency.p95 };
-      }
-    }
-    for (const [name, { governor }] of this.#loops) {
-      const bp = governor.backpressure;
-      if (bp)
-        components[`backpressure:${name}`] = {
-          healthy: bp.state !== 'cooling',
-          detail: bp.state,
-          cooldowns: bp.cooldowns,
-        };
-    }
-    return components;
-  }
-
-  /** Full health: store, every loop (stale when its last success is too old), user checks. */
-  async health(): Promise<HealthReport> {
-    const now = this.clock.now();
-    const components: Record<string, ComponentHealth> = {
-      runtime: { healthy: this.#state === 'running', detail: this.#state },
-      store: await this.#storeHealth(),
-    };
-    for (const [name, slot] of this.#loops) {
-      const summary = this.#store ? await this.#store.cycles.summary(name).catch(() => undefined) : undefined;
-      components[`loop:${name}`] = loopHealth({
-        loop: slot.runner.loop,
-        trigger: slot.trigger,
-        now,
-        since: this.#startedAt || now,
-        lastSuccessAt: summary?.lastSuccessAt,
-        lastOutcome: summary?.last?.outcome.kind,
-        paused: slot.runner.paused,
-        running: slot.runner.running,
-        nextRunAt: slot.scheduler.nextAt,
-      });
-    }
-    Object.assign(components, this.#policyHealth());
-    for (const [name, check] of Object.entries(this.#options.healthChecks ?? {})) {
-      components[name] = await runCheck(check);
-    }
-    return healthReport(components, now);
-  }
-
-  async #storeHealth(): Promise<ComponentHealth> {
-    if (!this.#store) return { healthy: false, detail: 'not open' };
-    try {
-      await this.#store.ping();
-      return { healthy: true, detail: this.#store.description };
-    } catch (error) {
-      return { healthy: false, detail: `${this.#store.description}: ${(error as Error).message}` };
-    }
-  }
-}
-
-async function runCheck(check: HealthCheck): Promise<ComponentHealth> {
-  const controller = new AbortController();
-  try {
-    return await check(controller.signal);
-  } catch (error) {
-    return { healthy: false, detail: error instanceof Error ? error.message : String(error) };
-  } finally {
-    controller.abort();
   }
 }
 
