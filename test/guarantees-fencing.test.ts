@@ -1,21 +1,18 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { ItemResult } from '../src/core/cycle-record.ts';
 import { SqliteStore } from '../src/storage/sqlite/sqlite-store.ts';
 import {
-  type Child,
   type ChildLine,
   type ChildSpec,
-  killAll,
   LONG,
   pollUntil,
   sleep,
   startChild,
   stopChild,
 } from './support/guarantees-children.ts';
+import { guaranteeFixture } from './support/guarantees-sim.ts';
 
 /**
  * DESIGN.md, Guarantees: "At most one live holder of a key; a holder that
@@ -26,16 +23,8 @@ import {
 
 const TTL = LONG ? 10_000 : 2_000;
 
-let dir: string;
-const children: Child[] = [];
-
-before(() => {
-  dir = mkdtempSync(join(tmpdir(), 'autoloop-guarantees-fencing-'));
-});
-after(async () => {
-  await killAll(children);
-  rmSync(dir, { recursive: true, force: true });
-});
+const fx = guaranteeFixture('fencing');
+const { children } = fx;
 
 const of = (lines: ChildLine[], ev: string) => lines.filter((l) => l.ev === ev);
 const keysOf = (lines: ChildLine[]) => new Set(lines.map((l) => l.key as string));
@@ -62,7 +51,7 @@ describe('guarantee: a holder that lost its lease cannot write', { timeout: LONG
   it('SIGSTOP past the TTL, then SIGCONT: a peer took the items, every late write is refused, signals abort within 500 ms', async (t) => {
     const ITEMS = 5;
     const LOOP = 'frozen';
-    const db = join(dir, 'frozen.db');
+    const db = join(fx.dir, 'frozen.db');
     const base: Omit<ChildSpec, 'role'> = {
       db,
       loop: { name: LOOP, trigger: { manual: true }, items: ITEMS, concurrency: ITEMS, timeout: '5m' },
@@ -167,7 +156,7 @@ describe('guarantee: a holder that lost its lease cannot write', { timeout: LONG
   it('an event loop blocked longer than the TTL self-fences: no write on waking, signal aborted, a peer took the key', async (t) => {
     const LOOP = 'blocked';
     const KEY = `${LOOP}/k0`;
-    const db = join(dir, 'blocked.db');
+    const db = join(fx.dir, 'blocked.db');
     const busyMs = TTL + 1_000;
     const base: Omit<ChildSpec, 'role'> = {
       db,

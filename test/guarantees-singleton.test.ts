@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { seeded } from '../bench/report.ts';
 import { defineLoop } from '../src/config/define-loop.ts';
@@ -10,17 +8,8 @@ import type { CycleRecord, ItemResult, Tick } from '../src/core/cycle-record.ts'
 import { SqliteStore } from '../src/storage/sqlite/sqlite-store.ts';
 import { VirtualClock } from '../src/time/virtual-clock.ts';
 import { autoloop } from './support/cli.ts';
-import {
-  type BusLine,
-  type Child,
-  type ChildSpec,
-  killAll,
-  LONG,
-  sleep,
-  startChild,
-  stopChild,
-} from './support/guarantees-children.ts';
-import { type SimProcess, startSim } from './support/guarantees-sim.ts';
+import { type BusLine, type ChildSpec, LONG, sleep, startChild, stopChild } from './support/guarantees-children.ts';
+import { guaranteeFixture, type SimProcess, startSim } from './support/guarantees-sim.ts';
 
 /**
  * DESIGN.md, Guarantees: "At most one cycle of a loop per tick, across all
@@ -31,24 +20,51 @@ import { type SimProcess, startSim } from './support/guarantees-sim.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/guarantees/ticker.yaml', import.meta.url));
 
-let dir: string;
-const children: Child[] = [];
-const sims: SimProcess[] = [];
-
-before(() => {
-  dir = mkdtempSync(join(tmpdir(), 'autoloop-guarantees-singleton-'));
-});
-after(async () => {
-  await killAll(children);
-  for (const sim of sims.splice(0)) {
-    sim.kill();
-    await sim.close();
-  }
-  rmSync(dir, { recursive: true, force: true });
-});
+const fx = guaranteeFixture('singleton');
+const { children, sims } = fx;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const reasonOf = (r: CycleRecord) => (r.outcome.kind === 'skipped' ? r.outcome.reason : '');
+
+/**
+ * Checks that every per-second tick of `loop` in (after, until] has a record
+ * or is counted by a reason ("... 500 earlier ticks ..."), and describes the
+ * account for the test output.
+ */
+async function assertEveryTickAccounted(
+  t: { diagnostic(message: string): void },
+  file: string,
+  loop: string,
+  after: number,
+  until: number,
+  situation: string,
+): Promise<void> {
+  const store = SqliteStore.open(file);
+  try {
+    const records = await store.cycles.list(loop);
+    const recorded = new Set(records.map((r) => r.tickId));
+    const due: number[] = [];
+    for (let s = Math.floor(after / 1000) * 1000 + 1000; s <= until; s += 1000) due.push(s);
+    const unrecorded = due.filter((s) => !recorded.has(`${loop}@${iso(s)}`));
+    const counted = Math.max(
+      0,
+      ...records.flatMap((r) => [...reasonOf(r).matchAll(/(\d+)\s+(?:\w+\s+){0,3}ticks?\b/g)].map((m) => Number(m[1]))),
+    );
+    const first = unrecorded[0];
+    const last = unrecorded.at(-1);
+    t.diagnostic(
+      `${due.length} ticks fell due ${situation}: ${due.length - unrecorded.length} recorded, ` +
+        `${unrecorded.length} not recorded (first ${first ? iso(first) : '-'}, last ${last ? iso(last) : '-'}); ` +
+        `largest tick count named in a reason: ${counted}`,
+    );
+    assert.ok(
+      unrecorded.length === 0 || counted >= unrecorded.length,
+      `${unrecorded.length} of ${due.length} missed ticks have no record and no reason counts them`,
+    );
+  } finally {
+    await store.close();
+  }
+}
 
 /** Counts of `keys`, as "a 3, b 1". */
 function tally(keys: string[]): string {
@@ -68,7 +84,7 @@ describe('guarantee: one cycle per tick, none missed without a reason', { timeou
   const RUN_MS = LONG ? 60_000 : 8_000;
 
   it(`3 processes, a cron loop every second, ${RUN_MS / 1000} s of real time: one record per tick, every second accounted for`, async (t) => {
-    const db = join(dir, 'three.db');
+    const db = join(fx.dir, 'three.db');
     const spec = (i: number): ChildSpec => ({
       db,
       role: `p${i}`,
@@ -151,7 +167,7 @@ describe('guarantee: one cycle per tick, none missed without a reason', { timeou
       [1200, 1261],
     ];
     const shared = new VirtualClock({ now: T0 });
-    const file = join(dir, 'day.db');
+    const file = join(fx.dir, 'day.db');
     const rand = seeded(20260101);
     // Most cycles take 2..26 s; every 53rd takes 130 s and overlaps the next two ticks.
     const actMs = (tick: Tick) => {
@@ -313,7 +329,7 @@ describe('guarantee: one cycle per tick, none missed without a reason', { timeou
   it('a downtime longer than 1,000 ticks: every missed tick is recorded or counted in a reason', async (t) => {
     const T0 = Date.UTC(2026, 0, 1);
     const shared = new VirtualClock({ now: T0 });
-    const file = join(dir, 'long-downtime.db');
+    const file = join(fx.dir, 'long-downtime.db');
     const loop = defineLoop({ name: 'persecond', trigger: { cron: '* * * * * *' }, act: () => null });
     const first = await startSim('first', shared, file, [loop]);
     sims.push(first);
@@ -325,38 +341,13 @@ describe('guarantee: one cycle per tick, none missed without a reason', { timeou
     sims.push(second);
     await second.stop();
 
-    const store = SqliteStore.open(file);
-    try {
-      const records = await store.cycles.list('persecond');
-      const recorded = new Set(records.map((r) => r.tickId));
-      const due: number[] = [];
-      for (let s = Math.floor(stoppedAt / 1000) * 1000 + 1000; s <= second.startedAt; s += 1000) due.push(s);
-      const unrecorded = due.filter((s) => !recorded.has(`persecond@${iso(s)}`));
-      // A reason that counts ticks it does not list ("... and 500 earlier ticks"), if any.
-      const counted = Math.max(
-        0,
-        ...records.flatMap((r) =>
-          [...reasonOf(r).matchAll(/(\d+)\s+(?:\w+\s+){0,3}ticks?\b/g)].map((m) => Number(m[1])),
-        ),
-      );
-      t.diagnostic(
-        `${due.length} ticks fell due with no process running: ${due.length - unrecorded.length} recorded as skipped, ` +
-          `${unrecorded.length} not recorded (first ${unrecorded[0] ? iso(unrecorded[0]) : '-'}, last ${unrecorded.at(-1) ? iso(unrecorded.at(-1) as number) : '-'}); ` +
-          `largest tick count named in a reason: ${counted}`,
-      );
-      assert.ok(
-        unrecorded.length === 0 || counted >= unrecorded.length,
-        `${unrecorded.length} of ${due.length} missed ticks have no record and no reason counts them`,
-      );
-    } finally {
-      await store.close();
-    }
+    await assertEveryTickAccounted(t, file, 'persecond', stoppedAt, second.startedAt, 'with no process running');
   });
 
   it('a process frozen for longer than 1,000 ticks: every tick it missed is recorded or counted in a reason', async (t) => {
     const T0 = Date.UTC(2026, 0, 1);
     const shared = new VirtualClock({ now: T0 });
-    const file = join(dir, 'long-freeze.db');
+    const file = join(fx.dir, 'long-freeze.db');
     const loop = defineLoop({ name: 'frozen', trigger: { cron: '* * * * * *' }, act: () => null });
     const sim = await startSim('only', shared, file, [loop]);
     sims.push(sim);
@@ -366,35 +357,11 @@ describe('guarantee: one cycle per tick, none missed without a reason', { timeou
     await shared.advance(0);
     await sim.stop();
 
-    const store = SqliteStore.open(file);
-    try {
-      const records = await store.cycles.list('frozen');
-      const recorded = new Set(records.map((r) => r.tickId));
-      const due: number[] = [];
-      for (let s = Math.floor(frozenAt / 1000) * 1000 + 1000; s <= frozenAt + 1_500_000; s += 1000) due.push(s);
-      const unrecorded = due.filter((s) => !recorded.has(`frozen@${iso(s)}`));
-      const counted = Math.max(
-        0,
-        ...records.flatMap((r) =>
-          [...reasonOf(r).matchAll(/(\d+)\s+(?:\w+\s+){0,3}ticks?\b/g)].map((m) => Number(m[1])),
-        ),
-      );
-      t.diagnostic(
-        `${due.length} ticks fell due while the process was frozen: ${due.length - unrecorded.length} recorded, ` +
-          `${unrecorded.length} not recorded (first ${unrecorded[0] ? iso(unrecorded[0]) : '-'}, last ${unrecorded.at(-1) ? iso(unrecorded.at(-1) as number) : '-'}); ` +
-          `largest tick count named in a reason: ${counted}`,
-      );
-      assert.ok(
-        unrecorded.length === 0 || counted >= unrecorded.length,
-        `${unrecorded.length} of ${due.length} missed ticks have no record and no reason counts them`,
-      );
-    } finally {
-      await store.close();
-    }
+    await assertEveryTickAccounted(t, file, 'frozen', frozenAt, frozenAt + 1_500_000, 'while the process was frozen');
   });
 
   it('autoloop cycles <loop> --json shows skipped cycles with their reasons (overlap, downtime)', async (t) => {
-    const db = join(dir, 'cli.db');
+    const db = join(fx.dir, 'cli.db');
     const loop = { name: 'ticker', trigger: { cron: '* * * * * *' }, items: 1 };
     // An act longer than the 1 s tick: the next tick is skipped for overlap.
     const slow = startChild({ db, role: 'slow', loop, act: { sleepMs: 1_500 } }, children);

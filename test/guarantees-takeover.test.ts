@@ -1,23 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { defineLoop } from '../src/config/define-loop.ts';
 import type { ItemResult } from '../src/core/cycle-record.ts';
 import { SqliteStore } from '../src/storage/sqlite/sqlite-store.ts';
 import { VirtualClock } from '../src/time/virtual-clock.ts';
-import {
-  type Child,
-  type ChildLine,
-  type ChildSpec,
-  killAll,
-  LONG,
-  sleep,
-  startChild,
-  stopChild,
-} from './support/guarantees-children.ts';
-import { type SimProcess, startSim } from './support/guarantees-sim.ts';
+import { type ChildLine, type ChildSpec, LONG, sleep, startChild, stopChild } from './support/guarantees-children.ts';
+import { guaranteeFixture, startSim } from './support/guarantees-sim.ts';
 
 /**
  * DESIGN.md, Guarantees: "A crashed holder's keys are taken over within
@@ -31,21 +20,8 @@ const TTL = LONG ? 10_000 : 3_000;
 const ITEMS = 50;
 const LOOP = 'takeover';
 
-let dir: string;
-const children: Child[] = [];
-const sims: SimProcess[] = [];
-
-before(() => {
-  dir = mkdtempSync(join(tmpdir(), 'autoloop-guarantees-takeover-'));
-});
-after(async () => {
-  await killAll(children);
-  for (const sim of sims.splice(0)) {
-    sim.kill();
-    await sim.close();
-  }
-  rmSync(dir, { recursive: true, force: true });
-});
+const fx = guaranteeFixture('takeover');
+const { children, sims } = fx;
 
 /** All results written for the loop's items, from every cycle record of the loop. */
 async function allResults(store: SqliteStore, loop: string): Promise<ItemResult[]> {
@@ -58,7 +34,7 @@ const of = (lines: ChildLine[], ev: string) => lines.filter((l) => l.ev === ev);
 
 describe('guarantee: a crashed holder’s keys are taken over', { timeout: LONG ? 120_000 : 45_000 }, () => {
   it(`SIGKILL a process holding ${ITEMS} leases: two peers re-run every item within TTL + 2 s, once, with higher tokens`, async (t) => {
-    const db = join(dir, 'takeover.db');
+    const db = join(fx.dir, 'takeover.db');
     const base: Omit<ChildSpec, 'role'> = {
       db,
       loop: { name: LOOP, trigger: { manual: true }, items: ITEMS, concurrency: ITEMS, timeout: '5m' },
@@ -171,7 +147,7 @@ describe('guarantee: a crashed holder’s keys are taken over', { timeout: LONG 
     // the claim expires at 6.0 s, the lease at 6.5 s. Peer B's recovery loop adopts the item at 6.0 s,
     // while the dead holder's lease still has 0.5 s to run.
     const shared = new VirtualClock({ now: Date.UTC(2026, 0, 1) });
-    const file = join(dir, 'phase.db');
+    const file = join(fx.dir, 'phase.db');
     const loop = (sleepMs: number) =>
       defineLoop({
         name: 'phase',

@@ -3,11 +3,16 @@
  * SQLite file (each with its own connection) and one VirtualClock, and that
  * can be crashed faithfully (see guarantees-clock.ts).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before } from 'node:test';
 import type { LoopDefinition } from '../../src/core/loop.ts';
 import type { AnyEvent } from '../../src/observability/events.ts';
 import { createRuntime, type Runtime } from '../../src/runtime/runtime.ts';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.ts';
 import type { VirtualClock } from '../../src/time/virtual-clock.ts';
+import { type Child, killAll } from './guarantees-children.ts';
 import { crashableStore, KillableClock } from './guarantees-clock.ts';
 
 export interface SimProcess {
@@ -116,4 +121,29 @@ function bindAll<T extends object>(target: T): T {
     out[name] = typeof value === 'function' ? value.bind(target) : value;
   }
   return out as T;
+}
+
+/** A guarantee test file's temp dir, child processes and in-process runtimes, all cleaned up after it. */
+export interface GuaranteeFixture {
+  /** The temp dir (set before the first test). */
+  readonly dir: string;
+  readonly children: Child[];
+  readonly sims: SimProcess[];
+}
+
+/** Registers before/after hooks that create the temp dir and kill every child and runtime at the end. */
+export function guaranteeFixture(name: string): GuaranteeFixture {
+  const fx = { dir: '', children: [] as Child[], sims: [] as SimProcess[] };
+  before(() => {
+    fx.dir = mkdtempSync(join(tmpdir(), `autoloop-guarantees-${name}-`));
+  });
+  after(async () => {
+    await killAll(fx.children);
+    for (const sim of fx.sims.splice(0)) {
+      sim.kill();
+      await sim.close();
+    }
+    rmSync(fx.dir, { recursive: true, force: true });
+  });
+  return fx;
 }
