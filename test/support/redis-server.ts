@@ -8,6 +8,15 @@ export interface TestRedis {
   stop(): Promise<void>;
 }
 
+/** A redis-server this test owns: it can be killed and started again on the same port. */
+export interface OwnedRedis extends TestRedis {
+  readonly port: number;
+  /** SIGKILL: the server vanishes mid-command, as in a crash. Its data is gone (no persistence). */
+  kill(): Promise<void>;
+  /** Starts a fresh server (empty, new run_id) on the same port; resolves once it answers PING. */
+  restart(): Promise<void>;
+}
+
 /**
  * Uses `process.env.REDIS_URL` when set; otherwise starts its own
  * `redis-server` (no persistence) on a free loopback port and waits until it
@@ -21,10 +30,38 @@ export interface TestRedis {
 export async function startRedis(): Promise<TestRedis> {
   const fromEnv = process.env.REDIS_URL;
   if (fromEnv) return { url: fromEnv, stop: async () => {} };
+  return startOwnRedis();
+}
+
+/**
+ * Always starts its own redis-server (ignoring REDIS_URL), for tests that
+ * kill and restart it. `extraArgs` go on its command line (e.g.
+ * `['--maxmemory-policy', 'allkeys-lru']`).
+ */
+export async function startOwnRedis(extraArgs: readonly string[] = []): Promise<OwnedRedis> {
   const port = await freePort();
+  let child = await spawnRedis(port, extraArgs);
+  return {
+    url: `redis://127.0.0.1:${port}/0`,
+    port,
+    stop: () => stopChild(child),
+    kill: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGKILL');
+      await exited;
+    },
+    restart: async () => {
+      await stopChild(child);
+      child = await spawnRedis(port, extraArgs);
+    },
+  };
+}
+
+async function spawnRedis(port: number, extraArgs: readonly string[]): Promise<ChildProcess> {
   const child = spawn(
     process.env.REDIS_SERVER ?? 'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';
@@ -37,7 +74,7 @@ export async function startRedis(): Promise<TestRedis> {
     await stopChild(child);
     throw new Error(`redis-server on port ${port} did not start: ${(error as Error).message} ${stderr}`.trim());
   }
-  return { url: `redis://127.0.0.1:${port}/0`, stop: () => stopChild(child) };
+  return child;
 }
 
 async function freePort(): Promise<number> {
