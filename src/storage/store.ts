@@ -33,6 +33,35 @@ export interface Store {
   close(): Promise<void>;
   /** A description for logs and status, with any password removed. */
   readonly description: string;
+  /**
+   * Problems found when the store opened that do not stop it from working
+   * (e.g. Redis's `maxmemory-policy` may evict keys). The runtime logs each
+   * one at start. Absent or empty when there are none.
+   */
+  readonly warnings?: readonly string[];
+  /**
+   * Messages to every process sharing the store (Redis pub/sub). Absent on
+   * backends that live in one process (memory) or need none (SQLite, whose
+   * readers poll the file).
+   */
+  readonly broadcast?: Broadcast;
+}
+
+/**
+ * Fire-and-forget messages between the processes sharing a store. Delivery is
+ * at most once and only to subscribers connected at the time: use it to wake
+ * readers of the durable parts (event log, cycles), never as the only copy.
+ * Channel names are used as given (no key prefix), so other programs can
+ * subscribe to them.
+ */
+export interface Broadcast {
+  /** Sends `message` on `channel`. Resolves with how many subscribers got it. */
+  publish(channel: string, message: string): Promise<number>;
+  /**
+   * Calls `onMessage` for every message on `channel` until the returned
+   * function is called. Survives reconnects (re-subscribes).
+   */
+  subscribe(channel: string, onMessage: (message: string) => void): Promise<() => Promise<void>>;
 }
 
 /** Cycle records and the per-item results that belong to them. */
