@@ -1,7 +1,8 @@
 /**
  * Real runtime processes for the guarantee tests (test/guarantees-*.test.ts):
  * the spec a child runs (see runtime-child.ts), and a parent-side handle that
- * collects the child's JSON lines and waits on them.
+ * collects the child's JSON lines and waits on them. The processes share a
+ * SQLite file or any store URL (Redis).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -14,10 +15,16 @@ export const CHILD_SCRIPT = join(PROJECT_ROOT, 'test', 'support', 'runtime-child
 /** True under `npm run test:long`: the guarantee tests use their full counts and durations. */
 export const LONG = process.env.AUTOLOOP_LONG === '1';
 
-/** What one child process runs. */
+/**
+ * What one child process runs. The store is `store` (a URL for `openStore`,
+ * e.g. `redis://127.0.0.1:6379/3`) when given, else the SQLite file `db`;
+ * one of the two is required.
+ */
 export interface ChildSpec {
-  /** Absolute path of the SQLite file every process shares. */
-  readonly db: string;
+  /** Absolute path of the SQLite file every process shares (when no `store` URL is given). */
+  readonly db?: string;
+  /** The store every process shares, as a URL for `openStore` (takes precedence over `db`). */
+  readonly store?: string;
   /** A name for this process in the output and in results (`victim`, `peer-1`, ...). */
   readonly role: string;
   readonly loop: {
@@ -85,6 +92,11 @@ export interface Child {
 
 /** Starts `runtime-child.ts` with `spec`. Register it for cleanup with {@link killAll}. */
 export function startChild(spec: ChildSpec, registry: Child[]): Child {
+  if (spec.store === undefined && spec.db === undefined) {
+    throw new Error(
+      `startChild ${spec.role}: expected a store, "store" (a URL) or "db" (a SQLite file path), got neither`,
+    );
+  }
   const proc = spawn(process.execPath, ['--import', 'tsx', CHILD_SCRIPT, JSON.stringify(spec)], {
     cwd: PROJECT_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],

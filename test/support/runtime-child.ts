@@ -4,11 +4,12 @@
  *   node --import tsx test/support/runtime-child.ts '<ChildSpec as JSON>'
  *   (or the spec in $AUTOLOOP_CHILD_SPEC)
  *
- * Opens the shared SQLite file, runs one loop in a runtime, and prints one
- * JSON line per fact on stdout, each with `t` (Date.now(), the clock every
+ * Opens the shared store (`spec.store`, a URL for `openStore` such as
+ * `redis://127.0.0.1:6379/2`, or else the SQLite file `spec.db`), runs one
+ * loop in a runtime, and prints one JSON line per fact on stdout, each with `t` (Date.now(), the clock every
  * process on the machine shares) and `m` (performance.now()):
  *
- * - `ready` {owner}                         the runtime started
+ * - `ready` {owner, store}                  the runtime started (store: its description)
  * - `bus` {type, data}                      every event on the runtime's bus
  * - `acquire` {key, token|null, tookOverFrom}, `renew` {key, token, ok},
  *   `release` {key, token, ok}             every lease call and its answer
@@ -28,6 +29,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { defineLoop } from '../../src/config/define-loop.ts';
 import type { Runtime } from '../../src/runtime/runtime.ts';
 import { createRuntime } from '../../src/runtime/runtime.ts';
+import { openStore } from '../../src/storage/open-store.ts';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.ts';
 import type { LeaseStore, Store, WorkQueue } from '../../src/storage/store.ts';
 import type { ChildSpec } from './guarantees-children.ts';
@@ -52,10 +54,25 @@ function remember(rows: ReadonlyArray<{ id: string; key: string }>): void {
   }
 }
 
-/** The shared store, with every queue and lease call logged with its answer. */
-function observedStore(store: SqliteStore): Store {
+/**
+ * `target` with the members in `overrides` replaced; every other member is
+ * read from `target` (methods bound to it, so class-private state works).
+ * Members a backend or a later version of the port adds pass through as is.
+ */
+function overlay<T extends object>(target: T, overrides: Partial<T>): T {
+  return new Proxy(target, {
+    get(obj, prop) {
+      if (Object.hasOwn(overrides, prop)) return overrides[prop as keyof T];
+      const value: unknown = Reflect.get(obj, prop, obj);
+      return typeof value === 'function' ? value.bind(obj) : value;
+    },
+  });
+}
+
+/** The shared store (any backend), with every queue and lease call logged with its answer. */
+function observedStore(store: Store): Store {
   const q = store.queue;
-  const queue: WorkQueue = {
+  const queue: Partial<WorkQueue> = {
     enqueue: async (...args) => {
       const rows = await q.enqueue(...args);
       remember(rows);
@@ -77,12 +94,9 @@ function observedStore(store: SqliteStore): Store {
       log('extend', { keys: ids.map((id) => keyOfId.get(id) ?? id), held: held.map((id) => keyOfId.get(id) ?? id) });
       return held;
     },
-    release: (...args) => q.release(...args),
-    depth: (...args) => q.depth(...args),
-    list: (...args) => q.list(...args),
   };
   const l = store.leases;
-  const leases: LeaseStore = {
+  const leases: Partial<LeaseStore> = {
     acquire: async (key, owner, ttlMs, now) => {
       const lease = await l.acquire(key, owner, ttlMs, now);
       log('acquire', { key, token: lease?.token ?? null, tookOverFrom: lease?.tookOverFrom ?? null });
@@ -98,22 +112,14 @@ function observedStore(store: SqliteStore): Store {
       log('release', { key, token, ok });
       return ok;
     },
-    sweep: (now) => l.sweep(now),
-    list: (now, options) => l.list(now, options),
-    currentToken: (key) => l.currentToken(key),
   };
-  return {
-    cycles: store.cycles,
-    queue,
-    events: store.events,
-    leases,
-    instances: store.instances,
-    buckets: store.buckets,
-    description: store.description,
-    ping: () => store.ping(),
-    prune: (before) => store.prune(before),
-    close: () => store.close(),
-  };
+  return overlay(store, { queue: overlay(q, queue), leases: overlay(l, leases) });
+}
+
+async function openSpecStore(s: ChildSpec): Promise<Store> {
+  if (s.store !== undefined) return openStore(s.store);
+  if (s.db !== undefined) return SqliteStore.open(s.db);
+  throw new Error(`runtime-child ${s.role}: expected "store" (a store URL) or "db" (a SQLite file path), got neither`);
 }
 
 function busyWait(ms: number): void {
@@ -124,7 +130,7 @@ function busyWait(ms: number): void {
 }
 
 async function main(s: ChildSpec): Promise<void> {
-  const raw = SqliteStore.open(s.db);
+  const raw = await openSpecStore(s);
   const store = observedStore(raw);
   const busyDone = new Set<string>();
   const loop = defineLoop({
@@ -208,7 +214,7 @@ async function main(s: ChildSpec): Promise<void> {
       });
   });
   await rt.start({ schedule: s.schedule ?? true });
-  log('ready', { owner: rt.owner });
+  log('ready', { owner: rt.owner, store: raw.description });
   if (s.runOnStart) {
     const record = await rt.run(s.loop.name);
     log('ran', { cycleId: record.id, outcome: record.outcome, counts: record.counts });
