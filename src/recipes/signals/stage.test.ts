@@ -184,7 +184,7 @@ describe('StageError', () => {
   it('is not claimed by unrelated errors', () => {
     assert.equal(new Error('x') instanceof StageError, false);
     assert.equal(new TerminalError('x') instanceof StageError, false);
-    assert.equal(null instanceof StageError, false);
+    assert.equal((null as unknown) instanceof StageError, false);
   });
 
   it('works on a virtual clock too (no real time read by the stage plumbing)', async () => {
