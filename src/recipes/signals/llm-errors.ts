@@ -1,0 +1,161 @@
+/**
+ * What an LLM call's failure means to the runtime: the SDK's errors (HTTP
+ * status, connection error, abort) mapped onto the errors the retry policy,
+ * the breaker and the rate limit understand, with messages that say how to
+ * fix what can be fixed and never carry the API key.
+ */
+import { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
+import { AutoloopError, RateLimitedError, TerminalError, TimeoutError } from '../../core/errors.ts';
+import { parseRetryAfter } from '../../policies/parse-retry-after.ts';
+import { abortReason, type Clock } from '../../time/clock.ts';
+import { LlmOutputError } from './llm-output.ts';
+
+/**
+ * The server could not serve the call (5xx, 408, 409, connection refused or
+ * reset): retryable, and an outage as far as the breaker is concerned.
+ */
+export class LlmUnavailableError extends AutoloopError {
+  override name = 'LlmUnavailableError';
+  constructor(
+    message: string,
+    /** The HTTP status, or undefined when no answer came (connection error). */
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** How one call ended, as reported to `onCallEnd`. */
+export type LlmCallOutcome =
+  | 'ok'
+  | 'invalid-output'
+  | 'rate-limited'
+  | 'unavailable'
+  | 'timeout'
+  | 'refused'
+  | 'aborted';
+
+/** What the mapping needs to know about the stage that called. */
+export interface LlmCallSite {
+  /** `llm stage "score" (model m at <base URL>)`, already scrubbed. */
+  readonly where: string;
+  readonly timeoutMs: number;
+  /** The pause for a 429 without a usable Retry-After. */
+  readonly defaultRetryAfterMs: number;
+  /** Removes the key from text the server or the network stack produced. */
+  readonly scrub: (text: string) => string;
+}
+
+/**
+ * The error the runtime should see for what a call threw. An aborted item
+ * signal wins (shutdown, lease loss, the item's own timeout: its reason is
+ * passed on as is), then the call's own timeout, then the SDK's error.
+ */
+export function toRuntimeError(
+  error: unknown,
+  site: LlmCallSite,
+  signals: { readonly item: AbortSignal; readonly call: AbortSignal },
+  clock: Clock,
+): unknown {
+  if (signals.item.aborted) return abortReason(signals.item);
+  if (signals.call.aborted) return abortReason(signals.call);
+  if (error instanceof LlmOutputError) return error;
+  if (error instanceof APIConnectionTimeoutError) return new TimeoutError(site.timeoutMs, site.where);
+  if (error instanceof APIError && typeof error.status === 'number') return fromStatus(error, site, clock);
+  if (error instanceof APIConnectionError) {
+    return new LlmUnavailableError(
+      `${site.where}: could not reach the server (${site.scrub(describeCause(error.cause))}); is it running, and is the base URL right?`,
+    );
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new LlmUnavailableError(`${site.where}: the call failed: ${site.scrub(message)}`);
+}
+
+/** The outcome to report for a mapped error. */
+export function callOutcome(error: unknown, itemSignal: AbortSignal): LlmCallOutcome {
+  if (itemSignal.aborted) return 'aborted';
+  if (error instanceof LlmOutputError) return 'invalid-output';
+  if (error instanceof RateLimitedError) return 'rate-limited';
+  if (error instanceof TimeoutError) return 'timeout';
+  if (error instanceof TerminalError) return 'refused';
+  return 'unavailable';
+}
+
+/**
+ * Removes the API key from text: the key itself, key-like `sk-...` tokens
+ * (servers echo keys masked, `sk-ab***yz`), and URL passwords.
+ */
+export function keyScrubber(apiKey: string | undefined): (text: string) => string {
+  return (text) => {
+    let out = text.replace(/\bsk-[\w*-]{3,}/g, 'sk-***');
+    if (apiKey && apiKey.length >= 4) out = out.split(apiKey).join('***');
+    return out.replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^\s/@:]*:[^\s/@]*@/gi, '$1***@');
+  };
+}
+
+function fromStatus(error: APIError, site: LlmCallSite, clock: Clock): Error {
+  const status = error.status as number;
+  const said = serverSaid(error, site.scrub);
+  const { where } = site;
+  if (status === 429) {
+    const { ms, header } = retryAfterOf(error.headers, clock, site.defaultRetryAfterMs);
+    return new RateLimitedError(`${where}: rate limited (429${said}); retry after ${ms} ms (${header})`, ms);
+  }
+  if (status >= 500 || status === 408 || status === 409) {
+    return new LlmUnavailableError(`${where}: the server failed (${status}${said}); retrying per policy`, status);
+  }
+  if (status === 401) {
+    return new TerminalError(
+      `${where}: the API key was refused (401${said}); set LLM_API_KEY (or OPENROUTER_API_KEY) to a valid key for this server`,
+    );
+  }
+  if (status === 403) {
+    return new TerminalError(
+      `${where}: the API key may not use this model or endpoint (403${said}); check the key's permissions and credit, or choose another model`,
+    );
+  }
+  if (status === 404) {
+    return new TerminalError(
+      `${where}: not found (404${said}); check the model name (GET <base URL>/models lists them) and that the base URL ends where the API does (usually /v1, or /api/v1 on OpenRouter)`,
+    );
+  }
+  return new TerminalError(
+    `${where}: the server refused the request (${status}${said}); check the model's parameters (temperature, maxTokens), and set responseFormat: 'none' if this server does not support response_format`,
+  );
+}
+
+/** `: <the server's message>`, scrubbed and shortened; empty when it said nothing. */
+function serverSaid(error: APIError, scrub: (text: string) => string): string {
+  const body = error.error as { message?: unknown } | undefined;
+  const message = typeof body?.message === 'string' ? body.message : '';
+  if (!message) return '';
+  const text = scrub(message);
+  return `: ${text.length > 200 ? `${text.slice(0, 200)}...` : text}`;
+}
+
+/** The delay a 429 asks for: `retry-after-ms` (OpenAI's), else `Retry-After` (seconds or HTTP-date), else the default. */
+function retryAfterOf(headers: Headers | undefined, clock: Clock, defaultMs: number): { ms: number; header: string } {
+  const msHeader = headers?.get('retry-after-ms');
+  const ms = msHeader === null || msHeader === undefined ? Number.NaN : Number(msHeader);
+  if (Number.isFinite(ms) && ms >= 0) return { ms: Math.ceil(ms), header: `retry-after-ms: ${msHeader}` };
+  const header = headers?.get('retry-after');
+  const now = clock.now();
+  const until = parseRetryAfter(header, now);
+  if (until !== undefined) return { ms: until - now, header: `Retry-After: ${header}` };
+  return {
+    ms: defaultMs,
+    header: header ? `unreadable Retry-After "${header}", default delay` : 'no Retry-After, default delay',
+  };
+}
+
+/** `ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:4000` from undici's `fetch failed` and its cause chain. */
+function describeCause(cause: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = cause;
+  for (let depth = 0; current instanceof Error && depth < 4; depth++) {
+    const code = (current as { code?: unknown }).code;
+    parts.push(typeof code === 'string' ? `${code}: ${current.message}` : current.message);
+    current = current.cause;
+  }
+  return parts.length > 0 ? parts.join(' <- ') : 'connection error';
+}
