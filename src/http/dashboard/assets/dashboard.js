@@ -4,6 +4,8 @@
 // changes from the SSE stream GET /events (EventSource resumes with
 // Last-Event-ID on its own); /status and /tasks are polled every few seconds
 // for the figures no event carries (in flight, latency, queue, instances).
+// A signals panel (shown only when GET /signals answers) loads the latest
+// signal per symbol, then follows GET /signals/stream.
 //
 // Every piece of data reaches the page through textContent or setAttribute
 // on elements built here: never innerHTML.
@@ -1052,6 +1054,205 @@ function genericSummary(data) {
 }
 
 // ---------------------------------------------------------------------------
+// Signals (the signals recipe): the latest signal per symbol
+//
+// GET /signals on load gives the latest signal of every symbol from the
+// store (so the panel is full even if nobody watched while they were made)
+// and the event-log position it was read at; GET /signals/stream then sends
+// every signal stored after that position. A 404 from /signals means no
+// signals loop: the panel stays hidden.
+
+/** Re-read /signals this often, in case the stream missed something. */
+const SIGNALS_REFRESH_MS = 60_000;
+/** A signal older than this is shown as stale (greyed). */
+const SIGNAL_STALE_MS = 5 * 60_000;
+
+const signals = {
+  loop: /** @type {string | null} */ (null),
+  /** @type {Map<string, any>} symbol -> latest signal */
+  bySymbol: new Map(),
+  /** @type {Map<string, HTMLTableRowElement>} */
+  rows: new Map(),
+  /** The event-log position the panel is up to date with. */
+  lastEventId: 0,
+  source: /** @type {EventSource | null} */ (null),
+  retryTimer: 0,
+};
+
+/** The time a signal is about (its tick's scheduled time), for "newer than". */
+function signalTime(signal) {
+  return num(signal?.scheduledAt) ?? tickTime(signal?.tick) ?? num(signal?.generatedAt) ?? 0;
+}
+
+/** Keeps `signal` when it is about a later (or the same, regenerated) tick than the one shown. */
+function mergeSignal(signal) {
+  if (!signal || typeof signal !== 'object' || typeof signal.symbol !== 'string') return false;
+  const current = signals.bySymbol.get(signal.symbol);
+  if (current) {
+    const a = signalTime(current);
+    const b = signalTime(signal);
+    if (b < a || (b === a && (num(signal.generatedAt) ?? 0) < (num(current.generatedAt) ?? 0))) return false;
+  }
+  signals.bySymbol.set(signal.symbol, signal);
+  return true;
+}
+
+async function loadSignals() {
+  let res;
+  try {
+    res = await fetch('/signals', { headers: { accept: 'application/json' }, cache: 'no-store' });
+  } catch (error) {
+    setText($('signals-empty'), `Signals unavailable (${errorText(error)}).`);
+    return;
+  }
+  if (res.status === 404) {
+    // No signals loop in this runtime: no panel.
+    $('signals-panel').hidden = true;
+    return;
+  }
+  if (!res.ok) {
+    setText($('signals-empty'), `Signals unavailable (HTTP ${res.status}); retrying.`);
+    $('signals-panel').hidden = false;
+    return;
+  }
+  let body;
+  try {
+    body = await res.json();
+  } catch {
+    return;
+  }
+  signals.loop = typeof body.loop === 'string' ? body.loop : null;
+  for (const signal of Array.isArray(body.signals) ? body.signals : []) mergeSignal(signal);
+  const seq = num(body.lastEventId);
+  if (seq !== null && seq > signals.lastEventId) signals.lastEventId = seq;
+  $('signals-panel').hidden = false;
+  setText($('signals-empty'), 'No signals yet.');
+  renderSignals();
+  if (!signals.source) connectSignals();
+}
+
+function connectSignals() {
+  signals.source?.close();
+  const query = new URLSearchParams();
+  if (signals.loop) query.set('loop', signals.loop);
+  query.set('after', String(signals.lastEventId));
+  const es = new EventSource(`/signals/stream?${query}`);
+  signals.source = es;
+  es.addEventListener('signal', (message) => {
+    const seq = Number(/** @type {MessageEvent} */ (message).lastEventId);
+    if (Number.isFinite(seq) && seq > signals.lastEventId) signals.lastEventId = seq;
+    let frame;
+    try {
+      frame = JSON.parse(/** @type {MessageEvent} */ (message).data);
+    } catch {
+      return;
+    }
+    const signal = frame?.signal;
+    if (mergeSignal(signal)) renderSignals(signal.symbol);
+  });
+  es.addEventListener('error', () => {
+    if (es.readyState !== EventSource.CLOSED || signals.source !== es) return;
+    // Closed for good (e.g. the server restarted): reconnect from where we were.
+    signals.source = null;
+    window.clearTimeout(signals.retryTimer);
+    signals.retryTimer = window.setTimeout(() => {
+      void loadSignals();
+    }, RECONNECT_MS);
+  });
+}
+
+/** @param {string} [fresh] the symbol that just arrived, highlighted briefly */
+function renderSignals(fresh) {
+  const all = [...signals.bySymbol.values()].sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0));
+  const body = $('signals-body');
+  for (const [symbol, row] of signals.rows) {
+    if (!signals.bySymbol.has(symbol)) {
+      row.remove();
+      signals.rows.delete(symbol);
+    }
+  }
+  all.forEach((signal, i) => {
+    let row = signals.rows.get(signal.symbol);
+    if (!row) {
+      row = signalRow();
+      row.dataset.symbol = signal.symbol;
+      signals.rows.set(signal.symbol, row);
+    }
+    fillSignalRow(row, signal);
+    if (body.children[i] !== row) body.insertBefore(row, body.children[i] ?? null);
+  });
+  if (fresh) {
+    const row = signals.rows.get(fresh);
+    if (row) {
+      row.classList.add('fresh');
+      window.setTimeout(() => row.classList.remove('fresh'), 1500);
+    }
+  }
+  const simulated = all.filter((s) => s.source?.simulated === true);
+  const badge = $('signals-simulated');
+  badge.hidden = simulated.length === 0;
+  badge.title = [...new Set(simulated.map((s) => String(s.source?.feed ?? 'simulated feed')))].join(', ');
+  setText($('signals-loop'), signals.loop ? `(${signals.loop}, ${all.length} symbols)` : '');
+  $('signals-table').hidden = all.length === 0;
+  $('signals-empty').hidden = all.length > 0;
+}
+
+function signalRow() {
+  const row = /** @type {HTMLTableRowElement} */ (
+    h(
+      'tr',
+      {},
+      h('td', {}, h('span', { class: 'symbol' }), h('span', { class: 'sim', hidden: true }, 'sim')),
+      h('td', {}, h('span', { class: 'action' })),
+      h('td', { class: 'num' }),
+      h('td', { class: 'num' }),
+      h('td', { class: 'num' }),
+    )
+  );
+  return row;
+}
+
+function fillSignalRow(row, signal) {
+  const [symbolCell, actionCell, confidenceCell, scoreCell, ageCell] = /** @type {HTMLElement[]} */ ([...row.cells]);
+  setText(/** @type {HTMLElement} */ (symbolCell.firstElementChild), signal.symbol);
+  const sim = /** @type {HTMLElement} */ (symbolCell.lastElementChild);
+  sim.hidden = signal.source?.simulated !== true;
+  sim.title = sim.hidden ? '' : `simulated: ${signal.source?.feed ?? 'simulated feed'}`;
+  const action = /** @type {HTMLElement} */ (actionCell.firstElementChild);
+  const name = typeof signal.action === 'string' ? signal.action : '?';
+  action.dataset.action = name;
+  setText(action, name);
+  const confidence = num(signal.confidence);
+  setText(confidenceCell, confidence === null ? '—' : `${Math.round(confidence * 100)} %`);
+  const score = num(signal.score);
+  setText(scoreCell, score === null ? '—' : `${score > 0 ? '+' : ''}${score.toFixed(2)}`);
+  const reasons = Array.isArray(signal.reasons) ? signal.reasons.map(String) : [];
+  row.title = [
+    `${signal.symbol} ${name}`,
+    `generated ${fmtDateTime(num(signal.generatedAt))}`,
+    signal.source?.feed ? `source: ${signal.source.feed}${signal.source.simulated ? ' (simulated)' : ''}` : '',
+    ...reasons,
+  ]
+    .filter(Boolean)
+    .join('\n');
+  renderSignalAge(row, signal, ageCell);
+}
+
+function renderSignalAge(row, signal, cell = /** @type {HTMLElement} */ (row.cells[4])) {
+  const at = num(signal.generatedAt);
+  setText(cell, at === null ? '—' : fmtAgo(at).replace(' ago', ''));
+  const stale = at !== null && serverNow() - at > SIGNAL_STALE_MS;
+  row.classList.toggle('stale', stale);
+}
+
+function renderSignalAges() {
+  for (const [symbol, row] of signals.rows) {
+    const signal = signals.bySymbol.get(symbol);
+    if (signal) renderSignalAge(row, signal);
+  }
+}
+
+// ---------------------------------------------------------------------------
 // Start
 
 function tick() {
@@ -1068,6 +1269,7 @@ function everySecond() {
   if (Date.now() - lastSlowTick > 5000) {
     lastSlowTick = Date.now();
     for (const view of state.loops.values()) view.renderLast();
+    renderSignalAges();
   }
 }
 
@@ -1075,6 +1277,7 @@ function start() {
   $('show-items').addEventListener('change', renderEvents);
   connect();
   void refreshOnce();
+  void loadSignals();
   window.setInterval(() => {
     if (Date.now() - state.lastRefresh >= POLL_MS - 100) void refreshOnce();
   }, POLL_MS);
@@ -1082,6 +1285,10 @@ function start() {
   window.setInterval(() => {
     for (const view of state.loops.values()) void view.loadHistory();
   }, HISTORY_MS);
+  window.setInterval(() => {
+    // Only while the panel is shown: a runtime without a signals loop is asked once.
+    if (!$('signals-panel').hidden) void loadSignals();
+  }, SIGNALS_REFRESH_MS);
 }
 
 start();
