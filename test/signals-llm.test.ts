@@ -503,6 +503,50 @@ describe('LLM stage over real HTTP (stand-in server)', () => {
     }
   });
 
+  it('a 200 that is not a completion: an error body is retryable, a web page is terminal with a base-URL hint', async () => {
+    const s = stage();
+    llm.set({ malformed: { kind: 'error-body', count: 1 } });
+    const upstream = await rejection(s.run(input('BTC/USD', 50), ctx()));
+    assert.ok(upstream instanceof LlmUnavailableError, String(upstream));
+    assert.match(
+      upstream.message,
+      /the server answered 200 with an error \(code 502\): Upstream provider error \(stand-in\)\.; retrying per policy$/,
+    );
+    llm.set({ malformed: { kind: 'html', count: 1 } });
+    const page = await rejection(s.run(input('BTC/USD', 50), ctx()));
+    assert.ok(page instanceof TerminalError, String(page));
+    assert.match(
+      page.message,
+      /expected an OpenAI chat completion \(with choices\), got text "<!doctype html>.*"; check that the base URL is the API's/,
+    );
+    assert.equal((await s.run(input('BTC/USD', 50), ctx())).value.action, 'HOLD', 'then a normal answer');
+  });
+
+  it('the stand-in draws latency from a range or a function of the request, and fails errorRate of requests', async () => {
+    const s = stage();
+    llm.set({ latency: { min: 40, max: 120 } });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => s.run(input(`R${i}`, 50), ctx())));
+    const ranged = llm.requests().map((r) => r.durationMs);
+    assert.ok(Math.min(...ranged) >= 39 && Math.max(...ranged) < 400, `durations ${ranged.map((d) => d.toFixed(0))}`);
+    assert.ok(new Set(ranged.map((d) => Math.round(d / 10))).size > 2, 'latencies differ');
+    llm.resetStats();
+    llm.set({ latency: (req) => (req.messages.some((m) => m.content.includes('SLOW/USD')) ? 300 : 10) });
+    await Promise.all([s.run(input('SLOW/USD', 50), ctx()), s.run(input('FAST/USD', 50), ctx())]);
+    const bySymbol = new Map(
+      llm.requests().map((r) => [/Symbol: (\S+)/.exec(r.request?.messages[1]?.content ?? '')?.[1], r.durationMs]),
+    );
+    assert.ok(
+      (bySymbol.get('SLOW/USD') ?? 0) >= 295 && (bySymbol.get('FAST/USD') ?? 999) < 200,
+      JSON.stringify([...bySymbol]),
+    );
+    llm.resetStats();
+    llm.set({ latency: 0, errorRate: 0.5 });
+    const settled = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => s.run(input(`E${i}`, 50), ctx())));
+    const failed = settled.filter((r) => r.status === 'rejected').length;
+    assert.equal(failed, llm.stats().outcomes.error ?? 0);
+    assert.ok(failed > 5 && failed < 35, `${failed} of 40 failed at errorRate 0.5`);
+  });
+
   it('the stand-in serves 150 slow requests at once', async (t) => {
     llm.set({ latency: 500 });
     const s = stage({ timeout: '5s' });

@@ -23,7 +23,9 @@
  *   with probability `errorRate`, else 200 with the answer, spoiled by
  *   `malformed` when set (`non-json`, `schema`: valid JSON failing the default
  *   signal schema, `truncated`: cut in half with finish_reason `length`,
- *   `empty`). `style` wraps a valid answer in code fences or prose (still
+ *   `empty`; and two 200s that are not completions: `error-body`, an error
+ *   object as OpenRouter sends for some upstream failures, and `html`, a web
+ *   page as a wrong base URL may serve). `style` wraps a valid answer in code fences or prose (still
  *   valid, for servers that ignore response_format).
  * Faults with a `count` apply to that many requests, then clear themselves.
  * `down()` closes the listener and drops every connection (clients see
@@ -44,7 +46,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 
 export type LatencySpec = number | { min: number; max: number } | ((request: ChatRequest) => number);
-export type MalformedKind = 'non-json' | 'schema' | 'truncated' | 'empty';
+export type MalformedKind = 'non-json' | 'schema' | 'truncated' | 'empty' | 'error-body' | 'html';
 
 export interface LlmServerFaults {
   /** Delay before answering a completion, ms. Default 0. */
@@ -221,8 +223,9 @@ export async function startLlmServer(options: LlmServerOptions = {}): Promise<Ll
     });
     const send = (status: number, body: unknown, headers: Record<string, string> = {}, outcome?: RequestOutcome) => {
       end(outcome ?? outcomeOf(status), status);
-      res.writeHead(status, { 'content-type': 'application/json', ...headers });
-      res.end(JSON.stringify(body));
+      const text = typeof body === 'string';
+      res.writeHead(status, { 'content-type': text ? 'text/html' : 'application/json', ...headers });
+      res.end(text ? body : JSON.stringify(body));
     };
 
     readBody(req).then(
@@ -271,6 +274,13 @@ export async function startLlmServer(options: LlmServerOptions = {}): Promise<Ll
           timer = undefined;
           if (ended) return;
           if (failing) return send(o.errorStatus, apiError('Injected server error (stand-in).', 'server_error'));
+          if (spoiled && spoiled.kind === 'error-body') {
+            const error = { message: 'Upstream provider error (stand-in).', code: 502 };
+            return send(200, { error }, {}, 'malformed');
+          }
+          if (spoiled && spoiled.kind === 'html') {
+            return send(200, '<!doctype html><title>Sign in</title><p>Please sign in.</p>', {}, 'malformed');
+          }
           const object = answer(parsed);
           const { content, finish } = spoiled
             ? spoil(object, spoiled.kind)
@@ -457,6 +467,8 @@ function spoil(object: Record<string, unknown>, kind: MalformedKind): { content:
       return { content: json.slice(0, Math.floor(json.length / 2)), finish: 'length' };
     case 'empty':
       return { content: '', finish: 'stop' };
+    default:
+      throw new Error(`spoil: ${kind} is not a content fault`);
   }
 }
 

@@ -59,7 +59,9 @@ export function toRuntimeError(
 ): unknown {
   if (signals.item.aborted) return abortReason(signals.item);
   if (signals.call.aborted) return abortReason(signals.call);
-  if (error instanceof LlmOutputError) return error;
+  if (error instanceof LlmOutputError || error instanceof LlmUnavailableError || error instanceof TerminalError) {
+    return error; // already mapped (thrown while reading the answer)
+  }
   if (error instanceof APIConnectionTimeoutError) return new TimeoutError(site.timeoutMs, site.where);
   if (error instanceof APIError && typeof error.status === 'number') return fromStatus(error, site, clock);
   if (error instanceof APIConnectionError) {
@@ -69,6 +71,34 @@ export function toRuntimeError(
   }
   const message = error instanceof Error ? error.message : String(error);
   return new LlmUnavailableError(`${site.where}: the call failed: ${site.scrub(message)}`);
+}
+
+/**
+ * Why a 200 answer is not a chat completion, or undefined when it is one:
+ * an error object in the body (OpenRouter reports some upstream failures
+ * so) is a retryable unavailability; anything else without `choices` (an
+ * HTML page, a proxy's login form) means the base URL points elsewhere.
+ */
+export function notACompletion(body: unknown, site: LlmCallSite): Error | undefined {
+  const object = body !== null && typeof body === 'object' ? (body as Record<string, unknown>) : undefined;
+  if (object && Array.isArray(object.choices)) return undefined;
+  const error = object?.error as { message?: unknown; code?: unknown } | undefined;
+  if (error && typeof error === 'object') {
+    const message = typeof error.message === 'string' ? site.scrub(error.message).slice(0, 200) : 'no message';
+    const code = error.code === undefined ? '' : ` (code ${String(error.code)})`;
+    return new LlmUnavailableError(
+      `${site.where}: the server answered 200 with an error${code}: ${message}; retrying per policy`,
+    );
+  }
+  const got =
+    typeof body === 'string'
+      ? `text ${JSON.stringify(site.scrub(body.slice(0, 60)))}`
+      : object
+        ? `an object with keys ${Object.keys(object).slice(0, 8).join(', ') || '(none)'}`
+        : String(body);
+  return new TerminalError(
+    `${site.where}: expected an OpenAI chat completion (with choices), got ${got}; check that the base URL is the API's (usually ending in /v1)`,
+  );
 }
 
 /** The outcome to report for a mapped error. */

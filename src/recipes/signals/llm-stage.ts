@@ -34,7 +34,14 @@ import type { Tick } from '../../core/cycle-record.ts';
 import { TimeoutError } from '../../core/errors.ts';
 import { type Clock, timeoutSignal } from '../../time/clock.ts';
 import { type Duration, parseDuration } from '../../time/duration.ts';
-import { callOutcome, keyScrubber, type LlmCallOutcome, type LlmCallSite, toRuntimeError } from './llm-errors.ts';
+import {
+  callOutcome,
+  keyScrubber,
+  type LlmCallOutcome,
+  type LlmCallSite,
+  notACompletion,
+  toRuntimeError,
+} from './llm-errors.ts';
 import {
   describeOutputFormat,
   LLM_SIGNAL_SCHEMA,
@@ -310,7 +317,9 @@ class ChatStage<T> implements LlmStage<T> {
 
   /** The validated answer of a completion; an LlmOutputError when it has none. */
   #read(completion: OpenAI.Chat.Completions.ChatCompletion): T {
-    const choice = completion.choices?.[0];
+    const notOne = notACompletion(completion, this.#site);
+    if (notOne) throw notOne;
+    const choice = completion.choices[0];
     const content = choice?.message?.content ?? '';
     try {
       return parseLlmOutput(content, this.#schema, this.#where);
