@@ -6,15 +6,16 @@
  *
  * What the runtime sees from one call:
  *
- * | what happened                                   | the call rejects with                      | retried | breaker   |
- * | ----------------------------------------------- | ------------------------------------------ | ------- | --------- |
- * | a valid answer                                  | (resolves with {@link LlmAnswer})          | -       | success   |
- * | answer not JSON, or not matching the schema     | `LlmOutputError` (path, expected, got)     | yes     | failure * |
- * | 429                                             | `RateLimitedError` (Retry-After honoured)  | yes     | no count  |
- * | 5xx, 408, 409, connection refused or reset      | `LlmUnavailableError`                      | yes     | failure   |
- * | no answer within `timeout` (the HTTP request is aborted) | `TimeoutError`                    | yes     | failure   |
- * | 400, 401, 403, 404, 422 and other 4xx           | `TerminalError` saying how to fix it       | no      | failure * |
- * | the item's signal aborted (shutdown, lease lost, item timeout) | the signal's reason         | -       | no count  |
+ * | what happened                                        | the call rejects with                     | retried | breaker   |
+ * | ---------------------------------------------------- | ----------------------------------------- | ------- | --------- |
+ * | a valid answer                                       | (resolves with {@link LlmAnswer})         | -       | success   |
+ * | answer not JSON, or not matching the schema          | `LlmOutputError` (path, expected, got)    | yes     | failure * |
+ * | 429                                                  | `RateLimitedError` (Retry-After honoured) | yes     | no count  |
+ * | 5xx, 408, 409, refused or reset, 200 with an error   | `LlmUnavailableError`                     | yes     | failure   |
+ * | no answer within `timeout` (the request is aborted)  | `TimeoutError`                            | yes     | failure   |
+ * | 400, 401, 403, 404, other 4xx, a 200 that is no API  | `TerminalError` saying how to fix it      | no      | failure * |
+ * | the item's own timeout (the request is aborted)      | the runtime's `TimeoutError`              | yes     | failure   |
+ * | shutdown or a lost lease (the request is aborted)    | the signal's reason                       | no      | no count  |
  *
  * "breaker" is what the runtime's `llm_service` breaker records when the
  * loop declares `policies.uses: [llm_service]`. The runtime accounts for the
