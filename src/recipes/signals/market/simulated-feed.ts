@@ -53,6 +53,8 @@ const USD_LEVELS: Readonly<Record<string, number>> = {
 
 /** Octaves of noise at most; the slowest spans 2^15 candles (about 23 days of 1m candles). */
 const MAX_OCTAVES = 16;
+/** Each octave's period in candles: 1, 2, 4, ... */
+const PERIODS = Float64Array.from({ length: MAX_OCTAVES }, (_, o) => 2 ** o);
 /** The slowest octave's amplitude in log price, so prices stay within about e^±1 of their level. */
 const TOP_AMPLITUDE = 0.25;
 
@@ -64,6 +66,15 @@ interface Walk {
   readonly amplitudes: Float64Array;
   readonly volumeLevel: number;
   readonly seed: number;
+  /**
+   * Per octave, the lattice cell last hashed and its two end values, so
+   * consecutive candles (same cell in all but the fastest octaves) hash
+   * only what changed. A cache of pure values (each a function of octave
+   * and cell), so it never changes a candle.
+   */
+  readonly cell: Float64Array;
+  readonly cellStart: Float64Array;
+  readonly cellEnd: Float64Array;
 }
 
 /**
@@ -160,7 +171,18 @@ export class SimulatedFeed implements MarketData {
     const level = this.#level(symbol, seed);
     // Notional per 1m candle between $100k and $10M, in base units.
     const volumeLevel = (10 ** (5 + 2 * unit(mix(seed ^ 0x5bd1e995))) * (intervalMs / 60_000)) / level;
-    const walk: Walk = { level, sigma, octaveSeeds, amplitudes, volumeLevel, seed };
+    const cell = new Float64Array(octaves).fill(-1);
+    const walk: Walk = {
+      level,
+      sigma,
+      octaveSeeds,
+      amplitudes,
+      volumeLevel,
+      seed,
+      cell,
+      cellStart: new Float64Array(octaves),
+      cellEnd: new Float64Array(octaves),
+    };
     this.#walks.set(key, walk);
     return walk;
   }
@@ -178,12 +200,17 @@ export class SimulatedFeed implements MarketData {
 function price(walk: Walk, k: number): number {
   let logMove = 0;
   for (let o = 0; o < walk.octaveSeeds.length; o++) {
-    const period = 2 ** o;
+    const period = PERIODS[o] as number;
     const i = Math.floor(k / period);
+    if (walk.cell[o] !== i) {
+      const seed = walk.octaveSeeds[o] as number;
+      walk.cell[o] = i;
+      walk.cellStart[o] = signedUnit(hashIndex(seed, i));
+      walk.cellEnd[o] = signedUnit(hashIndex(seed, i + 1));
+    }
+    const a = walk.cellStart[o] as number;
+    const b = walk.cellEnd[o] as number;
     const f = (k - i * period) / period;
-    const seed = walk.octaveSeeds[o] as number;
-    const a = signedUnit(hashIndex(seed, i));
-    const b = f === 0 ? a : signedUnit(hashIndex(seed, i + 1));
     const t = f * f * (3 - 2 * f);
     logMove += (walk.amplitudes[o] as number) * (a + (b - a) * t);
   }
