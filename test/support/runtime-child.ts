@@ -6,8 +6,9 @@
  *
  * Opens the shared store (`spec.store`, a URL for `openStore` such as
  * `redis://127.0.0.1:6379/2`, or else the SQLite file `spec.db`), runs one
- * loop in a runtime, and prints one JSON line per fact on stdout, each with `t` (Date.now(), the clock every
- * process on the machine shares) and `m` (performance.now()):
+ * loop in a runtime, and prints one JSON line per fact on stdout, each with
+ * `t` (Date.now(), the clock every process on the machine shares) and `m`
+ * (performance.now()):
  *
  * - `ready` {owner, store}                  the runtime started (store: its description)
  * - `bus` {type, data}                      every event on the runtime's bus
@@ -16,9 +17,13 @@
  * - `extend` {keys, held}                   every claim heartbeat and the keys still held
  * - `adopt` {keys, cycleId}                 items taken over from the queue (claimStale)
  * - `complete` {key, status, token|null, ok} every result write and whether the store took it
+ *   (each of these with `ms`: how long the store call took, logged when it answered)
+ * - `store.error` {op, ms, error, ...}      a queue or lease call that rejected (then rethrown)
  * - `act.start` {key, cycleId, attempt}, `act.end` {key, aborted}
  * - `signal.aborted` {key, reason}          the moment an item's AbortSignal fired
  * - `probe` {key, token, ok}                with probeLateWrites: the stale holder's write, retried on purpose
+ *   (until the store answers; `probe.error` {key, token, error} for each try it could not answer)
+ * - `ran` {cycleId, outcome, counts} | {error} with runOnStart: the manual cycle ended (or threw)
  * - `stopped` {drained}                     after a graceful stop on SIGTERM (then exit 0)
  *
  * The act sleeps `act.sleepMs` honouring its signal, and busy-waits (blocks
@@ -27,11 +32,12 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { defineLoop } from '../../src/config/define-loop.ts';
+import type { ItemResult } from '../../src/core/cycle-record.ts';
 import type { Runtime } from '../../src/runtime/runtime.ts';
 import { createRuntime } from '../../src/runtime/runtime.ts';
 import { openStore } from '../../src/storage/open-store.ts';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.ts';
-import type { LeaseStore, Store, WorkQueue } from '../../src/storage/store.ts';
+import type { Fence, LeaseStore, Store, WorkQueue } from '../../src/storage/store.ts';
 import type { ChildSpec } from './guarantees-children.ts';
 
 const spec = JSON.parse(process.argv[2] ?? process.env.AUTOLOOP_CHILD_SPEC ?? 'null') as ChildSpec | null;
@@ -69,47 +75,64 @@ function overlay<T extends object>(target: T, overrides: Partial<T>): T {
   });
 }
 
+/**
+ * Runs one store call and measures it: resolves with its value and how long
+ * it took (ms, rounded). A rejection is logged as `store.error` and rethrown.
+ */
+async function timed<T>(op: string, context: Record<string, unknown>, call: () => Promise<T>): Promise<[T, number]> {
+  const started = performance.now();
+  try {
+    const value = await call();
+    return [value, Math.round(performance.now() - started)];
+  } catch (error) {
+    log('store.error', { op, ...context, ms: Math.round(performance.now() - started), error: String(error) });
+    throw error;
+  }
+}
+
 /** The shared store (any backend), with every queue and lease call logged with its answer. */
 function observedStore(store: Store): Store {
   const q = store.queue;
+  const named = (ids: readonly string[]) => ids.map((id) => keyOfId.get(id) ?? id);
   const queue: Partial<WorkQueue> = {
     enqueue: async (...args) => {
-      const rows = await q.enqueue(...args);
+      const [rows] = await timed('enqueue', {}, () => q.enqueue(...args));
       remember(rows);
       return rows;
     },
     claimStale: async (...args) => {
-      const rows = await q.claimStale(...args);
+      const [rows, ms] = await timed('claimStale', {}, () => q.claimStale(...args));
       remember(rows);
-      if (rows.length > 0) log('adopt', { keys: rows.map((r) => r.key), cycleId: args[1] });
+      if (rows.length > 0) log('adopt', { keys: rows.map((r) => r.key), cycleId: args[1], ms });
       return rows;
     },
     complete: async (id, owner, result, fence) => {
-      const ok = await q.complete(id, owner, result, fence);
-      log('complete', { key: result.key, status: result.status, token: fence?.token ?? null, ok });
+      const token = fence?.token ?? null;
+      const [ok, ms] = await timed('complete', { key: result.key, token }, () => q.complete(id, owner, result, fence));
+      log('complete', { key: result.key, status: result.status, token, ok, ms });
       return ok;
     },
     extend: async (ids, owner, until) => {
-      const held = await q.extend(ids, owner, until);
-      log('extend', { keys: ids.map((id) => keyOfId.get(id) ?? id), held: held.map((id) => keyOfId.get(id) ?? id) });
+      const [held, ms] = await timed('extend', { keys: named(ids) }, () => q.extend(ids, owner, until));
+      log('extend', { keys: named(ids), held: named(held), ms });
       return held;
     },
   };
   const l = store.leases;
   const leases: Partial<LeaseStore> = {
     acquire: async (key, owner, ttlMs, now) => {
-      const lease = await l.acquire(key, owner, ttlMs, now);
-      log('acquire', { key, token: lease?.token ?? null, tookOverFrom: lease?.tookOverFrom ?? null });
+      const [lease, ms] = await timed('acquire', { key }, () => l.acquire(key, owner, ttlMs, now));
+      log('acquire', { key, token: lease?.token ?? null, tookOverFrom: lease?.tookOverFrom ?? null, ms });
       return lease;
     },
     renew: async (key, owner, token, ttlMs, now) => {
-      const expiresAt = await l.renew(key, owner, token, ttlMs, now);
-      log('renew', { key, token, ok: expiresAt !== undefined });
+      const [expiresAt, ms] = await timed('renew', { key, token }, () => l.renew(key, owner, token, ttlMs, now));
+      log('renew', { key, token, ok: expiresAt !== undefined, ms });
       return expiresAt;
     },
     release: async (key, owner, token) => {
-      const ok = await l.release(key, owner, token);
-      log('release', { key, token, ok });
+      const [ok, ms] = await timed('release', { key, token }, () => l.release(key, owner, token));
+      log('release', { key, token, ok, ms });
       return ok;
     },
   };
@@ -120,6 +143,30 @@ async function openSpecStore(s: ChildSpec): Promise<Store> {
   if (s.store !== undefined) return openStore(s.store);
   if (s.db !== undefined) return SqliteStore.open(s.db);
   throw new Error(`runtime-child ${s.role}: expected "store" (a store URL) or "db" (a SQLite file path), got neither`);
+}
+
+/**
+ * The write a stale holder would make: complete the item under the lost
+ * lease's fence. Retried every 200 ms while the store cannot be reached (a
+ * flapping link), so that the line logged says what the store answered:
+ * `probe` {ok}; or, when it never answered within 60 s, `probe` {ok: false, error}.
+ */
+async function probe(store: Store, id: string, owner: string, result: ItemResult, fence: Fence): Promise<void> {
+  const giveUpAt = performance.now() + 60_000;
+  for (;;) {
+    try {
+      const ok = await store.queue.complete(id, owner, result, fence);
+      log('probe', { key: result.key, token: fence.token, ok });
+      return;
+    } catch (error) {
+      if (performance.now() > giveUpAt) {
+        log('probe', { key: result.key, token: fence.token, ok: false, error: String(error) });
+        return;
+      }
+      log('probe.error', { key: result.key, token: fence.token, error: String(error) });
+      await sleep(200);
+    }
+  }
 }
 
 function busyWait(ms: number): void {
@@ -192,10 +239,7 @@ async function main(s: ChildSpec): Promise<void> {
         durationMs: 0,
         output: { by: s.role, probe: true },
       };
-      raw.queue.complete(id, rt.owner, result, { key, token }).then(
-        (ok) => log('probe', { key: itemKey, token, ok }),
-        (error: unknown) => log('probe', { key: itemKey, token, ok: false, error: String(error) }),
-      );
+      void probe(raw, id, rt.owner, result, { key, token });
     });
   }
   let stopping = false;
@@ -216,8 +260,12 @@ async function main(s: ChildSpec): Promise<void> {
   await rt.start({ schedule: s.schedule ?? true });
   log('ready', { owner: rt.owner, store: raw.description });
   if (s.runOnStart) {
-    const record = await rt.run(s.loop.name);
-    log('ran', { cycleId: record.id, outcome: record.outcome, counts: record.counts });
+    // A cycle that throws (its store failed under it) is a fact to report, not a reason to exit.
+    await rt.run(s.loop.name).then(
+      (record) => log('ran', { cycleId: record.id, outcome: record.outcome, counts: record.counts }),
+      (error: unknown) =>
+        log('ran', { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) }),
+    );
   }
 }
 
