@@ -81,7 +81,9 @@ export function toErrorInfo(error: unknown): ErrorInfo {
  * with a shared bucket, every process), and the attempt is retried per policy.
  *
  * @example
- * if (res.status === 429) throw new RateLimitedError('llm: 429', parseRetryAfter(res.headers.get('retry-after'), now) ?? 1000);
+ * // parseRetryAfter returns the epoch ms to wait until; the error carries a duration.
+ * const until = parseRetryAfter(res.headers.get('retry-after'), now);
+ * if (res.status === 429) throw new RateLimitedError('llm: 429', until === undefined ? 1000 : until - now);
  */
 export class RateLimitedError extends AutoloopError {
   override name = 'RateLimitedError';
