@@ -1,7 +1,8 @@
-import type { LoopDefinition, ResolvedDependency } from '../core/loop.ts';
+import type { LoopDefinition, ResolvedDependency, ResolvedLoop } from '../core/loop.ts';
 import { ConfigError, type ConfigIssue } from './config-error.ts';
 import { type DependencySpec, dependencySchema, resolveDependency } from './file-schema.ts';
 import { resolveLoop } from './resolve-loop.ts';
+import { publishSchema } from './schema.ts';
 import { validate } from './zod-issues.ts';
 
 /**
@@ -23,8 +24,34 @@ import { validate } from './zod-issues.ts';
  */
 export function defineLoop<S = unknown, P = unknown>(def: LoopDefinition<S, P>): LoopDefinition<S, P> {
   const name = typeof def?.name === 'string' ? def.name : '?';
-  resolveLoop(def, `defineLoop(${name})`);
+  resolveDefinition(def, `defineLoop(${name})`);
   return def;
+}
+
+/**
+ * {@link resolveLoop} plus the loop options it does not check itself
+ * (`publish`), validated here with the same message template; every issue of
+ * both is reported together. Throws a {@link ConfigError} naming `where`.
+ *
+ * @example
+ * const loop = resolveDefinition(def, `defineLoop(${def.name})`);
+ * loop.publish; // { channel: 'channel:raw-signals' } or null
+ */
+export function resolveDefinition<S = unknown, P = unknown>(def: LoopDefinition<S, P>, where: string): ResolvedLoop {
+  if (!def || typeof def !== 'object' || !('publish' in def)) return resolveLoop(def, where);
+  const { publish, ...rest } = def;
+  const issues: ConfigIssue[] = [];
+  const checked = validate(publishSchema, publish, where, ['publish']);
+  if (!checked.ok) issues.push(...checked.issues);
+  let loop: ResolvedLoop | undefined;
+  try {
+    loop = resolveLoop(rest as LoopDefinition<S, P>, where);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    issues.unshift(...error.issues);
+  }
+  if (issues.length > 0 || !loop || !checked.ok) throw new ConfigError(issues);
+  return Object.freeze({ ...loop, publish: checked.value });
 }
 
 /**

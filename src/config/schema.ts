@@ -211,3 +211,20 @@ function resolveAdaptive(input: AdaptiveInput, timeoutMs: number, max: number): 
 export function functionSchema(what: string) {
   return z.custom<(...args: never[]) => unknown>((value) => typeof value === 'function', { error: what });
 }
+
+const CHANNEL_EXPECTED = 'a pub/sub channel name like "channel:raw-signals" (no spaces)';
+
+/**
+ * A loop's `publish: { channel }`: where each succeeded item's result is
+ * published (Redis pub/sub). Output: `{ channel }` frozen, or null when absent.
+ */
+export const publishSchema = z
+  .strictObject(
+    { channel: z.string({ error: CHANNEL_EXPECTED }).regex(/^\S{1,256}$/, { error: CHANNEL_EXPECTED }) },
+    {
+      error: (issue) =>
+        issue.code === 'invalid_type' ? 'a mapping like { channel: "channel:raw-signals" }' : undefined,
+    },
+  )
+  .optional()
+  .transform((input): ResolvedLoop['publish'] => (input ? Object.freeze({ channel: input.channel }) : null));

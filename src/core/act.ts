@@ -7,9 +7,31 @@ import type { LeaseManager } from '../leases/lease-manager.ts';
 import type { EventBus } from '../observability/events.ts';
 import type { QueuedItem, Store } from '../storage/store.ts';
 import type { Clock, TimerHandle } from '../time/clock.ts';
-import type { CycleOutcome, CycleRecord, ItemResult } from './cycle-record.ts';
+import type { CycleOutcome, CycleRecord, ItemResult, Tick } from './cycle-record.ts';
 import { AutoloopError, ShutdownError, toErrorInfo } from './errors.ts';
 import type { CycleContext, ResolvedLoop } from './loop.ts';
+import type { WorkItem } from './work-item.ts';
+
+/**
+ * Where a cycle hands the writes the store could not take because it was
+ * unreachable, so that nothing planned is lost and no record goes missing:
+ * the runtime keeps them (bounded) and writes them once the store answers
+ * again (runtime/store-outbox.ts). Absent: store failures reject the cycle.
+ */
+export interface StoreOutbox {
+  /** Why the store must not be used now (its breaker is open), e.g. `store unavailable: ...`; undefined when up. */
+  unavailable(): string | undefined;
+  /** How often the store became unavailable so far (its breaker opened); grows by one per outage. */
+  readonly outages: number;
+  /**
+   * Items planned but not acknowledged (their enqueue, lease, `complete` or
+   * `release` failed): re-enqueued as pending for `loop` once the store is
+   * back, so the loop re-runs them (at least once).
+   */
+  unacked(loop: string, cycleId: string, items: ReadonlyArray<WorkItem | QueuedItem>, error: unknown): void;
+  /** A cycle record (running, finished or skipped) whose write failed: written once the store is back. */
+  unrecorded(record: CycleRecord): void;
+}
 
 /** What act needs from the runtime. All ports. */
 export interface ActDeps {
@@ -25,6 +47,10 @@ export interface ActDeps {
   readonly claimTtlMs: number;
   /** The loop's policies around each attempt; absent = none. */
   readonly governor?: AttemptGovernor;
+  /** Keeps what a store outage kept from being written; absent: store failures reject the cycle. */
+  readonly outbox?: StoreOutbox;
+  /** Called after a succeeded item's result was stored (e.g. to publish it). Must not throw. */
+  readonly onStored?: (loop: ResolvedLoop, result: ItemResult, tick: Tick) => void;
 }
 
 /** The lease key of an item: one live holder per loop and item key, across processes. */
@@ -54,12 +80,29 @@ export async function actOnItems(
   record.counts.planned = queued.length;
   const claims = new ClaimHeartbeat(queued, deps);
   const attempts = new AttemptSet(ctx.signal);
-  const tally = { released: 0, lost: 0 };
+  const tally: Tally = { released: 0, lost: 0, unacked: 0, storeError: undefined };
+  const outagesAtStart = deps.outbox?.outages ?? 0;
+  // Never rejects: a rejection here would surface while later items still wait for a slot (unhandled).
   const runOne = async (item: QueuedItem, entered: () => void) => {
     if (claims.lost(item.id)) return; // a peer adopted it while it waited for a slot
-    const outcome = await runLeased(loop, item, ctx, record, { ...deps, attempts }, adopted.has(item.id), entered);
+    let outcome: ItemEnd;
+    try {
+      outcome = await runLeased(loop, item, ctx, record, { ...deps, attempts }, adopted.has(item.id), entered);
+    } catch (error) {
+      // The store failed around this item (lease, complete, release): it was not acknowledged.
+      tally.storeError ??= error;
+      outcome = 'unacked';
+    }
     claims.done(item.id);
-    if (outcome === 'released' || outcome === 'lost') tally[outcome]++;
+    if (outcome === 'lost' && deps.outbox && deps.outbox.outages > outagesAtStart) {
+      // Its lease lapsed while the store was unreachable, not to a live peer: the store may have lost the
+      // item with its data (a Redis restart without persistence), so it runs again once the store is back.
+      outcome = 'unacked';
+    }
+    if (outcome === 'unacked') {
+      if (deps.outbox) deps.outbox.unacked(loop.name, record.id, [item], tally.storeError);
+      tally.unacked++;
+    } else if (outcome === 'released' || outcome === 'lost') tally[outcome]++;
     else if (outcome !== 'deferred') record.counts[outcome]++;
   };
   try {
@@ -91,7 +134,17 @@ export async function actOnItems(
     attempts.dispose();
     claims.stop();
   }
+  // Without an outbox there is nowhere to keep unacknowledged items: the cycle fails as before.
+  if (tally.unacked > 0 && !deps.outbox) throw tally.storeError;
   return outcomeOf(record, tally);
+}
+
+interface Tally {
+  released: number;
+  lost: number;
+  /** Items whose acknowledgement the store did not take (handed to the outbox). */
+  unacked: number;
+  storeError: unknown;
 }
 
 /**
@@ -99,7 +152,7 @@ export async function actOnItems(
  * whose key is still leased (its dead holder's lease has not expired yet):
  * returned to the queue for the next recovery tick. `lost`: a peer owns it now.
  */
-type ItemEnd = 'succeeded' | 'failed' | 'skipped' | 'released' | 'deferred' | 'lost';
+type ItemEnd = 'succeeded' | 'failed' | 'skipped' | 'released' | 'deferred' | 'lost' | 'unacked';
 
 async function runLeased(
   loop: ResolvedLoop,
@@ -135,7 +188,9 @@ async function runLeased(
     }
     // A holder whose lease lapsed (pause, blocked event loop) fences itself before writing.
     if (lease && !lease.valid) return 'lost';
-    const stored = await store.queue.complete(item.id, owner, { ...result, cycleId: record.id }, lease?.fence);
+    const final = { ...result, cycleId: record.id };
+    const stored = await store.queue.complete(item.id, owner, final, lease?.fence);
+    if (stored && final.status === 'succeeded') deps.onStored?.(loop, final, ctx.tick);
     return stored ? result.status : 'lost';
   } finally {
     if (lease) await deps.leases?.release(lease).catch(() => {});
@@ -158,7 +213,18 @@ function skippedResult(item: QueuedItem, record: CycleRecord, now: number, reaso
   };
 }
 
-function outcomeOf(record: CycleRecord, tally: { released: number; lost: number }): CycleOutcome {
+function outcomeOf(record: CycleRecord, tally: Tally): CycleOutcome {
+  if (tally.unacked > 0) {
+    // Counted as failed here; the outbox re-enqueues them, and a later cycle records their real outcome.
+    record.counts.failed += tally.unacked + tally.lost;
+    const reason = tally.storeError instanceof Error ? tally.storeError.message : 'its lease lapsed meanwhile';
+    const error = new AutoloopError(
+      `store unavailable: ${tally.unacked} item(s) could not be acknowledged and will run again once the store is back (${reason})`,
+      { cause: tally.storeError },
+    );
+    if (record.counts.succeeded === 0) return { kind: 'failed', step: 'act', error: toErrorInfo(error) };
+    return { kind: 'partial', failed: record.counts.failed };
+  }
   if (tally.released > 0) {
     const error = new ShutdownError(
       `aborted by shutdown: ${tally.released} item(s) returned to the queue for the next cycle`,

@@ -38,7 +38,20 @@ export async function runCycle(
 ): Promise<CycleRecord> {
   const { clock, store, bus } = deps;
   const record = newRecord(newCycleId(), loop, tick, deps);
-  if (!(await store.cycles.start(record))) {
+  let started: boolean;
+  try {
+    started = await store.cycles.start(record);
+  } catch (error) {
+    if (!deps.outbox) throw error;
+    // The tick is not claimed: recorded as skipped once the store is back (unless a peer ran it).
+    const text = errorText(error);
+    const reason = text.startsWith('store unavailable') ? text : `store unavailable: ${text}`;
+    const skipped: CycleRecord = { ...record, finishedAt: record.startedAt, outcome: { kind: 'skipped', reason } };
+    bus.emit('cycle.skipped', { loop: loop.name, tickId: tick.id, reason });
+    deps.outbox.unrecorded(skipped);
+    return skipped;
+  }
+  if (!started) {
     const reason = `duplicate tick: ${tick.id} already has a cycle record (another process ran it)`;
     bus.emit('cycle.skipped', { loop: loop.name, tickId: tick.id, reason });
     return { ...record, finishedAt: record.startedAt, outcome: { kind: 'skipped', reason } };
@@ -67,7 +80,12 @@ function newRecord(id: string, loop: ResolvedLoop, tick: Tick, deps: CycleDeps):
 
 async function finishRecord(record: CycleRecord, deps: CycleDeps): Promise<CycleRecord> {
   record.finishedAt = deps.clock.now();
-  await deps.store.cycles.finish(record);
+  try {
+    await deps.store.cycles.finish(record);
+  } catch (error) {
+    if (!deps.outbox) throw error;
+    deps.outbox.unrecorded({ ...record, steps: { ...record.steps }, counts: { ...record.counts } });
+  }
   deps.bus.emit('cycle.finished', {
     loop: record.loop,
     cycleId: record.id,
@@ -141,8 +159,20 @@ async function act(
 ): Promise<CycleOutcome> {
   const { store, clock, owner } = deps;
   const claim = { owner, until: clock.now() + deps.claimTtlMs };
-  const adopted = await store.queue.claimStale(loop.name, record.id, claim, clock.now(), ADOPT_LIMIT);
-  const added = await store.queue.enqueue(loop.name, record.id, planned, claim, clock.now());
+  let adopted: QueuedItem[] = [];
+  let added: QueuedItem[];
+  try {
+    adopted = await store.queue.claimStale(loop.name, record.id, claim, clock.now(), ADOPT_LIMIT);
+    added = await store.queue.enqueue(loop.name, record.id, planned, claim, clock.now());
+  } catch (error) {
+    if (!deps.outbox) throw error;
+    // Planned (and adopted) items never reached the queue, or may not have: kept to run once it is back.
+    deps.outbox.unacked(loop.name, record.id, [...adopted, ...planned], error);
+    record.counts.planned = adopted.length + planned.length;
+    record.counts.failed = record.counts.planned;
+    const message = `store unavailable: ${record.counts.planned} item(s) could not be queued and will run once the store is back (${errorText(error)})`;
+    return { kind: 'failed', step: 'act', error: toErrorInfo(new AutoloopError(message, { cause: error })) };
+  }
   // In priority order: the pool starts the first ones at once, before later ones could outrank them.
   const queued: QueuedItem[] = [...adopted, ...added].sort((a, b) => a.priority - b.priority);
   return actOnItems(loop, queued, ctx, record, deps, new Set(adopted.map((item) => item.id)));
@@ -176,7 +206,14 @@ export async function runRecoveryCycle(
     scheduledAt: now,
   };
   const record = newRecord(id, loop, tick, deps);
-  await store.cycles.start(record);
+  try {
+    await store.cycles.start(record);
+  } catch (error) {
+    if (!deps.outbox) throw error;
+    // Claimed but not run: handed back whole, to be re-queued once the store answers.
+    deps.outbox.unacked(loop.name, id, adopted, error);
+    return undefined;
+  }
   bus.emit('cycle.started', { loop: loop.name, cycleId: id, tickId: tick.id, trigger: 'recovery' });
   const ctx: CycleContext = { loop: loop.name, cycleId: id, tick, signal, clock };
   const t = clock.monotonic();
@@ -212,6 +249,10 @@ function normalisePlan(planned: unknown, loop: string, tickId: string): WorkItem
       idempotencyKey: raw.idempotencyKey ?? `${loop}:${raw.key}:${tickId}`,
     };
   });
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function contextual(error: unknown, where: string): Error {

@@ -104,6 +104,20 @@ export interface LoopDefinition<S = unknown, P = unknown> {
   plan?(snapshot: S, ctx: CycleContext): ReadonlyArray<PlannedItem<P>> | Promise<ReadonlyArray<PlannedItem<P>>>;
   act(item: WorkItem<P>, ctx: ItemContext): unknown;
   policies?: LoopPolicies;
+  /** Publish each succeeded item's result on a pub/sub channel (needs a Redis store). */
+  publish?: PublishSpec;
+}
+
+/**
+ * Where a loop's results go besides the store: after each succeeded item's
+ * result is stored, `{ loop, key, cycleId, tickId, output, finishedAt }` is
+ * published as JSON on `channel` (Redis pub/sub, the channel name as given,
+ * no key prefix), e.g. seed 002's `channel:raw-signals`. At most once per
+ * stored result and only to subscribers connected then; a failed publish is
+ * logged and never fails the item.
+ */
+export interface PublishSpec {
+  channel: string;
 }
 
 /** A trigger after validation. */
@@ -134,6 +148,8 @@ export interface ResolvedLoop {
     readonly adaptive: ResolvedAdaptive | null;
     readonly backpressure: { readonly after: number; readonly cooldownTicks: number } | null;
   };
+  /** Results published on a channel; absent or null: not published. */
+  readonly publish?: { readonly channel: string } | null;
 }
 
 export interface ResolvedAdaptive {

@@ -15,6 +15,51 @@ export interface EventStreamOptions {
   historyLimit?: number;
   /** Most events read per poll; a full batch is followed by another read at once. Default 500. */
   batchLimit?: number;
+  /**
+   * Wake-ups: called once, when the route is registered, with a function to
+   * call whenever new events may be in the log (e.g. another instance
+   * appended some and said so over pub/sub). Every open stream then reads the
+   * log at once instead of at its next poll; polling stays as the fallback.
+   * Absent: streams only poll.
+   */
+  subscribe?: (onAppended: () => void) => void;
+}
+
+/**
+ * The wake-ups of one server's streams: one subscription, many waiting
+ * pumps. `generation` counts wake-ups, so a pump that was busy reading when
+ * one came does not then sleep through it.
+ */
+class Wakeups {
+  generation = 0;
+  readonly #waiting = new Set<() => void>();
+
+  fire(): void {
+    this.generation++;
+    for (const wake of [...this.#waiting]) wake();
+  }
+
+  /**
+   * Resolves after `ms`, or at once on a wake-up after `seen` (the generation
+   * the caller last read at); rejects when `signal` aborts.
+   */
+  async wait(clock: Clock, ms: number, signal: AbortSignal, seen: number): Promise<void> {
+    if (this.generation !== seen) return;
+    if (signal.aborted) throw signal.reason;
+    const woken = new AbortController();
+    const wake = () => woken.abort();
+    const onAbort = () => woken.abort();
+    this.#waiting.add(wake);
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      await clock.sleep(ms, woken.signal);
+    } catch (error) {
+      if (signal.aborted) throw error;
+    } finally {
+      this.#waiting.delete(wake);
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
 }
 
 /**
@@ -24,8 +69,10 @@ export interface EventStreamOptions {
  * Start position: after the `Last-Event-ID` header (what a reconnecting
  * EventSource sends), else after `?after=<seq>`, else the newest
  * `historyLimit` events. Because ids are the log's own sequence, a resumed
- * stream has no gap and no duplicate. The log is then polled every `pollMs`
- * until the client disconnects, which ends the loop and its timer.
+ * stream has no gap and no duplicate. The log is then polled every `pollMs`,
+ * and at once on a wake-up (`options.subscribe`: events appended by any
+ * instance sharing the store), until the client disconnects, which ends the
+ * loop and its timer.
  */
 export function registerEventsRoute(
   app: Hono,
@@ -40,6 +87,8 @@ export function registerEventsRoute(
     historyLimit: options.historyLimit ?? 100,
     batchLimit: options.batchLimit ?? 500,
   };
+  const wakeups = new Wakeups();
+  options.subscribe?.(() => wakeups.fire());
   app.get('/events', async (c) => {
     const after = startAfter(c, out);
     if (after instanceof Response) return after;
@@ -62,7 +111,7 @@ export function registerEventsRoute(
       if (request.aborted) stop.abort();
       else request.addEventListener('abort', onAbort, { once: true });
       try {
-        const pump = new EventPump(stream, source, out, clock, timing, stop.signal);
+        const pump = new EventPump(stream, source, out, clock, timing, stop.signal, wakeups);
         await pump.run(first, after ?? 0);
       } finally {
         request.removeEventListener('abort', onAbort);
@@ -118,8 +167,9 @@ class EventPump {
     readonly source: HttpSource,
     readonly out: Responder,
     readonly clock: Clock,
-    readonly timing: Required<EventStreamOptions>,
+    readonly timing: Required<Omit<EventStreamOptions, 'subscribe'>>,
     readonly signal: AbortSignal,
+    readonly wakeups: Wakeups,
   ) {}
 
   async run(first: StoredEvent[], after: number): Promise<void> {
@@ -127,15 +177,17 @@ class EventPump {
     await this.#write(': connected\n\n');
     await this.#send(first);
     let more = first.length >= this.timing.batchLimit;
+    let seen = this.wakeups.generation;
     while (!this.signal.aborted) {
       // A full batch that moved the position on means more are waiting: read again at once.
       if (!more) {
         try {
-          await this.clock.sleep(this.timing.pollMs, this.signal);
+          await this.wakeups.wait(this.clock, this.timing.pollMs, this.signal, seen);
         } catch {
           return; // aborted
         }
       }
+      seen = this.wakeups.generation;
       const before = this.#last;
       const batch = await this.#poll();
       await this.#send(batch);

@@ -5,6 +5,8 @@ import { type AnyEvent, type Disposable, type EventBus, eventLoop } from './even
 
 /** Flush at most this often; events are batched into one write. */
 const FLUSH_EVERY_MS = 250;
+/** After a failed write, the next try comes this much later. */
+const RETRY_MS = FLUSH_EVERY_MS * 4;
 /**
  * Events that are only news while they happen: an item's start is superseded
  * by its outcome event (succeeded, retried or failed), which carries the
@@ -12,29 +14,52 @@ const FLUSH_EVERY_MS = 250;
  * leaving them out of the log halves its writes per item.
  */
 const LIVE_ONLY: ReadonlySet<string> = new Set(['item.started']);
-/** Kept in memory while the store is failing; past it the oldest are dropped and counted. */
-const MAX_BUFFERED = 20_000;
+/**
+ * Unwritten events kept in memory while the store is failing; past it the
+ * oldest are dropped, counted ({@link EventRecorder.dropped},
+ * `autoloop_store_buffer_dropped_total{kind="events"}`) and logged once per
+ * outage.
+ */
+export const MAX_BUFFERED_EVENTS = 20_000;
+
+export interface EventRecorderOptions {
+  /** Called after each batch reached the log (fan-out: wake other instances' streams). Must not throw. */
+  onAppended?: (count: number) => void;
+}
 
 /**
  * Writes the bus's events (all but {@link LIVE_ONLY}) to the store's event log, batched: one write per
  * flush interval (or sooner when the batch is large), so per-item events do
  * not cost one store round trip each. A failed write keeps the batch for the
- * next flush; only past {@link MAX_BUFFERED} are events dropped, and counted.
+ * next try (every second); only past {@link MAX_BUFFERED_EVENTS} are events
+ * dropped, oldest first. A failing log is reported once per outage: when
+ * the first write fails and when writes work again.
  */
 export class EventRecorder {
   readonly #log: EventLog;
   readonly #clock: Clock;
   readonly #logger: Logger;
+  readonly #options: EventRecorderOptions;
   #buffer: Array<Omit<StoredEvent, 'seq'>> = [];
   #timer: TimerHandle | null = null;
   #flushing: Promise<void> = Promise.resolve();
   #subscription: Disposable | null = null;
+  #failing = false;
+  #droppedLogged = false;
+  #stopped = false;
+  /** Events dropped past the buffer's cap since start. */
   dropped = 0;
 
-  constructor(log: EventLog, clock: Clock, logger: Logger) {
+  constructor(log: EventLog, clock: Clock, logger: Logger, options: EventRecorderOptions = {}) {
     this.#log = log;
     this.#clock = clock;
     this.#logger = logger;
+    this.#options = options;
+  }
+
+  /** Events waiting to be written. */
+  get buffered(): number {
+    return this.#buffer.length;
   }
 
   start(bus: EventBus): void {
@@ -44,15 +69,26 @@ export class EventRecorder {
   #add(event: AnyEvent): void {
     if (LIVE_ONLY.has(event.type)) return;
     this.#buffer.push({ at: event.at, type: event.type, loop: eventLoop(event), data: event.data });
-    if (this.#buffer.length > MAX_BUFFERED) {
-      this.#buffer.shift();
-      this.dropped++;
-    }
+    this.#trim();
+    if (this.#failing) return; // the retry timer is set; a store that is down gains nothing from more tries
     if (this.#buffer.length >= 1000) void this.flush();
     else this.#timer ??= this.#clock.setTimer(FLUSH_EVERY_MS, () => void this.flush());
   }
 
-  /** Writes what is buffered. Resolves when the write (and earlier ones) ended. */
+  #trim(): void {
+    const over = this.#buffer.length - MAX_BUFFERED_EVENTS;
+    if (over <= 0) return;
+    this.#buffer.splice(0, over);
+    this.dropped += over;
+    if (this.#droppedLogged) return;
+    this.#droppedLogged = true;
+    this.#logger.error(
+      { cap: MAX_BUFFERED_EVENTS },
+      'event log unwritable for too long: the oldest unwritten events are dropped (counted in autoloop_store_buffer_dropped_total{kind="events"})',
+    );
+  }
+
+  /** Writes what is buffered. Resolves when the write (and earlier ones) ended; never rejects. */
   flush(): Promise<void> {
     this.#timer?.cancel();
     this.#timer = null;
@@ -63,20 +99,45 @@ export class EventRecorder {
       try {
         await this.#log.append(batch);
       } catch (error) {
-        this.#buffer = batch.concat(this.#buffer).slice(-MAX_BUFFERED);
-        this.#logger.warn({ err: error, buffered: this.#buffer.length }, 'event log write failed; will retry');
-        this.#timer ??= this.#clock.setTimer(FLUSH_EVERY_MS * 4, () => void this.flush());
+        this.#buffer = batch.concat(this.#buffer);
+        this.#trim();
+        if (!this.#failing) {
+          this.#logger.warn(
+            { err: error, buffered: this.#buffer.length },
+            'event log write failed; retrying every second',
+          );
+        }
+        this.#failing = true;
+        if (!this.#stopped) this.#timer ??= this.#clock.setTimer(RETRY_MS, () => void this.flush());
+        return;
+      }
+      if (this.#failing) {
+        this.#logger.info({ written: batch.length, dropped: this.dropped }, 'event log writes work again');
+        this.#failing = false;
+        this.#droppedLogged = false;
+      }
+      this.#options.onAppended?.(batch.length);
+      // Events that arrived during the write wait for their own timer; set one if none is.
+      if (this.#buffer.length > 0 && !this.#stopped) {
+        this.#timer ??= this.#clock.setTimer(FLUSH_EVERY_MS, () => void this.flush());
       }
     });
     return this.#flushing;
   }
 
-  /** Unsubscribes and writes what is left. */
+  /** Unsubscribes and writes what is left (once: a failing store does not hold shutdown up). */
   async stop(): Promise<void> {
+    this.#stopped = true;
     this.#subscription?.dispose();
     this.#subscription = null;
     await this.flush();
     this.#timer?.cancel();
     this.#timer = null;
+    if (this.#buffer.length > 0) {
+      this.#logger.warn(
+        { lost: this.#buffer.length },
+        'event log unwritable at shutdown: the last events are not recorded',
+      );
+    }
   }
 }

@@ -29,6 +29,12 @@ export interface MetricsOptions {
   /** Read at scrape time: each loop's recent item latency p95 (ms). */
   loopLatency?: () => ReadonlyArray<{ loop: string; p95: number }>;
   /**
+   * Read at scrape time: what a store outage holds in memory and what was
+   * dropped past the caps, by kind (`items`, `cycles`, `skips`, `events`),
+   * and the store calls that failed so far.
+   */
+  storeOutage?: () => StoreOutageFigures;
+  /**
    * Also collect Node's process metrics (CPU, memory, event loop lag, GC)
    * with the prefix `autoloop_` (so `autoloop_process_cpu_seconds_total`, `autoloop_nodejs_eventloop_lag_seconds`). Default true. prom-client keeps an
    * event-loop-delay monitor and a GC observer alive for the rest of the
@@ -36,6 +42,13 @@ export interface MetricsOptions {
    * this off where many runtimes are made in one process.
    */
   processMetrics?: boolean;
+}
+
+/** What {@link MetricsOptions.storeOutage} reads: counts by kind, and failed store calls. */
+export interface StoreOutageFigures {
+  readonly held: Readonly<Record<string, number>>;
+  readonly dropped: Readonly<Record<string, number>>;
+  readonly failures: number;
 }
 
 /** Prefix for Node's default metrics, kept apart from the runtime's own series. */
@@ -154,6 +167,7 @@ export function createMetrics(bus: EventBus, options: MetricsOptions = {}): Runt
       },
     });
   }
+  if (options.storeOutage) defineOutageSeries(registry, options.storeOutage);
   const activeLeases = options.activeLeases;
   if (activeLeases) {
     new Gauge({
@@ -175,6 +189,40 @@ export function createMetrics(bus: EventBus, options: MetricsOptions = {}): Runt
       for (const subscription of subscriptions) subscription.dispose();
     },
   };
+}
+
+/** Scrape-time series of the store's outage buffers (see runtime/outage-buffer.ts). */
+function defineOutageSeries(registry: Registry, read: () => StoreOutageFigures): void {
+  const registers = [registry];
+  new Gauge({
+    name: 'autoloop_store_buffered',
+    help: 'Writes held in memory because the store was unavailable, by kind (items to re-run, cycle records, skipped ticks, events); written when it answers again.',
+    labelNames: ['kind'] as const,
+    registers,
+    collect() {
+      for (const [kind, value] of Object.entries(read().held)) this.set({ kind }, value);
+    },
+  });
+  new Counter({
+    name: 'autoloop_store_buffer_dropped_total',
+    help: 'Held writes dropped, oldest first, because an outage buffer was full, by kind. Skipped ticks dropped are still counted in the reason of the oldest one recorded.',
+    labelNames: ['kind'] as const,
+    registers,
+    collect() {
+      // A running total kept by the buffers; re-stated at each scrape.
+      this.reset();
+      for (const [kind, value] of Object.entries(read().dropped)) this.inc({ kind }, value);
+    },
+  });
+  new Counter({
+    name: 'autoloop_store_failures_total',
+    help: "Store calls and probes that failed (the `store` breaker's failures).",
+    registers,
+    collect() {
+      this.reset();
+      this.inc(read().failures);
+    },
+  });
 }
 
 type Series = ReturnType<typeof defineSeries>;

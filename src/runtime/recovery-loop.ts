@@ -19,6 +19,10 @@ export interface RecoveryLoopOptions {
   /** How often expired leases are swept and orphaned items adopted. Default 1 s. */
   readonly intervalMs: number;
   readonly logger: Logger;
+  /** Why the store must not be used now (its breaker is open): the tick is skipped. Default: never. */
+  readonly unavailable?: () => string | undefined;
+  /** Reports a failed tick (default: a warning each time); the runtime logs it once per outage. */
+  readonly onFailure?: (error: unknown) => void;
 }
 
 /**
@@ -28,7 +32,9 @@ export interface RecoveryLoopOptions {
  * stopped heartbeating (they would read "running" forever), and send this
  * instance's heartbeat when due.
  * A runnable: `run(signal)` resolves when the signal aborts and never rejects;
- * a failing store is logged and retried on the next tick.
+ * a failing store is reported and retried on the next tick, and while the
+ * store's breaker is open the tick does nothing (its probe finds out when
+ * the store is back).
  */
 export class RecoveryLoop {
   readonly #o: RecoveryLoopOptions;
@@ -79,13 +85,15 @@ export class RecoveryLoop {
 
   async #tick(): Promise<void> {
     const { clock, leases, logger } = this.#o;
+    if (this.#o.unavailable?.()) return;
     try {
       if (clock.monotonic() >= this.#nextBeatAt) await this.beat();
       await leases.sweep();
       for (const runner of this.#o.runners()) void runner.recover();
       await this.#closeAbandoned();
     } catch (error) {
-      logger.warn({ err: error }, 'recovery tick failed; retrying next tick');
+      if (this.#o.onFailure) this.#o.onFailure(error);
+      else logger.warn({ err: error }, 'recovery tick failed; retrying next tick');
     }
   }
 }

@@ -8,6 +8,8 @@ import type { Trigger } from '../scheduling/trigger.ts';
 import type { InstanceRecord, Store } from '../storage/store.ts';
 import { type ComponentHealth, type HealthCheck, type HealthReport, healthReport } from './health.ts';
 import { loopHealth } from './loop-health.ts';
+import type { OutageCounts } from './outage-buffer.ts';
+import type { StoreGuard } from './store-guard.ts';
 
 /** One loop at run time: its runner, trigger, scheduler and policies. */
 export interface LoopSlot {
@@ -33,6 +35,10 @@ export interface RuntimeView {
   readonly dependencies: ReadonlyMap<string, Dependency>;
   readonly activeLeases: number;
   readonly healthChecks: Readonly<Record<string, HealthCheck>>;
+  /** The store's breaker (null before start). */
+  readonly storeGuard: StoreGuard | null;
+  /** What a store outage holds in memory now, and what it dropped since start. */
+  readonly outage: { held: OutageCounts & { events: number }; dropped: OutageCounts & { events: number } } | null;
 }
 
 /** The shape of {@link Runtime.snapshot}. */
@@ -62,6 +68,14 @@ export type RuntimeSnapshot = {
   leases: { active: number };
   queue: Array<{ loop: string; priority: number; count: number }>;
   instances: InstanceRecord[];
+  /** The store as a dependency: its breaker, last error, and what an outage holds in memory. */
+  storeBreaker?: {
+    state: string;
+    lastError: string | null;
+    outages: number;
+    held: Record<string, number>;
+    dropped: Record<string, number>;
+  } | null;
 };
 
 /**
@@ -113,8 +127,18 @@ export async function snapshotOf(v: RuntimeView): Promise<RuntimeSnapshot> {
     loops,
     dependencies,
     leases: { active: v.activeLeases },
-    queue: await store.queue.depth(),
-    instances: await store.instances.list(now),
+    // While the store is down these read empty; `storeBreaker` says why.
+    queue: await store.queue.depth().catch(() => []),
+    instances: await store.instances.list(now).catch(() => []),
+    storeBreaker: v.storeGuard
+      ? {
+          state: v.storeGuard.breaker.state,
+          lastError: v.storeGuard.lastError?.message ?? null,
+          outages: v.storeGuard.outages,
+          held: { ...(v.outage?.held ?? {}) },
+          dropped: { ...(v.outage?.dropped ?? {}) },
+        }
+      : null,
   };
 }
 
@@ -177,8 +201,17 @@ export async function healthOf(v: RuntimeView): Promise<HealthReport> {
   return healthReport(components, now);
 }
 
+/**
+ * The `store` component: with a breaker, unhealthy at once while it is open
+ * (detail `store unavailable: <last error>`), else a ping with a timeout; it
+ * names the breaker state, the last error and what an outage holds.
+ */
 async function storeHealth(v: RuntimeView): Promise<ComponentHealth> {
   if (!v.store) return { healthy: false, detail: 'not open' };
+  if (v.storeGuard) {
+    const health = await v.storeGuard.health();
+    return v.outage ? { ...health, held: v.outage.held, dropped: v.outage.dropped } : health;
+  }
   try {
     await v.store.ping();
     return { healthy: true, detail: v.store.description };

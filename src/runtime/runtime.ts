@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
-import { resolveDependencies } from '../config/define-loop.ts';
+import { resolveDefinition, resolveDependencies } from '../config/define-loop.ts';
 import type { DependencySpec } from '../config/file-schema.ts';
-import { resolveLoop } from '../config/resolve-loop.ts';
 import { planCycle } from '../core/cycle.ts';
 import type { CycleRecord, Tick } from '../core/cycle-record.ts';
 import { AutoloopError, ShutdownError } from '../core/errors.ts';
@@ -23,10 +22,13 @@ import { openStore } from '../storage/open-store.ts';
 import type { RateLimitStore, Store } from '../storage/store.ts';
 import type { Clock } from '../time/clock.ts';
 import { systemClock } from '../time/system-clock.ts';
+import { EventFanout } from './event-fanout.ts';
 import { type HealthCheck, type HealthReport, healthReport } from './health.ts';
 import { findMissedTicks } from './missed-ticks.ts';
 import { type ObservabilityOptions, Observers } from './observers.ts';
+import { OutageBuffer } from './outage-buffer.ts';
 import { RecoveryLoop } from './recovery-loop.ts';
+import { ResultPublisher } from './result-publisher.ts';
 import {
   healthOf,
   type LoopSlot,
@@ -38,6 +40,7 @@ import {
 
 export type { RuntimeSnapshot } from './runtime-views.ts';
 
+import { StoreGuard } from './store-guard.ts';
 import { buildTasksView, type TasksView } from './tasks-view.ts';
 
 export type { TasksView } from './tasks-view.ts';
@@ -85,7 +88,8 @@ export interface RuntimeOptions {
 
 /**
  * One autoloop deployment in one process. Start order (stop is the reverse):
- *   1. store        open and ping
+ *   1. store        open and ping; its warnings logged; its breaker's probe
+ *                   starts; the event fan-out subscribes (Redis)
  *   2. event log    the recorder subscribes to the bus
  *   3. metrics      subscribe to the bus
  *   4. loops        runners with their pools (no ticks yet)
@@ -93,7 +97,13 @@ export interface RuntimeOptions {
  *   6. schedulers   ticks begin
  * Stop: schedulers end at once (no new cycles), in-flight cycles drain up to
  * the grace period, then their items are aborted and returned to the queue;
- * then http, event log flush, store close.
+ * then http, event log flush, fan-out, probe, store close.
+ *
+ * The store is a dependency behind a breaker (store-guard.ts): while it is
+ * unavailable ticks are skipped with the reason, readiness is 503, and what
+ * could not be written (unacknowledged items, cycle records, skipped ticks,
+ * events) is held in memory, bounded, and written when it answers again
+ * (outage-buffer.ts), with no operator action.
  */
 export class Runtime {
   readonly bus: EventBus;
@@ -118,6 +128,11 @@ export class Runtime {
   #startedAt = 0;
   #stopping: Promise<{ drained: boolean }> | null = null;
   #manualSeq = 0;
+  readonly #guard: StoreGuard;
+  readonly #outage: OutageBuffer;
+  #probe: { abort: AbortController; run: Promise<void> } | null = null;
+  #fanout: EventFanout | null = null;
+  #publisher: ResultPublisher | null = null;
 
   constructor(options: RuntimeOptions) {
     this.#options = options;
@@ -128,6 +143,14 @@ export class Runtime {
       now: () => this.clock.now(),
       onListenerError: (error) => this.logger.error({ err: error }, 'event listener failed'),
     });
+    this.#guard = new StoreGuard({ clock: this.clock, logger: this.logger });
+    this.#outage = new OutageBuffer({
+      guard: this.#guard,
+      store: () => this.store,
+      owner: this.owner,
+      clock: this.clock,
+      logger: this.logger,
+    });
     const specs = options.dependencies ?? [];
     this.#resolvedDependencies = Array.isArray(specs)
       ? specs
@@ -136,7 +159,7 @@ export class Runtime {
       this.#dependencies.set(spec.name, new Dependency(spec, this.clock, this.#lazyBuckets()));
     }
     for (const def of options.loops) {
-      const loop = isResolved(def) ? def : resolveLoop(def as LoopDefinition, `defineLoop(${def.name})`);
+      const loop = isResolved(def) ? def : resolveDefinition(def as LoopDefinition, `defineLoop(${def.name})`);
       if (this.#loops.has(loop.name))
         throw new AutoloopError(`two loops are named "${loop.name}"; loop names must be unique`);
       this.#loops.set(loop.name, this.#slot(loop));
@@ -155,7 +178,10 @@ export class Runtime {
         return self.#leases ?? undefined;
       },
       claimTtlMs: this.#leaseTtlMs,
-      onError: (error, name) => this.logger.error({ err: error, loop: name }, 'cycle failed to record (store error)'),
+      onError: (error, name) =>
+        this.#guard.logFailure(`cycle:${name}`, error, { loop: name }, 'cycle failed to record (store error)'),
+      outbox: this.#outage,
+      onStored: (def, result, tick) => this.#publisher?.publish(def, result, tick),
     });
     const trigger = createTrigger(loop.trigger);
     const scheduler = new Scheduler({
@@ -239,15 +265,38 @@ export class Runtime {
       get buckets() {
         return self.store.buckets;
       },
+      get warnings() {
+        return self.store.warnings;
+      },
+      get broadcast() {
+        return self.store.broadcast;
+      },
       ping: () => self.store.ping(),
       prune: (before) => self.store.prune(before),
       close: () => self.store.close(),
     };
   }
 
+  /** The store, behind its breaker: while the store is unavailable, calls are refused at once with a StoreError. */
   get store(): Store {
     if (!this.#store) throw new AutoloopError('the runtime has not been started: call start() first');
     return this.#store;
+  }
+
+  /** The store's breaker (`store`): its state, last error, outages. */
+  get storeBreaker(): StoreGuard {
+    return this.#guard;
+  }
+
+  /** What a store outage holds in memory now (bounded; see outage-buffer.ts) and dropped since start. */
+  get outage(): {
+    held: { items: number; cycles: number; skips: number; events: number };
+    dropped: { items: number; cycles: number; skips: number; events: number };
+  } {
+    return {
+      held: { ...this.#outage.held, events: this.#recorder?.buffered ?? 0 },
+      dropped: { ...this.#outage.dropped, events: this.#recorder?.dropped ?? 0 },
+    };
   }
 
   get state(): string {
@@ -300,9 +349,20 @@ export class Runtime {
     if (this.#state !== 'new') throw new AutoloopError(`start(): the runtime is ${this.#state}`);
     this.#state = 'starting';
     const { store } = this.#options;
-    this.#store = typeof store === 'object' ? store : await openStore(store ?? 'memory://', { cwd: this.#options.cwd });
-    await this.#store.ping();
-    this.#recorder = new EventRecorder(this.#store.events, this.clock, this.logger);
+    const raw = typeof store === 'object' ? store : await openStore(store ?? 'memory://', { cwd: this.#options.cwd });
+    try {
+      await raw.ping();
+    } catch (error) {
+      if (typeof store !== 'object') await raw.close().catch(() => {});
+      this.#state = 'stopped';
+      throw error;
+    }
+    this.#store = this.#guard.wrap(raw);
+    for (const warning of raw.warnings ?? []) this.logger.warn({ store: raw.description }, warning);
+    await this.#startStoreParts(raw);
+    this.#recorder = new EventRecorder(this.#store.events, this.clock, this.logger, {
+      onAppended: (count) => this.#fanout?.appended(count),
+    });
     this.#recorder.start(this.bus);
     this.#leases = new LeaseManager({
       store: this.#store.leases,
@@ -315,7 +375,14 @@ export class Runtime {
     this.#metrics = createMetrics(this.bus, {
       processMetrics: this.#options.processMetrics ?? false,
       activeLeases: () => this.activeLeases,
-      breakers: () => [...this.#dependencies.values()].flatMap((d) => (d.breaker ? [d.breaker] : [])),
+      breakers: () => [
+        this.#guard.breaker,
+        ...[...this.#dependencies.values()].flatMap((d) => (d.breaker ? [d.breaker] : [])),
+      ],
+      storeOutage: () => {
+        const { held, dropped } = this.outage;
+        return { held, dropped, failures: this.#guard.failures };
+      },
       loopLatency: () =>
         [...this.#loops.values()].map(({ runner, governor }) => ({
           loop: runner.loop.name,
@@ -345,7 +412,8 @@ export class Runtime {
         await this.#observers?.stop();
         await this.#recorder.stop();
         this.#metrics.dispose();
-        if (typeof store !== 'object') await this.#store.close();
+        await this.#stopStoreParts();
+        if (typeof store !== 'object') await raw.close().catch(() => {});
         this.#state = 'stopped';
         throw error;
       }
@@ -360,32 +428,77 @@ export class Runtime {
     this.bus.emit('runtime.started', { owner: this.owner, loops: this.loopNames });
   }
 
+  /**
+   * The store's breaker (its transitions on the bus, its probe on the clock,
+   * the replay of held writes when it answers), result publishing, and the
+   * event fan-out when the store has pub/sub.
+   */
+  async #startStoreParts(raw: Store): Promise<void> {
+    this.#guard.onStateChange(({ breaker, from, to }) => this.bus.emit('breaker.state', { breaker, from, to }));
+    this.#guard.onHealthy(() => {
+      if (!this.#outage.empty) void this.#outage.replay();
+      if ((this.#recorder?.buffered ?? 0) > 0) void this.#recorder?.flush();
+    });
+    const abort = new AbortController();
+    this.#probe = { abort, run: this.#guard.run(abort.signal) };
+    const loops = [...this.#loops.values()].map((slot) => slot.runner.loop);
+    this.#publisher = new ResultPublisher({
+      broadcast: raw.broadcast,
+      logger: this.logger,
+      loops,
+      store: raw.description,
+    });
+    if (!raw.broadcast) return;
+    const fanout = new EventFanout({ broadcast: raw.broadcast, owner: this.owner, logger: this.logger });
+    try {
+      await fanout.start();
+      this.#fanout = fanout;
+    } catch (error) {
+      this.logger.warn(
+        { err: error },
+        'event fan-out not subscribed: /events streams show other instances at their next poll',
+      );
+    }
+  }
+
+  async #stopStoreParts(): Promise<void> {
+    await this.#fanout?.stop();
+    this.#fanout = null;
+    this.#probe?.abort.abort();
+    await this.#probe?.run;
+    this.#probe = null;
+  }
+
   async #startHttp(http: HttpOptions): Promise<void> {
     const metrics = this.#metrics as RuntimeMetrics;
-    const app = createHttpApp({
-      health: () => this.health(),
-      ready: () => this.ready(),
-      live: () => healthReport({ process: { healthy: true, state: this.#state } }, this.clock.now()),
-      metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
-      snapshot: () => this.snapshot(),
-      tasks: () => this.tasks(),
-      cycles: (loop, limit) => {
-        this.#get(loop);
-        return this.store.cycles.list(loop, { limit });
+    const fanout = this.#fanout;
+    const app = createHttpApp(
+      {
+        health: () => this.health(),
+        ready: () => this.ready(),
+        live: () => healthReport({ process: { healthy: true, state: this.#state } }, this.clock.now()),
+        metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+        snapshot: () => this.snapshot(),
+        tasks: () => this.tasks(),
+        cycles: (loop, limit) => {
+          this.#get(loop);
+          return this.store.cycles.list(loop, { limit });
+        },
+        events: {
+          after: (seq, limit) => this.store.events.after(seq, { limit }),
+          latest: (limit) => this.store.events.latest({ limit }),
+        },
+        admin: {
+          loops: () => this.loopNames,
+          run: (loop) => this.run(loop),
+          pause: (loop) => this.loop(loop).pause(),
+          resume: (loop) => this.loop(loop).resume(),
+          shutdown: () => void this.stop({ reason: 'POST /shutdown' }),
+        },
+        security: { token: http.token ?? '', allowedHosts: http.allowedHosts ?? [], bindHost: http.host },
       },
-      events: {
-        after: (seq, limit) => this.store.events.after(seq, { limit }),
-        latest: (limit) => this.store.events.latest({ limit }),
-      },
-      admin: {
-        loops: () => this.loopNames,
-        run: (loop) => this.run(loop),
-        pause: (loop) => this.loop(loop).pause(),
-        resume: (loop) => this.loop(loop).resume(),
-        shutdown: () => void this.stop({ reason: 'POST /shutdown' }),
-      },
-      security: { token: http.token ?? '', allowedHosts: http.allowedHosts ?? [], bindHost: http.host },
-    });
+      fanout ? { events: { subscribe: (wake) => void fanout.listen(wake) } } : {},
+    );
     this.#http = createHttpServer({ host: http.host, port: http.port, app });
     const address = await this.#http.start();
     this.#url = address.url;
@@ -399,14 +512,19 @@ export class Runtime {
 
   /** Applies each loop's missed-tick policy to the ticks that fell due while nothing ran. */
   async #catchUp(): Promise<void> {
-    // A live peer running the loop is not downtime: its ticks are its own to record.
-    const peers = (await this.store.instances.list(this.clock.now())).filter((i) => i.id !== this.owner);
-    for (const { runner, trigger } of this.#loops.values()) {
-      if (peers.some((peer) => peer.loops.includes(runner.loop.name))) continue;
-      const { ticks, dropped } = await findMissedTicks(runner.loop, trigger, this.store.cycles, this.clock.now());
-      const missed = ticks.length + (dropped?.count ?? 0);
-      if (missed > 0) this.logger.info({ loop: runner.loop.name, missed }, 'ticks missed during downtime');
-      await runner.onDowntime(ticks, dropped);
+    try {
+      // A live peer running the loop is not downtime: its ticks are its own to record.
+      const peers = (await this.store.instances.list(this.clock.now())).filter((i) => i.id !== this.owner);
+      for (const { runner, trigger } of this.#loops.values()) {
+        if (peers.some((peer) => peer.loops.includes(runner.loop.name))) continue;
+        const { ticks, dropped } = await findMissedTicks(runner.loop, trigger, this.store.cycles, this.clock.now());
+        const missed = ticks.length + (dropped?.count ?? 0);
+        if (missed > 0) this.logger.info({ loop: runner.loop.name, missed }, 'ticks missed during downtime');
+        await runner.onDowntime(ticks, dropped);
+      }
+    } catch (error) {
+      // The store went away between its ping and here: start anyway; the breaker takes it from here.
+      this.logger.warn({ err: error }, 'missed ticks not checked at start: the store failed');
     }
   }
 
@@ -438,8 +556,11 @@ export class Runtime {
       ttlMs: this.#leaseTtlMs,
       intervalMs: this.#options.recoveryIntervalMs ?? 1_000,
       logger: this.logger,
+      unavailable: () => this.#guard.unavailable(),
+      onFailure: (error) =>
+        this.#guard.logFailure('recovery', error, {}, 'recovery tick failed (store error); retrying next tick'),
     });
-    await this.#recovery.beat();
+    await this.#recovery.beat().catch((error) => this.logger.warn({ err: error }, 'first heartbeat failed'));
     this.#schedulers ??= new AbortController();
     this.#schedulerRuns.push(this.#recovery.run(this.#schedulers.signal));
   }
@@ -510,7 +631,16 @@ export class Runtime {
     this.bus.emit('runtime.stopped', { drained });
     await this.#recorder?.stop();
     this.#metrics?.dispose();
-    if (this.#store && typeof this.#options.store !== 'object') await this.#store.close();
+    await this.#stopStoreParts();
+    if (!this.#outage.empty) {
+      this.logger.warn(
+        { held: this.#outage.held },
+        'stopping with writes held from a store outage: they are not written',
+      );
+    }
+    if (this.#store && typeof this.#options.store !== 'object') {
+      await this.#store.close().catch((error) => this.logger.warn({ err: error }, 'store did not close cleanly'));
+    }
     this.#state = 'stopped';
     return { drained };
   }
@@ -576,6 +706,8 @@ export class Runtime {
       dependencies: this.#dependencies,
       activeLeases: this.activeLeases,
       healthChecks: this.#options.healthChecks ?? {},
+      storeGuard: this.#store ? this.#guard : null,
+      outage: this.#store ? this.outage : null,
     };
   }
 }

@@ -1,0 +1,265 @@
+import type { StoreOutbox } from '../core/act.ts';
+import type { CycleRecord } from '../core/cycle-record.ts';
+import { type DroppedTicks, droppedNote } from '../core/dropped-ticks.ts';
+import type { Logger } from '../core/logger.ts';
+import type { WorkItem } from '../core/work-item.ts';
+import type { QueuedItem, Store } from '../storage/store.ts';
+import type { Clock } from '../time/clock.ts';
+import { MAX_MISSED_TICKS } from './missed-ticks.ts';
+
+/**
+ * How much an outage may hold in memory. Past a cap the oldest entry goes:
+ * counted (`autoloop_store_buffer_dropped_total{kind}`) and logged at error
+ * once per outage. Items are the ones that matter most (work that would
+ * otherwise never run), so they get the largest cap.
+ */
+export const OUTAGE_LIMITS = {
+  /** Unacknowledged work items, all loops together. */
+  items: 10_000,
+  /** Records of cycles that ran (started or finished) but could not be written. */
+  cycles: 1_000,
+  /** Skipped ticks per loop, as for missed ticks; older ones are summarised in the oldest kept record's reason. */
+  skipsPerLoop: MAX_MISSED_TICKS,
+} as const;
+
+/** What the buffer needs from the store's breaker. */
+export interface OutageSignal {
+  unavailable(): string | undefined;
+  readonly outages: number;
+}
+
+export interface OutageBufferOptions {
+  readonly guard: OutageSignal;
+  /** The (guarded) store, read when replaying. */
+  readonly store: () => Store;
+  /** This process: the owner of the claims to release. */
+  readonly owner: string;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+interface HeldItem {
+  readonly loop: string;
+  readonly cycleId: string;
+  /** The queue id when the item had been queued (its claim is released first). */
+  readonly id: string | undefined;
+  readonly item: WorkItem;
+}
+
+/** Counts of what is held now and what was dropped past a cap, by kind. */
+export interface OutageCounts {
+  readonly items: number;
+  readonly cycles: number;
+  readonly skips: number;
+}
+
+/**
+ * The runtime's {@link StoreOutbox}: what a store outage kept from being
+ * written, held in memory (bounded by {@link OUTAGE_LIMITS}) and written by
+ * {@link replay} once the store answers again.
+ *
+ * - Items planned but not acknowledged are re-enqueued as pending (same loop,
+ *   key, priority, payload and idempotency key; the queue keeps one item per
+ *   idempotency key, so an item the store did keep is not doubled) after
+ *   their claim, if any, is released; the loop's next cycle or recovery
+ *   cycle adopts and re-runs them.
+ * - Cycle records are written with `start` (the whole record), or `finish`
+ *   when the store already has it.
+ * - Skipped ticks are recorded with their reason, oldest first; ticks past
+ *   the per-loop cap are counted in the oldest kept record's reason, as for
+ *   missed ticks (see dropped-ticks.ts).
+ */
+export class OutageBuffer implements StoreOutbox {
+  readonly #o: OutageBufferOptions;
+  /** By loop and idempotency key, oldest first (Map keeps insertion order). */
+  readonly #items = new Map<string, HeldItem>();
+  #cycles: CycleRecord[] = [];
+  readonly #skips = new Map<string, { records: CycleRecord[]; dropped: DroppedTicks | null }>();
+  #skipCount = 0;
+  readonly #dropped = { items: 0, cycles: 0, skips: 0 };
+  #droppedLogged = false;
+  #replaying: Promise<void> | null = null;
+
+  constructor(options: OutageBufferOptions) {
+    this.#o = options;
+  }
+
+  unavailable(): string | undefined {
+    return this.#o.guard.unavailable();
+  }
+
+  get outages(): number {
+    return this.#o.guard.outages;
+  }
+
+  /** What is held now. */
+  get held(): OutageCounts {
+    return { items: this.#items.size, cycles: this.#cycles.length, skips: this.#skipCount };
+  }
+
+  /** What was dropped past a cap since the runtime started. */
+  get dropped(): OutageCounts {
+    return { ...this.#dropped };
+  }
+
+  get empty(): boolean {
+    return this.#items.size === 0 && this.#cycles.length === 0 && this.#skipCount === 0;
+  }
+
+  unacked(loop: string, cycleId: string, items: ReadonlyArray<WorkItem | QueuedItem>, error: unknown): void {
+    for (const item of items) {
+      const key = `${loop}\u0000${item.idempotencyKey}`;
+      const id = 'id' in item ? item.id : undefined;
+      const { key: itemKey, priority, payload, idempotencyKey } = item;
+      const previous = this.#items.get(key);
+      this.#items.delete(key); // re-inserted as the newest
+      this.#items.set(key, {
+        loop,
+        cycleId,
+        id: id ?? previous?.id,
+        item: { key: itemKey, priority, payload, idempotencyKey },
+      });
+    }
+    while (this.#items.size > OUTAGE_LIMITS.items) {
+      const oldest = this.#items.keys().next().value as string;
+      const gone = this.#items.get(oldest);
+      this.#items.delete(oldest);
+      this.#drop('items', { loop: gone?.loop, key: gone?.item.key, err: error });
+    }
+  }
+
+  unrecorded(record: CycleRecord): void {
+    if (record.outcome.kind === 'skipped') {
+      this.#holdSkip(record);
+      return;
+    }
+    // A later version of the same record (its finish after its start) replaces the earlier one.
+    this.#cycles = this.#cycles.filter((r) => r.id !== record.id);
+    this.#cycles.push(record);
+    if (this.#cycles.length > OUTAGE_LIMITS.cycles) {
+      const gone = this.#cycles.shift();
+      this.#drop('cycles', { loop: gone?.loop, cycleId: gone?.id });
+    }
+  }
+
+  #holdSkip(record: CycleRecord): void {
+    let held = this.#skips.get(record.loop);
+    if (!held) {
+      held = { records: [], dropped: null };
+      this.#skips.set(record.loop, held);
+    }
+    held.records.push(record);
+    this.#skipCount++;
+    if (held.records.length <= OUTAGE_LIMITS.skipsPerLoop) return;
+    const gone = held.records.shift() as CycleRecord;
+    this.#skipCount--;
+    this.#dropped.skips++;
+    // Not lost: counted in the reason of the oldest record kept.
+    const at = gone.scheduledAt;
+    held.dropped = held.dropped
+      ? { count: held.dropped.count + 1, firstAt: held.dropped.firstAt, lastAt: at }
+      : { count: 1, firstAt: at, lastAt: at };
+  }
+
+  #drop(kind: 'items' | 'cycles', fields: object): void {
+    this.#dropped[kind]++;
+    if (this.#droppedLogged) return;
+    this.#droppedLogged = true;
+    const cap = OUTAGE_LIMITS[kind];
+    this.#o.logger.error(
+      { ...fields, cap, kind },
+      `store outage buffer full: the oldest held ${kind === 'items' ? 'work items' : 'cycle records'} are dropped (${cap} kept); dropped ones are counted in autoloop_store_buffer_dropped_total`,
+    );
+  }
+
+  /**
+   * Writes what is held, in order: items (so the next cycle re-runs them),
+   * cycle records, skipped ticks. Stops at the first failure and keeps the
+   * rest for the next call. One replay at a time; a call during one joins it.
+   */
+  replay(): Promise<void> {
+    if (this.#replaying !== null) return this.#replaying;
+    if (this.empty || this.unavailable()) return Promise.resolve();
+    this.#replaying = this.#replay()
+      .catch((error) =>
+        this.#o.logger.warn({ err: error }, 'replaying writes held during the store outage failed; will retry'),
+      )
+      .finally(() => {
+        this.#replaying = null;
+      });
+    return this.#replaying;
+  }
+
+  async #replay(): Promise<void> {
+    const counts = { items: 0, cycles: 0, skips: 0 };
+    counts.items = await this.#replayItems();
+    counts.cycles = await this.#replayCycles();
+    counts.skips = await this.#replaySkips();
+    const dropped = this.dropped;
+    this.#o.logger.info({ written: counts, droppedSinceStart: dropped }, 'wrote what the store outage held back');
+    this.#droppedLogged = false;
+  }
+
+  async #replayItems(): Promise<number> {
+    const { owner, clock } = this.#o;
+    const store = this.#o.store();
+    let done = 0;
+    // Groups of the same loop and cycle, in the order they were held.
+    const groups = new Map<string, Array<[string, HeldItem]>>();
+    for (const entry of this.#items) {
+      const group = `${entry[1].loop}\u0000${entry[1].cycleId}`;
+      const list = groups.get(group) ?? [];
+      list.push(entry);
+      groups.set(group, list);
+    }
+    for (const entries of groups.values()) {
+      const first = (entries[0] as [string, HeldItem])[1];
+      const ids = entries.flatMap(([, held]) => (held.id === undefined ? [] : [held.id]));
+      // A store that kept the item: its claim goes back to pending, and the enqueue below dedups it.
+      if (ids.length > 0) await store.queue.release(ids, owner);
+      await store.queue.enqueue(
+        first.loop,
+        first.cycleId,
+        entries.map(([, held]) => held.item),
+        null,
+        clock.now(),
+      );
+      for (const [key, held] of entries) if (this.#items.get(key) === held) this.#items.delete(key);
+      done += entries.length;
+    }
+    return done;
+  }
+
+  async #replayCycles(): Promise<number> {
+    const store = this.#o.store();
+    let done = 0;
+    while (this.#cycles.length > 0) {
+      const record = this.#cycles[0] as CycleRecord;
+      // `start` writes the whole record when the store lost it (or never had it); else finish overwrites.
+      if (!(await store.cycles.start(record))) await store.cycles.finish(record);
+      if (this.#cycles[0] === record) this.#cycles.shift();
+      done++;
+    }
+    return done;
+  }
+
+  async #replaySkips(): Promise<number> {
+    const store = this.#o.store();
+    let done = 0;
+    for (const [loop, held] of this.#skips) {
+      while (held.records.length > 0) {
+        const record = held.records[0] as CycleRecord;
+        const note = droppedNote(held.dropped);
+        const reason = record.outcome.kind === 'skipped' ? record.outcome.reason : '';
+        // A peer that recorded the same tick meanwhile wins: start writes nothing then.
+        await store.cycles.start(note ? { ...record, outcome: { kind: 'skipped', reason: reason + note } } : record);
+        held.records.shift();
+        held.dropped = null;
+        this.#skipCount--;
+        done++;
+      }
+      this.#skips.delete(loop);
+    }
+    return done;
+  }
+}

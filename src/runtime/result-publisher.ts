@@ -1,0 +1,81 @@
+import type { ItemResult, Tick } from '../core/cycle-record.ts';
+import type { Logger } from '../core/logger.ts';
+import type { ResolvedLoop } from '../core/loop.ts';
+import type { Broadcast } from '../storage/store.ts';
+
+/** What goes out on a loop's `publish.channel` for each succeeded item, as JSON. */
+export interface PublishedResult {
+  loop: string;
+  key: string;
+  cycleId: string;
+  tickId: string;
+  output: unknown;
+  /** Epoch ms the item finished. */
+  finishedAt: number;
+}
+
+/**
+ * Publishes succeeded items' results on their loop's `publish.channel`
+ * (seed 002's `channel:raw-signals`), after the result is stored. A publish
+ * that fails is logged (once per channel until one succeeds) and never fails
+ * the item: the stored result is the record, the message a notification.
+ * Without a broadcast (a store that is not Redis) nothing is published, and
+ * each loop that asks for it is named once at start.
+ */
+export class ResultPublisher {
+  readonly #broadcast: Broadcast | undefined;
+  readonly #logger: Logger;
+  readonly #failing = new Set<string>();
+
+  constructor(options: {
+    broadcast: Broadcast | undefined;
+    logger: Logger;
+    loops: readonly ResolvedLoop[];
+    store: string;
+  }) {
+    this.#broadcast = options.broadcast;
+    this.#logger = options.logger;
+    if (options.broadcast) return;
+    for (const loop of options.loops) {
+      if (!loop.publish) continue;
+      options.logger.warn(
+        { loop: loop.name, channel: loop.publish.channel, store: options.store },
+        `loop ${loop.name}: publish.channel "${loop.publish.channel}" needs a Redis store (redis://...); this store has no pub/sub, so results are stored but not published`,
+      );
+    }
+  }
+
+  /** Publishes `result` when its loop has a channel and the store a broadcast. Never throws. */
+  publish(loop: ResolvedLoop, result: ItemResult, tick: Tick): void {
+    const channel = loop.publish?.channel;
+    if (!channel || !this.#broadcast) return;
+    let message: string;
+    try {
+      const body: PublishedResult = {
+        loop: loop.name,
+        key: result.key,
+        cycleId: result.cycleId,
+        tickId: tick.id,
+        output: result.output ?? null,
+        finishedAt: result.finishedAt,
+      };
+      message = JSON.stringify(body);
+    } catch (error) {
+      this.#logger.warn(
+        { err: error, loop: loop.name, key: result.key, channel },
+        'result not published: its output is not JSON',
+      );
+      return;
+    }
+    Promise.resolve()
+      .then(() => (this.#broadcast as Broadcast).publish(channel, message))
+      .then(
+        () => this.#failing.delete(channel),
+        (error) => {
+          if (this.#failing.has(channel)) return;
+          this.#failing.add(channel);
+          this.#logger.warn({ err: error, loop: loop.name, channel }, 'result not published; the item stays succeeded');
+        },
+      );
+  }
+}

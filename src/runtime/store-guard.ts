@@ -1,0 +1,297 @@
+import type { Logger } from '../core/logger.ts';
+import { type BreakerPermit, type BreakerStateChange, CircuitBreaker } from '../policies/circuit-breaker.ts';
+import { type Store, StoreError } from '../storage/store.ts';
+import type { Clock } from '../time/clock.ts';
+import type { ComponentHealth } from './health.ts';
+
+/**
+ * The `store` breaker's parameters. WHY these: the store is every loop's
+ * dependency, so an outage must be noticed within a second even when no cycle
+ * runs, and its end within a second of the store answering again.
+ *
+ * - `failureThreshold` 2: two store failures in a row (calls or probes) open
+ *   it; one lost reply alone does not stop every loop.
+ * - `recoveryTimeoutMs` 500, `halfOpenMaxCalls` 1, `successThreshold` 1: half
+ *   a second after opening, one call (the probe's ping, or whichever store
+ *   call comes first) is let through; its success closes the breaker, its
+ *   failure opens it for another 500 ms.
+ */
+export const STORE_BREAKER = {
+  name: 'store',
+  failureThreshold: 2,
+  recoveryTimeoutMs: 500,
+  halfOpenMaxCalls: 1,
+  successThreshold: 1,
+} as const;
+
+/**
+ * The probe: a `ping` every {@link PROBE.intervalMs} with its own timeout
+ * (a slow store counts as a failing one); after a failed ping with the
+ * breaker still closed, the next ping goes out {@link PROBE.confirmMs} later
+ * to confirm. So a store that refuses connections opens the breaker within
+ * intervalMs + confirmMs (0.6 s), a hung one within intervalMs + confirmMs +
+ * 2 timeouts (1.6 s); once open, a trial ping goes out every
+ * recoveryTimeoutMs.
+ */
+export const PROBE = { intervalMs: 500, confirmMs: 100, timeoutMs: 500 } as const;
+
+/** A store call refused at once because the store's breaker is open: the store was not asked. */
+export class StoreUnavailableError extends StoreError {
+  override name = 'StoreError';
+}
+
+export interface StoreGuardOptions {
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+/**
+ * The store as a dependency behind a circuit breaker named `store`.
+ *
+ * Every store call the runtime makes goes through {@link wrap}'s facade:
+ * a {@link StoreError} counts as a failure, an answer as a success, and
+ * while the breaker is open (or half-open with its trial taken) calls are
+ * refused at once with a {@link StoreUnavailableError}, so nothing queues up
+ * behind a dead connection. A probe runnable pings the store on the clock,
+ * so the breaker opens even when no cycle runs, and closes again, with no
+ * operator action, when a ping succeeds.
+ *
+ * States (those of the breaker): closed -> open (an outage begins: counted,
+ * logged once) -> half-open (one trial) -> closed (the outage ends: logged,
+ * `onHealthy` listeners replay what the outage held back) | open.
+ */
+export class StoreGuard {
+  readonly breaker: CircuitBreaker;
+  readonly #o: StoreGuardOptions;
+  #store: Store | null = null;
+  #lastError: { message: string; at: number } | null = null;
+  #downSince: number | null = null;
+  #outages = 0;
+  #failures = 0;
+  readonly #logged = new Set<string>();
+  readonly #healthy = new Set<() => void>();
+
+  constructor(options: StoreGuardOptions) {
+    this.#o = options;
+    this.breaker = new CircuitBreaker({ ...STORE_BREAKER }, options.clock);
+    this.breaker.onStateChange((change) => this.#changed(change));
+  }
+
+  /** Closed->open transitions so far: one per outage. */
+  get outages(): number {
+    return this.#outages;
+  }
+
+  /** Store calls and probes that failed so far (for `autoloop_store_failures_total`). */
+  get failures(): number {
+    return this.#failures;
+  }
+
+  get lastError(): { message: string; at: number } | null {
+    return this.#lastError;
+  }
+
+  /** Why the store must not be used now (`store unavailable: <last error>`), or undefined while the breaker is closed. */
+  unavailable(): string | undefined {
+    if (this.breaker.state === 'closed') return undefined;
+    return `store unavailable: ${this.#lastError?.message ?? `its breaker is ${this.breaker.state}`}`;
+  }
+
+  /** Calls `listener` after each successful probe and when the breaker closes (replay held-back writes). */
+  onHealthy(listener: () => void): { dispose(): void } {
+    this.#healthy.add(listener);
+    return { dispose: () => this.#healthy.delete(listener) };
+  }
+
+  onStateChange(listener: (change: BreakerStateChange) => void): { dispose(): void } {
+    return this.breaker.onStateChange(listener);
+  }
+
+  /**
+   * The store behind the breaker: the same parts and methods, each call
+   * admitted and reported as described above. `close`, `description`,
+   * `warnings` and `broadcast` pass through untouched. Also makes `store` the
+   * one the probe pings.
+   */
+  wrap(store: Store): Store {
+    this.#store = store;
+    const part = <T extends object>(name: string, target: T): T =>
+      guardPart(name, target, (op, fn) => this.call(op, fn));
+    return {
+      cycles: part('cycles', store.cycles),
+      queue: part('queue', store.queue),
+      events: part('events', store.events),
+      leases: part('leases', store.leases),
+      instances: part('instances', store.instances),
+      buckets: part('buckets', store.buckets),
+      ping: () => this.call('ping', () => store.ping()),
+      prune: (before) => this.call('prune', () => store.prune(before)),
+      close: () => store.close(),
+      description: store.description,
+      ...(store.warnings && { warnings: store.warnings }),
+      ...(store.broadcast && { broadcast: store.broadcast }),
+    };
+  }
+
+  /** Runs one store call under the breaker. Rejects with StoreUnavailableError, unasked, while it is open. */
+  async call<T>(op: string, fn: () => Promise<T>): Promise<T> {
+    const acquired = this.breaker.tryAcquire();
+    if (!acquired.allowed)
+      throw new StoreUnavailableError(`${this.unavailable() ?? 'store unavailable'} (${op} not sent)`);
+    let value: T;
+    try {
+      value = await fn();
+    } catch (error) {
+      // Only the backend's own failures count; any other error means it answered.
+      if (error instanceof StoreError) this.#failed(acquired.permit, error);
+      else acquired.permit.success();
+      throw error;
+    }
+    acquired.permit.success();
+    return value;
+  }
+
+  /**
+   * The probe, a runnable: pings until `signal` aborts; never rejects. See
+   * {@link PROBE} for its timing.
+   */
+  async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      const waitMs = await this.probe();
+      try {
+        await this.#o.clock.sleep(waitMs, signal);
+      } catch {
+        return;
+      }
+    }
+  }
+
+  /** One probe. Resolves with how long to wait before the next one. */
+  async probe(): Promise<number> {
+    const store = this.#store;
+    if (!store) return PROBE.intervalMs;
+    const acquired = this.breaker.tryAcquire();
+    if (!acquired.allowed) return Math.max(10, Math.min(PROBE.intervalMs, acquired.retryAfterMs));
+    try {
+      await timed(store.ping(), this.#o.clock, PROBE.timeoutMs, store.description);
+    } catch (error) {
+      this.#failed(acquired.permit, error);
+      return this.breaker.state === 'closed' ? PROBE.confirmMs : PROBE.intervalMs;
+    }
+    acquired.permit.success();
+    for (const listener of this.#healthy) listener();
+    return PROBE.intervalMs;
+  }
+
+  /**
+   * The `store` health component: unhealthy at once while the breaker is
+   * open (no ping sent), else a ping with the probe's timeout. Names the
+   * breaker state and the last error.
+   */
+  async health(): Promise<ComponentHealth> {
+    const store = this.#store;
+    if (!store) return { healthy: false, detail: 'not open' };
+    const iso = (ms: number | null | undefined) => (ms == null ? null : new Date(ms).toISOString());
+    const facts = () => ({
+      breaker: this.breaker.state,
+      lastError: this.#lastError?.message ?? null,
+      lastErrorAt: iso(this.#lastError?.at),
+      downSince: iso(this.#downSince),
+      outages: this.#outages,
+    });
+    const down = this.unavailable();
+    if (down) return { healthy: false, detail: `${store.description}: ${down}`, ...facts() };
+    try {
+      await this.call('ping', () => timed(store.ping(), this.#o.clock, PROBE.timeoutMs, store.description));
+      return { healthy: true, detail: store.description, ...facts() };
+    } catch (error) {
+      return { healthy: false, detail: `${store.description}: ${messageOf(error)}`, ...facts() };
+    }
+  }
+
+  /**
+   * Logs a store failure at warn, once per outage and `key` (so a loop that
+   * fails every tick while the store is down says so once); failures while
+   * the breaker is closed (isolated ones) are logged each time.
+   */
+  logFailure(key: string, error: unknown, fields: object, message: string): void {
+    if (this.breaker.state !== 'closed') {
+      if (this.#logged.has(key)) return;
+      this.#logged.add(key);
+    }
+    this.#o.logger.warn({ ...fields, err: error }, message);
+  }
+
+  #failed(permit: BreakerPermit, error: unknown): void {
+    this.#failures++;
+    this.#lastError = { message: messageOf(error), at: this.#o.clock.now() };
+    permit.failure();
+  }
+
+  #changed({ from, to }: BreakerStateChange): void {
+    const { logger, clock } = this.#o;
+    if (from === 'closed' && to === 'open') {
+      this.#outages++;
+      this.#downSince = clock.now();
+      logger.error(
+        { store: this.#store?.description, lastError: this.#lastError?.message },
+        'store unavailable: its breaker opened; ticks are skipped and writes held in memory until it answers again',
+      );
+    } else if (to === 'closed') {
+      const downMs = this.#downSince === null ? 0 : clock.now() - this.#downSince;
+      this.#downSince = null;
+      this.#logged.clear();
+      logger.info({ store: this.#store?.description, downMs }, 'store answers again: its breaker closed');
+      for (const listener of this.#healthy) listener();
+    }
+  }
+}
+
+/**
+ * A store part whose every method runs through `call`. A Proxy rather than
+ * one wrapper per method: every port method is one async operation, and a
+ * method added to the port later is guarded without anyone remembering to.
+ */
+function guardPart<T extends object>(
+  name: string,
+  target: T,
+  call: <R>(op: string, fn: () => Promise<R>) => Promise<R>,
+): T {
+  const wrapped = new Map<PropertyKey, unknown>();
+  return new Proxy(target, {
+    get(obj, prop) {
+      const value = Reflect.get(obj, prop, obj) as unknown;
+      if (typeof value !== 'function') return value;
+      let fn = wrapped.get(prop);
+      if (!fn) {
+        const op = `${name}.${String(prop)}`;
+        fn = (...args: unknown[]) => call(op, () => (value as (...a: unknown[]) => Promise<unknown>).apply(obj, args));
+        wrapped.set(prop, fn);
+      }
+      return fn;
+    },
+  });
+}
+
+/** `promise`, or a StoreError once `ms` passed (the late outcome is swallowed). */
+function timed<T>(promise: Promise<T>, clock: Clock, ms: number, description: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = clock.setTimer(ms, () =>
+      reject(new StoreError(`store ${description}: ping: no answer within ${ms} ms`)),
+    );
+    promise.then(
+      (value) => {
+        timer.cancel();
+        resolve(value);
+      },
+      (error) => {
+        timer.cancel();
+        reject(error);
+      },
+    );
+  });
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
