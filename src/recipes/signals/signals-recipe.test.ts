@@ -31,7 +31,10 @@ async function plan(def: LoopDefinition<string[], SymbolPayload>) {
 }
 
 function act(def: LoopDefinition<string[], SymbolPayload>, symbol: string): Promise<unknown> {
-  return def.act({ key: symbol, priority: 2, payload: { symbol }, idempotencyKey: `${symbol}@${TICK.id}` }, itemCtx()) as Promise<unknown>;
+  return def.act(
+    { key: symbol, priority: 2, payload: { symbol }, idempotencyKey: `${symbol}@${TICK.id}` },
+    itemCtx(),
+  ) as Promise<unknown>;
 }
 
 /** A market data source that is real data, not simulated: a steady uptrend, for the "not simulated" label. */
