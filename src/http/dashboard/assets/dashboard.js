@@ -643,6 +643,7 @@ function applySnapshot(snap) {
   setText(empty, 'No loops are configured.');
 
   renderDependencies(Array.isArray(snap.dependencies) ? snap.dependencies : []);
+  probeSignals(snap, loops);
   renderQueue(
     queue,
     loops.map((l) => String(l.name)),
@@ -1060,7 +1061,7 @@ function genericSummary(data) {
 // store (so the panel is full even if nobody watched while they were made)
 // and the event-log position it was read at; GET /signals/stream then sends
 // every signal stored after that position. A 404 from /signals means no
-// signals loop: the panel stays hidden.
+// signals loop (or no signals loops listed): the panel stays hidden.
 
 /** Re-read /signals this often, in case the stream missed something. */
 const SIGNALS_REFRESH_MS = 60_000;
@@ -1077,6 +1078,7 @@ const signals = {
   lastEventId: 0,
   source: /** @type {EventSource | null} */ (null),
   retryTimer: 0,
+  probed: false,
 };
 
 /** The time a signal is about (its tick's scheduled time), for "newer than". */
@@ -1097,6 +1099,22 @@ function mergeSignal(signal) {
   return true;
 }
 
+/**
+ * Asks /signals once the status shows a loop that may be a signals loop: one
+ * the snapshot marks as such (`recipe: 'signals'`, or `signals.loops`), else
+ * one whose name or description says "signal" (the recipe's default
+ * description does). Asked only then, because a runtime without the signals
+ * routes answers 404, which browsers log as an error.
+ */
+function probeSignals(snap, loops) {
+  if (signals.probed) return;
+  const marked = Array.isArray(snap.signals?.loops) && snap.signals.loops.length > 0;
+  const likely = loops.some((l) => l.recipe === 'signals' || /signal/i.test(`${l.name ?? ''} ${l.description ?? ''}`));
+  if (!marked && !likely) return;
+  signals.probed = true;
+  void loadSignals();
+}
+
 async function loadSignals() {
   let res;
   try {
@@ -1106,7 +1124,7 @@ async function loadSignals() {
     return;
   }
   if (res.status === 404) {
-    // No signals loop in this runtime: no panel.
+    // No signals routes or loop in this runtime: no panel.
     $('signals-panel').hidden = true;
     return;
   }
@@ -1119,6 +1137,10 @@ async function loadSignals() {
   try {
     body = await res.json();
   } catch {
+    return;
+  }
+  if (Array.isArray(body.loops) && body.loops.length === 0) {
+    $('signals-panel').hidden = true;
     return;
   }
   signals.loop = typeof body.loop === 'string' ? body.loop : null;
@@ -1277,7 +1299,6 @@ function start() {
   $('show-items').addEventListener('change', renderEvents);
   connect();
   void refreshOnce();
-  void loadSignals();
   window.setInterval(() => {
     if (Date.now() - state.lastRefresh >= POLL_MS - 100) void refreshOnce();
   }, POLL_MS);
