@@ -114,6 +114,8 @@ export interface RecordedRequest {
   readonly status: number;
   /** Arrival to answer (or to the socket closing). */
   readonly durationMs: number;
+  /** The latency drawn for it (0 for answers sent at once: 401, 429, hangs). */
+  readonly plannedMs: number;
   /** Completions in flight when it arrived, itself included. */
   readonly inflightAtArrival: number;
 }
@@ -189,6 +191,7 @@ export async function startLlmServer(options: LlmServerOptions = {}): Promise<Ll
     const auth = authorization(req.headers.authorization, apiKey);
     let request: ChatRequest | undefined;
     let inflightAtArrival = 0;
+    let plannedMs = 0;
     let counted = false;
     let ended = false;
     let timer: NodeJS.Timeout | undefined;
@@ -210,6 +213,7 @@ export async function startLlmServer(options: LlmServerOptions = {}): Promise<Ll
         outcome,
         status,
         durationMs: performance.now() - arrivedAt,
+        plannedMs,
         inflightAtArrival,
       });
     };
@@ -268,6 +272,7 @@ export async function startLlmServer(options: LlmServerOptions = {}): Promise<Ll
         if (take('hang')) return; // ends on client close or down()
         const o = current;
         const delay = latencyOf(o.latency, parsed, random);
+        plannedMs = delay;
         const failing = o.errorRate > 0 && random() < o.errorRate;
         const spoiled = failing ? false : take('malformed');
         timer = setTimeout(() => {
@@ -293,7 +298,9 @@ export async function startLlmServer(options: LlmServerOptions = {}): Promise<Ll
   };
 
   const server = createServer(handle);
-  server.keepAliveTimeout = 5_000;
+  // Idle keep-alive sockets stay open until close()/down(): with node's 5 s default, a client may reuse
+  // a socket the server is closing at that moment (ECONNRESET), a race tests should not depend on.
+  server.keepAliveTimeout = 120_000;
   const listen = (port: number) =>
     new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -443,10 +450,11 @@ function parseChatRequest(body: string): ChatRequest | string {
   };
 }
 
+/** Whole ms, as node timers count them (a fractional delay would be cut short). */
 function latencyOf(spec: LatencySpec, request: ChatRequest, random: () => number): number {
-  if (typeof spec === 'number') return spec;
-  if (typeof spec === 'function') return Math.max(0, spec(request));
-  return spec.min + random() * (spec.max - spec.min);
+  if (typeof spec === 'number') return Math.round(spec);
+  if (typeof spec === 'function') return Math.max(0, Math.round(spec(request)));
+  return Math.round(spec.min + random() * (spec.max - spec.min));
 }
 
 function styled(object: Record<string, unknown>, style: LlmServerFaults['style']): string {
