@@ -1,5 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
+import { parseDuration } from '../time/duration.ts';
 import { MemoryStore } from './memory/memory-store.ts';
+import type { RedisStoreOptions } from './redis/redis-store.ts';
 import { SqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.ts';
 import type { Store } from './store.ts';
 
@@ -13,14 +15,20 @@ const SUPPORTED = 'memory://, sqlite://./relative/path.db, sqlite:///absolute/pa
  *   process's working directory);
  * - `sqlite:///var/lib/autoloop/state.db`: an absolute path;
  * - `?synchronous=full` (sqlite): survive power loss, not just a process crash;
- * - `redis://[:password@]host:6379/0`, `rediss://...`: several machines on one
- *   Redis (keys under the `autoloop:` prefix).
+ * - `redis://[:password@]host:6379/0`, `rediss://...` (TLS): several
+ *   machines on one Redis. Options: `?prefix=myapp:` (every key starts with
+ *   it, default `autoloop:`; deployments sharing a Redis need different
+ *   ones), `&commandTimeout=2s` (a command without a reply after this long
+ *   fails with a StoreError, default 2s; a duration like `500ms`, `2s`).
+ *   The store warns (`store.warnings`) when Redis's `maxmemory-policy` is
+ *   not `noeviction`.
  *
  * Throws an Error naming the URL (password removed) and what is supported
  * when the URL is not understood, and a StoreError when the backend fails.
  *
  * @example
  * const store = await openStore('sqlite://./.autoloop/state.db');
+ * const shared = await openStore('redis://:secret@redis.internal:6379/0?prefix=prices:&commandTimeout=1s');
  */
 export async function openStore(url: string, options: { cwd?: string } = {}): Promise<Store> {
   const match = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(url);
@@ -34,9 +42,12 @@ export async function openStore(url: string, options: { cwd?: string } = {}): Pr
     case 'sqlite':
       return SqliteStore.open(sqlitePath(url, rest, options.cwd), sqliteOptions(url, query));
     case 'redis':
-    case 'rediss':
+    case 'rediss': {
+      const storeOptions = redisOptions(url, query);
+      const withoutQuery = query === undefined ? url : url.slice(0, url.indexOf('?'));
       // Loaded on demand: processes on SQLite never load the Redis client.
-      return (await import('./redis/redis-store.ts')).RedisStore.open(url);
+      return (await import('./redis/redis-store.ts')).RedisStore.open(withoutQuery, storeOptions);
+    }
     default:
       throw badUrl(url, `unknown scheme "${scheme}://"; expected ${SUPPORTED}`);
   }
@@ -83,6 +94,34 @@ function sqliteOptions(url: string, query: string | undefined): SqliteStoreOptio
       throw badUrl(url, `expected synchronous to be "normal" or "full", got "${value}"`);
     }
     options.synchronous = value;
+  }
+  return options;
+}
+
+const REDIS_OPTIONS = 'prefix=<key prefix, e.g. myapp:> and commandTimeout=<duration, e.g. 2s>';
+
+/**
+ * The query of a redis URL as RedisStore options. The query is not handed
+ * to ioredis, which would take any parameter as a client option.
+ */
+function redisOptions(url: string, query: string | undefined): RedisStoreOptions {
+  const options: RedisStoreOptions = {};
+  const seen = new Set<string>();
+  for (const [name, value] of new URLSearchParams(query ?? '')) {
+    if (seen.has(name)) throw badUrl(url, `option "${name}" is given twice`);
+    seen.add(name);
+    if (name === 'prefix') {
+      if (value === '') throw badUrl(url, 'expected prefix to be a non-empty key prefix like "myapp:", got ""');
+      options.prefix = value;
+    } else if (name === 'commandTimeout') {
+      const ms = parseDuration(value);
+      if (ms === undefined || ms <= 0) {
+        throw badUrl(url, `expected commandTimeout to be a duration above 0 like "2s" or "500ms", got "${value}"`);
+      }
+      options.commandTimeoutMs = ms;
+    } else {
+      throw badUrl(url, `unknown option "${name}"; expected ${REDIS_OPTIONS}`);
+    }
   }
   return options;
 }

@@ -15,6 +15,13 @@ export interface OwnedRedis extends TestRedis {
   kill(): Promise<void>;
   /** Starts a fresh server (empty, new run_id) on the same port; resolves once it answers PING. */
   restart(): Promise<void>;
+  /**
+   * SIGSTOP: the server stops answering but keeps its connections open (a
+   * stalled or frozen Redis; the kernel even accepts new connections).
+   */
+  pause(): void;
+  /** SIGCONT after {@link pause}: the server answers again, with its data. */
+  resume(): void;
 }
 
 /**
@@ -54,6 +61,12 @@ export async function startOwnRedis(extraArgs: readonly string[] = []): Promise<
     restart: async () => {
       await stopChild(child);
       child = await spawnRedis(port, extraArgs);
+    },
+    pause: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGSTOP');
+    },
+    resume: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGCONT');
     },
   };
 }
@@ -120,6 +133,8 @@ function ping(port: number): Promise<boolean> {
 async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, 'exit');
+  // A paused server would hold SIGTERM until continued.
+  child.kill('SIGCONT');
   child.kill('SIGTERM');
   await exited;
 }

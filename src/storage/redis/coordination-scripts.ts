@@ -1,46 +1,60 @@
+import { EPOCH_LUA } from './fencing-epoch.ts';
+
 /**
  * The Lua scripts behind the Redis store's leases, instances and rate-limit
  * buckets: one script per atomic operation, each opening with its
  * input/output contract, with the key prefix as ARGV[1] (see
  * ./record-scripts.ts for the conventions).
  *
- * Time is the caller's `now` (the store's clock port), never Redis's clock:
- * expiry is decided by comparing stored `expiresAt` with the `now` passed in,
- * so no key relies on a Redis TTL for correctness.
+ * Time is the caller's `now` (the store's clock port): expiry is decided by
+ * comparing the stored `expiresAt` with the `now` passed in. Lease and
+ * instance keys also carry a Redis TTL of the same length (PX, counted by
+ * Redis from when the script runs), so the key of a holder that died
+ * vanishes on its own even when nobody sweeps; a holder gives up before its
+ * `expiresAt` (src/leases/held-lease.ts), so the server-side expiry never
+ * takes a lease from a holder that still believes it holds it.
+ *
+ * Fencing tokens: `epoch * 2^21 + counter`, see ./fencing-epoch.ts (why,
+ * and what survives a Redis restart without persistence).
  *
  * Key layout (P = prefix):
- * - `P lease:<key>`: hash owner, token, acquiredAt, expiresAt (a record with
- *   `expiresAt <= now` is expired: free for a takeover until swept);
- * - `P lease-token:<key>`: the key's latest token (INCR; kept across
- *   release, expiry and sweep, so tokens only grow);
+ * - `P lease:<key>`: hash owner, token, acquiredAt, expiresAt, with a PX TTL
+ *   of the lease's ttl (a record with `expiresAt <= now` is expired: free
+ *   for a takeover until swept or vanished);
+ * - `P lease-token:<key>`: the key's latest token (kept across release,
+ *   expiry and sweep, so tokens only grow); `P epoch`: the token epoch;
  * - `P leases`: zset of lease keys scored by expiresAt;
- * - `P inst:<id>`: the instance record (JSON); `P instances`: zset of ids
- *   scored by expiresAt;
+ * - `P inst:<id>`: the instance record (JSON), with a PX TTL of the
+ *   heartbeat's ttl; `P instances`: zset of ids scored by expiresAt;
  * - `P bucket:<name>`: hash tokens, updatedAt, pausedUntil (absent: null).
  */
 
 export const COORDINATION_SCRIPTS = {
   /*
-   * leaseAcquire. ARGV: prefix, key, owner, now, expiresAt. When the key has
-   * no record or its record has `expiresAt <= now`, takes the next token and
-   * writes the lease. Returns {token, 1|0 (took over a record), previous
-   * owner}, or nil (nothing written) while an unexpired lease exists.
+   * leaseAcquire. ARGV: prefix, key, owner, now, expiresAt, ttlMs, floor.
+   * When the key has no record or its record has `expiresAt <= now`, gives
+   * out the key's next token (./fencing-epoch.ts; floor: the caller's epoch
+   * floor) and writes the lease with a PX TTL of ttlMs. Returns {token, 1|0
+   * (took over a record), previous owner, epoch}, or nil (nothing written)
+   * while an unexpired lease exists.
    */
-  leaseAcquire: `
+  leaseAcquire: `${EPOCH_LUA}
 local p, key, owner, now, expiresAt = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local k = p .. 'lease:' .. key
 local cur = redis.call('HMGET', k, 'owner', 'expiresAt')
 if cur[1] and tonumber(cur[2]) > tonumber(now) then return false end
-local token = redis.call('INCR', p .. 'lease-token:' .. key)
+local token, epoch = nextToken(p, key, tonumber(ARGV[7]))
 redis.call('HSET', k, 'owner', owner, 'token', token, 'acquiredAt', now, 'expiresAt', expiresAt)
+redis.call('PEXPIRE', k, ARGV[6])
 redis.call('ZADD', p .. 'leases', expiresAt, key)
-return {tostring(token), cur[1] and '1' or '0', cur[1] or ''}
+return {token, cur[1] and '1' or '0', cur[1] or '', epoch}
 `,
 
   /*
-   * leaseRenew. ARGV: prefix, key, owner, token, now, expiresAt. When owner
-   * holds the key with token and `expiresAt > now`, moves its expiry to the
-   * new expiresAt. Returns 1, or 0 with nothing written.
+   * leaseRenew. ARGV: prefix, key, owner, token, now, expiresAt, ttlMs.
+   * Compare-and-set: when owner holds the key with token and `expiresAt >
+   * now`, moves its expiry to the new expiresAt and its TTL to ttlMs.
+   * Returns 1, or 0 with nothing written.
    */
   leaseRenew: `
 local p, key, owner, token, now, expiresAt = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
@@ -48,13 +62,26 @@ local k = p .. 'lease:' .. key
 local cur = redis.call('HMGET', k, 'owner', 'token', 'expiresAt')
 if cur[1] ~= owner or cur[2] ~= token or tonumber(cur[3]) <= tonumber(now) then return 0 end
 redis.call('HSET', k, 'expiresAt', expiresAt)
+redis.call('PEXPIRE', k, ARGV[7])
 redis.call('ZADD', p .. 'leases', expiresAt, key)
 return 1
 `,
 
   /*
-   * leaseRelease. ARGV: prefix, key, owner, token. Deletes the lease when
-   * owner holds it with token (expired or not); the token counter stays.
+   * leaseCurrentToken. ARGV: prefix, key, floor. Returns {latest, epoch}:
+   * the lowest token a fence on key may carry (queueComplete's rule): the
+   * key's latest token, or `epoch * 2^21` when it has none in this Redis.
+   * Creates the epoch when missing, as leaseAcquire would.
+   */
+  leaseCurrentToken: `${EPOCH_LUA}
+local epoch = epochOf(ARGV[1], tonumber(ARGV[3]))
+return {num(latestToken(ARGV[1], ARGV[2], epoch)), num(epoch)}
+`,
+
+  /*
+   * leaseRelease. ARGV: prefix, key, owner, token. Compare-and-delete:
+   * deletes the lease when owner holds it with token (expired or not); the
+   * token counter stays.
    * Returns 1, or 0 with nothing written.
    */
   leaseRelease: `
@@ -70,7 +97,8 @@ return 1
   /*
    * leaseSweep. ARGV: prefix, now. Deletes the leases with `expiresAt <=
    * now`. Returns them as {key, owner, token, acquiredAt, expiresAt} each,
-   * unordered (the caller sorts by key).
+   * unordered (the caller sorts by key); leases whose key Redis already
+   * expired are dropped from the index without being returned.
    */
   leaseSweep: `
 local p = ARGV[1]
@@ -100,12 +128,13 @@ return out
 `,
 
   /*
-   * instanceBeat. ARGV: prefix, id, record JSON, expiresAt. Writes the
-   * record and its expiry (insert or update). Returns 1.
+   * instanceBeat. ARGV: prefix, id, record JSON, expiresAt, ttlMs. Writes
+   * the record with a PX TTL of ttlMs and its expiry (insert or update).
+   * Returns 1.
    */
   instanceBeat: `
 local p, id = ARGV[1], ARGV[2]
-redis.call('SET', p .. 'inst:' .. id, ARGV[3])
+redis.call('SET', p .. 'inst:' .. id, ARGV[3], 'PX', ARGV[5])
 redis.call('ZADD', p .. 'instances', ARGV[4], id)
 return 1
 `,
@@ -113,14 +142,20 @@ return 1
   /*
    * instanceList. ARGV: prefix, now. Returns the JSON records of the
    * instances with `expiresAt > now`, unordered (the caller sorts by id).
+   * Drops from the index the ids whose record Redis expired.
    */
   instanceList: `
-local p = ARGV[1]
-local ids = redis.call('ZRANGEBYSCORE', p .. 'instances', '(' .. ARGV[2], '+inf')
+local p, now = ARGV[1], tonumber(ARGV[2])
 local out = {}
-for _, id in ipairs(ids) do
+local all = redis.call('ZRANGE', p .. 'instances', 0, -1, 'WITHSCORES')
+for i = 1, #all, 2 do
+  local id, expiresAt = all[i], tonumber(all[i + 1])
   local record = redis.call('GET', p .. 'inst:' .. id)
-  if record then out[#out + 1] = record end
+  if not record then
+    redis.call('ZREM', p .. 'instances', id)
+  elseif expiresAt > now then
+    out[#out + 1] = record
+  end
 end
 return out
 `,

@@ -1,3 +1,5 @@
+import { EPOCH_LUA } from './fencing-epoch.ts';
+
 /**
  * The Lua scripts behind the Redis store's cycles, queue, events and prune:
  * one script per atomic operation, each opening with its input/output
@@ -164,27 +166,32 @@ return out
 
   /*
    * queueComplete. ARGV: prefix, id, owner, fenced (1/0), fence key, fence
-   * token, result cycleId, finishedAt, result entry. When `owner` holds the
-   * item's claim and (if fenced) the token is not lower than
-   * `P lease-token:<fence key>`, deletes the item and appends the entry to
-   * the cycle's results. Returns 1, or 0 with nothing written.
+   * token, floor, result cycleId, finishedAt, result entry. When `owner`
+   * holds the item's claim and (if fenced) the token is not lower than the
+   * key's latest token, or, when the key has none in this Redis, not from an
+   * epoch before the current one (./fencing-epoch.ts: a late writer from
+   * before a Redis restart), deletes the item and appends the entry to the
+   * cycle's results. Returns {1|0, epoch ('' when not fenced)}; on 0 nothing
+   * was written.
    */
-  queueComplete: `
+  queueComplete: `${EPOCH_LUA}
 local p, id, owner = ARGV[1], ARGV[2], ARGV[3]
 local key = p .. 'q:item:' .. id
 local h = redis.call('HMGET', key, 'claimed', 'owner', 'loop', 'idem', 'member')
-if h[1] ~= '1' or h[2] ~= owner then return 0 end
+if h[1] ~= '1' or h[2] ~= owner then return {0, ''} end
+local epoch = ''
 if ARGV[4] == '1' then
-  local latest = tonumber(redis.call('GET', p .. 'lease-token:' .. ARGV[5]) or '0')
-  if tonumber(ARGV[6]) < latest then return 0 end
+  local e = epochOf(p, tonumber(ARGV[7]))
+  epoch = num(e)
+  if tonumber(ARGV[6]) < latestToken(p, ARGV[5], e) then return {0, epoch} end
 end
 redis.call('DEL', key)
 redis.call('ZREM', p .. 'q:loop:' .. h[3], h[5])
 if redis.call('ZCARD', p .. 'q:loop:' .. h[3]) == 0 then redis.call('SREM', p .. 'q:loops', h[3]) end
 redis.call('HDEL', p .. 'q:idem', h[4])
-redis.call('RPUSH', p .. 'results:' .. ARGV[7], ARGV[9])
-redis.call('ZADD', p .. 'results', 'LT', ARGV[8], ARGV[7])
-return 1
+redis.call('RPUSH', p .. 'results:' .. ARGV[8], ARGV[10])
+redis.call('ZADD', p .. 'results', 'LT', ARGV[9], ARGV[8])
+return {1, epoch}
 `,
 
   /*

@@ -1,30 +1,38 @@
 import { checkBucket } from '../memory/token-bucket.ts';
 import type { InstanceRecord, InstanceRegistry, Lease, LeaseStore, RateLimitStore } from '../store.ts';
+import type { EpochFloor } from './fencing-epoch.ts';
 import type { RunRedis } from './redis-store.ts';
 
 /**
  * Leases on Redis, for `RedisStore`: one Lua script per operation
  * (./coordination-scripts.ts). Expiry compares the stored `expiresAt` with
- * the caller's `now`; tokens come from a per-key INCR counter that outlives
- * the lease record.
+ * the caller's `now`; the lease key also carries a Redis TTL of `ttlMs`
+ * (set on acquire, moved on renew), so a dead holder's key vanishes on its
+ * own. Tokens are `epoch * 2^21 + counter` (./fencing-epoch.ts): they grow
+ * per key across releases, expiries, takeovers and Redis restarts.
+ * `currentToken` answers with the same rule fences are checked by: the key's
+ * latest token, or `epoch * 2^21` when it has none in this Redis (every
+ * token from before is stale).
  *
  * @example
  * const lease = await store.leases.acquire('BTC/USD', 'host:1:abc', 10_000, now);
  */
-export function redisLeaseStore(run: RunRedis): LeaseStore {
+export function redisLeaseStore(run: RunRedis, floor: EpochFloor): LeaseStore {
   return {
     acquire: async (key, owner, ttlMs, now) => {
       const expiresAt = now + ttlMs;
-      const reply = (await run('leases.acquire', (io) => io.script('leaseAcquire', key, owner, now, expiresAt))) as
-        | [string, string, string]
+      const args = [key, owner, now, expiresAt, pxOf(ttlMs), floor.value];
+      const reply = (await run('leases.acquire', (io) => io.script('leaseAcquire', ...args))) as
+        | [string, string, string, string]
         | null;
       if (!reply) return undefined;
+      floor.see(reply[3]);
       const lease: Lease = { key, owner, token: Number(reply[0]), acquiredAt: now, expiresAt };
       return reply[1] === '1' ? { ...lease, tookOverFrom: reply[2] } : lease;
     },
     renew: async (key, owner, token, ttlMs, now) => {
       const expiresAt = now + ttlMs;
-      const args = [key, owner, token, now, expiresAt];
+      const args = [key, owner, token, now, expiresAt, pxOf(ttlMs)];
       return (await run('leases.renew', (io) => io.script('leaseRenew', ...args))) === 1 ? expiresAt : undefined;
     },
     release: async (key, owner, token) =>
@@ -35,9 +43,20 @@ export function redisLeaseStore(run: RunRedis): LeaseStore {
       const live = byKey(await run('leases.list', (io) => io.script('leaseList', now)));
       return live.filter((lease) => lease.key.startsWith(prefix));
     },
-    currentToken: async (key) =>
-      Number((await run('leases.currentToken', (io) => io.redis.get(io.key(`lease-token:${key}`)))) ?? 0),
+    currentToken: async (key) => {
+      const reply = (await run('leases.currentToken', (io) => io.script('leaseCurrentToken', key, floor.value))) as [
+        string,
+        string,
+      ];
+      floor.see(reply[1]);
+      return Number(reply[0]);
+    },
   };
+}
+
+/** A TTL for Redis's PX: whole milliseconds, at least 1 (Redis refuses 0). */
+function pxOf(ttlMs: number): number {
+  return Math.max(1, Math.ceil(ttlMs));
 }
 
 /** Script rows `{key, owner, token, acquiredAt, expiresAt}` as leases, ordered by key (code units). */
@@ -55,7 +74,9 @@ function byKey(reply: unknown): Lease[] {
 
 /**
  * Instance heartbeats on Redis, for `RedisStore`: a JSON record per
- * instance and a zset of expiries, so `list` reads only the live ones.
+ * instance with a Redis TTL of the heartbeat's `ttlMs` (a dead instance's
+ * record vanishes on its own), and a zset of expiries, so `list` reads only
+ * the live ones.
  *
  * @example
  * await store.instances.beat({ id, host, pid, startedAt, loops: ['signals'] }, 30_000, now);
@@ -65,7 +86,8 @@ export function redisInstanceRegistry(run: RunRedis): InstanceRegistry {
     beat: async (instance, ttlMs, now) => {
       const { id, host, pid, startedAt, loops } = instance;
       const record: InstanceRecord = { id, host, pid, startedAt, lastBeatAt: now, expiresAt: now + ttlMs, loops };
-      await run('instances.beat', (io) => io.script('instanceBeat', id, JSON.stringify(record), record.expiresAt));
+      const args = [id, JSON.stringify(record), record.expiresAt, pxOf(ttlMs)];
+      await run('instances.beat', (io) => io.script('instanceBeat', ...args));
     },
     list: async (now) => {
       const reply = (await run('instances.list', (io) => io.script('instanceList', now))) as string[];

@@ -5,7 +5,6 @@ import {
   type EventLog,
   type InstanceRegistry,
   type LeaseStore,
-  type QueuedItem,
   type RateLimitStore,
   type Store,
   type StoredEvent,
@@ -13,13 +12,20 @@ import {
   type WorkQueue,
 } from '../store.ts';
 import { COORDINATION_SCRIPTS } from './coordination-scripts.ts';
+import { EpochFloor } from './fencing-epoch.ts';
+import { maxmemoryWarnings } from './maxmemory-policy.ts';
 import { RECORD_SCRIPTS } from './record-scripts.ts';
+import { RedisBroadcast } from './redis-broadcast.ts';
+import { closeRedis, connectRedis, DEFAULT_COMMAND_TIMEOUT_MS, redisError, redisOptions } from './redis-connection.ts';
 import { redisInstanceRegistry, redisLeaseStore, redisRateLimitStore } from './redis-coordination.ts';
+import { redisWorkQueue } from './redis-work-queue.ts';
 
 /** Options for {@link RedisStore.open}. */
 export interface RedisStoreOptions {
   /** Every key starts with it, so deployments (or tests) can share one Redis. Default `autoloop:`. */
   prefix?: string;
+  /** A command with no reply after this long rejects with a StoreError naming the operation. Default 2000. */
+  commandTimeoutMs?: number;
 }
 
 const SCRIPTS = { ...RECORD_SCRIPTS, ...COORDINATION_SCRIPTS };
@@ -40,7 +46,14 @@ const DEFAULT_EVENT_LIMIT = 1000;
  * The store on a Redis server (ioredis), shared by every autoloop instance
  * that points at it. Each operation is one Lua script (./record-scripts.ts,
  * ./coordination-scripts.ts) or one command, so it is atomic across
- * processes; time is always the caller's `now`, never Redis's clock.
+ * processes; expiry is decided by the caller's `now`, and lease and instance
+ * keys also get a Redis TTL so a dead process's keys vanish on their own.
+ * Fencing tokens survive a Redis restart without persistence
+ * (./fencing-epoch.ts).
+ *
+ * Outages: commands made while Redis is unreachable, or left without a reply
+ * for `commandTimeoutMs`, reject at once with a StoreError; the connection
+ * reconnects on its own (backoff capped at 2 s, ./redis-connection.ts).
  *
  * @example
  * const store = await RedisStore.open('redis://localhost:6379/0', { prefix: 'autoloop:' });
@@ -55,41 +68,63 @@ export class RedisStore implements Store {
   readonly leases: LeaseStore;
   readonly instances: InstanceRegistry;
   readonly buckets: RateLimitStore;
+  readonly broadcast: RedisBroadcast;
+  /** Set at open: `maxmemory-policy` is not `noeviction`, or could not be checked. */
+  readonly warnings: readonly string[];
   readonly #redis: Redis;
   readonly #io: RedisIo;
+  readonly #commandTimeoutMs: number;
   #closed = false;
 
-  /** Connects to `url` (`redis://` or `rediss://`) and checks it answers. Rejects with a {@link StoreError}. */
+  /**
+   * Connects to `url` (`redis://` or `rediss://`, no query: see open-store.ts
+   * for the URL options), checks it answers and reads its
+   * `maxmemory-policy`. Rejects with a {@link StoreError}; throws an Error
+   * for a bad option.
+   */
   static async open(url: string, options: RedisStoreOptions = {}): Promise<RedisStore> {
     const description = describeUrl(url);
+    const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+    if (!Number.isFinite(commandTimeoutMs) || commandTimeoutMs <= 0) {
+      throw new Error(`redis ${description}: expected commandTimeoutMs to be a number > 0, got ${commandTimeoutMs}`);
+    }
+    const prefix = options.prefix ?? 'autoloop:';
     let redis: Redis | undefined;
     try {
-      redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
-      // Connection errors also reject the commands they affect (as StoreErrors); without a listener
-      // ioredis would print each one as an "Unhandled error event".
-      redis.on('error', () => {});
+      redis = new Redis(url, redisOptions({ commandTimeoutMs }));
       for (const [name, lua] of Object.entries(SCRIPTS)) redis.defineCommand(name, { lua, numberOfKeys: 0 });
-      await redis.connect();
+      await connectRedis(redis);
       await redis.ping();
-      return new RedisStore(description, redis, options.prefix ?? 'autoloop:');
+      const warnings = await maxmemoryWarnings(redis, description);
+      return new RedisStore(description, redis, prefix, commandTimeoutMs, warnings);
     } catch (error) {
       redis?.disconnect();
-      throw wrapError(description, 'open', error);
+      throw redisError(description, 'open', error, commandTimeoutMs);
     }
   }
 
-  private constructor(description: string, redis: Redis, prefix: string) {
+  private constructor(
+    description: string,
+    redis: Redis,
+    prefix: string,
+    commandTimeoutMs: number,
+    warnings: readonly string[],
+  ) {
     this.description = description;
+    this.warnings = Object.freeze([...warnings]);
     this.#redis = redis;
+    this.#commandTimeoutMs = commandTimeoutMs;
     const commands = redis as unknown as Record<ScriptName, (...args: Array<string | number>) => Promise<unknown>>;
     this.#io = { redis, key: (name) => prefix + name, script: (name, ...args) => commands[name](prefix, ...args) };
     const run: RunRedis = (op, fn) => this.#run(op, fn);
+    const floor = new EpochFloor();
     this.cycles = this.#cycleStore(run);
-    this.queue = this.#workQueue(run);
+    this.queue = redisWorkQueue(run, floor);
     this.events = this.#eventLog(run);
-    this.leases = redisLeaseStore(run);
+    this.leases = redisLeaseStore(run, floor);
     this.instances = redisInstanceRegistry(run);
     this.buckets = redisRateLimitStore(run);
+    this.broadcast = new RedisBroadcast(redis, run);
   }
 
   async ping(): Promise<void> {
@@ -101,15 +136,12 @@ export class RedisStore implements Store {
     return { cycles, events };
   }
 
+  /** Closes both connections (the store's and the broadcast subscriber's). Never rejects. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    try {
-      await this.#redis.quit();
-    } catch (error) {
-      this.#redis.disconnect();
-      throw wrapError(this.description, 'close', error);
-    }
+    await this.broadcast.close();
+    await closeRedis(this.#redis);
   }
 
   async #run<T>(op: string, fn: (io: RedisIo) => Promise<T>): Promise<T> {
@@ -117,7 +149,7 @@ export class RedisStore implements Store {
     try {
       return await fn(this.#io);
     } catch (error) {
-      throw wrapError(this.description, op, error);
+      throw redisError(this.description, op, error, this.#commandTimeoutMs);
     }
   }
 
@@ -157,65 +189,6 @@ export class RedisStore implements Store {
           ...(success?.finishedAt != null && { lastSuccessAt: success.finishedAt }),
         };
       },
-    };
-  }
-
-  #workQueue(run: RunRedis): WorkQueue {
-    const rows = async (op: string, loop: string | undefined) => {
-      const reply = (await run(op, (io) =>
-        io.script('queueRows', loop === undefined ? 1 : 0, loop ?? ''),
-      )) as string[][];
-      return reply.map(fromQueueRow).sort(queueOrder);
-    };
-    return {
-      enqueue: async (loop, cycleId, items, claim, now) => {
-        const args: Array<string | number> = [
-          loop,
-          cycleId,
-          now,
-          claim ? 1 : 0,
-          claim?.owner ?? '',
-          claim?.until ?? '',
-        ];
-        for (const item of items) args.push(item.key, item.priority, JSON.stringify(item.payload), item.idempotencyKey);
-        const ids = (await run('queue.enqueue', (io) => io.script('queueEnqueue', ...args))) as string[];
-        const added: QueuedItem[] = [];
-        items.forEach((item, i) => {
-          const id = ids[i];
-          if (!id) return;
-          const { key, priority, idempotencyKey } = item;
-          const payload = JSON.parse(JSON.stringify(item.payload) ?? 'null');
-          const copy = claim && { owner: claim.owner, until: claim.until };
-          added.push({ id, loop, cycleId, key, priority, payload, idempotencyKey, enqueuedAt: now, claim: copy });
-        });
-        return added;
-      },
-      claimStale: async (loop, cycleId, claim, now, limit) => {
-        const args = [loop, cycleId, claim.owner, claim.until, now, Math.floor(limit)];
-        const reply = (await run('queue.claimStale', (io) => io.script('queueClaimStale', ...args))) as string[][];
-        return take(reply.map(fromQueueRow), undefined);
-      },
-      complete: async (id, owner, result, fence) => {
-        const entry = `${result.finishedAt} ${JSON.stringify(result)}`;
-        const fenced = fence ? [1, fence.key, fence.token] : [0, '', 0];
-        const args = [id, owner, ...fenced, result.cycleId, result.finishedAt, entry];
-        return (await run('queue.complete', (io) => io.script('queueComplete', ...args))) === 1;
-      },
-      extend: async (ids, owner, until) =>
-        (await run('queue.extend', (io) => io.script('queueExtend', owner, until, ...ids))) as string[],
-      release: async (ids, owner) =>
-        (await run('queue.release', (io) => io.script('queueRelease', owner, ...ids))) as number,
-      depth: async (loop) => {
-        const counts = new Map<string, { loop: string; priority: number; count: number }>();
-        for (const item of await rows('queue.depth', loop)) {
-          const id = JSON.stringify([item.loop, item.priority]);
-          const row = counts.get(id) ?? { loop: item.loop, priority: item.priority, count: 0 };
-          row.count++;
-          counts.set(id, row);
-        }
-        return [...counts.values()].sort((a, b) => compareText(a.loop, b.loop) || a.priority - b.priority);
-      },
-      list: async (loop, options) => take(await rows('queue.list', loop), options?.limit),
     };
   }
 
@@ -265,12 +238,6 @@ function describeUrl(url: string): string {
   }
 }
 
-function wrapError(description: string, op: string, error: unknown): StoreError {
-  if (error instanceof StoreError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new StoreError(`redis ${description}: ${op}: ${message}`, { cause: error });
-}
-
 function toCycle(record: CycleRecord): [string, string] {
   const { finishedAt, steps, counts, outcome, ...head } = record;
   return [JSON.stringify(head), JSON.stringify({ finishedAt, steps, counts, outcome })];
@@ -292,32 +259,6 @@ function pairs(reply: unknown): Array<[string, string]> {
   return out;
 }
 
-interface QueueRow extends QueuedItem {
-  readonly seq: number;
-}
-
-function fromQueueRow(flat: string[]): QueueRow {
-  const h: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) h[flat[i]!] = flat[i + 1]!;
-  const id = h.id ?? '';
-  return {
-    id,
-    seq: Number(id),
-    loop: h.loop ?? '',
-    cycleId: h.cycleId ?? '',
-    key: h.key ?? '',
-    priority: Number(h.priority),
-    payload: JSON.parse(h.payload ?? 'null'),
-    idempotencyKey: h.idem ?? '',
-    enqueuedAt: Number(h.enqueuedAt),
-    claim: h.claimed === '1' ? { owner: h.owner ?? '', until: Number(h.until) } : null,
-  };
-}
-
-function queueOrder(a: QueueRow, b: QueueRow): number {
-  return a.priority - b.priority || a.enqueuedAt - b.enqueuedAt || a.seq - b.seq;
-}
-
 function fromEvent(member: string): StoredEvent {
   const space = member.indexOf(' ');
   const body = JSON.parse(member.slice(space + 1)) as Omit<StoredEvent, 'seq'>;
@@ -327,14 +268,4 @@ function fromEvent(member: string): StoredEvent {
 /** A caller's limit for a script: absent -> -1 (all), otherwise floored and at least 0. */
 function redisLimit(limit: number | undefined): number {
   return limit === undefined ? -1 : Math.max(0, Math.floor(limit));
-}
-
-function take<T extends QueueRow>(list: T[], limit: number | undefined): QueuedItem[] {
-  const kept = limit === undefined ? list : list.slice(0, Math.max(0, Math.floor(limit)));
-  return kept.map(({ seq: _, ...item }) => item);
-}
-
-/** Code-unit order, as the other backends sort ids and loops. */
-export function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
