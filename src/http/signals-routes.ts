@@ -1,0 +1,382 @@
+/**
+ * The signals recipe's HTTP surface: `GET /signals` (the latest signal per
+ * symbol, read from the store) and `GET /signals/stream` (every signal
+ * stored afterwards, as Server-Sent Events), over the small
+ * {@link SignalsSource} port.
+ *
+ * The stream is the event log polled like `/events` (same start rules,
+ * same ids: the log's `seq`, so `Last-Event-ID` resumes without a gap): a
+ * `result.published` event of a signals loop becomes one `signal` frame;
+ * for a cycle whose results were not published as events (a loop without
+ * `publish`), its `cycle.finished` event sends the cycle's stored signals
+ * instead. A client reads `/signals` first and opens
+ * `/signals/stream?after=<lastEventId>` with the position `/signals`
+ * returned, so nothing stored in between is missed.
+ *
+ * Guards: registered on the app `createHttpApp` builds, the routes pass its
+ * Host allowlist and body limit like every other route; bad query values
+ * are a JSON 400 in the one template; an unreadable store is a 503.
+ */
+import type { Context, Hono } from 'hono';
+import { type SSEStreamingApi, streamSSE } from 'hono/streaming';
+import { readSignal, type Signal } from '../recipes/signals/signal.ts';
+import { RESULT_PUBLISHED, type ResultPublished } from '../recipes/signals/signals-metrics.ts';
+import { cycleSignals, latestSignals } from '../recipes/signals/signals-view.ts';
+import type { CycleStore, EventLog, StoredEvent } from '../storage/store.ts';
+import type { Clock } from '../time/clock.ts';
+import { systemClock } from '../time/system-clock.ts';
+import { createRedactor } from './redact.ts';
+import { createResponder, errorMessage, quote, type Responder } from './respond.ts';
+
+/** What the signals routes read. Every request asks afresh; the routes hold no state. */
+export interface SignalsSource {
+  /** The signals loops, in config order; the first is `/signals`' default. Empty: no signals loop (empty `/signals`, 404 stream). */
+  loops(): readonly string[];
+  /** The latest signal per symbol of `loop`, sorted by symbol. Rejects when the store cannot be read. */
+  latest(loop: string): Promise<readonly Signal[]>;
+  /** The signals one cycle of `loop` stored (the stream's fallback for unpublished results). */
+  cycleSignals(loop: string, cycleId: string): Promise<readonly Signal[]>;
+  /** The event log, as `/events` reads it: `after(seq)` oldest first, `latest(n)` the newest n, oldest first. */
+  events: {
+    after(seq: number, limit: number): Promise<StoredEvent[]>;
+    latest(limit: number): Promise<StoredEvent[]>;
+  };
+}
+
+export interface SignalsRoutesOptions {
+  /** Timers of the stream's polling. Default the system clock. */
+  clock?: Clock;
+  /** How often the event log is polled for new signals. Default 500 ms. */
+  pollMs?: number;
+  /** A comment line after this long without a write, so proxies keep the stream open. Default 15 s. */
+  heartbeatMs?: number;
+  /** Most events read per poll; a full batch is followed by another read at once. Default 500. */
+  batchLimit?: number;
+  /** Body and frame redaction and JSON errors; pass the app's, so the admin token is scrubbed here too. Default: URL passwords only. */
+  responder?: Responder;
+}
+
+/** The routes this file registers (GET and HEAD; other methods get a JSON 405). */
+export const SIGNALS_ROUTES = ['/signals', '/signals/stream'] as const;
+
+/** Cycle ids and sent signals remembered per stream, so a long stream's memory stays bounded. */
+const REMEMBERED = 2_000;
+
+/**
+ * Registers `GET /signals` and `GET /signals/stream` on `app`.
+ *
+ * - `GET /signals[?loop=name]`: `{ loop, loops, signals, simulated, lastEventId }`: the latest
+ *   signal per symbol of `loop` (default the first signals loop), whether any of them is simulated,
+ *   and the event-log position read just before them. With no signals loop: 200 with `loop: null`
+ *   and empty lists. 404 for an unknown loop (naming the known ones); 503 when the store cannot
+ *   be read.
+ * - `GET /signals/stream[?loop=name][&after=seq]`: `signal` frames `{ seq, at, loop, signal }`
+ *   with `id: <seq>`; starts after `Last-Event-ID`, else `?after=`, else now. Without `loop`, every
+ *   signals loop's signals. A `stream-error` frame says once per outage that the store cannot be
+ *   read; polling goes on. 404 when no signals loop runs or for an unknown loop; 400 for a bad
+ *   `Last-Event-ID` or `after`.
+ *
+ * @example
+ * const app = createHttpApp(httpSource);
+ * registerSignalsRoutes(app, storeSignalsSource({ store: () => runtime.store, loops: ['signals'], clock }));
+ */
+export function registerSignalsRoutes(app: Hono, source: SignalsSource, options: SignalsRoutesOptions = {}): void {
+  const out = options.responder ?? createResponder(createRedactor([]));
+  const clock = options.clock ?? systemClock;
+  const timing: StreamTiming = {
+    pollMs: options.pollMs ?? 500,
+    heartbeatMs: options.heartbeatMs ?? 15_000,
+    batchLimit: options.batchLimit ?? 500,
+  };
+
+  app.get('/signals', async (c) => {
+    if (source.loops().length === 0) {
+      // Answered, not a 404: a dashboard can ask every runtime and hide its panel on `loops: []`.
+      return out.json(c, 200, { loop: null, loops: [], signals: [], simulated: false, lastEventId: 0 });
+    }
+    const loop = chooseLoop(c, out, source, false);
+    if (loop instanceof Response) return loop;
+    try {
+      // The position first: a signal stored between the two reads then comes again on the stream, never not at all.
+      const lastEventId = (await source.events.latest(1)).at(-1)?.seq ?? 0;
+      const signals = await source.latest(loop as string);
+      const simulated = signals.some((s) => s.source?.simulated === true);
+      return out.json(c, 200, { loop, loops: source.loops(), signals, simulated, lastEventId });
+    } catch (error) {
+      return out.json(c, 503, {
+        error: `signals: cannot read the signals of ${quote(String(loop))}: ${errorMessage(error)}`,
+      });
+    }
+  });
+
+  app.get('/signals/stream', async (c) => {
+    const loop = chooseLoop(c, out, source, true);
+    if (loop instanceof Response) return loop;
+    const start = startAfter(c, out);
+    if (start instanceof Response) return start;
+    let after: number;
+    try {
+      after = start ?? (await source.events.latest(1)).at(-1)?.seq ?? 0;
+    } catch (error) {
+      return out.json(c, 503, { error: `signals: cannot read the event log: ${errorMessage(error)}` });
+    }
+    if (c.req.method === 'HEAD') return c.body(null, 200, SSE_HEADERS);
+    const loops = new Set(loop === undefined ? source.loops() : [loop]);
+    c.header('x-accel-buffering', 'no'); // nginx: do not buffer the stream
+    return streamSSE(c, async (stream) => {
+      const stop = new AbortController();
+      const onAbort = () => stop.abort();
+      stream.onAbort(onAbort);
+      const request = c.req.raw.signal;
+      if (request.aborted) stop.abort();
+      else request.addEventListener('abort', onAbort, { once: true });
+      try {
+        await new SignalPump(stream, source, out, clock, timing, loops, stop.signal).run(after);
+      } finally {
+        request.removeEventListener('abort', onAbort);
+      }
+    });
+  });
+
+  // After the GET handlers, so these only see the other methods (HEAD is answered from GET).
+  for (const path of SIGNALS_ROUTES) {
+    app.all(path, (c) =>
+      out.json(
+        c,
+        405,
+        { error: 'method not allowed', method: c.req.method, path: c.req.path, allow: ['GET', 'HEAD'] },
+        { allow: 'GET, HEAD' },
+      ),
+    );
+  }
+}
+
+export interface StoreSignalsSourceOptions {
+  /** The store, read at each request (a runtime's store exists only once it started). */
+  store: () => { readonly cycles: CycleStore; readonly events: EventLog };
+  /** The signals loops' names (or a function read at each request). */
+  loops: readonly string[] | (() => readonly string[]);
+  clock: Clock;
+  /** Leave out signals older than this. Default: none left out. */
+  maxAgeMs?: number;
+  /** Cycle records read at most per `/signals` (see latestSignals). */
+  cycles?: number;
+}
+
+/**
+ * A {@link SignalsSource} over a store: `latestSignals` and `cycleSignals`
+ * from the signals view, and the store's event log.
+ *
+ * @example
+ * storeSignalsSource({ store: () => runtime.store, loops: ['signals'], clock: runtime.clock, maxAgeMs: 3_600_000 });
+ */
+export function storeSignalsSource(options: StoreSignalsSourceOptions): SignalsSource {
+  const loops = typeof options.loops === 'function' ? options.loops : () => options.loops as readonly string[];
+  return {
+    loops,
+    latest: (loop) =>
+      latestSignals(options.store(), loop, {
+        now: options.clock.now(),
+        ...(options.maxAgeMs === undefined ? {} : { maxAgeMs: options.maxAgeMs }),
+        ...(options.cycles === undefined ? {} : { cycles: options.cycles }),
+      }),
+    cycleSignals: (_loop, cycleId) => cycleSignals(options.store(), cycleId),
+    events: {
+      after: (seq, limit) => options.store().events.after(seq, { limit }),
+      latest: (limit) => options.store().events.latest({ limit }),
+    },
+  };
+}
+
+interface StreamTiming {
+  readonly pollMs: number;
+  readonly heartbeatMs: number;
+  readonly batchLimit: number;
+}
+
+const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' } as const;
+
+/**
+ * The loop a request names: `?loop=` checked against the signals loops,
+ * else the first (`/signals`) or every one (`undefined`, the stream). A
+ * 404 when there is no signals loop or the name is not one.
+ */
+function chooseLoop(c: Context, out: Responder, source: SignalsSource, all: boolean): string | undefined | Response {
+  const known = source.loops();
+  if (known.length === 0) {
+    return out.json(c, 404, {
+      error: 'no signals loop runs here: the signals routes need a loop made with the signals recipe',
+      loops: [],
+    });
+  }
+  const asked = c.req.query('loop');
+  if (asked === undefined) return all ? undefined : known[0];
+  if (!/^[\w.:-]{1,100}$/.test(asked)) {
+    return out.badInput(c, {
+      field: 'loop',
+      where: 'query loop',
+      expected: `the name of a signals loop (${known.join(', ')})`,
+      got: asked === '' ? 'an empty value' : quote(asked),
+      fix: 'omit it for the first signals loop',
+    });
+  }
+  if (!known.includes(asked)) {
+    return out.json(c, 404, {
+      error: `unknown signals loop ${quote(asked)}; signals loops: ${known.join(', ')}`,
+      loops: known,
+    });
+  }
+  return asked;
+}
+
+/** The start position: after `Last-Event-ID`, else `?after=`; undefined for "from now"; or a 400. */
+function startAfter(c: Context, out: Responder): number | undefined | Response {
+  const header = c.req.header('last-event-id');
+  if (header !== undefined && header.trim() !== '') {
+    const seq = parseSeq(header);
+    if (seq !== undefined) return seq;
+    // The header's value is not echoed: request headers are never written back.
+    return out.badInput(c, {
+      field: 'Last-Event-ID',
+      where: 'header Last-Event-ID',
+      expected: 'an event id (a non-negative integer) from this stream',
+      got: `a value that is not one (${header.length} characters)`,
+      fix: 'reconnect without it to start from now',
+    });
+  }
+  const query = c.req.query('after');
+  if (query === undefined) return undefined;
+  const seq = parseSeq(query);
+  if (seq !== undefined) return seq;
+  return out.badInput(c, {
+    field: 'after',
+    where: 'query after',
+    expected: 'an event id (a non-negative integer), e.g. the lastEventId of GET /signals',
+    got: query === '' ? 'an empty value' : quote(query),
+    fix: 'omit it to start from now',
+  });
+}
+
+function parseSeq(text: string): number | undefined {
+  const trimmed = text.trim();
+  return /^\d{1,15}$/.test(trimmed) ? Number(trimmed) : undefined;
+}
+
+/** A set that forgets its oldest entries past `limit`. */
+class RecentSet {
+  readonly #items = new Set<string>();
+  constructor(readonly limit: number) {}
+
+  has(key: string): boolean {
+    return this.#items.has(key);
+  }
+
+  add(key: string): void {
+    this.#items.add(key);
+    if (this.#items.size > this.limit) this.#items.delete(this.#items.values().next().value as string);
+  }
+}
+
+/** One connection: polls the event log and writes the signals in it. Ends when `signal` aborts. */
+class SignalPump {
+  #last = 0;
+  #lastWriteAt = 0;
+  #failing = false;
+  /** Cycles whose results came as result.published events: their cycle.finished sends nothing more. */
+  readonly #published = new RecentSet(REMEMBERED);
+  /** `loop|symbol|tick` already sent: a signal is sent once per stream. */
+  readonly #sent = new RecentSet(REMEMBERED);
+
+  constructor(
+    readonly stream: SSEStreamingApi,
+    readonly source: SignalsSource,
+    readonly out: Responder,
+    readonly clock: Clock,
+    readonly timing: StreamTiming,
+    readonly loops: ReadonlySet<string>,
+    readonly signal: AbortSignal,
+  ) {}
+
+  async run(after: number): Promise<void> {
+    this.#last = after;
+    await this.#write(': connected\n\n');
+    let more = false;
+    while (!this.signal.aborted) {
+      if (!more) {
+        try {
+          await this.clock.sleep(this.timing.pollMs, this.signal);
+        } catch {
+          return; // aborted: the client went away or the server stops
+        }
+      }
+      const before = this.#last;
+      const batch = await this.#poll();
+      for (const event of batch) {
+        if (this.signal.aborted) return;
+        if (event.seq <= this.#last) continue; // never twice, whatever the source returns
+        await this.#handle(event);
+        this.#last = event.seq;
+      }
+      // A full batch that moved the position on means more are waiting: read again at once.
+      more = batch.length >= this.timing.batchLimit && this.#last > before;
+      if (this.clock.monotonic() - this.#lastWriteAt >= this.timing.heartbeatMs) await this.#write(': heartbeat\n\n');
+    }
+  }
+
+  async #poll(): Promise<StoredEvent[]> {
+    try {
+      const events = await this.source.events.after(this.#last, this.timing.batchLimit);
+      this.#failing = false;
+      return events;
+    } catch (error) {
+      await this.#streamError(`cannot read the event log: ${errorMessage(error)}`);
+      return [];
+    }
+  }
+
+  async #handle(event: StoredEvent): Promise<void> {
+    if (event.loop === null || !this.loops.has(event.loop)) return;
+    if (event.type === RESULT_PUBLISHED) {
+      const data = event.data as Partial<ResultPublished> | null;
+      const read = readSignal(data?.output);
+      if (typeof data?.cycleId === 'string') this.#published.add(data.cycleId);
+      if (read.ok) await this.#send(event, event.loop, read.signal);
+      return;
+    }
+    if (event.type !== 'cycle.finished') return;
+    const cycleId = (event.data as { cycleId?: unknown } | null)?.cycleId;
+    if (typeof cycleId !== 'string' || this.#published.has(cycleId)) return;
+    let signals: readonly Signal[];
+    try {
+      signals = await this.source.cycleSignals(event.loop, cycleId);
+    } catch (error) {
+      await this.#streamError(`cannot read the signals of cycle ${cycleId}: ${errorMessage(error)}`);
+      return;
+    }
+    for (const signal of signals) await this.#send(event, event.loop, signal);
+  }
+
+  async #send(event: StoredEvent, loop: string, signal: Signal): Promise<void> {
+    const key = `${loop}|${signal.symbol}|${signal.tick}`;
+    if (this.#sent.has(key)) return;
+    this.#sent.add(key);
+    const data = JSON.stringify({ seq: event.seq, at: event.at, loop, signal });
+    await this.stream.writeSSE({ id: String(event.seq), event: 'signal', data: this.out.redact(data) });
+    this.#lastWriteAt = this.clock.monotonic();
+  }
+
+  /** Said once per outage, not every poll; polling goes on, the store may come back. */
+  async #streamError(message: string): Promise<void> {
+    if (!this.#failing) {
+      const data = this.out.redact(JSON.stringify({ error: message }));
+      await this.stream.writeSSE({ event: 'stream-error', data });
+      this.#lastWriteAt = this.clock.monotonic();
+    }
+    this.#failing = true;
+  }
+
+  async #write(text: string): Promise<void> {
+    await this.stream.write(text);
+    this.#lastWriteAt = this.clock.monotonic();
+  }
+}
