@@ -150,7 +150,7 @@ export interface LlmCall<T> {
   run(input: LlmStageInput, ctx: { readonly signal: AbortSignal; readonly clock: Clock }): Promise<LlmStageAnswer<T>>;
 }
 
-export interface LlmStageOptions<T> {
+export interface LlmAdapterOptions<T> {
   /** The prompt's input from the stage's input. Default: `indicators` from `ctx.outputs.indicators`, `previous` = the input. */
   ask?: (input: unknown, ctx: StageContext) => LlmStageInput;
   /** The stage's output from its input and the answer. Default: the answer's value. */
@@ -166,7 +166,7 @@ export interface LlmStageOptions<T> {
  * @example
  * const score = llmStage(createLlmStage({ name: 'score', baseURL, model, user: '...' }), { merge: adviceInto });
  */
-export function llmStage<T>(call: LlmCall<T>, options: LlmStageOptions<T> = {}): Stage {
+export function llmStage<T>(call: LlmCall<T>, options: LlmAdapterOptions<T> = {}): Stage {
   const where = 'llmStage()';
   if (typeof call?.run !== 'function') {
     throw new AutoloopError(`${where}: expected an LLM stage (createLlmStage(...)), got ${typeof call}`);
