@@ -14,11 +14,11 @@
  * cost no item read.
  *
  * Retention is the store's `prune(beforeMs)`, which removes cycle records
- * and item results older than a time; nothing in the runtime calls it yet,
- * so records accumulate until a retention setting runs it periodically
- * (see the recipe's README). The view never needs more than `cycles`
- * records, so any retention longer than `cycles` trigger periods keeps it
- * whole.
+ * (with their item results) and events older than a time. Nothing in the
+ * runtime calls it yet, so records accumulate until a retention setting
+ * (e.g. `retention: 7d`, pruned hourly on the clock) runs it. The view
+ * never needs more than `cycles` records, so any retention longer than
+ * `cycles` trigger periods keeps it whole.
  */
 import type { CycleRecord } from '../../core/cycle-record.ts';
 import type { CycleStore } from '../../storage/store.ts';
