@@ -2,6 +2,9 @@
  * `npm run bench`: every benchmark in one run, printed as figures and ratios
  * to the baseline named by the issue. Speed figures are reported, never
  * asserted: they depend on the machine.
+ *
+ * `npm run bench -- --only=redis` (or `--only=takeover,fanout`) runs only the
+ * sections whose name contains one of the words (case-insensitive).
  */
 import { arch, cpus, totalmem } from 'node:os';
 import { benchAdaptive } from './adaptive.ts';
@@ -9,6 +12,7 @@ import { benchFanout } from './fanout.ts';
 import { benchHttpFootprint } from './http-footprint.ts';
 import { benchLeaseThroughput } from './lease-throughput.ts';
 import { benchPoolOverhead } from './pool-overhead.ts';
+import { benchRedisVsBullmq } from './redis-vs-bullmq.ts';
 import { line } from './report.ts';
 import { benchSqliteThroughput } from './sqlite-throughput.ts';
 import { benchTakeover } from './takeover.ts';
@@ -16,13 +20,28 @@ import { benchTakeover } from './takeover.ts';
 line(
   `autoloop benchmarks: node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? arch()}, ${Math.round(totalmem() / 2 ** 30)} GiB`,
 );
-const results = {
-  poolOverhead: await benchPoolOverhead(),
-  sqliteThroughput: await benchSqliteThroughput(),
-  fanout: await benchFanout(),
-  leaseThroughput: await benchLeaseThroughput(),
-  adaptive: await benchAdaptive(),
-  takeover: await benchTakeover(),
-  httpFootprint: await benchHttpFootprint(),
+const sections: Record<string, () => Promise<unknown>> = {
+  poolOverhead: benchPoolOverhead,
+  sqliteThroughput: benchSqliteThroughput,
+  fanout: benchFanout,
+  leaseThroughput: benchLeaseThroughput,
+  adaptive: benchAdaptive,
+  takeover: benchTakeover,
+  httpFootprint: benchHttpFootprint,
+  redisVsBullmq: benchRedisVsBullmq,
 };
+const only = process.argv
+  .find((arg) => arg.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',')
+  .map((word) => word.trim().toLowerCase())
+  .filter((word) => word !== '');
+const chosen = Object.keys(sections).filter((name) => !only || only.some((w) => name.toLowerCase().includes(w)));
+if (chosen.length === 0) {
+  throw new Error(
+    `bench --only=${only?.join(',')}: no section matches; expected words from ${Object.keys(sections).join(', ')}`,
+  );
+}
+const results: Record<string, unknown> = {};
+for (const name of chosen) results[name] = await sections[name]?.();
 if (process.argv.includes('--json')) line(JSON.stringify(results, null, 2));
