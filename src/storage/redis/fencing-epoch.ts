@@ -25,10 +25,11 @@
  * that wiped it), when it is below `epoch * 2^21`: a late writer from before
  * a restart is refused even before anyone leases its key again.
  *
- * Assumption: a restarted server's clock is not behind the previous epoch
- * (the second the old server's epoch began). Clients that saw the old epoch
- * still guard against it with their floor; a deployment whose every process
- * also restarted has only the clock.
+ * Assumption: the restarted server's clock is past the second in which the
+ * previous epoch began (not set back, and Redis did not die and come back
+ * within its first second of use). Clients that saw the old epoch guard
+ * against a clock behind with their floor (and raise an epoch found below
+ * it); a process new to the restarted server has only the clock.
  */
 
 /** Bits of a token below the epoch: the per-key counter. */
