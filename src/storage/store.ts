@@ -140,8 +140,10 @@ export interface WorkQueue {
   /**
    * Removes the item and stores its result, atomically, if `owner` still
    * holds its claim and, when `fence` is given, `fence.token` is not lower
-   * than the latest token of `fence.key` (see {@link LeaseStore}). Returns
-   * false (and writes nothing) otherwise.
+   * than the latest token of `fence.key` (see {@link LeaseStore}; a backend
+   * whose counters can be lost, Redis without persistence, also refuses
+   * tokens from before its current epoch). Returns false (and writes
+   * nothing) otherwise.
    */
   complete(id: string, owner: string, result: ItemResult, fence?: Fence): Promise<boolean>;
   /**
@@ -240,7 +242,11 @@ export interface LeaseStore {
   sweep(now: number): Promise<Lease[]>;
   /** Unexpired leases at `now`, optionally those whose key starts with `prefix`, ordered by key. */
   list(now: number, options?: { prefix?: string }): Promise<Lease[]>;
-  /** The latest token given for `key` (0 when never leased). */
+  /**
+   * The latest token given for `key`; for a key never leased, a base that
+   * its first token will exceed (0 on memory and SQLite; on Redis the base of
+   * the current epoch, so tokens also grow across a server restart).
+   */
   currentToken(key: string): Promise<number>;
 }
 

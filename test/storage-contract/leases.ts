@@ -5,15 +5,20 @@ import type { Store } from '../../src/storage/store.ts';
 /**
  * The LeaseStore's promises (src/storage/store.ts). Expiry is `expiresAt <=
  * now`, as for queue claims: a lease is live while `expiresAt > now`.
+ *
+ * Token values are stated relative to `currentToken` of a key never leased
+ * (its base): 0 on memory and SQLite, the epoch base on Redis, whose tokens
+ * must also grow across a server restart (src/storage/redis/fencing-epoch.ts).
  */
 export function leaseContract(get: () => Store): void {
   describe('leases', () => {
-    it('acquire takes a free key until now + ttl, with token 1 and no tookOverFrom', async () => {
+    it('acquire takes a free key until now + ttl, with token base + 1 and no tookOverFrom', async () => {
       const leases = get().leases;
-      assert.equal(await leases.currentToken('k'), 0, 'never leased');
+      const base = await leases.currentToken('k');
+      assert.ok(Number.isSafeInteger(base) && base >= 0, 'never leased: a base token');
       const lease = await leases.acquire('k', 'w1', 1000, 5000);
-      assert.deepEqual(lease, { key: 'k', owner: 'w1', token: 1, acquiredAt: 5000, expiresAt: 6000 });
-      assert.equal(await leases.currentToken('k'), 1);
+      assert.deepEqual(lease, { key: 'k', owner: 'w1', token: base + 1, acquiredAt: 5000, expiresAt: 6000 });
+      assert.equal(await leases.currentToken('k'), base + 1);
     });
 
     it('acquire returns undefined while another owner holds the key unexpired, and changes nothing', async () => {
@@ -21,7 +26,7 @@ export function leaseContract(get: () => Store): void {
       const held = await leases.acquire('k', 'w1', 1000, 5000);
       assert.equal(await leases.acquire('k', 'w2', 1000, 5000), undefined);
       assert.equal(await leases.acquire('k', 'w2', 50_000, 5999), undefined);
-      assert.equal(await leases.currentToken('k'), 1, 'a refused acquire gives out no token');
+      assert.equal(await leases.currentToken('k'), held!.token, 'a refused acquire gives out no token');
       assert.deepEqual(await leases.list(5999), [held]);
     });
 
@@ -34,13 +39,13 @@ export function leaseContract(get: () => Store): void {
 
     it('acquire takes over an expired, unreleased lease, naming its owner in tookOverFrom', async () => {
       const leases = get().leases;
-      await leases.acquire('k', 'w1', 1000, 5000);
+      const first = await leases.acquire('k', 'w1', 1000, 5000);
       // Expired at exactly expiresAt, before any sweep.
       const taken = await leases.acquire('k', 'w2', 1000, 6000);
       assert.deepEqual(taken, {
         key: 'k',
         owner: 'w2',
-        token: 2,
+        token: first!.token + 1,
         acquiredAt: 6000,
         expiresAt: 7000,
         tookOverFrom: 'w1',
@@ -48,7 +53,7 @@ export function leaseContract(get: () => Store): void {
       // The owner whose own lease expired takes it over too: it is no longer "already held".
       const again = await leases.acquire('k', 'w2', 1000, 9000);
       assert.equal(again?.tookOverFrom, 'w2');
-      assert.equal(again?.token, 3);
+      assert.equal(again?.token, first!.token + 2);
     });
 
     it('acquire after a release or a sweep is not a takeover', async () => {
@@ -59,7 +64,7 @@ export function leaseContract(get: () => Store): void {
       assert.equal(second && 'tookOverFrom' in second, false);
       await leases.sweep(7000);
       const third = await leases.acquire('k', 'w3', 1000, 7000);
-      assert.deepEqual(third, { key: 'k', owner: 'w3', token: 3, acquiredAt: 7000, expiresAt: 8000 });
+      assert.deepEqual(third, { key: 'k', owner: 'w3', token: first!.token + 2, acquiredAt: 7000, expiresAt: 8000 });
     });
 
     it('tokens strictly increase per key across release, expiry, takeover and sweep; keys count apart', async () => {
@@ -71,6 +76,7 @@ export function leaseContract(get: () => Store): void {
         tokens.push(lease.token);
         return lease;
       };
+      const base = await leases.currentToken('k');
       const a = await take('w1', 0);
       await leases.release('k', 'w1', a.token); // release
       await take('w1', 10); // expires at 110
@@ -79,10 +85,14 @@ export function leaseContract(get: () => Store): void {
       const d = await take('w1', 1000);
       await leases.release('k', 'w1', d.token);
       await take('w3', 1000);
-      assert.deepEqual(tokens, [1, 2, 3, 4, 5]);
-      assert.equal(await leases.currentToken('k'), 5);
-      assert.equal((await leases.acquire('other', 'w1', 100, 0))?.token, 1);
-      assert.equal(await leases.currentToken('k'), 5);
+      assert.deepEqual(
+        tokens.map((token) => token - base),
+        [1, 2, 3, 4, 5],
+      );
+      assert.equal(await leases.currentToken('k'), base + 5);
+      const otherBase = await leases.currentToken('other');
+      assert.equal((await leases.acquire('other', 'w1', 100, 0))?.token, otherBase + 1);
+      assert.equal(await leases.currentToken('k'), base + 5);
     });
 
     it('renew by the owner with its token extends an unexpired lease to now + ttl', async () => {
@@ -164,7 +174,7 @@ export function leaseContract(get: () => Store): void {
       assert.deepEqual(await leases.sweep(2000), [a, b]);
       assert.deepEqual(await leases.sweep(2000), [], 'swept leases are gone');
       assert.deepEqual(await leases.list(0), [c]);
-      assert.equal(await leases.currentToken('a'), 1, 'sweep keeps the token counter');
+      assert.equal(await leases.currentToken('a'), a!.token, 'sweep keeps the token counter');
       assert.equal(await leases.renew('b', 'w1', b!.token, 1000, 500), undefined, 'a swept lease cannot be renewed');
     });
 

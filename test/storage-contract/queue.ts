@@ -219,9 +219,10 @@ export function queueContract(get: () => Store): void {
     it('complete accepts a fence not lower than the latest token, also for a key never leased', async () => {
       const q = get().queue;
       const rows = await q.enqueue('alpha', 'c1', [item('a'), item('b')], claim('w1'), 1000);
-      assert.equal(await q.complete(rows[0]!.id, 'w1', result('c1', 'a'), { key: 'never-leased', token: 0 }), true);
-      await get().leases.acquire('k', 'w1', 1000, 1000);
-      assert.equal(await q.complete(rows[1]!.id, 'w1', result('c1', 'b'), { key: 'k', token: 7 }), true);
+      const base = await get().leases.currentToken('never-leased');
+      assert.equal(await q.complete(rows[0]!.id, 'w1', result('c1', 'a'), { key: 'never-leased', token: base }), true);
+      const lease = await get().leases.acquire('k', 'w1', 1000, 1000);
+      assert.equal(await q.complete(rows[1]!.id, 'w1', result('c1', 'b'), { key: 'k', token: lease!.token + 6 }), true);
     });
 
     it('complete with a current fence still needs the claim', async () => {
