@@ -87,6 +87,14 @@ describe('signalsRecipe', () => {
     );
   });
 
+  it('publishes on a channel only when asked', () => {
+    assert.equal(signalsRecipe().publish, undefined);
+    assert.deepEqual(signalsRecipe({ publish: { channel: 'channel:raw-signals' } }).publish, {
+      channel: 'channel:raw-signals',
+    });
+    assert.throws(() => signalsRecipe({ publish: { channel: '' } }), /publish\.channel/);
+  });
+
   it('plans one item per symbol, keyed by the symbol, deduplicated by (symbol, tick)', async () => {
     const items = await plan(signalsRecipe());
     assert.equal(items.length, 20);

@@ -33,7 +33,7 @@ import { defineLoop } from '../../config/define-loop.ts';
 import type { Env } from '../../config/interpolate.ts';
 import type { Tick } from '../../core/cycle-record.ts';
 import { AutoloopError, TerminalError } from '../../core/errors.ts';
-import type { CycleContext, LoopDefinition, LoopPolicies, TriggerSpec } from '../../core/loop.ts';
+import type { CycleContext, LoopDefinition, LoopPolicies, PublishSpec, TriggerSpec } from '../../core/loop.ts';
 import { systemClock } from '../../time/system-clock.ts';
 import { type AnalyseOptions, analyse, checkAnalyseOptions, DEFAULT_ANALYSE_OPTIONS } from './analyse.ts';
 import {
@@ -117,6 +117,8 @@ export interface SignalsRecipeOptions {
   policies?: LoopPolicies;
   /** Called after each stage of each symbol (e.g. `createSignalsMetrics(...).observeStage`). */
   onStage?: (end: StageEnd) => void;
+  /** Publish each stored signal on a channel (seed 002's `channel:raw-signals`; needs a Redis store). Default: not published. */
+  publish?: PublishSpec;
 }
 
 /** What plan gives act for each symbol. */
@@ -196,6 +198,7 @@ export function signalsRecipe(options: SignalsRecipeOptions = {}): LoopDefinitio
       return { ...signal, source } satisfies Signal;
     },
     policies: seedPolicies(options.policies, usesLlm),
+    ...(options.publish ? { publish: options.publish } : {}),
   });
 }
 
