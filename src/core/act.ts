@@ -31,6 +31,12 @@ export interface StoreOutbox {
   unacked(loop: string, cycleId: string, items: ReadonlyArray<WorkItem | QueuedItem>, error: unknown): void;
   /** A cycle record (running, finished or skipped) whose write failed: written once the store is back. */
   unrecorded(record: CycleRecord): void;
+  /**
+   * A lease whose release failed: released once the store is back (a
+   * compare-and-set on owner and token, so a lease taken over meanwhile is
+   * left alone), so its key need not wait for the TTL to run again.
+   */
+  unreleased(lease: { readonly key: string; readonly token: number }): void;
 }
 
 /** What act needs from the runtime. All ports. */
@@ -193,7 +199,10 @@ async function runLeased(
     if (stored && final.status === 'succeeded') deps.onStored?.(loop, final, ctx.tick);
     return stored ? result.status : 'lost';
   } finally {
-    if (lease) await deps.leases?.release(lease).catch(() => {});
+    if (lease) {
+      const held = lease;
+      await deps.leases?.release(held).catch(() => deps.outbox?.unreleased(held.fence));
+    }
   }
 }
 

@@ -207,13 +207,19 @@ export class LoopRunner {
     this.#abort.abort(reason);
   }
 
+  /** Resolves with the record once the runner is idle again (so a caller's next run is not an overlap). */
   #start(tick: Tick): Promise<CycleRecord> {
     this.#currentTick = tick;
     const cycle = runCycle(this.loop, tick, this.#cycleDeps(), this.#abort.signal);
-    this.#current = cycle;
-    void cycle
-      .then((record) => this.#governor?.cycleEnded(record))
-      .catch((error) => this.#deps.onError(error, this.loop.name))
+    const done = cycle
+      .then((record) => {
+        try {
+          this.#governor?.cycleEnded(record);
+        } catch (error) {
+          this.#deps.onError(error, this.loop.name);
+        }
+        return record;
+      })
       .finally(() => {
         this.#current = null;
         this.#currentTick = null;
@@ -221,7 +227,9 @@ export class LoopRunner {
         this.#pending = null;
         if (next && !this.#closed) this.onTick(next);
       });
-    return cycle;
+    this.#current = done;
+    done.catch((error) => this.#deps.onError(error, this.loop.name));
+    return done;
   }
 
   #cycleDeps() {

@@ -20,6 +20,8 @@ export const OUTAGE_LIMITS = {
   cycles: 1_000,
   /** Skipped ticks per loop, as for missed ticks; older ones are summarised in the oldest kept record's reason. */
   skipsPerLoop: MAX_MISSED_TICKS,
+  /** Leases whose release failed (they would otherwise block their key until their TTL). */
+  leases: 10_000,
 } as const;
 
 /** What the buffer needs from the store's breaker. */
@@ -58,6 +60,8 @@ export interface OutageCounts {
  * written, held in memory (bounded by {@link OUTAGE_LIMITS}) and written by
  * {@link replay} once the store answers again.
  *
+ * - Leases whose release failed are released (compare-and-set on owner and
+ *   token), so their keys can run again at once rather than after the TTL.
  * - Items planned but not acknowledged are re-enqueued as pending (same loop,
  *   key, priority, payload and idempotency key; the queue keeps one item per
  *   idempotency key, so an item the store did keep is not doubled) after
@@ -76,6 +80,8 @@ export class OutageBuffer implements StoreOutbox {
   #cycles: CycleRecord[] = [];
   readonly #skips = new Map<string, { records: CycleRecord[]; dropped: DroppedTicks | null }>();
   #skipCount = 0;
+  /** Lease key -> token of leases to release. */
+  readonly #leases = new Map<string, number>();
   readonly #dropped = { items: 0, cycles: 0, skips: 0 };
   #droppedLogged = false;
   #replaying: Promise<void> | null = null;
@@ -103,7 +109,14 @@ export class OutageBuffer implements StoreOutbox {
   }
 
   get empty(): boolean {
-    return this.#items.size === 0 && this.#cycles.length === 0 && this.#skipCount === 0;
+    return this.#items.size === 0 && this.#cycles.length === 0 && this.#skipCount === 0 && this.#leases.size === 0;
+  }
+
+  unreleased(lease: { readonly key: string; readonly token: number }): void {
+    this.#leases.delete(lease.key);
+    this.#leases.set(lease.key, lease.token);
+    // Past the cap the oldest is forgotten: its key waits for the lease's TTL, as it would without this.
+    if (this.#leases.size > OUTAGE_LIMITS.leases) this.#leases.delete(this.#leases.keys().next().value as string);
   }
 
   unacked(loop: string, cycleId: string, items: ReadonlyArray<WorkItem | QueuedItem>, error: unknown): void {
@@ -173,8 +186,8 @@ export class OutageBuffer implements StoreOutbox {
   }
 
   /**
-   * Writes what is held, in order: items (so the next cycle re-runs them),
-   * cycle records, skipped ticks. Stops at the first failure and keeps the
+   * Writes what is held, in order: lease releases, items (so the next cycle
+   * re-runs them), cycle records, skipped ticks. Stops at the first failure and keeps the
    * rest for the next call. One replay at a time; a call during one joins it.
    */
   replay(): Promise<void> {
@@ -191,13 +204,25 @@ export class OutageBuffer implements StoreOutbox {
   }
 
   async #replay(): Promise<void> {
-    const counts = { items: 0, cycles: 0, skips: 0 };
+    const counts = { leases: 0, items: 0, cycles: 0, skips: 0 };
+    counts.leases = await this.#replayLeases();
     counts.items = await this.#replayItems();
     counts.cycles = await this.#replayCycles();
     counts.skips = await this.#replaySkips();
     const dropped = this.dropped;
     this.#o.logger.info({ written: counts, droppedSinceStart: dropped }, 'wrote what the store outage held back');
     this.#droppedLogged = false;
+  }
+
+  async #replayLeases(): Promise<number> {
+    const store = this.#o.store();
+    let done = 0;
+    for (const [key, token] of [...this.#leases]) {
+      await store.leases.release(key, this.#o.owner, token);
+      if (this.#leases.get(key) === token) this.#leases.delete(key);
+      done++;
+    }
+    return done;
   }
 
   async #replayItems(): Promise<number> {

@@ -8,6 +8,7 @@ import { type Logger, silentLogger } from '../core/logger.ts';
 import type { LoopDefinition, ResolvedDependency, ResolvedLoop } from '../core/loop.ts';
 import { LoopRunner } from '../core/loop-runner.ts';
 import type { WorkItem } from '../core/work-item.ts';
+import type { EventStreamOptions } from '../http/events-route.ts';
 import { createHttpServer } from '../http/http-server.ts';
 import { createHttpApp } from '../http/routes.ts';
 import { LeaseManager } from '../leases/lease-manager.ts';
@@ -40,7 +41,7 @@ import {
 
 export type { RuntimeSnapshot } from './runtime-views.ts';
 
-import { StoreGuard } from './store-guard.ts';
+import { PROBE, StoreGuard } from './store-guard.ts';
 import { buildTasksView, type TasksView } from './tasks-view.ts';
 
 export type { TasksView } from './tasks-view.ts';
@@ -52,6 +53,12 @@ export interface HttpOptions {
   token?: string;
   /** Host header values accepted besides localhost, 127.0.0.1, [::1] and `host`. */
   allowedHosts?: readonly string[];
+  /**
+   * Timing of `/events` (poll interval, heartbeat, batch sizes); defaults
+   * suit browsers and proxies. With a Redis store, streams also wake at once
+   * when any instance appends events, so `pollMs` is only the fallback.
+   */
+  events?: Omit<EventStreamOptions, 'subscribe'>;
 }
 
 export interface RuntimeOptions {
@@ -80,7 +87,12 @@ export interface RuntimeOptions {
    * a rate limit each (resolved config, or TS declarations validated here).
    */
   dependencies?: ReadonlyArray<ResolvedDependency> | Record<string, DependencySpec>;
-  /** How often expired leases are swept and orphaned items adopted. Default 1 s. */
+  /**
+   * How often expired leases are swept and orphaned items adopted. Default
+   * 1 s. The store's breaker probe pings at half this interval (at least
+   * every 500 ms), so with the default a store outage opens the breaker
+   * within a second.
+   */
   recoveryIntervalMs?: number;
   /** Alerts (with seed 002's defaults), webhooks and OpenTelemetry traces; all off when absent. */
   observability?: ObservabilityOptions;
@@ -143,7 +155,9 @@ export class Runtime {
       now: () => this.clock.now(),
       onListenerError: (error) => this.logger.error({ err: error }, 'event listener failed'),
     });
-    this.#guard = new StoreGuard({ clock: this.clock, logger: this.logger });
+    // The probe keeps pace with the recovery loop: twice per recovery interval, at least every 500 ms.
+    const probeIntervalMs = Math.max(PROBE.intervalMs, (options.recoveryIntervalMs ?? 1_000) / 2);
+    this.#guard = new StoreGuard({ clock: this.clock, logger: this.logger, probeIntervalMs });
     this.#outage = new OutageBuffer({
       guard: this.#guard,
       store: () => this.store,
@@ -221,7 +235,14 @@ export class Runtime {
   #lazyBuckets(): RateLimitStore {
     return {
       take: (...args) => this.store.buckets.take(...args),
-      pause: (...args) => this.store.buckets.pause(...args),
+      // Fire-and-forget for its callers (a 429's pause): a store outage must not surface as an unhandled
+      // rejection. A pause that was not written only means the dependency may answer 429 once more.
+      pause: (...args) =>
+        this.store.buckets
+          .pause(...args)
+          .catch((error) =>
+            this.#guard.logFailure('buckets.pause', error, { bucket: args[0] }, 'shared rate-limit pause not written'),
+          ),
     };
   }
 
@@ -497,7 +518,7 @@ export class Runtime {
         },
         security: { token: http.token ?? '', allowedHosts: http.allowedHosts ?? [], bindHost: http.host },
       },
-      fanout ? { events: { subscribe: (wake) => void fanout.listen(wake) } } : {},
+      { events: { ...http.events, ...(fanout && { subscribe: (wake: () => void) => void fanout.listen(wake) }) } },
     );
     this.#http = createHttpServer({ host: http.host, port: http.port, app });
     const address = await this.#http.start();

@@ -43,6 +43,8 @@ export class StoreUnavailableError extends StoreError {
 export interface StoreGuardOptions {
   readonly clock: Clock;
   readonly logger: Logger;
+  /** How often the probe pings a healthy store. Default {@link PROBE.intervalMs}. */
+  readonly probeIntervalMs?: number;
 }
 
 /**
@@ -169,18 +171,19 @@ export class StoreGuard {
   /** One probe. Resolves with how long to wait before the next one. */
   async probe(): Promise<number> {
     const store = this.#store;
-    if (!store) return PROBE.intervalMs;
+    const intervalMs = this.#o.probeIntervalMs ?? PROBE.intervalMs;
+    if (!store) return intervalMs;
     const acquired = this.breaker.tryAcquire();
-    if (!acquired.allowed) return Math.max(10, Math.min(PROBE.intervalMs, acquired.retryAfterMs));
+    if (!acquired.allowed) return Math.max(10, Math.min(intervalMs, acquired.retryAfterMs));
     try {
       await timed(store.ping(), this.#o.clock, PROBE.timeoutMs, store.description);
     } catch (error) {
       this.#failed(acquired.permit, error);
-      return this.breaker.state === 'closed' ? PROBE.confirmMs : PROBE.intervalMs;
+      return this.breaker.state === 'closed' ? PROBE.confirmMs : intervalMs;
     }
     acquired.permit.success();
     for (const listener of this.#healthy) listener();
-    return PROBE.intervalMs;
+    return intervalMs;
   }
 
   /**
