@@ -21,6 +21,7 @@ import {
   type ResolvedTracingConfig,
   resolveObservability,
 } from './observability-schema.ts';
+import { resolveRecipeLoops, splitRecipeLoops } from './recipe-loops.ts';
 import { resolveFileLoops } from './resolve-file-loop.ts';
 import { checkLoop } from './resolve-loop.ts';
 import { readYaml } from './yaml-source.ts';
@@ -55,6 +56,8 @@ export interface ResolvedConfig {
   readonly leases: { readonly ttlMs: number };
   readonly dependencies: ReadonlyArray<ResolvedDependency>;
   readonly loops: ReadonlyArray<ResolvedLoop>;
+  /** Facts to log at start that are not errors (e.g. a recipe's LLM stages are off: no endpoint set). */
+  readonly notes: readonly string[];
 }
 
 /** Command-line flags that replace config values. A relative sqlite path here is relative to the working directory. */
@@ -112,16 +115,24 @@ export async function parseConfigText(
   const shown = displayName(options.file);
   const raw = readYaml(text, shown, options.env);
   if (!raw.ok) throw new ConfigError(raw.issues);
-  const checked = validateFile(raw.data, shown, raw.interpolation.substituted);
+  const dir = dirname(absolute);
+  // Loops with `recipe:` are validated by their recipe's schema, the others by the file schema.
+  const split = splitRecipeLoops(raw.data);
+  const checked = validateFile(split.data, shown, raw.interpolation.substituted);
+  const recipes = resolveRecipeLoops(split.recipes, { file: shown, dir, env: options.env });
   // A value left as "${VAR}" by a missing variable fails validation too; report the cause only.
   const missing = raw.interpolation.issues;
   const interpolated = new Set(missing.map((issue) => issue.path));
-  const issues = [...missing, ...(checked.ok ? [] : checked.issues.filter((i) => !interpolated.has(i.path)))];
-  if (!checked.ok || issues.length > 0) throw new ConfigError(issues);
-  const dir = dirname(absolute);
+  const found = [...(checked.ok ? [] : checked.issues), ...(recipes.ok ? [] : recipes.issues)];
+  const issues = [...missing, ...found.filter((i) => !interpolated.has(i.path))];
+  if (!checked.ok || !recipes.ok || issues.length > 0) throw new ConfigError(issues);
   const loops = await resolveFileLoops(checked.value.loops, { file: shown, dir, env: options.env });
   if (!loops.ok) throw new ConfigError(loops.issues);
-  return finish(absolute, checked.value, loops.value, options.overrides);
+  const byName = new Map([...loops.value, ...recipes.value.map((r) => r.loop)].map((loop) => [loop.name, loop]));
+  // In the order the file lists them.
+  const ordered = Object.keys((raw.data as { loops: object }).loops).flatMap((name) => byName.get(name) ?? []);
+  const notes = recipes.value.flatMap((r) => r.notes);
+  return finish(absolute, checked.value, ordered, options.overrides, notes);
 }
 
 /** Validates YAML data, retrying once with `${VAR}` values typed as the schema expects. */
@@ -176,6 +187,7 @@ function finish(
   settings: FileSettings,
   loops: ResolvedLoop[],
   overrides: ConfigOverrides = {},
+  notes: readonly string[] = [],
 ): ResolvedConfig {
   const dir = dirname(absolute);
   checkOverrides(overrides);
@@ -200,6 +212,7 @@ function finish(
     shutdown: Object.freeze({ graceMs: settings.shutdown.grace }),
     ...resolveObservability(settings, dir),
     loops: Object.freeze([...loops]),
+    notes: Object.freeze([...notes]),
   });
 }
 
