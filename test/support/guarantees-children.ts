@@ -12,6 +12,22 @@ import { fileURLToPath } from 'node:url';
 export const PROJECT_ROOT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 export const CHILD_SCRIPT = join(PROJECT_ROOT, 'test', 'support', 'runtime-child.ts');
 
+/**
+ * Loaded first in every child, before tsx and the child script: the child's
+ * one SIGTERM listener, which calls `globalThis.autoloopChildSigterm` (exit 0
+ * until runtime-child.ts replaces it with a graceful stop), then a `boot`
+ * line. Before it runs, a SIGTERM kills the child by the signal's default
+ * action, so {@link stopChild} waits for `boot` before it signals.
+ */
+const EARLY_SIGTERM = `data:text/javascript,${encodeURIComponent(
+  [
+    'globalThis.autoloopChildSigterm = () => process.exit(0);',
+    "process.on('SIGTERM', () => globalThis.autoloopChildSigterm());",
+    'const line = { ev: "boot", t: Date.now(), m: performance.now(), role: process.env.AUTOLOOP_CHILD_ROLE, pid: process.pid };',
+    "process.stdout.write(JSON.stringify(line) + '\\n');",
+  ].join('\n'),
+)}`;
+
 /** True under `npm run test:long`: the guarantee tests use their full counts and durations. */
 export const LONG = process.env.AUTOLOOP_LONG === '1';
 
@@ -97,11 +113,15 @@ export function startChild(spec: ChildSpec, registry: Child[]): Child {
       `startChild ${spec.role}: expected a store, "store" (a URL) or "db" (a SQLite file path), got neither`,
     );
   }
-  const proc = spawn(process.execPath, ['--import', 'tsx', CHILD_SCRIPT, JSON.stringify(spec)], {
-    cwd: PROJECT_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1' },
-  });
+  const proc = spawn(
+    process.execPath,
+    ['--import', EARLY_SIGTERM, '--import', 'tsx', CHILD_SCRIPT, JSON.stringify(spec)],
+    {
+      cwd: PROJECT_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NO_COLOR: '1', AUTOLOOP_CHILD_ROLE: spec.role },
+    },
+  );
   const lines: ChildLine[] = [];
   let stderr = '';
   let partial = '';
@@ -184,8 +204,14 @@ export async function killAll(registry: Child[]): Promise<void> {
   );
 }
 
-/** Sends SIGTERM and waits for a graceful exit; rejects with the child's stderr when it does not exit 0. */
+/**
+ * Sends SIGTERM (once the child's listener is in place: its `boot` line) and
+ * waits for a graceful exit; rejects with the child's stderr when it does not
+ * exit 0.
+ */
 export async function stopChild(child: Child, timeoutMs = 15_000): Promise<void> {
+  // A child signalled before its SIGTERM listener exists would die of the signal instead of stopping.
+  await child.waitFor((l) => l.ev === 'boot', timeoutMs).catch(() => {});
   if (!child.running) return;
   child.process.kill('SIGTERM');
   let timer: NodeJS.Timeout | undefined;

@@ -24,19 +24,16 @@
  * - `probe` {key, token, ok}                with probeLateWrites: the stale holder's write, retried on purpose
  *   (until the store answers; `probe.error` {key, token, error} for each try it could not answer)
  * - `ran` {cycleId, outcome, counts} | {error} with runOnStart: the manual cycle ended (or threw)
- * - `stopped` {drained}                     after a graceful stop on SIGTERM (then exit 0)
+ * - `stopped` {drained}                     after a graceful stop on SIGTERM (then exit 0);
+ *   {drained: true, started: false} when SIGTERM came before the runtime existed
  *
  * The act sleeps `act.sleepMs` honouring its signal, and busy-waits (blocks
  * the event loop) `act.busyMs` on the first act of each key in this process.
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { defineLoop } from '../../src/config/define-loop.ts';
 import type { ItemResult } from '../../src/core/cycle-record.ts';
 import type { Runtime } from '../../src/runtime/runtime.ts';
-import { createRuntime } from '../../src/runtime/runtime.ts';
-import { openStore } from '../../src/storage/open-store.ts';
-import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.ts';
 import type { Fence, LeaseStore, Store, WorkQueue } from '../../src/storage/store.ts';
 import type { ChildSpec } from './guarantees-children.ts';
 
@@ -47,6 +44,25 @@ function log(ev: string, fields: Record<string, unknown> = {}): void {
   const line = { ev, t: Date.now(), m: performance.now(), role: spec?.role, pid: process.pid, ...fields };
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }
+
+/**
+ * What SIGTERM does. The process's one SIGTERM listener is installed before
+ * anything loads (guarantees-children.ts starts every child with it) and
+ * calls `globalThis.autoloopChildSigterm`; run by hand, without it, the
+ * listener is installed here. Until the runtime exists nothing runs, so the
+ * child stops at once, as a graceful stop would (exit 0); then a graceful
+ * stop. One listener for the whole life of the process: removing a signal
+ * listener and adding another can drop a signal that arrived in between.
+ */
+const slot = globalThis as { autoloopChildSigterm?: () => void };
+function onSigterm(handler: () => void): void {
+  if (slot.autoloopChildSigterm === undefined) process.on('SIGTERM', () => slot.autoloopChildSigterm?.());
+  slot.autoloopChildSigterm = handler;
+}
+onSigterm(() => {
+  log('stopped', { drained: true, started: false });
+  process.exit(0);
+});
 
 /** Queue id -> item key, from every row this process enqueued or adopted. */
 const keyOfId = new Map<string, string>();
@@ -140,8 +156,8 @@ function observedStore(store: Store): Store {
 }
 
 async function openSpecStore(s: ChildSpec): Promise<Store> {
-  if (s.store !== undefined) return openStore(s.store);
-  if (s.db !== undefined) return SqliteStore.open(s.db);
+  if (s.store !== undefined) return (await import('../../src/storage/open-store.ts')).openStore(s.store);
+  if (s.db !== undefined) return (await import('../../src/storage/sqlite/sqlite-store.ts')).SqliteStore.open(s.db);
   throw new Error(`runtime-child ${s.role}: expected "store" (a store URL) or "db" (a SQLite file path), got neither`);
 }
 
@@ -177,6 +193,10 @@ function busyWait(ms: number): void {
 }
 
 async function main(s: ChildSpec): Promise<void> {
+  const [{ defineLoop }, { createRuntime }] = await Promise.all([
+    import('../../src/config/define-loop.ts'),
+    import('../../src/runtime/runtime.ts'),
+  ]);
   const raw = await openSpecStore(s);
   const store = observedStore(raw);
   const busyDone = new Set<string>();
@@ -243,7 +263,7 @@ async function main(s: ChildSpec): Promise<void> {
     });
   }
   let stopping = false;
-  process.on('SIGTERM', () => {
+  onSigterm(() => {
     if (stopping) return;
     stopping = true;
     rt.stop({ reason: 'SIGTERM' })
