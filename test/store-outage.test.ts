@@ -235,6 +235,19 @@ describe('store outage on a virtual clock (memory store failing on demand)', () 
     await stopVirtual(runtime, clock);
   });
 
+  it("the store's warnings are logged at start, each at warn", async () => {
+    const { logger, lines } = capturingLogger();
+    const warning = 'redis redis://127.0.0.1:6379/0: maxmemory-policy is allkeys-lru: Redis may evict leases (test)';
+    const store: Store = { ...faultyStore(new MemoryStore()).store, warnings: [warning] };
+    const runtime = createRuntime({ loops: [workLoop(10).loop], store, logger });
+    await runtime.start({ schedule: false });
+    await runtime.stop();
+    assert.deepEqual(
+      lines.filter((l) => l.level === 'warn').map((l) => l.message),
+      [warning],
+    );
+  });
+
   it('the event recorder keeps at most its cap of unwritten events, dropping the oldest (counted, logged once)', async () => {
     const clock = new VirtualClock({ now: T0 });
     const { logger, lines } = capturingLogger();

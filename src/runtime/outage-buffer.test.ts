@@ -90,6 +90,34 @@ describe('OutageBuffer', () => {
     assert.equal(list[0]?.claim, null, 'released: the next cycle adopts it at once');
   });
 
+  it('an item whose complete was applied though its reply was lost is not run again', async () => {
+    const t = setup();
+    const [queued] = await t.store.queue.enqueue('l', 'c1', [item('a')], { owner: OWNER, until: T0 + 10_000 }, T0);
+    assert.ok(queued);
+    const result = {
+      cycleId: 'c1',
+      loop: 'l',
+      key: 'a',
+      idempotencyKey: queued.idempotencyKey,
+      priority: queued.priority,
+      status: 'succeeded' as const,
+      attempts: 1,
+      startedAt: T0,
+      finishedAt: T0 + 5,
+      durationMs: 5,
+      output: 1,
+    };
+    assert.equal(await t.store.queue.complete(queued.id, OWNER, result), true);
+    t.buffer.unacked('l', 'c1', [queued, item('b')], new StoreError('reply lost'));
+    await t.buffer.replay();
+    assert.ok(t.buffer.empty);
+    assert.deepEqual(
+      (await t.store.queue.list('l')).map((q) => q.key),
+      ['b'],
+      'only the item with no stored result is queued again',
+    );
+  });
+
   it('skipped ticks past the per-loop cap are counted in the reason of the oldest one recorded', async () => {
     const t = setup();
     const n = OUTAGE_LIMITS.skipsPerLoop + 7;

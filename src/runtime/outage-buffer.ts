@@ -66,7 +66,8 @@ export interface OutageCounts {
  *   key, priority, payload and idempotency key; the queue keeps one item per
  *   idempotency key, so an item the store did keep is not doubled) after
  *   their claim, if any, is released; the loop's next cycle or recovery
- *   cycle adopts and re-runs them.
+ *   cycle adopts and re-runs them. An item whose result the store holds
+ *   after all (its `complete` was applied but the reply lost) is not.
  * - Cycle records are written with `start` (the whole record), or `finish`
  *   when the store already has it.
  * - Skipped ticks are recorded with their reason, oldest first; ticks past
@@ -237,19 +238,19 @@ export class OutageBuffer implements StoreOutbox {
       list.push(entry);
       groups.set(group, list);
     }
-    for (const entries of groups.values()) {
-      const first = (entries[0] as [string, HeldItem])[1];
+    for (const group of groups.values()) {
+      const first = (group[0] as [string, HeldItem])[1];
+      // A `complete` whose reply was lost may have been applied: its result is stored, so it is not run again.
+      const stored = new Set((await store.cycles.items(first.cycleId)).map((r) => r.idempotencyKey));
+      const entries = group.filter(([, held]) => !stored.has(held.item.idempotencyKey));
       const ids = entries.flatMap(([, held]) => (held.id === undefined ? [] : [held.id]));
       // A store that kept the item: its claim goes back to pending, and the enqueue below dedups it.
       if (ids.length > 0) await store.queue.release(ids, owner);
-      await store.queue.enqueue(
-        first.loop,
-        first.cycleId,
-        entries.map(([, held]) => held.item),
-        null,
-        clock.now(),
-      );
-      for (const [key, held] of entries) if (this.#items.get(key) === held) this.#items.delete(key);
+      if (entries.length > 0) {
+        const items = entries.map(([, held]) => held.item);
+        await store.queue.enqueue(first.loop, first.cycleId, items, null, clock.now());
+      }
+      for (const [key, held] of group) if (this.#items.get(key) === held) this.#items.delete(key);
       done += entries.length;
     }
     return done;

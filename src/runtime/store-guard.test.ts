@@ -101,14 +101,14 @@ describe('StoreGuard: the store behind a breaker', () => {
     const t = setup();
     const hungAt = t.clock.now();
     t.state.hung = true;
-    await t.clock.advance(2_000);
+    await t.clock.advance(5_000);
     const opened = t.changes.find((c) => c.to === 'open');
     assert.ok(opened, 'the breaker opened');
     assert.ok(
       opened.at - hungAt <= PROBE.intervalMs + PROBE.confirmMs + 2 * PROBE.timeoutMs,
       `opened ${opened.at - hungAt} ms after`,
     );
-    assert.match(t.guard.lastError?.message ?? '', /no answer within 500 ms/);
+    assert.match(t.guard.lastError?.message ?? '', /no answer within 2000 ms/);
     await t.stop();
   });
 
@@ -125,6 +125,9 @@ describe('StoreGuard: the store behind a breaker', () => {
       return true;
     });
     assert.equal(t.state.calls, before, 'the store was not asked');
+    // A holder keeping its lease is never refused by the breaker: the renewal goes out (and fails here).
+    await assert.rejects(t.guarded.leases.renew('k', 'me', 1, 1_000, t.clock.now()), /connection refused/);
+    assert.equal(t.state.calls, before + 1, 'the renewal was sent');
     const health = await t.guard.health();
     assert.equal(health.healthy, false);
     assert.equal(health.breaker, 'open');

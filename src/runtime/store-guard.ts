@@ -26,14 +26,23 @@ export const STORE_BREAKER = {
 
 /**
  * The probe: a `ping` every {@link PROBE.intervalMs} with its own timeout
- * (a slow store counts as a failing one); after a failed ping with the
- * breaker still closed, the next ping goes out {@link PROBE.confirmMs} later
- * to confirm. So a store that refuses connections opens the breaker within
- * intervalMs + confirmMs (0.6 s), a hung one within intervalMs + confirmMs +
- * 2 timeouts (1.6 s); once open, a trial ping goes out every
- * recoveryTimeoutMs.
+ * (a store slower than that counts as failing; 2 s, as the Redis client's
+ * command timeout, so added network latency of a second is not an outage);
+ * after a failed ping with the breaker still closed, the next ping goes out
+ * {@link PROBE.confirmMs} later to confirm. So a store that refuses
+ * connections opens the breaker within intervalMs + confirmMs (0.6 s), a
+ * hung one within intervalMs + confirmMs + 2 timeouts (4.6 s); once open, a
+ * trial ping goes out every recoveryTimeoutMs.
  */
-export const PROBE = { intervalMs: 500, confirmMs: 100, timeoutMs: 500 } as const;
+export const PROBE = { intervalMs: 500, confirmMs: 100, timeoutMs: 2_000 } as const;
+
+/**
+ * Calls that keep what this process already holds (lease renewals and
+ * releases, claim heartbeats) are sent even while the breaker is open: the
+ * breaker stops new work, never a holder's attempt to keep its lease through
+ * a short hiccup. Their failures still count.
+ */
+const KEEP_ALIVE: ReadonlySet<string> = new Set(['leases.renew', 'leases.release', 'queue.extend']);
 
 /** A store call refused at once because the store's breaker is open: the store was not asked. */
 export class StoreUnavailableError extends StoreError {
@@ -54,7 +63,8 @@ export interface StoreGuardOptions {
  * a {@link StoreError} counts as a failure, an answer as a success, and
  * while the breaker is open (or half-open with its trial taken) calls are
  * refused at once with a {@link StoreUnavailableError}, so nothing queues up
- * behind a dead connection. A probe runnable pings the store on the clock,
+ * behind a dead connection; only lease renewals, lease releases and claim
+ * heartbeats still go out (see KEEP_ALIVE). A probe runnable pings the store on the clock,
  * so the breaker opens even when no cycle runs, and closes again, with no
  * operator action, when a ping succeeds.
  *
@@ -135,11 +145,23 @@ export class StoreGuard {
     };
   }
 
-  /** Runs one store call under the breaker. Rejects with StoreUnavailableError, unasked, while it is open. */
+  /**
+   * Runs one store call under the breaker. Rejects with StoreUnavailableError,
+   * unasked, while it is open (except the keep-alive calls, see KEEP_ALIVE).
+   */
   async call<T>(op: string, fn: () => Promise<T>): Promise<T> {
     const acquired = this.breaker.tryAcquire();
-    if (!acquired.allowed)
-      throw new StoreUnavailableError(`${this.unavailable() ?? 'store unavailable'} (${op} not sent)`);
+    if (!acquired.allowed) {
+      if (!KEEP_ALIVE.has(op)) {
+        throw new StoreUnavailableError(`${this.unavailable() ?? 'store unavailable'} (${op} not sent)`);
+      }
+      try {
+        return await fn();
+      } catch (error) {
+        if (error instanceof StoreError) this.#noteFailure(error);
+        throw error;
+      }
+    }
     let value: T;
     try {
       value = await fn();
@@ -226,9 +248,13 @@ export class StoreGuard {
   }
 
   #failed(permit: BreakerPermit, error: unknown): void {
+    this.#noteFailure(error);
+    permit.failure();
+  }
+
+  #noteFailure(error: unknown): void {
     this.#failures++;
     this.#lastError = { message: messageOf(error), at: this.#o.clock.now() };
-    permit.failure();
   }
 
   #changed({ from, to }: BreakerStateChange): void {
