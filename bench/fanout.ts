@@ -8,6 +8,7 @@
 import { defineLoop } from '../src/config/define-loop.ts';
 import { createRuntime } from '../src/runtime/runtime.ts';
 import { fmt, heading, line, now, seeded } from './report.ts';
+import { seedBatches } from './support/seed-batch.ts';
 
 const ITEMS = 20;
 const CONCURRENCY = 10;
@@ -19,15 +20,6 @@ function sleep(ms: number): Promise<void> {
 /** Lower bound for any scheduler: the longest item, or the total work spread over every slot. */
 export function idealBound(latencies: number[], concurrency: number): number {
   return Math.max(Math.max(...latencies), latencies.reduce((a, b) => a + b, 0) / concurrency);
-}
-
-async function seedBatches(latencies: number[]): Promise<number> {
-  const start = now();
-  for (let i = 0; i < latencies.length; i += CONCURRENCY) {
-    if (i > 0) await sleep(1_000);
-    await Promise.all(latencies.slice(i, i + CONCURRENCY).map((ms) => sleep(ms)));
-  }
-  return now() - start;
 }
 
 async function autoloopCycle(latencies: number[]): Promise<number> {
@@ -54,7 +46,10 @@ export async function benchFanout(): Promise<Record<string, number>> {
   const latencies = Array.from({ length: ITEMS }, () => Math.round(200 + random() * 800));
   const ideal = idealBound(latencies, CONCURRENCY);
   const ours = await autoloopCycle(latencies);
-  const batches = await seedBatches(latencies);
+  const { ms: batches } = await seedBatches(
+    latencies.map((ms) => () => sleep(ms)),
+    { batchSize: CONCURRENCY },
+  );
   line(`ideal lower bound        ${fmt(ideal)} ms`);
   line(`autoloop pool            ${fmt(ours)} ms   ratio to ideal ${fmt(ours / ideal, 2)}`);
   line(`seed 002 batches of 10   ${fmt(batches)} ms   ratio to ideal ${fmt(batches / ideal, 2)}`);
