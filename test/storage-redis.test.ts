@@ -70,6 +70,18 @@ describe('RedisStore', () => {
     assert.match(store.description, /^rediss?:\/\/[^@/]+:\d+\/\d+$/);
   });
 
+  it('enqueues a cycle of 30,000 items in one call (items travel as one argument, not four each)', async () => {
+    const store = await freshStore();
+    const many = Array.from({ length: 30_000 }, (_, i) => ({ ...item(`k${i}`), priority: i % 3 }));
+    const rows = await store.queue.enqueue('big', 'c1', many, null, 1000);
+    assert.equal(rows.length, 30_000);
+    assert.deepEqual(await store.queue.depth('big'), [
+      { loop: 'big', priority: 0, count: 10_000 },
+      { loop: 'big', priority: 1, count: 10_000 },
+      { loop: 'big', priority: 2, count: 10_000 },
+    ]);
+  });
+
   it('keeps deployments apart: stores with different prefixes on one server share nothing', async () => {
     const a = await freshStore();
     const b = await freshStore();

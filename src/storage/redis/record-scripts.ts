@@ -115,24 +115,25 @@ return out
 
   /*
    * queueEnqueue. ARGV: prefix, loop, cycleId, now, claimed (1/0), owner,
-   * until, then per item: key, priority, payload JSON, idempotency key.
+   * until, items: a JSON array of [key, priority (string), payload JSON,
+   * idempotency key] per item.
    * Returns one entry per item: its new id, or '' when its idempotency key
    * is already queued (skipped).
    */
   queueEnqueue: `
 local p, loop, cycle, now, claimed, owner, till = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local out = {}
-for i = 8, #ARGV, 4 do
-  local idem = ARGV[i + 3]
+for _, it in ipairs(cjson.decode(ARGV[8])) do
+  local key, priority, payload, idem = it[1], it[2], it[3], it[4]
   if redis.call('HEXISTS', p .. 'q:idem', idem) == 1 then
     out[#out + 1] = ''
   else
     local id = redis.call('INCR', p .. 'q:seq')
     local member = string.format('%016d:%016d', tonumber(now), id)
-    redis.call('HSET', p .. 'q:item:' .. id, 'loop', loop, 'cycleId', cycle, 'key', ARGV[i], 'priority', ARGV[i + 1],
-      'payload', ARGV[i + 2], 'idem', idem, 'enqueuedAt', now, 'claimed', claimed, 'owner', owner, 'until', till,
+    redis.call('HSET', p .. 'q:item:' .. id, 'loop', loop, 'cycleId', cycle, 'key', key, 'priority', priority,
+      'payload', payload, 'idem', idem, 'enqueuedAt', now, 'claimed', claimed, 'owner', owner, 'until', till,
       'member', member)
-    redis.call('ZADD', p .. 'q:loop:' .. loop, ARGV[i + 1], member)
+    redis.call('ZADD', p .. 'q:loop:' .. loop, priority, member)
     redis.call('HSET', p .. 'q:idem', idem, id)
     redis.call('SADD', p .. 'q:loops', loop)
     out[#out + 1] = tostring(id)
