@@ -44,6 +44,9 @@ export function redisOptions(options: RedisConnectionOptions): RedisOptions {
     commandTimeout: options.commandTimeoutMs,
     socketTimeout: Math.max(2 * options.commandTimeoutMs, 5000),
     enableOfflineQueue: true,
+    // Commands issued in one event-loop turn go out in one write (the items of a cycle complete
+    // together): less redis-server CPU per item in bench/redis-throughput.ts.
+    enableAutoPipelining: true,
   };
 }
 
