@@ -14,6 +14,7 @@ import { benchLeaseThroughput } from './lease-throughput.ts';
 import { benchPoolOverhead } from './pool-overhead.ts';
 import { benchRedisVsBullmq } from './redis-vs-bullmq.ts';
 import { line } from './report.ts';
+import { benchSignals } from './signals.ts';
 import { benchSqliteThroughput } from './sqlite-throughput.ts';
 import { benchTakeover } from './takeover.ts';
 
@@ -29,6 +30,7 @@ const sections: Record<string, () => Promise<unknown>> = {
   takeover: benchTakeover,
   httpFootprint: benchHttpFootprint,
   redisVsBullmq: benchRedisVsBullmq,
+  signals: benchSignals,
 };
 const only = process.argv
   .find((arg) => arg.startsWith('--only='))
