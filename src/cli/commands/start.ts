@@ -101,6 +101,7 @@ async function foreground(flags: StartFlags, output: Output): Promise<number> {
     processMetrics: true,
     cwd: config.dir,
   });
+  for (const note of config.notes) logger.info(note);
   logRuntimeEvents(runtime, logger);
   const stopped = stopOnSignals(runtime, logger, config.shutdown.graceMs, files.release);
   try {

@@ -42,5 +42,6 @@ export function registerValidate(program: Command, output: Output): void {
           loops.map((l) => [l.name, l.trigger, l.overlap, l.timeout, String(l.attempts), String(l.concurrency)]),
         ),
       );
+      for (const note of config.notes) output.out(`note: ${note}`);
     });
 }
