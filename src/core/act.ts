@@ -93,7 +93,16 @@ export async function actOnItems(
     if (claims.lost(item.id)) return; // a peer adopted it while it waited for a slot
     let outcome: ItemEnd;
     try {
-      outcome = await runLeased(loop, item, ctx, record, { ...deps, attempts }, adopted.has(item.id), entered);
+      const settling = () => claims.done(item.id);
+      outcome = await runLeased(
+        loop,
+        item,
+        ctx,
+        record,
+        { ...deps, attempts, settling },
+        adopted.has(item.id),
+        entered,
+      );
     } catch (error) {
       // The store failed around this item (lease, complete, release): it was not acknowledged.
       tally.storeError ??= error;
@@ -165,7 +174,11 @@ async function runLeased(
   item: QueuedItem,
   ctx: CycleContext,
   record: CycleRecord,
-  deps: ActDeps & { attempts: AttemptSet },
+  deps: ActDeps & {
+    attempts: AttemptSet;
+    /** Called as the item's final queue write (complete or release) goes out: its claim needs no more heartbeats. */
+    settling: () => void;
+  },
   adopted: boolean,
   /** Called once the item holds a pool slot (or will not run). */
   entered: () => void,
@@ -176,12 +189,14 @@ async function runLeased(
     lease = await deps.leases.acquire(itemLeaseKey(loop.name, item.key));
     if (!lease && adopted) {
       // Not an overrun: this is the dead holder's own item. Retry once its lease expires.
+      deps.settling();
       return (await store.queue.release([item.id], owner)) > 0 ? 'deferred' : 'lost';
     }
     if (!lease) {
       const reason = `lease ${itemLeaseKey(loop.name, item.key)} is held by another run (overrun protection)`;
       bus.emit('item.skipped', { loop: loop.name, cycleId: record.id, key: item.key, reason });
       const result = skippedResult(item, record, clock.now(), reason);
+      deps.settling();
       return (await store.queue.complete(item.id, owner, result)) ? 'skipped' : 'lost';
     }
   }
@@ -190,11 +205,13 @@ async function runLeased(
     entered();
     const result: ItemResult = await running;
     if (result.status === 'failed' && ctx.signal.aborted && result.error?.name === ShutdownError.name) {
+      deps.settling();
       return (await store.queue.release([item.id], owner)) > 0 ? 'released' : 'lost';
     }
     // A holder whose lease lapsed (pause, blocked event loop) fences itself before writing.
     if (lease && !lease.valid) return 'lost';
     const final = { ...result, cycleId: record.id };
+    deps.settling();
     const stored = await store.queue.complete(item.id, owner, final, lease?.fence);
     if (stored && final.status === 'succeeded') deps.onStored?.(loop, final, ctx.tick);
     return stored ? result.status : 'lost';

@@ -118,6 +118,35 @@ describe('OutageBuffer', () => {
     );
   });
 
+  it('a queued item gone from the store runs again only if the store lost its data, not if a peer finished it', async () => {
+    const t = setup();
+    // The cycle c1's record is in the store: it kept its data, so a vanished row was finished by a peer.
+    await t.store.cycles.start({ ...record('l', 1, { kind: 'running' }), id: 'c1', finishedAt: null });
+    const [a] = await t.store.queue.enqueue('l', 'c1', [item('a')], { owner: OWNER, until: T0 + 10_000 }, T0);
+    assert.ok(a);
+    await t.store.queue.complete(a.id, OWNER, {
+      cycleId: 'peer-cycle',
+      loop: 'l',
+      key: 'a',
+      idempotencyKey: a.idempotencyKey,
+      priority: a.priority,
+      status: 'succeeded',
+      attempts: 1,
+      startedAt: T0,
+      finishedAt: T0,
+      durationMs: 0,
+    });
+    t.buffer.unacked('l', 'c1', [a], new StoreError('partitioned'));
+    // Cycle c2 is unknown to the store (lost with a restart): its item is queued again.
+    t.buffer.unacked('l', 'c2', [{ ...a, id: '999', cycleId: 'c2', key: 'b', idempotencyKey: 'l:b:tick' }], null);
+    await t.buffer.replay();
+    assert.ok(t.buffer.empty);
+    assert.deepEqual(
+      (await t.store.queue.list('l')).map((q) => [q.key, q.cycleId, q.claim]),
+      [['b', 'c2', null]],
+    );
+  });
+
   it('skipped ticks past the per-loop cap are counted in the reason of the oldest one recorded', async () => {
     const t = setup();
     const n = OUTAGE_LIMITS.skipsPerLoop + 7;

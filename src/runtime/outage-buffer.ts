@@ -62,12 +62,12 @@ export interface OutageCounts {
  *
  * - Leases whose release failed are released (compare-and-set on owner and
  *   token), so their keys can run again at once rather than after the TTL.
- * - Items planned but not acknowledged are re-enqueued as pending (same loop,
- *   key, priority, payload and idempotency key; the queue keeps one item per
- *   idempotency key, so an item the store did keep is not doubled) after
- *   their claim, if any, is released; the loop's next cycle or recovery
- *   cycle adopts and re-runs them. An item whose result the store holds
- *   after all (its `complete` was applied but the reply lost) is not.
+ * - Items planned but not acknowledged go back to the queue as pending (same
+ *   loop, key, priority, payload and idempotency key): released when the
+ *   store kept their row, enqueued again when it lost it with the rest of
+ *   its data; the loop's next cycle or recovery cycle adopts and re-runs
+ *   them. One whose result the store holds after all (a reply lost), or that
+ *   a peer adopted and finished meanwhile, is not run again (see #requeue).
  * - Cycle records are written with `start` (the whole record), or `finish`
  *   when the store already has it.
  * - Skipped ticks are recorded with their reason, oldest first; ticks past
@@ -227,7 +227,6 @@ export class OutageBuffer implements StoreOutbox {
   }
 
   async #replayItems(): Promise<number> {
-    const { owner, clock } = this.#o;
     const store = this.#o.store();
     let done = 0;
     // Groups of the same loop and cycle, in the order they were held.
@@ -238,22 +237,55 @@ export class OutageBuffer implements StoreOutbox {
       list.push(entry);
       groups.set(group, list);
     }
+    const queued = new Map<string, Set<string>>();
     for (const group of groups.values()) {
       const first = (group[0] as [string, HeldItem])[1];
-      // A `complete` whose reply was lost may have been applied: its result is stored, so it is not run again.
-      const stored = new Set((await store.cycles.items(first.cycleId)).map((r) => r.idempotencyKey));
-      const entries = group.filter(([, held]) => !stored.has(held.item.idempotencyKey));
-      const ids = entries.flatMap(([, held]) => (held.id === undefined ? [] : [held.id]));
-      // A store that kept the item: its claim goes back to pending, and the enqueue below dedups it.
-      if (ids.length > 0) await store.queue.release(ids, owner);
-      if (entries.length > 0) {
-        const items = entries.map(([, held]) => held.item);
-        await store.queue.enqueue(first.loop, first.cycleId, items, null, clock.now());
+      let present = queued.get(first.loop);
+      if (!present) {
+        present = new Set((await store.queue.list(first.loop)).map((q) => q.id));
+        queued.set(first.loop, present);
       }
+      done += await this.#requeue(store, first, group, present);
       for (const [key, held] of group) if (this.#items.get(key) === held) this.#items.delete(key);
-      done += entries.length;
     }
     return done;
+  }
+
+  /**
+   * One group's items (same loop and cycle) back into the queue, each
+   * according to what the store still knows of it:
+   * - its result is stored (a `complete` applied whose reply was lost): done;
+   * - its row is still queued: released to pending (if the claim is still
+   *   ours), nothing re-added;
+   * - its row is gone and so is its cycle's record: the store lost its data
+   *   (a Redis restart without persistence): enqueued again;
+   * - its row is gone but its cycle's record is there: a peer adopted and
+   *   finished it while this process could not reach the store: done (not
+   *   run twice);
+   * - it never reached the queue (no id): enqueued (the queue dedups it by
+   *   idempotency key if the enqueue did land).
+   * Returns how many went back to the queue.
+   */
+  async #requeue(
+    store: Store,
+    first: HeldItem,
+    group: Array<[string, HeldItem]>,
+    present: Set<string>,
+  ): Promise<number> {
+    const { owner, clock } = this.#o;
+    const stored = new Set((await store.cycles.items(first.cycleId)).map((r) => r.idempotencyKey));
+    const open = group.map(([, held]) => held).filter((held) => !stored.has(held.item.idempotencyKey));
+    const release = open.flatMap((held) => (held.id !== undefined && present.has(held.id) ? [held.id] : []));
+    let enqueue = open.filter((held) => held.id === undefined || !present.has(held.id));
+    if (enqueue.some((held) => held.id !== undefined) && (await store.cycles.get(first.cycleId)) !== undefined) {
+      enqueue = enqueue.filter((held) => held.id === undefined);
+    }
+    if (release.length > 0) await store.queue.release(release, owner);
+    if (enqueue.length > 0) {
+      const items = enqueue.map((held) => held.item);
+      await store.queue.enqueue(first.loop, first.cycleId, items, null, clock.now());
+    }
+    return release.length + enqueue.length;
   }
 
   async #replayCycles(): Promise<number> {
