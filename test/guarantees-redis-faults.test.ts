@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { ItemResult } from '../src/core/cycle-record.ts';
 import { openStore } from '../src/storage/open-store.ts';
@@ -19,15 +20,19 @@ import { guaranteeFixture } from './support/guarantees-sim.ts';
 import { startRedis, type TestRedis } from './support/redis-server.ts';
 
 /**
- * The lease guarantees on Redis when the connection between a process and
- * Redis is reset under it: a real runtime process talks to a real
- * redis-server through a fault-injecting TCP proxy on loopback
- * (support/fault-proxy.ts, +100 ms each way so that requests and replies are
- * in flight), in real time, on the runtime's default lease TTL (10 s).
+ * The lease guarantees on Redis when the network between a process and Redis
+ * is bad: a real runtime process talks to a real redis-server through a
+ * fault-injecting TCP proxy on loopback (support/fault-proxy.ts), in real time.
  *
- * A reset: the proxy sends a TCP RST to both sides of every open
+ * Latency: the proxy holds every chunk back 500 ms in each direction, so
+ * every Redis round trip (lease acquire, renewal, claim heartbeat, result
+ * write) takes about 1 s more. The holder runs on the runtime's default
+ * lease TTL (10 s: renewals every 3.3 s, a give-up deadline 9 s after the
+ * last successful renewal was sent); no lease may be lost.
+ *
+ * Connection resets: the proxy sends a TCP RST to both sides of every open
  * connection. What that does to the store's client (ioredis):
- * - the socket errors with ECONNRESET and closes; the client dials again on
+ * - the socket errors with ECONNRESET and closes; the client reconnects on
  *   its own after its retry delay (the backend's `retryStrategy`), then
  *   runs its ready check and re-selects the database before sending more;
  * - a command whose request had reached Redis has run there, but its reply
@@ -39,11 +44,10 @@ import { startRedis, type TestRedis } from './support/redis-server.ts';
  *   not have run"). The `store.error` lines the test prints say which
  *   behaviour was in effect;
  * - the runtime sees a slow or failed renewal, claim heartbeat or write. A
- *   failed renewal is retried at the next ttl/3 until the give-up deadline
- *   (9 s after the last successful renewal was sent); a holder that misses
- *   it aborts the item (LeaseLostError) and writes nothing under the lost
- *   lease; the item's queue claim then expires and a peer (or the holder's
- *   own recovery loop) re-runs it under a newer token.
+ *   failed renewal is retried at the next ttl/3 until the give-up deadline;
+ *   a holder that misses it aborts the item (LeaseLostError) and writes
+ *   nothing under the lost lease; the item's queue claim then expires and a
+ *   peer (or the holder's own recovery loop) re-runs it under a newer token.
  * So after resets a lease is kept, or it is lost and then its late write is
  * refused and its item re-run: nothing lost, nothing committed twice.
  */
@@ -51,6 +55,7 @@ import { startRedis, type TestRedis } from './support/redis-server.ts';
 const fx = guaranteeFixture('redis-faults');
 const { children } = fx;
 
+const LATENCY_MS = 500;
 /** The runtime's default lease TTL (leaseTtlMs left unset in the children). */
 const DEFAULT_TTL_MS = 10_000;
 
@@ -102,8 +107,33 @@ async function allResults(store: Store, loop: string): Promise<ItemResult[]> {
   return (await Promise.all(cycles.map((c) => store.cycles.items(c.id)))).flat();
 }
 
+/** One RESP PING over a fresh connection to `port`: the round trip in ms. */
+function pingMs(port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const socket = connect(port, '127.0.0.1');
+    let reply = '';
+    socket.setTimeout(10_000, () => socket.destroy(new Error('no PONG within 10 s')));
+    socket.on('error', reject);
+    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (chunk) => {
+      reply += chunk.toString();
+      if (!reply.includes('\r\n')) return;
+      socket.destroy();
+      if (reply.startsWith('+PONG')) resolve(performance.now() - started);
+      else reject(new Error(`expected +PONG, got ${JSON.stringify(reply)}`));
+    });
+  });
+}
+
+/** The child's lines for store calls that got an answer (see runtime-child.ts). */
+const STORE_CALLS = ['acquire', 'renew', 'release', 'extend', 'complete', 'adopt', 'probe'];
 const of = (lines: ChildLine[], ev: string) => lines.filter((l) => l.ev === ev);
 const keysOf = (lines: ChildLine[]) => new Set(lines.map((l) => l.key as string));
+const stats = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return `min ${sorted[0]} ms, median ${sorted[Math.floor(sorted.length / 2)]} ms, max ${sorted.at(-1)} ms (${sorted.length})`;
+};
 
 /** Counts of `names`, as "a 3, b 1". */
 function tally(names: string[]): string {
@@ -149,7 +179,98 @@ async function assertStoreClean(store: Store, loop: string, items: number): Prom
   return results;
 }
 
-describe('guarantees on Redis through a faulty network', { timeout: LONG ? 300_000 : 90_000 }, () => {
+describe('guarantees on Redis through a faulty network', {
+  concurrency: true,
+  timeout: LONG ? 300_000 : 90_000,
+}, () => {
+  it(`+${LATENCY_MS} ms each way on every Redis round trip, default lease TTL (10 s): no lease lost, every renewal ok, every item committed once`, async (t) => {
+    const ITEMS = 20;
+    const ITEM_MS = LONG ? 60_000 : 10_000;
+    const LOOP = 'slow-link';
+    const keys = Array.from({ length: ITEMS }, (_, i) => `k${i}`);
+    const proxy = await startFaultProxy(target);
+    proxies.push(proxy);
+    proxy.setLatency(LATENCY_MS);
+    const rtt = await pingMs(proxy.port);
+    const urls = storeUrls('latency');
+    const spawnedAt = Date.now();
+    // leaseTtlMs unset: the runtime's default TTL, checked on the stored lease below.
+    const holder = startChild(
+      {
+        store: urls.via(proxy),
+        role: 'holder',
+        loop: { name: LOOP, trigger: { manual: true }, items: ITEMS, concurrency: ITEMS, timeout: '5m' },
+        act: { sleepMs: ITEM_MS },
+        runOnStart: true,
+        probeLateWrites: true,
+      },
+      children,
+    );
+    await holder.waitUntil(
+      `${ITEMS} items in flight (or the cycle's end)`,
+      (l) => keysOf(of(l, 'act.start')).size === ITEMS || l.some((x) => x.ev === 'ran'),
+      30_000,
+    );
+    const early = holder.lines.find((l) => l.ev === 'ran');
+    assert.equal(
+      early,
+      undefined,
+      `the cycle ended before its ${ITEMS} items were in flight: ${JSON.stringify(early?.outcome ?? early?.error)}`,
+    );
+    const leased = await withStore(urls.direct, (store) => store.leases.list(Date.now()));
+    const ttls = [...new Set(leased.map((l) => l.expiresAt - l.acquiredAt))];
+    const ran = await holder.waitFor((l) => l.ev === 'ran', ITEM_MS + 30_000);
+    const ranAt = Date.now();
+    await stopChild(holder);
+    const since = (ev: string) => `${((holder.lines.find((l) => l.ev === ev)?.t ?? Number.NaN) - spawnedAt) / 1000} s`;
+
+    const renewals = of(holder.lines, 'renew');
+    const perKey = keys.map((k) => renewals.filter((l) => l.key === `${LOOP}/${k}`).length);
+    const ms = (ev: string) => of(holder.lines, ev).map((l) => l.ms as number);
+    t.diagnostic(
+      `through the proxy (+${LATENCY_MS} ms each way): PING round trip ${Math.round(rtt)} ms; lease TTL ${ttls.join(', ')} ms ` +
+        `(the runtime's default); ${ITEMS} items of ${ITEM_MS} ms: ${renewals.length} renewals ` +
+        `(${Math.min(...perKey)}..${Math.max(...perKey)} per key), ${renewals.filter((l) => l.ok !== true).length} refused, ` +
+        `${holder.bus('lease.lost').length} leases lost; renewal ${stats(ms('renew'))}; acquire ${stats(ms('acquire'))}; ` +
+        `claim heartbeat ${stats(ms('extend'))}; result write ${stats(ms('complete'))}; ` +
+        `store errors: ${tally(of(holder.lines, 'store.error').map((l) => String(l.op)))}; cycle ${JSON.stringify(ran.outcome ?? ran.error)}; ` +
+        `after spawn: ready ${since('ready')}, first item ${since('act.start')}, cycle ended ${(ranAt - spawnedAt) / 1000} s, ` +
+        `stopped ${since('stopped')}`,
+    );
+
+    // The scenario really happened: slow round trips, on the default TTL, while the items ran.
+    assert.ok(rtt >= 2 * LATENCY_MS, `a PING through the proxy took ${rtt} ms, expected >= ${2 * LATENCY_MS} ms`);
+    assert.deepEqual(ttls, [DEFAULT_TTL_MS], 'the leases were taken with the default TTL');
+    assert.equal(leased.length, ITEMS, 'every item held its lease while it ran');
+    assert.ok(
+      Math.min(...ms('renew')) >= 2 * LATENCY_MS - 50,
+      `a renewal answered in ${Math.min(...ms('renew'))} ms: not slowed by the proxy`,
+    );
+    assert.ok(Math.min(...perKey) >= 2, `a key was renewed only ${Math.min(...perKey)} times while its item ran`);
+
+    // No lease lost: no renewal refused or failed, no abort, no late write, every claim kept.
+    assert.deepEqual(holder.bus('lease.lost'), [], 'a lease was lost under latency');
+    assert.deepEqual(
+      renewals.filter((l) => l.ok !== true).map((l) => l.key),
+      [],
+      'renewals refused',
+    );
+    assert.deepEqual(
+      of(holder.lines, 'store.error').map((l) => `${l.op}: ${l.error}`),
+      [],
+      'store calls that failed',
+    );
+    assert.deepEqual(of(holder.lines, 'signal.aborted'), [], 'an item was aborted');
+    assert.deepEqual(of(holder.lines, 'probe'), [], 'a late write was attempted: a lease was lost');
+    for (const line of of(holder.lines, 'extend')) {
+      assert.deepEqual(line.held, line.keys, 'a claim heartbeat lost a claim');
+    }
+    assert.deepEqual(ran.outcome, { kind: 'ok' }, `the cycle: ${JSON.stringify(ran.outcome ?? ran.error)}`);
+    assert.equal((ran.counts as { succeeded: number }).succeeded, ITEMS);
+    assertCommittedOnce([holder], keys);
+    await withStore(urls.direct, (store) => assertStoreClean(store, LOOP, ITEMS));
+  });
+
   it('connection resets mid-run: each lease is kept or, if lost, its late write is refused and its item re-run; nothing lost, nothing committed twice', async (t) => {
     const ITEMS = 20;
     const ITEM_MS = LONG ? 60_000 : 12_000;
@@ -198,6 +319,69 @@ describe('guarantees on Redis through a faulty network', { timeout: LONG ? 300_0
     assert.equal(resets.length, RESETS);
     for (const r of resets) assert.ok(r.connections >= 1, 'a reset found no open connection');
     assert.ok(lastResetAt < run.firstStart + ITEM_MS, 'the resets came while the items ran');
+    assertKeptOrFenced(run, LOOP, keys, commits);
+    await withStore(run.urls.direct, (store) => assertStoreClean(store, LOOP, ITEMS));
+  });
+
+  it('a link that flaps faster than a round trip for longer than the TTL: every lease lost before a peer takes it, late writes refused, items re-run once', async (t) => {
+    const ITEMS = 10;
+    const LINK_MS = 100;
+    const FLAP_EVERY_MS = 150; // < the 200 ms round trip: no reply ever gets through
+    const FLAP_MS = DEFAULT_TTL_MS + 3_000;
+    const LOOP = 'flapping-link';
+    const keys = Array.from({ length: ITEMS }, (_, i) => `k${i}`);
+    const proxy = await startFaultProxy(target);
+    proxies.push(proxy);
+    proxy.setLatency(LINK_MS);
+    // The holder's items would run a minute: they end only by losing their leases.
+    const run = await startHolderAndPeer(proxy, 'flapping', LOOP, ITEMS, 60_000);
+    const { holder, peer } = run;
+
+    const flapFrom = Date.now();
+    let resetCount = 0;
+    while (Date.now() - flapFrom < FLAP_MS) {
+      resetCount += proxy.resetAll();
+      await sleep(FLAP_EVERY_MS);
+    }
+    const flapUntil = Date.now();
+    await run.finish(30_000, (lines) => keysOf(of(lines, 'probe')).size === ITEMS);
+
+    const lost = lostLeases(holder, LOOP);
+    const commits = assertCommittedOnce([holder, peer], keys);
+    const lostAfter = lost.map((l) => l.at - flapFrom);
+    const peerAcquired = (key: string) =>
+      of(peer.lines, 'acquire').find((l) => l.key === `${LOOP}/${key}` && l.token !== null)?.t ?? Number.NaN;
+    const margins = lost.map((l) => peerAcquired(l.key) - l.at);
+    const probes = of(holder.lines, 'probe');
+    t.diagnostic(
+      `link flapping ${flapUntil - flapFrom} ms (a reset every ${FLAP_EVERY_MS} ms, ${resetCount} connections reset, ` +
+        `+${LINK_MS} ms each way), lease TTL ${DEFAULT_TTL_MS} ms: ${lost.length}/${ITEMS} leases lost ` +
+        `${stats(lostAfter)} after the flapping began (${tally(lost.map((l) => l.reason))}); ` +
+        `the peer took each key ${stats(margins)} after the holder gave it up; ` +
+        `late writes ${probes.length}, refused ${probes.filter((l) => l.ok === false && l.error === undefined).length} ` +
+        `(after ${of(holder.lines, 'probe.error').length} tries the flapping link failed); ` +
+        `commits by ${tally([...commits.values()].map((l) => l.role))}`,
+    );
+
+    // The link really was cut: no store call of the holder's was answered while it flapped.
+    const answered = holder.lines.filter(
+      (l) => STORE_CALLS.includes(l.ev) && l.t > flapFrom + 2 * LINK_MS && l.t < flapUntil,
+    );
+    assert.deepEqual(
+      answered.map((l) => `${l.ev} ${l.key ?? ''}`),
+      [],
+      'store calls answered through the flapping link',
+    );
+    assert.ok(resetCount > 0, 'no connection was reset');
+    assert.deepEqual(
+      keys.filter((k) => !lost.some((l) => l.key === k)),
+      [],
+      'keys whose lease the holder kept although no renewal could get through for longer than the TTL',
+    );
+    // The holder gave each key up before the peer could take it: never two live holders.
+    for (const l of lost) {
+      assert.ok(l.at < peerAcquired(l.key), `${l.key}: the peer took the key before the holder gave it up`);
+    }
     assertKeptOrFenced(run, LOOP, keys, commits);
     await withStore(run.urls.direct, (store) => assertStoreClean(store, LOOP, ITEMS));
   });
