@@ -37,7 +37,7 @@ export class ResultPublisher {
     this.#logger = options.logger;
     if (options.broadcast) return;
     for (const loop of options.loops) {
-      if (!loop.publish) continue;
+      if (!loop.publish?.channel) continue; // no channel: nothing to publish on pub/sub
       options.logger.warn(
         { loop: loop.name, channel: loop.publish.channel, store: options.store },
         `loop ${loop.name}: publish.channel "${loop.publish.channel}" needs a Redis store (redis://...); this store has no pub/sub, so results are stored but not published`,
