@@ -2,7 +2,6 @@ import type { LoopDefinition, ResolvedDependency, ResolvedLoop } from '../core/l
 import { ConfigError, type ConfigIssue } from './config-error.ts';
 import { type DependencySpec, dependencySchema, resolveDependency } from './file-schema.ts';
 import { resolveLoop } from './resolve-loop.ts';
-import { publishSchema } from './schema.ts';
 import { validate } from './zod-issues.ts';
 
 /**
@@ -29,29 +28,15 @@ export function defineLoop<S = unknown, P = unknown>(def: LoopDefinition<S, P>):
 }
 
 /**
- * {@link resolveLoop} plus the loop options it does not check itself
- * (`publish`), validated here with the same message template; every issue of
- * both is reported together. Throws a {@link ConfigError} naming `where`.
+ * {@link resolveLoop} under the name the callers of this module use.
+ * Throws a {@link ConfigError} naming `where`.
  *
  * @example
  * const loop = resolveDefinition(def, `defineLoop(${def.name})`);
- * loop.publish; // { channel: 'channel:raw-signals' } or null
+ * loop.publish; // { channel: 'channel:raw-signals' }, { channel: null } or null
  */
 export function resolveDefinition<S = unknown, P = unknown>(def: LoopDefinition<S, P>, where: string): ResolvedLoop {
-  if (!def || typeof def !== 'object' || !('publish' in def)) return resolveLoop(def, where);
-  const { publish, ...rest } = def;
-  const issues: ConfigIssue[] = [];
-  const checked = validate(publishSchema, publish, where, ['publish']);
-  if (!checked.ok) issues.push(...checked.issues);
-  let loop: ResolvedLoop | undefined;
-  try {
-    loop = resolveLoop(rest as LoopDefinition<S, P>, where);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    issues.unshift(...error.issues);
-  }
-  if (issues.length > 0 || !loop || !checked.ok) throw new ConfigError(issues);
-  return Object.freeze({ ...loop, publish: checked.value });
+  return resolveLoop(def, where);
 }
 
 /**

@@ -8,7 +8,7 @@ import {
   type ResolvedTrigger,
 } from '../core/loop.ts';
 import { ConfigError } from './config-error.ts';
-import { functionSchema, loopNameSchema, policiesSchema, triggerSchema } from './schema.ts';
+import { functionSchema, loopNameSchema, policiesSchema, publishSchema, triggerSchema } from './schema.ts';
 import { type ConfigPath, type Validated, validate } from './zod-issues.ts';
 
 const loopDefinitionSchema = z.strictObject(
@@ -58,9 +58,17 @@ export function buildLoop(parts: LoopParts): ResolvedLoop {
  * {@link resolveLoop}.
  */
 export function checkLoop(def: unknown, file: string, prefix: ConfigPath = []): Validated<ResolvedLoop> {
-  const result = validate(loopDefinitionSchema, def, file, prefix);
-  if (!result.ok) return result;
-  return { ok: true, value: buildLoop(result.value as LoopParts) };
+  // `publish` and `recipe` are checked on their own so a loop made by a recipe passes the same schema.
+  const isObject = def !== null && typeof def === 'object';
+  const { publish, recipe, ...rest } = isObject ? (def as Record<string, unknown>) : {};
+  const body = isObject ? rest : def;
+  const result = validate(loopDefinitionSchema, body, file, prefix);
+  const published = validate(publishSchema, publish, file, [...prefix, 'publish']);
+  const recipeName = validate(z.string().min(1).optional(), recipe, file, [...prefix, 'recipe']);
+  const issues = [result, published, recipeName].flatMap((r) => (r.ok ? [] : r.issues));
+  if (!result.ok || !published.ok || !recipeName.ok) return { ok: false, issues };
+  const loop = buildLoop(result.value as LoopParts);
+  return { ok: true, value: Object.freeze({ ...loop, publish: published.value, recipe: recipeName.value ?? null }) };
 }
 
 /**

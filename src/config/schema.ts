@@ -215,16 +215,22 @@ export function functionSchema(what: string) {
 const CHANNEL_EXPECTED = 'a pub/sub channel name like "channel:raw-signals" (no spaces)';
 
 /**
- * A loop's `publish: { channel }`: where each succeeded item's result is
- * published (Redis pub/sub). Output: `{ channel }` frozen, or null when absent.
+ * A loop's `publish: { channel? }`: each succeeded item's result is published
+ * as a `result.published` event and, with a channel, on Redis pub/sub.
+ * Output: `{ channel }` (null: event only) frozen, or null when absent.
  */
 export const publishSchema = z
   .strictObject(
-    { channel: z.string({ error: CHANNEL_EXPECTED }).regex(/^\S{1,256}$/, { error: CHANNEL_EXPECTED }) },
+    {
+      channel: z
+        .string({ error: CHANNEL_EXPECTED })
+        .regex(/^\S{1,256}$/, { error: CHANNEL_EXPECTED })
+        .optional(),
+    },
     {
       error: (issue) =>
         issue.code === 'invalid_type' ? 'a mapping like { channel: "channel:raw-signals" }' : undefined,
     },
   )
   .optional()
-  .transform((input): ResolvedLoop['publish'] => (input ? Object.freeze({ channel: input.channel }) : null));
+  .transform((input): ResolvedLoop['publish'] => (input ? Object.freeze({ channel: input.channel ?? null }) : null));

@@ -104,8 +104,14 @@ export interface LoopDefinition<S = unknown, P = unknown> {
   plan?(snapshot: S, ctx: CycleContext): ReadonlyArray<PlannedItem<P>> | Promise<ReadonlyArray<PlannedItem<P>>>;
   act(item: WorkItem<P>, ctx: ItemContext): unknown;
   policies?: LoopPolicies;
-  /** Publish each succeeded item's result on a pub/sub channel (needs a Redis store). */
+  /**
+   * Publish each succeeded item's result after it is stored: as a
+   * `result.published` event (event log, `/events`, webhooks) and, with a
+   * `channel`, on that pub/sub channel (needs a Redis store).
+   */
   publish?: PublishSpec;
+  /** The recipe that made this loop (`signals`), for surfaces that serve its results. */
+  recipe?: string;
 }
 
 /**
@@ -117,7 +123,7 @@ export interface LoopDefinition<S = unknown, P = unknown> {
  * logged and never fails the item.
  */
 export interface PublishSpec {
-  channel: string;
+  channel?: string;
 }
 
 /** A trigger after validation. */
@@ -148,8 +154,10 @@ export interface ResolvedLoop {
     readonly adaptive: ResolvedAdaptive | null;
     readonly backpressure: { readonly after: number; readonly cooldownTicks: number } | null;
   };
-  /** Results published on a channel; absent or null: not published. */
-  readonly publish?: { readonly channel: string } | null;
+  /** Results published (event, and channel when not null); absent or null: not published. */
+  readonly publish?: { readonly channel: string | null } | null;
+  /** The recipe that made it, or null. */
+  readonly recipe?: string | null;
 }
 
 export interface ResolvedAdaptive {
