@@ -7,8 +7,8 @@
  *   answers;
  * - over real sockets, a runtime on the system clock and a SQLite file:
  *   signals made before anyone connected are served, signals stored after
- *   the client's position arrive on the stream (from `cycle.finished`, or
- *   from `result.published` when the runtime emits it), `Last-Event-ID`
+ *   the client's position arrive on the stream (from `result.published` events,
+ *   one frame per stored signal), `Last-Event-ID`
  *   resumes without a gap or a duplicate, and no poll is left behind;
  * - the dashboard in headless Chromium: the signals panel shows what the
  *   store holds on load and updates live.

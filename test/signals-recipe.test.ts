@@ -14,6 +14,7 @@
  * - a command stage and an LLM stage (the stand-in chat-completions server,
  *   real HTTP) in a runtime on the system clock, with the seed's metrics fed.
  */
+
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,7 +25,7 @@ import { TerminalError } from '../src/core/errors.ts';
 import type { AnyEvent } from '../src/observability/events.ts';
 import { seedLlmStage } from '../src/recipes/signals/llm-seed-stages.ts';
 import { readSignal, type Signal } from '../src/recipes/signals/signal.ts';
-import { createSignalsMetrics } from '../src/recipes/signals/signals-metrics.ts';
+import type { SignalsMetrics } from '../src/recipes/signals/signals-metrics.ts';
 import { SEED_SYMBOLS, signalLlmStage, signalsRecipe } from '../src/recipes/signals/signals-recipe.ts';
 import { latestSignals } from '../src/recipes/signals/signals-view.ts';
 import { commandStage, functionStage } from '../src/recipes/signals/stage.ts';
@@ -167,10 +168,7 @@ describe('signals recipe in a runtime', () => {
   it('per-symbol overrun protection: a symbol leased by another run is skipped with the reason; the rest go on', async () => {
     const { store } = sqliteFile();
     const h = await createLoopHarness([signalsRecipe()], { store, schedule: false });
-    const metrics = createSignalsMetrics(h.runtime.bus, {
-      registry: h.runtime.metrics?.registry ?? assert.fail('metrics start with the runtime'),
-      loops: ['signals'],
-    });
+    assert.ok(h.runtime.signalsMetrics, 'seed metrics start with a signals loop');
     try {
       // Another process is still analysing BTC/USD from the previous tick.
       const held = await store.leases.acquire('signals/BTC/USD', 'elsewhere:1:slow', 60_000, h.clock.now());
@@ -198,7 +196,6 @@ describe('signals recipe in a runtime', () => {
       const next = await h.runCycle();
       assert.deepEqual(next.counts, { planned: 20, succeeded: 20, failed: 0, skipped: 0 });
     } finally {
-      metrics.dispose();
       await h.stop();
       await store.close();
     }
@@ -217,7 +214,7 @@ describe('signals recipe with a command stage and an LLM stage (system clock, re
   it('indicators -> analyse -> advise (LLM) -> a command stage: every symbol signed off, llm_service used, metrics fed', async () => {
     const { store } = sqliteFile();
     const symbols = ['BTC/USD', 'ETH/USD', 'SOL/USD', 'DOGE/USD', 'AVAX/USD'];
-    let seedMetrics: ReturnType<typeof createSignalsMetrics> | undefined;
+    let seedMetrics: SignalsMetrics | undefined;
     const advise = seedLlmStage('advise', { baseURL: llm.baseURL, apiKey: llm.apiKey, model: 'stand-in' });
     // A command stage: reads the signal on stdin, adds a reason, prints it; exits 3 (do not retry) for AVAX.
     const sign = commandStage('sign', {
@@ -235,11 +232,7 @@ describe('signals recipe with a command stage and an LLM stage (system clock, re
       dependencies: { llm_service: { breaker: { failureThreshold: 5 }, rateLimit: { requests: 100, per: '1m' } } },
     });
     await runtime.start({ schedule: false });
-    seedMetrics = createSignalsMetrics(runtime.bus, {
-      registry: runtime.metrics?.registry ?? assert.fail('metrics'),
-      loops: ['signals'],
-      breakers: ['llm_service'],
-    });
+    seedMetrics = runtime.signalsMetrics ?? assert.fail('seed metrics start with a signals loop');
     try {
       assert.deepEqual(runtime.loop('signals').loop.policies.uses, ['llm_service']);
       const record = await runtime.run('signals');

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { LOOP_DEFAULTS, type LoopDefinition, type ResolvedDependency } from '../core/loop.ts';
 import { observabilityShape } from './observability-schema.ts';
-import { durationMs, loopNameSchema, policiesSchema, triggerSchema } from './schema.ts';
+import { durationMs, loopNameSchema, policiesSchema, publishSchema, triggerSchema } from './schema.ts';
 
 /** `./loops/demo.ts#act`, parsed. `exportName` is `default` when there is no `#`. */
 export interface ModuleRef {
@@ -61,6 +61,7 @@ export const fileLoopSchema = z
     act: stepRef('act'),
     items: z.array(z.unknown()).optional(),
     policies: policiesSchema,
+    publish: publishSchema,
   })
   .superRefine((loop, ctx) => {
     if (loop.observe !== undefined && loop.items !== undefined) {

@@ -57,7 +57,7 @@ describe('loadConfig: every bad input names the file and the path', () => {
   it('an unknown key in a loop', async () => {
     const lines = await errorLines(parse(loop(`trigger: { interval: 1m }\n${ACT}\npolices: { timeout: 5s }`)));
     assert.deepEqual(lines, [
-      'autoloop.yaml: loops.demo: unknown key "polices"; did you mean "policies"? allowed keys: description, trigger, observe, plan, act, items, policies',
+      'autoloop.yaml: loops.demo: unknown key "polices"; did you mean "policies"? allowed keys: description, trigger, observe, plan, act, items, policies, publish',
     ]);
   });
 

@@ -79,6 +79,7 @@ export function fakeSnapshot(loops: readonly string[] = ['prices']): RuntimeSnap
     loops: loops.map((name) => ({
       name,
       description: `the ${name} loop`,
+      recipe: null,
       schedule: 'every 10s',
       paused: false,
       running: false,

@@ -15,6 +15,7 @@ import { registerHealthRoutes } from './health-routes.ts';
 import { hostAllowlist } from './host-allowlist.ts';
 import { createRedactor } from './redact.ts';
 import { createResponder, errorMessage } from './respond.ts';
+import { registerSignalsRoutes, type SignalsSource } from './signals-routes.ts';
 import { registerStatusRoutes } from './status-routes.ts';
 
 /**
@@ -53,6 +54,8 @@ export interface HttpSource {
     /** Starts a graceful shutdown; resolves at once. */
     shutdown(): void;
   };
+  /** `/signals` and `/signals/stream` (the signals recipe). Absent: those routes are not served. */
+  signals?: SignalsSource;
   /** HTTP security settings: admin token ('' = admin refused) and extra allowed Host values. */
   security: { token: string; allowedHosts: readonly string[]; bindHost: string };
 }
@@ -119,6 +122,7 @@ export function createHttpApp(source: HttpSource, options: HttpAppOptions = {}):
   registerStatusRoutes(app, source, out);
   registerEventsRoute(app, source, out, clock, options.events);
   registerAdminRoutes(app, source, out, clock);
+  if (source.signals) registerSignalsRoutes(app, source.signals, { clock, responder: out });
   registerDashboard(app);
 
   // Registered after every handler, so they only see the other methods.

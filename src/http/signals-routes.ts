@@ -6,10 +6,8 @@
  *
  * The stream is the event log polled like `/events` (same start rules,
  * same ids: the log's `seq`, so `Last-Event-ID` resumes without a gap): a
- * `result.published` event of a signals loop becomes one `signal` frame;
- * for a cycle whose results were not published as events (a loop without
- * `publish`), its `cycle.finished` event sends the cycle's stored signals
- * instead. A client reads `/signals` first and opens
+ * `result.published` event of a signals loop (the recipe publishes every
+ * stored signal) becomes one `signal` frame. A client reads `/signals` first and opens
  * `/signals/stream?after=<lastEventId>` with the position `/signals`
  * returned, so nothing stored in between is missed.
  *
@@ -282,8 +280,6 @@ class SignalPump {
   #last = 0;
   #lastWriteAt = 0;
   #failing = false;
-  /** Cycles whose results came as result.published events: their cycle.finished sends nothing more. */
-  readonly #published = new RecentSet(REMEMBERED);
   /** `loop|symbol|tick` already sent: a signal is sent once per stream. */
   readonly #sent = new RecentSet(REMEMBERED);
 
@@ -335,25 +331,11 @@ class SignalPump {
   }
 
   async #handle(event: StoredEvent): Promise<void> {
-    if (event.loop === null || !this.loops.has(event.loop)) return;
-    if (event.type === RESULT_PUBLISHED) {
-      const data = event.data as Partial<ResultPublished> | null;
-      const read = readSignal(data?.output);
-      if (typeof data?.cycleId === 'string') this.#published.add(data.cycleId);
-      if (read.ok) await this.#send(event, event.loop, read.signal);
-      return;
-    }
-    if (event.type !== 'cycle.finished') return;
-    const cycleId = (event.data as { cycleId?: unknown } | null)?.cycleId;
-    if (typeof cycleId !== 'string' || this.#published.has(cycleId)) return;
-    let signals: readonly Signal[];
-    try {
-      signals = await this.source.cycleSignals(event.loop, cycleId);
-    } catch (error) {
-      await this.#streamError(`cannot read the signals of cycle ${cycleId}: ${errorMessage(error)}`);
-      return;
-    }
-    for (const signal of signals) await this.#send(event, event.loop, signal);
+    // Only result.published: the recipe publishes every stored signal, and reading a finished
+    // cycle's results as well would send a resumed stream the signals it already had again.
+    if (event.loop === null || !this.loops.has(event.loop) || event.type !== RESULT_PUBLISHED) return;
+    const read = readSignal((event.data as Partial<ResultPublished> | null)?.output);
+    if (read.ok) await this.#send(event, event.loop, read.signal);
   }
 
   async #send(event: StoredEvent, loop: string, signal: Signal): Promise<void> {

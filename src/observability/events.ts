@@ -30,7 +30,14 @@ export interface EventMap extends AlertEventMap {
   'lease.recovered': { key: string; previousOwner: string };
   'item.failed': { loop: string; cycleId: string; key: string; attempts: number; durationMs: number; error: ErrorInfo };
   /** A succeeded item's result, stored, of a loop with `publish` (e.g. a signal of the signals recipe). */
-  'result.published': { loop: string; key: string; cycleId: string; tickId: string; output: unknown; finishedAt: number };
+  'result.published': {
+    loop: string;
+    key: string;
+    cycleId: string;
+    tickId: string;
+    output: unknown;
+    finishedAt: number;
+  };
   'loop.concurrency': { loop: string; limit: number };
   'breaker.state': { breaker: string; from: string; to: string };
   'backpressure.cooldown': { loop: string; ticks: number };

@@ -1,6 +1,7 @@
 import type { ItemResult, Tick } from '../core/cycle-record.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ResolvedLoop } from '../core/loop.ts';
+import type { EventBus } from '../observability/events.ts';
 import type { Broadcast } from '../storage/store.ts';
 
 /** What goes out on a loop's `publish.channel` for each succeeded item, as JSON. */
@@ -25,16 +26,19 @@ export interface PublishedResult {
 export class ResultPublisher {
   readonly #broadcast: Broadcast | undefined;
   readonly #logger: Logger;
+  readonly #bus: EventBus;
   readonly #failing = new Set<string>();
 
   constructor(options: {
     broadcast: Broadcast | undefined;
+    bus: EventBus;
     logger: Logger;
     loops: readonly ResolvedLoop[];
     store: string;
   }) {
     this.#broadcast = options.broadcast;
     this.#logger = options.logger;
+    this.#bus = options.bus;
     if (options.broadcast) return;
     for (const loop of options.loops) {
       if (!loop.publish?.channel) continue; // no channel: nothing to publish on pub/sub
@@ -45,20 +49,26 @@ export class ResultPublisher {
     }
   }
 
-  /** Publishes `result` when its loop has a channel and the store a broadcast. Never throws. */
+  /**
+   * Emits `result.published` for a succeeded `result` of a loop with
+   * `publish`, and sends it on the loop's channel when it has one and the
+   * store a broadcast. Never throws.
+   */
   publish(loop: ResolvedLoop, result: ItemResult, tick: Tick): void {
-    const channel = loop.publish?.channel;
+    if (!loop.publish || result.status !== 'succeeded') return;
+    const body: PublishedResult = {
+      loop: loop.name,
+      key: result.key,
+      cycleId: result.cycleId,
+      tickId: tick.id,
+      output: result.output ?? null,
+      finishedAt: result.finishedAt,
+    };
+    this.#bus.emit('result.published', body);
+    const channel = loop.publish.channel;
     if (!channel || !this.#broadcast) return;
     let message: string;
     try {
-      const body: PublishedResult = {
-        loop: loop.name,
-        key: result.key,
-        cycleId: result.cycleId,
-        tickId: tick.id,
-        output: result.output ?? null,
-        finishedAt: result.finishedAt,
-      };
       message = JSON.stringify(body);
     } catch (error) {
       this.#logger.warn(

@@ -52,6 +52,8 @@ export type RuntimeSnapshot = {
   loops: Array<{
     name: string;
     description: string;
+    /** The recipe that made the loop (`signals`), or null. */
+    recipe: string | null;
     schedule: string;
     paused: boolean;
     running: boolean;
@@ -98,6 +100,7 @@ export async function snapshotOf(v: RuntimeView): Promise<RuntimeSnapshot> {
       return {
         name: runner.loop.name,
         description: runner.loop.description,
+        recipe: runner.loop.recipe ?? null,
         schedule: trigger.description,
         paused: runner.paused,
         running: runner.running,

@@ -11,12 +11,14 @@ import type { WorkItem } from '../core/work-item.ts';
 import type { EventStreamOptions } from '../http/events-route.ts';
 import { createHttpServer } from '../http/http-server.ts';
 import { createHttpApp } from '../http/routes.ts';
+import { storeSignalsSource } from '../http/signals-routes.ts';
 import { LeaseManager } from '../leases/lease-manager.ts';
 import { EventRecorder } from '../observability/event-recorder.ts';
 import { EventBus } from '../observability/events.ts';
 import { createMetrics, type RuntimeMetrics } from '../observability/metrics.ts';
 import { Dependency } from '../policies/dependency.ts';
 import { LoopGovernor } from '../policies/loop-governor.ts';
+import { createSignalsMetrics, type SignalsMetrics } from '../recipes/signals/signals-metrics.ts';
 import { Scheduler } from '../scheduling/scheduler.ts';
 import { createTrigger, periodMs } from '../scheduling/trigger.ts';
 import { openStore } from '../storage/open-store.ts';
@@ -145,6 +147,7 @@ export class Runtime {
   #probe: { abort: AbortController; run: Promise<void> } | null = null;
   #fanout: EventFanout | null = null;
   #publisher: ResultPublisher | null = null;
+  #signalsMetrics: SignalsMetrics | null = null;
 
   constructor(options: RuntimeOptions) {
     this.#options = options;
@@ -410,6 +413,17 @@ export class Runtime {
           p95: governor.latency.p95,
         })),
     });
+    const signalsLoops = this.#recipeLoops('signals');
+    if (signalsLoops.length > 0) {
+      const first = this.#loops.get(signalsLoops[0] as string);
+      this.#signalsMetrics = createSignalsMetrics(this.bus, {
+        registry: this.#metrics.registry,
+        loops: signalsLoops,
+        breakers: this.#resolvedDependencies.flatMap((d) => (d.breaker ? [d.name] : [])),
+        llmFromSignals: true,
+        ...(first && { latencyP95Ms: () => first.governor.latency.p95 }),
+      });
+    }
     for (const dep of this.#dependencies.values()) {
       dep.breaker?.onStateChange(({ breaker, from, to }) => this.bus.emit('breaker.state', { breaker, from, to }));
     }
@@ -465,6 +479,7 @@ export class Runtime {
     const loops = [...this.#loops.values()].map((slot) => slot.runner.loop);
     this.#publisher = new ResultPublisher({
       broadcast: raw.broadcast,
+      bus: this.bus,
       logger: this.logger,
       loops,
       store: raw.description,
@@ -517,12 +532,31 @@ export class Runtime {
           shutdown: () => void this.stop({ reason: 'POST /shutdown' }),
         },
         security: { token: http.token ?? '', allowedHosts: http.allowedHosts ?? [], bindHost: http.host },
+        signals: storeSignalsSource({
+          store: () => this.store,
+          loops: this.#recipeLoops('signals'),
+          clock: this.clock,
+        }),
       },
       { events: { ...http.events, ...(fanout && { subscribe: (wake: () => void) => void fanout.listen(wake) }) } },
     );
     this.#http = createHttpServer({ host: http.host, port: http.port, app });
     const address = await this.#http.start();
     this.#url = address.url;
+  }
+
+  /**
+   * Seed 002's metrics of the signals loops (null before start or without a
+   * signals loop): pass its `observeStage` to a recipe's `onStage` to feed
+   * `llm_latency_ms` from every call, failed ones included.
+   */
+  get signalsMetrics(): SignalsMetrics | null {
+    return this.#signalsMetrics;
+  }
+
+  /** The names of the loops a recipe made, in config order. */
+  #recipeLoops(recipe: string): string[] {
+    return [...this.#loops.values()].filter((s) => s.runner.loop.recipe === recipe).map((s) => s.runner.loop.name);
   }
 
   #startSchedulers(): void {

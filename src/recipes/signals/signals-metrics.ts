@@ -66,6 +66,14 @@ export interface SignalsMetricsOptions {
   readonly loops: readonly string[];
   /** Breakers reported as closed until their first state change (e.g. `llm_service`). */
   readonly breakers?: readonly string[];
+  /**
+   * Feed `llm_latency_ms` from the LLM stages recorded in each published
+   * signal (`stages[].durationMs` of stages with a `model`), for runtimes
+   * that cannot pass {@link SignalsMetrics.observeStage} to the recipe (YAML
+   * configs). Counts successful calls only, and stops once observeStage is
+   * called (it sees every call). Default false.
+   */
+  readonly llmFromSignals?: boolean;
   /** Read at scrape time for `current_p95_latency_ms` (e.g. the loop governor's window). Default: the p95 of the last 10 item durations. */
   readonly latencyP95Ms?: () => number;
 }
@@ -100,15 +108,16 @@ export function createSignalsMetrics(bus: EventBus, options: SignalsMetricsOptio
   const work = new WorkTracker(m.activeLocks, m.processing);
   for (const breaker of options.breakers ?? []) m.breakerState.set({ breaker, state: 'closed' }, 0);
   const mine = (loop: string) => loops.has(loop);
+  // Once a recipe feeds its stages here, the published signals' stages would count its LLM calls twice.
+  let fedByStages = false;
 
   const subscriptions: Disposable[] = [
-    bus.onAny((event) => {
-      // Not in the event map yet: matched by name, its payload read defensively.
-      if ((event as { type: string }).type !== RESULT_PUBLISHED) return;
-      const data = (event as unknown as { data: ResultPublished }).data;
-      if (!data || !mine(data.loop)) return;
-      const action = (data.output as { action?: unknown } | null)?.action;
+    bus.on('result.published', (data) => {
+      if (!mine(data.loop)) return;
+      const output = data.output as { action?: unknown; stages?: unknown } | null;
+      const action = output?.action;
       m.generated.inc({ symbol: data.key, action: typeof action === 'string' ? action : 'unknown' });
+      if (options.llmFromSignals && !fedByStages) observeLlmStages(output?.stages, m.llmLatency);
     }),
     bus.on('item.started', ({ loop, cycleId, key }) => {
       if (mine(loop)) work.start(cycleId, key);
@@ -171,6 +180,7 @@ export function createSignalsMetrics(bus: EventBus, options: SignalsMetricsOptio
   return {
     registry: options.registry,
     observeStage(end) {
+      fedByStages = true;
       if (end.kind === 'llm' && mine(end.loop)) m.llmLatency.observe(end.durationMs);
     },
     dispose() {
@@ -348,5 +358,14 @@ class WorkTracker {
     const keys = this.#items.get(cycleId);
     if (!keys) return;
     for (const key of [...keys.keys()]) this.end(cycleId, key);
+  }
+}
+
+/** `llm_latency_ms` from a signal's stages: those that name a model (LLM answers folded in by signalLlmStage). */
+function observeLlmStages(stages: unknown, histogram: { observe(ms: number): void }): void {
+  if (!Array.isArray(stages)) return;
+  for (const stage of stages as Array<{ durationMs?: unknown; output?: { model?: unknown } }>) {
+    if (typeof stage?.durationMs === 'number' && typeof stage.output?.model === 'string')
+      histogram.observe(stage.durationMs);
   }
 }

@@ -87,8 +87,9 @@ describe('signalsRecipe', () => {
     );
   });
 
-  it('publishes on a channel only when asked', () => {
-    assert.equal(signalsRecipe().publish, undefined);
+  it('publishes every signal as an event, and on a channel only when asked; marks the loop as the recipe', () => {
+    assert.deepEqual(signalsRecipe().publish, {});
+    assert.equal(signalsRecipe().recipe, 'signals');
     assert.deepEqual(signalsRecipe({ publish: { channel: 'channel:raw-signals' } }).publish, {
       channel: 'channel:raw-signals',
     });

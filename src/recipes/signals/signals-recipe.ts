@@ -117,7 +117,7 @@ export interface SignalsRecipeOptions {
   policies?: LoopPolicies;
   /** Called after each stage of each symbol (e.g. `createSignalsMetrics(...).observeStage`). */
   onStage?: (end: StageEnd) => void;
-  /** Publish each stored signal on a channel (seed 002's `channel:raw-signals`; needs a Redis store). Default: not published. */
+  /** Also publish each stored signal on a channel (seed 002's `channel:raw-signals`; needs a Redis store). Default: events only. */
   publish?: PublishSpec;
 }
 
@@ -198,7 +198,9 @@ export function signalsRecipe(options: SignalsRecipeOptions = {}): LoopDefinitio
       return { ...signal, source } satisfies Signal;
     },
     policies: seedPolicies(options.policies, usesLlm),
-    ...(options.publish ? { publish: options.publish } : {}),
+    // Always published: the result.published events feed /signals/stream, the seed's metrics and webhooks.
+    publish: options.publish ?? {},
+    recipe: 'signals',
   });
 }
 

@@ -20,7 +20,12 @@ export function redisWorkQueue(run: RunRedis, floor: EpochFloor): WorkQueue {
     enqueue: async (loop, cycleId, items, claim, now) => {
       // The items travel as one JSON argument: a script call with four arguments per item overflows the
       // call stack past ~15,000 items.
-      const rows = items.map((item) => [item.key, String(item.priority), JSON.stringify(item.payload), item.idempotencyKey]);
+      const rows = items.map((item) => [
+        item.key,
+        String(item.priority),
+        JSON.stringify(item.payload),
+        item.idempotencyKey,
+      ]);
       const args = [loop, cycleId, now, claim ? 1 : 0, claim?.owner ?? '', claim?.until ?? '', JSON.stringify(rows)];
       const ids = (await run('queue.enqueue', (io) => io.script('queueEnqueue', ...args))) as string[];
       const added: QueuedItem[] = [];
