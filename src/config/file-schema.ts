@@ -164,6 +164,8 @@ const settingsShape = {
   leases: z.strictObject({ ttl: durationMs({ minMs: 100 }).default(10_000) }).prefault({}),
   dependencies: z.record(loopNameSchema, dependencySchema).default({}),
   shutdown: z.strictObject({ grace: durationMs().default(30_000) }).prefault({}),
+  /** Cycle records, item results and events older than this are pruned hourly; absent: kept forever. */
+  retention: durationMs({ minMs: 60_000 }).optional(),
   /** log, alerts, webhooks, tracing. */
   ...observabilityShape,
 };

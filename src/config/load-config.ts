@@ -45,6 +45,8 @@ export interface ResolvedConfig {
   };
   /** How long shutdown lets in-flight work drain. */
   readonly shutdown: { readonly graceMs: number };
+  /** Records and events older than this are pruned hourly; null: kept forever. */
+  readonly retentionMs: number | null;
   /** Level and rotating log file (null: none). */
   readonly log: ResolvedLogConfig;
   /** Alert rules written in the config, and whether seed 002's defaults are added. */
@@ -210,6 +212,7 @@ function finish(
       allowedHosts: Object.freeze([...settings.http.allowedHosts]),
     }),
     shutdown: Object.freeze({ graceMs: settings.shutdown.grace }),
+    retentionMs: settings.retention ?? null,
     ...resolveObservability(settings, dir),
     loops: Object.freeze([...loops]),
     notes: Object.freeze([...notes]),

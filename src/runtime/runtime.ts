@@ -32,6 +32,7 @@ import { type ObservabilityOptions, Observers } from './observers.ts';
 import { OutageBuffer } from './outage-buffer.ts';
 import { RecoveryLoop } from './recovery-loop.ts';
 import { ResultPublisher } from './result-publisher.ts';
+import { Retention } from './retention.ts';
 import {
   healthOf,
   type LoopSlot,
@@ -96,6 +97,11 @@ export interface RuntimeOptions {
    * within a second.
    */
   recoveryIntervalMs?: number;
+  /**
+   * Cycle records (with their item results) and events older than this are
+   * deleted, at start and every hour. Default: kept forever.
+   */
+  retentionMs?: number;
   /** Alerts (with seed 002's defaults), webhooks and OpenTelemetry traces; all off when absent. */
   observability?: ObservabilityOptions;
 }
@@ -618,6 +624,19 @@ export class Runtime {
     await this.#recovery.beat().catch((error) => this.logger.warn({ err: error }, 'first heartbeat failed'));
     this.#schedulers ??= new AbortController();
     this.#schedulerRuns.push(this.#recovery.run(this.#schedulers.signal));
+    const keepMs = this.#options.retentionMs;
+    if (keepMs !== undefined) {
+      const retention = new Retention({
+        clock: this.clock,
+        store: () => this.store,
+        keepMs,
+        logger: this.logger,
+        unavailable: () => this.#guard.unavailable(),
+        onFailure: (error) =>
+          this.#guard.logFailure('retention', error, {}, 'prune failed (store error); retrying in an hour'),
+      });
+      this.#schedulerRuns.push(retention.run(this.#schedulers.signal));
+    }
   }
 
   /** Runs one cycle of `name` now (a manual tick) and resolves with its record. */

@@ -94,6 +94,7 @@ async function foreground(flags: StartFlags, output: Output): Promise<number> {
     store: config.store,
     http: config.http,
     shutdownGraceMs: config.shutdown.graceMs,
+    ...(config.retentionMs !== null && { retentionMs: config.retentionMs }),
     leaseTtlMs: config.leases.ttlMs,
     dependencies: config.dependencies,
     observability: { alerts: config.alerts, webhooks: config.webhooks, tracing: config.tracing, env: process.env },
