@@ -144,7 +144,7 @@ export const webhookSchema = z.strictObject({
     error: 'an http(s) URL like "https://hooks.example.com/autoloop"',
   }),
   events: z
-    .array(z.enum(ALERT_EVENT_NAMES))
+    .array(z.enum([...ALERT_EVENT_NAMES, 'result.published']))
     .min(1)
     .default([...ALERT_EVENT_NAMES]),
   headers: z.record(z.string().regex(HEADER_NAME, { error: 'an HTTP header name' }), z.string()).default({}),

@@ -4,7 +4,7 @@ import type { Logger } from '../core/logger.ts';
 import type { ResolvedDependency, ResolvedLoop } from '../core/loop.ts';
 import { AlertEvaluator, type AlertStatus } from '../observability/alerts/alert-evaluator.ts';
 import { alertFeatures, alertRules } from '../observability/alerts/default-rules.ts';
-import type { EventBus } from '../observability/events.ts';
+import type { Disposable, EventBus } from '../observability/events.ts';
 import { startTracing, type Tracing } from '../observability/tracing.ts';
 import { WebhookDispatcher, type WebhookTarget } from '../observability/webhooks.ts';
 import type { Clock } from '../time/clock.ts';
@@ -31,6 +31,7 @@ export class Observers {
   readonly #tracing: Tracing | null;
   readonly #evaluator: AlertEvaluator | null;
 
+  readonly #subscriptions: Disposable[] = [];
   constructor(o: {
     options: ObservabilityOptions;
     bus: EventBus;
@@ -45,6 +46,10 @@ export class Observers {
     const targets = options.webhooks ?? [];
     const webhooks = targets.length > 0 ? new WebhookDispatcher({ targets, clock, logger, random: o.random }) : null;
     if (webhooks) this.#runs.push(webhooks.run(this.#abort.signal));
+    // Stored results of loops with `publish` (signals), to the webhooks that ask for them.
+    if (webhooks && targets.some((t) => t.events.includes('result.published'))) {
+      this.#subscriptions.push(bus.on('result.published', (data) => webhooks.send('result.published', data)));
+    }
     const alerts = options.alerts;
     const rules = alerts ? alertRules(alerts, alertFeatures(o.loops, o.dependencies, clock.now())) : [];
     this.#evaluator =
@@ -72,6 +77,7 @@ export class Observers {
   }
 
   async stop(): Promise<void> {
+    for (const subscription of this.#subscriptions) subscription.dispose();
     this.#abort.abort();
     await Promise.all(this.#runs);
     await this.#tracing?.shutdown();
