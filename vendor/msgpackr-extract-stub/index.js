@@ -1,0 +1,1 @@
+// Exports nothing: msgpackr then uses its JavaScript string decoder.
