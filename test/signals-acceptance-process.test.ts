@@ -303,6 +303,7 @@ describe('4. Stale lock recovery via heartbeat mechanism', BOX, () => {
           assert.equal(item.idempotencyKey, `${item.key}@${victimCycle.tickId}`);
           const read = readSignal(item.output);
           assert.ok(read.ok, item.key);
+          assert.equal(read.signal.tick, victimCycle.tickId, 'a re-run signal is about the tick that planned it');
         }
         // When the peer started each re-run: its LLM call for the killed tick, after the kill.
         const reruns = new Map<string, number>();

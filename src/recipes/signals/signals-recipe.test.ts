@@ -101,7 +101,7 @@ describe('signalsRecipe', () => {
     assert.equal(items.length, 20);
     assert.deepEqual(items[0], {
       key: 'ETH/USD',
-      payload: { symbol: 'ETH/USD' },
+      payload: { symbol: 'ETH/USD', tick: { id: TICK.id, scheduledAt: TICK.scheduledAt } },
       idempotencyKey: `ETH/USD@${TICK.id}`,
     });
     assert.deepEqual(

@@ -124,6 +124,12 @@ export interface SignalsRecipeOptions {
 /** What plan gives act for each symbol. */
 export interface SymbolPayload {
   readonly symbol: string;
+  /**
+   * The tick that planned it: a signal is about this tick even when a peer's
+   * recovery cycle re-runs the item after a crash. Absent in items planned
+   * before this field existed (the running tick is used).
+   */
+  readonly tick?: { readonly id: string; readonly scheduledAt: number };
 }
 
 /** The pipeline's first input. */
@@ -176,14 +182,20 @@ export function signalsRecipe(options: SignalsRecipeOptions = {}): LoopDefinitio
     trigger: options.trigger ?? { cron: '*/1 * * * *', overlap: 'skip' },
     observe: (ctx) => listSymbols(ctx),
     plan: (symbols, ctx) =>
-      symbols.map((symbol) => ({ key: symbol, payload: { symbol }, idempotencyKey: `${symbol}@${ctx.tick.id}` })),
+      symbols.map((symbol) => ({
+        key: symbol,
+        payload: { symbol, tick: { id: ctx.tick.id, scheduledAt: ctx.tick.scheduledAt } },
+        idempotencyKey: `${symbol}@${ctx.tick.id}`,
+      })),
     async act(item, ctx) {
       const symbol = item.payload?.symbol ?? item.key;
-      const start: PipelineStart = { symbol, tick: ctx.tick };
+      const planned = item.payload?.tick;
+      const tick = planned ? { ...ctx.tick, id: planned.id, scheduledAt: planned.scheduledAt } : ctx.tick;
+      const start: PipelineStart = { symbol, tick };
       const signal = await pipeline.run(start, {
         loop: ctx.loop,
         cycleId: ctx.cycleId,
-        tick: ctx.tick,
+        tick,
         symbol,
         attempt: ctx.attempt,
         signal: ctx.signal,
