@@ -11,15 +11,15 @@
  * | --- | --- |
  * | 1. 20 symbols every cycle | test/signals-recipe.test.ts "20 symbols give 20 signals every minute, ..." (virtual clock); here: "1. ..." (YAML, real process, /signals) |
  * | 2. parallel processing | here: "2. ..." (stand-in at 300 ms, concurrency 10) |
- * | 3. overrun protection | test/signals-recipe.test.ts "per-symbol overrun protection: ..."; (not yet added: a symbol still running from the previous tick) |
+ * | 3. overrun protection | test/signals-recipe.test.ts "per-symbol overrun protection: ..." (a symbol leased by another process is skipped with the reason) |
  * | 4. stale lock recovery | here: "4. ..." (SIGKILL, a peer process takes over); test/guarantees-takeover.test.ts |
- * | 5. circuit breaker | test/signals-llm.test.ts "the llm_service breaker opens on an outage, ..."; (not yet added here: cycles over HTTP, the alert) |
- * | 6. adaptive batch size | test/adaptive-http.test.ts (generic loop); not yet added for the recipe |
- * | 7. failed symbols don't block others | test/signals-recipe.test.ts "a failing stage fails only its symbol, ..."; not yet added: the LLM failing for some symbols |
+ * | 5. circuit breaker | test/signals-acceptance.test.ts "5 + 11. ..." (skips with the reason, CircuitBreakerOpen fires and resolves); test/signals-llm.test.ts (over real HTTP) |
+ * | 6. adaptive batch size | test/signals-acceptance.test.ts "6. ..." (the recipe, adaptive_batch_size); test/adaptive-http.test.ts (real HTTP) |
+ * | 7. failed symbols don't block others | test/signals-acceptance.test.ts "7 + 8 + 9 + 10. ..."; test/signals-recipe.test.ts "a failing stage fails only its symbol, ..." |
  * | 8. dashboard with no users connected | test/signals-http.test.ts "shows the signals stored before the page opened, ..." (Chromium); test/signals-http.test.ts "serves signals made before anyone connected, ..." |
- * | 9. metrics | test/signals-recipe.test.ts "indicators -> analyse -> advise (LLM) -> ..." (seed metric names); not yet added over /metrics of the binary |
- * | 10. health endpoints | test/http-health.test.ts; here: "12. ..." (ready 503 while stopping, live 200) |
- * | 11. alerts | src/observability/alerts/default-rules.test.ts (each of the seven fires and resolves); test/observability-runtime.test.ts (evaluator in a runtime) |
+ * | 9. metrics | test/signals-acceptance.test.ts "7 + 8 + 9 + 10. ..." (seed names and values); test/signals-recipe.test.ts "indicators -> analyse -> advise (LLM) -> ..." |
+ * | 10. health endpoints | test/http-health.test.ts; test/signals-acceptance.test.ts (ready, detailed components); here: "12. ..." (ready 503 while stopping, live 200) |
+ * | 11. alerts | src/observability/alerts/default-rules.test.ts (each of the seven fires and resolves); test/signals-acceptance.test.ts (CircuitBreakerOpen in a signals runtime) |
  * | 12. graceful shutdown | here: "12. ..." (SIGTERM mid-cycle, exit 0) |
  */
 import assert from 'node:assert/strict';
