@@ -1,9 +1,10 @@
-import type { Context, Hono } from 'hono';
+import type { Hono } from 'hono';
 import { type SSEStreamingApi, streamSSE } from 'hono/streaming';
 import type { StoredEvent } from '../storage/store.ts';
 import type { Clock } from '../time/clock.ts';
 import { errorMessage, type Responder } from './respond.ts';
 import type { HttpSource } from './routes.ts';
+import { startAfter } from './sse-start.ts';
 
 /** Timing of `/events`; the defaults suit browsers and proxies, tests shorten them. */
 export interface EventStreamOptions {
@@ -90,7 +91,7 @@ export function registerEventsRoute(
   const wakeups = new Wakeups();
   options.subscribe?.(() => wakeups.fire());
   app.get('/events', async (c) => {
-    const after = startAfter(c, out);
+    const after = startAfter(c, out, { without: 'from recent history' });
     if (after instanceof Response) return after;
     let first: StoredEvent[];
     try {
@@ -121,40 +122,6 @@ export function registerEventsRoute(
 }
 
 const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' } as const;
-
-/** The start position, undefined for "the newest history", or a 400. */
-function startAfter(c: Context, out: Responder): number | undefined | Response {
-  const header = c.req.header('last-event-id');
-  if (header !== undefined && header.trim() !== '') {
-    const seq = parseSeq(header);
-    if (seq !== undefined) return seq;
-    // The header's value is not echoed: request headers are never written back.
-    return out.badInput(c, {
-      field: 'Last-Event-ID',
-      where: 'header Last-Event-ID',
-      expected: 'an event id (a non-negative integer) from this stream',
-      got: `a value that is not one (${header.length} characters)`,
-      fix: 'reconnect without it to start from recent history',
-    });
-  }
-  const query = c.req.query('after');
-  if (query === undefined) return undefined;
-  const seq = parseSeq(query);
-  if (seq !== undefined) return seq;
-  return out.badInput(c, {
-    field: 'after',
-    where: 'query after',
-    expected: 'an event id (a non-negative integer)',
-    got: JSON.stringify(query.slice(0, 40)),
-    fix: 'omit it to start from recent history',
-  });
-}
-
-function parseSeq(text: string): number | undefined {
-  const trimmed = text.trim();
-  if (!/^\d{1,15}$/.test(trimmed)) return undefined;
-  return Number(trimmed);
-}
 
 /** One connection's polling loop. Ends when `signal` aborts (client gone or server stopping). */
 class EventPump {

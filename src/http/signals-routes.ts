@@ -15,6 +15,7 @@
  * Host allowlist and body limit like every other route; bad query values
  * are a JSON 400 in the one template; an unreadable store is a 503.
  */
+
 import type { Context, Hono } from 'hono';
 import { type SSEStreamingApi, streamSSE } from 'hono/streaming';
 import { readSignal, type Signal } from '../recipes/signals/signal.ts';
@@ -25,6 +26,7 @@ import type { Clock } from '../time/clock.ts';
 import { systemClock } from '../time/system-clock.ts';
 import { createRedactor } from './redact.ts';
 import { createResponder, errorMessage, quote, type Responder } from './respond.ts';
+import { startAfter } from './sse-start.ts';
 
 /** What the signals routes read. Every request asks afresh; the routes hold no state. */
 export interface SignalsSource {
@@ -110,7 +112,7 @@ export function registerSignalsRoutes(app: Hono, source: SignalsSource, options:
   app.get('/signals/stream', async (c) => {
     const loop = chooseLoop(c, out, source, true);
     if (loop instanceof Response) return loop;
-    const start = startAfter(c, out);
+    const start = startAfter(c, out, { without: 'from now', afterExample: ', e.g. the lastEventId of GET /signals' });
     if (start instanceof Response) return start;
     let after: number;
     try {
@@ -225,39 +227,6 @@ function chooseLoop(c: Context, out: Responder, source: SignalsSource, all: bool
     });
   }
   return asked;
-}
-
-/** The start position: after `Last-Event-ID`, else `?after=`; undefined for "from now"; or a 400. */
-function startAfter(c: Context, out: Responder): number | undefined | Response {
-  const header = c.req.header('last-event-id');
-  if (header !== undefined && header.trim() !== '') {
-    const seq = parseSeq(header);
-    if (seq !== undefined) return seq;
-    // The header's value is not echoed: request headers are never written back.
-    return out.badInput(c, {
-      field: 'Last-Event-ID',
-      where: 'header Last-Event-ID',
-      expected: 'an event id (a non-negative integer) from this stream',
-      got: `a value that is not one (${header.length} characters)`,
-      fix: 'reconnect without it to start from now',
-    });
-  }
-  const query = c.req.query('after');
-  if (query === undefined) return undefined;
-  const seq = parseSeq(query);
-  if (seq !== undefined) return seq;
-  return out.badInput(c, {
-    field: 'after',
-    where: 'query after',
-    expected: 'an event id (a non-negative integer), e.g. the lastEventId of GET /signals',
-    got: query === '' ? 'an empty value' : quote(query),
-    fix: 'omit it to start from now',
-  });
-}
-
-function parseSeq(text: string): number | undefined {
-  const trimmed = text.trim();
-  return /^\d{1,15}$/.test(trimmed) ? Number(trimmed) : undefined;
 }
 
 /** A set that forgets its oldest entries past `limit`. */
