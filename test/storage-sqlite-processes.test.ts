@@ -130,6 +130,17 @@ describe('SQLite shared by several processes', { timeout: 20_000 }, () => {
     assert.ok(switches >= 3, `writers ran one after another (${switches} switches)`);
   });
 
+  it('8 processes opening the same new file at once all open it (WAL switch and migrations race)', async () => {
+    for (let round = 0; round < 3; round++) {
+      const path = join(root, `open-${round}`, 'state.db');
+      const outputs = await runTogether(Array.from({ length: 8 }, (_, i) => ['open', path, `o${i}`]));
+      assert.deepEqual(
+        outputs,
+        outputs.map(() => ({ opened: true })),
+      );
+    }
+  });
+
   it('3 processes racing cycles.start for the same 200 ticks record exactly one cycle per tick', async () => {
     const path = join(root, 'race', 'state.db');
     const tags = ['r1', 'r2', 'r3'];

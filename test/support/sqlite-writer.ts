@@ -9,6 +9,7 @@
  *                                              round: acquire, hold until the clock ticks, release
  *   sqlite-writer.ts bucket <db> <tag> <ms>    for `ms` of real time, take from bucket "shared"
  *                                              (100 per 1000 ms); when refused, sleep a random part of waitMs
+ *   sqlite-writer.ts open <db>                 on "go", open the file (switch to WAL, migrate) and close it
  *
  * `work`, `race`, `leases` and `bucket` print "ready", wait for a line on
  * stdin, run, print one JSON line with their result and exit 0; any error
@@ -176,7 +177,15 @@ async function burst(store: SqliteStore): Promise<never> {
 }
 
 async function main(): Promise<void> {
-  if (!path) throw new Error('usage: sqlite-writer.ts <work|race|burst|leases|bucket> <db> [tag] [count]');
+  if (!path) throw new Error('usage: sqlite-writer.ts <work|race|burst|leases|bucket|open> <db> [tag] [count]');
+  if (mode === 'open') {
+    // Opens only after "go": every process opens the same new file at the same moment.
+    await waitForGo();
+    const opened = SqliteStore.open(path);
+    await opened.close();
+    process.stdout.write(`${JSON.stringify({ opened: true })}\n`);
+    return;
+  }
   const store = SqliteStore.open(path);
   if (mode === 'burst') await burst(store);
   await waitForGo();

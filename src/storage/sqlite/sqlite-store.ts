@@ -96,7 +96,7 @@ export class SqliteStore implements Store {
       db = new Database(path);
       // busy_timeout first: switching to WAL and migrating may wait on another process.
       db.pragma('busy_timeout = 5000');
-      db.pragma('journal_mode = WAL');
+      useWal(db);
       db.pragma(`synchronous = ${synchronous.toUpperCase()}`);
       migrate(db);
       return new SqliteStore(path, db, prepareStatements(db));
@@ -340,6 +340,31 @@ export class SqliteStore implements Store {
             .map(fromEventRow),
         ),
     };
+  }
+}
+
+/** How long {@link useWal} keeps trying while other processes open the same new file. */
+const WAL_SWITCH_ATTEMPTS = 100;
+const WAL_SWITCH_PAUSE_MS = 20;
+
+/**
+ * Switches the file to WAL. Switching needs the file to itself, and SQLite
+ * answers SQLITE_BUSY at once (without its busy handler) while another
+ * process is opening the same new file, so several processes starting
+ * together on a fresh file retry here for up to 2 s. Nothing to do when the
+ * file is in WAL already (WAL is persistent).
+ */
+function useWal(db: Database.Database): void {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (db.pragma('journal_mode', { simple: true }) === 'wal') return;
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'SQLITE_BUSY' || attempt >= WAL_SWITCH_ATTEMPTS) throw error;
+      // A synchronous pause (open is synchronous): the thread sleeps, no timer is set.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, WAL_SWITCH_PAUSE_MS);
+    }
   }
 }
 
