@@ -1,7 +1,7 @@
 import type { Hono } from 'hono';
-import { type SSEStreamingApi, streamSSE } from 'hono/streaming';
 import type { StoredEvent } from '../storage/store.ts';
 import type { Clock } from '../time/clock.ts';
+import { SSE_HEADERS, streamEventLog, Wakeups } from './log-stream.ts';
 import { errorMessage, type Responder } from './respond.ts';
 import type { HttpSource } from './routes.ts';
 import { startAfter } from './sse-start.ts';
@@ -27,43 +27,6 @@ export interface EventStreamOptions {
 }
 
 /**
- * The wake-ups of one server's streams: one subscription, many waiting
- * pumps. `generation` counts wake-ups, so a pump that was busy reading when
- * one came does not then sleep through it.
- */
-class Wakeups {
-  generation = 0;
-  readonly #waiting = new Set<() => void>();
-
-  fire(): void {
-    this.generation++;
-    for (const wake of [...this.#waiting]) wake();
-  }
-
-  /**
-   * Resolves after `ms`, or at once on a wake-up after `seen` (the generation
-   * the caller last read at); rejects when `signal` aborts.
-   */
-  async wait(clock: Clock, ms: number, signal: AbortSignal, seen: number): Promise<void> {
-    if (this.generation !== seen) return;
-    if (signal.aborted) throw signal.reason;
-    const woken = new AbortController();
-    const wake = () => woken.abort();
-    const onAbort = () => woken.abort();
-    this.#waiting.add(wake);
-    signal.addEventListener('abort', onAbort, { once: true });
-    try {
-      await clock.sleep(ms, woken.signal);
-    } catch (error) {
-      if (signal.aborted) throw error;
-    } finally {
-      this.#waiting.delete(wake);
-      signal.removeEventListener('abort', onAbort);
-    }
-  }
-}
-
-/**
  * `GET /events`: the event log as Server-Sent Events. Each stored event is a
  * frame with `id: <seq>`, `event: <type>` and `data: {seq, at, type, loop, data}`.
  *
@@ -81,6 +44,7 @@ export function registerEventsRoute(
   out: Responder,
   clock: Clock,
   options: EventStreamOptions = {},
+  wakeups: Wakeups = subscribedWakeups(options.subscribe),
 ): void {
   const timing = {
     pollMs: options.pollMs ?? 250,
@@ -88,8 +52,6 @@ export function registerEventsRoute(
     historyLimit: options.historyLimit ?? 100,
     batchLimit: options.batchLimit ?? 500,
   };
-  const wakeups = new Wakeups();
-  options.subscribe?.(() => wakeups.fire());
   app.get('/events', async (c) => {
     const after = startAfter(c, out, { without: 'from recent history' });
     if (after instanceof Response) return after;
@@ -103,100 +65,24 @@ export function registerEventsRoute(
       return out.json(c, 503, { error: `events: cannot read the event log: ${errorMessage(error)}` });
     }
     if (c.req.method === 'HEAD') return c.body(null, 200, SSE_HEADERS);
-    c.header('x-accel-buffering', 'no'); // nginx: do not buffer the stream
-    return streamSSE(c, async (stream) => {
-      const stop = new AbortController();
-      const onAbort = () => stop.abort();
-      stream.onAbort(onAbort);
-      const request = c.req.raw.signal;
-      if (request.aborted) stop.abort();
-      else request.addEventListener('abort', onAbort, { once: true });
-      try {
-        const pump = new EventPump(stream, source, out, clock, timing, stop.signal, wakeups);
-        await pump.run(first, after ?? 0);
-      } finally {
-        request.removeEventListener('abort', onAbort);
-      }
+    return streamEventLog(c, {
+      read: (seq, limit) => source.events.after(seq, limit),
+      frames: (e) => [{ id: String(e.seq), event: sseToken(e.type), data: frameData(e) }],
+      out,
+      clock,
+      timing,
+      wakeups,
+      after: after ?? 0,
+      first,
     });
   });
 }
 
-const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' } as const;
-
-/** One connection's polling loop. Ends when `signal` aborts (client gone or server stopping). */
-class EventPump {
-  #last = 0;
-  #lastWriteAt = 0;
-  #failing = false;
-
-  constructor(
-    readonly stream: SSEStreamingApi,
-    readonly source: HttpSource,
-    readonly out: Responder,
-    readonly clock: Clock,
-    readonly timing: Required<Omit<EventStreamOptions, 'subscribe'>>,
-    readonly signal: AbortSignal,
-    readonly wakeups: Wakeups,
-  ) {}
-
-  async run(first: StoredEvent[], after: number): Promise<void> {
-    this.#last = after;
-    await this.#write(': connected\n\n');
-    await this.#send(first);
-    let more = first.length >= this.timing.batchLimit;
-    let seen = this.wakeups.generation;
-    while (!this.signal.aborted) {
-      // A full batch that moved the position on means more are waiting: read again at once.
-      if (!more) {
-        try {
-          await this.wakeups.wait(this.clock, this.timing.pollMs, this.signal, seen);
-        } catch {
-          return; // aborted
-        }
-      }
-      seen = this.wakeups.generation;
-      const before = this.#last;
-      const batch = await this.#poll();
-      await this.#send(batch);
-      more = batch.length >= this.timing.batchLimit && this.#last > before;
-      if (this.clock.monotonic() - this.#lastWriteAt >= this.timing.heartbeatMs) await this.#write(': heartbeat\n\n');
-    }
-  }
-
-  async #poll(): Promise<StoredEvent[]> {
-    try {
-      const events = await this.source.events.after(this.#last, this.timing.batchLimit);
-      this.#failing = false;
-      return events;
-    } catch (error) {
-      // Said once per outage, not every poll; polling goes on, the store may come back.
-      if (!this.#failing) {
-        const data = JSON.stringify({ error: `cannot read the event log: ${errorMessage(error)}` });
-        await this.#frame({ event: 'stream-error', data });
-      }
-      this.#failing = true;
-      return [];
-    }
-  }
-
-  async #send(events: StoredEvent[]): Promise<void> {
-    for (const e of events) {
-      if (this.signal.aborted) return;
-      if (e.seq <= this.#last) continue; // never twice, whatever the source returns
-      await this.#frame({ id: String(e.seq), event: sseToken(e.type), data: frameData(e) });
-      this.#last = e.seq;
-    }
-  }
-
-  async #frame(message: { id?: string; event: string; data: string }): Promise<void> {
-    await this.stream.writeSSE({ ...message, data: this.out.redact(message.data) });
-    this.#lastWriteAt = this.clock.monotonic();
-  }
-
-  async #write(text: string): Promise<void> {
-    await this.stream.write(text);
-    this.#lastWriteAt = this.clock.monotonic();
-  }
+/** Wake-ups fed by `subscribe` (none fire without it): share one between the streams of a server. */
+export function subscribedWakeups(subscribe: EventStreamOptions['subscribe']): Wakeups {
+  const wakeups = new Wakeups();
+  subscribe?.(() => wakeups.fire());
+  return wakeups;
 }
 
 function frameData(e: StoredEvent): string {

@@ -10,7 +10,7 @@ import { registerAdminRoutes } from './admin-routes.ts';
 import { HTTP_APP_SECURITY, type HttpAppSecurity } from './bind-policy.ts';
 import { limitBody } from './body-limit.ts';
 import { registerDashboard } from './dashboard/dashboard-routes.ts';
-import { type EventStreamOptions, registerEventsRoute } from './events-route.ts';
+import { type EventStreamOptions, registerEventsRoute, subscribedWakeups } from './events-route.ts';
 import { registerHealthRoutes } from './health-routes.ts';
 import { hostAllowlist } from './host-allowlist.ts';
 import { createRedactor } from './redact.ts';
@@ -120,9 +120,11 @@ export function createHttpApp(source: HttpSource, options: HttpAppOptions = {}):
   );
   registerHealthRoutes(app, source, out);
   registerStatusRoutes(app, source, out);
-  registerEventsRoute(app, source, out, clock, options.events);
+  // One subscription for every stream of this server.
+  const wakeups = subscribedWakeups(options.events?.subscribe);
+  registerEventsRoute(app, source, out, clock, options.events, wakeups);
   registerAdminRoutes(app, source, out, clock);
-  if (source.signals) registerSignalsRoutes(app, source.signals, { clock, responder: out });
+  if (source.signals) registerSignalsRoutes(app, source.signals, { clock, responder: out, wakeups });
   registerDashboard(app);
 
   // Registered after every handler, so they only see the other methods.

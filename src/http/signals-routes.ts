@@ -17,13 +17,13 @@
  */
 
 import type { Context, Hono } from 'hono';
-import { type SSEStreamingApi, streamSSE } from 'hono/streaming';
 import { readSignal, type Signal } from '../recipes/signals/signal.ts';
 import { RESULT_PUBLISHED, type ResultPublished } from '../recipes/signals/signals-metrics.ts';
 import { cycleSignals, latestSignals } from '../recipes/signals/signals-view.ts';
 import type { CycleStore, EventLog, StoredEvent } from '../storage/store.ts';
 import type { Clock } from '../time/clock.ts';
 import { systemClock } from '../time/system-clock.ts';
+import { type LogStreamTiming, SSE_HEADERS, streamEventLog, type Wakeups } from './log-stream.ts';
 import { createRedactor } from './redact.ts';
 import { createResponder, errorMessage, quote, type Responder } from './respond.ts';
 import { startAfter } from './sse-start.ts';
@@ -54,6 +54,8 @@ export interface SignalsRoutesOptions {
   batchLimit?: number;
   /** Body and frame redaction and JSON errors; pass the app's, so the admin token is scrubbed here too. Default: URL passwords only. */
   responder?: Responder;
+  /** The server's stream wake-ups (as `/events` gets them): a stream reads the log at once when events are appended. */
+  wakeups?: Wakeups;
 }
 
 /** The routes this file registers (GET and HEAD; other methods get a JSON 405). */
@@ -83,11 +85,12 @@ const REMEMBERED = 2_000;
 export function registerSignalsRoutes(app: Hono, source: SignalsSource, options: SignalsRoutesOptions = {}): void {
   const out = options.responder ?? createResponder(createRedactor([]));
   const clock = options.clock ?? systemClock;
-  const timing: StreamTiming = {
+  const timing: LogStreamTiming = {
     pollMs: options.pollMs ?? 500,
     heartbeatMs: options.heartbeatMs ?? 15_000,
     batchLimit: options.batchLimit ?? 500,
   };
+  const wakeups = options.wakeups;
 
   app.get('/signals', async (c) => {
     if (source.loops().length === 0) {
@@ -122,19 +125,27 @@ export function registerSignalsRoutes(app: Hono, source: SignalsSource, options:
     }
     if (c.req.method === 'HEAD') return c.body(null, 200, SSE_HEADERS);
     const loops = new Set(loop === undefined ? source.loops() : [loop]);
-    c.header('x-accel-buffering', 'no'); // nginx: do not buffer the stream
-    return streamSSE(c, async (stream) => {
-      const stop = new AbortController();
-      const onAbort = () => stop.abort();
-      stream.onAbort(onAbort);
-      const request = c.req.raw.signal;
-      if (request.aborted) stop.abort();
-      else request.addEventListener('abort', onAbort, { once: true });
-      try {
-        await new SignalPump(stream, source, out, clock, timing, loops, stop.signal).run(after);
-      } finally {
-        request.removeEventListener('abort', onAbort);
-      }
+    /** `loop|symbol|tick` already sent: a signal is sent once per stream. */
+    const sent = new RecentSet(REMEMBERED);
+    return streamEventLog(c, {
+      read: (seq, limit) => source.events.after(seq, limit),
+      // Only result.published: the recipe publishes every stored signal, and reading a finished
+      // cycle's results as well would send a resumed stream the signals it already had again.
+      frames: (event) => {
+        if (event.loop === null || !loops.has(event.loop) || event.type !== RESULT_PUBLISHED) return [];
+        const read = readSignal((event.data as Partial<ResultPublished> | null)?.output);
+        if (!read.ok) return [];
+        const key = `${event.loop}|${read.signal.symbol}|${read.signal.tick}`;
+        if (sent.has(key)) return [];
+        sent.add(key);
+        const data = JSON.stringify({ seq: event.seq, at: event.at, loop: event.loop, signal: read.signal });
+        return [{ id: String(event.seq), event: 'signal', data }];
+      },
+      out,
+      clock,
+      timing,
+      ...(wakeups && { wakeups }),
+      after,
     });
   });
 
@@ -188,14 +199,6 @@ export function storeSignalsSource(options: StoreSignalsSourceOptions): SignalsS
   };
 }
 
-interface StreamTiming {
-  readonly pollMs: number;
-  readonly heartbeatMs: number;
-  readonly batchLimit: number;
-}
-
-const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' } as const;
-
 /**
  * The loop a request names: `?loop=` checked against the signals loops,
  * else the first (`/signals`) or every one (`undefined`, the stream). A
@@ -241,93 +244,5 @@ class RecentSet {
   add(key: string): void {
     this.#items.add(key);
     if (this.#items.size > this.limit) this.#items.delete(this.#items.values().next().value as string);
-  }
-}
-
-/** One connection: polls the event log and writes the signals in it. Ends when `signal` aborts. */
-class SignalPump {
-  #last = 0;
-  #lastWriteAt = 0;
-  #failing = false;
-  /** `loop|symbol|tick` already sent: a signal is sent once per stream. */
-  readonly #sent = new RecentSet(REMEMBERED);
-
-  constructor(
-    readonly stream: SSEStreamingApi,
-    readonly source: SignalsSource,
-    readonly out: Responder,
-    readonly clock: Clock,
-    readonly timing: StreamTiming,
-    readonly loops: ReadonlySet<string>,
-    readonly signal: AbortSignal,
-  ) {}
-
-  async run(after: number): Promise<void> {
-    this.#last = after;
-    await this.#write(': connected\n\n');
-    let more = false;
-    while (!this.signal.aborted) {
-      if (!more) {
-        try {
-          await this.clock.sleep(this.timing.pollMs, this.signal);
-        } catch {
-          return; // aborted: the client went away or the server stops
-        }
-      }
-      const before = this.#last;
-      const batch = await this.#poll();
-      for (const event of batch) {
-        if (this.signal.aborted) return;
-        if (event.seq <= this.#last) continue; // never twice, whatever the source returns
-        await this.#handle(event);
-        this.#last = event.seq;
-      }
-      // A full batch that moved the position on means more are waiting: read again at once.
-      more = batch.length >= this.timing.batchLimit && this.#last > before;
-      if (this.clock.monotonic() - this.#lastWriteAt >= this.timing.heartbeatMs) await this.#write(': heartbeat\n\n');
-    }
-  }
-
-  async #poll(): Promise<StoredEvent[]> {
-    try {
-      const events = await this.source.events.after(this.#last, this.timing.batchLimit);
-      this.#failing = false;
-      return events;
-    } catch (error) {
-      await this.#streamError(`cannot read the event log: ${errorMessage(error)}`);
-      return [];
-    }
-  }
-
-  async #handle(event: StoredEvent): Promise<void> {
-    // Only result.published: the recipe publishes every stored signal, and reading a finished
-    // cycle's results as well would send a resumed stream the signals it already had again.
-    if (event.loop === null || !this.loops.has(event.loop) || event.type !== RESULT_PUBLISHED) return;
-    const read = readSignal((event.data as Partial<ResultPublished> | null)?.output);
-    if (read.ok) await this.#send(event, event.loop, read.signal);
-  }
-
-  async #send(event: StoredEvent, loop: string, signal: Signal): Promise<void> {
-    const key = `${loop}|${signal.symbol}|${signal.tick}`;
-    if (this.#sent.has(key)) return;
-    this.#sent.add(key);
-    const data = JSON.stringify({ seq: event.seq, at: event.at, loop, signal });
-    await this.stream.writeSSE({ id: String(event.seq), event: 'signal', data: this.out.redact(data) });
-    this.#lastWriteAt = this.clock.monotonic();
-  }
-
-  /** Said once per outage, not every poll; polling goes on, the store may come back. */
-  async #streamError(message: string): Promise<void> {
-    if (!this.#failing) {
-      const data = this.out.redact(JSON.stringify({ error: message }));
-      await this.stream.writeSSE({ event: 'stream-error', data });
-      this.#lastWriteAt = this.clock.monotonic();
-    }
-    this.#failing = true;
-  }
-
-  async #write(text: string): Promise<void> {
-    await this.stream.write(text);
-    this.#lastWriteAt = this.clock.monotonic();
   }
 }
