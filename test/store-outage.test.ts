@@ -12,7 +12,6 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { defineLoop } from '../src/config/define-loop.ts';
 import { itemLeaseKey } from '../src/core/act.ts';
-import type { Logger } from '../src/core/logger.ts';
 import { EventRecorder, MAX_BUFFERED_EVENTS } from '../src/observability/event-recorder.ts';
 import { EventBus } from '../src/observability/events.ts';
 import { OUTAGE_LIMITS } from '../src/runtime/outage-buffer.ts';
@@ -22,6 +21,7 @@ import { openStore } from '../src/storage/open-store.ts';
 import { type Store, StoreError } from '../src/storage/store.ts';
 import { VirtualClock } from '../src/time/virtual-clock.ts';
 import { HttpClient, sleep, waitFor } from './http-support.ts';
+import { capturingLogger } from './support/capturing-logger.ts';
 import { LONG } from './support/guarantees-children.ts';
 import { type OwnedRedis, startOwnRedis } from './support/redis-server.ts';
 
@@ -101,22 +101,6 @@ function workLoop(actMs: number) {
     policies: { concurrency: KEYS.length, timeout: '10s', backpressure: false },
   });
   return { loop, planned, acts };
-}
-
-function capturingLogger() {
-  const lines: Array<{ level: string; message: string }> = [];
-  const at =
-    (level: string) =>
-    (_fields: object, message = '') =>
-      lines.push({ level, message });
-  const logger: Logger = {
-    debug: at('debug'),
-    info: at('info'),
-    warn: at('warn'),
-    error: at('error'),
-    child: () => logger,
-  };
-  return { logger, lines };
 }
 
 describe('store outage on a virtual clock (memory store failing on demand)', () => {

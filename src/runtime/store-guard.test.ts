@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Logger } from '../core/logger.ts';
+import { capturingLogger } from '../../test/support/capturing-logger.ts';
 import { MemoryStore } from '../storage/memory/memory-store.ts';
 import { type Store, StoreError } from '../storage/store.ts';
 import { VirtualClock } from '../time/virtual-clock.ts';
@@ -37,22 +37,6 @@ function switchableStore() {
     description: 'memory://',
   };
   return { store, state };
-}
-
-function capturingLogger() {
-  const lines: Array<{ level: string; message: string }> = [];
-  const at =
-    (level: string) =>
-    (_fields: object, message = '') =>
-      lines.push({ level, message });
-  const logger: Logger = {
-    debug: at('debug'),
-    info: at('info'),
-    warn: at('warn'),
-    error: at('error'),
-    child: () => logger,
-  };
-  return { logger, lines };
 }
 
 function setup() {
