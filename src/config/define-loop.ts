@@ -1,4 +1,4 @@
-import type { LoopDefinition, ResolvedDependency, ResolvedLoop } from '../core/loop.ts';
+import type { LoopDefinition, ResolvedDependency } from '../core/loop.ts';
 import { ConfigError, type ConfigIssue } from './config-error.ts';
 import { type DependencySpec, dependencySchema, resolveDependency } from './file-schema.ts';
 import { resolveLoop } from './resolve-loop.ts';
@@ -23,20 +23,8 @@ import { validate } from './zod-issues.ts';
  */
 export function defineLoop<S = unknown, P = unknown>(def: LoopDefinition<S, P>): LoopDefinition<S, P> {
   const name = typeof def?.name === 'string' ? def.name : '?';
-  resolveDefinition(def, `defineLoop(${name})`);
+  resolveLoop(def, `defineLoop(${name})`);
   return def;
-}
-
-/**
- * {@link resolveLoop} under the name the callers of this module use.
- * Throws a {@link ConfigError} naming `where`.
- *
- * @example
- * const loop = resolveDefinition(def, `defineLoop(${def.name})`);
- * loop.publish; // { channel: 'channel:raw-signals' }, { channel: null } or null
- */
-export function resolveDefinition<S = unknown, P = unknown>(def: LoopDefinition<S, P>, where: string): ResolvedLoop {
-  return resolveLoop(def, where);
 }
 
 /**

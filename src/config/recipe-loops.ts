@@ -2,8 +2,8 @@ import { AutoloopError } from '../core/errors.ts';
 import type { ResolvedLoop } from '../core/loop.ts';
 import { buildSignalsLoop, signalsConfigSchema } from '../recipes/signals/signals-config.ts';
 import { ConfigError, type ConfigIssue, formatPath } from './config-error.ts';
-import { resolveDefinition } from './define-loop.ts';
 import type { Env } from './interpolate.ts';
+import { resolveLoop } from './resolve-loop.ts';
 import { type Validated, validate } from './zod-issues.ts';
 
 /** The recipes a YAML loop can name with `recipe:`. */
@@ -65,7 +65,7 @@ export function resolveRecipeLoops(
     }
     try {
       const built = buildSignalsLoop(checked.value, { name, dir: ctx.dir, env: ctx.env });
-      const loop = resolveDefinition(built.loop, ctx.file);
+      const loop = resolveLoop(built.loop, ctx.file);
       out.push({ loop, recipe, notes: built.notes });
     } catch (error) {
       // The recipe's checks name its options (or the loop's fields); place them under this loop.

@@ -55,15 +55,18 @@ async function resolveFileLoop(name: string, loop: FileLoop, ctx: FileContext): 
   const issues = [observe, plan, act].flatMap((result) => (result.issue ? [result.issue] : []));
   if (issues.length > 0 || act.fn === undefined) return { ok: false, issues };
   const items = loop.items;
-  const built = buildLoop({
-    name,
-    description: loop.description,
-    trigger: loop.trigger,
-    observe:
-      (observe.fn as ResolvedLoop['observe'] | undefined) ?? (items && ((_: CycleContext) => structuredClone(items))),
-    plan: plan.fn as ResolvedLoop['plan'] | undefined,
-    act: act.fn as ResolvedLoop['act'],
-    policies: loop.policies,
-  });
-  return { ok: true, value: Object.freeze({ ...built, publish: loop.publish, recipe: null }) };
+  return {
+    ok: true,
+    value: buildLoop({
+      name,
+      description: loop.description,
+      trigger: loop.trigger,
+      observe:
+        (observe.fn as ResolvedLoop['observe'] | undefined) ?? (items && ((_: CycleContext) => structuredClone(items))),
+      plan: plan.fn as ResolvedLoop['plan'] | undefined,
+      act: act.fn as ResolvedLoop['act'],
+      policies: loop.policies,
+      publish: loop.publish,
+    }),
+  };
 }

@@ -20,6 +20,8 @@ const loopDefinitionSchema = z.strictObject(
     plan: functionSchema('a function (snapshot, ctx) => items').optional(),
     act: functionSchema('a function (item, ctx) => result'),
     policies: policiesSchema,
+    publish: publishSchema,
+    recipe: z.string().min(1).optional(),
   },
   {
     error: (issue) => (issue.code === 'invalid_type' ? 'a loop definition { name, trigger, act, ... }' : undefined),
@@ -35,6 +37,8 @@ export interface LoopParts {
   plan?: ResolvedLoop['plan'] | undefined;
   act: ResolvedLoop['act'];
   policies: ResolvedLoop['policies'];
+  publish?: ResolvedLoop['publish'];
+  recipe?: string | null | undefined;
 }
 
 /** Freezes validated parts into a loop, filling the default observe and plan. */
@@ -49,6 +53,8 @@ export function buildLoop(parts: LoopParts): ResolvedLoop {
     plan: parts.plan ?? defaultPlan,
     act: parts.act,
     policies: parts.policies,
+    publish: parts.publish ?? null,
+    recipe: parts.recipe ?? null,
   });
 }
 
@@ -58,17 +64,9 @@ export function buildLoop(parts: LoopParts): ResolvedLoop {
  * {@link resolveLoop}.
  */
 export function checkLoop(def: unknown, file: string, prefix: ConfigPath = []): Validated<ResolvedLoop> {
-  // `publish` and `recipe` are checked on their own so a loop made by a recipe passes the same schema.
-  const isObject = def !== null && typeof def === 'object';
-  const { publish, recipe, ...rest } = isObject ? (def as Record<string, unknown>) : {};
-  const body = isObject ? rest : def;
-  const result = validate(loopDefinitionSchema, body, file, prefix);
-  const published = validate(publishSchema, publish, file, [...prefix, 'publish']);
-  const recipeName = validate(z.string().min(1).optional(), recipe, file, [...prefix, 'recipe']);
-  const issues = [result, published, recipeName].flatMap((r) => (r.ok ? [] : r.issues));
-  if (!result.ok || !published.ok || !recipeName.ok) return { ok: false, issues };
-  const loop = buildLoop(result.value as LoopParts);
-  return { ok: true, value: Object.freeze({ ...loop, publish: published.value, recipe: recipeName.value ?? null }) };
+  const result = validate(loopDefinitionSchema, def, file, prefix);
+  if (!result.ok) return result;
+  return { ok: true, value: buildLoop(result.value as LoopParts) };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
-import { resolveDefinition, resolveDependencies } from '../config/define-loop.ts';
+import { resolveDependencies } from '../config/define-loop.ts';
 import type { DependencySpec } from '../config/file-schema.ts';
+import { resolveLoop } from '../config/resolve-loop.ts';
 import { planCycle } from '../core/cycle.ts';
 import type { CycleRecord, Tick } from '../core/cycle-record.ts';
 import { AutoloopError, ShutdownError } from '../core/errors.ts';
@@ -182,7 +183,7 @@ export class Runtime {
       this.#dependencies.set(spec.name, new Dependency(spec, this.clock, this.#lazyBuckets()));
     }
     for (const def of options.loops) {
-      const loop = isResolved(def) ? def : resolveDefinition(def as LoopDefinition, `defineLoop(${def.name})`);
+      const loop = isResolved(def) ? def : resolveLoop(def as LoopDefinition, `defineLoop(${def.name})`);
       if (this.#loops.has(loop.name))
         throw new AutoloopError(`two loops are named "${loop.name}"; loop names must be unique`);
       this.#loops.set(loop.name, this.#slot(loop));
