@@ -73,7 +73,8 @@ export function resolveRecipeLoops(
       if (error instanceof ConfigError) {
         issues.push(...error.issues.map((issue) => ({ ...issue, file: ctx.file, path: joinPath(at, issue.path) })));
       } else if (error instanceof AutoloopError) {
-        issues.push(recipeIssue(error.message, ctx.file, at));
+        // Not an option error of the recipe's own (those are ConfigErrors): say it whole, under the loop.
+        issues.push({ file: ctx.file, path: at, expected: 'options the recipe accepts', got: error.message });
       } else throw error;
     }
   }
@@ -83,13 +84,4 @@ export function resolveRecipeLoops(
 function joinPath(prefix: string, path: string): string {
   if (path === '') return prefix;
   return path.startsWith('[') ? `${prefix}${path}` : `${prefix}.${path}`;
-}
-
-/** A recipe's option error (`signalsRecipe(x): candles.interval: expected ..., got ...`) as an issue of the loop. */
-function recipeIssue(message: string, file: string, at: string): ConfigIssue {
-  const text = message.replace(/^\w+\([^)]*\): /, '');
-  const match = /^([\w.[\]]+): expected (.*), got (.*)$/s.exec(text);
-  if (match)
-    return { file, path: joinPath(at, match[1] as string), expected: match[2] as string, got: match[3] as string };
-  return { file, path: at, expected: 'options the recipe accepts', got: text };
 }

@@ -29,6 +29,8 @@
  * recipe sets `source` from the market data source after the last stage,
  * whatever a stage wrote there), for every surface to label them.
  */
+
+import { ConfigError } from '../../config/config-error.ts';
 import { defineLoop } from '../../config/define-loop.ts';
 import type { Env } from '../../config/interpolate.ts';
 import type { Tick } from '../../core/cycle-record.ts';
@@ -44,7 +46,7 @@ import {
   type IndicatorSnapshot,
 } from './indicators.ts';
 import { LLM_SIGNAL_SCHEMA } from './llm-output.ts';
-import { describeBadInterval, parseCandleInterval } from './market/candle-interval.ts';
+import { CANDLE_INTERVAL_EXPECTED, parseCandleInterval } from './market/candle-interval.ts';
 import type { MarketData } from './market/market-data.ts';
 import { MarketDataError } from './market/market-data-error.ts';
 import { SimulatedFeed } from './market/simulated-feed.ts';
@@ -329,9 +331,8 @@ function builtinStages(
 function builtin(where: string, builtins: Record<BuiltinStageName, Stage>, name: string): Stage {
   const stage = builtins[name as BuiltinStageName];
   if (stage) return stage;
-  throw new AutoloopError(
-    `${where}: stages: expected a built-in stage name (${Object.keys(builtins).join(', ')}) or a stage, got ${JSON.stringify(name)}`,
-  );
+  const expected = `a built-in stage name (${Object.keys(builtins).join(', ')}) or a stage`;
+  throw optionError(where, 'stages', expected, JSON.stringify(name));
 }
 
 function llmList(llm: SignalsRecipeOptions['llm']): Array<LlmCall<unknown>> {
@@ -354,12 +355,11 @@ function seedPolicies(user: LoopPolicies | undefined, usesLlm: boolean): LoopPol
 function checkCandles(where: string, candles: SignalsRecipeOptions['candles']): { interval: string; limit: number } {
   const interval = candles?.interval ?? DEFAULT_CANDLES.interval;
   const limit = candles?.limit ?? DEFAULT_CANDLES.limit;
-  if (parseCandleInterval(interval) === undefined)
-    throw new AutoloopError(`${where}: candles.${describeBadInterval(interval)}`);
+  if (parseCandleInterval(interval) === undefined) {
+    throw optionError(where, 'candles.interval', CANDLE_INTERVAL_EXPECTED, JSON.stringify(interval));
+  }
   if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
-    throw new AutoloopError(
-      `${where}: candles.limit: expected an integer from 1 to 10000, got ${JSON.stringify(limit)}`,
-    );
+    throw optionError(where, 'candles.limit', 'an integer from 1 to 10000', JSON.stringify(limit));
   }
   return { interval, limit };
 }
@@ -380,42 +380,46 @@ function symbolLister(
   environment: Env | undefined,
 ): (ctx: CycleContext) => Promise<string[]> {
   if (typeof symbols === 'function') {
-    return async (ctx) => checkSymbols(`${where}: symbols()`, await symbols(ctx));
+    return async (ctx) => checkSymbols(where, 'symbols()', await symbols(ctx));
   }
   if (Array.isArray(symbols)) {
-    const list = checkSymbols(`${where}: symbols`, symbols);
+    const list = checkSymbols(where, 'symbols', symbols);
     return async () => list;
   }
   const variable = (symbols as { env?: unknown }).env;
   if (typeof variable !== 'string' || variable === '') {
-    throw new AutoloopError(
-      `${where}: symbols: expected a list of symbols, { env: "VARIABLE" } or a function, got ${JSON.stringify(symbols)}`,
-    );
+    const expected = 'a list of symbols, { env: "VARIABLE" } or a function';
+    throw optionError(where, 'symbols', expected, JSON.stringify(symbols));
   }
   const env = environment ?? process.env;
   const text = env[variable];
   if (text === undefined || text.trim() === '') {
-    throw new AutoloopError(
-      `${where}: symbols: expected environment variable ${variable} to hold symbols like "BTC/USD,ETH/USD", got ${text === undefined ? 'nothing (it is not set)' : 'an empty value'}`,
-    );
+    const expected = `environment variable ${variable} to hold symbols like "BTC/USD,ETH/USD"`;
+    throw optionError(where, 'symbols', expected, text === undefined ? 'nothing (it is not set)' : 'an empty value');
   }
-  const list = checkSymbols(`${where}: symbols (from ${variable})`, text.split(','));
+  const list = checkSymbols(where, `symbols (from ${variable})`, text.split(','));
   return async () => list;
 }
 
-function checkSymbols(where: string, symbols: unknown): string[] {
-  if (!Array.isArray(symbols)) throw new AutoloopError(`${where}: expected a list of symbols, got ${typeof symbols}`);
+function checkSymbols(where: string, path: string, symbols: unknown): string[] {
+  if (!Array.isArray(symbols)) throw optionError(where, path, 'a list of symbols', typeof symbols);
   const out: string[] = [];
   const seen = new Set<string>();
   for (const [i, raw] of symbols.entries()) {
     const symbol = typeof raw === 'string' ? raw.trim() : raw;
     if (typeof symbol !== 'string' || symbol === '' || symbol.length > 64) {
-      throw new AutoloopError(`${where}[${i}]: expected a symbol like "BTC/USD", got ${JSON.stringify(raw)}`);
+      throw optionError(where, `${path}[${i}]`, 'a symbol like "BTC/USD"', JSON.stringify(raw));
     }
-    if (seen.has(symbol))
-      throw new AutoloopError(`${where}[${i}]: expected each symbol once, got ${JSON.stringify(symbol)} again`);
+    if (seen.has(symbol)) {
+      throw optionError(where, `${path}[${i}]`, 'each symbol once', `${JSON.stringify(symbol)} again`);
+    }
     seen.add(symbol);
     out.push(symbol);
   }
   return out;
+}
+
+/** A bad recipe option in the project's one message template (`signalsRecipe(x): path: expected …, got …`). */
+function optionError(where: string, path: string, expected: string, got: string): ConfigError {
+  return new ConfigError([{ file: where, path, expected, got }]);
 }

@@ -18,7 +18,10 @@ export function parseCandleInterval(text: string): number | undefined {
   return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
 }
 
+/** What a candle interval must look like, for messages. */
+export const CANDLE_INTERVAL_EXPECTED = 'a candle width like "1m", "15m", "1h", "1d" or "1w"';
+
 /** The message part for an interval that {@link parseCandleInterval} refuses. */
 export function describeBadInterval(text: unknown): string {
-  return `interval: expected a candle width like "1m", "15m", "1h", "1d" or "1w", got ${JSON.stringify(text)}`;
+  return `interval: expected ${CANDLE_INTERVAL_EXPECTED}, got ${JSON.stringify(text)}`;
 }
