@@ -19,7 +19,7 @@
 import type { Context, Hono } from 'hono';
 import { readSignal, type Signal } from '../recipes/signals/signal.ts';
 import { RESULT_PUBLISHED, type ResultPublished } from '../recipes/signals/signals-metrics.ts';
-import { cycleSignals, latestSignals } from '../recipes/signals/signals-view.ts';
+import { latestSignals } from '../recipes/signals/signals-view.ts';
 import type { CycleStore, EventLog, StoredEvent } from '../storage/store.ts';
 import type { Clock } from '../time/clock.ts';
 import { systemClock } from '../time/system-clock.ts';
@@ -34,8 +34,6 @@ export interface SignalsSource {
   loops(): readonly string[];
   /** The latest signal per symbol of `loop`, sorted by symbol. Rejects when the store cannot be read. */
   latest(loop: string): Promise<readonly Signal[]>;
-  /** The signals one cycle of `loop` stored (the stream's fallback for unpublished results). */
-  cycleSignals(loop: string, cycleId: string): Promise<readonly Signal[]>;
   /** The event log, as `/events` reads it: `after(seq)` oldest first, `latest(n)` the newest n, oldest first. */
   events: {
     after(seq: number, limit: number): Promise<StoredEvent[]>;
@@ -175,8 +173,8 @@ export interface StoreSignalsSourceOptions {
 }
 
 /**
- * A {@link SignalsSource} over a store: `latestSignals` and `cycleSignals`
- * from the signals view, and the store's event log.
+ * A {@link SignalsSource} over a store: `latestSignals` from the signals
+ * view, and the store's event log.
  *
  * @example
  * storeSignalsSource({ store: () => runtime.store, loops: ['signals'], clock: runtime.clock, maxAgeMs: 3_600_000 });
@@ -191,7 +189,6 @@ export function storeSignalsSource(options: StoreSignalsSourceOptions): SignalsS
         ...(options.maxAgeMs === undefined ? {} : { maxAgeMs: options.maxAgeMs }),
         ...(options.cycles === undefined ? {} : { cycles: options.cycles }),
       }),
-    cycleSignals: (_loop, cycleId) => cycleSignals(options.store(), cycleId),
     events: {
       after: (seq, limit) => options.store().events.after(seq, { limit }),
       latest: (limit) => options.store().events.latest({ limit }),
