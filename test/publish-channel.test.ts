@@ -12,7 +12,7 @@ import { ConfigError } from '../src/config/config-error.ts';
 import { defineLoop } from '../src/config/define-loop.ts';
 import { TerminalError } from '../src/core/errors.ts';
 import type { Logger } from '../src/core/logger.ts';
-import type { PublishedResult } from '../src/runtime/result-publisher.ts';
+import type { PublishedResult } from '../src/observability/events.ts';
 import { createRuntime, type Runtime } from '../src/runtime/runtime.ts';
 import { RedisStore } from '../src/storage/redis/redis-store.ts';
 import { waitFor } from './http-support.ts';

@@ -6,6 +6,20 @@ import type { AlertEventMap } from './alerts/alert-event.ts';
  * The typed event map: event name -> payload. Surfaces (log, metrics, SSE,
  * event log) subscribe to these; nothing emits untyped strings.
  */
+/**
+ * A stored, succeeded result of a loop with `publish`: the `result.published`
+ * event, and the JSON sent on the loop's `publish.channel`.
+ */
+export interface PublishedResult {
+  loop: string;
+  key: string;
+  cycleId: string;
+  tickId: string;
+  output: unknown;
+  /** Epoch ms the item finished. */
+  finishedAt: number;
+}
+
 export interface EventMap extends AlertEventMap {
   'runtime.started': { owner: string; loops: string[] };
   'runtime.stopping': { reason: string };
@@ -30,14 +44,7 @@ export interface EventMap extends AlertEventMap {
   'lease.recovered': { key: string; previousOwner: string };
   'item.failed': { loop: string; cycleId: string; key: string; attempts: number; durationMs: number; error: ErrorInfo };
   /** A succeeded item's result, stored, of a loop with `publish` (e.g. a signal of the signals recipe). */
-  'result.published': {
-    loop: string;
-    key: string;
-    cycleId: string;
-    tickId: string;
-    output: unknown;
-    finishedAt: number;
-  };
+  'result.published': PublishedResult;
   'loop.concurrency': { loop: string; limit: number };
   'breaker.state': { breaker: string; from: string; to: string };
   'backpressure.cooldown': { loop: string; ticks: number };

@@ -1,19 +1,8 @@
 import type { ItemResult, Tick } from '../core/cycle-record.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ResolvedLoop } from '../core/loop.ts';
-import type { EventBus } from '../observability/events.ts';
+import type { EventBus, PublishedResult } from '../observability/events.ts';
 import type { Broadcast } from '../storage/store.ts';
-
-/** What goes out on a loop's `publish.channel` for each succeeded item, as JSON. */
-export interface PublishedResult {
-  loop: string;
-  key: string;
-  cycleId: string;
-  tickId: string;
-  output: unknown;
-  /** Epoch ms the item finished. */
-  finishedAt: number;
-}
 
 /**
  * Publishes succeeded items' results on their loop's `publish.channel`

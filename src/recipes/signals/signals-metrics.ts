@@ -39,24 +39,13 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { ErrorInfo } from '../../core/errors.ts';
-import type { Disposable, EventBus } from '../../observability/events.ts';
+import type { Disposable, EventBus, PublishedResult } from '../../observability/events.ts';
 import { CYCLE_DURATION_BUCKETS, skipReasonClass } from '../../observability/metrics.ts';
 import { LatencyTracker } from '../../policies/latency-tracker.ts';
 import type { StageEnd } from './pipeline.ts';
 
-/**
- * The runtime's `result.published` event: a loop's item result was stored
- * (fenced by its lease). Typed here until the event map carries it.
- */
-export interface ResultPublished {
-  readonly loop: string;
-  readonly key: string;
-  readonly cycleId: string;
-  readonly tickId: string;
-  readonly output: unknown;
-  readonly finishedAt: number;
-}
-
+/** The runtime's event for a stored result of a loop with `publish` (every signal). */
+export type ResultPublished = PublishedResult;
 export const RESULT_PUBLISHED = 'result.published';
 
 export interface SignalsMetricsOptions {
