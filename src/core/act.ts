@@ -59,6 +59,8 @@ export interface ActDeps {
   readonly onStored?: (loop: ResolvedLoop, result: ItemResult, tick: Tick) => void;
 }
 
+const RELEASE_LEASE = { releaseLease: true } as const;
+
 /** The lease key of an item: one live holder per loop and item key, across processes. */
 export function itemLeaseKey(loop: string, key: string): string {
   return `${loop}/${key}`;
@@ -70,7 +72,7 @@ export function itemLeaseKey(loop: string, key: string): string {
  * Per item: take the key's lease (a live holder elsewhere means the item is
  * recorded as skipped: overrun protection), run it with a signal that also
  * aborts when the lease is lost, then store the result fenced by the lease's
- * token, and release the lease. A heartbeat extends the claims on every
+ * token, freeing the lease in the same write. A heartbeat extends the claims on every
  * unfinished item at ttl/3, so a peer adopts them only after this process
  * stops heartbeating (crash, pause) — within one TTL.
  */
@@ -212,11 +214,18 @@ async function runLeased(
     if (lease && !lease.valid) return 'lost';
     const final = { ...result, cycleId: record.id };
     deps.settling();
-    const stored = await store.queue.complete(item.id, owner, final, lease?.fence);
+    const stored =
+      lease && deps.leases
+        ? // The lease is freed by the same write: one round trip for both.
+          await deps.leases.releaseWith(lease, () =>
+            store.queue.complete(item.id, owner, final, lease.fence, RELEASE_LEASE),
+          )
+        : await store.queue.complete(item.id, owner, final);
     if (stored && final.status === 'succeeded') deps.onStored?.(loop, final, ctx.tick);
     return stored ? result.status : 'lost';
   } finally {
-    if (lease) {
+    // Still held when the item ended before its complete, or the complete failed: freed on its own.
+    if (lease?.state === 'held') {
       const held = lease;
       await deps.leases?.release(held).catch(() => deps.outbox?.unreleased(held.fence));
     }

@@ -40,6 +40,8 @@ export class HeldLease {
   #deadline: number;
   #timer: TimerHandle | null = null;
   #renewing = false;
+  /** The last write, which also frees the lease, is under way: no more renewals. */
+  #settling = false;
 
   constructor(lease: Lease, sentAtMonotonic: number, options: HeldLeaseOptions) {
     this.key = lease.key;
@@ -77,6 +79,21 @@ export class HeldLease {
     return { key: this.key, token: this.token };
   }
 
+  /**
+   * Gives the key back through `write`: the holder's last store write, which
+   * frees the lease in the same operation (`queue.complete` with
+   * `releaseLease`). Renewals stop before it is sent; when it resolves the
+   * lease is released. When it rejects the lease stays held, unrenewed, for
+   * a plain {@link release} to free.
+   */
+  async releaseWith<T>(write: () => Promise<T>): Promise<T> {
+    this.#settling = true;
+    this.#timer?.cancel();
+    const value = await write();
+    if (this.#state === 'held') this.#state = 'released';
+    return value;
+  }
+
   /** Gives the key back at once so a peer need not wait for the TTL. */
   async release(): Promise<void> {
     if (this.#state !== 'held') return;
@@ -95,6 +112,7 @@ export class HeldLease {
   }
 
   #schedule(): void {
+    if (this.#settling) return;
     const { clock, ttlMs } = this.#o;
     const untilDeadline = this.#deadline - clock.monotonic();
     // Renew at ttl/3, or at the deadline itself if that comes first (then `valid` fails it).

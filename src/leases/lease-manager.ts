@@ -72,6 +72,13 @@ export class LeaseManager {
     return held;
   }
 
+  /** Runs `write`, which frees `lease` along with the holder's last write (see HeldLease.releaseWith), then forgets it. */
+  async releaseWith<T>(lease: HeldLease, write: () => Promise<T>): Promise<T> {
+    const value = await lease.releaseWith(write);
+    this.#held.delete(lease);
+    return value;
+  }
+
   /** Releases `lease` and forgets it. */
   async release(lease: HeldLease): Promise<void> {
     this.#held.delete(lease);

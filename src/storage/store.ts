@@ -144,8 +144,13 @@ export interface WorkQueue {
    * whose counters can be lost, Redis without persistence, also refuses
    * tokens from before its current epoch). Returns false (and writes
    * nothing) otherwise.
+   *
+   * With `options.releaseLease` and a fence, the same atomic operation also
+   * frees the fence's lease when `owner` holds it with `fence.token` (as
+   * {@link LeaseStore.release}), whether or not the item was completed: the
+   * holder's last two writes in one round trip.
    */
-  complete(id: string, owner: string, result: ItemResult, fence?: Fence): Promise<boolean>;
+  complete(id: string, owner: string, result: ItemResult, fence?: Fence, options?: CompleteOptions): Promise<boolean>;
   /**
    * Extends the claims `owner` holds on `ids` to `until` (heartbeat while the
    * items run). Returns the ids still claimed by `owner` (the others were lost).
@@ -157,6 +162,12 @@ export interface WorkQueue {
   depth(loop?: string): Promise<Array<{ loop: string; priority: number; count: number }>>;
   /** Items in the queue, lowest priority number first, then oldest; all when no limit. */
   list(loop?: string, options?: { limit?: number }): Promise<QueuedItem[]>;
+}
+
+/** Options of {@link WorkQueue.complete}. */
+export interface CompleteOptions {
+  /** Also release the fence's lease (owner and token must match), in the same operation. Ignored without a fence. */
+  readonly releaseLease?: boolean;
 }
 
 /** A typed event as the log keeps it. `seq` increases in append order. */

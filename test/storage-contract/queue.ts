@@ -225,6 +225,49 @@ export function queueContract(get: () => Store): void {
       assert.equal(await q.complete(rows[1]!.id, 'w1', result('c1', 'b'), { key: 'k', token: lease!.token + 6 }), true);
     });
 
+    it('complete with releaseLease frees the fence lease in the same call, whatever the outcome', async () => {
+      const store = get();
+      const a = await store.leases.acquire('ka', 'w1', 10_000, 1000);
+      const b = await store.leases.acquire('kb', 'w1', 10_000, 1000);
+      const rows = await store.queue.enqueue('alpha', 'c1', [item('a')], claim('w1'), 1000);
+      const [theirs] = await store.queue.enqueue('alpha', 'c1', [item('b')], claim('w2'), 1000);
+      const fenceA = { key: 'ka', token: a!.token };
+      const release = { releaseLease: true };
+      assert.equal(await store.queue.complete(rows[0]!.id, 'w1', result('c1', 'a'), fenceA, release), true);
+      // Refused (w2 holds the claim), yet w1's lease on kb is freed all the same.
+      assert.equal(
+        await store.queue.complete(theirs!.id, 'w1', result('c1', 'b'), { key: 'kb', token: b!.token }, release),
+        false,
+      );
+      assert.deepEqual(await store.leases.list(2000), []);
+      assert.deepEqual(
+        (await store.cycles.items('c1')).map((r) => r.key),
+        ['a'],
+      );
+      // The token counter is kept: the next lease on ka gets a larger token.
+      assert.ok((await store.leases.acquire('ka', 'w3', 10_000, 2000))!.token > a!.token);
+    });
+
+    it('complete with releaseLease leaves a lease held by another owner or token alone', async () => {
+      const store = get();
+      const mine = await store.leases.acquire('k', 'w1', 1000, 1000);
+      const theirs = await store.leases.acquire('k', 'w2', 10_000, 2500); // took over after w1 expired
+      const [row] = await store.queue.enqueue('alpha', 'c1', [item('a')], claim('w1'), 1000);
+      const stale = { key: 'k', token: mine!.token };
+      assert.equal(await store.queue.complete(row!.id, 'w1', result('c1', 'a'), stale, { releaseLease: true }), false);
+      assert.deepEqual(
+        (await store.leases.list(3000)).map((l) => [l.owner, l.token]),
+        [['w2', theirs!.token]],
+      );
+      const [other] = await store.queue.enqueue('alpha', 'c1', [item('b')], claim('w1'), 1000);
+      // Without a fence the option does nothing.
+      assert.equal(
+        await store.queue.complete(other!.id, 'w1', result('c1', 'b'), undefined, { releaseLease: true }),
+        true,
+      );
+      assert.equal((await store.leases.list(3000)).length, 1);
+    });
+
     it('complete with a current fence still needs the claim', async () => {
       const store = get();
       const lease = await store.leases.acquire('k', 'w1', 10_000, 1000);

@@ -122,9 +122,10 @@ function observedStore(store: Store): Store {
       if (rows.length > 0) log('adopt', { keys: rows.map((r) => r.key), cycleId: args[1], ms });
       return rows;
     },
-    complete: async (id, owner, result, fence) => {
+    complete: async (id, owner, result, fence, options) => {
       const token = fence?.token ?? null;
-      const [ok, ms] = await timed('complete', { key: result.key, token }, () => q.complete(id, owner, result, fence));
+      const write = () => q.complete(id, owner, result, fence, options);
+      const [ok, ms] = await timed('complete', { key: result.key, token }, write);
       log('complete', { key: result.key, status: result.status, token, ok, ms });
       return ok;
     },

@@ -55,6 +55,11 @@ export class MemoryLeaseStore implements LeaseStore {
 
   async release(key: string, owner: string, token: number): Promise<boolean> {
     this.#open('leases.release');
+    return this.releaseNow(key, owner, token);
+  }
+
+  /** `release`, synchronously: for the queue's complete, which frees the lease in the same step. */
+  releaseNow(key: string, owner: string, token: number): boolean {
     const lease = this.#leases.get(key);
     if (!lease || !holds(lease, owner, token)) return false;
     this.#leases.delete(key);

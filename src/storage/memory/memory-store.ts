@@ -191,8 +191,9 @@ export class MemoryStore implements Store {
           return copyQueued(entry.item);
         });
       },
-      complete: async (id, owner, result, fence) => {
+      complete: async (id, owner, result, fence, options) => {
         this.#open('queue.complete');
+        if (fence && options?.releaseLease) this.#leases.releaseNow(fence.key, owner, fence.token);
         const entry = this.#queue.get(id);
         if (entry?.item.claim?.owner !== owner) return false;
         if (fence && fence.token < this.#leases.latestToken(fence.key)) return false;

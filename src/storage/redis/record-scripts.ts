@@ -167,7 +167,9 @@ return out
 
   /*
    * queueComplete. ARGV: prefix, id, owner, fenced (1/0), fence key, fence
-   * token, floor, result cycleId, finishedAt, result entry. When `owner`
+   * token, floor, result cycleId, finishedAt, result entry, release (1/0).
+   * With release (and fenced), first deletes the fence key's lease when
+   * `owner` holds it with the fence token (leaseRelease's rule). When `owner`
    * holds the item's claim and (if fenced) the token is not lower than the
    * key's latest token, or, when the key has none in this Redis, not from an
    * epoch before the current one (./fencing-epoch.ts: a late writer from
@@ -178,6 +180,14 @@ return out
   queueComplete: `${EPOCH_LUA}
 local p, id, owner = ARGV[1], ARGV[2], ARGV[3]
 local key = p .. 'q:item:' .. id
+if ARGV[4] == '1' and ARGV[11] == '1' then
+  local lk = p .. 'lease:' .. ARGV[5]
+  local l = redis.call('HMGET', lk, 'owner', 'token')
+  if l[1] == owner and l[2] == ARGV[6] then
+    redis.call('DEL', lk)
+    redis.call('ZREM', p .. 'leases', ARGV[5])
+  end
+end
 local h = redis.call('HMGET', key, 'claimed', 'owner', 'loop', 'idem', 'member')
 if h[1] ~= '1' or h[2] ~= owner then return {0, ''} end
 local epoch = ''

@@ -44,10 +44,11 @@ export function redisWorkQueue(run: RunRedis, floor: EpochFloor): WorkQueue {
       const reply = (await run('queue.claimStale', (io) => io.script('queueClaimStale', ...args))) as string[][];
       return take(reply.map(fromQueueRow), undefined);
     },
-    complete: async (id, owner, result, fence) => {
+    complete: async (id, owner, result, fence, options) => {
       const entry = `${result.finishedAt} ${JSON.stringify(result)}`;
       const fenced = fence ? [1, fence.key, fence.token] : [0, '', 0];
-      const args = [id, owner, ...fenced, floor.value, result.cycleId, result.finishedAt, entry];
+      const release = options?.releaseLease ? 1 : 0;
+      const args = [id, owner, ...fenced, floor.value, result.cycleId, result.finishedAt, entry, release];
       const [done, epoch] = (await run('queue.complete', (io) => io.script('queueComplete', ...args))) as [
         number,
         string,

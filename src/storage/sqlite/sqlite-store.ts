@@ -240,13 +240,20 @@ export class SqliteStore implements Store {
       }),
     );
     /** A complete() call, its id parsed (undefined: names no item) and its result serialised. */
-    type Completion = { seq: number | undefined; owner: string; result: ItemResultParams; fence: Fence | undefined };
+    type Completion = {
+      seq: number | undefined;
+      owner: string;
+      result: ItemResultParams;
+      fence: Fence | undefined;
+      releaseLease: boolean;
+    };
     // One transaction per batch: each item's delete and its result's insert commit together, so every
     // complete in the batch is atomic on its own; the results go in one multi-row INSERT, in batch order.
     // A fence is checked by the delete itself, inside the transaction: no acquire can slip in between.
     const completeMany = this.#db.transaction((batch: Completion[]) => {
       const results: ItemResultParams[] = [];
-      const done = batch.map(({ seq, owner, result, fence }) => {
+      const done = batch.map(({ seq, owner, result, fence, releaseLease }) => {
+        if (fence && releaseLease) this.#sql.releaseLease.run(fence.key, owner, fence.token);
         if (seq === undefined) return false;
         const deleted = fence
           ? this.#sql.deleteClaimedFenced.run(seq, owner, fence.token, fence.key)
@@ -289,7 +296,7 @@ export class SqliteStore implements Store {
           const n = sqlLimit(limit, 0);
           return n === 0 ? [] : claimStale.immediate(loop, cycleId, claim, now, n);
         }),
-      complete: async (id, owner, result, fence) =>
+      complete: async (id, owner, result, fence, options) =>
         completions.submit(
           // Checked and serialised here, not in the batch: a closed store, or a result that cannot be
           // serialised, rejects this call alone, not every call that shares its commit.
@@ -298,6 +305,7 @@ export class SqliteStore implements Store {
             owner,
             result: toItemResultParams(result),
             fence: fence && { key: fence.key, token: fence.token },
+            releaseLease: options?.releaseLease === true,
           })),
         ),
       extend: async (ids, owner, until) =>
