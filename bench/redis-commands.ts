@@ -13,8 +13,7 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { Redis } from 'ioredis';
-import { COORDINATION_SCRIPTS } from '../src/storage/redis/coordination-scripts.ts';
-import { RECORD_SCRIPTS } from '../src/storage/redis/record-scripts.ts';
+import { SCRIPTS } from '../src/storage/redis/redis-store.ts';
 import { autoloopRun, bullmqRun } from './redis-throughput.ts';
 import { fmt, line } from './report.ts';
 
@@ -34,7 +33,7 @@ const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
 
 function scriptNames(): Map<string, string> {
   const names = new Map<string, string>();
-  for (const [name, lua] of Object.entries({ ...RECORD_SCRIPTS, ...COORDINATION_SCRIPTS })) names.set(sha1(lua), name);
+  for (const [name, lua] of Object.entries(SCRIPTS)) names.set(sha1(lua), name);
   // BullMQ is CommonJS; its scripts index maps each script's name to its Lua source.
   const bullmq = createRequire(import.meta.url)('bullmq/dist/cjs/scripts/index.js') as Record<
     string,

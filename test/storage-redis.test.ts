@@ -4,6 +4,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { openStore } from '../src/storage/open-store.ts';
+import { BATCH_SCRIPTS } from '../src/storage/redis/batch-scripts.ts';
 import { epochOfToken, TOKEN_SPAN } from '../src/storage/redis/fencing-epoch.ts';
 import { RedisStore } from '../src/storage/redis/redis-store.ts';
 import { type Store, StoreError } from '../src/storage/store.ts';
@@ -97,6 +98,81 @@ describe('RedisStore', () => {
     assert.deepEqual(await b.queue.list(), []);
     assert.equal((await a.queue.list()).length, 1);
     assert.equal((await a.leases.list(0)).length, 2);
+  });
+
+  it('the per-item operations of one turn go out as one script call, each with its own answer', async () => {
+    const prefix = freshPrefix();
+    const store = await freshStore(prefix);
+    const held = await store.leases.acquire('busy', 'w1', 10_000, 1000);
+    const rows = await store.queue.enqueue('alpha', 'c1', [item('a'), item('b')], claim('w1'), 1000);
+    const a = await store.leases.acquire('ka', 'w1', 10_000, 1000);
+    const monitor = await admin.monitor();
+    const calls: string[][] = [];
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (!source.includes('lua') && args[0]?.toLowerCase() === 'evalsha' && args[3] === prefix) calls.push(args);
+    });
+    try {
+      const outcomes = await Promise.all([
+        store.queue.complete(
+          rows[0]!.id,
+          'w1',
+          result('c1', 'a'),
+          { key: 'ka', token: a!.token },
+          { releaseLease: true },
+        ),
+        store.leases.acquire('busy', 'w2', 10_000, 1000),
+        store.leases.acquire('kb', 'w1', 10_000, 1000),
+        store.leases.release('busy', 'w1', held!.token),
+        store.queue.complete(rows[1]!.id, 'w2', result('c1', 'b')),
+      ]);
+      assert.deepEqual(
+        outcomes.map((o) => (typeof o === 'object' && o !== null ? o.key : o)),
+        [true, undefined, 'kb', true, false],
+      );
+      await store.ping(); // the monitor sees commands in order: the batch is in by now
+      assert.equal(calls.length, 1, `script calls: ${calls.map((c) => c.slice(0, 5).join(' ')).join(' | ')}`);
+    } finally {
+      monitor.disconnect();
+    }
+    assert.deepEqual(
+      (await store.leases.list(2000)).map((l) => l.key),
+      ['kb'],
+    );
+    assert.deepEqual(
+      (await store.cycles.items('c1')).map((r) => r.key),
+      ['a'],
+    );
+  });
+
+  it('opsBatch answers each operation on its own: an error in one is its answer alone', async () => {
+    const prefix = freshPrefix();
+    const ops = [
+      ['leaseAcquire', ['k', 'w1', '1000', '11000', '10000', '0']],
+      // A `now` that is not a number fails the comparison with the held lease's expiry, before any write.
+      ['leaseAcquire', ['k', 'w2', 'not-a-number', '11000', '10000', '0']],
+      ['nope', []],
+      ['leaseRelease', ['k', 'w1', '']],
+    ];
+    const tokenReply = await admin.eval(BATCH_SCRIPTS.opsBatch, 0, prefix, JSON.stringify(ops));
+    const answers = JSON.parse(tokenReply as string) as Array<[number, unknown]>;
+    assert.equal(answers.length, 4);
+    assert.equal(answers[0]![0], 1);
+    const token = (answers[0]![1] as string[])[0];
+    assert.deepEqual(answers.slice(1, 3), [
+      [0, answers[1]![1]],
+      [0, 'no such operation: nope'],
+    ]);
+    assert.match(String(answers[1]![1]), /compare/);
+    assert.deepEqual(answers[3], [1, 0], 'the release with the wrong token is refused, and still answered');
+    const again = JSON.parse(
+      (await admin.eval(
+        BATCH_SCRIPTS.opsBatch,
+        0,
+        prefix,
+        JSON.stringify([['leaseRelease', ['k', 'w1', token]]]),
+      )) as string,
+    );
+    assert.deepEqual(again, [[1, 1]], 'the first acquire took effect');
   });
 
   it('open rejects with a StoreError naming the URL when nothing answers', async () => {

@@ -4,7 +4,8 @@ import { EPOCH_LUA } from './fencing-epoch.ts';
  * The Lua scripts behind the Redis store's leases, instances and rate-limit
  * buckets: one script per atomic operation, each opening with its
  * input/output contract, with the key prefix as ARGV[1] (see
- * ./record-scripts.ts for the conventions).
+ * ./record-scripts.ts for the conventions). Lease acquire and release,
+ * which every item runs, are in ./batch-scripts.ts (sent in batches).
  *
  * Time is the caller's `now` (the store's clock port): expiry is decided by
  * comparing the stored `expiresAt` with the `now` passed in. Lease and
@@ -31,26 +32,6 @@ import { EPOCH_LUA } from './fencing-epoch.ts';
 
 export const COORDINATION_SCRIPTS = {
   /*
-   * leaseAcquire. ARGV: prefix, key, owner, now, expiresAt, ttlMs, floor.
-   * When the key has no record or its record has `expiresAt <= now`, gives
-   * out the key's next token (./fencing-epoch.ts; floor: the caller's epoch
-   * floor) and writes the lease with a PX TTL of ttlMs. Returns {token, 1|0
-   * (took over a record), previous owner, epoch}, or nil (nothing written)
-   * while an unexpired lease exists.
-   */
-  leaseAcquire: `${EPOCH_LUA}
-local p, key, owner, now, expiresAt = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local k = p .. 'lease:' .. key
-local cur = redis.call('HMGET', k, 'owner', 'expiresAt')
-if cur[1] and tonumber(cur[2]) > tonumber(now) then return false end
-local token, epoch = nextToken(p, key, tonumber(ARGV[7]))
-redis.call('HSET', k, 'owner', owner, 'token', token, 'acquiredAt', now, 'expiresAt', expiresAt)
-redis.call('PEXPIRE', k, ARGV[6])
-redis.call('ZADD', p .. 'leases', expiresAt, key)
-return {token, cur[1] and '1' or '0', cur[1] or '', epoch}
-`,
-
-  /*
    * leaseRenew. ARGV: prefix, key, owner, token, now, expiresAt, ttlMs.
    * Compare-and-set: when owner holds the key with token and `expiresAt >
    * now`, moves its expiry to the new expiresAt and its TTL to ttlMs.
@@ -76,22 +57,6 @@ return 1
   leaseCurrentToken: `${EPOCH_LUA}
 local epoch = epochOf(ARGV[1], tonumber(ARGV[3]))
 return {num(latestToken(ARGV[1], ARGV[2], epoch)), num(epoch)}
-`,
-
-  /*
-   * leaseRelease. ARGV: prefix, key, owner, token. Compare-and-delete:
-   * deletes the lease when owner holds it with token (expired or not); the
-   * token counter stays.
-   * Returns 1, or 0 with nothing written.
-   */
-  leaseRelease: `
-local p, key, owner, token = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local k = p .. 'lease:' .. key
-local cur = redis.call('HMGET', k, 'owner', 'token')
-if cur[1] ~= owner or cur[2] ~= token then return 0 end
-redis.call('DEL', k)
-redis.call('ZREM', p .. 'leases', key)
-return 1
 `,
 
   /*

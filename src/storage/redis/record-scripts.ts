@@ -1,9 +1,8 @@
-import { EPOCH_LUA } from './fencing-epoch.ts';
-
 /**
  * The Lua scripts behind the Redis store's cycles, queue, events and prune:
  * one script per atomic operation, each opening with its input/output
- * contract. Every script takes the key prefix as ARGV[1] and derives its keys
+ * contract (the queue's `complete`, which every item runs, is in
+ * ./batch-scripts.ts, sent in batches). Every script takes the key prefix as ARGV[1] and derives its keys
  * from it (standalone Redis; not cluster-safe). Numbers arrive as the decimal
  * strings JavaScript wrote and are stored as given, never re-formatted by Lua
  * (whose `tostring` keeps only 14 digits); replies carry them back as strings.
@@ -163,46 +162,6 @@ for _, member in ipairs(redis.call('ZRANGE', p .. 'q:loop:' .. loop, 0, -1)) do
   end
 end
 return out
-`,
-
-  /*
-   * queueComplete. ARGV: prefix, id, owner, fenced (1/0), fence key, fence
-   * token, floor, result cycleId, finishedAt, result entry, release (1/0).
-   * With release (and fenced), first deletes the fence key's lease when
-   * `owner` holds it with the fence token (leaseRelease's rule). When `owner`
-   * holds the item's claim and (if fenced) the token is not lower than the
-   * key's latest token, or, when the key has none in this Redis, not from an
-   * epoch before the current one (./fencing-epoch.ts: a late writer from
-   * before a Redis restart), deletes the item and appends the entry to the
-   * cycle's results. Returns {1|0, epoch ('' when not fenced)}; on 0 nothing
-   * was written.
-   */
-  queueComplete: `${EPOCH_LUA}
-local p, id, owner = ARGV[1], ARGV[2], ARGV[3]
-local key = p .. 'q:item:' .. id
-if ARGV[4] == '1' and ARGV[11] == '1' then
-  local lk = p .. 'lease:' .. ARGV[5]
-  local l = redis.call('HMGET', lk, 'owner', 'token')
-  if l[1] == owner and l[2] == ARGV[6] then
-    redis.call('DEL', lk)
-    redis.call('ZREM', p .. 'leases', ARGV[5])
-  end
-end
-local h = redis.call('HMGET', key, 'claimed', 'owner', 'loop', 'idem', 'member')
-if h[1] ~= '1' or h[2] ~= owner then return {0, ''} end
-local epoch = ''
-if ARGV[4] == '1' then
-  local e = epochOf(p, tonumber(ARGV[7]))
-  epoch = num(e)
-  if tonumber(ARGV[6]) < latestToken(p, ARGV[5], e) then return {0, epoch} end
-end
-redis.call('DEL', key)
-redis.call('ZREM', p .. 'q:loop:' .. h[3], h[5])
-if redis.call('ZCARD', p .. 'q:loop:' .. h[3]) == 0 then redis.call('SREM', p .. 'q:loops', h[3]) end
-redis.call('HDEL', p .. 'q:idem', h[4])
-redis.call('RPUSH', p .. 'results:' .. ARGV[8], ARGV[10])
-redis.call('ZADD', p .. 'results', 'LT', ARGV[9], ARGV[8])
-return {1, epoch}
 `,
 
   /*

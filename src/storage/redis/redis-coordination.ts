@@ -22,7 +22,7 @@ export function redisLeaseStore(run: RunRedis, floor: EpochFloor): LeaseStore {
     acquire: async (key, owner, ttlMs, now) => {
       const expiresAt = now + ttlMs;
       const args = [key, owner, now, expiresAt, pxOf(ttlMs), floor.value];
-      const reply = (await run('leases.acquire', (io) => io.script('leaseAcquire', ...args))) as
+      const reply = (await run('leases.acquire', (io) => io.batched('leaseAcquire', ...args))) as
         | [string, string, string, string]
         | null;
       if (!reply) return undefined;
@@ -36,7 +36,7 @@ export function redisLeaseStore(run: RunRedis, floor: EpochFloor): LeaseStore {
       return (await run('leases.renew', (io) => io.script('leaseRenew', ...args))) === 1 ? expiresAt : undefined;
     },
     release: async (key, owner, token) =>
-      (await run('leases.release', (io) => io.script('leaseRelease', key, owner, token))) === 1,
+      (await run('leases.release', (io) => io.batched('leaseRelease', key, owner, token))) === 1,
     sweep: async (now) => byKey(await run('leases.sweep', (io) => io.script('leaseSweep', now))),
     list: async (now, options) => {
       const prefix = options?.prefix ?? '';

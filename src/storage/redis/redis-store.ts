@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import type { CycleRecord, ItemResult } from '../../core/cycle-record.ts';
+import { GroupCommit } from '../group-commit.ts';
 import {
   type CycleStore,
   type EventLog,
@@ -11,6 +12,7 @@ import {
   StoreError,
   type WorkQueue,
 } from '../store.ts';
+import { BATCH_SCRIPTS, type BatchedOp } from './batch-scripts.ts';
 import { COORDINATION_SCRIPTS } from './coordination-scripts.ts';
 import { EpochFloor } from './fencing-epoch.ts';
 import { maxmemoryWarnings } from './maxmemory-policy.ts';
@@ -28,8 +30,12 @@ export interface RedisStoreOptions {
   commandTimeoutMs?: number;
 }
 
-const SCRIPTS = { ...RECORD_SCRIPTS, ...COORDINATION_SCRIPTS };
-export type ScriptName = keyof typeof SCRIPTS;
+/** Every script the store defines on its connection, by name. */
+export const SCRIPTS = { ...RECORD_SCRIPTS, ...COORDINATION_SCRIPTS, ...BATCH_SCRIPTS };
+export type ScriptName = Exclude<keyof typeof SCRIPTS, 'opsBatch'>;
+
+/** The most operations one `opsBatch` call carries; a turn with more sends several. */
+const MAX_BATCH = 32;
 
 /** Runs one named operation: `script` calls a Lua script with the prefix prepended; `redis` is the raw client. */
 export type RunRedis = <T>(op: string, fn: (io: RedisIo) => Promise<T>) => Promise<T>;
@@ -38,6 +44,12 @@ export interface RedisIo {
   /** The full key of `name` (the prefix prepended), for plain commands. */
   key(name: string): string;
   script(name: ScriptName, ...args: Array<string | number>): Promise<unknown>;
+  /**
+   * Runs one of the per-item operations (./batch-scripts.ts). Those asked for
+   * in the same turn of the event loop go out together as one `opsBatch`
+   * call; each caller gets its own reply, or its own error.
+   */
+  batched(name: BatchedOp, ...args: Array<string | number>): Promise<unknown>;
 }
 
 const DEFAULT_EVENT_LIMIT = 1000;
@@ -46,7 +58,9 @@ const DEFAULT_EVENT_LIMIT = 1000;
  * The store on a Redis server (ioredis), shared by every autoloop instance
  * that points at it. Each operation is one Lua script (./record-scripts.ts,
  * ./coordination-scripts.ts) or one command, so it is atomic across
- * processes; expiry is decided by the caller's `now`, and lease and instance
+ * processes; the operations every item runs (lease acquire, complete,
+ * release: ./batch-scripts.ts) made in one event-loop turn share one script
+ * call, each still atomic and answered on its own; expiry is decided by the caller's `now`, and lease and instance
  * keys also get a Redis TTL so a dead process's keys vanish on their own.
  * Fencing tokens survive a Redis restart without persistence
  * (./fencing-epoch.ts).
@@ -114,8 +128,26 @@ export class RedisStore implements Store {
     this.warnings = Object.freeze([...warnings]);
     this.#redis = redis;
     this.#commandTimeoutMs = commandTimeoutMs;
-    const commands = redis as unknown as Record<ScriptName, (...args: Array<string | number>) => Promise<unknown>>;
-    this.#io = { redis, key: (name) => prefix + name, script: (name, ...args) => commands[name](prefix, ...args) };
+    type Command = (...args: Array<string | number>) => Promise<unknown>;
+    const commands = redis as unknown as Record<keyof typeof SCRIPTS, Command>;
+    const batch = new GroupCommit<{ name: BatchedOp; args: Array<string | number> }, [number, unknown]>(
+      async (calls) => {
+        // Strings, as ARGV would carry them: the scripts compare tokens and ids as text.
+        const ops = JSON.stringify(calls.map(({ name, args }) => [name, args.map(String)]));
+        return JSON.parse((await commands.opsBatch(prefix, ops)) as string) as Array<[number, unknown]>;
+      },
+      { maxBatch: MAX_BATCH },
+    );
+    this.#io = {
+      redis,
+      key: (name) => prefix + name,
+      script: (name, ...args) => commands[name](prefix, ...args),
+      batched: async (name, ...args) => {
+        const [ok, reply] = await batch.submit({ name, args });
+        if (ok !== 1) throw new Error(`${name} script error: ${String(reply)}`);
+        return reply;
+      },
+    };
     const run: RunRedis = (op, fn) => this.#run(op, fn);
     const floor = new EpochFloor();
     this.cycles = this.#cycleStore(run);

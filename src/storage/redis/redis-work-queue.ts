@@ -49,7 +49,7 @@ export function redisWorkQueue(run: RunRedis, floor: EpochFloor): WorkQueue {
       const fenced = fence ? [1, fence.key, fence.token] : [0, '', 0];
       const release = options?.releaseLease ? 1 : 0;
       const args = [id, owner, ...fenced, floor.value, result.cycleId, result.finishedAt, entry, release];
-      const [done, epoch] = (await run('queue.complete', (io) => io.script('queueComplete', ...args))) as [
+      const [done, epoch] = (await run('queue.complete', (io) => io.batched('queueComplete', ...args))) as [
         number,
         string,
       ];

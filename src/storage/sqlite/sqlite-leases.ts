@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
+import { GroupCommit } from '../group-commit.ts';
 import type { Lease, LeaseStore } from '../store.ts';
-import { GroupCommit } from './group-commit.ts';
 import { fromLeaseRow } from './rows.ts';
 import type { RunStatements, Statements } from './statements.ts';
 
@@ -31,7 +31,7 @@ export function sqliteLeaseStore(db: Database.Database, sql: Statements, run: Ru
     sql.writeLease.run(key, owner, token, lease.acquiredAt, lease.expiresAt);
     return previous ? { ...lease, tookOverFrom: previous.owner } : lease;
   });
-  // Group commit (see group-commit.ts): acquisitions and releases made in one
+  // Group commit (see ../group-commit.ts): acquisitions and releases made in one
   // event-loop turn share a transaction; each caller still learns its own
   // outcome only after the commit. A fan-out of N items thus costs about
   // N / concurrency lease transactions instead of 2N.

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { WorkItem } from '../../core/work-item.ts';
+import { GroupCommit } from '../group-commit.ts';
 import {
   type Claim,
   type CycleStore,
@@ -15,7 +16,6 @@ import {
   StoreError,
   type WorkQueue,
 } from '../store.ts';
-import { GroupCommit } from './group-commit.ts';
 import {
   fromCycleRow,
   fromEventRow,

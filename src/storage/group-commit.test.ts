@@ -67,6 +67,36 @@ describe('GroupCommit', () => {
     assert.deepEqual(commits, [[1, 2, 3], [4, 5, 6], [7]]);
   });
 
+  it('takes an async commit: each caller settles with its result, a rejection rejects the batch, batches overlap', async () => {
+    const started: number[][] = [];
+    const finishers: Array<() => void> = [];
+    const group = new GroupCommit<number, number>(async (inputs) => {
+      started.push([...inputs]);
+      await new Promise<void>((resolve) => finishers.push(resolve));
+      if (inputs.includes(0)) throw new Error('script failed');
+      return inputs.map((n) => n + 1);
+    });
+    const first = [1, 2].map((n) => group.submit(n));
+    await nextTurn();
+    const second = [0, 3].map((n) => group.submit(n));
+    await nextTurn();
+    assert.deepEqual(
+      started,
+      [
+        [1, 2],
+        [0, 3],
+      ],
+      'the second batch went out while the first was in flight',
+    );
+    for (const finish of finishers) finish();
+    assert.deepEqual(await Promise.all(first), [2, 3]);
+    const outcomes = await Promise.allSettled(second);
+    assert.deepEqual(
+      outcomes.map((o) => o.status === 'rejected' && (o.reason as Error).message),
+      ['script failed', 'script failed'],
+    );
+  });
+
   it('never commits an empty batch', async () => {
     const { group, commits } = recording({ maxBatch: 2 });
     const calls = [1, 2].map((n) => group.submit(n));

@@ -1,15 +1,18 @@
 /**
  * Group commit: calls made in the same turn of the event loop are written in
- * one transaction. Each caller's promise settles only after that transaction
- * committed (or failed), so durability is exactly that of one transaction per
- * call; what is saved is the per-transaction locking cost, which dominates
- * small writes in WAL mode (measured by `npm run bench`, figure (b)).
+ * one transaction (SQLite) or sent as one script call (Redis). Each caller's
+ * promise settles only after that commit succeeded (or failed), so
+ * durability is exactly that of one commit per call; what is saved is the
+ * per-commit cost: SQLite's transaction locking, which dominates small writes
+ * in WAL mode (`npm run bench`, figure (b)), and, on Redis, a command's
+ * client and server overhead per item.
  *
- * `commit` receives the batch and returns one result per input, in order;
- * when it throws, every caller in the batch is rejected with that error.
+ * `commit` receives the batch and returns (or resolves with) one result per
+ * input, in order; when it throws or rejects, every caller in the batch is
+ * rejected with that error. An async commit does not hold up the next batch.
  */
 export class GroupCommit<I, R> {
-  readonly #commit: (inputs: I[]) => R[];
+  readonly #commit: (inputs: I[]) => R[] | Promise<R[]>;
   readonly #maxBatch: number;
   #pending: Array<{ input: I; resolve: (r: R) => void; reject: (e: unknown) => void }> = [];
   #scheduled = false;
@@ -19,7 +22,7 @@ export class GroupCommit<I, R> {
    * it at once, so a single transaction (and the write lock other processes
    * wait on) never grows without limit.
    */
-  constructor(commit: (inputs: I[]) => R[], options: { maxBatch?: number } = {}) {
+  constructor(commit: (inputs: I[]) => R[] | Promise<R[]>, options: { maxBatch?: number } = {}) {
     this.#commit = commit;
     this.#maxBatch = options.maxBatch ?? 500;
   }
@@ -44,13 +47,20 @@ export class GroupCommit<I, R> {
     const batch = this.#pending;
     if (batch.length === 0) return;
     this.#pending = [];
-    let results: R[];
+    const fail = (error: unknown) => {
+      for (const p of batch) p.reject(error);
+    };
+    const settle = (results: R[]) => {
+      for (const [i, p] of batch.entries()) p.resolve(results[i] as R);
+    };
+    let results: R[] | Promise<R[]>;
     try {
       results = this.#commit(batch.map((p) => p.input));
     } catch (error) {
-      for (const p of batch) p.reject(error);
+      fail(error);
       return;
     }
-    for (const [i, p] of batch.entries()) p.resolve(results[i] as R);
+    if (results instanceof Promise) results.then(settle, fail);
+    else settle(results);
   }
 }
