@@ -61,6 +61,53 @@ export function eventContract(get: () => Store): void {
       assert.equal(latest[999]?.type, 'e1000');
     });
 
+    it('large appends read back whole: after from any seq, latest, by loop, across appends of 2,500 and 3', async () => {
+      const log = get().events;
+      const loopOf = (i: number) => (i % 5 === 0 ? null : i % 2 === 0 ? 'alpha' : 'beta');
+      const big = Array.from({ length: 2500 }, (_, i) => event(`e${i}`, { at: 1000 + i, loop: loopOf(i) }));
+      await log.append(big);
+      await log.append([event('t0', { at: 9000 }), event('t1', { at: 9001, loop: 'beta' }), event('t2', { at: 9002 })]);
+      const types = (events: Array<{ type: string }>) => events.map((e) => e.type);
+      const expected = [...big.map((e) => e.type), 't0', 't1', 't2'];
+      const all: string[] = [];
+      for (let after = 0, page = await log.after(0); page.length > 0; page = await log.after(after)) {
+        all.push(...types(page));
+        after = page.at(-1)!.seq;
+      }
+      assert.deepEqual(all, expected);
+      const seqs = (await log.after(0, { limit: 3000 })).map((e) => e.seq);
+      assert.equal(seqs.length, 2503);
+      assert.deepEqual(types(await log.after(seqs[1499]!, { limit: 3 })), ['e1500', 'e1501', 'e1502']);
+      assert.deepEqual(types(await log.after(seqs[999]!, { limit: 2, loop: 'alpha' })), ['e1002', 'e1004']);
+      assert.deepEqual(types(await log.latest({ limit: 4 })), ['e2499', 't0', 't1', 't2']);
+      assert.deepEqual(types(await log.latest({ limit: 3, loop: 'beta' })), ['e2497', 'e2499', 't1']);
+      const alpha = big.filter((e) => e.loop === 'alpha').map((e) => e.type);
+      assert.deepEqual(types(await log.latest({ limit: 5000, loop: 'alpha' })), [...alpha, 't0', 't2']);
+    });
+
+    it('prune takes events before the cutoff out of every view, also from the middle of a large append', async () => {
+      const store = get();
+      const loopOf = (i: number) => (i % 3 === 0 ? null : i % 2 === 0 ? 'alpha' : 'beta');
+      // `at` not in seq order: events are stamped by the process that emitted them.
+      const atOf = (i: number) => 10_000 + ((i * 7919) % 2500);
+      const big = Array.from({ length: 2500 }, (_, i) => event(`e${i}`, { at: atOf(i), loop: loopOf(i) }));
+      await store.events.append(big);
+      const cutoff = 10_000 + 1234;
+      const kept = big.filter((e) => e.at >= cutoff);
+      assert.deepEqual(await store.prune(cutoff), { cycles: 0, events: 2500 - kept.length });
+      const types = (events: Array<{ type: string }>) => events.map((e) => e.type);
+      assert.deepEqual(types(await store.events.after(0, { limit: 5000 })), types(kept));
+      for (const loop of ['alpha', 'beta']) {
+        const mine = types(kept.filter((e) => e.loop === loop));
+        assert.deepEqual(types(await store.events.after(0, { limit: 5000, loop })), mine, loop);
+        assert.deepEqual(types(await store.events.latest({ limit: 5000, loop })), mine, loop);
+      }
+      assert.deepEqual(await store.prune(cutoff), { cycles: 0, events: 0 });
+      assert.deepEqual(await store.prune(20_000), { cycles: 0, events: kept.length });
+      assert.deepEqual(await store.events.latest({ limit: 5000 }), []);
+      assert.deepEqual(await store.events.after(0, { loop: 'alpha' }), []);
+    });
+
     it('latest returns the newest events, oldest first, by loop, at most limit', async () => {
       const log = get().events;
       assert.deepEqual(await log.latest(), []);

@@ -225,8 +225,10 @@ export class RedisStore implements Store {
   }
 
   #eventLog(run: RunRedis): EventLog {
-    const read = (op: string, fn: (io: RedisIo, index: string) => Promise<string[]>, loop: string | undefined) =>
-      run(op, (io) => fn(io, io.key(loop === undefined ? 'ev:log' : `ev:loop:${loop}`))).then((m) => m.map(fromEvent));
+    const indexOf = (loop: string | undefined) => (loop === undefined ? 'ev:log' : `ev:loop:${loop}`);
+    const lines = async (op: string, name: 'eventsAfter' | 'eventsLatest', ...args: Array<string | number>) =>
+      ((await run(op, (io) => io.script(name, ...args))) as string[]).map(fromEvent);
+    const limitOf = (limit: number | undefined) => Math.max(0, Math.floor(limit ?? DEFAULT_EVENT_LIMIT));
     return {
       append: async (events) => {
         if (events.length === 0) return;
@@ -237,23 +239,11 @@ export class RedisStore implements Store {
         }
         await run('events.append', (io) => io.script('eventsAppend', ...args));
       },
-      after: (afterSeq, options) => {
-        const limit = Math.max(0, Math.floor(options?.limit ?? DEFAULT_EVENT_LIMIT));
-        return read(
-          'events.after',
-          (io, index) => io.redis.zrangebyscore(index, `(${afterSeq}`, '+inf', 'LIMIT', 0, limit),
-          options?.loop,
-        );
-      },
+      after: (afterSeq, options) =>
+        lines('events.after', 'eventsAfter', indexOf(options?.loop), afterSeq, limitOf(options?.limit)),
       latest: async (options) => {
-        const limit = Math.max(0, Math.floor(options?.limit ?? DEFAULT_EVENT_LIMIT));
-        if (limit === 0) return [];
-        const newest = await read(
-          'events.latest',
-          (io, index) => io.redis.zrevrange(index, 0, limit - 1),
-          options?.loop,
-        );
-        return newest.reverse();
+        const limit = limitOf(options?.limit);
+        return limit === 0 ? [] : lines('events.latest', 'eventsLatest', indexOf(options?.loop), limit);
       },
     };
   }
