@@ -5,6 +5,7 @@ import { TerminalError } from '../src/core/errors.ts';
 import type { LoopDefinition } from '../src/core/loop.ts';
 import { createRuntime } from '../src/runtime/runtime.ts';
 import { MemoryStore } from '../src/storage/memory/memory-store.ts';
+import type { Store } from '../src/storage/store.ts';
 import { createLoopHarness } from '../src/testing/loop-harness.ts';
 import { VirtualClock } from '../src/time/virtual-clock.ts';
 
@@ -217,6 +218,54 @@ describe('act policies', () => {
     const start = h.clock.now();
     const record = await h.runCycle();
     assert.equal((record.finishedAt ?? 0) - start, 100, 'all four at once after raising concurrency');
+    await h.stop();
+  });
+
+  it('a slot freed by a finished item is refilled at once, while other items still wait for their lease', async () => {
+    // Lease acquisitions take 100 ms (a store far away); items take none. With concurrency 2, the
+    // two slots refill as items finish: 6 items in 3 lease round trips, never one slot idle while
+    // the other's next lease is pending.
+    const clock = new VirtualClock({ now: T0 });
+    const store = new MemoryStore();
+    const leases = store.leases;
+    const acquiredAt: number[] = [];
+    const slowLeases: typeof leases = {
+      acquire: async (...args) => {
+        await clock.sleep(100);
+        acquiredAt.push(clock.now() - T0);
+        return leases.acquire(...args);
+      },
+      renew: (...args) => leases.renew(...args),
+      release: (...args) => leases.release(...args),
+      sweep: (...args) => leases.sweep(...args),
+      list: (...args) => leases.list(...args),
+      currentToken: (...args) => leases.currentToken(...args),
+    };
+    const slowStore: Store = {
+      cycles: store.cycles,
+      queue: store.queue,
+      events: store.events,
+      leases: slowLeases,
+      instances: store.instances,
+      buckets: store.buckets,
+      ping: () => store.ping(),
+      prune: (before) => store.prune(before),
+      close: () => store.close(),
+      description: store.description,
+    };
+    const loop = defineLoop({
+      name: 'fill',
+      trigger: { manual: true },
+      observe: () => ['a', 'b', 'c', 'd', 'e', 'f'],
+      act: () => null,
+      policies: { concurrency: 2 },
+    });
+    const h = await createLoopHarness([loop], { clock, store: slowStore });
+    const start = clock.now();
+    const record = await h.runCycle();
+    assert.equal(record.counts.succeeded, 6);
+    assert.deepEqual(acquiredAt, [100, 100, 200, 200, 300, 300]);
+    assert.equal((record.finishedAt ?? 0) - start, 300);
     await h.stop();
   });
 

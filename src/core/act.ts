@@ -126,20 +126,26 @@ export async function actOnItems(
     const running = new Set<Promise<void>>();
     // Items between "launched" and "holding a pool slot" (taking their lease): counted against the
     // concurrency so no more leases are taken than there are slots, yet several may be taken at once
-    // (the store batches them into one transaction).
-    const entering = new Set<Promise<void>>();
+    // (the store batches them into one call). A slot frees when a task leaves the pool or an entering
+    // item ends without a slot (its lease was held elsewhere); the loop waits for either, so the next
+    // item's lease is asked for in the same turn as the finished item's result is written.
+    let entering = 0;
     const { pool } = deps;
+    let changed = settable();
     for (const item of queued) {
-      while (pool.active + pool.waiting + entering.size >= pool.concurrency) {
-        if (entering.size > 0) await Promise.race(entering);
-        else await pool.whenFree();
+      while (pool.active + pool.waiting + entering >= pool.concurrency) {
+        await Promise.race([pool.nextRelease(), changed.promise]);
       }
-      let entered!: () => void;
-      const inPool = new Promise<void>((resolve) => {
-        entered = resolve;
-      });
-      entering.add(inPool);
-      void inPool.then(() => entering.delete(inPool));
+      entering++;
+      let inPool = false;
+      const entered = () => {
+        if (inPool) return;
+        inPool = true;
+        entering--;
+        const was = changed;
+        changed = settable();
+        was.resolve();
+      };
       const run = runOne(item, entered).finally(() => {
         entered();
         running.delete(run);
@@ -154,6 +160,15 @@ export async function actOnItems(
   // Without an outbox there is nowhere to keep unacknowledged items: the cycle fails as before.
   if (tally.unacked > 0 && !deps.outbox) throw tally.storeError;
   return outcomeOf(record, tally);
+}
+
+/** A promise and the function that resolves it. */
+function settable(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
 }
 
 interface Tally {

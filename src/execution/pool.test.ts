@@ -111,36 +111,35 @@ describe('WorkerPool', () => {
   });
 });
 
-describe('WorkerPool.whenFree', () => {
-  it('resolves at once with a free slot, else when a slot frees', async () => {
+describe('WorkerPool.nextRelease', () => {
+  it('resolves when a task ends, not before; each release starts a new wait', async () => {
     const clock = new VirtualClock();
-    const pool = new WorkerPool(1);
-    await pool.whenFree();
-    const task = pool.submit(() => clock.sleep(100));
-    let free = false;
-    const waiting = pool.whenFree().then(() => {
-      free = true;
-    });
+    const pool = new WorkerPool(2);
+    const first = pool.submit(() => clock.sleep(100));
+    const second = pool.submit(() => clock.sleep(200));
+    const released: number[] = [];
+    const wait = () => pool.nextRelease().then(() => released.push(clock.now()));
+    const one = wait();
+    assert.equal(pool.nextRelease(), pool.nextRelease(), 'one promise per change, shared');
     await clock.advance(99);
-    assert.equal(free, false);
+    assert.deepEqual(released, []);
     await clock.advance(1);
-    await waiting;
-    await task;
-    assert.equal(free, true);
+    await one;
+    const two = wait();
+    await clock.advance(100);
+    await two;
+    await Promise.all([first, second]);
+    assert.deepEqual(
+      released.map((at) => at - released[0]!),
+      [0, 100],
+    );
   });
 
-  it('wakes waiters when concurrency is raised', async () => {
-    const clock = new VirtualClock();
+  it('resolves when the concurrency changes', async () => {
     const pool = new WorkerPool(1);
-    const task = pool.submit(() => clock.sleep(100));
-    let free = false;
-    const waiting = pool.whenFree().then(() => {
-      free = true;
-    });
+    const waiting = pool.nextRelease();
     pool.concurrency = 2;
     await waiting;
-    assert.equal(free, true);
-    await clock.advance(100);
-    await task;
+    assert.equal(pool.concurrency, 2);
   });
 });

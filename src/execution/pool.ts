@@ -18,7 +18,7 @@ export class WorkerPool {
   #active = 0;
   readonly #waiting = new PriorityHeap<() => void>();
   #idleWaiters: Array<() => void> = [];
-  #freeWaiters: Array<() => void> = [];
+  #released: { promise: Promise<void>; resolve: () => void } | null = null;
 
   constructor(concurrency: number) {
     this.#concurrency = checkConcurrency(concurrency);
@@ -31,7 +31,7 @@ export class WorkerPool {
   set concurrency(value: number) {
     this.#concurrency = checkConcurrency(value);
     this.#drain();
-    this.#wakeFreeWaiters();
+    this.#notifyReleased();
   }
 
   /** Tasks running now. */
@@ -66,24 +66,26 @@ export class WorkerPool {
   }
 
   /**
-   * Resolves as soon as a task submitted now would start at once (a slot is
-   * free and nothing waits). Lets a producer feed the pool one task per free
-   * slot instead of queueing thousands of tasks up front.
+   * Resolves at the next change that may free a slot: a task ends, or the
+   * concurrency changes. Lets a producer that counts more than the pool's
+   * own tasks against the limit (act's items still taking their lease) wait
+   * for capacity without polling. One promise per change, shared by callers.
    */
-  whenFree(): Promise<void> {
-    if (this.#hasFreeSlot()) return Promise.resolve();
-    return new Promise((resolve) => this.#freeWaiters.push(resolve));
+  nextRelease(): Promise<void> {
+    if (!this.#released) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => {
+        resolve = r;
+      });
+      this.#released = { promise, resolve };
+    }
+    return this.#released.promise;
   }
 
-  /** Wakes one waiter per free slot (a woken waiter may still find it taken: it then simply queues). */
-  #wakeFreeWaiters(): void {
-    if (this.#freeWaiters.length === 0 || !this.#hasFreeSlot()) return;
-    const free = this.#concurrency - this.#active;
-    for (const resolve of this.#freeWaiters.splice(0, free)) resolve();
-  }
-
-  #hasFreeSlot(): boolean {
-    return this.#active < this.#concurrency && this.#waiting.size === 0;
+  #notifyReleased(): void {
+    const released = this.#released;
+    this.#released = null;
+    released?.resolve();
   }
 
   /** Resolves when nothing runs and nothing waits. */
@@ -95,7 +97,7 @@ export class WorkerPool {
   #release(): void {
     this.#active--;
     this.#drain();
-    this.#wakeFreeWaiters();
+    this.#notifyReleased();
     if (this.#active === 0 && this.#waiting.size === 0 && this.#idleWaiters.length > 0) {
       const waiters = this.#idleWaiters;
       this.#idleWaiters = [];
