@@ -218,7 +218,7 @@ async function runLeased(
     }
   }
   try {
-    const running = runItem(loop, item, ctx, deps, lease?.signal); // submits its first attempt to the pool now
+    const running = runItem(loop, item, ctx, deps, lease); // submits its first attempt to the pool now
     entered();
     const result: ItemResult = await running;
     if (result.status === 'failed' && ctx.signal.aborted && result.error?.name === ShutdownError.name) {

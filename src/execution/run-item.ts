@@ -8,6 +8,14 @@ import type { AttemptSet } from './attempt.ts';
 import type { AttemptGovernor, AttemptPass } from './attempt-governor.ts';
 import type { WorkerPool } from './pool.ts';
 
+/** What an item needs of the lease it runs under: whether it was lost, and word when it is. */
+export interface ItemLease {
+  /** The error the lease was lost with; null while it holds. */
+  readonly lostError: Error | null;
+  /** Calls `listener` when the lease is lost (at once if it was); returns the function that removes it. */
+  onLost(listener: (error: Error) => void): () => void;
+}
+
 export interface ItemRunDeps {
   readonly pool: WorkerPool;
   readonly bus: EventBus;
@@ -34,8 +42,8 @@ export async function runItem(
   item: WorkItem,
   cycle: CycleContext,
   deps: ItemRunDeps,
-  /** Aborts the item for good (no retry): its lease was lost. */
-  leaseSignal?: AbortSignal,
+  /** Its loss aborts the item for good (no retry). */
+  lease?: ItemLease,
 ): Promise<ItemResult> {
   const { clock } = cycle;
   const { attempts, baseMs, maxMs } = loop.policies.retry;
@@ -45,10 +53,7 @@ export async function runItem(
   let attempt = 0;
   for (;;) {
     attempt++;
-    const outcome = await deps.pool.submit(
-      () => attemptOnce(loop, item, cycle, attempt, deps, leaseSignal),
-      item.priority,
-    );
+    const outcome = await deps.pool.submit(() => attemptOnce(loop, item, cycle, attempt, deps, lease), item.priority);
     const durationMs = clock.monotonic() - started;
     const finish = (status: ItemResult['status'], extra: Pick<ItemResult, 'output' | 'error'>): ItemResult => ({
       cycleId: cycle.cycleId,
@@ -69,7 +74,10 @@ export async function runItem(
     }
     const error = toErrorInfo(outcome.error);
     const final =
-      outcome.error instanceof TerminalError || attempt >= attempts || cycle.signal.aborted || leaseSignal?.aborted;
+      outcome.error instanceof TerminalError ||
+      attempt >= attempts ||
+      cycle.signal.aborted ||
+      (lease !== undefined && lease.lostError !== null);
     if (final) {
       deps.bus.emit('item.failed', { ...base, attempts: attempt, durationMs, error });
       return finish('failed', { error });
@@ -94,11 +102,11 @@ async function attemptOnce(
   cycle: CycleContext,
   attemptNo: number,
   deps: ItemRunDeps,
-  leaseSignal: AbortSignal | undefined,
+  lease: ItemLease | undefined,
 ): Promise<AttemptOutcome> {
   const what = `cycle ${cycle.loop}#${cycle.cycleId}: act ${item.key}`;
   if (cycle.signal.aborted) return { ok: false, error: new ShutdownError(`${what}: ${abortMessage(cycle.signal)}`) };
-  if (leaseSignal?.aborted) return { ok: false, error: leaseSignal.reason };
+  if (lease?.lostError) return { ok: false, error: lease.lostError };
   deps.bus.emit('item.started', { loop: loop.name, cycleId: cycle.cycleId, key: item.key, attempt: attemptNo });
   const attempt = deps.attempts.open();
   const ctx: ItemContext = {
@@ -112,8 +120,7 @@ async function attemptOnce(
     },
   };
   const timeoutMs = deps.governor?.timeoutMs() ?? loop.policies.timeoutMs;
-  const onLeaseLost = () => attempt.abort(leaseSignal?.reason);
-  leaseSignal?.addEventListener('abort', onLeaseLost, { once: true });
+  const stopWatching = lease?.onLost((error) => attempt.abort(error));
   let pass: AttemptPass | undefined;
   let started = cycle.clock.monotonic();
   try {
@@ -130,11 +137,11 @@ async function attemptOnce(
     return { ok: true, value: value === undefined ? null : value };
   } catch (error) {
     // Shutdown and a lost lease say nothing about the dependency's health.
-    const counted = !cycle.signal.aborted && !leaseSignal?.aborted;
+    const counted = !cycle.signal.aborted && !lease?.lostError;
     pass?.exit({ ok: false, latencyMs: cycle.clock.monotonic() - started, error, counted });
     return { ok: false, error };
   } finally {
-    leaseSignal?.removeEventListener('abort', onLeaseLost);
+    stopWatching?.();
     deps.attempts.close(attempt);
   }
 }

@@ -35,7 +35,10 @@ export class HeldLease {
   readonly key: string;
   readonly token: number;
   readonly #o: HeldLeaseOptions;
-  readonly #controller = new AbortController();
+  /** Created when `signal` is first read: most holders only need {@link onLost}. */
+  #controller: AbortController | null = null;
+  #lostError: LeaseLostError | null = null;
+  #lostListeners: Array<(error: LeaseLostError) => void> = [];
   #state: 'held' | 'released' | 'lost' = 'held';
   #deadline: number;
   #timer: TimerHandle | null = null;
@@ -53,7 +56,34 @@ export class HeldLease {
 
   /** Aborts, with a {@link LeaseLostError}, the moment the lease is known lost. */
   get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#lostError) this.#controller.abort(this.#lostError);
+    }
     return this.#controller.signal;
+  }
+
+  /** The {@link LeaseLostError} once the lease is lost; null before (and after a release). */
+  get lostError(): LeaseLostError | null {
+    return this.#lostError;
+  }
+
+  /**
+   * Calls `listener` with the {@link LeaseLostError} when the lease is lost
+   * (not on release); at once if it already was. Returns the function that
+   * removes it. Lighter than a listener on {@link signal}, for the engine's
+   * per-item path.
+   */
+  onLost(listener: (error: LeaseLostError) => void): () => void {
+    if (this.#lostError) {
+      listener(this.#lostError);
+      return () => {};
+    }
+    this.#lostListeners.push(listener);
+    return () => {
+      const at = this.#lostListeners.indexOf(listener);
+      if (at >= 0) this.#lostListeners.splice(at, 1);
+    };
   }
 
   get state(): 'held' | 'released' | 'lost' {
@@ -145,7 +175,10 @@ export class HeldLease {
     if (this.#state !== 'held') return;
     this.#state = 'lost';
     this.#timer?.cancel();
-    this.#controller.abort(new LeaseLostError(`lease ${this.key} (token ${this.token}) lost: ${reason}`));
+    const error = new LeaseLostError(`lease ${this.key} (token ${this.token}) lost: ${reason}`);
+    this.#lostError = error;
+    this.#controller?.abort(error);
+    for (const listener of this.#lostListeners.splice(0)) listener(error);
     this.#o.onLost?.(this, reason);
   }
 }

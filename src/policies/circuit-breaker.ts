@@ -199,26 +199,22 @@ export class CircuitBreaker {
   }
 
   #permit(epoch: number): BreakerPermit {
-    let reported = false;
-    const report = (outcome: 'success' | 'failure' | 'release') => {
-      if (reported) return;
-      reported = true;
-      if (this.#state.epoch !== epoch) return; // late: the regime that admitted it is over
-      if (outcome === 'success') this.#onSuccess();
-      else if (outcome === 'failure') this.#onFailure();
-      else this.#onRelease();
-    };
-    return {
-      success: () => report('success'),
-      failure: () => report('failure'),
-      release: () => report('release'),
-    };
+    return new Permit(this.#report, epoch);
   }
+
+  /** A permit's one report; made once per breaker, so a permit holds no closures of its own. */
+  readonly #report = (epoch: number, outcome: 'success' | 'failure' | 'release'): void => {
+    if (this.#state.epoch !== epoch) return; // late: the regime that admitted it is over
+    if (outcome === 'success') this.#onSuccess();
+    else if (outcome === 'failure') this.#onFailure();
+    else this.#onRelease();
+  };
 
   #onSuccess(): void {
     const state = this.#state;
-    if (state.kind === 'closed') this.#state = { ...state, failures: 0 };
-    else if (state.kind === 'half-open') {
+    if (state.kind === 'closed') {
+      if (state.failures > 0) this.#state = { ...state, failures: 0 };
+    } else if (state.kind === 'half-open') {
       if (state.successes + 1 >= this.#successThreshold) this.#toClosed();
       else this.#state = { ...state, successes: state.successes + 1 };
     }
@@ -254,5 +250,35 @@ export class CircuitBreaker {
     const from = this.#state.kind;
     this.#state = next;
     this.#listeners.emit({ breaker: this.name, from, to: next.kind, at: this.#clock.now() });
+  }
+}
+
+/** One call's permit: the first report counts, later ones are ignored. */
+class Permit implements BreakerPermit {
+  readonly #report: (epoch: number, outcome: 'success' | 'failure' | 'release') => void;
+  readonly #epoch: number;
+  #reported = false;
+
+  constructor(report: (epoch: number, outcome: 'success' | 'failure' | 'release') => void, epoch: number) {
+    this.#report = report;
+    this.#epoch = epoch;
+  }
+
+  success(): void {
+    this.#once('success');
+  }
+
+  failure(): void {
+    this.#once('failure');
+  }
+
+  release(): void {
+    this.#once('release');
+  }
+
+  #once(outcome: 'success' | 'failure' | 'release'): void {
+    if (this.#reported) return;
+    this.#reported = true;
+    this.#report(this.#epoch, outcome);
   }
 }

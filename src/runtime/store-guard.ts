@@ -149,30 +149,36 @@ export class StoreGuard {
    * Runs one store call under the breaker. Rejects with StoreUnavailableError,
    * unasked, while it is open (except the keep-alive calls, see KEEP_ALIVE).
    */
-  async call<T>(op: string, fn: () => Promise<T>): Promise<T> {
+  call<T>(op: string, fn: () => Promise<T>): Promise<T> {
     const acquired = this.breaker.tryAcquire();
-    if (!acquired.allowed) {
-      if (!KEEP_ALIVE.has(op)) {
-        throw new StoreUnavailableError(`${this.unavailable() ?? 'store unavailable'} (${op} not sent)`);
-      }
-      try {
-        return await fn();
-      } catch (error) {
-        if (error instanceof StoreError) this.#noteFailure(error);
+    if (!acquired.allowed) return this.#callWhileDown(op, fn);
+    const { permit } = acquired;
+    // Plain promise callbacks, not async/await: every store call of every item comes through here.
+    return sent(fn).then(
+      (value) => {
+        permit.success();
+        return value;
+      },
+      (error: unknown) => {
+        // Only the backend's own failures count; any other error means it answered.
+        if (error instanceof StoreError) this.#failed(permit, error);
+        else permit.success();
         throw error;
-      }
+      },
+    );
+  }
+
+  /** A call while the breaker refuses: only the keep-alive calls go out (see KEEP_ALIVE). */
+  async #callWhileDown<T>(op: string, fn: () => Promise<T>): Promise<T> {
+    if (!KEEP_ALIVE.has(op)) {
+      throw new StoreUnavailableError(`${this.unavailable() ?? 'store unavailable'} (${op} not sent)`);
     }
-    let value: T;
     try {
-      value = await fn();
+      return await fn();
     } catch (error) {
-      // Only the backend's own failures count; any other error means it answered.
-      if (error instanceof StoreError) this.#failed(acquired.permit, error);
-      else acquired.permit.success();
+      if (error instanceof StoreError) this.#noteFailure(error);
       throw error;
     }
-    acquired.permit.success();
-    return value;
   }
 
   /**
@@ -323,4 +329,13 @@ function timed<T>(promise: Promise<T>, clock: Clock, ms: number, description: st
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** `fn()`, with a synchronous throw turned into a rejection. */
+function sent<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return fn();
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }

@@ -149,11 +149,11 @@ export class RedisStore implements Store {
       redis,
       key: (name) => prefix + name,
       script: (name, ...args) => commands[name](prefix, ...args),
-      batched: async (name, ...args) => {
-        const [ok, reply] = await batch.submit({ name, args });
-        if (ok !== 1) throw new Error(`${name} script error: ${String(reply)}`);
-        return reply;
-      },
+      batched: (name, ...args) =>
+        batch.submit({ name, args }).then(([ok, reply]) => {
+          if (ok !== 1) throw new Error(`${name} script error: ${String(reply)}`);
+          return reply;
+        }),
     };
     const run: RunRedis = (op, fn) => this.#run(op, fn);
     const floor = new EpochFloor();
@@ -183,12 +183,14 @@ export class RedisStore implements Store {
     await closeRedis(this.#redis);
   }
 
-  async #run<T>(op: string, fn: (io: RedisIo) => Promise<T>): Promise<T> {
-    if (this.#closed) throw new StoreError(`redis ${this.description}: ${op}: the store is closed`);
+  #run<T>(op: string, fn: (io: RedisIo) => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new StoreError(`redis ${this.description}: ${op}: the store is closed`));
     try {
-      return await fn(this.#io);
+      return fn(this.#io).catch((error: unknown) => {
+        throw redisError(this.description, op, error, this.#commandTimeoutMs);
+      });
     } catch (error) {
-      throw redisError(this.description, op, error, this.#commandTimeoutMs);
+      return Promise.reject(redisError(this.description, op, error, this.#commandTimeoutMs));
     }
   }
 
