@@ -175,6 +175,55 @@ describe('RedisStore', () => {
     assert.deepEqual(again, [[1, 1]], 'the first acquire took effect');
   });
 
+  it('claimStale takes pending and expired rows in queue order among thousands of live claims, also from a queue written without its index', async () => {
+    const prefix = freshPrefix();
+    const store = await freshStore(prefix);
+    const live = Array.from({ length: 3000 }, (_, i) => item(`live${i}`, { priority: i % 3 }));
+    await store.queue.enqueue('alpha', 'c1', live, claim('w1', 50_000), 1000);
+    await store.queue.enqueue('alpha', 'c1', [item('soon', { priority: 1 })], claim('w2', 5000), 2000);
+    await store.queue.enqueue('alpha', 'c1', [item('p-late', { priority: 2 })], null, 3000);
+    await store.queue.enqueue('alpha', 'c1', [item('p-early', { priority: 2 })], null, 1500);
+    await store.queue.enqueue('alpha', 'c1', [item('urgent', { priority: 0 })], null, 4000);
+    const keys = (rows: Array<{ key: string }>) => rows.map((r) => r.key);
+    assert.deepEqual(keys(await store.queue.claimStale('alpha', 'c2', claim('w3', 60_000), 4000, 10)), [
+      'urgent',
+      'p-early',
+      'p-late',
+    ]);
+    // `soon`'s claim ends at 5000; the rows just claimed by w3 are live until 60,000.
+    assert.deepEqual(keys(await store.queue.claimStale('alpha', 'c3', claim('w4', 70_000), 5000, 10)), ['soon']);
+    assert.deepEqual(await store.queue.claimStale('alpha', 'c3', claim('w4', 70_000), 6000, 10), []);
+    // Released rows are claimable again; extended ones stay live past their old until.
+    const [urgent] = (await store.queue.list('alpha')).filter((r) => r.key === 'urgent');
+    assert.equal(await store.queue.release([urgent!.id], 'w3'), 1);
+    const mine = (await store.queue.list('alpha')).filter((r) => r.claim?.owner === 'w1').slice(0, 2);
+    await store.queue.extend(
+      mine.map((r) => r.id),
+      'w1',
+      90_000,
+    );
+    // Queue order: priority, then the oldest: the live rows (enqueued at 1000) before urgent (4000).
+    assert.deepEqual(keys(await store.queue.claimStale('alpha', 'c4', claim('w5', 95_000), 55_000, 3)), [
+      'live6',
+      'live9',
+      'live12',
+    ]);
+    // A queue from before the index (the key deleted): claimStale indexes it once and answers the same way.
+    await admin.del(`${prefix}q:due:alpha`);
+    const stale = await store.queue.claimStale('alpha', 'c5', claim('w6', 200_000), 89_000, 5000);
+    assert.equal(stale.length, 3004 - 5, 'all but the two extended rows and the three w5 claimed');
+    for (const key of ['live0', 'live3', 'live6', 'live9', 'live12']) assert.ok(!keys(stale).includes(key), key);
+    assert.ok(keys(stale).includes('urgent'));
+    assert.equal(await admin.zcard(`${prefix}q:due:alpha`), 3004);
+    // A row released long before its claim ends is claimable at once; a completed one leaves the index.
+    const [far] = await store.queue.enqueue('beta', 'c1', [item('far')], claim('w1', 1e12), 10);
+    assert.equal(await store.queue.release([far!.id], 'w1'), 1);
+    const [again] = await store.queue.claimStale('beta', 'c2', claim('w2', 1000), 20, 10);
+    assert.equal(again?.key, 'far');
+    assert.equal(await store.queue.complete(far!.id, 'w2', result('c2', 'far')), true);
+    assert.equal(await admin.exists(`${prefix}q:due:beta`), 0);
+  });
+
   it('open rejects with a StoreError naming the URL when nothing answers', async () => {
     await assert.rejects(RedisStore.open('redis://:secret@127.0.0.1:1/0'), (error: unknown) => {
       assert.ok(error instanceof StoreError);

@@ -74,6 +74,7 @@ local function queueComplete(A)
   end
   redis.call('DEL', key)
   redis.call('ZREM', p .. 'q:loop:' .. h[3], h[5])
+  redis.call('ZREM', p .. 'q:due:' .. h[3], id)
   if redis.call('ZCARD', p .. 'q:loop:' .. h[3]) == 0 then redis.call('SREM', p .. 'q:loops', h[3]) end
   redis.call('HDEL', p .. 'q:idem', h[4])
   redis.call('RPUSH', p .. 'results:' .. A[8], A[10])

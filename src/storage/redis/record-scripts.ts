@@ -20,6 +20,9 @@
  *   (1/0), owner, until, member; `P q:loop:<loop>`: zset scored by priority,
  *   members `<enqueuedAt %016d>:<id %016d>` (oldest first on ties);
  *   `P q:loops`: set of loops with items; `P q:idem`: hash idempotency key -> id;
+ *   `P q:due:<loop>`: zset of the loop's item ids scored by when they become
+ *   claimable (a claimed item's `until`, 0 for a pending one), so
+ *   `claimStale` reads only the rows it may take, not the whole queue;
  * - `P ev:seq`: counter of event seqs; `P ev:log` (every event) and
  *   `P ev:loop:<loop>` (the loop's events): zsets of chunks, each chunk one
  *   member of up to 1000 lines `<seq> <event JSON without seq>` (ascending
@@ -152,6 +155,7 @@ for _, it in ipairs(cjson.decode(ARGV[8])) do
       'payload', payload, 'idem', idem, 'enqueuedAt', now, 'claimed', claimed, 'owner', owner, 'until', till,
       'member', member)
     redis.call('ZADD', p .. 'q:loop:' .. loop, priority, member)
+    redis.call('ZADD', p .. 'q:due:' .. loop, claimed == '1' and till or 0, id)
     redis.call('HSET', p .. 'q:idem', idem, id)
     redis.call('SADD', p .. 'q:loops', loop)
     out[#out + 1] = tostring(id)
@@ -170,15 +174,34 @@ return out
 local p, loop, cycle, owner, till, now, limit = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
 local out = {}
 if limit <= 0 then return out end
-for _, member in ipairs(redis.call('ZRANGE', p .. 'q:loop:' .. loop, 0, -1)) do
-  local id = tostring(tonumber(string.match(member, '(%d+)$')))
-  local key = p .. 'q:item:' .. id
-  local h = redis.call('HMGET', key, 'claimed', 'until')
-  if h[1] == '0' or tonumber(h[2]) <= now then
-    redis.call('HSET', key, 'cycleId', cycle, 'claimed', '1', 'owner', owner, 'until', till)
-    out[#out + 1] = row(p, id)
-    if #out >= limit then break end
+local due = p .. 'q:due:' .. loop
+if redis.call('EXISTS', due) == 0 then
+  -- A queue written before the index existed: index it once.
+  for _, member in ipairs(redis.call('ZRANGE', p .. 'q:loop:' .. loop, 0, -1)) do
+    local id = tostring(tonumber(string.match(member, '(%d+)$')))
+    local h = redis.call('HMGET', p .. 'q:item:' .. id, 'claimed', 'until')
+    redis.call('ZADD', due, h[1] == '1' and h[2] or 0, id)
   end
+end
+-- The claimable rows, in queue order (priority, then the enqueuedAt:id member).
+local candidates = {}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', due, '-inf', now)) do
+  local h = redis.call('HMGET', p .. 'q:item:' .. id, 'priority', 'member', 'claimed', 'until')
+  if not h[2] then
+    redis.call('ZREM', due, id)
+  elseif h[3] == '0' or tonumber(h[4]) <= now then
+    candidates[#candidates + 1] = {tonumber(h[1]), h[2], id}
+  end
+end
+table.sort(candidates, function(a, b)
+  if a[1] ~= b[1] then return a[1] < b[1] end
+  return a[2] < b[2]
+end)
+for i = 1, math.min(limit, #candidates) do
+  local id = candidates[i][3]
+  redis.call('HSET', p .. 'q:item:' .. id, 'cycleId', cycle, 'claimed', '1', 'owner', owner, 'until', till)
+  redis.call('ZADD', due, till, id)
+  out[#out + 1] = row(p, id)
 end
 return out
 `,
@@ -195,9 +218,10 @@ for i = 4, #ARGV do
   if not seen[id] then
     seen[id] = true
     local key = p .. 'q:item:' .. id
-    local h = redis.call('HMGET', key, 'claimed', 'owner')
+    local h = redis.call('HMGET', key, 'claimed', 'owner', 'loop')
     if h[1] == '1' and h[2] == owner then
       redis.call('HSET', key, 'until', till)
+      redis.call('ZADD', p .. 'q:due:' .. h[3], till, id)
       out[#out + 1] = id
     end
   end
@@ -214,9 +238,10 @@ local p, owner = ARGV[1], ARGV[2]
 local moved = 0
 for i = 3, #ARGV do
   local key = p .. 'q:item:' .. ARGV[i]
-  local h = redis.call('HMGET', key, 'claimed', 'owner')
+  local h = redis.call('HMGET', key, 'claimed', 'owner', 'loop')
   if h[1] == '1' and h[2] == owner then
     redis.call('HSET', key, 'claimed', '0', 'owner', '', 'until', '')
+    redis.call('ZADD', p .. 'q:due:' .. h[3], 0, ARGV[i])
     moved = moved + 1
   end
 end
