@@ -1,6 +1,6 @@
 import { AutoloopError } from '../core/errors.ts';
 import type { Lease, LeaseStore } from '../storage/store.ts';
-import type { Clock, TimerHandle } from '../time/clock.ts';
+import { type Clock, type TimerHandle, withDeadline } from '../time/clock.ts';
 
 /** The holder lost its lease (taken over, expired, or it could not renew in time). */
 export class LeaseLostError extends AutoloopError {
@@ -156,7 +156,12 @@ export class HeldLease {
     const sentAt = clock.monotonic();
     const budget = this.#deadline - sentAt;
     try {
-      const renewed = await withTimeout(store.renew(this.key, owner, this.token, ttlMs, clock.now()), clock, budget);
+      const renewed = await withDeadline(
+        store.renew(this.key, owner, this.token, ttlMs, clock.now()),
+        clock,
+        budget,
+        () => new Error(`store call timed out after ${budget} ms`),
+      );
       if (this.#state !== 'held') return;
       if (renewed === undefined) {
         this.#lose('renewal refused: the lease expired or was taken over');
@@ -186,20 +191,4 @@ export class HeldLease {
 /** How much earlier than the store's expiry the holder gives up: a tenth of the TTL, at least 100 ms. */
 export function safetyMarginMs(ttlMs: number): number {
   return Math.min(ttlMs / 2, Math.max(100, ttlMs / 10));
-}
-
-function withTimeout<T>(promise: Promise<T>, clock: Clock, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = clock.setTimer(Math.max(0, ms), () => reject(new Error(`store call timed out after ${ms} ms`)));
-    promise.then(
-      (value) => {
-        timer.cancel();
-        resolve(value);
-      },
-      (error) => {
-        timer.cancel();
-        reject(error);
-      },
-    );
-  });
 }

@@ -1,7 +1,7 @@
 import type { Logger } from '../core/logger.ts';
 import { type BreakerPermit, type BreakerStateChange, CircuitBreaker } from '../policies/circuit-breaker.ts';
 import { type Store, StoreError } from '../storage/store.ts';
-import type { Clock } from '../time/clock.ts';
+import { type Clock, withDeadline } from '../time/clock.ts';
 import type { ComponentHealth } from './health.ts';
 
 /**
@@ -168,6 +168,17 @@ export class StoreGuard {
     );
   }
 
+  /** `store.ping()`, or a StoreError once the probe's timeout passed. */
+  #ping(store: Store): Promise<void> {
+    const ms = PROBE.timeoutMs;
+    return withDeadline(
+      store.ping(),
+      this.#o.clock,
+      ms,
+      () => new StoreError(`store ${store.description}: ping: no answer within ${ms} ms`),
+    );
+  }
+
   /** A call while the breaker refuses: only the keep-alive calls go out (see KEEP_ALIVE). */
   async #callWhileDown<T>(op: string, fn: () => Promise<T>): Promise<T> {
     if (!KEEP_ALIVE.has(op)) {
@@ -204,7 +215,7 @@ export class StoreGuard {
     const acquired = this.breaker.tryAcquire();
     if (!acquired.allowed) return Math.max(10, Math.min(intervalMs, acquired.retryAfterMs));
     try {
-      await timed(store.ping(), this.#o.clock, PROBE.timeoutMs, store.description);
+      await this.#ping(store);
     } catch (error) {
       this.#failed(acquired.permit, error);
       return this.breaker.state === 'closed' ? PROBE.confirmMs : intervalMs;
@@ -233,7 +244,7 @@ export class StoreGuard {
     const down = this.unavailable();
     if (down) return { healthy: false, detail: `${store.description}: ${down}`, ...facts() };
     try {
-      await this.call('ping', () => timed(store.ping(), this.#o.clock, PROBE.timeoutMs, store.description));
+      await this.call('ping', () => this.#ping(store));
       return { healthy: true, detail: store.description, ...facts() };
     } catch (error) {
       return { healthy: false, detail: `${store.description}: ${messageOf(error)}`, ...facts() };
@@ -305,25 +316,6 @@ function guardPart<T extends object>(
       }
       return fn;
     },
-  });
-}
-
-/** `promise`, or a StoreError once `ms` passed (the late outcome is swallowed). */
-function timed<T>(promise: Promise<T>, clock: Clock, ms: number, description: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = clock.setTimer(ms, () =>
-      reject(new StoreError(`store ${description}: ping: no answer within ${ms} ms`)),
-    );
-    promise.then(
-      (value) => {
-        timer.cancel();
-        resolve(value);
-      },
-      (error) => {
-        timer.cancel();
-        reject(error);
-      },
-    );
   });
 }
 

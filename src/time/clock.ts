@@ -58,3 +58,24 @@ export function timeoutSignal(
     },
   };
 }
+
+/**
+ * `promise`, or a rejection with `error()` once `ms` passed on `clock`,
+ * whichever comes first; the timer is cancelled on every path and a late
+ * outcome of `promise` is ignored.
+ */
+export function withDeadline<T>(promise: Promise<T>, clock: Clock, ms: number, error: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = clock.setTimer(Math.max(0, ms), () => reject(error()));
+    promise.then(
+      (value) => {
+        timer.cancel();
+        resolve(value);
+      },
+      (failure: unknown) => {
+        timer.cancel();
+        reject(failure);
+      },
+    );
+  });
+}
