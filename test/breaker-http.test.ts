@@ -65,11 +65,12 @@ describe('circuit breaker over real HTTP', () => {
     runtime.bus.on('breaker.state', ({ from, to }) =>
       transitions.push({ from, to, at: performance.now(), requests: server.stats().requests }),
     );
-    const breaker = runtime.dependencies.get('svc')?.breaker;
-    assert.ok(breaker);
     server.set({ outage: '503' });
     const before = server.stats().requests;
     await runtime.start();
+    // Dependencies are built when the runtime starts (their shared buckets live in the store).
+    const breaker = runtime.dependencies.get('svc')?.breaker;
+    assert.ok(breaker);
     try {
       // 1. Opens after exactly 5 failed calls; the 6th item never reaches the server.
       await waitFor('the breaker to open', () => breaker.state === 'open', 3_000);

@@ -24,10 +24,10 @@ import type { Browser } from 'playwright-core';
 import { createFakeHttpSource } from '../src/http/fake-http-source.ts';
 import { createHttpServer } from '../src/http/http-server.ts';
 import { createHttpApp, type HttpSource } from '../src/http/routes.ts';
-import { registerSignalsRoutes, type SignalsSource, storeSignalsSource } from '../src/http/signals-routes.ts';
 import type { Signal } from '../src/recipes/signals/signal.ts';
 import { RESULT_PUBLISHED } from '../src/recipes/signals/signals-metrics.ts';
 import { signalsRecipe } from '../src/recipes/signals/signals-recipe.ts';
+import { mountSignalsRoutes, type SignalsSource, storeSignalsSource } from '../src/recipes/signals/signals-routes.ts';
 import { healthReport } from '../src/runtime/health.ts';
 import { createRuntime, type Runtime } from '../src/runtime/runtime.ts';
 import { MemoryStore } from '../src/storage/memory/memory-store.ts';
@@ -86,7 +86,7 @@ describe('GET /signals and /signals/stream in process (app.request)', () => {
     await h.clock.advance(60_000);
     await h.runCycle();
     app = createHttpApp(createFakeHttpSource());
-    registerSignalsRoutes(app, storeSignalsSource({ store: () => h.store, loops: ['signals'], clock: h.clock }));
+    mountSignalsRoutes(app, storeSignalsSource({ store: () => h.store, loops: ['signals'], clock: h.clock }));
   });
   after(async () => {
     await h.stop();
@@ -162,7 +162,7 @@ describe('GET /signals and /signals/stream in process (app.request)', () => {
 
   it('no signals loop: /signals is an empty answer (the dashboard hides its panel), the stream a 404', async () => {
     const none = createHttpApp(createFakeHttpSource());
-    registerSignalsRoutes(none, storeSignalsSource({ store: () => h.store, loops: [], clock: h.clock }));
+    mountSignalsRoutes(none, storeSignalsSource({ store: () => h.store, loops: [], clock: h.clock }));
     const res = await none.request('/signals');
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { loop: null, loops: [], signals: [], simulated: false, lastEventId: 0 });
@@ -175,7 +175,7 @@ describe('GET /signals and /signals/stream in process (app.request)', () => {
     const closed = new MemoryStore();
     await closed.close();
     const down = createHttpApp(createFakeHttpSource());
-    registerSignalsRoutes(down, storeSignalsSource({ store: () => closed, loops: ['signals'], clock: h.clock }));
+    mountSignalsRoutes(down, storeSignalsSource({ store: () => closed, loops: ['signals'], clock: h.clock }));
     const res = await down.request('/signals');
     assert.equal(res.status, 503);
     assert.match(
@@ -200,7 +200,7 @@ describe('GET /signals/stream over real sockets (runtime on the system clock, SQ
     await runtime.start({ schedule: false });
     const app = createHttpApp(runtimeHttpSource(runtime));
     const source: SignalsSource = storeSignalsSource({ store: () => runtime.store, loops: ['signals'], clock });
-    registerSignalsRoutes(app, source, { clock, pollMs: 20 });
+    mountSignalsRoutes(app, source, { clock, pollMs: 20 });
     server = createHttpServer({ host: '127.0.0.1', port: 0, app });
     const { url } = await server.start();
     client = new HttpClient(url);
@@ -333,7 +333,7 @@ describe('the dashboard signals panel in headless Chromium', () => {
     });
     await runtime.start({ schedule: false });
     const app = createHttpApp(runtimeHttpSource(runtime));
-    registerSignalsRoutes(
+    mountSignalsRoutes(
       app,
       storeSignalsSource({ store: () => runtime.store, loops: ['signals'], clock: runtime.clock }),
       {

@@ -168,7 +168,7 @@ describe('signals recipe in a runtime', () => {
   it('per-symbol overrun protection: a symbol leased by another run is skipped with the reason; the rest go on', async () => {
     const { store } = sqliteFile();
     const h = await createLoopHarness([signalsRecipe()], { store, schedule: false });
-    assert.ok(h.runtime.signalsMetrics, 'seed metrics start with a signals loop');
+    assert.ok(h.runtime.recipe('signals'), 'seed metrics start with a signals loop');
     try {
       // Another process is still analysing BTC/USD from the previous tick.
       const held = await store.leases.acquire('signals/BTC/USD', 'elsewhere:1:slow', 60_000, h.clock.now());
@@ -232,7 +232,7 @@ describe('signals recipe with a command stage and an LLM stage (system clock, re
       dependencies: { llm_service: { breaker: { failureThreshold: 5 }, rateLimit: { requests: 100, per: '1m' } } },
     });
     await runtime.start({ schedule: false });
-    seedMetrics = runtime.signalsMetrics ?? assert.fail('seed metrics start with a signals loop');
+    seedMetrics = runtime.recipe<SignalsMetrics>('signals') ?? assert.fail('seed metrics start with a signals loop');
     try {
       assert.deepEqual(runtime.loop('signals').loop.policies.uses, ['llm_service']);
       const record = await runtime.run('signals');

@@ -12,6 +12,8 @@ import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ResolvedDependency, ResolvedLoop } from '../core/loop.ts';
 import type { WebhookTarget } from '../observability/webhooks.ts';
+import type { Recipe } from '../recipes/recipe.ts';
+import { recipeRegistry } from '../recipes/registry.ts';
 import { ConfigError, type ConfigIssue, formatPath } from './config-error.ts';
 import { type FileSettings, fileConfigSchema, moduleConfigSchema, resolveDependency } from './file-schema.ts';
 import { coerceSubstituted, type Env, type Substitution } from './interpolate.ts';
@@ -60,6 +62,8 @@ export interface ResolvedConfig {
   readonly loops: ReadonlyArray<ResolvedLoop>;
   /** Facts to log at start that are not errors (e.g. a recipe's LLM stages are off: no endpoint set). */
   readonly notes: readonly string[];
+  /** Recipes given to the loader besides the built-in ones (the runtime needs them too). */
+  readonly recipes: readonly Recipe[];
 }
 
 /** Command-line flags that replace config values. A relative sqlite path here is relative to the working directory. */
@@ -73,6 +77,8 @@ export interface LoadConfigOptions {
   /** Source of `${VAR}` values and the environment of command steps, usually `process.env`. */
   env: Env;
   overrides?: ConfigOverrides;
+  /** Recipes besides the built-in ones that `recipe:` may name (defined with `defineRecipe`). */
+  recipes?: readonly Recipe[];
 }
 
 const DEFAULT_STORE = 'sqlite://./.autoloop/state.db';
@@ -121,7 +127,8 @@ export async function parseConfigText(
   // Loops with `recipe:` are validated by their recipe's schema, the others by the file schema.
   const split = splitRecipeLoops(raw.data);
   const checked = validateFile(split.data, shown, raw.interpolation.substituted);
-  const recipes = resolveRecipeLoops(split.recipes, { file: shown, dir, env: options.env });
+  const registry = recipeRegistry(options.recipes ?? []);
+  const recipes = await resolveRecipeLoops(split.recipes, { file: shown, dir, env: options.env, registry });
   // A value left as "${VAR}" by a missing variable fails validation too; report the cause only.
   const missing = raw.interpolation.issues;
   const interpolated = new Set(missing.map((issue) => issue.path));
@@ -134,7 +141,7 @@ export async function parseConfigText(
   // In the order the file lists them.
   const ordered = Object.keys((raw.data as { loops: object }).loops).flatMap((name) => byName.get(name) ?? []);
   const notes = recipes.value.flatMap((r) => r.notes);
-  return finish(absolute, checked.value, ordered, options.overrides, notes);
+  return finish(absolute, checked.value, ordered, options, notes);
 }
 
 /** Validates YAML data, retrying once with `${VAR}` values typed as the schema expects. */
@@ -163,7 +170,7 @@ async function loadConfigModule(absolute: string, shown: string, options: LoadCo
   const loops = Array.isArray(defs) ? checkModuleLoops(defs, shown) : { ok: true as const, value: [] };
   const issues = [...(checked.ok ? [] : checked.issues), ...(loops.ok ? [] : loops.issues)];
   if (!checked.ok || !loops.ok) throw new ConfigError(issues);
-  return finish(absolute, checked.value, loops.value, options.overrides);
+  return finish(absolute, checked.value, loops.value, options);
 }
 
 /** Each loop of a config module through the same checks as `defineLoop`, plus unique names. */
@@ -188,9 +195,10 @@ function finish(
   absolute: string,
   settings: FileSettings,
   loops: ResolvedLoop[],
-  overrides: ConfigOverrides = {},
+  options: LoadConfigOptions,
   notes: readonly string[] = [],
 ): ResolvedConfig {
+  const overrides = options.overrides ?? {};
   const dir = dirname(absolute);
   checkOverrides(overrides);
   const store =
@@ -216,6 +224,7 @@ function finish(
     ...resolveObservability(settings, dir),
     loops: Object.freeze([...loops]),
     notes: Object.freeze([...notes]),
+    recipes: Object.freeze([...(options.recipes ?? [])]),
   });
 }
 

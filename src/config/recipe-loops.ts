@@ -1,19 +1,15 @@
 import { AutoloopError } from '../core/errors.ts';
 import type { ResolvedLoop } from '../core/loop.ts';
-import { buildSignalsLoop, signalsConfigSchema } from '../recipes/signals/signals-config.ts';
+import type { RecipeRegistry } from '../recipes/registry.ts';
 import { ConfigError, type ConfigIssue, formatPath } from './config-error.ts';
 import type { Env } from './interpolate.ts';
 import { resolveLoop } from './resolve-loop.ts';
 import { type Validated, validate } from './zod-issues.ts';
 
-/** The recipes a YAML loop can name with `recipe:`. */
-export const RECIPES = ['signals'] as const;
-export type RecipeName = (typeof RECIPES)[number];
-
 /** A loop resolved from `recipe: <name>`, with the recipe's notes for the operator. */
 export interface RecipeLoop {
   readonly loop: ResolvedLoop;
-  readonly recipe: RecipeName;
+  readonly recipe: string;
   readonly notes: readonly string[];
 }
 
@@ -39,34 +35,41 @@ export function splitRecipeLoops(data: unknown): { data: unknown; recipes: Array
  * loop it makes through the same checks as `defineLoop`. All issues are
  * collected, each naming `loops.<name>.<field>` in `file`.
  */
-export function resolveRecipeLoops(
+export async function resolveRecipeLoops(
   recipes: ReadonlyArray<[string, unknown]>,
-  ctx: { file: string; dir: string; env: Env },
-): Validated<RecipeLoop[]> {
+  ctx: { file: string; dir: string; env: Env; registry: RecipeRegistry },
+): Promise<Validated<RecipeLoop[]>> {
   const issues: ConfigIssue[] = [];
   const out: RecipeLoop[] = [];
   for (const [name, raw] of recipes) {
     const prefix = ['loops', name];
-    const recipe = (raw as { recipe?: unknown }).recipe;
-    if (recipe !== 'signals') {
+    const { recipe: named, ...options } = raw as { recipe?: unknown };
+    const recipe = typeof named === 'string' ? await ctx.registry.get(named) : undefined;
+    if (!recipe) {
       issues.push({
         file: ctx.file,
         path: formatPath([...prefix, 'recipe']),
-        expected: `one of ${RECIPES.map((r) => JSON.stringify(r)).join(', ')}`,
-        got: JSON.stringify(recipe),
+        expected: `one of ${ctx.registry
+          .names()
+          .map((r) => JSON.stringify(r))
+          .join(', ')}`,
+        got: JSON.stringify(named),
         hint: 'leave out `recipe:` to write observe/plan/act yourself',
       });
       continue;
     }
-    const checked = validate(signalsConfigSchema, raw, ctx.file, prefix);
+    const checked = validate(recipe.options, options, ctx.file, prefix);
     if (!checked.ok) {
       issues.push(...checked.issues);
       continue;
     }
     try {
-      const built = buildSignalsLoop(checked.value, { name, dir: ctx.dir, env: ctx.env });
-      const loop = resolveLoop(built.loop, ctx.file);
-      out.push({ loop, recipe, notes: built.notes });
+      const built = recipe.build(checked.value, { name, dir: ctx.dir, env: ctx.env });
+      // The entry's notes go with its first loop, so each is said once.
+      built.loops.forEach((def, i) => {
+        const loop = resolveLoop({ ...def, recipe: recipe.name }, ctx.file);
+        out.push({ loop, recipe: recipe.name, notes: i === 0 ? (built.notes ?? []) : [] });
+      });
     } catch (error) {
       // The recipe's checks name its options (or the loop's fields); place them under this loop.
       const at = formatPath(prefix);

@@ -2,7 +2,8 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { CycleRecord } from '../core/cycle-record.ts';
 import type { HealthReport } from '../runtime/health.ts';
-import type { RuntimeSnapshot, TasksView } from '../runtime/runtime.ts';
+import type { RuntimeSnapshot } from '../runtime/runtime-views.ts';
+import type { TasksView } from '../runtime/tasks-view.ts';
 import type { StoredEvent } from '../storage/store.ts';
 import type { Clock } from '../time/clock.ts';
 import { systemClock } from '../time/system-clock.ts';
@@ -11,11 +12,11 @@ import { HTTP_APP_SECURITY, type HttpAppSecurity } from './bind-policy.ts';
 import { limitBody } from './body-limit.ts';
 import { registerDashboard } from './dashboard/dashboard-routes.ts';
 import { type EventStreamOptions, registerEventsRoute, subscribedWakeups } from './events-route.ts';
+import type { HttpExtension, HttpTools } from './extension.ts';
 import { registerHealthRoutes } from './health-routes.ts';
 import { hostAllowlist } from './host-allowlist.ts';
 import { createRedactor } from './redact.ts';
 import { createResponder, errorMessage } from './respond.ts';
-import { registerSignalsRoutes, type SignalsSource } from './signals-routes.ts';
 import { registerStatusRoutes } from './status-routes.ts';
 
 /**
@@ -54,8 +55,8 @@ export interface HttpSource {
     /** Starts a graceful shutdown; resolves at once. */
     shutdown(): void;
   };
-  /** `/signals` and `/signals/stream` (the signals recipe). Absent: those routes are not served. */
-  signals?: SignalsSource;
+  /** Routes plug-ins (recipes) add, each mounted under its own path. */
+  extensions?: readonly HttpExtension[];
   /** HTTP security settings: admin token ('' = admin refused) and extra allowed Host values. */
   security: { token: string; allowedHosts: readonly string[]; bindHost: string };
 }
@@ -124,7 +125,7 @@ export function createHttpApp(source: HttpSource, options: HttpAppOptions = {}):
   const wakeups = subscribedWakeups(options.events?.subscribe);
   registerEventsRoute(app, source, out, clock, options.events, wakeups);
   registerAdminRoutes(app, source, out, clock);
-  if (source.signals) registerSignalsRoutes(app, source.signals, { clock, responder: out, wakeups });
+  for (const extension of source.extensions ?? []) mountExtension(app, extension, { clock, responder: out, wakeups });
   registerDashboard(app);
 
   // Registered after every handler, so they only see the other methods.
@@ -156,4 +157,17 @@ export function createHttpApp(source: HttpSource, options: HttpAppOptions = {}):
 /** What `createHttpApp` attaches for `createHttpServer`'s bind policy. */
 export interface HttpAppSecurityTag {
   readonly [HTTP_APP_SECURITY]: HttpAppSecurity;
+}
+
+/** Mounts a plug-in's routes (and its dashboard panel's module) under its path, behind the app's guards. */
+function mountExtension(app: Hono, extension: HttpExtension, tools: HttpTools): void {
+  const mounted = new Hono({ strict: false });
+  const { panel } = extension;
+  if (panel) {
+    mounted.get('/panel.js', (c) =>
+      c.body(panel.script, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' }),
+    );
+  }
+  extension.register?.(mounted, tools);
+  app.route(extension.path, mounted);
 }

@@ -3,6 +3,7 @@ import type { ResolvedAlertsConfig, ResolvedTracingConfig } from '../config/obse
 import type { Logger } from '../core/logger.ts';
 import type { ResolvedDependency, ResolvedLoop } from '../core/loop.ts';
 import { AlertEvaluator, type AlertStatus } from '../observability/alerts/alert-evaluator.ts';
+import type { AlertRule } from '../observability/alerts/alert-rule.ts';
 import { alertFeatures, alertRules } from '../observability/alerts/default-rules.ts';
 import type { Disposable, EventBus } from '../observability/events.ts';
 import { startTracing, type Tracing } from '../observability/tracing.ts';
@@ -41,6 +42,8 @@ export class Observers {
     loops: readonly ResolvedLoop[];
     dependencies: readonly ResolvedDependency[];
     random: () => number;
+    /** Rules added by plug-ins (recipes), evaluated beside the configured ones when alerts are on. */
+    extraRules?: readonly AlertRule[];
   }) {
     const { options, bus, clock, logger } = o;
     const targets = options.webhooks ?? [];
@@ -51,7 +54,9 @@ export class Observers {
       this.#subscriptions.push(bus.on('result.published', (data) => webhooks.send('result.published', data)));
     }
     const alerts = options.alerts;
-    const rules = alerts ? alertRules(alerts, alertFeatures(o.loops, o.dependencies, clock.now())) : [];
+    const rules = alerts
+      ? [...alertRules(alerts, alertFeatures(o.loops, o.dependencies, clock.now())), ...(o.extraRules ?? [])]
+      : [];
     this.#evaluator =
       rules.length > 0
         ? new AlertEvaluator({

@@ -70,6 +70,8 @@ export type RuntimeSnapshot = {
   leases: { active: number };
   queue: Array<{ loop: string; priority: number; count: number }>;
   instances: InstanceRecord[];
+  /** Per recipe running here: its loops, its dashboard panel (title, module URL) and its own status fields. */
+  recipes?: Record<string, unknown>;
   /** The store as a dependency: its breaker, last error, and what an outage holds in memory. */
   storeBreaker?: {
     state: string;

@@ -16,17 +16,15 @@ export function registerPlan(program: Command, output: Output): void {
     .action(async (loop: string, flags: PlanFlags) => {
       const config = await loadCliConfig(flags, process.env, process.cwd());
       requireLoop(config, loop, 'plan');
-      const [{ createRuntime }, { silentLogger }] = await Promise.all([
+      const [{ createRuntime }, { runtimeOptionsFromConfig }, { silentLogger }] = await Promise.all([
         import('../../runtime/runtime.ts'),
+        import('../../runtime/from-config.ts'),
         import('../../core/logger.ts'),
       ]);
       // A memory store: a dry run must not touch the deployment's state.
-      const runtime = createRuntime({
-        loops: config.loops,
-        store: 'memory://',
-        dependencies: config.dependencies,
-        logger: silentLogger,
-      });
+      const runtime = createRuntime(
+        runtimeOptionsFromConfig(config, { store: 'memory://', http: false, observability: {}, logger: silentLogger }),
+      );
       await runtime.start({ schedule: false });
       try {
         const { tick, items } = await runtime.plan(loop);

@@ -32,24 +32,23 @@ async function run(name: string, flags: RunFlags, output: Output): Promise<numbe
     output.isTTY === true && !flags.json && output.raw
       ? new ProgressLine(output.raw.bind(output), palette(output))
       : null;
-  const [{ createRuntime }, { openStore }, { silentLogger }] = await Promise.all([
+  const [{ createRuntime }, { runtimeOptionsFromConfig }, { openStore }, { silentLogger }] = await Promise.all([
     import('../../runtime/runtime.ts'),
+    import('../../runtime/from-config.ts'),
     import('../../storage/open-store.ts'),
     import('../../core/logger.ts'),
   ]);
   const store = await openStore(config.store, { cwd: config.dir });
-  const runtime = createRuntime({
-    loops: config.loops,
-    store: countingStore(store, (loop, _cycle, count) => {
-      if (loop === name) progress?.planned(count);
+  const runtime = createRuntime(
+    runtimeOptionsFromConfig(config, {
+      store: countingStore(store, (loop, _cycle, count) => {
+        if (loop === name) progress?.planned(count);
+      }),
+      http: false,
+      observability: {},
+      logger: silentLogger,
     }),
-    http: false,
-    shutdownGraceMs: config.shutdown.graceMs,
-    leaseTtlMs: config.leases.ttlMs,
-    dependencies: config.dependencies,
-    logger: silentLogger,
-    cwd: config.dir,
-  });
+  );
   const remove = onShutdownSignals({
     graceful: () => void runtime.stop({ reason: 'signal' }),
     forced: (signal) => process.exit(signalExitCode(signal)),

@@ -73,11 +73,13 @@ async function foreground(flags: StartFlags, output: Output): Promise<number> {
     );
   }
   const config = await loadCliConfig(flags, process.env, process.cwd());
-  const [{ createRuntime }, { redactStoreUrl }, { createCliLogger, logRuntimeEvents }] = await Promise.all([
-    import('../../runtime/runtime.ts'),
-    import('../../storage/open-store.ts'),
-    import('../logger.ts'),
-  ]);
+  const [{ createRuntime }, { runtimeOptionsFromConfig }, { redactStoreUrl }, { createCliLogger, logRuntimeEvents }] =
+    await Promise.all([
+      import('../../runtime/runtime.ts'),
+      import('../../runtime/from-config.ts'),
+      import('../../storage/open-store.ts'),
+      import('../logger.ts'),
+    ]);
   // Started by a background `start`: the logger writes the log file it was
   // given, and only there (its stdout is a file too). Else: the config's
   // log file, if any, and stdout for journald or the container runtime.
@@ -89,19 +91,7 @@ async function foreground(flags: StartFlags, output: Output): Promise<number> {
     console: !(flags.daemonLog && file),
   });
   const files = claimDaemonFiles(flags, logger);
-  const runtime = createRuntime({
-    loops: config.loops,
-    store: config.store,
-    http: config.http,
-    shutdownGraceMs: config.shutdown.graceMs,
-    ...(config.retentionMs !== null && { retentionMs: config.retentionMs }),
-    leaseTtlMs: config.leases.ttlMs,
-    dependencies: config.dependencies,
-    observability: { alerts: config.alerts, webhooks: config.webhooks, tracing: config.tracing, env: process.env },
-    logger,
-    processMetrics: true,
-    cwd: config.dir,
-  });
+  const runtime = createRuntime(runtimeOptionsFromConfig(config, { logger, processMetrics: true }));
   for (const note of config.notes) logger.info(note);
   logRuntimeEvents(runtime, logger);
   const stopped = stopOnSignals(runtime, logger, config.shutdown.graceMs, files.release);

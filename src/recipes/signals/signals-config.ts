@@ -37,7 +37,6 @@ import type { LlmCall } from './stage.ts';
  * in `notes`.
  */
 export const signalsConfigSchema = z.strictObject({
-  recipe: z.literal('signals'),
   description: z.string().optional(),
   /** Validated again by defineLoop; kept raw here so the recipe gets what the user wrote. */
   trigger: z.record(z.string(), z.unknown()).optional(),

@@ -16,17 +16,17 @@
  * are a JSON 400 in the one template; an unreadable store is a 503.
  */
 
-import type { Context, Hono } from 'hono';
-import { readSignal, type Signal } from '../recipes/signals/signal.ts';
-import { RESULT_PUBLISHED, type ResultPublished } from '../recipes/signals/signals-metrics.ts';
-import { latestSignals } from '../recipes/signals/signals-view.ts';
-import type { CycleStore, EventLog, StoredEvent } from '../storage/store.ts';
-import type { Clock } from '../time/clock.ts';
-import { systemClock } from '../time/system-clock.ts';
-import { type LogStreamTiming, SSE_HEADERS, streamEventLog, type Wakeups } from './log-stream.ts';
-import { createRedactor } from './redact.ts';
-import { createResponder, errorMessage, quote, type Responder } from './respond.ts';
-import { startAfter } from './sse-start.ts';
+import { type Context, Hono } from 'hono';
+import { type LogStreamTiming, SSE_HEADERS, streamEventLog, type Wakeups } from '../../http/log-stream.ts';
+import { createRedactor } from '../../http/redact.ts';
+import { createResponder, errorMessage, quote, type Responder } from '../../http/respond.ts';
+import { startAfter } from '../../http/sse-start.ts';
+import type { CycleStore, EventLog, StoredEvent } from '../../storage/store.ts';
+import type { Clock } from '../../time/clock.ts';
+import { systemClock } from '../../time/system-clock.ts';
+import { readSignal, type Signal } from './signal.ts';
+import { RESULT_PUBLISHED, type ResultPublished } from './signals-metrics.ts';
+import { latestSignals } from './signals-view.ts';
 
 /** What the signals routes read. Every request asks afresh; the routes hold no state. */
 export interface SignalsSource {
@@ -63,7 +63,9 @@ export const SIGNALS_ROUTES = ['/signals', '/signals/stream'] as const;
 const REMEMBERED = 2_000;
 
 /**
- * Registers `GET /signals` and `GET /signals/stream` on `app`.
+ * Registers the signals routes on `app`, an app mounted at `/signals` (as
+ * the runtime mounts a recipe's routes): `GET /` is `/signals`, `GET /stream`
+ * is `/signals/stream`. {@link mountSignalsRoutes} mounts them on a root app.
  *
  * - `GET /signals[?loop=name]`: `{ loop, loops, signals, simulated, lastEventId }`: the latest
  *   signal per symbol of `loop` (default the first signals loop), whether any of them is simulated,
@@ -78,8 +80,15 @@ const REMEMBERED = 2_000;
  *
  * @example
  * const app = createHttpApp(httpSource);
- * registerSignalsRoutes(app, storeSignalsSource({ store: () => runtime.store, loops: ['signals'], clock }));
+ * mountSignalsRoutes(app, storeSignalsSource({ store: () => runtime.store, loops: ['signals'], clock }));
  */
+export function mountSignalsRoutes(app: Hono, source: SignalsSource, options: SignalsRoutesOptions = {}): void {
+  const mounted = new Hono({ strict: false });
+  registerSignalsRoutes(mounted, source, options);
+  app.route('/signals', mounted);
+}
+
+/** See {@link mountSignalsRoutes}: the same routes on an app already mounted at `/signals`. */
 export function registerSignalsRoutes(app: Hono, source: SignalsSource, options: SignalsRoutesOptions = {}): void {
   const out = options.responder ?? createResponder(createRedactor([]));
   const clock = options.clock ?? systemClock;
@@ -90,7 +99,7 @@ export function registerSignalsRoutes(app: Hono, source: SignalsSource, options:
   };
   const wakeups = options.wakeups;
 
-  app.get('/signals', async (c) => {
+  app.get('/', async (c) => {
     if (source.loops().length === 0) {
       // Answered, not a 404: a dashboard can ask every runtime and hide its panel on `loops: []`.
       return out.json(c, 200, { loop: null, loops: [], signals: [], simulated: false, lastEventId: 0 });
@@ -110,7 +119,7 @@ export function registerSignalsRoutes(app: Hono, source: SignalsSource, options:
     }
   });
 
-  app.get('/signals/stream', async (c) => {
+  app.get('/stream', async (c) => {
     const loop = chooseLoop(c, out, source, true);
     if (loop instanceof Response) return loop;
     const start = startAfter(c, out, { without: 'from now', afterExample: ', e.g. the lastEventId of GET /signals' });

@@ -1,0 +1,73 @@
+import type { DependencySpec } from '../config/file-schema.ts';
+import type { Logger } from '../core/logger.ts';
+import type { LoopDefinition, ResolvedDependency, ResolvedLoop } from '../core/loop.ts';
+import type { EventStreamOptions } from '../http/events-route.ts';
+import type { Recipe } from '../recipes/recipe.ts';
+import type { RecipeRegistry } from '../recipes/registry.ts';
+import type { Store } from '../storage/store.ts';
+import type { Clock } from '../time/clock.ts';
+import type { HealthCheck } from './health.ts';
+import type { ObservabilityOptions } from './observers.ts';
+
+export interface HttpOptions {
+  host: string;
+  port: number;
+  /** Bearer token for admin endpoints ('' or absent: they refuse every request). */
+  token?: string;
+  /** Host header values accepted besides localhost, 127.0.0.1, [::1] and `host`. */
+  allowedHosts?: readonly string[];
+  /**
+   * Timing of `/events` (poll interval, heartbeat, batch sizes); defaults
+   * suit browsers and proxies. With a Redis store, streams also wake at once
+   * when any instance appends events, so `pollMs` is only the fallback.
+   */
+  events?: Omit<EventStreamOptions, 'subscribe'>;
+}
+
+export interface RuntimeOptions {
+  /** Loops as `defineLoop` results or resolved config loops. */
+  loops: ReadonlyArray<LoopDefinition | ResolvedLoop>;
+  /** A store, or a store URL (`memory://`, `sqlite://./path.db`). Default `memory://`. */
+  store?: Store | string;
+  clock?: Clock;
+  /** Randomness in [0, 1) for backoff jitter. Default Math.random. */
+  random?: () => number;
+  /** Serve health and metrics over HTTP. Default off in the library; the CLI turns it on. */
+  http?: HttpOptions | false;
+  /** How long shutdown lets in-flight items finish before aborting them. Default 30 s. */
+  shutdownGraceMs?: number;
+  logger?: Logger;
+  /** Extra named health checks, shown under `/health` and counted in it. */
+  healthChecks?: Record<string, HealthCheck>;
+  /** Base directory for relative sqlite URLs. Default process.cwd(). */
+  cwd?: string;
+  /** Also export Node process metrics (CPU, memory, event loop lag). Default false; the CLI turns it on. */
+  processMetrics?: boolean;
+  /** Lease TTL for item keys, queue claims and instance heartbeats. Default 10 s. */
+  leaseTtlMs?: number;
+  /**
+   * Named dependencies loops declare in `policies.uses`: a circuit breaker and
+   * a rate limit each (resolved config, or TS declarations validated here).
+   */
+  dependencies?: ReadonlyArray<ResolvedDependency> | Record<string, DependencySpec>;
+  /**
+   * How often expired leases are swept and orphaned items adopted. Default
+   * 1 s. The store's breaker probe pings at half this interval (at least
+   * every 500 ms), so with the default a store outage opens the breaker
+   * within a second.
+   */
+  recoveryIntervalMs?: number;
+  /**
+   * Cycle records (with their item results) and events older than this are
+   * deleted, at start and every hour. Default: kept forever.
+   */
+  retentionMs?: number;
+  /** Alerts (with the signal runner's defaults), webhooks and OpenTelemetry traces; all off when absent. */
+  observability?: ObservabilityOptions;
+  /**
+   * Recipes besides the built-in ones (or a whole registry), for loops that
+   * name them (`recipe:`). A loop made by a recipe gets that recipe's routes,
+   * metrics, health components and panel.
+   */
+  recipes?: readonly Recipe[] | RecipeRegistry;
+}

@@ -1,0 +1,348 @@
+import { createHttpServer } from '../http/http-server.ts';
+import { createHttpApp } from '../http/routes.ts';
+import { LeaseManager } from '../leases/lease-manager.ts';
+import { backgroundTask, type Runnable } from '../lifecycle/runnable.ts';
+import { EventRecorder } from '../observability/event-recorder.ts';
+import { createMetrics, type RuntimeMetrics } from '../observability/metrics.ts';
+import { Dependency } from '../policies/dependency.ts';
+import type { Store } from '../storage/store.ts';
+import { healthReport } from './health.ts';
+import { Observers } from './observers.ts';
+import { OutageBuffer } from './outage-buffer.ts';
+import { RecoveryLoop } from './recovery-loop.ts';
+import { Retention } from './retention.ts';
+import type { Runtime } from './runtime.ts';
+import type { HttpOptions } from './runtime-options.ts';
+import { StorePart } from './store-part.ts';
+
+/**
+ * The runtime's long-lived parts as runnables, in start order (stop is the
+ * reverse):
+ *
+ *   store, store-probe, event-fanout   open and ping the store, its breaker's probe, pub/sub wake-ups
+ *   event-recorder                     the bus into the event log (batched)
+ *   lifecycle-events                   emits `runtime.stopped` at stop, before the log's last flush
+ *   dependencies                       named dependencies' breakers and rate limits (shared buckets in the store)
+ *   metrics                            Prometheus registry fed from the bus
+ *   recipes                            each used recipe's parts (metrics, routes, checks, runnables)
+ *   observers                          alerts, webhooks, traces (stopped after the loops drained)
+ *   http                               health, metrics, status, admin, recipes' routes
+ *   presence*                          at stop: this instance's heartbeat removed (after the drain)
+ *   loops                              lease manager, runners; stop = drain + release leases
+ *   recovery*, retention*              heartbeat, lease sweep, orphan adoption; pruning
+ *   catch-up*, schedulers*             missed-tick policies; ticks begin
+ *
+ * (* only when scheduling: `start({ schedule: false })` leaves them out.)
+ * Nothing is built before the part that needs it starts: the runners are
+ * made once the store is open.
+ */
+export function runtimeParts(rt: Runtime) {
+  const { bus, clock, logger, options, owner } = rt;
+  const ttlMs = options.leaseTtlMs ?? 10_000;
+  const random = options.random ?? Math.random;
+  const state = {
+    metrics: null as RuntimeMetrics | null,
+    leases: null as LeaseManager | null,
+    observers: null as Observers | null,
+    recorder: null as EventRecorder | null,
+    url: null as string | null,
+    drained: true,
+    dependencies: new Map<string, Dependency>(),
+  };
+  const guarded = (): Store => rt.store;
+  const outage = new OutageBuffer({ guard: rt.storeGuard, store: guarded, owner, clock, logger });
+  const store = new StorePart({
+    store: options.store,
+    cwd: options.cwd,
+    guard: rt.storeGuard,
+    bus,
+    logger,
+    owner,
+    loops: rt.loops.definitions,
+    onHealthy: () => {
+      if (!outage.empty) void outage.replay();
+      if ((state.recorder?.buffered ?? 0) > 0) void state.recorder?.flush();
+    },
+    beforeClose: () => {
+      if (!outage.empty) {
+        logger.warn({ held: outage.held }, 'stopping with writes held from a store outage: they are not written');
+      }
+    },
+  });
+  const outageCounts = () => ({
+    held: { ...outage.held, events: state.recorder?.buffered ?? 0 },
+    dropped: { ...outage.dropped, events: state.recorder?.dropped ?? 0 },
+  });
+
+  const recorder: Runnable = {
+    name: 'event-recorder',
+    start: () => {
+      state.recorder = new EventRecorder(guarded().events, clock, logger, {
+        onAppended: (count) => store.fanout?.appended(count),
+      });
+      state.recorder.start(bus);
+    },
+    stop: () => state.recorder?.stop(),
+  };
+  const lifecycleEvents: Runnable = {
+    name: 'lifecycle-events',
+    start: () => {},
+    stop: () => void bus.emit('runtime.stopped', { drained: state.drained }),
+  };
+  const metrics: Runnable = {
+    name: 'metrics',
+    start: () => {
+      state.metrics = createMetrics(bus, {
+        processMetrics: options.processMetrics ?? false,
+        activeLeases: () => state.leases?.active ?? 0,
+        breakers: () => [
+          rt.storeGuard.breaker,
+          ...[...state.dependencies.values()].flatMap((d) => (d.breaker ? [d.breaker] : [])),
+        ],
+        storeOutage: () => ({ ...outageCounts(), failures: rt.storeGuard.failures }),
+        loopLatency: () =>
+          [...rt.loops.slots.values()].map(({ runner, governor }) => ({
+            loop: runner.loop.name,
+            p95: governor.latency.p95,
+          })),
+      });
+    },
+    stop: () => state.metrics?.dispose(),
+  };
+  const recipes = rt.recipes.runnable(
+    () => ({
+      store: guarded(),
+      bus,
+      clock,
+      logger,
+      registry: (state.metrics as RuntimeMetrics).registry,
+      dependencies: state.dependencies,
+      governor: (loop) => rt.loops.slots.get(loop)?.governor,
+    }),
+    clock,
+    logger,
+  );
+  const observers: Runnable = {
+    name: 'observers',
+    start: () => {
+      state.observers = new Observers({
+        options: options.observability ?? {},
+        bus,
+        clock,
+        logger,
+        registry: (state.metrics as RuntimeMetrics).registry,
+        loops: rt.loops.definitions,
+        dependencies: rt.resolvedDependencies,
+        random,
+        extraRules: rt.recipes.alertRules(),
+      });
+    },
+    stop: () => state.observers?.stop(),
+  };
+  const dependencies: Runnable = {
+    name: 'dependencies',
+    start: () => {
+      const s = guarded();
+      for (const spec of rt.resolvedDependencies) {
+        const dep = new Dependency(spec, clock, {
+          take: (...args) => s.buckets.take(...args),
+          // Fire-and-forget for its callers (a 429's pause): a store outage must not surface as an unhandled
+          // rejection. A pause that was not written only means the dependency may answer 429 once more.
+          pause: (...args) =>
+            s.buckets
+              .pause(...args)
+              .catch((error) =>
+                rt.storeGuard.logFailure(
+                  'buckets.pause',
+                  error,
+                  { bucket: args[0] },
+                  'shared rate-limit pause not written',
+                ),
+              ),
+        });
+        dep.breaker?.onStateChange(({ breaker, from, to }) => bus.emit('breaker.state', { breaker, from, to }));
+        state.dependencies.set(spec.name, dep);
+      }
+    },
+  };
+  const loops: Runnable = {
+    name: 'loops',
+    start: () => {
+      const s = guarded();
+      state.leases = new LeaseManager({
+        store: s.leases,
+        clock,
+        owner,
+        ttlMs,
+        onLost: (key, token, reason) => bus.emit('lease.lost', { key, token, reason }),
+        onStaleRecovered: (key, previousOwner) => bus.emit('lease.recovered', { key, previousOwner }),
+      });
+      rt.loops.build({
+        store: s,
+        clock,
+        bus,
+        random,
+        owner,
+        leases: state.leases,
+        claimTtlMs: ttlMs,
+        onError: (error, name) =>
+          rt.storeGuard.logFailure(`cycle:${name}`, error, { loop: name }, 'cycle failed to record (store error)'),
+        outbox: outage,
+        onStored: (def, result, tick) => store.publisher?.publish(def, result, tick),
+        dependencies: state.dependencies,
+      });
+    },
+    stop: async (deadline) => {
+      state.drained = await rt.loops.drain(deadline, options.shutdownGraceMs ?? 30_000, logger);
+      // Peers may take this process's keys at once, not after the TTL.
+      await state.leases?.releaseAll();
+    },
+  };
+
+  function http(settings: HttpOptions): Runnable {
+    let server: ReturnType<typeof createHttpServer> | null = null;
+    return {
+      name: 'http',
+      start: async () => {
+        const fanout = store.fanout;
+        const app = createHttpApp(
+          {
+            health: () => rt.health(),
+            ready: () => rt.ready(),
+            live: () => healthReport({ process: { healthy: true, state: rt.state } }, clock.now()),
+            metrics: async () => {
+              const registry = (state.metrics as RuntimeMetrics).registry;
+              return { contentType: registry.contentType, body: await registry.metrics() };
+            },
+            snapshot: () => rt.snapshot(),
+            tasks: () => rt.tasks(),
+            cycles: (loop, limit) => {
+              rt.loops.slot(loop);
+              return guarded().cycles.list(loop, { limit });
+            },
+            events: {
+              after: (seq, limit) => guarded().events.after(seq, { limit }),
+              latest: (limit) => guarded().events.latest({ limit }),
+            },
+            admin: {
+              loops: () => rt.loopNames,
+              run: (loop) => rt.run(loop),
+              pause: (loop) => rt.loop(loop).pause(),
+              resume: (loop) => rt.loop(loop).resume(),
+              shutdown: () => void rt.stop({ reason: 'POST /shutdown' }),
+            },
+            security: {
+              token: settings.token ?? '',
+              allowedHosts: settings.allowedHosts ?? [],
+              bindHost: settings.host,
+            },
+            extensions: rt.recipes.extensions(),
+          },
+          {
+            events: {
+              ...settings.events,
+              ...(fanout && { subscribe: (wake: () => void) => void fanout.listen(wake) }),
+            },
+          },
+        );
+        server = createHttpServer({ host: settings.host, port: settings.port, app });
+        state.url = (await server.start()).url;
+      },
+      stop: () => server?.stop(),
+    };
+  }
+
+  function scheduling(): Runnable[] {
+    const [host, pid] = owner.split(':');
+    let recovery: RecoveryLoop | null = null;
+    const presence: Runnable = {
+      name: 'presence',
+      start: () => {},
+      stop: () =>
+        guarded()
+          .instances.remove(owner)
+          .catch(() => {}),
+    };
+    const recoveryPart = backgroundTask('recovery', (signal) => (recovery as RecoveryLoop).run(signal), {
+      ready: async () => {
+        recovery = new RecoveryLoop({
+          clock,
+          leases: state.leases as LeaseManager,
+          runners: () => rt.loops.runners(),
+          instances: guarded().instances,
+          cycles: guarded().cycles,
+          onAbandoned: (record) =>
+            bus.emit('cycle.finished', {
+              loop: record.loop,
+              cycleId: record.id,
+              tickId: record.tickId,
+              outcome: record.outcome,
+              durationMs: (record.finishedAt ?? record.startedAt) - record.startedAt,
+              counts: record.counts,
+            }),
+          instance: { id: owner, host: host ?? '', pid: Number(pid), startedAt: clock.now(), loops: rt.loopNames },
+          ttlMs,
+          intervalMs: options.recoveryIntervalMs ?? 1_000,
+          logger,
+          unavailable: () => rt.storeGuard.unavailable(),
+          onFailure: (error) =>
+            rt.storeGuard.logFailure('recovery', error, {}, 'recovery tick failed (store error); retrying next tick'),
+        });
+        await recovery.beat().catch((error) => logger.warn({ err: error }, 'first heartbeat failed'));
+      },
+    });
+    const keepMs = options.retentionMs;
+    const retention =
+      keepMs === undefined
+        ? []
+        : [
+            backgroundTask('retention', (signal) =>
+              new Retention({
+                clock,
+                store: guarded,
+                keepMs,
+                logger,
+                unavailable: () => rt.storeGuard.unavailable(),
+                onFailure: (error) =>
+                  rt.storeGuard.logFailure('retention', error, {}, 'prune failed (store error); retrying in an hour'),
+              }).run(signal),
+            ),
+          ];
+    // presence before the loops, so its stop (the heartbeat removed) comes after the drain.
+    return [
+      presence,
+      loops,
+      recoveryPart,
+      ...retention,
+      rt.loops.catchUp(guarded, owner, logger),
+      rt.loops.schedulers(),
+    ];
+  }
+
+  return {
+    store,
+    get metrics() {
+      return state.metrics;
+    },
+    get leases() {
+      return state.leases;
+    },
+    get observers() {
+      return state.observers;
+    },
+    get url() {
+      return state.url;
+    },
+    get drained() {
+      return state.drained;
+    },
+    dependencies: state.dependencies as ReadonlyMap<string, Dependency>,
+    outageCounts,
+    /** Every part in start order. */
+    runnables(schedule: boolean): Runnable[] {
+      const head = [...store.runnables(), recorder, lifecycleEvents, dependencies, metrics, recipes, observers];
+      const web = options.http ? [http(options.http)] : [];
+      return [...head, ...web, ...(schedule ? scheduling() : [loops])];
+    },
+  };
+}
