@@ -92,7 +92,9 @@ export interface ItemContext extends CycleContext {
  *   the snapshot is an array, one item per element (key from `element.key`,
  *   or the element itself when it is a string).
  * - `act` does one item. Return a JSON-serialisable value; throw to fail the
- *   attempt (retried per policy), or throw a `TerminalError` to fail at once.
+ *   attempt (retried per policy), or throw a `TerminalError` to fail at once;
+ *   or return `retryAfter(ms)` (core/outcome.ts) to be tried again after
+ *   exactly `ms`, within `policies.retry.attempts`.
  */
 export interface LoopDefinition<S = unknown, P = unknown> {
   name: string;

@@ -3,7 +3,7 @@ import { ShutdownError, TerminalError, TimeoutError, toErrorInfo } from '../core
 import type { CycleContext, ItemContext, ResolvedLoop } from '../core/loop.ts';
 import type { WorkItem } from '../core/work-item.ts';
 import type { EventBus } from '../observability/events.ts';
-import { fullJitterDelay } from '../policies/backoff.ts';
+import { retry } from '../policies/retry.ts';
 import type { AttemptSet } from './attempt.ts';
 import type { AttemptGovernor, AttemptPass } from './attempt-governor.ts';
 import type { WorkerPool } from './pool.ts';
@@ -34,8 +34,11 @@ export interface ItemRunDeps {
  * capacity. Never rejects: every path ends in an
  * {@link ItemResult} (succeeded or failed with its error).
  *
- * A failure is final when the error is a {@link TerminalError}, when the
- * attempts are used up, or when the cycle's signal aborted (shutdown).
+ * The attempts and waits are the {@link retry} policy's. A failure is final
+ * when the error is a {@link TerminalError}, when the attempts are used up,
+ * when the cycle's signal aborted (shutdown), or when the lease was lost. An
+ * act that returns `retryAfter(ms)` fails its attempt on purpose: the next
+ * one starts after exactly that delay instead of the backoff.
  */
 export async function runItem(
   loop: ResolvedLoop,
@@ -51,46 +54,53 @@ export async function runItem(
   const started = clock.monotonic();
   const base = { loop: loop.name, cycleId: cycle.cycleId, key: item.key };
   let attempt = 0;
-  for (;;) {
-    attempt++;
-    const outcome = await deps.pool.submit(() => attemptOnce(loop, item, cycle, attempt, deps, lease), item.priority);
-    const durationMs = clock.monotonic() - started;
-    const finish = (status: ItemResult['status'], extra: Pick<ItemResult, 'output' | 'error'>): ItemResult => ({
-      cycleId: cycle.cycleId,
-      loop: loop.name,
-      key: item.key,
-      idempotencyKey: item.idempotencyKey,
-      priority: item.priority,
-      status,
-      attempts: attempt,
-      startedAt,
-      finishedAt: clock.now(),
-      durationMs,
-      ...extra,
-    });
-    if (outcome.ok) {
-      deps.bus.emit('item.succeeded', { ...base, attempts: attempt, durationMs });
-      return finish('succeeded', { output: outcome.value });
-    }
-    const error = toErrorInfo(outcome.error);
-    const final =
-      outcome.error instanceof TerminalError ||
-      attempt >= attempts ||
-      cycle.signal.aborted ||
-      (lease !== undefined && lease.lostError !== null);
-    if (final) {
-      deps.bus.emit('item.failed', { ...base, attempts: attempt, durationMs, error });
-      return finish('failed', { error });
-    }
-    const delayMs = fullJitterDelay(attempt, baseMs, maxMs, deps.random);
-    deps.bus.emit('item.retried', { ...base, attempt, delayMs, error });
-    try {
-      await clock.sleep(delayMs, cycle.signal);
-    } catch {
-      const aborted = toErrorInfo(new ShutdownError(`aborted during backoff after attempt ${attempt}`));
-      deps.bus.emit('item.failed', { ...base, attempts: attempt, durationMs, error: aborted });
-      return finish('failed', { error: aborted });
-    }
+  // Up to the end of the last attempt: a backoff cut short by shutdown is not the item's time.
+  let durationMs = 0;
+  let waiting = false;
+  const finish = (status: ItemResult['status'], extra: Pick<ItemResult, 'output' | 'error'>): ItemResult => ({
+    cycleId: cycle.cycleId,
+    loop: loop.name,
+    key: item.key,
+    idempotencyKey: item.idempotencyKey,
+    priority: item.priority,
+    status,
+    attempts: attempt,
+    startedAt,
+    finishedAt: clock.now(),
+    durationMs,
+    ...extra,
+  });
+  try {
+    // retry() calls the operation before its first await: the first attempt is in the pool when runItem returns (act.ts counts on it).
+    const output = await retry(
+      async (n) => {
+        attempt = n;
+        waiting = false;
+        const outcome = await deps.pool.submit(() => attemptOnce(loop, item, cycle, n, deps, lease), item.priority);
+        durationMs = clock.monotonic() - started;
+        if (!outcome.ok) throw outcome.error;
+        return outcome.value;
+      },
+      {
+        attempts,
+        backoff: { initialMs: baseMs, maxMs },
+        random: deps.random,
+        clock,
+        signal: cycle.signal,
+        isFinal: (error) => error instanceof TerminalError || (lease !== undefined && lease.lostError !== null),
+        onRetry: (notice) => {
+          waiting = true;
+          const { delayMs, error } = notice;
+          deps.bus.emit('item.retried', { ...base, attempt: notice.attempt, delayMs, error: toErrorInfo(error) });
+        },
+      },
+    );
+    deps.bus.emit('item.succeeded', { ...base, attempts: attempt, durationMs });
+    return finish('succeeded', { output });
+  } catch (failure) {
+    const error = toErrorInfo(waiting ? new ShutdownError(`aborted during backoff after attempt ${attempt}`) : failure);
+    deps.bus.emit('item.failed', { ...base, attempts: attempt, durationMs, error });
+    return finish('failed', { error });
   }
 }
 
