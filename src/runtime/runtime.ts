@@ -296,6 +296,12 @@ export class Runtime {
       get buckets() {
         return self.store.buckets;
       },
+      get documents() {
+        return self.store.documents;
+      },
+      get journals() {
+        return self.store.journals;
+      },
       get warnings() {
         return self.store.warnings;
       },

@@ -21,12 +21,18 @@ export interface Store {
   readonly leases: LeaseStore;
   readonly instances: InstanceRegistry;
   readonly buckets: RateLimitStore;
+  /** Recipes' own state: versioned JSON documents, by namespace and key. */
+  readonly documents: DocumentStore;
+  /** Recipes' own history: append-only journals of JSON entries (audit trails, snapshots). */
+  readonly journals: JournalStore;
   /** Resolves when the backend answers a trivial request; rejects otherwise. */
   ping(): Promise<void>;
   /**
    * Deletes cycle records, item results and events older than `beforeMs`
    * (epoch): records that started before it (with their item results), item
    * results that finished before it, events whose `at` is before it.
+   * Never touches `documents` or `journals`: a recipe's state is kept until
+   * the recipe deletes or trims it.
    */
   prune(beforeMs: number): Promise<{ cycles: number; events: number }>;
   /** Releases the backend. Further calls reject. Closing twice is harmless. */
