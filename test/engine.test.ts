@@ -248,6 +248,8 @@ describe('act policies', () => {
       leases: slowLeases,
       instances: store.instances,
       buckets: store.buckets,
+      documents: store.documents,
+      journals: store.journals,
       ping: () => store.ping(),
       prune: (before) => store.prune(before),
       close: () => store.close(),

@@ -3,9 +3,11 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { CycleRecord } from '../src/core/cycle-record.ts';
 import { type Store, StoreError } from '../src/storage/store.ts';
 import { bucketContract } from './storage-contract/buckets.ts';
+import { documentContract } from './storage-contract/documents.ts';
 import { eventContract } from './storage-contract/events.ts';
 import { claim, completeNew, completeWith, cycle, event, item, result } from './storage-contract/fixtures.ts';
 import { instanceContract } from './storage-contract/instances.ts';
+import { journalContract } from './storage-contract/journals.ts';
 import { leaseContract } from './storage-contract/leases.ts';
 import { queueContract } from './storage-contract/queue.ts';
 
@@ -68,6 +70,13 @@ export function storageContract(name: string, open: () => Promise<Store>): void 
           () => store.instances.remove('h:1:x'),
           () => store.buckets.take('b', 10, 1000, 0),
           () => store.buckets.pause('b', 1000),
+          () => store.documents.get('ns', 'k'),
+          () => store.documents.put('ns', 'k', 1, { now: 0 }),
+          () => store.documents.delete('ns', 'k'),
+          () => store.documents.list('ns'),
+          () => store.journals.append('j', [1], 0),
+          () => store.journals.read('j'),
+          () => store.journals.trim('j', { keepLast: 0 }),
         ];
         for (const call of calls) await assert.rejects(call, StoreError);
       });
@@ -99,6 +108,14 @@ export function storageContract(name: string, open: () => Promise<Store>): void 
           ['e3'],
         );
         assert.deepEqual(await store.prune(4000), { cycles: 0, events: 0 });
+      });
+
+      it('prune leaves documents and journals alone, however old', async () => {
+        const version = await store.documents.put('recipe', 'k', { v: 1 }, { now: 1 });
+        await store.journals.append('recipe/audit', ['old'], 1);
+        await store.prune(1_000_000);
+        assert.deepEqual(await store.documents.get('recipe', 'k'), { value: { v: 1 }, version, updatedAt: 1 });
+        assert.deepEqual(await store.journals.read('recipe/audit'), [{ seq: 1, at: 1, value: 'old' }]);
       });
     });
 
@@ -262,5 +279,7 @@ export function storageContract(name: string, open: () => Promise<Store>): void 
     leaseContract(() => store);
     instanceContract(() => store);
     bucketContract(() => store);
+    documentContract(() => store);
+    journalContract(() => store);
   });
 }

@@ -100,6 +100,46 @@ describe('RedisStore', () => {
     assert.equal((await a.leases.list(0)).length, 2);
   });
 
+  it('documents and journals live under the store prefix: another prefix sees none of them', async () => {
+    const prefix = freshPrefix();
+    const a = await freshStore(prefix);
+    const b = await freshStore();
+    await a.documents.put('supervise', 'api', { up: true }, { now: 1 });
+    await a.journals.append('decide/audit', ['x', 'y'], 1);
+    assert.equal(await b.documents.get('supervise', 'api'), undefined);
+    assert.deepEqual(await b.documents.list('supervise'), []);
+    assert.deepEqual(await b.journals.read('decide/audit'), []);
+    assert.deepEqual(await b.journals.append('decide/audit', ['z'], 1), [1]);
+    assert.deepEqual((await keysUnder(prefix)).sort(), [
+      `${prefix}doc-keys:supervise`,
+      `${prefix}doc-versions`,
+      `${prefix}doc:supervise`,
+      `${prefix}jr-seqs`,
+      `${prefix}jr:decide/audit`,
+    ]);
+    await a.documents.delete('supervise', 'api');
+    await a.journals.trim('decide/audit', { keepLast: 0 });
+    assert.deepEqual(
+      (await keysUnder(prefix)).sort(),
+      [`${prefix}doc-versions`, `${prefix}jr-seqs`],
+      'only the counters are left',
+    );
+  });
+
+  it('appends a batch of 50,000 journal entries in one call (entries travel as one argument)', async () => {
+    const store = await freshStore();
+    const seqs = await store.journals.append(
+      'big',
+      Array.from({ length: 50_000 }, (_, i) => ({ i, note: 'a\nb' })),
+      1,
+    );
+    assert.equal(seqs.length, 50_000);
+    assert.deepEqual(seqs.slice(-1), [50_000]);
+    const [last] = await store.journals.read('big', { after: 49_999 });
+    assert.deepEqual(last, { seq: 50_000, at: 1, value: { i: 49_999, note: 'a\nb' } });
+    assert.equal(await store.journals.trim('big', { before: 2 }), 50_000);
+  });
+
   it('the per-item operations of one turn go out as one script call, each with its own answer', async () => {
     const prefix = freshPrefix();
     const store = await freshStore(prefix);

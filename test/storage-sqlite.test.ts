@@ -60,6 +60,22 @@ describe('SqliteStore', () => {
     await second.close();
   });
 
+  it('keeps documents and journals across close and reopen; versions and seqs continue', async () => {
+    const path = freshPath();
+    const first = SqliteStore.open(path);
+    const version = await first.documents.put('supervise', 'api', { restarts: 2 }, { now: 5 });
+    await first.journals.append('decide/audit', ['a', 'b', 'c'], 5);
+    await first.journals.trim('decide/audit', { keepLast: 0 });
+    await first.close();
+    const second = SqliteStore.open(path);
+    assert.deepEqual(await second.documents.get('supervise', 'api'), { value: { restarts: 2 }, version, updatedAt: 5 });
+    assert.equal(await second.documents.put('supervise', 'api', 'stale', { now: 6, expectVersion: 0 }), undefined);
+    const next = await second.documents.put('supervise', 'api', { restarts: 3 }, { now: 6, expectVersion: version });
+    assert.ok(next !== undefined && version !== undefined && next > version);
+    assert.deepEqual(await second.journals.append('decide/audit', ['d'], 6), [4], 'trimmed seqs are not reused');
+    await second.close();
+  });
+
   it('never reuses a queue id, even after the queue drained and the file was reopened', async () => {
     const path = freshPath();
     const item = (k: string) => ({ key: k, priority: 2, payload: null, idempotencyKey: k });
@@ -109,6 +125,8 @@ describe('SqliteStore', () => {
       assert.equal((await store.leases.acquire('k', 'w', 1000, 0))?.token, 1);
       await store.instances.beat({ id: 'h:1:x', host: 'h', pid: 1, startedAt: 0, loops: [] }, 1000, 0);
       assert.deepEqual(await store.buckets.take('b', 1, 1000, 0), { granted: true, waitMs: 0 });
+      assert.equal(await store.documents.put('recipe', 'k', { v: 1 }, { now: 0 }), 1);
+      assert.deepEqual(await store.journals.append('recipe', ['x'], 0), [1]);
     } finally {
       await store.close();
     }

@@ -63,6 +63,8 @@ function faultyStore(inner: Store) {
     leases: part(inner.leases, 'leases'),
     instances: part(inner.instances, 'instances'),
     buckets: part(inner.buckets, 'buckets'),
+    documents: part(inner.documents, 'documents'),
+    journals: part(inner.journals, 'journals'),
     ping: () => gate(() => inner.ping()),
     prune: (before) => gate(() => inner.prune(before)),
     close: () => inner.close(),

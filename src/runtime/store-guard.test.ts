@@ -31,6 +31,8 @@ function switchableStore() {
     leases: part(inner.leases),
     instances: part(inner.instances),
     buckets: part(inner.buckets),
+    documents: part(inner.documents),
+    journals: part(inner.journals),
     ping: () => gate(() => inner.ping()),
     prune: (before) => gate(() => inner.prune(before)),
     close: () => inner.close(),

@@ -136,6 +136,8 @@ export class StoreGuard {
       leases: part('leases', store.leases),
       instances: part('instances', store.instances),
       buckets: part('buckets', store.buckets),
+      documents: part('documents', store.documents),
+      journals: part('journals', store.journals),
       ping: () => this.call('ping', () => store.ping()),
       prune: (before) => this.call('prune', () => store.prune(before)),
       close: () => store.close(),

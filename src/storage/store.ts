@@ -21,12 +21,18 @@ export interface Store {
   readonly leases: LeaseStore;
   readonly instances: InstanceRegistry;
   readonly buckets: RateLimitStore;
+  /** Recipes' own state: versioned JSON documents, by namespace and key. */
+  readonly documents: DocumentStore;
+  /** Recipes' own history: append-only journals of JSON entries (audit trails, snapshots). */
+  readonly journals: JournalStore;
   /** Resolves when the backend answers a trivial request; rejects otherwise. */
   ping(): Promise<void>;
   /**
    * Deletes cycle records, item results and events older than `beforeMs`
    * (epoch): records that started before it (with their item results), item
    * results that finished before it, events whose `at` is before it.
+   * Never touches `documents` or `journals`: a recipe's state is kept until
+   * the recipe deletes or trims it.
    */
   prune(beforeMs: number): Promise<{ cycles: number; events: number }>;
   /** Releases the backend. Further calls reject. Closing twice is harmless. */
@@ -297,4 +303,141 @@ export interface RateLimitStore {
   take(name: string, capacity: number, perMs: number, now: number): Promise<{ granted: boolean; waitMs: number }>;
   /** Grants nothing from `name` until `untilMs` (a 429 with Retry-After). Never shortens an existing pause. */
   pause(name: string, untilMs: number): Promise<void>;
+}
+
+/** A document as {@link DocumentStore} keeps it. */
+export interface StoredDocument {
+  /** The JSON value as written (a JSON round trip of it). */
+  readonly value: unknown;
+  /**
+   * Greater than every version the key had before, also across a delete and
+   * re-create (so a compare-and-set against a deleted document's version
+   * never passes). Never 0; not consecutive.
+   */
+  readonly version: number;
+  /** The `now` of the write that made this version (epoch ms). */
+  readonly updatedAt: number;
+}
+
+/** Options of {@link DocumentStore.put}. */
+export interface PutOptions {
+  /** The write's time (epoch ms), kept as `updatedAt`. */
+  readonly now: number;
+  /**
+   * Write only if the document's current version is this one; 0: only if
+   * there is no document. Absent: write whatever is there.
+   */
+  readonly expectVersion?: number;
+}
+
+/** Options of {@link DocumentStore.list}. */
+export interface ListDocumentsOptions {
+  /** Only keys that start with it. */
+  readonly prefix?: string;
+  /** Only keys after it (exclusive): pass the last key of a page to read the next. */
+  readonly after?: string;
+  /** At most this many; all when absent. */
+  readonly limit?: number;
+}
+
+/**
+ * Recipes' durable state: JSON documents, one per (namespace, key), each
+ * with a version for compare-and-set (a supervisor's per-service state, a
+ * decision engine's open decisions, a controller's inventory snapshot).
+ * Namespaces share nothing; use the recipe's name as (the start of) one.
+ *
+ * Values must be JSON: null, booleans, finite numbers, strings, arrays and
+ * plain objects (object properties that are `undefined` are left out, as
+ * JSON does). Anything else (undefined, NaN, bigint, a Date, a Map, a class
+ * instance, a cycle) is rejected with a TypeError naming where it is,
+ * before anything is written. Keys are ordered by their UTF-8 bytes.
+ *
+ * Left out on purpose: transactions across keys, partial updates, watches,
+ * expiry (nothing expires; `Store.prune` leaves documents alone), and any
+ * query but a key prefix.
+ *
+ * @example
+ * const doc = await store.documents.get('supervise', 'api');
+ * const version = await store.documents.put('supervise', 'api', { restarts: 3 }, {
+ *   now: clock.now(),
+ *   expectVersion: doc?.version ?? 0,
+ * });
+ * if (version === undefined) {
+ *   // someone else wrote it first: read again and retry
+ * }
+ */
+export interface DocumentStore {
+  /** The document, or undefined when there is none. */
+  get(namespace: string, key: string): Promise<StoredDocument | undefined>;
+  /**
+   * Writes `value` as the document's new version, and returns that version;
+   * returns undefined, writing nothing, when `expectVersion` was given and
+   * does not match (compare-and-set). Rejects with a TypeError when `value`
+   * is not JSON, and with a RangeError for a bad `now` or `expectVersion`.
+   */
+  put(namespace: string, key: string, value: unknown, options: PutOptions): Promise<number | undefined>;
+  /**
+   * Deletes the document, if `expectVersion` is absent or matches its
+   * version. Returns whether a document was deleted (false: none, or
+   * another version).
+   */
+  delete(namespace: string, key: string, expectVersion?: number): Promise<boolean>;
+  /** The namespace's documents with their keys, ordered by key. */
+  list(namespace: string, options?: ListDocumentsOptions): Promise<Array<StoredDocument & { readonly key: string }>>;
+}
+
+/** An entry of a journal. */
+export interface JournalEntry {
+  /** 1 for a journal's first entry, then consecutive; never reused, also after a trim. */
+  readonly seq: number;
+  /** The `now` of its append (epoch ms). */
+  readonly at: number;
+  /** The JSON value as appended. */
+  readonly value: unknown;
+}
+
+/** Options of {@link JournalStore.trim}. An entry goes when either rule removes it. */
+export interface TrimOptions {
+  /** Remove the oldest entries while their `at` is before this (epoch ms). */
+  readonly before?: number;
+  /** Keep at most this many, the newest. */
+  readonly keepLast?: number;
+}
+
+/**
+ * Recipes' durable history: append-only journals, each named (by the recipe,
+ * e.g. `decide/audit`), whose entries are JSON values numbered 1, 2, 3...
+ * A reader resumes with `read(name, { after: lastSeq })`, and can tell that
+ * entries it never read were trimmed when the first seq it gets is greater
+ * than `lastSeq + 1`.
+ *
+ * Trim only ever removes the oldest entries, so a journal always holds one
+ * run of consecutive seqs. `Store.prune` leaves journals alone: a journal
+ * grows until its recipe trims it.
+ *
+ * Values follow {@link DocumentStore}'s rule (JSON only, else a TypeError,
+ * nothing appended). Left out on purpose: changing or deleting one entry,
+ * reading newest first, blocking reads (wake readers with
+ * {@link Store.broadcast}), and listing journals.
+ *
+ * @example
+ * const [seq] = await store.journals.append('decide/audit', [{ decision: 'scale-up', by: 'rule-3' }], clock.now());
+ * const page = await store.journals.read('decide/audit', { after: lastSeq, limit: 100 });
+ * await store.journals.trim('decide/audit', { before: clock.now() - 30 * DAY_MS, keepLast: 10_000 });
+ */
+export interface JournalStore {
+  /**
+   * Appends `entries` in order, in one atomic write, all at `now`. Returns
+   * their seqs (empty for no entries).
+   */
+  append(journal: string, entries: readonly unknown[], now: number): Promise<number[]>;
+  /** Entries with seq > `after` (default 0), oldest first, at most `limit` (default 1000). */
+  read(journal: string, options?: { after?: number; limit?: number }): Promise<JournalEntry[]>;
+  /**
+   * Removes the oldest entries: those before the first whose `at` is not
+   * before `options.before`, and those older than the newest
+   * `options.keepLast`. Returns how many went. With neither option, removes
+   * nothing. The next append still continues the seqs.
+   */
+  trim(journal: string, options: TrimOptions): Promise<number>;
 }

@@ -113,6 +113,8 @@ export function crashableStore(store: Store): { store: Store; kill(): void; read
     leases: guard(store.leases),
     instances: guard(store.instances),
     buckets: guard(store.buckets),
+    documents: guard(store.documents),
+    journals: guard(store.journals),
     description: store.description,
     ping: () => (dead ? never : store.ping()),
     prune: (before) => (dead ? never : store.prune(before)),

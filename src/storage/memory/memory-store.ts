@@ -4,8 +4,10 @@ import type { WorkItem } from '../../core/work-item.ts';
 import {
   type Claim,
   type CycleStore,
+  type DocumentStore,
   type EventLog,
   type InstanceRegistry,
+  type JournalStore,
   type LeaseStore,
   type QueuedItem,
   type RateLimitStore,
@@ -15,7 +17,9 @@ import {
   type WorkQueue,
 } from '../store.ts';
 import { MemoryRateLimitStore } from './memory-buckets.ts';
+import { MemoryDocumentStore } from './memory-documents.ts';
 import { MemoryInstanceRegistry } from './memory-instances.ts';
+import { MemoryJournalStore } from './memory-journals.ts';
 import { MemoryLeaseStore } from './memory-leases.ts';
 
 const DEFAULT_EVENT_LIMIT = 1000;
@@ -45,6 +49,8 @@ export class MemoryStore implements Store {
   readonly leases: LeaseStore;
   readonly instances: InstanceRegistry;
   readonly buckets: RateLimitStore;
+  readonly documents: DocumentStore;
+  readonly journals: JournalStore;
 
   /** The same object as `leases`, with the synchronous token lookup that fenced completes need. */
   readonly #leases: MemoryLeaseStore;
@@ -67,6 +73,8 @@ export class MemoryStore implements Store {
     this.leases = this.#leases;
     this.instances = new MemoryInstanceRegistry(open);
     this.buckets = new MemoryRateLimitStore(open);
+    this.documents = new MemoryDocumentStore(open);
+    this.journals = new MemoryJournalStore(open);
   }
 
   async ping(): Promise<void> {

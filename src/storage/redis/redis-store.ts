@@ -3,8 +3,10 @@ import type { CycleRecord, ItemResult } from '../../core/cycle-record.ts';
 import { GroupCommit } from '../group-commit.ts';
 import {
   type CycleStore,
+  type DocumentStore,
   type EventLog,
   type InstanceRegistry,
+  type JournalStore,
   type LeaseStore,
   type RateLimitStore,
   type Store,
@@ -20,7 +22,10 @@ import { RECORD_SCRIPTS } from './record-scripts.ts';
 import { RedisBroadcast } from './redis-broadcast.ts';
 import { closeRedis, connectRedis, DEFAULT_COMMAND_TIMEOUT_MS, redisError, redisOptions } from './redis-connection.ts';
 import { redisInstanceRegistry, redisLeaseStore, redisRateLimitStore } from './redis-coordination.ts';
+import { redisDocumentStore } from './redis-documents.ts';
+import { redisJournalStore } from './redis-journals.ts';
 import { redisWorkQueue } from './redis-work-queue.ts';
+import { STATE_SCRIPTS } from './state-scripts.ts';
 
 /** Options for {@link RedisStore.open}. */
 export interface RedisStoreOptions {
@@ -31,7 +36,7 @@ export interface RedisStoreOptions {
 }
 
 /** Every script the store defines on its connection, by name. */
-export const SCRIPTS = { ...RECORD_SCRIPTS, ...COORDINATION_SCRIPTS, ...BATCH_SCRIPTS };
+export const SCRIPTS = { ...RECORD_SCRIPTS, ...COORDINATION_SCRIPTS, ...STATE_SCRIPTS, ...BATCH_SCRIPTS };
 export type ScriptName = Exclude<keyof typeof SCRIPTS, 'opsBatch'>;
 
 /**
@@ -64,7 +69,7 @@ const DEFAULT_EVENT_LIMIT = 1000;
 /**
  * The store on a Redis server (ioredis), shared by every autoloop instance
  * that points at it. Each operation is one Lua script (./record-scripts.ts,
- * ./coordination-scripts.ts) or one command, so it is atomic across
+ * ./coordination-scripts.ts, ./state-scripts.ts) or one command, so it is atomic across
  * processes; the operations every item runs (lease acquire, complete,
  * release: ./batch-scripts.ts) made in one event-loop turn share one script
  * call, each still atomic and answered on its own; expiry is decided by the caller's `now`, and lease and instance
@@ -89,6 +94,8 @@ export class RedisStore implements Store {
   readonly leases: LeaseStore;
   readonly instances: InstanceRegistry;
   readonly buckets: RateLimitStore;
+  readonly documents: DocumentStore;
+  readonly journals: JournalStore;
   readonly broadcast: RedisBroadcast;
   /** Set at open: `maxmemory-policy` is not `noeviction`, or could not be checked. */
   readonly warnings: readonly string[];
@@ -163,6 +170,8 @@ export class RedisStore implements Store {
     this.leases = redisLeaseStore(run, floor);
     this.instances = redisInstanceRegistry(run);
     this.buckets = redisRateLimitStore(run);
+    this.documents = redisDocumentStore(run);
+    this.journals = redisJournalStore(run);
     this.broadcast = new RedisBroadcast(redis, run);
   }
 

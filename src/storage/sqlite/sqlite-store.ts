@@ -6,9 +6,11 @@ import { GroupCommit } from '../group-commit.ts';
 import {
   type Claim,
   type CycleStore,
+  type DocumentStore,
   type EventLog,
   type Fence,
   type InstanceRegistry,
+  type JournalStore,
   type LeaseStore,
   type QueuedItem,
   type RateLimitStore,
@@ -29,8 +31,11 @@ import {
   toJson,
 } from './rows.ts';
 import { sqliteRateLimitStore } from './sqlite-buckets.ts';
+import { sqliteDocumentStore } from './sqlite-documents.ts';
 import { sqliteInstanceRegistry } from './sqlite-instances.ts';
+import { sqliteJournalStore } from './sqlite-journals.ts';
 import { sqliteLeaseStore } from './sqlite-leases.ts';
+import { prepareStateStatements, type StateStatements } from './state-statements.ts';
 import {
   type EventParams,
   type ItemResultParams,
@@ -74,6 +79,8 @@ export class SqliteStore implements Store {
   readonly leases: LeaseStore;
   readonly instances: InstanceRegistry;
   readonly buckets: RateLimitStore;
+  readonly documents: DocumentStore;
+  readonly journals: JournalStore;
   readonly #path: string;
   readonly #db: Database.Database;
   readonly #sql: Statements;
@@ -99,14 +106,14 @@ export class SqliteStore implements Store {
       useWal(db);
       db.pragma(`synchronous = ${synchronous.toUpperCase()}`);
       migrate(db);
-      return new SqliteStore(path, db, prepareStatements(db));
+      return new SqliteStore(path, db, prepareStatements(db), prepareStateStatements(db));
     } catch (error) {
       db?.close();
       throw wrapError(path, 'open', error);
     }
   }
 
-  private constructor(path: string, db: Database.Database, sql: Statements) {
+  private constructor(path: string, db: Database.Database, sql: Statements, state: StateStatements) {
     this.#path = path;
     this.#db = db;
     this.#sql = sql;
@@ -124,6 +131,8 @@ export class SqliteStore implements Store {
     this.leases = sqliteLeaseStore(db, sql, run);
     this.instances = sqliteInstanceRegistry(run);
     this.buckets = sqliteRateLimitStore(db, sql, run);
+    this.documents = sqliteDocumentStore(db, state, run);
+    this.journals = sqliteJournalStore(db, state, run);
   }
 
   async ping(): Promise<void> {

@@ -65,6 +65,19 @@ import type Database from 'better-sqlite3';
  * - rate_buckets: a token bucket's count at `updated_at` (NULL: full, for a
  *   bucket created by a pause before any take gave it a capacity) and its
  *   pause (NULL: never paused).
+ *
+ * Recipes' state (migration 4), which prune never touches:
+ *
+ * - documents, journal_entries: rowid tables (with their primary key as a
+ *   unique index), not `WITHOUT ROWID`: a value is a recipe's JSON, an
+ *   inventory snapshot can be tens of kB, and SQLite advises against
+ *   `WITHOUT ROWID` for rows larger than a twentieth of a page.
+ * - document_versions: each namespace's last version given out. A put takes
+ *   the next one, so a key's version grows across delete and re-create
+ *   without a row left behind per deleted key.
+ * - journal_seqs: each journal's last seq, kept when trim deletes its
+ *   entries, so seqs are never reused. Trim deletes only a journal's oldest
+ *   entries: its remaining seqs run from some first seq to journal_seqs.seq.
  */
 export const MIGRATIONS: readonly string[] = [
   // 1: the initial schema.
@@ -164,6 +177,35 @@ export const MIGRATIONS: readonly string[] = [
   // 3: cycles still running (finished_at NULL), found fast to close abandoned ones.
   `
   CREATE INDEX IF NOT EXISTS cycles_running ON cycles (started_at) WHERE finished_at IS NULL;
+  `,
+  // 4: recipes' documents and journals (statements in ./state-statements.ts).
+  `
+  CREATE TABLE IF NOT EXISTS documents (
+    namespace TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (namespace, key)
+  );
+
+  CREATE TABLE IF NOT EXISTS document_versions (
+    namespace TEXT PRIMARY KEY,
+    version INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE IF NOT EXISTS journal_entries (
+    journal TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (journal, seq)
+  );
+
+  CREATE TABLE IF NOT EXISTS journal_seqs (
+    journal TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL
+  ) WITHOUT ROWID;
   `,
 ];
 
