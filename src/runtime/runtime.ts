@@ -25,7 +25,9 @@ import { createTrigger, periodMs } from '../scheduling/trigger.ts';
 import { openStore } from '../storage/open-store.ts';
 import type { RateLimitStore, Store } from '../storage/store.ts';
 import type { Clock } from '../time/clock.ts';
+import type { Entropy } from '../time/entropy.ts';
 import { systemClock } from '../time/system-clock.ts';
+import { systemEntropy } from '../time/system-entropy.ts';
 import { EventFanout } from './event-fanout.ts';
 import { type HealthCheck, type HealthReport, healthReport } from './health.ts';
 import { findMissedTicks } from './missed-ticks.ts';
@@ -71,8 +73,12 @@ export interface RuntimeOptions {
   /** A store, or a store URL (`memory://`, `sqlite://./path.db`). Default `memory://`. */
   store?: Store | string;
   clock?: Clock;
-  /** Randomness in [0, 1) for backoff jitter. Default Math.random. */
+  /** Randomness and ids (owner, cycles). Default the system's; a `SeededEntropy` makes a run reproducible. */
+  entropy?: Entropy;
+  /** Randomness in [0, 1) for backoff jitter, overriding `entropy.random`. */
   random?: () => number;
+  /** Names this process in its owner id `<host>:<pid>:<id>`. Default `os.hostname()` and `process.pid`. */
+  instance?: { host?: string; pid?: number };
   /** Serve health and metrics over HTTP. Default off in the library; the CLI turns it on. */
   http?: HttpOptions | false;
   /** How long shutdown lets in-flight items finish before aborting them. Default 30 s. */
@@ -132,6 +138,7 @@ export class Runtime {
   readonly owner: string;
   readonly logger: Logger;
   readonly #options: RuntimeOptions;
+  readonly #entropy: Entropy;
   readonly #loops = new Map<string, LoopSlot>();
   readonly #dependencies = new Map<string, Dependency>();
   readonly #resolvedDependencies: readonly ResolvedDependency[];
@@ -160,7 +167,8 @@ export class Runtime {
     this.#options = options;
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
-    this.owner = `${hostname()}:${process.pid}:${globalThis.crypto.randomUUID().slice(0, 8)}`;
+    this.#entropy = options.entropy ?? systemEntropy;
+    this.owner = `${options.instance?.host ?? hostname()}:${options.instance?.pid ?? process.pid}:${this.#entropy.id()}`;
     this.bus = new EventBus({
       now: () => this.clock.now(),
       onListenerError: (error) => this.logger.error({ err: error }, 'event listener failed'),
@@ -196,7 +204,8 @@ export class Runtime {
       store: this.#lazyStore(),
       clock: this.clock,
       bus: this.bus,
-      random: this.#options.random ?? Math.random,
+      random: this.#options.random ?? (() => this.#entropy.random()),
+      entropy: this.#entropy,
       owner: this.owner,
       get leases() {
         return self.#leases ?? undefined;
@@ -442,7 +451,7 @@ export class Runtime {
       registry: this.#metrics.registry,
       loops: [...this.#loops.values()].map((slot) => slot.runner.loop),
       dependencies: this.#resolvedDependencies,
-      random: this.#options.random ?? Math.random,
+      random: this.#options.random ?? (() => this.#entropy.random()),
     });
     for (const { runner } of this.#loops.values()) {
       this.bus.emit('loop.concurrency', { loop: runner.loop.name, limit: runner.pool.concurrency });
