@@ -40,4 +40,6 @@ export { openStore } from './storage/open-store.ts';
 export type { CycleStore, EventLog, QueuedItem, Store, StoredEvent, WorkQueue } from './storage/store.ts';
 export type { Clock, TimerHandle } from './time/clock.ts';
 export type { Duration } from './time/duration.ts';
+export type { Entropy } from './time/entropy.ts';
 export { systemClock } from './time/system-clock.ts';
+export { systemEntropy } from './time/system-entropy.ts';

@@ -1,4 +1,5 @@
 import type { QueuedItem } from '../storage/store.ts';
+import type { Entropy } from '../time/entropy.ts';
 import { type ActDeps, actOnItems } from './act.ts';
 import type { CycleOutcome, CycleRecord, Tick } from './cycle-record.ts';
 import { AutoloopError, toErrorInfo } from './errors.ts';
@@ -6,16 +7,14 @@ import type { CycleContext, ResolvedLoop } from './loop.ts';
 import { type PlannedItem, priorityValue, type WorkItem } from './work-item.ts';
 
 /** What a cycle needs from the runtime. All ports; no I/O of its own. */
-export type CycleDeps = ActDeps;
+export type CycleDeps = ActDeps & {
+  /** Where cycle ids come from. */
+  readonly entropy: Entropy;
+};
 
 /** Error thrown by a plan that returned something that is not a list of items. */
 export class PlanError extends AutoloopError {
   override name = 'PlanError';
-}
-
-/** A short random id for a cycle. */
-export function newCycleId(): string {
-  return globalThis.crypto.randomUUID().replaceAll('-', '').slice(0, 12);
 }
 
 /**
@@ -37,7 +36,7 @@ export async function runCycle(
   signal: AbortSignal,
 ): Promise<CycleRecord> {
   const { clock, store, bus } = deps;
-  const record = newRecord(newCycleId(), loop, tick, deps);
+  const record = newRecord(deps.entropy.id(), loop, tick, deps);
   let started: boolean;
   try {
     started = await store.cycles.start(record);
@@ -195,7 +194,7 @@ export async function runRecoveryCycle(
 ): Promise<CycleRecord | undefined> {
   const { clock, store, bus, owner } = deps;
   const now = clock.now();
-  const id = newCycleId();
+  const id = deps.entropy.id();
   const claim = { owner, until: now + deps.claimTtlMs };
   const adopted = await store.queue.claimStale(loop.name, id, claim, now, ADOPT_LIMIT);
   if (adopted.length === 0) return undefined;

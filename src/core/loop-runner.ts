@@ -5,8 +5,9 @@ import type { LeaseManager } from '../leases/lease-manager.ts';
 import type { EventBus } from '../observability/events.ts';
 import type { Store } from '../storage/store.ts';
 import type { Clock } from '../time/clock.ts';
+import type { Entropy } from '../time/entropy.ts';
 import type { ActDeps, StoreOutbox } from './act.ts';
-import { newCycleId, runCycle, runRecoveryCycle } from './cycle.ts';
+import { runCycle, runRecoveryCycle } from './cycle.ts';
 import type { CycleRecord, Tick } from './cycle-record.ts';
 import { type DroppedTicks, droppedNote } from './dropped-ticks.ts';
 import type { ResolvedLoop } from './loop.ts';
@@ -24,6 +25,8 @@ export interface LoopRunnerDeps {
   readonly clock: Clock;
   readonly bus: EventBus;
   readonly random: () => number;
+  /** Cycle ids. */
+  readonly entropy: Entropy;
   readonly owner: string;
   readonly leases?: LeaseManager;
   /** Claim lifetime between heartbeats (the lease TTL). */
@@ -241,7 +244,7 @@ export class LoopRunner {
     const { clock, store, bus, owner, outbox } = this.#deps;
     const now = clock.now();
     const record: CycleRecord = {
-      id: newCycleId(),
+      id: this.#deps.entropy.id(),
       loop: this.loop.name,
       tickId: tick.id,
       trigger: tick.trigger,

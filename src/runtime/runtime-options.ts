@@ -6,6 +6,7 @@ import type { Recipe } from '../recipes/recipe.ts';
 import type { RecipeRegistry } from '../recipes/registry.ts';
 import type { Store } from '../storage/store.ts';
 import type { Clock } from '../time/clock.ts';
+import type { Entropy } from '../time/entropy.ts';
 import type { HealthCheck } from './health.ts';
 import type { ObservabilityOptions } from './observers.ts';
 
@@ -30,8 +31,12 @@ export interface RuntimeOptions {
   /** A store, or a store URL (`memory://`, `sqlite://./path.db`). Default `memory://`. */
   store?: Store | string;
   clock?: Clock;
-  /** Randomness in [0, 1) for backoff jitter. Default Math.random. */
+  /** Randomness and ids (owner, cycles). Default the system's; a `SeededEntropy` makes a run reproducible. */
+  entropy?: Entropy;
+  /** Randomness in [0, 1) for backoff jitter, overriding `entropy.random`. */
   random?: () => number;
+  /** Names this process in its owner id `<host>:<pid>:<id>`. Default `os.hostname()` and `process.pid`. */
+  instance?: { host?: string; pid?: number };
   /** Serve health and metrics over HTTP. Default off in the library; the CLI turns it on. */
   http?: HttpOptions | false;
   /** How long shutdown lets in-flight items finish before aborting them. Default 30 s. */

@@ -39,7 +39,7 @@ import { StorePart } from './store-part.ts';
 export function runtimeParts(rt: Runtime) {
   const { bus, clock, logger, options, owner } = rt;
   const ttlMs = options.leaseTtlMs ?? 10_000;
-  const random = options.random ?? Math.random;
+  const random = options.random ?? (() => rt.entropy.random());
   const state = {
     metrics: null as RuntimeMetrics | null,
     leases: null as LeaseManager | null,
@@ -182,6 +182,7 @@ export function runtimeParts(rt: Runtime) {
         clock,
         bus,
         random,
+        entropy: rt.entropy,
         owner,
         leases: state.leases,
         claimTtlMs: ttlMs,

@@ -17,7 +17,9 @@ import type { Recipe } from '../recipes/recipe.ts';
 import { type RecipeRegistry, recipeRegistry } from '../recipes/registry.ts';
 import type { Store } from '../storage/store.ts';
 import type { Clock } from '../time/clock.ts';
+import type { Entropy } from '../time/entropy.ts';
 import { systemClock } from '../time/system-clock.ts';
+import { systemEntropy } from '../time/system-entropy.ts';
 import type { HealthReport } from './health.ts';
 import { LoopSet } from './loop-set.ts';
 import type { Observers } from './observers.ts';
@@ -44,6 +46,8 @@ export class Runtime {
   readonly clock: Clock;
   readonly owner: string;
   readonly logger: Logger;
+  /** Randomness and ids (owner, cycle ids); seeded in tests and simulations. */
+  readonly entropy: Entropy;
   readonly options: RuntimeOptions;
   readonly loops: LoopSet;
   readonly recipes: RecipeHost;
@@ -59,7 +63,8 @@ export class Runtime {
     this.options = options;
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
-    this.owner = `${hostname()}:${process.pid}:${globalThis.crypto.randomUUID().slice(0, 8)}`;
+    this.entropy = options.entropy ?? systemEntropy;
+    this.owner = `${options.instance?.host ?? hostname()}:${options.instance?.pid ?? process.pid}:${this.entropy.id()}`;
     this.bus = new EventBus({
       now: () => this.clock.now(),
       onListenerError: (error) => this.logger.error({ err: error }, 'event listener failed'),

@@ -6,5 +6,7 @@
  */
 
 export { MemoryStore } from '../storage/memory/memory-store.ts';
+export type { Entropy } from '../time/entropy.ts';
+export { SeededEntropy } from '../time/seeded-entropy.ts';
 export { VirtualClock } from '../time/virtual-clock.ts';
 export { createLoopHarness, type LoopHarness } from './loop-harness.ts';

@@ -1,6 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import type { CycleRecord, ItemResult } from '../../core/cycle-record.ts';
 import type { WorkItem } from '../../core/work-item.ts';
+import type { Entropy } from '../../time/entropy.ts';
+import { systemEntropy } from '../../time/system-entropy.ts';
 import {
   type Claim,
   type CycleStore,
@@ -63,8 +64,11 @@ export class MemoryStore implements Store {
   #events: StoredEvent[] = [];
   #nextSeq = 1;
   #closed = false;
+  readonly #entropy: Entropy;
 
-  constructor() {
+  /** @param options.entropy where queued item ids come from (default: the system's) */
+  constructor(options: { entropy?: Entropy } = {}) {
+    this.#entropy = options.entropy ?? systemEntropy;
     this.cycles = this.#cycleStore();
     this.queue = this.#workQueue();
     this.events = this.#eventLog();
@@ -175,7 +179,7 @@ export class MemoryStore implements Store {
         for (const item of items) {
           if (this.#idempotencyKeys.has(item.idempotencyKey)) continue;
           const queued: QueuedItem = {
-            id: randomUUID(),
+            id: this.#entropy.id(),
             loop,
             cycleId,
             key: item.key,
