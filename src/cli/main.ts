@@ -7,6 +7,7 @@ import { registerInit } from './commands/init.ts';
 import { registerLogs } from './commands/logs.ts';
 import { registerPauseResume } from './commands/pause-resume.ts';
 import { registerPlan } from './commands/plan.ts';
+import { registerRecipes } from './commands/recipes.ts';
 import { registerRestart } from './commands/restart.ts';
 import { registerRun } from './commands/run.ts';
 import { registerService } from './commands/service.ts';
@@ -59,6 +60,8 @@ export function buildProgram(output: Output = processOutput): Command {
   registerValidate(program, output);
   registerService(program, output);
   registerAlerts(program, output);
+  program.commandsGroup('Recipes:');
+  registerRecipes(program, output);
   const override = (command: Command) => {
     command.exitOverride();
     for (const sub of command.commands) override(sub);

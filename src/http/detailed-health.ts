@@ -1,6 +1,6 @@
 import type { CycleRecord } from '../core/cycle-record.ts';
 import type { ComponentHealth, HealthReport } from '../runtime/health.ts';
-import type { RuntimeSnapshot } from '../runtime/runtime.ts';
+import type { RuntimeSnapshot } from '../runtime/runtime-views.ts';
 import { redactStoreUrl } from '../storage/open-store.ts';
 
 /**

@@ -1,6 +1,7 @@
 import type { CycleRecord } from '../core/cycle-record.ts';
 import type { HealthReport } from '../runtime/health.ts';
-import type { RuntimeSnapshot, TasksView } from '../runtime/runtime.ts';
+import type { RuntimeSnapshot } from '../runtime/runtime-views.ts';
+import type { TasksView } from '../runtime/tasks-view.ts';
 import type { StoredEvent } from '../storage/store.ts';
 import type { HttpSource } from './routes.ts';
 

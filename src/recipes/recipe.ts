@@ -1,4 +1,3 @@
-import type { Command } from 'commander';
 import type { Hono } from 'hono';
 import type { Registry } from 'prom-client';
 import type { z } from 'zod';
@@ -54,8 +53,6 @@ export interface Recipe<Options = unknown> {
   build(options: Options, site: RecipeSite): RecipeBuild;
   /** What the recipe adds to a runtime that runs at least one of its loops; called once, after the store opened. */
   start?(context: RecipeContext): RecipeParts | Promise<RecipeParts>;
-  /** CLI commands of the recipe (`autoloop <command>`), added to every CLI invocation. */
-  commands?(program: Command): void;
 }
 
 /** Where a recipe's loop is declared. */

@@ -1,3 +1,5 @@
+import type { Command } from 'commander';
+import type { Output } from '../cli/output.ts';
 import { AutoloopError } from '../core/errors.ts';
 import type { Recipe } from './recipe.ts';
 import { signalsEntry } from './signals/entry.ts';
@@ -12,6 +14,8 @@ export interface RecipeEntry {
   readonly name: string;
   readonly description: string;
   load(): Promise<Recipe>;
+  /** CLI commands the recipe adds (`autoloop <command>`); keep this light and load the recipe inside actions. */
+  commands?(program: Command, output: Output): void;
 }
 
 /** The recipes shipped with autoloop. The one place outside a recipe's folder that names it. */
