@@ -35,9 +35,21 @@ export type { PlannedItem, Priority, WorkItem } from './core/work-item.ts';
 export { PRIORITIES } from './core/work-item.ts';
 export { type AnyEvent, EventBus, type EventMap, type EventName } from './observability/events.ts';
 export type { ComponentHealth, HealthCheck, HealthReport } from './runtime/health.ts';
+export { defineRecipe, type Recipe, type RecipeContext, type RecipeParts, recipeLoops } from './recipes/recipe.ts';
+export { RecipeRegistry } from './recipes/registry.ts';
+export { runtimeOptionsFromConfig } from './runtime/from-config.ts';
 export { createRuntime, Runtime, type RuntimeOptions } from './runtime/runtime.ts';
 export { openStore } from './storage/open-store.ts';
-export type { CycleStore, EventLog, QueuedItem, Store, StoredEvent, WorkQueue } from './storage/store.ts';
+export type {
+  CycleStore,
+  DocumentStore,
+  EventLog,
+  JournalStore,
+  QueuedItem,
+  Store,
+  StoredEvent,
+  WorkQueue,
+} from './storage/store.ts';
 export type { Clock, TimerHandle } from './time/clock.ts';
 export type { Duration } from './time/duration.ts';
 export type { Entropy } from './time/entropy.ts';
