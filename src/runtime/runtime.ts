@@ -30,7 +30,7 @@ import { EventFanout } from './event-fanout.ts';
 import { type HealthCheck, type HealthReport, healthReport } from './health.ts';
 import { findMissedTicks } from './missed-ticks.ts';
 import { type ObservabilityOptions, Observers } from './observers.ts';
-import { OutageBuffer } from './outage-buffer.ts';
+import { OutageStore } from './outage-store.ts';
 import { RecoveryLoop } from './recovery-loop.ts';
 import { ResultPublisher } from './result-publisher.ts';
 import { Retention } from './retention.ts';
@@ -124,7 +124,7 @@ export interface RuntimeOptions {
  * unavailable ticks are skipped with the reason, readiness is 503, and what
  * could not be written (unacknowledged items, cycle records, skipped ticks,
  * events) is held in memory, bounded, and written when it answers again
- * (outage-buffer.ts), with no operator action.
+ * (outage-store.ts, a decorator around the store), with no operator action.
  */
 export class Runtime {
   readonly bus: EventBus;
@@ -150,7 +150,7 @@ export class Runtime {
   #stopping: Promise<{ drained: boolean }> | null = null;
   #manualSeq = 0;
   readonly #guard: StoreGuard;
-  readonly #outage: OutageBuffer;
+  readonly #outage: OutageStore;
   #probe: { abort: AbortController; run: Promise<void> } | null = null;
   #fanout: EventFanout | null = null;
   #publisher: ResultPublisher | null = null;
@@ -168,9 +168,8 @@ export class Runtime {
     // The probe keeps pace with the recovery loop: twice per recovery interval, at least every 500 ms.
     const probeIntervalMs = Math.max(PROBE.intervalMs, (options.recoveryIntervalMs ?? 1_000) / 2);
     this.#guard = new StoreGuard({ clock: this.clock, logger: this.logger, probeIntervalMs });
-    this.#outage = new OutageBuffer({
+    this.#outage = new OutageStore({
       guard: this.#guard,
-      store: () => this.store,
       owner: this.owner,
       clock: this.clock,
       logger: this.logger,
@@ -204,7 +203,6 @@ export class Runtime {
       claimTtlMs: this.#leaseTtlMs,
       onError: (error, name) =>
         this.#guard.logFailure(`cycle:${name}`, error, { loop: name }, 'cycle failed to record (store error)'),
-      outbox: this.#outage,
       onStored: (def, result, tick) => this.#publisher?.publish(def, result, tick),
     });
     const trigger = createTrigger(loop.trigger);
@@ -302,6 +300,7 @@ export class Runtime {
       get broadcast() {
         return self.store.broadcast;
       },
+      unavailable: () => self.store.unavailable?.(),
       ping: () => self.store.ping(),
       prune: (before) => self.store.prune(before),
       close: () => self.store.close(),
@@ -319,7 +318,7 @@ export class Runtime {
     return this.#guard;
   }
 
-  /** What a store outage holds in memory now (bounded; see outage-buffer.ts) and dropped since start. */
+  /** What a store outage holds in memory now (bounded; see outage-store.ts) and dropped since start. */
   get outage(): {
     held: { items: number; cycles: number; skips: number; events: number };
     dropped: { items: number; cycles: number; skips: number; events: number };
@@ -388,7 +387,7 @@ export class Runtime {
       this.#state = 'stopped';
       throw error;
     }
-    this.#store = this.#guard.wrap(raw);
+    this.#store = this.#outage.wrap(this.#guard.wrap(raw));
     for (const warning of raw.warnings ?? []) this.logger.warn({ store: raw.description }, warning);
     await this.#startStoreParts(raw);
     this.#recorder = new EventRecorder(this.#store.events, this.clock, this.logger, {
