@@ -34,10 +34,10 @@ export { type RetryOutcome, RetryRequestedError, retryAfter } from './core/outco
 export type { PlannedItem, Priority, WorkItem } from './core/work-item.ts';
 export { PRIORITIES } from './core/work-item.ts';
 export { type AnyEvent, EventBus, type EventMap, type EventName } from './observability/events.ts';
-export type { ComponentHealth, HealthCheck, HealthReport } from './runtime/health.ts';
 export { defineRecipe, type Recipe, type RecipeContext, type RecipeParts, recipeLoops } from './recipes/recipe.ts';
 export { RecipeRegistry } from './recipes/registry.ts';
 export { runtimeOptionsFromConfig } from './runtime/from-config.ts';
+export type { ComponentHealth, HealthCheck, HealthReport } from './runtime/health.ts';
 export { createRuntime, Runtime, type RuntimeOptions } from './runtime/runtime.ts';
 export { openStore } from './storage/open-store.ts';
 export type {

@@ -10,34 +10,6 @@ import type { Clock, TimerHandle } from '../time/clock.ts';
 import type { CycleOutcome, CycleRecord, ItemResult, Tick } from './cycle-record.ts';
 import { AutoloopError, ShutdownError, toErrorInfo } from './errors.ts';
 import type { CycleContext, ResolvedLoop } from './loop.ts';
-import type { WorkItem } from './work-item.ts';
-
-/**
- * Where a cycle hands the writes the store could not take because it was
- * unreachable, so that nothing planned is lost and no record goes missing:
- * the runtime keeps them (bounded) and writes them once the store answers
- * again (runtime/store-outbox.ts). Absent: store failures reject the cycle.
- */
-export interface StoreOutbox {
-  /** Why the store must not be used now (its breaker is open), e.g. `store unavailable: ...`; undefined when up. */
-  unavailable(): string | undefined;
-  /** How often the store became unavailable so far (its breaker opened); grows by one per outage. */
-  readonly outages: number;
-  /**
-   * Items planned but not acknowledged (their enqueue, lease, `complete` or
-   * `release` failed): re-enqueued as pending for `loop` once the store is
-   * back, so the loop re-runs them (at least once).
-   */
-  unacked(loop: string, cycleId: string, items: ReadonlyArray<WorkItem | QueuedItem>, error: unknown): void;
-  /** A cycle record (running, finished or skipped) whose write failed: written once the store is back. */
-  unrecorded(record: CycleRecord): void;
-  /**
-   * A lease whose release failed: released once the store is back (a
-   * compare-and-set on owner and token, so a lease taken over meanwhile is
-   * left alone), so its key need not wait for the TTL to run again.
-   */
-  unreleased(lease: { readonly key: string; readonly token: number }): void;
-}
 
 /** What act needs from the runtime. All ports. */
 export interface ActDeps {
@@ -53,8 +25,6 @@ export interface ActDeps {
   readonly claimTtlMs: number;
   /** The loop's policies around each attempt; absent = none. */
   readonly governor?: AttemptGovernor;
-  /** Keeps what a store outage kept from being written; absent: store failures reject the cycle. */
-  readonly outbox?: StoreOutbox;
   /** Called after a succeeded item's result was stored (e.g. to publish it). Must not throw. */
   readonly onStored?: (loop: ResolvedLoop, result: ItemResult, tick: Tick) => void;
 }
@@ -75,6 +45,12 @@ export function itemLeaseKey(loop: string, key: string): string {
  * token, freeing the lease in the same write. A heartbeat extends the claims on every
  * unfinished item at ttl/3, so a peer adopts them only after this process
  * stops heartbeating (crash, pause) — within one TTL.
+ *
+ * An item whose lease, result or release the store did not take is counted
+ * as not acknowledged and the cycle goes on. It runs again from its queue
+ * row (still claimed, adopted once the claim lapses), or from what the Store
+ * behind the port kept of the failed write (the runtime's store holds such
+ * writes and makes them once the backend answers).
  */
 export async function actOnItems(
   loop: ResolvedLoop,
@@ -89,7 +65,6 @@ export async function actOnItems(
   const claims = new ClaimHeartbeat(queued, deps);
   const attempts = new AttemptSet(ctx.signal);
   const tally: Tally = { released: 0, lost: 0, unacked: 0, storeError: undefined };
-  const outagesAtStart = deps.outbox?.outages ?? 0;
   // Never rejects: a rejection here would surface while later items still wait for a slot (unhandled).
   const runOne = async (item: QueuedItem, entered: () => void) => {
     if (claims.lost(item.id)) return; // a peer adopted it while it waited for a slot
@@ -111,15 +86,7 @@ export async function actOnItems(
       outcome = 'unacked';
     }
     claims.done(item.id);
-    if (outcome === 'lost' && deps.outbox && deps.outbox.outages > outagesAtStart) {
-      // Its lease lapsed while the store was unreachable, not to a live peer: the store may have lost the
-      // item with its data (a Redis restart without persistence), so it runs again once the store is back.
-      outcome = 'unacked';
-    }
-    if (outcome === 'unacked') {
-      if (deps.outbox) deps.outbox.unacked(loop.name, record.id, [item], tally.storeError);
-      tally.unacked++;
-    } else if (outcome === 'released' || outcome === 'lost') tally[outcome]++;
+    if (outcome === 'unacked' || outcome === 'released' || outcome === 'lost') tally[outcome]++;
     else if (outcome !== 'deferred') record.counts[outcome]++;
   };
   try {
@@ -157,8 +124,6 @@ export async function actOnItems(
     attempts.dispose();
     claims.stop();
   }
-  // Without an outbox there is nowhere to keep unacknowledged items: the cycle fails as before.
-  if (tally.unacked > 0 && !deps.outbox) throw tally.storeError;
   return outcomeOf(record, tally);
 }
 
@@ -174,7 +139,7 @@ function settable(): { promise: Promise<void>; resolve: () => void } {
 interface Tally {
   released: number;
   lost: number;
-  /** Items whose acknowledgement the store did not take (handed to the outbox). */
+  /** Items whose acknowledgement the store did not take (the store's port decides how they run again). */
   unacked: number;
   storeError: unknown;
 }
@@ -239,11 +204,9 @@ async function runLeased(
     if (stored && final.status === 'succeeded') deps.onStored?.(loop, final, ctx.tick);
     return stored ? result.status : 'lost';
   } finally {
-    // Still held when the item ended before its complete, or the complete failed: freed on its own.
-    if (lease?.state === 'held') {
-      const held = lease;
-      await deps.leases?.release(held).catch(() => deps.outbox?.unreleased(held.fence));
-    }
+    // Still held when the item ended before its complete, or the complete failed: freed on its own. A
+    // release the store did not take only makes the key wait for the lease's TTL.
+    if (lease?.state === 'held') await deps.leases?.release(lease).catch(() => {});
   }
 }
 
@@ -265,9 +228,9 @@ function skippedResult(item: QueuedItem, record: CycleRecord, now: number, reaso
 
 function outcomeOf(record: CycleRecord, tally: Tally): CycleOutcome {
   if (tally.unacked > 0) {
-    // Counted as failed here; the outbox re-enqueues them, and a later cycle records their real outcome.
+    // Counted as failed here; they run again from the queue, and a later cycle records their real outcome.
     record.counts.failed += tally.unacked + tally.lost;
-    const reason = tally.storeError instanceof Error ? tally.storeError.message : 'its lease lapsed meanwhile';
+    const reason = tally.storeError instanceof Error ? tally.storeError.message : String(tally.storeError);
     const error = new AutoloopError(
       `store unavailable: ${tally.unacked} item(s) could not be acknowledged and will run again once the store is back (${reason})`,
       { cause: tally.storeError },
@@ -286,7 +249,7 @@ function outcomeOf(record: CycleRecord, tally: Tally): CycleOutcome {
   record.counts.failed += tally.lost;
   if (tally.lost > 0 && record.counts.succeeded === 0) {
     const error = new AutoloopError(
-      `${tally.lost} item(s) lost their lease or claim to another process before completing`,
+      `${tally.lost} item(s) lost their lease or claim before completing (to another process, or it lapsed while the store did not answer)`,
     );
     return { kind: 'failed', step: 'act', error: toErrorInfo(error) };
   }

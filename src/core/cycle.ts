@@ -27,7 +27,9 @@ export class PlanError extends AutoloopError {
  * before the newly planned ones of the same priority.
  *
  * Never rejects for a failure of the loop's own code; the outcome says what
- * happened. Rejects only when the store itself fails.
+ * happened. A store failure while claiming the tick skips it, one while
+ * queueing or acknowledging items fails the cycle's `act` step; it rejects
+ * only when the store refuses to record the cycle (its skip or its finish).
  */
 export async function runCycle(
   loop: ResolvedLoop,
@@ -41,14 +43,7 @@ export async function runCycle(
   try {
     started = await store.cycles.start(record);
   } catch (error) {
-    if (!deps.outbox) throw error;
-    // The tick is not claimed: recorded as skipped once the store is back (unless a peer ran it).
-    const text = errorText(error);
-    const reason = text.startsWith('store unavailable') ? text : `store unavailable: ${text}`;
-    const skipped: CycleRecord = { ...record, finishedAt: record.startedAt, outcome: { kind: 'skipped', reason } };
-    bus.emit('cycle.skipped', { loop: loop.name, tickId: tick.id, reason });
-    deps.outbox.unrecorded(skipped);
-    return skipped;
+    return skipUnclaimed(record, error, deps);
   }
   if (!started) {
     const reason = `duplicate tick: ${tick.id} already has a cycle record (another process ran it)`;
@@ -59,6 +54,23 @@ export async function runCycle(
   const ctx: CycleContext = { loop: loop.name, cycleId: record.id, tick, signal, clock };
   record.outcome = await observePlanAct(loop, ctx, record, deps);
   return finishRecord(record, deps);
+}
+
+/**
+ * The tick could not be claimed because the store failed: the tick is
+ * skipped, and the skip is written as its record (a store that keeps writes
+ * it cannot make yet takes it; a peer's record of the tick wins). Rejects
+ * when the store refuses that write too.
+ */
+async function skipUnclaimed(record: CycleRecord, error: unknown, deps: CycleDeps): Promise<CycleRecord> {
+  const text = errorText(error);
+  const reason = text.startsWith('store unavailable') ? text : `store unavailable: ${text}`;
+  const skipped: CycleRecord = { ...record, finishedAt: record.startedAt, outcome: { kind: 'skipped', reason } };
+  // A tick another process recorded meanwhile is not a skip of ours to report.
+  if (await deps.store.cycles.start(skipped)) {
+    deps.bus.emit('cycle.skipped', { loop: record.loop, tickId: record.tickId, reason });
+  }
+  return skipped;
 }
 
 function newRecord(id: string, loop: ResolvedLoop, tick: Tick, deps: CycleDeps): CycleRecord {
@@ -79,12 +91,7 @@ function newRecord(id: string, loop: ResolvedLoop, tick: Tick, deps: CycleDeps):
 
 async function finishRecord(record: CycleRecord, deps: CycleDeps): Promise<CycleRecord> {
   record.finishedAt = deps.clock.now();
-  try {
-    await deps.store.cycles.finish(record);
-  } catch (error) {
-    if (!deps.outbox) throw error;
-    deps.outbox.unrecorded({ ...record, steps: { ...record.steps }, counts: { ...record.counts } });
-  }
+  await deps.store.cycles.finish(record);
   deps.bus.emit('cycle.finished', {
     loop: record.loop,
     cycleId: record.id,
@@ -158,18 +165,17 @@ async function act(
 ): Promise<CycleOutcome> {
   const { store, clock, owner } = deps;
   const claim = { owner, until: clock.now() + deps.claimTtlMs };
-  let adopted: QueuedItem[] = [];
-  let added: QueuedItem[];
+  let added: QueuedItem[] = [];
+  let adopted: QueuedItem[];
   try {
-    adopted = await store.queue.claimStale(loop.name, record.id, claim, clock.now(), ADOPT_LIMIT);
+    // Planned items first: a store that fails then has seen every item this cycle meant to run (and can
+    // keep them for later); orphans not adopted stay in the queue for the next cycle.
     added = await store.queue.enqueue(loop.name, record.id, planned, claim, clock.now());
+    adopted = await store.queue.claimStale(loop.name, record.id, claim, clock.now(), ADOPT_LIMIT);
   } catch (error) {
-    if (!deps.outbox) throw error;
-    // Planned (and adopted) items never reached the queue, or may not have: kept to run once it is back.
-    deps.outbox.unacked(loop.name, record.id, [...adopted, ...planned], error);
-    record.counts.planned = adopted.length + planned.length;
+    record.counts.planned = planned.length;
     record.counts.failed = record.counts.planned;
-    const message = `store unavailable: ${record.counts.planned} item(s) could not be queued and will run once the store is back (${errorText(error)})`;
+    const message = `store unavailable: ${record.counts.planned} item(s) could not be queued (${errorText(error)})`;
     return { kind: 'failed', step: 'act', error: toErrorInfo(new AutoloopError(message, { cause: error })) };
   }
   // In priority order: the pool starts the first ones at once, before later ones could outrank them.
@@ -207,10 +213,8 @@ export async function runRecoveryCycle(
   const record = newRecord(id, loop, tick, deps);
   try {
     await store.cycles.start(record);
-  } catch (error) {
-    if (!deps.outbox) throw error;
-    // Claimed but not run: handed back whole, to be re-queued once the store answers.
-    deps.outbox.unacked(loop.name, id, adopted, error);
+  } catch {
+    // Claimed but not run: their claims lapse and a later recovery tick adopts them again.
     return undefined;
   }
   bus.emit('cycle.started', { loop: loop.name, cycleId: id, tickId: tick.id, trigger: 'recovery' });

@@ -6,7 +6,7 @@ import type { EventBus } from '../observability/events.ts';
 import type { Store } from '../storage/store.ts';
 import type { Clock } from '../time/clock.ts';
 import type { Entropy } from '../time/entropy.ts';
-import type { ActDeps, StoreOutbox } from './act.ts';
+import type { ActDeps } from './act.ts';
 import { runCycle, runRecoveryCycle } from './cycle.ts';
 import type { CycleRecord, Tick } from './cycle-record.ts';
 import { type DroppedTicks, droppedNote } from './dropped-ticks.ts';
@@ -33,12 +33,6 @@ export interface LoopRunnerDeps {
   readonly claimTtlMs: number;
   /** Called when a cycle rejects (the store failed). The runner keeps going. */
   readonly onError: (error: unknown, loop: string) => void;
-  /**
-   * The store's breaker and the writes an outage held back: while it says the
-   * store is unavailable, ticks are skipped with its reason, and records
-   * that cannot be written are handed to it instead of being lost.
-   */
-  readonly outbox?: StoreOutbox;
   /** After a succeeded item's result is stored (result publishing). */
   readonly onStored?: ActDeps['onStored'];
 }
@@ -50,11 +44,11 @@ export interface LoopRunnerDeps {
  * either skipped (recorded with its reason) or, with `queue-one`, held as the
  * single pending tick that runs when the current cycle ends.
  *
- * Tick gates, in order: paused, overlap, store unavailable (its breaker is
- * open), then the loop's policies (dependency breakers, latency,
- * backpressure). A skip whose record cannot be written (store down) is still
- * emitted as `cycle.skipped` and handed to the outbox, which records it with
- * its reason once the store is back.
+ * Tick gates, in order: paused, overlap, the store's own
+ * `unavailable()` (see storage/store.ts), then the loop's policies
+ * (dependency breakers, latency, backpressure). Every skip is written with
+ * `cycles.start` and reported as `cycle.skipped` unless a peer recorded the
+ * tick already.
  */
 export class LoopRunner {
   readonly loop: ResolvedLoop;
@@ -129,7 +123,7 @@ export class LoopRunner {
       void this.#skip(tick, `overlap: ${why}`);
       return;
     }
-    const gated = this.#deps.outbox?.unavailable() ?? this.#governor?.skipReason();
+    const gated = this.#deps.store.unavailable?.() ?? this.#governor?.skipReason();
     if (gated) {
       void this.#skip(tick, gated);
       return;
@@ -184,7 +178,7 @@ export class LoopRunner {
    */
   recover(): Promise<CycleRecord | undefined> {
     if (this.#closed || this.#recovering !== null) return Promise.resolve(undefined);
-    if (this.#deps.outbox?.unavailable()) return Promise.resolve(undefined);
+    if (this.#deps.store.unavailable?.()) return Promise.resolve(undefined);
     const run = runRecoveryCycle(this.loop, this.#cycleDeps(), this.#abort.signal, ++this.#recoverySeq);
     // Settles either way: nobody may be waiting on it (idle() only runs at shutdown), so it must not reject.
     this.#recovering = run
@@ -241,7 +235,7 @@ export class LoopRunner {
   }
 
   #skip(tick: Tick, reason: string): Promise<CycleRecord> {
-    const { clock, store, bus, owner, outbox } = this.#deps;
+    const { clock, store, bus, owner } = this.#deps;
     const now = clock.now();
     const record: CycleRecord = {
       id: this.#deps.entropy.id(),
@@ -256,25 +250,16 @@ export class LoopRunner {
       outcome: { kind: 'skipped', reason },
       owner,
     };
-    const defer = () => {
-      // Reported now, recorded once the store is back (it says nothing if a peer recorded the tick meanwhile).
-      bus.emit('cycle.skipped', { loop: this.loop.name, tickId: tick.id, reason });
-      outbox?.unrecorded(record);
-      return record;
-    };
-    if (outbox?.unavailable()) return Promise.resolve(defer());
-    const written = store.cycles.start(record).then(
+    return store.cycles.start(record).then(
       (stored) => {
         // A tick another process already ran is not a skip of ours to report.
         if (stored) bus.emit('cycle.skipped', { loop: this.loop.name, tickId: tick.id, reason });
         return record;
       },
       (error) => {
-        if (outbox) return defer();
         this.#deps.onError(error, this.loop.name);
         return record;
       },
     );
-    return written;
   }
 }

@@ -1,4 +1,3 @@
-import type { StoreOutbox } from '../core/act.ts';
 import type { CycleRecord } from '../core/cycle-record.ts';
 import { type DroppedTicks, droppedNote } from '../core/dropped-ticks.ts';
 import type { Logger } from '../core/logger.ts';
@@ -24,7 +23,7 @@ export const OUTAGE_LIMITS = {
   leases: 10_000,
 } as const;
 
-/** What the buffer needs from the store's breaker. */
+/** What the buffer (and `OutageStore`) need from the store's breaker. */
 export interface OutageSignal {
   unavailable(): string | undefined;
   readonly outages: number;
@@ -56,9 +55,10 @@ export interface OutageCounts {
 }
 
 /**
- * The runtime's {@link StoreOutbox}: what a store outage kept from being
- * written, held in memory (bounded by {@link OUTAGE_LIMITS}) and written by
- * {@link replay} once the store answers again.
+ * What a store outage kept from being written, as `OutageStore` (the
+ * Store decorator, outage-store.ts) hands it over: held in memory (bounded by
+ * {@link OUTAGE_LIMITS}) and written by {@link replay} once the store answers
+ * again.
  *
  * - Leases whose release failed are released (compare-and-set on owner and
  *   token), so their keys can run again at once rather than after the TTL.
@@ -74,7 +74,7 @@ export interface OutageCounts {
  *   the per-loop cap are counted in the oldest kept record's reason, as for
  *   missed ticks (see dropped-ticks.ts).
  */
-export class OutageBuffer implements StoreOutbox {
+export class OutageBuffer {
   readonly #o: OutageBufferOptions;
   /** By loop and idempotency key, oldest first (Map keeps insertion order). */
   readonly #items = new Map<string, HeldItem>();
@@ -95,10 +95,6 @@ export class OutageBuffer implements StoreOutbox {
     return this.#o.guard.unavailable();
   }
 
-  get outages(): number {
-    return this.#o.guard.outages;
-  }
-
   /** What is held now. */
   get held(): OutageCounts {
     return { items: this.#items.size, cycles: this.#cycles.length, skips: this.#skipCount };
@@ -113,6 +109,11 @@ export class OutageBuffer implements StoreOutbox {
     return this.#items.size === 0 && this.#cycles.length === 0 && this.#skipCount === 0 && this.#leases.size === 0;
   }
 
+  /**
+   * A lease whose release failed: released at replay (a compare-and-set on
+   * owner and token, so a lease taken over meanwhile is left alone), so its
+   * key need not wait for the TTL to run again.
+   */
   unreleased(lease: { readonly key: string; readonly token: number }): void {
     this.#leases.delete(lease.key);
     this.#leases.set(lease.key, lease.token);
@@ -120,6 +121,12 @@ export class OutageBuffer implements StoreOutbox {
     if (this.#leases.size > OUTAGE_LIMITS.leases) this.#leases.delete(this.#leases.keys().next().value as string);
   }
 
+  /**
+   * Items planned but not acknowledged (their enqueue, `complete` or
+   * `release` failed, or their lease lapsed during an outage): back in the
+   * queue as pending for `loop` at replay (see #requeue), so the loop re-runs
+   * them at least once.
+   */
   unacked(loop: string, cycleId: string, items: ReadonlyArray<WorkItem | QueuedItem>, error: unknown): void {
     for (const item of items) {
       const key = `${loop}\u0000${item.idempotencyKey}`;
@@ -142,6 +149,7 @@ export class OutageBuffer implements StoreOutbox {
     }
   }
 
+  /** A cycle record (running, finished or skipped) whose write failed: written at replay. */
   unrecorded(record: CycleRecord): void {
     if (record.outcome.kind === 'skipped') {
       this.#holdSkip(record);

@@ -8,7 +8,7 @@ import { Dependency } from '../policies/dependency.ts';
 import type { Store } from '../storage/store.ts';
 import { healthReport } from './health.ts';
 import { Observers } from './observers.ts';
-import { OutageBuffer } from './outage-buffer.ts';
+import { OutageStore } from './outage-store.ts';
 import { RecoveryLoop } from './recovery-loop.ts';
 import { Retention } from './retention.ts';
 import type { Runtime } from './runtime.ts';
@@ -50,7 +50,7 @@ export function runtimeParts(rt: Runtime) {
     dependencies: new Map<string, Dependency>(),
   };
   const guarded = (): Store => rt.store;
-  const outage = new OutageBuffer({ guard: rt.storeGuard, store: guarded, owner, clock, logger });
+  const outage = new OutageStore({ guard: rt.storeGuard, owner, clock, logger });
   const store = new StorePart({
     store: options.store,
     cwd: options.cwd,
@@ -59,6 +59,8 @@ export function runtimeParts(rt: Runtime) {
     logger,
     owner,
     loops: rt.loops.definitions,
+    // Core writes through one path: the store, behind its breaker, behind what an outage holds back.
+    decorate: (guardedStore) => outage.wrap(guardedStore),
     onHealthy: () => {
       if (!outage.empty) void outage.replay();
       if ((state.recorder?.buffered ?? 0) > 0) void state.recorder?.flush();
@@ -188,7 +190,6 @@ export function runtimeParts(rt: Runtime) {
         claimTtlMs: ttlMs,
         onError: (error, name) =>
           rt.storeGuard.logFailure(`cycle:${name}`, error, { loop: name }, 'cycle failed to record (store error)'),
-        outbox: outage,
         onStored: (def, result, tick) => store.publisher?.publish(def, result, tick),
         dependencies: state.dependencies,
       });

@@ -67,6 +67,8 @@ export interface StoreGuardOptions {
  * heartbeats still go out (see KEEP_ALIVE). A probe runnable pings the store on the clock,
  * so the breaker opens even when no cycle runs, and closes again, with no
  * operator action, when a ping succeeds.
+ * The runtime puts `OutageStore` (outage-store.ts) in front of the
+ * facade, so a write it refuses is kept and made once the store answers.
  *
  * States (those of the breaker): closed -> open (an outage begins: counted,
  * logged once) -> half-open (one trial) -> closed (the outage ends: logged,
@@ -121,9 +123,9 @@ export class StoreGuard {
 
   /**
    * The store behind the breaker: the same parts and methods, each call
-   * admitted and reported as described above. `close`, `description`,
-   * `warnings` and `broadcast` pass through untouched. Also makes `store` the
-   * one the probe pings.
+   * admitted and reported as described above, and {@link unavailable} as the
+   * port's `unavailable()`. `close`, `description`, `warnings` and `broadcast`
+   * pass through untouched. Also makes `store` the one the probe pings.
    */
   wrap(store: Store): Store {
     this.#store = store;
@@ -138,6 +140,7 @@ export class StoreGuard {
       buckets: part('buckets', store.buckets),
       documents: part('documents', store.documents),
       journals: part('journals', store.journals),
+      unavailable: () => this.unavailable(),
       ping: () => this.call('ping', () => store.ping()),
       prune: (before) => this.call('prune', () => store.prune(before)),
       close: () => store.close(),

@@ -18,6 +18,8 @@ export interface StorePartOptions {
   readonly logger: Logger;
   readonly owner: string;
   readonly loops: readonly ResolvedLoop[];
+  /** Wraps the store behind its breaker once more (the outage decorator). */
+  readonly decorate?: (store: Store) => Store;
   /** Called when the store answers again after an outage (replay what was held). */
   readonly onHealthy: () => void;
   /** Called at stop, before the store closes (warn about writes still held). */
@@ -73,7 +75,8 @@ export class StorePart {
           throw error;
         }
         this.#raw = raw;
-        this.#store = o.guard.wrap(raw);
+        const guarded = o.guard.wrap(raw);
+        this.#store = o.decorate ? o.decorate(guarded) : guarded;
         for (const warning of raw.warnings ?? []) o.logger.warn({ store: raw.description }, warning);
         this.#publisher = new ResultPublisher({
           broadcast: raw.broadcast,

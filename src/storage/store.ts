@@ -25,6 +25,14 @@ export interface Store {
   readonly documents: DocumentStore;
   /** Recipes' own history: append-only journals of JSON entries (audit trails, snapshots). */
   readonly journals: JournalStore;
+  /**
+   * Why the store should not be asked now, e.g. `store unavailable: <last
+   * error>` while a breaker in front of it is open; undefined while it may
+   * be. Loops skip their ticks with this text as the reason rather than
+   * start cycles that cannot be recorded. Absent on a backend itself (it has
+   * no such state): always askable.
+   */
+  unavailable?(): string | undefined;
   /** Resolves when the backend answers a trivial request; rejects otherwise. */
   ping(): Promise<void>;
   /**
