@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { defineLoop } from '../src/config/define-loop.ts';
-import { itemLeaseKey } from '../src/core/act.ts';
+import { itemLeaseKey } from '../src/execution/act.ts';
 import { EventRecorder, MAX_BUFFERED_EVENTS } from '../src/observability/event-recorder.ts';
 import { EventBus } from '../src/observability/events.ts';
 import { OUTAGE_LIMITS } from '../src/runtime/outage-buffer.ts';

@@ -1,16 +1,39 @@
-import type { QueuedItem } from '../storage/store.ts';
+import type { EventBus } from '../observability/events.ts';
+import type { QueuedItem, Store } from '../storage/store.ts';
+import type { Clock } from '../time/clock.ts';
 import type { Entropy } from '../time/entropy.ts';
-import { type ActDeps, actOnItems } from './act.ts';
 import type { CycleOutcome, CycleRecord, Tick } from './cycle-record.ts';
 import { AutoloopError, toErrorInfo } from './errors.ts';
 import type { CycleContext, ResolvedLoop } from './loop.ts';
 import { type PlannedItem, priorityValue, type WorkItem } from './work-item.ts';
 
+/**
+ * Runs a cycle's queued items (the act step) and resolves with the cycle's
+ * outcome; `adopted` are the ids of items taken over from earlier cycles.
+ * The execution layer supplies it (execution/act.ts: pool, leases,
+ * policies); core knows only this signature.
+ */
+export type ActStep = (
+  loop: ResolvedLoop,
+  queued: readonly QueuedItem[],
+  ctx: CycleContext,
+  record: CycleRecord,
+  adopted: ReadonlySet<string>,
+) => Promise<CycleOutcome>;
+
 /** What a cycle needs from the runtime. All ports; no I/O of its own. */
-export type CycleDeps = ActDeps & {
+export interface CycleDeps {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly bus: EventBus;
+  readonly owner: string;
+  /** How long a claim on a queued item lasts between heartbeats (the lease TTL). */
+  readonly claimTtlMs: number;
   /** Where cycle ids come from. */
   readonly entropy: Entropy;
-};
+  /** The act step. */
+  readonly act: ActStep;
+}
 
 /** Error thrown by a plan that returned something that is not a list of items. */
 export class PlanError extends AutoloopError {
@@ -180,7 +203,7 @@ async function act(
   }
   // In priority order: the pool starts the first ones at once, before later ones could outrank them.
   const queued: QueuedItem[] = [...adopted, ...added].sort((a, b) => a.priority - b.priority);
-  return actOnItems(loop, queued, ctx, record, deps, new Set(adopted.map((item) => item.id)));
+  return deps.act(loop, queued, ctx, record, new Set(adopted.map((item) => item.id)));
 }
 
 /** Orphaned items one cycle adopts at most; the rest wait for the next. */
@@ -221,7 +244,7 @@ export async function runRecoveryCycle(
   const ctx: CycleContext = { loop: loop.name, cycleId: id, tick, signal, clock };
   const t = clock.monotonic();
   const queued = adopted.sort((a, b) => a.priority - b.priority);
-  record.outcome = await actOnItems(loop, queued, ctx, record, deps, new Set(queued.map((item) => item.id)));
+  record.outcome = await deps.act(loop, queued, ctx, record, new Set(queued.map((item) => item.id)));
   record.steps.actMs = clock.monotonic() - t;
   return finishRecord(record, deps);
 }

@@ -74,9 +74,16 @@ export class LeaseManager {
 
   /** Runs `write`, which frees `lease` along with the holder's last write (see HeldLease.releaseWith), then forgets it. */
   async releaseWith<T>(lease: HeldLease, write: () => Promise<T>): Promise<T> {
-    const value = await lease.releaseWith(write);
+    // No longer counted as held once the write that frees it is sent: the pool slot it ran in may
+    // already start the next item, and `active` must not count both (a store decorator's extra
+    // promise hop would otherwise decide whether it does).
     this.#held.delete(lease);
-    return value;
+    try {
+      return await lease.releaseWith(write);
+    } catch (error) {
+      if (lease.state === 'held') this.#held.add(lease);
+      throw error;
+    }
   }
 
   /** Releases `lease` and forgets it. */

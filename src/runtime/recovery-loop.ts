@@ -1,6 +1,6 @@
 import type { CycleRecord } from '../core/cycle-record.ts';
 import type { Logger } from '../core/logger.ts';
-import type { LoopRunner } from '../core/loop-runner.ts';
+import type { LoopRunner } from '../execution/loop-runner.ts';
 import type { LeaseManager } from '../leases/lease-manager.ts';
 import type { CycleStore, InstanceRecord, InstanceRegistry } from '../storage/store.ts';
 import type { Clock } from '../time/clock.ts';

@@ -1,5 +1,5 @@
 import type { CycleRecord } from '../core/cycle-record.ts';
-import type { LoopRunner } from '../core/loop-runner.ts';
+import type { LoopRunner } from '../execution/loop-runner.ts';
 import type { Dependency } from '../policies/dependency.ts';
 import type { LatencySnapshot } from '../policies/latency-tracker.ts';
 import type { LoopGovernor } from '../policies/loop-governor.ts';

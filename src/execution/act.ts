@@ -1,15 +1,15 @@
-import { AttemptSet } from '../execution/attempt.ts';
-import type { AttemptGovernor } from '../execution/attempt-governor.ts';
-import type { WorkerPool } from '../execution/pool.ts';
-import { runItem } from '../execution/run-item.ts';
+import type { CycleOutcome, CycleRecord, ItemResult, Tick } from '../core/cycle-record.ts';
+import { AutoloopError, ShutdownError, toErrorInfo } from '../core/errors.ts';
+import type { CycleContext, ResolvedLoop } from '../core/loop.ts';
 import type { HeldLease } from '../leases/held-lease.ts';
 import type { LeaseManager } from '../leases/lease-manager.ts';
 import type { EventBus } from '../observability/events.ts';
 import type { QueuedItem, Store } from '../storage/store.ts';
 import type { Clock, TimerHandle } from '../time/clock.ts';
-import type { CycleOutcome, CycleRecord, ItemResult, Tick } from './cycle-record.ts';
-import { AutoloopError, ShutdownError, toErrorInfo } from './errors.ts';
-import type { CycleContext, ResolvedLoop } from './loop.ts';
+import { AttemptSet } from './attempt.ts';
+import type { AttemptGovernor } from './attempt-governor.ts';
+import type { WorkerPool } from './pool.ts';
+import { runItem } from './run-item.ts';
 
 /** What act needs from the runtime. All ports. */
 export interface ActDeps {

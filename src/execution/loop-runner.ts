@@ -1,16 +1,16 @@
 import { setMaxListeners } from 'node:events';
-import type { AttemptGovernor } from '../execution/attempt-governor.ts';
-import { WorkerPool } from '../execution/pool.ts';
+import { type CycleDeps, runCycle, runRecoveryCycle } from '../core/cycle.ts';
+import type { CycleRecord, Tick } from '../core/cycle-record.ts';
+import { type DroppedTicks, droppedNote } from '../core/dropped-ticks.ts';
+import type { ResolvedLoop } from '../core/loop.ts';
 import type { LeaseManager } from '../leases/lease-manager.ts';
 import type { EventBus } from '../observability/events.ts';
 import type { Store } from '../storage/store.ts';
 import type { Clock } from '../time/clock.ts';
 import type { Entropy } from '../time/entropy.ts';
-import type { ActDeps } from './act.ts';
-import { runCycle, runRecoveryCycle } from './cycle.ts';
-import type { CycleRecord, Tick } from './cycle-record.ts';
-import { type DroppedTicks, droppedNote } from './dropped-ticks.ts';
-import type { ResolvedLoop } from './loop.ts';
+import { type ActDeps, actOnItems } from './act.ts';
+import type { AttemptGovernor } from './attempt-governor.ts';
+import { WorkerPool } from './pool.ts';
 
 /** The loop's policies as the runner sees them (implemented by policies/loop-governor.ts). */
 export interface LoopGate extends AttemptGovernor {
@@ -229,9 +229,13 @@ export class LoopRunner {
     return done;
   }
 
-  #cycleDeps() {
+  #cycleDeps(): CycleDeps {
     const governor = this.#governor ?? undefined;
-    return { ...this.#deps, pool: this.pool, governor };
+    const actDeps: ActDeps = { ...this.#deps, pool: this.pool, governor };
+    return {
+      ...this.#deps,
+      act: (loop, queued, ctx, record, adopted) => actOnItems(loop, [...queued], ctx, record, actDeps, adopted),
+    };
   }
 
   #skip(tick: Tick, reason: string): Promise<CycleRecord> {
