@@ -114,14 +114,14 @@ describe('recipe panels on the dashboard in headless Chromium', () => {
     await marker.waitFor({ timeout: 10_000 });
     assert.equal(await marker.textContent(), 'hello from the greeter panel: ada, grace');
     assert.equal(await marker.evaluate((p) => getComputedStyle(p).fontStyle), 'italic', 'its stylesheet applies');
-    assert.equal(await panel.getAttribute('aria-labelledby'), 'greeter-heading');
-    assert.equal(await page.locator('#greeter-heading').textContent(), 'Greeter');
+    assert.equal(await panel.getAttribute('aria-labelledby'), 'greeter-panel-heading');
+    assert.equal(await page.locator('#greeter-panel-heading').textContent(), 'Greeter');
     assert.equal(await panel.evaluate((s) => s.parentElement?.id), 'recipe-panels');
 
     const failed = page.locator('#broken-panel .panel-error');
     await failed.waitFor({ timeout: 10_000 });
     assert.match((await failed.textContent()) ?? '', /^This panel failed to load: .*toy panel exploded/);
-    assert.equal(await page.locator('#broken-heading').textContent(), 'Broken', 'the heading stays');
+    assert.equal(await page.locator('#broken-panel-heading').textContent(), 'Broken', 'the heading stays');
 
     // The rest of the page carries on: both loops render, no error banner.
     await page.locator('[data-loop="greet"]').waitFor({ timeout: 10_000 });

@@ -34,10 +34,11 @@ export interface HttpExtension {
  *
  * When `/status` lists the panel, the dashboard adds a
  * `<section class="panel" id="<recipe>-panel">` whose first child is a
- * `.section-head` holding `<h2 id="<recipe>-heading">title</h2>`, imports
- * the module once and awaits its exported `mount(section, helpers)`. The
- * panel fills the section; it may append to the head (a hint in the `h2`,
- * a badge) or hide the section. `helpers` lends it the page's utilities, so
+ * `.section-head` holding `<h2 id="<recipe>-panel-heading">title</h2>`,
+ * imports the module once and awaits its exported `mount(section, helpers)`.
+ * The panel fills the section; it may append to the head (a hint in the
+ * `h2`, a badge) or hide the section; ids it adds start with the recipe's
+ * name. `helpers` lends it the page's utilities, so
  * it renders like the rest of the page: `el(tag, attrs, ...children)`,
  * `setText(node, text)`, `fetchJson(path)` (rejects with an Error whose
  * `status` is the HTTP status), `num(v)`, `formatMs`, `formatDuration`,

@@ -1099,13 +1099,10 @@ function loadPanels(recipes) {
 }
 
 async function mountPanel(name, title, script) {
-  const id = cssId(name);
+  // `<name>-panel…`: none of index.html's ids ends in -panel, so a recipe's name ("queue", "deps") cannot clash with one.
+  const id = `${cssId(name)}-panel`;
   const head = h('div', { class: 'section-head' }, h('h2', { id: `${id}-heading` }, title));
-  const section = h(
-    'section',
-    { class: 'panel', id: `${id}-panel`, 'data-recipe': name, 'aria-labelledby': `${id}-heading` },
-    head,
-  );
+  const section = h('section', { class: 'panel', id, 'data-recipe': name, 'aria-labelledby': `${id}-heading` }, head);
   $('recipe-panels').append(section);
   try {
     // Only a path on this origin (the CSP would refuse another anyway; this says why).
