@@ -332,7 +332,11 @@ describe('the dashboard signals panel in headless Chromium', () => {
       store: `sqlite://${sqlitePath()}`,
     });
     await runtime.start({ schedule: false });
-    const app = createHttpApp(runtimeHttpSource(runtime));
+    const app = createHttpApp({
+      ...runtimeHttpSource(runtime),
+      // The recipe's dashboard panel (panel.js, panel.css); its routes are mounted below, polling faster.
+      extensions: runtime.recipes.extensions().map(({ path, panel }) => ({ path, ...(panel && { panel }) })),
+    });
     mountSignalsRoutes(
       app,
       storeSignalsSource({ store: () => runtime.store, loops: ['signals'], clock: runtime.clock }),

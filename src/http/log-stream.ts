@@ -78,7 +78,7 @@ export interface LogStreamOptions {
 }
 
 /**
- * The event log as Server-Sent Events, for `/events` and `/signals/stream`:
+ * The event log as Server-Sent Events, for `/events` and recipes' streams:
  * frames for `first`, then for every event appended after the position,
  * each event once and in order (ids are the log's `seq`, so `Last-Event-ID`
  * resumes without a gap), until the client disconnects or the server stops.

@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { CycleRecord } from '../core/cycle-record.ts';
 import type { HealthReport } from '../runtime/health.ts';
@@ -159,15 +159,18 @@ export interface HttpAppSecurityTag {
   readonly [HTTP_APP_SECURITY]: HttpAppSecurity;
 }
 
-/** Mounts a plug-in's routes (and its dashboard panel's module) under its path, behind the app's guards. */
+/** Mounts a plug-in's routes (and its dashboard panel's module and stylesheet) under its path, behind the app's guards. */
 function mountExtension(app: Hono, extension: HttpExtension, tools: HttpTools): void {
   const mounted = new Hono({ strict: false });
   const { panel } = extension;
-  if (panel) {
-    mounted.get('/panel.js', (c) =>
-      c.body(panel.script, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' }),
-    );
-  }
+  const asset = (body: string, contentType: string) => (c: Context) =>
+    c.body(body, 200, {
+      'content-type': contentType,
+      'cache-control': 'no-cache',
+      'x-content-type-options': 'nosniff',
+    });
+  if (panel) mounted.get('/panel.js', asset(panel.script, 'text/javascript; charset=utf-8'));
+  if (panel?.style !== undefined) mounted.get('/panel.css', asset(panel.style, 'text/css; charset=utf-8'));
   extension.register?.(mounted, tools);
   app.route(extension.path, mounted);
 }

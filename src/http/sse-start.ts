@@ -5,7 +5,7 @@ import type { Responder } from './respond.ts';
 export interface StartWords {
   /** `"from now"`, `"from recent history"`. */
   readonly without: string;
-  /** Appended to the expected value of `?after=`, e.g. `, e.g. the lastEventId of GET /signals`. */
+  /** Appended to the expected value of `?after=`, e.g. `, e.g. the lastEventId of GET /<recipe>`. */
   readonly afterExample?: string;
 }
 

@@ -5,7 +5,7 @@ import { ConfigError } from '../config/config-error.ts';
 import { validate } from '../config/zod-issues.ts';
 import type { Logger } from '../core/logger.ts';
 import type { LoopDefinition } from '../core/loop.ts';
-import type { HttpTools } from '../http/extension.ts';
+import type { DashboardPanel, HttpTools } from '../http/extension.ts';
 import type { Runnable } from '../lifecycle/runnable.ts';
 import type { AlertRule } from '../observability/alerts/alert-rule.ts';
 import type { EventBus } from '../observability/events.ts';
@@ -94,12 +94,8 @@ export interface RecipeParts {
   readonly http?: (app: Hono, tools: HttpTools) => void;
   /** Named health components, counted in `/health`. */
   readonly health?: Readonly<Record<string, HealthCheck>>;
-  /**
-   * A dashboard panel: `script` is an ES module's source served at
-   * `/<recipe>/panel.js`; the dashboard imports it and calls its exported
-   * `mount(section)` with an empty `<section>` headed by `title`.
-   */
-  readonly panel?: { readonly title: string; readonly script: string };
+  /** A dashboard panel: its title, module and stylesheet (the contract: {@link DashboardPanel}). */
+  readonly panel?: DashboardPanel;
   /** Long-lived parts, started after the loops' runners and stopped before them. */
   readonly runnables?: readonly Runnable[];
   /** Alert rules evaluated with the runtime's own (when alerts are on). */

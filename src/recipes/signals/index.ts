@@ -8,8 +8,9 @@
  * import { signalsRecipe } from './recipes/signals/index.ts';
  * const runtime = createRuntime({ loops: [signalsRecipe()], store: 'sqlite://./.autoloop/state.db' });
  *
- * The HTTP routes live with the other routes: `registerSignalsRoutes` and
- * `storeSignalsSource` in src/http/signals-routes.ts.
+ * The HTTP routes are in signals-routes.ts (`registerSignalsRoutes`,
+ * `storeSignalsSource`), the dashboard panel in panel.js and panel.css
+ * (read by signals-panel.ts); recipe.ts plugs them into a runtime.
  */
 
 export { type AnalyseOptions, analyse, DEFAULT_ANALYSE_OPTIONS } from './analyse.ts';

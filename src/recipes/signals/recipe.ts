@@ -1,13 +1,15 @@
 import { defineRecipe } from '../recipe.ts';
 import { buildSignalsLoop, signalsConfigSchema } from './signals-config.ts';
 import { createSignalsMetrics, type SignalsMetrics } from './signals-metrics.ts';
+import { signalsPanel } from './signals-panel.ts';
 import { registerSignalsRoutes, storeSignalsSource } from './signals-routes.ts';
 
 /**
  * The signals recipe on the recipe contract: `recipe: signals` in YAML
  * (options: signals-config.ts), and, in a runtime that runs its loops, the
  * signal runner's metric names (`runtime.recipe('signals')` returns them,
- * a {@link SignalsMetrics}), `GET /signals` and `/signals/stream`.
+ * a {@link SignalsMetrics}), `GET /signals` and `/signals/stream`, and the
+ * dashboard's Signals panel (panel.js and panel.css, see signals-panel.ts).
  */
 export const signals = defineRecipe({
   name: 'signals',
@@ -31,6 +33,7 @@ export const signals = defineRecipe({
     return {
       api: metrics,
       http: (app, tools) => registerSignalsRoutes(app, source, tools),
+      panel: signalsPanel(),
       dispose: () => metrics.dispose(),
     };
   },

@@ -157,7 +157,8 @@ export function registerSignalsRoutes(app: Hono, source: SignalsSource, options:
   });
 
   // After the GET handlers, so these only see the other methods (HEAD is answered from GET).
-  for (const path of SIGNALS_ROUTES) {
+  // Paths relative to the mount (`/` is `/signals`), like the GET handlers'.
+  for (const path of ['/', '/stream']) {
     app.all(path, (c) =>
       out.json(
         c,

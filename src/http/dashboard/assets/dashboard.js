@@ -4,8 +4,8 @@
 // changes from the SSE stream GET /events (EventSource resumes with
 // Last-Event-ID on its own); /status and /tasks are polled every few seconds
 // for the figures no event carries (in flight, latency, queue, instances).
-// A signals panel (shown only when GET /signals answers) loads the latest
-// signal per symbol, then follows GET /signals/stream.
+// Recipes add panels of their own: /status lists each under
+// recipes.<name>.panel, and the page imports its module and mounts it.
 //
 // Every piece of data reaches the page through textContent or setAttribute
 // on elements built here: never innerHTML.
@@ -168,10 +168,10 @@ const parseTime = (iso) => (typeof iso === 'string' ? Date.parse(iso) : Number.N
 // ---------------------------------------------------------------------------
 // HTTP
 
-/** GET a JSON route; throws with the status on an error. */
+/** GET a JSON route; rejects with an Error whose `status` is the HTTP status on an error answer. */
 async function getJson(path) {
   const res = await fetch(path, { headers: { accept: 'application/json' }, cache: 'no-store' });
-  if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
+  if (!res.ok) throw Object.assign(new Error(`${path}: HTTP ${res.status}`), { status: res.status });
   const date = Date.parse(res.headers.get('date') ?? '');
   if (Number.isFinite(date)) {
     // The Date header has a resolution of one second: only a clearly
@@ -643,7 +643,7 @@ function applySnapshot(snap) {
   setText(empty, 'No loops are configured.');
 
   renderDependencies(Array.isArray(snap.dependencies) ? snap.dependencies : []);
-  probeSignals(snap, loops);
+  loadPanels(snap.recipes);
   renderQueue(
     queue,
     loops.map((l) => String(l.name)),
@@ -1055,223 +1055,85 @@ function genericSummary(data) {
 }
 
 // ---------------------------------------------------------------------------
-// Signals (the signals recipe): the latest signal per symbol
+// Recipe panels
 //
-// GET /signals on load gives the latest signal of every symbol from the
-// store (so the panel is full even if nobody watched while they were made)
-// and the event-log position it was read at; GET /signals/stream then sends
-// every signal stored after that position. A 404 from /signals means no
-// signals loop (or no signals loops listed): the panel stays hidden.
+// A recipe may bring a panel: /status lists it as recipes.<name>.panel =
+// { title, script }. Each is mounted once: a section headed by the title,
+// then the module imported (same origin, so the CSP's script-src 'self'
+// allows it) and its mount(section, PANEL_HELPERS) awaited. A panel that
+// fails to load or mount shows one error line in its section; the rest of
+// the page is not affected. The contract: DashboardPanel in
+// src/http/extension.ts.
 
-/** Re-read /signals this often, in case the stream missed something. */
-const SIGNALS_REFRESH_MS = 60_000;
-/** A signal older than this is shown as stale (greyed). */
-const SIGNAL_STALE_MS = 5 * 60_000;
+/** Recipes whose panel was mounted (or tried). */
+const mountedPanels = new Set();
+/** Stylesheets linked for panels, by href. */
+const panelStyles = new Map();
 
-const signals = {
-  loop: /** @type {string | null} */ (null),
-  /** @type {Map<string, any>} symbol -> latest signal */
-  bySymbol: new Map(),
-  /** @type {Map<string, HTMLTableRowElement>} */
-  rows: new Map(),
-  /** The event-log position the panel is up to date with. */
-  lastEventId: 0,
-  source: /** @type {EventSource | null} */ (null),
-  retryTimer: 0,
-  probed: false,
-};
+/** The page's utilities, lent to panels so they render and format like the rest of the page. */
+const PANEL_HELPERS = Object.freeze({
+  el: h,
+  setText,
+  fetchJson: getJson,
+  num,
+  formatMs: fmtMs,
+  formatDuration: fmtDuration,
+  formatAge: fmtAgo,
+  formatTime: fmtTime,
+  formatDateTime: fmtDateTime,
+  serverNow,
+  tickTime,
+  errorText,
+  stylesheet,
+});
 
-/** The time a signal is about (its tick's scheduled time), for "newer than". */
-function signalTime(signal) {
-  return num(signal?.scheduledAt) ?? tickTime(signal?.tick) ?? num(signal?.generatedAt) ?? 0;
+/** @param {unknown} recipes the snapshot's `recipes` */
+function loadPanels(recipes) {
+  if (!recipes || typeof recipes !== 'object') return;
+  for (const [name, recipe] of Object.entries(recipes)) {
+    const panel = recipe?.panel;
+    if (mountedPanels.has(name) || !panel || typeof panel !== 'object') continue;
+    mountedPanels.add(name);
+    void mountPanel(name, String(panel.title ?? name), String(panel.script ?? ''));
+  }
 }
 
-/** Keeps `signal` when it is about a later (or the same, regenerated) tick than the one shown. */
-function mergeSignal(signal) {
-  if (!signal || typeof signal !== 'object' || typeof signal.symbol !== 'string') return false;
-  const current = signals.bySymbol.get(signal.symbol);
-  if (current) {
-    const a = signalTime(current);
-    const b = signalTime(signal);
-    if (b < a || (b === a && (num(signal.generatedAt) ?? 0) < (num(current.generatedAt) ?? 0))) return false;
+async function mountPanel(name, title, script) {
+  // `<name>-panel…`: none of index.html's ids ends in -panel, so a recipe's name ("queue", "deps") cannot clash with one.
+  const id = `${cssId(name)}-panel`;
+  const head = h('div', { class: 'section-head' }, h('h2', { id: `${id}-heading` }, title));
+  const section = h('section', { class: 'panel', id, 'data-recipe': name, 'aria-labelledby': `${id}-heading` }, head);
+  $('recipe-panels').append(section);
+  try {
+    // Only a path on this origin (the CSP would refuse another anyway; this says why).
+    if (!/^\/(?!\/)/.test(script)) throw new Error(`expected a module path on this origin, got "${script}"`);
+    const module = await import(script);
+    if (typeof module.mount !== 'function') throw new Error(`${script} exports no mount(section, helpers)`);
+    await module.mount(section, PANEL_HELPERS);
+  } catch (error) {
+    section.replaceChildren(head, h('p', { class: 'panel-error' }, `This panel failed to load: ${errorText(error)}`));
+    section.hidden = false;
   }
-  signals.bySymbol.set(signal.symbol, signal);
-  return true;
 }
 
 /**
- * Asks /signals once the status shows a loop that may be a signals loop: one
- * the snapshot marks as such (`recipe: 'signals'`, or `signals.loops`), else
- * one whose name or description says "signal" (the recipe's default
- * description does). Asked only then, because a runtime without the signals
- * routes answers 404, which browsers log as an error.
+ * Links a panel's stylesheet (once per href); resolves when it loaded or
+ * failed, so a panel without its styles still shows.
+ * @param {string} href
+ * @returns {Promise<void>}
  */
-function probeSignals(snap, loops) {
-  if (signals.probed) return;
-  const marked = Array.isArray(snap.signals?.loops) && snap.signals.loops.length > 0;
-  const likely = loops.some((l) => l.recipe === 'signals' || /signal/i.test(`${l.name ?? ''} ${l.description ?? ''}`));
-  if (!marked && !likely) return;
-  signals.probed = true;
-  void loadSignals();
-}
-
-async function loadSignals() {
-  let res;
-  try {
-    res = await fetch('/signals', { headers: { accept: 'application/json' }, cache: 'no-store' });
-  } catch (error) {
-    setText($('signals-empty'), `Signals unavailable (${errorText(error)}).`);
-    return;
+function stylesheet(href) {
+  let loaded = panelStyles.get(href);
+  if (!loaded) {
+    const link = h('link', { rel: 'stylesheet', href });
+    loaded = new Promise((resolve) => {
+      link.addEventListener('load', () => resolve(undefined), { once: true });
+      link.addEventListener('error', () => resolve(undefined), { once: true });
+    });
+    panelStyles.set(href, loaded);
+    document.head.append(link);
   }
-  if (res.status === 404) {
-    // No signals routes or loop in this runtime: no panel.
-    $('signals-panel').hidden = true;
-    return;
-  }
-  if (!res.ok) {
-    setText($('signals-empty'), `Signals unavailable (HTTP ${res.status}); retrying.`);
-    $('signals-panel').hidden = false;
-    return;
-  }
-  let body;
-  try {
-    body = await res.json();
-  } catch {
-    return;
-  }
-  if (Array.isArray(body.loops) && body.loops.length === 0) {
-    $('signals-panel').hidden = true;
-    return;
-  }
-  signals.loop = typeof body.loop === 'string' ? body.loop : null;
-  for (const signal of Array.isArray(body.signals) ? body.signals : []) mergeSignal(signal);
-  const seq = num(body.lastEventId);
-  if (seq !== null && seq > signals.lastEventId) signals.lastEventId = seq;
-  $('signals-panel').hidden = false;
-  setText($('signals-empty'), 'No signals yet.');
-  renderSignals();
-  if (!signals.source) connectSignals();
-}
-
-function connectSignals() {
-  signals.source?.close();
-  const query = new URLSearchParams();
-  if (signals.loop) query.set('loop', signals.loop);
-  query.set('after', String(signals.lastEventId));
-  const es = new EventSource(`/signals/stream?${query}`);
-  signals.source = es;
-  es.addEventListener('signal', (message) => {
-    const seq = Number(/** @type {MessageEvent} */ (message).lastEventId);
-    if (Number.isFinite(seq) && seq > signals.lastEventId) signals.lastEventId = seq;
-    let frame;
-    try {
-      frame = JSON.parse(/** @type {MessageEvent} */ (message).data);
-    } catch {
-      return;
-    }
-    const signal = frame?.signal;
-    if (mergeSignal(signal)) renderSignals(signal.symbol);
-  });
-  es.addEventListener('error', () => {
-    if (es.readyState !== EventSource.CLOSED || signals.source !== es) return;
-    // Closed for good (e.g. the server restarted): reconnect from where we were.
-    signals.source = null;
-    window.clearTimeout(signals.retryTimer);
-    signals.retryTimer = window.setTimeout(() => {
-      void loadSignals();
-    }, RECONNECT_MS);
-  });
-}
-
-/** @param {string} [fresh] the symbol that just arrived, highlighted briefly */
-function renderSignals(fresh) {
-  const all = [...signals.bySymbol.values()].sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0));
-  const body = $('signals-body');
-  for (const [symbol, row] of signals.rows) {
-    if (!signals.bySymbol.has(symbol)) {
-      row.remove();
-      signals.rows.delete(symbol);
-    }
-  }
-  all.forEach((signal, i) => {
-    let row = signals.rows.get(signal.symbol);
-    if (!row) {
-      row = signalRow();
-      row.dataset.symbol = signal.symbol;
-      signals.rows.set(signal.symbol, row);
-    }
-    fillSignalRow(row, signal);
-    if (body.children[i] !== row) body.insertBefore(row, body.children[i] ?? null);
-  });
-  if (fresh) {
-    const row = signals.rows.get(fresh);
-    if (row) {
-      row.classList.add('fresh');
-      window.setTimeout(() => row.classList.remove('fresh'), 1500);
-    }
-  }
-  const simulated = all.filter((s) => s.source?.simulated === true);
-  const badge = $('signals-simulated');
-  badge.hidden = simulated.length === 0;
-  badge.title = [...new Set(simulated.map((s) => String(s.source?.feed ?? 'simulated feed')))].join(', ');
-  setText($('signals-loop'), signals.loop ? `(${signals.loop}, ${all.length} symbols)` : '');
-  $('signals-table').hidden = all.length === 0;
-  $('signals-empty').hidden = all.length > 0;
-}
-
-function signalRow() {
-  const row = /** @type {HTMLTableRowElement} */ (
-    h(
-      'tr',
-      {},
-      h('td', {}, h('span', { class: 'symbol' }), h('span', { class: 'sim', hidden: true }, 'sim')),
-      h('td', {}, h('span', { class: 'action' })),
-      h('td', { class: 'num' }),
-      h('td', { class: 'num' }),
-      h('td', { class: 'num' }),
-    )
-  );
-  return row;
-}
-
-function fillSignalRow(row, signal) {
-  const [symbolCell, actionCell, confidenceCell, scoreCell, ageCell] = /** @type {HTMLElement[]} */ ([...row.cells]);
-  setText(/** @type {HTMLElement} */ (symbolCell.firstElementChild), signal.symbol);
-  const sim = /** @type {HTMLElement} */ (symbolCell.lastElementChild);
-  sim.hidden = signal.source?.simulated !== true;
-  sim.title = sim.hidden ? '' : `simulated: ${signal.source?.feed ?? 'simulated feed'}`;
-  const action = /** @type {HTMLElement} */ (actionCell.firstElementChild);
-  const name = typeof signal.action === 'string' ? signal.action : '?';
-  action.dataset.action = name;
-  setText(action, name);
-  const confidence = num(signal.confidence);
-  setText(confidenceCell, confidence === null ? '—' : `${Math.round(confidence * 100)} %`);
-  const score = num(signal.score);
-  setText(scoreCell, score === null ? '—' : `${score > 0 ? '+' : ''}${score.toFixed(2)}`);
-  const reasons = Array.isArray(signal.reasons) ? signal.reasons.map(String) : [];
-  row.title = [
-    `${signal.symbol} ${name}`,
-    `generated ${fmtDateTime(num(signal.generatedAt))}`,
-    signal.source?.feed ? `source: ${signal.source.feed}${signal.source.simulated ? ' (simulated)' : ''}` : '',
-    ...reasons,
-  ]
-    .filter(Boolean)
-    .join('\n');
-  renderSignalAge(row, signal, ageCell);
-}
-
-function renderSignalAge(row, signal, cell = /** @type {HTMLElement} */ (row.cells[4])) {
-  const at = num(signal.generatedAt);
-  setText(cell, at === null ? '—' : fmtAgo(at).replace(' ago', ''));
-  const stale = at !== null && serverNow() - at > SIGNAL_STALE_MS;
-  row.classList.toggle('stale', stale);
-}
-
-function renderSignalAges() {
-  for (const [symbol, row] of signals.rows) {
-    const signal = signals.bySymbol.get(symbol);
-    if (signal) renderSignalAge(row, signal);
-  }
+  return loaded;
 }
 
 // ---------------------------------------------------------------------------
@@ -1291,7 +1153,6 @@ function everySecond() {
   if (Date.now() - lastSlowTick > 5000) {
     lastSlowTick = Date.now();
     for (const view of state.loops.values()) view.renderLast();
-    renderSignalAges();
   }
 }
 
@@ -1306,10 +1167,6 @@ function start() {
   window.setInterval(() => {
     for (const view of state.loops.values()) void view.loadHistory();
   }, HISTORY_MS);
-  window.setInterval(() => {
-    // Only while the panel is shown: a runtime without a signals loop is asked once.
-    if (!$('signals-panel').hidden) void loadSignals();
-  }, SIGNALS_REFRESH_MS);
 }
 
 start();
