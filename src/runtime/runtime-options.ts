@@ -2,6 +2,7 @@ import type { DependencySpec } from '../config/file-schema.ts';
 import type { Logger } from '../core/logger.ts';
 import type { LoopDefinition, ResolvedDependency, ResolvedLoop } from '../core/loop.ts';
 import type { EventStreamOptions } from '../http/events-route.ts';
+import type { Runnable } from '../lifecycle/runnable.ts';
 import type { Recipe } from '../recipes/recipe.ts';
 import type { RecipeRegistry } from '../recipes/registry.ts';
 import type { Store } from '../storage/store.ts';
@@ -75,4 +76,11 @@ export interface RuntimeOptions {
    * metrics, health components and panel.
    */
   recipes?: readonly Recipe[] | RecipeRegistry;
+  /**
+   * More long-lived parts of this deployment (e.g. supervised services):
+   * started after the HTTP server and before the loops, stopped after the
+   * loops drained, in reverse order. Names must not clash with the
+   * runtime's own parts (see runtime-parts.ts).
+   */
+  runnables?: readonly Runnable[];
 }

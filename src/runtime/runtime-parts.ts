@@ -27,6 +27,7 @@ import { StorePart } from './store-part.ts';
  *   recipes                            each used recipe's parts (metrics, routes, checks, runnables)
  *   observers                          alerts, webhooks, traces (stopped after the loops drained)
  *   http                               health, metrics, status, admin, recipes' routes
+ *   (options.runnables)                the deployment's own parts, e.g. supervised services
  *   presence*                          at stop: this instance's heartbeat removed (after the drain)
  *   loops                              lease manager, runners; stop = drain + release leases
  *   recovery*, retention*              heartbeat, lease sweep, orphan adoption; pruning
@@ -344,7 +345,7 @@ export function runtimeParts(rt: Runtime) {
     runnables(schedule: boolean): Runnable[] {
       const head = [...store.runnables(), recorder, lifecycleEvents, dependencies, metrics, recipes, observers];
       const web = options.http ? [http(options.http)] : [];
-      return [...head, ...web, ...(schedule ? scheduling() : [loops])];
+      return [...head, ...web, ...(options.runnables ?? []), ...(schedule ? scheduling() : [loops])];
     },
   };
 }

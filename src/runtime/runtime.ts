@@ -13,7 +13,6 @@ import { EventBus } from '../observability/events.ts';
 import type { RuntimeMetrics } from '../observability/metrics.ts';
 import type { Dependency } from '../policies/dependency.ts';
 import type { LoopGovernor } from '../policies/loop-governor.ts';
-import type { Recipe } from '../recipes/recipe.ts';
 import { type RecipeRegistry, recipeRegistry } from '../recipes/registry.ts';
 import type { Store } from '../storage/store.ts';
 import type { Clock } from '../time/clock.ts';
