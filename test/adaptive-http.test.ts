@@ -59,14 +59,14 @@ describe('adaptive concurrency over real HTTP (latency = 100 ms * max(1, infligh
       changes.push({ at: performance.now(), previous: limit, limit: next });
       limit = next;
     });
-    // The controller's own changes carry their evidence: the decision window's p50.
+    await runtime.start({ schedule: false });
+    // The controller's own changes carry their evidence: the decision window's p50. (Loops exist once started.)
     const decisions: Array<{ at: number; previous: number; limit: number; p50: number }> = [];
     runtime
       .governor('adaptive-http')
       .adaptive?.onLimitChange(({ previous, limit: next, window }) =>
         decisions.push({ at: performance.now(), previous, limit: next, p50: window.p50 }),
       );
-    await runtime.start({ schedule: false });
     const pool = runtime.loop('adaptive-http').pool;
     assert.equal(pool.concurrency, 3, 'slow start at min');
 

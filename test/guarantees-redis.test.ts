@@ -90,7 +90,7 @@ function assertCommittedOnce(procs: Child[], keys: readonly string[]): void {
   assert.deepEqual(wrong, [], 'keys not committed exactly once (commits accepted by the store, per process)');
 }
 
-describe('guarantees on the Redis store, with real processes', { timeout: LONG ? 300_000 : 90_000 }, () => {
+describe('guarantees on the Redis store, with real processes', { timeout: LONG ? 400_000 : 240_000 }, () => {
   const RUN_MS = LONG ? 60_000 : 8_000;
 
   it(`3 processes, a cron loop every second, ${RUN_MS / 1000} s of real time: exactly one cycle per tick`, async (t) => {

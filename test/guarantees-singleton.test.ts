@@ -80,7 +80,7 @@ async function allResults(store: SqliteStore, records: CycleRecord[]): Promise<I
   return (await Promise.all(records.map((c) => store.cycles.items(c.id)))).flat();
 }
 
-describe('guarantee: one cycle per tick, none missed without a reason', { timeout: LONG ? 240_000 : 60_000 }, () => {
+describe('guarantee: one cycle per tick, none missed without a reason', { timeout: LONG ? 400_000 : 180_000 }, () => {
   const RUN_MS = LONG ? 60_000 : 8_000;
 
   it(`3 processes, a cron loop every second, ${RUN_MS / 1000} s of real time: one record per tick, every second accounted for`, async (t) => {

@@ -32,7 +32,7 @@ async function allResults(store: SqliteStore, loop: string): Promise<ItemResult[
 const keyName = (i: number) => `k${i}`;
 const of = (lines: ChildLine[], ev: string) => lines.filter((l) => l.ev === ev);
 
-describe('guarantee: a crashed holder’s keys are taken over', { timeout: LONG ? 120_000 : 45_000 }, () => {
+describe('guarantee: a crashed holder’s keys are taken over', { timeout: LONG ? 240_000 : 150_000 }, () => {
   it(`SIGKILL a process holding ${ITEMS} leases: two peers re-run every item within TTL + 2 s, once, with higher tokens`, async (t) => {
     const db = join(fx.dir, 'takeover.db');
     const base: Omit<ChildSpec, 'role'> = {

@@ -451,9 +451,10 @@ describe('LLM stage over real HTTP (stand-in server)', () => {
     });
     const transitions: string[] = [];
     runtime.bus.on('breaker.state', ({ to }) => transitions.push(to));
+    await runtime.start();
+    // Dependencies are built when the runtime starts (their shared buckets live in the store).
     const breaker = runtime.dependencies.get('llm_service')?.breaker;
     assert.ok(breaker);
-    await runtime.start();
     try {
       await waitFor(
         'an ok cycle',

@@ -101,7 +101,7 @@ async function runTogether(argsList: string[][]): Promise<unknown[]> {
   );
 }
 
-describe('SQLite shared by several processes', { timeout: 20_000 }, () => {
+describe('SQLite shared by several processes', { timeout: 180_000 }, () => {
   it('4 processes enqueue and complete 500 items each on one file, without SQLITE_BUSY', async () => {
     const path = join(root, 'work', 'state.db');
     const tags = ['p1', 'p2', 'p3', 'p4'];

@@ -74,6 +74,7 @@ export class LoopSet {
 
   /** Builds every loop's runner, scheduler and governor, and announces each loop's concurrency. */
   build(deps: LoopSetDeps): void {
+    let building = true;
     for (const loop of this.definitions) {
       const runner = new LoopRunner(loop, deps);
       const trigger = createTrigger(loop.trigger);
@@ -90,12 +91,17 @@ export class LoopSet {
         dependencies: loop.policies.uses.map((name) => deps.dependencies.get(name) as Dependency),
         clock: this.#clock,
         periodMs: periodMs(trigger, this.#clock.now()),
-        setConcurrency: (limit) => runner.setConcurrency(limit),
+        // The starting limit is announced once for every loop below; later changes go on the bus.
+        setConcurrency: (limit) => {
+          if (building) runner.pool.concurrency = limit;
+          else runner.setConcurrency(limit);
+        },
         onCooldown: (ticks) => deps.bus.emit('backpressure.cooldown', { loop: loop.name, ticks }),
       });
       runner.attachGovernor(governor);
       this.#slots.set(loop.name, { runner, trigger, scheduler, governor });
     }
+    building = false;
     for (const { runner } of this.#slots.values()) {
       deps.bus.emit('loop.concurrency', { loop: runner.loop.name, limit: runner.pool.concurrency });
     }
