@@ -1,18 +1,14 @@
-import { createHttpServer } from '../http/http-server.ts';
-import { createHttpApp } from '../http/routes.ts';
 import { LeaseManager } from '../leases/lease-manager.ts';
-import { backgroundTask, type Runnable } from '../lifecycle/runnable.ts';
+import type { Runnable } from '../lifecycle/runnable.ts';
 import { EventRecorder } from '../observability/event-recorder.ts';
 import { createMetrics, type RuntimeMetrics } from '../observability/metrics.ts';
 import { Dependency } from '../policies/dependency.ts';
 import type { Store } from '../storage/store.ts';
-import { healthReport } from './health.ts';
+import { httpPart } from './http-part.ts';
 import { Observers } from './observers.ts';
 import { OutageStore } from './outage-store.ts';
-import { RecoveryLoop } from './recovery-loop.ts';
-import { Retention } from './retention.ts';
+import { recoveryParts } from './recovery-parts.ts';
 import type { Runtime } from './runtime.ts';
-import type { HttpOptions } from './runtime-options.ts';
 import { StorePart } from './store-part.ts';
 
 /**
@@ -202,121 +198,14 @@ export function runtimeParts(rt: Runtime) {
     },
   };
 
-  function http(settings: HttpOptions): Runnable {
-    let server: ReturnType<typeof createHttpServer> | null = null;
-    return {
-      name: 'http',
-      start: async () => {
-        const fanout = store.fanout;
-        const app = createHttpApp(
-          {
-            health: () => rt.health(),
-            ready: () => rt.ready(),
-            live: () => healthReport({ process: { healthy: true, state: rt.state } }, clock.now()),
-            metrics: async () => {
-              const registry = (state.metrics as RuntimeMetrics).registry;
-              return { contentType: registry.contentType, body: await registry.metrics() };
-            },
-            snapshot: () => rt.snapshot(),
-            tasks: () => rt.tasks(),
-            cycles: (loop, limit) => {
-              rt.loops.slot(loop);
-              return guarded().cycles.list(loop, { limit });
-            },
-            events: {
-              after: (seq, limit) => guarded().events.after(seq, { limit }),
-              latest: (limit) => guarded().events.latest({ limit }),
-            },
-            admin: {
-              loops: () => rt.loopNames,
-              run: (loop) => rt.run(loop),
-              pause: (loop) => rt.loop(loop).pause(),
-              resume: (loop) => rt.loop(loop).resume(),
-              shutdown: () => void rt.stop({ reason: 'POST /shutdown' }),
-            },
-            security: {
-              token: settings.token ?? '',
-              allowedHosts: settings.allowedHosts ?? [],
-              bindHost: settings.host,
-            },
-            extensions: rt.recipes.extensions(),
-          },
-          {
-            events: {
-              ...settings.events,
-              ...(fanout && { subscribe: (wake: () => void) => void fanout.listen(wake) }),
-            },
-          },
-        );
-        server = createHttpServer({ host: settings.host, port: settings.port, app });
-        state.url = (await server.start()).url;
-      },
-      stop: () => server?.stop(),
-    };
-  }
-
   function scheduling(): Runnable[] {
-    const [host, pid] = owner.split(':');
-    let recovery: RecoveryLoop | null = null;
-    const presence: Runnable = {
-      name: 'presence',
-      start: () => {},
-      stop: () =>
-        guarded()
-          .instances.remove(owner)
-          .catch(() => {}),
-    };
-    const recoveryPart = backgroundTask('recovery', (signal) => (recovery as RecoveryLoop).run(signal), {
-      ready: async () => {
-        recovery = new RecoveryLoop({
-          clock,
-          leases: state.leases as LeaseManager,
-          runners: () => rt.loops.runners(),
-          instances: guarded().instances,
-          cycles: guarded().cycles,
-          onAbandoned: (record) =>
-            bus.emit('cycle.finished', {
-              loop: record.loop,
-              cycleId: record.id,
-              tickId: record.tickId,
-              outcome: record.outcome,
-              durationMs: (record.finishedAt ?? record.startedAt) - record.startedAt,
-              counts: record.counts,
-            }),
-          instance: { id: owner, host: host ?? '', pid: Number(pid), startedAt: clock.now(), loops: rt.loopNames },
-          ttlMs,
-          intervalMs: options.recoveryIntervalMs ?? 1_000,
-          logger,
-          unavailable: () => rt.storeGuard.unavailable(),
-          onFailure: (error) =>
-            rt.storeGuard.logFailure('recovery', error, {}, 'recovery tick failed (store error); retrying next tick'),
-        });
-        await recovery.beat().catch((error) => logger.warn({ err: error }, 'first heartbeat failed'));
-      },
-    });
-    const keepMs = options.retentionMs;
-    const retention =
-      keepMs === undefined
-        ? []
-        : [
-            backgroundTask('retention', (signal) =>
-              new Retention({
-                clock,
-                store: guarded,
-                keepMs,
-                logger,
-                unavailable: () => rt.storeGuard.unavailable(),
-                onFailure: (error) =>
-                  rt.storeGuard.logFailure('retention', error, {}, 'prune failed (store error); retrying in an hour'),
-              }).run(signal),
-            ),
-          ];
+    const recovery = recoveryParts(rt, () => state.leases as LeaseManager);
     // presence before the loops, so its stop (the heartbeat removed) comes after the drain.
     return [
-      presence,
+      recovery.presence,
       loops,
-      recoveryPart,
-      ...retention,
+      recovery.recovery,
+      ...(recovery.retention ? [recovery.retention] : []),
       rt.loops.catchUp(guarded, owner, logger),
       rt.loops.schedulers(),
     ];
@@ -344,7 +233,17 @@ export function runtimeParts(rt: Runtime) {
     /** Every part in start order. */
     runnables(schedule: boolean): Runnable[] {
       const head = [...store.runnables(), recorder, lifecycleEvents, dependencies, metrics, recipes, observers];
-      const web = options.http ? [http(options.http)] : [];
+      const web = options.http
+        ? [
+            httpPart(rt, options.http, {
+              metrics: () => state.metrics as RuntimeMetrics,
+              fanout: () => store.fanout,
+              listening: (url) => {
+                state.url = url;
+              },
+            }),
+          ]
+        : [];
       return [...head, ...web, ...(options.runnables ?? []), ...(schedule ? scheduling() : [loops])];
     },
   };

@@ -1,0 +1,66 @@
+import { createHttpServer } from '../http/http-server.ts';
+import { createHttpApp } from '../http/routes.ts';
+import type { Runnable } from '../lifecycle/runnable.ts';
+import type { RuntimeMetrics } from '../observability/metrics.ts';
+import type { EventFanout } from './event-fanout.ts';
+import { healthReport } from './health.ts';
+import type { Runtime } from './runtime.ts';
+import type { HttpOptions } from './runtime-options.ts';
+
+/**
+ * The HTTP server as a runnable: the app over the runtime's `HttpSource`
+ * (its views, the event log, admin actions, the recipes' extensions),
+ * listening once started, closed at stop.
+ */
+export function httpPart(
+  rt: Runtime,
+  settings: HttpOptions,
+  parts: { metrics: () => RuntimeMetrics; fanout: () => EventFanout | null; listening: (url: string) => void },
+): Runnable {
+  let server: ReturnType<typeof createHttpServer> | null = null;
+  return {
+    name: 'http',
+    start: async () => {
+      const fanout = parts.fanout();
+      const app = createHttpApp(
+        {
+          health: () => rt.health(),
+          ready: () => rt.ready(),
+          live: () => healthReport({ process: { healthy: true, state: rt.state } }, rt.clock.now()),
+          metrics: async () => {
+            const { registry } = parts.metrics();
+            return { contentType: registry.contentType, body: await registry.metrics() };
+          },
+          snapshot: () => rt.snapshot(),
+          tasks: () => rt.tasks(),
+          cycles: (loop, limit) => {
+            rt.loops.slot(loop);
+            return rt.store.cycles.list(loop, { limit });
+          },
+          events: {
+            after: (seq, limit) => rt.store.events.after(seq, { limit }),
+            latest: (limit) => rt.store.events.latest({ limit }),
+          },
+          admin: {
+            loops: () => rt.loopNames,
+            run: (loop) => rt.run(loop),
+            pause: (loop) => rt.loop(loop).pause(),
+            resume: (loop) => rt.loop(loop).resume(),
+            shutdown: () => void rt.stop({ reason: 'POST /shutdown' }),
+          },
+          security: { token: settings.token ?? '', allowedHosts: settings.allowedHosts ?? [], bindHost: settings.host },
+          extensions: rt.recipes.extensions(),
+        },
+        {
+          events: {
+            ...settings.events,
+            ...(fanout && { subscribe: (wake: () => void) => void fanout.listen(wake) }),
+          },
+        },
+      );
+      server = createHttpServer({ host: settings.host, port: settings.port, app });
+      parts.listening((await server.start()).url);
+    },
+    stop: () => server?.stop(),
+  };
+}
