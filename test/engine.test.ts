@@ -384,6 +384,47 @@ describe('durability and shutdown', () => {
     assert.ok(h.events.some((e) => e.type === 'runtime.stopped' && (e.data as { drained: boolean }).drained));
   });
 
+  it('shutdown starts nothing new: in-flight items finish, the ones not started go back to the queue unclaimed', async () => {
+    const store = new MemoryStore();
+    const started: number[] = [];
+    const loop = defineLoop({
+      name: 'drain',
+      trigger: { cron: '*/30 * * * * *' },
+      observe: () => keys(20),
+      act: async (_i, { clock, signal }) => {
+        started.push(clock.now());
+        await clock.sleep(2_000, signal);
+        return 'done';
+      },
+      policies: { concurrency: 10, timeout: '1m' },
+    });
+    const h = await createLoopHarness([loop], { clock: new VirtualClock({ now: T0 }), store });
+    await h.clock.runUntil(() => started.length === 10);
+    await h.advance(500);
+    const stopAt = h.clock.now();
+    await h.stop(30_000);
+    assert.equal(started.length, 10, 'no item started after the stop');
+    assert.ok(
+      started.every((at) => at < stopAt),
+      'every start came before the stop',
+    );
+    assert.ok(h.clock.now() - stopAt <= 2_000, `drained in ${h.clock.now() - stopAt} ms: in-flight items only`);
+    const [cycle] = await h.cycles();
+    assert.deepEqual(cycle?.counts, { planned: 20, succeeded: 10, failed: 0, skipped: 0 });
+    assert.equal(cycle?.outcome.kind, 'failed');
+    assert.match(
+      cycle?.outcome.kind === 'failed' ? cycle.outcome.error.message : '',
+      /^interrupted by shutdown: 10 item\(s\) returned to the queue .*10 succeeded/,
+    );
+    const queued = await store.queue.list('drain');
+    assert.equal(queued.length, 10, 'the 10 not started are queued');
+    assert.ok(
+      queued.every((q) => q.claim === null),
+      'and unclaimed: a peer or the next start takes them at once',
+    );
+    assert.deepEqual((await store.leases.list(h.clock.now())).length, 0, 'no lease left behind');
+  });
+
   it('past the grace period items are aborted and returned to the queue, not lost', async () => {
     const store = new MemoryStore();
     const loop = defineLoop({

@@ -255,6 +255,98 @@ describe('12. Graceful shutdown completes in-flight work', BOX, () => {
   });
 });
 
+describe('12. Graceful shutdown starts nothing new', BOX, () => {
+  it('SIGTERM with 10 calls in flight and 10 symbols waiting: nothing starts after the signal, the 10 waiting run in the next process', async () => {
+    const llm = await standIn({ latency: 2_500 });
+    const dir = configDir({ trigger: '{ interval: 3s }', grace: '20s' });
+    const app = await start(dir, llm);
+    let sentAt = 0;
+    try {
+      await waitFor('10 LLM calls in flight', () => llm.stats().inflight === 10, 15_000);
+      sentAt = performance.now();
+      app.kill('SIGTERM');
+      const exited = await finished(app, 30_000);
+      assert.equal(exited.code, 0, exited.stderr);
+    } finally {
+      if (app.exitCode === null && app.signalCode === null) app.kill('SIGKILL');
+    }
+    const first = llm.requests();
+    const late = first.filter((r) => r.arrivedAt > sentAt);
+    assert.deepEqual(
+      late.map((r) => promptOf(r)?.symbol),
+      [],
+      'no LLM call arrived after SIGTERM',
+    );
+    assert.equal(first.length, 10, 'only the 10 in flight were called');
+    assert.deepEqual(
+      first.filter((r) => r.outcome !== 'ok'),
+      [],
+      'each call in flight was answered',
+    );
+    const calledFirst = new Set(first.map((r) => promptOf(r)?.symbol));
+    const waiting = SEED_SYMBOLS.filter((s) => !calledFirst.has(s));
+    assert.equal(waiting.length, 10);
+    let store = SqliteStore.open(join(dir, 'state.db'));
+    let interrupted: CycleRecord | undefined;
+    try {
+      [interrupted] = await store.cycles.list('signals', { limit: 1 });
+      assert.equal(interrupted?.outcome.kind, 'failed');
+      assert.match(
+        interrupted?.outcome.kind === 'failed' ? interrupted.outcome.error.message : '',
+        /^interrupted by shutdown: 10 item\(s\) returned to the queue/,
+      );
+      assert.deepEqual(interrupted?.counts, { planned: 20, succeeded: 10, failed: 0, skipped: 0 });
+      const queued = await store.queue.list('signals');
+      assert.deepEqual(
+        queued.map((q) => q.key).sort(),
+        [...waiting].sort(),
+        'the 10 not started are back in the queue',
+      );
+      assert.ok(
+        queued.every((q) => q.claim === null),
+        'unclaimed',
+      );
+    } finally {
+      await store.close();
+    }
+
+    // The next process's first cycle adopts them (and plans its own tick's 20).
+    const next = await start(dir, llm);
+    try {
+      await waitFor(
+        'the queue to drain',
+        async () => {
+          const reader = SqliteStore.open(join(dir, 'state.db'));
+          try {
+            return (await reader.queue.list('signals')).length === 0;
+          } finally {
+            await reader.close();
+          }
+        },
+        30_000,
+      );
+    } finally {
+      next.kill('SIGTERM');
+      await finished(next, 30_000);
+    }
+    store = SqliteStore.open(join(dir, 'state.db'));
+    try {
+      const cycles = await store.cycles.list('signals', { limit: 10 });
+      const adopted = new Set<string>();
+      for (const cycle of cycles.filter((c) => c.id !== interrupted?.id)) {
+        for (const item of await store.cycles.items(cycle.id)) {
+          if (item.status === 'succeeded' && item.idempotencyKey === `${item.key}@${interrupted?.tickId}`) {
+            adopted.add(item.key);
+          }
+        }
+      }
+      assert.deepEqual([...adopted].sort(), [...waiting].sort(), 'each waiting symbol ran once, for its original tick');
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe('4. Stale lock recovery via heartbeat mechanism', BOX, () => {
   it(`SIGKILL a process mid-LLM-call: a peer process takes over every symbol within TTL + 2 s (TTL ${TTL} ms), each (symbol, tick) stored once`, async (t) => {
     const llm = await standIn({ latency: 4_000 });

@@ -27,6 +27,13 @@ export interface ActDeps {
   readonly governor?: AttemptGovernor;
   /** Called after a succeeded item's result was stored (e.g. to publish it). Must not throw. */
   readonly onStored?: (loop: ResolvedLoop, result: ItemResult, tick: Tick) => void;
+  /**
+   * Aborts when shutdown begins: no item starts after it. Items not started
+   * are released to the queue (a peer or the next process runs them); those
+   * in flight finish (until the cycle's own signal aborts them at the end of
+   * the grace period).
+   */
+  readonly closing?: AbortSignal;
 }
 
 const RELEASE_LEASE = { releaseLease: true } as const;
@@ -99,9 +106,16 @@ export async function actOnItems(
     let entering = 0;
     const { pool } = deps;
     let changed = settable();
-    for (const item of queued) {
-      while (pool.active + pool.waiting + entering >= pool.concurrency) {
-        await Promise.race([pool.nextRelease(), changed.promise]);
+    const closing = deps.closing;
+    const closed = closing ? abortedPromise(closing) : null;
+    for (const [index, item] of queued.entries()) {
+      while (!closing?.aborted && pool.active + pool.waiting + entering >= pool.concurrency) {
+        await Promise.race([pool.nextRelease(), changed.promise, ...(closed ? [closed] : [])]);
+      }
+      if (closing?.aborted) {
+        // Shutdown began: start nothing new. The rest go back to the queue, claims released now.
+        await releaseUnstarted(queued.slice(index), deps, claims, tally);
+        break;
       }
       entering++;
       let inPool = false;
@@ -125,6 +139,30 @@ export async function actOnItems(
     claims.stop();
   }
   return outcomeOf(record, tally);
+}
+
+/** Resolves when `signal` aborts (at once if it has). */
+function abortedPromise(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
+
+/** Items a closing cycle never started: released to the queue and counted as such (a failed release: unacked). */
+async function releaseUnstarted(items: readonly QueuedItem[], deps: ActDeps, claims: ClaimHeartbeat, tally: Tally) {
+  const live = items.filter((item) => !claims.lost(item.id));
+  for (const item of live) claims.done(item.id);
+  if (live.length === 0) return;
+  try {
+    tally.released += await deps.store.queue.release(
+      live.map((item) => item.id),
+      deps.owner,
+    );
+  } catch (error) {
+    tally.storeError ??= error;
+    tally.unacked += live.length;
+  }
 }
 
 /** A promise and the function that resolves it. */
@@ -181,6 +219,13 @@ async function runLeased(
       deps.settling();
       return (await store.queue.complete(item.id, owner, result)) ? 'skipped' : 'lost';
     }
+  }
+  if (deps.closing?.aborted) {
+    // Shutdown began while the lease was being taken: the item does not start.
+    if (lease) await deps.leases?.release(lease).catch(() => {});
+    deps.settling();
+    entered();
+    return (await store.queue.release([item.id], owner)) > 0 ? 'released' : 'lost';
   }
   try {
     const running = runItem(loop, item, ctx, deps, lease); // submits its first attempt to the pool now
@@ -239,8 +284,10 @@ function outcomeOf(record: CycleRecord, tally: Tally): CycleOutcome {
     return { kind: 'partial', failed: record.counts.failed };
   }
   if (tally.released > 0) {
+    const { succeeded, failed, skipped } = record.counts;
     const error = new ShutdownError(
-      `aborted by shutdown: ${tally.released} item(s) returned to the queue for the next cycle`,
+      `interrupted by shutdown: ${tally.released} item(s) returned to the queue for the next cycle ` +
+        `(not started or not finished; ${succeeded} succeeded, ${failed} failed, ${skipped} skipped before the stop)`,
     );
     return { kind: 'failed', step: 'act', error: toErrorInfo(error) };
   }

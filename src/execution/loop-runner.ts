@@ -59,6 +59,8 @@ export class LoopRunner {
   #pending: Tick | null = null;
   #paused = false;
   #closed = false;
+  /** Aborts when the runner closes (shutdown began): cycles start no new items. */
+  readonly #closing = new AbortController();
   #recovering: Promise<unknown> | null = null;
   #recoverySeq = 0;
   #governor: LoopGate | null = null;
@@ -166,10 +168,15 @@ export class LoopRunner {
     return this.#start(tick);
   }
 
-  /** Stops accepting ticks and drops a queued one. */
+  /**
+   * Stops accepting ticks and drops a queued one; the running cycle starts
+   * no more items (those not started go back to the queue) and lets the
+   * ones in flight finish.
+   */
   close(): void {
     this.#closed = true;
     this.#pending = null;
+    this.#closing.abort();
   }
 
   /**
@@ -231,7 +238,7 @@ export class LoopRunner {
 
   #cycleDeps(): CycleDeps {
     const governor = this.#governor ?? undefined;
-    const actDeps: ActDeps = { ...this.#deps, pool: this.pool, governor };
+    const actDeps: ActDeps = { ...this.#deps, pool: this.pool, governor, closing: this.#closing.signal };
     return {
       ...this.#deps,
       act: (loop, queued, ctx, record, adopted) => actOnItems(loop, [...queued], ctx, record, actDeps, adopted),
