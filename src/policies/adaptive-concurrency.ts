@@ -41,8 +41,18 @@
  * median 1.24 s and max 1.79 s over 150 step timings: a window that is mostly
  * pre-step samples can still decide +1, and the change then discards the
  * post-step calls in flight, wasting a round.
- * It starts at `min` (slow start) for the same reason: a baseline first
- * measured above the knee would never be corrected.
+ * It starts at `max` (the seed's base concurrency), or at `initial`, or at
+ * the limit a previous run remembered ({@link restore}), and cuts only on
+ * evidence. WHY not slow start from `min`: 20 symbols x 10 s calls took
+ * 70.4 s in the first cycle climbing from 3, past the spec's 50 s and the
+ * next tick; from 10 they take 20 s (or 30 s when the 10 s calls cross the
+ * 8 s p95 bar and the limit halves after the first wave). Starting high does
+ * not blind the gradient: the first window is the first calls to COMPLETE,
+ * which are the fastest ones, those that went out while the dependency was
+ * still idle, so the first baseline is close to the no-load latency; in the
+ * knee model above (max 50, knee 8) the limit is back in 7..11 within a few
+ * windows. A dependency whose every call is equally slow at any load gives
+ * a baseline of that latency and is cut only by the bars, as in the seed.
  *
  * Separately, `timeoutFor` and `shouldSkipCycle` read the last `window`
  * samples whatever the decisions (the seed's LatencyTracker).
@@ -65,6 +75,8 @@ export interface AdaptiveConcurrencyOptions {
   min?: number;
   /** The highest limit (seed: `max_concurrent` 10). */
   max: number;
+  /** The limit to start at, in [min, max]. Default `max`: cut on evidence, never slow-start. */
+  initial?: number;
   /** Samples per decision and in the recent window. Default 10. */
   window?: number;
   /** A window p95 above this halves the limit. Default 8000. */
@@ -82,7 +94,7 @@ export interface AdaptiveConcurrencyOptions {
 }
 
 /** Why the limit moved. */
-export type LimitChangeReason = 'error-rate' | 'p95-bar' | 'latency-gradient' | 'recovered';
+export type LimitChangeReason = 'error-rate' | 'p95-bar' | 'latency-gradient' | 'recovered' | 'restored';
 
 /** A limit change with its evidence, as given to {@link AdaptiveConcurrency.onLimitChange} listeners. */
 export interface LimitChange {
@@ -121,6 +133,8 @@ export class AdaptiveConcurrency {
   /** Monotonic ms of the last limit change; calls that started before it are stale. */
   #changedAt = Number.NEGATIVE_INFINITY;
   #samplesSinceSkip = 0;
+  /** A decision was made: a remembered limit no longer applies. */
+  #decided = false;
 
   constructor(options: AdaptiveConcurrencyOptions, clock: Clock) {
     this.min = checkInteger('min', options.min ?? 3, { min: 1 });
@@ -135,7 +149,7 @@ export class AdaptiveConcurrency {
     this.#window = new LatencyTracker({ window });
     this.#recent = new LatencyTracker({ window });
     this.#listeners = new ListenerSet(options.onListenerError);
-    this.#limit = this.min;
+    this.#limit = checkInteger('initial', options.initial ?? this.max, { min: this.min, max: this.max });
   }
 
   /** The current limit on in-flight calls. */
@@ -156,6 +170,19 @@ export class AdaptiveConcurrency {
   /** Calls `listener` after every limit change. */
   onLimitChange(listener: (change: LimitChange) => void): { dispose(): void } {
     return this.#listeners.add(listener);
+  }
+
+  /**
+   * Starts from a limit a previous run remembered (clamped to [min, max]),
+   * unless a decision already moved the limit: then this run's own evidence
+   * wins and nothing happens. Emits a change with reason `restored` when the
+   * limit moves. Returns whether the remembered limit is now in force.
+   */
+  restore(limit: number): boolean {
+    if (this.#decided || !Number.isFinite(limit)) return false;
+    const wanted = Math.round(limit);
+    this.#setLimit(wanted, 'restored', this.#window.snapshot());
+    return this.#limit === Math.min(this.max, Math.max(this.min, wanted));
   }
 
   /** Records one completed call; call it at completion, with the latency measured on the same clock. */
@@ -190,6 +217,7 @@ export class AdaptiveConcurrency {
   }
 
   #decide(): void {
+    this.#decided = true;
     const window = this.#window.snapshot();
     this.#window.reset();
     const { wanted, reason } = this.#nextLimit(window);
