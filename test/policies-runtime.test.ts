@@ -136,7 +136,7 @@ describe('backpressure and adaptive concurrency', () => {
     await h.stop(60_000);
   });
 
-  it('adaptive concurrency starts at min and moves the pool limit, reported as a metric', async () => {
+  it('adaptive concurrency starts at max and moves the pool limit (its one probe at min), reported as a metric', async () => {
     const loop = defineLoop({
       name: 'ad',
       trigger: { manual: true },
@@ -146,9 +146,11 @@ describe('backpressure and adaptive concurrency', () => {
     });
     const h = await createLoopHarness([loop]);
     const runner = h.runtime.loop('ad');
-    assert.equal(runner.pool.concurrency, 2, 'slow start at min');
+    assert.equal(runner.pool.concurrency, 10, 'starts at max, cuts on evidence');
     await h.runCycle();
-    assert.ok(runner.pool.concurrency > 2, `raised while latency stays flat: ${runner.pool.concurrency}`);
+    const limits = h.events.flatMap((e) => (e.type === 'loop.concurrency' ? [e.data.limit] : []));
+    assert.ok(limits.includes(2), `the pool went to min for the baseline probe: ${limits}`);
+    assert.equal(runner.pool.concurrency, 10, `back at max while latency stays flat: ${limits}`);
     const text = await h.runtime.metrics?.registry.metrics();
     assert.match(text ?? '', new RegExp(`autoloop_adaptive_concurrency\\{loop="ad"\\} ${runner.pool.concurrency}`));
     assert.match(text ?? '', /autoloop_latency_p95_ms\{loop="ad"\} 100/);

@@ -115,11 +115,31 @@ describe('AdaptiveConcurrency decisions', () => {
     const { controller, changes, feed } = setup({ max: 10 });
     for (let i = 0; i < 5; i++) await feed(10, 2_000);
     assert.equal(controller.limit, 10, 'steady latency below the bars: no cut');
-    assert.equal(changes.length, 0);
+    assert.deepEqual(
+      changes.map((c) => [c.previous, c.limit, c.reason]),
+      [
+        [10, 3, 'probe'],
+        [3, 10, 'recovered'],
+      ],
+      'only the one early window at min that measures the no-load latency',
+    );
     await feed(10, 9_000); // p95 above the 8 s bar
     assert.deepEqual([controller.limit, changes.at(-1)?.reason], [5, 'p95-bar']);
     await feed(10, 9_000);
     assert.deepEqual([controller.limit, changes.at(-1)?.reason], [3, 'p95-bar'], 'never below min');
+  });
+
+  it('after 2 decisions, one window at min re-learns a baseline measured under load, then the limit resumes', async () => {
+    const { controller, changes, feed } = setup({ max: 20 });
+    await feed(10, 250); // cold and loaded: baseline 250
+    await feed(10, 250);
+    assert.equal(controller.limit, 3, 'the probe');
+    await feed(10, 100); // the no-load latency
+    assert.equal(controller.baselineMs, 100);
+    assert.equal(controller.limit, 20, 'resumed');
+    await feed(10, 250); // now read as queueing
+    assert.deepEqual(changes.at(-1)?.reason, 'latency-gradient');
+    assert.equal(controller.limit, 14);
   });
 
   it('restore starts from a remembered limit (clamped), unless a decision came first', async () => {
@@ -161,7 +181,7 @@ describe('AdaptiveConcurrency decisions', () => {
   });
 
   it('halves on an error rate above the bar and on a p95 above the bar; never below min', async () => {
-    const { controller, changes, feed } = setup({ min: 1, initial: 1 });
+    const { controller, changes, feed } = setup({ min: 1, initial: 1, baselineProbe: false });
     for (let i = 0; i < 9; i++) await feed(10, 100); // climbs 1 -> 10
     assert.equal(controller.limit, 10);
     await feed(7, 100);
@@ -176,7 +196,7 @@ describe('AdaptiveConcurrency decisions', () => {
   });
 
   it('holds at max without emitting', async () => {
-    const { controller, changes, feed } = setup({ min: 3, max: 4, initial: 3 });
+    const { controller, changes, feed } = setup({ min: 3, max: 4, initial: 3, baselineProbe: false });
     for (let i = 0; i < 5; i++) await feed(10, 100);
     assert.equal(controller.limit, 4);
     assert.equal(changes.length, 1);

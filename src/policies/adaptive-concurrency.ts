@@ -45,14 +45,21 @@
  * the limit a previous run remembered ({@link restore}), and cuts only on
  * evidence. WHY not slow start from `min`: 20 symbols x 10 s calls took
  * 70.4 s in the first cycle climbing from 3, past the spec's 50 s and the
- * next tick; from 10 they take 20 s (or 30 s when the 10 s calls cross the
- * 8 s p95 bar and the limit halves after the first wave). Starting high does
- * not blind the gradient: the first window is the first calls to COMPLETE,
- * which are the fastest ones, those that went out while the dependency was
- * still idle, so the first baseline is close to the no-load latency; in the
- * knee model above (max 50, knee 8) the limit is back in 7..11 within a few
- * windows. A dependency whose every call is equally slow at any load gives
- * a baseline of that latency and is cut only by the bars, as in the seed.
+ * next tick; from 10 they take 20 s (30 s when the 10 s calls cross the 8 s
+ * p95 bar and the limit halves after the first wave).
+ * Starting high costs the gradient its baseline: the first windows are
+ * measured under our own full load and on cold connections (over real HTTP
+ * at 32 in flight, the first calls took 1.9 x the no-load latency), and a
+ * baseline that high is never corrected, so the limit settled at 12..24 for
+ * a knee of 8. So, once, after the first PROBE_AFTER_DECISIONS decisions,
+ * the limit drops to `min` for one window (reason `probe`), whose p50
+ * re-learns the baseline as at `min` always; the next decision resumes the
+ * limit from before the probe (or applies a bar, if one fired), and the
+ * gradient then finds the knee from above. The probe comes after the first
+ * cycle of the seed's workload (its 2nd decision ends that cycle), and is
+ * not repeated: below the knee, every sawtooth re-measures the baseline.
+ * A dependency whose every call is equally slow at any load gives a
+ * baseline of that latency and is cut only by the bars, as in the seed.
  *
  * Separately, `timeoutFor` and `shouldSkipCycle` read the last `window`
  * samples whatever the decisions (the seed's LatencyTracker).
@@ -67,6 +74,9 @@ import { checkInteger, checkNumber } from './check-option.ts';
 import { type LatencySnapshot, LatencyTracker } from './latency-tracker.ts';
 import { ListenerSet } from './listener-set.ts';
 
+/** Decisions before the one window at `min` that measures the no-load latency (the first ones are cold). */
+const PROBE_AFTER_DECISIONS = 2;
+
 /** Latencies are compared from this floor, so sub-millisecond jitter never reads as queueing. */
 const LATENCY_FLOOR_MS = 1;
 
@@ -77,6 +87,8 @@ export interface AdaptiveConcurrencyOptions {
   max: number;
   /** The limit to start at, in [min, max]. Default `max`: cut on evidence, never slow-start. */
   initial?: number;
+  /** The one early window at `min` that measures the no-load latency (see the header). Default true. */
+  baselineProbe?: boolean;
   /** Samples per decision and in the recent window. Default 10. */
   window?: number;
   /** A window p95 above this halves the limit. Default 8000. */
@@ -94,7 +106,7 @@ export interface AdaptiveConcurrencyOptions {
 }
 
 /** Why the limit moved. */
-export type LimitChangeReason = 'error-rate' | 'p95-bar' | 'latency-gradient' | 'recovered' | 'restored';
+export type LimitChangeReason = 'error-rate' | 'p95-bar' | 'latency-gradient' | 'recovered' | 'restored' | 'probe';
 
 /** A limit change with its evidence, as given to {@link AdaptiveConcurrency.onLimitChange} listeners. */
 export interface LimitChange {
@@ -135,6 +147,9 @@ export class AdaptiveConcurrency {
   #samplesSinceSkip = 0;
   /** A decision was made: a remembered limit no longer applies. */
   #decided = false;
+  #decisions = 0;
+  /** The one early window at `min` that measures the no-load latency: not yet, under way (and where to resume), done. */
+  #probe: { kind: 'pending' } | { kind: 'probing'; resume: number } | { kind: 'done' } = { kind: 'pending' };
 
   constructor(options: AdaptiveConcurrencyOptions, clock: Clock) {
     this.min = checkInteger('min', options.min ?? 3, { min: 1 });
@@ -149,6 +164,7 @@ export class AdaptiveConcurrency {
     this.#window = new LatencyTracker({ window });
     this.#recent = new LatencyTracker({ window });
     this.#listeners = new ListenerSet(options.onListenerError);
+    if (options.baselineProbe === false) this.#probe = { kind: 'done' };
     this.#limit = checkInteger('initial', options.initial ?? this.max, { min: this.min, max: this.max });
   }
 
@@ -218,10 +234,29 @@ export class AdaptiveConcurrency {
 
   #decide(): void {
     this.#decided = true;
+    this.#decisions++;
     const window = this.#window.snapshot();
     this.#window.reset();
     const { wanted, reason } = this.#nextLimit(window);
+    const probe = this.#probe;
+    if (probe.kind === 'probing') {
+      // The window at min re-learned the baseline; resume where we were unless a bar says otherwise.
+      this.#probe = { kind: 'done' };
+      this.#setLimit(reason === 'recovered' ? probe.resume : wanted, reason, window);
+      return;
+    }
     this.#setLimit(wanted, reason, window);
+    if (probe.kind === 'pending' && this.#decisions >= PROBE_AFTER_DECISIONS) this.#startProbe(window);
+  }
+
+  /** One window at `min` to measure the no-load latency, once, early (see the header). */
+  #startProbe(window: LatencySnapshot): void {
+    if (this.#limit === this.min) {
+      this.#probe = { kind: 'done' }; // already at min: its windows re-learn the baseline anyway
+      return;
+    }
+    this.#probe = { kind: 'probing', resume: this.#limit };
+    this.#setLimit(this.min, 'probe', window);
   }
 
   /** Rules 1-4 of the header, in order. */

@@ -63,7 +63,7 @@ export class LoopGovernor implements AttemptGovernor {
       : null;
     this.adaptive?.onLimitChange(({ limit, reason }) => {
       options.setConcurrency(limit);
-      if (reason !== 'restored') this.#remember(limit);
+      if (reason !== 'restored' && reason !== 'probe') this.#remember(limit);
     });
     if (this.adaptive) options.setConcurrency(this.adaptive.limit);
     const adaptive = this.adaptive;
