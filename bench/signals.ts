@@ -190,7 +190,9 @@ export async function benchSignals(): Promise<Record<string, unknown>> {
   line(
     `  concurrency limits: ${adaptive.limits.join(' -> ')}; max ${adaptive.maxItemsInFlight} items in flight; ${standIn(adaptive)}`,
   );
-  line(`  the store remembers limit ${remembered} (10 s calls are above the seed's 8 s p95 bar, which halves the limit)`);
+  line(
+    `  the store remembers limit ${remembered} (10 s calls are above the seed's 8 s p95 bar, which halves the limit)`,
+  );
   ratioLine(
     'restart: adaptive from remembered',
     restart.cycleMs,
