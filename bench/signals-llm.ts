@@ -19,8 +19,9 @@ import type { CycleCounts, CycleOutcome } from '../src/core/cycle-record.ts';
 import type { ItemContext, LoopPolicies } from '../src/core/loop.ts';
 import { seedLlmStage } from '../src/recipes/signals/llm-seed-stages.ts';
 import { signalsRecipe } from '../src/recipes/signals/signals-recipe.ts';
-import { createRuntime } from '../src/runtime/runtime.ts';
+import { createRuntime, type Runtime } from '../src/runtime/runtime.ts';
 import { SqliteStore } from '../src/storage/sqlite/sqlite-store.ts';
+import type { Store } from '../src/storage/store.ts';
 import { systemClock } from '../src/time/system-clock.ts';
 import { type ChatRequest, type LlmServer, startLlmServer } from '../test/support/llm-server.ts';
 import { now } from './report.ts';
@@ -95,11 +96,24 @@ function recipe(llm: LlmServer, symbols: readonly string[], policies?: LoopPolic
   return signalsRecipe({ symbols, trigger: { manual: true }, llm: advise, ...(policies ? { policies } : {}) });
 }
 
-/** One manual cycle of the recipe through a fresh runtime, SQLite file and stand-in server. */
-export async function recipeCycle(latencies: SymbolLatencies, policies?: LoopPolicies): Promise<RecipeCycleRun> {
+/**
+ * Where a run keeps its SQLite file (kept after the run, for a restart on it), and
+ * what it does once the runtime started, before the cycle (e.g. wire the adaptive limit's memory).
+ */
+export interface RecipeCycleHooks {
+  readonly db?: string;
+  readonly afterStart?: (runtime: Runtime, store: Store) => Promise<void> | void;
+}
+
+/** One manual cycle of the recipe through a fresh runtime, SQLite file (unless `hooks.db`) and stand-in server. */
+export async function recipeCycle(
+  latencies: SymbolLatencies,
+  policies?: LoopPolicies,
+  hooks: RecipeCycleHooks = {},
+): Promise<RecipeCycleRun> {
   const llm = await startLlmServer({ latency: latencyFor(latencies) });
-  const dir = mkdtempSync(join(tmpdir(), 'autoloop-bench-signals-'));
-  const store = SqliteStore.open(join(dir, 'state.db'));
+  const dir = hooks.db === undefined ? mkdtempSync(join(tmpdir(), 'autoloop-bench-signals-')) : undefined;
+  const store = SqliteStore.open(hooks.db ?? join(dir as string, 'state.db'));
   const runtime = createRuntime({
     loops: [recipe(llm, [...latencies.keys()], policies)],
     store,
@@ -116,6 +130,7 @@ export async function recipeCycle(latencies: SymbolLatencies, policies?: LoopPol
   runtime.bus.on('loop.concurrency', ({ limit }) => limits.push(limit));
   try {
     await runtime.start({ schedule: false });
+    await hooks.afterStart?.(runtime, store);
     if (limits.length === 0) limits.push(runtime.loop('signals').loop.policies.concurrency);
     const start = now();
     const record = await runtime.run('signals');
@@ -125,7 +140,7 @@ export async function recipeCycle(latencies: SymbolLatencies, policies?: LoopPol
     await runtime.stop({ graceMs: 1_000 });
     await store.close();
     await llm.close();
-    rmSync(dir, { recursive: true, force: true });
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -105,8 +105,62 @@ describe('AdaptiveConcurrency against latency = base * max(1, inflight / 8)', ()
 });
 
 describe('AdaptiveConcurrency decisions', () => {
-  it('starts at min and decides once per full window of fresh samples', async () => {
-    const { controller, changes, feed } = setup({ min: 2 });
+  it('starts at max by default, with no change to announce', () => {
+    const { controller, changes } = setup({ min: 2, max: 10 });
+    assert.equal(controller.limit, 10);
+    assert.equal(changes.length, 0);
+  });
+
+  it('starting at max, it cuts only on evidence: steady latency holds it, sustained high latency cuts it', async () => {
+    const { controller, changes, feed } = setup({ max: 10 });
+    for (let i = 0; i < 5; i++) await feed(10, 2_000);
+    assert.equal(controller.limit, 10, 'steady latency below the bars: no cut');
+    assert.deepEqual(
+      changes.map((c) => [c.previous, c.limit, c.reason]),
+      [
+        [10, 3, 'probe'],
+        [3, 10, 'recovered'],
+      ],
+      'only the one early window at min that measures the no-load latency',
+    );
+    await feed(10, 9_000); // p95 above the 8 s bar
+    assert.deepEqual([controller.limit, changes.at(-1)?.reason], [5, 'p95-bar']);
+    await feed(10, 9_000);
+    assert.deepEqual([controller.limit, changes.at(-1)?.reason], [3, 'p95-bar'], 'never below min');
+  });
+
+  it('after 2 decisions, one window at min re-learns a baseline measured under load, then the limit resumes', async () => {
+    const { controller, changes, feed } = setup({ max: 20 });
+    await feed(10, 250); // cold and loaded: baseline 250
+    await feed(10, 250);
+    assert.equal(controller.limit, 3, 'the probe');
+    await feed(10, 100); // the no-load latency
+    assert.equal(controller.baselineMs, 100);
+    assert.equal(controller.limit, 20, 'resumed');
+    await feed(10, 250); // now read as queueing
+    assert.deepEqual(changes.at(-1)?.reason, 'latency-gradient');
+    assert.equal(controller.limit, 14);
+  });
+
+  it('restore starts from a remembered limit (clamped), unless a decision came first', async () => {
+    const { controller, changes, feed } = setup({ min: 3, max: 10 });
+    assert.equal(controller.restore(6), true);
+    assert.deepEqual(
+      changes.map((c) => [c.previous, c.limit, c.reason]),
+      [[10, 6, 'restored']],
+    );
+    const clamped = setup({ min: 3, max: 10 });
+    assert.equal(clamped.controller.restore(50), true);
+    assert.equal(clamped.controller.limit, 10, 'a remembered limit above max is max; no change to announce');
+    assert.equal(clamped.changes.length, 0);
+    await feed(10, 100);
+    assert.equal(controller.limit, 7);
+    assert.equal(controller.restore(4), false, "this run's own evidence wins");
+    assert.equal(controller.limit, 7);
+  });
+
+  it('from `initial`, decides once per full window of fresh samples', async () => {
+    const { controller, changes, feed } = setup({ min: 2, initial: 2 });
     assert.equal(controller.limit, 2);
     await feed(9, 100);
     assert.equal(changes.length, 0);
@@ -118,7 +172,7 @@ describe('AdaptiveConcurrency decisions', () => {
   });
 
   it('ignores samples from calls that started before the last change', async () => {
-    const { clock, controller, feed } = setup();
+    const { clock, controller, feed } = setup({ initial: 3 });
     await feed(10, 100); // 3 -> 4 at this instant
     await clock.advance(50);
     for (let i = 0; i < 20; i++) controller.record(5_000); // started 4950 ms ago: under limit 3
@@ -127,7 +181,7 @@ describe('AdaptiveConcurrency decisions', () => {
   });
 
   it('halves on an error rate above the bar and on a p95 above the bar; never below min', async () => {
-    const { controller, changes, feed } = setup({ min: 1 });
+    const { controller, changes, feed } = setup({ min: 1, initial: 1, baselineProbe: false });
     for (let i = 0; i < 9; i++) await feed(10, 100); // climbs 1 -> 10
     assert.equal(controller.limit, 10);
     await feed(7, 100);
@@ -142,7 +196,7 @@ describe('AdaptiveConcurrency decisions', () => {
   });
 
   it('holds at max without emitting', async () => {
-    const { controller, changes, feed } = setup({ min: 3, max: 4 });
+    const { controller, changes, feed } = setup({ min: 3, max: 4, initial: 3, baselineProbe: false });
     for (let i = 0; i < 5; i++) await feed(10, 100);
     assert.equal(controller.limit, 4);
     assert.equal(changes.length, 1);
@@ -174,7 +228,7 @@ describe('AdaptiveConcurrency decisions', () => {
   });
 
   it('a disposed listener hears nothing more', async () => {
-    const { controller, feed } = setup();
+    const { controller, feed } = setup({ initial: 3 });
     const seen: number[] = [];
     const subscription = controller.onLimitChange((c) => seen.push(c.limit));
     await feed(10, 100);
@@ -196,6 +250,10 @@ describe('AdaptiveConcurrency decisions', () => {
     assert.throws(
       () => new AdaptiveConcurrency({ max: 10, errorRateBar: 1 }, clock),
       /Expected `errorRateBar` to be a finite number >= 0 and < 1, got `1` \(number\)/,
+    );
+    assert.throws(
+      () => new AdaptiveConcurrency({ max: 10, initial: 11 }, clock),
+      /Expected `initial` to be an integer >= 3 and <= 10, got `11` \(number\)/,
     );
   });
 });

@@ -41,8 +41,25 @@
  * median 1.24 s and max 1.79 s over 150 step timings: a window that is mostly
  * pre-step samples can still decide +1, and the change then discards the
  * post-step calls in flight, wasting a round.
- * It starts at `min` (slow start) for the same reason: a baseline first
- * measured above the knee would never be corrected.
+ * It starts at `max` (the seed's base concurrency), or at `initial`, or at
+ * the limit a previous run remembered ({@link restore}), and cuts only on
+ * evidence. WHY not slow start from `min`: 20 symbols x 10 s calls took
+ * 70.4 s in the first cycle climbing from 3, past the spec's 50 s and the
+ * next tick; from 10 they take 20 s (30 s when the 10 s calls cross the 8 s
+ * p95 bar and the limit halves after the first wave).
+ * Starting high costs the gradient its baseline: the first windows are
+ * measured under our own full load and on cold connections (over real HTTP
+ * at 32 in flight, the first calls took 1.9 x the no-load latency), and a
+ * baseline that high is never corrected, so the limit settled at 12..24 for
+ * a knee of 8. So, once, after the first PROBE_AFTER_DECISIONS decisions,
+ * the limit drops to `min` for one window (reason `probe`), whose p50
+ * re-learns the baseline as at `min` always; the next decision resumes the
+ * limit from before the probe (or applies a bar, if one fired), and the
+ * gradient then finds the knee from above. The probe comes after the first
+ * cycle of the seed's workload (its 2nd decision ends that cycle), and is
+ * not repeated: below the knee, every sawtooth re-measures the baseline.
+ * A dependency whose every call is equally slow at any load gives a
+ * baseline of that latency and is cut only by the bars, as in the seed.
  *
  * Separately, `timeoutFor` and `shouldSkipCycle` read the last `window`
  * samples whatever the decisions (the seed's LatencyTracker).
@@ -57,6 +74,9 @@ import { checkInteger, checkNumber } from './check-option.ts';
 import { type LatencySnapshot, LatencyTracker } from './latency-tracker.ts';
 import { ListenerSet } from './listener-set.ts';
 
+/** Decisions before the one window at `min` that measures the no-load latency (the first ones are cold). */
+const PROBE_AFTER_DECISIONS = 2;
+
 /** Latencies are compared from this floor, so sub-millisecond jitter never reads as queueing. */
 const LATENCY_FLOOR_MS = 1;
 
@@ -65,6 +85,10 @@ export interface AdaptiveConcurrencyOptions {
   min?: number;
   /** The highest limit (seed: `max_concurrent` 10). */
   max: number;
+  /** The limit to start at, in [min, max]. Default `max`: cut on evidence, never slow-start. */
+  initial?: number;
+  /** The one early window at `min` that measures the no-load latency (see the header). Default true. */
+  baselineProbe?: boolean;
   /** Samples per decision and in the recent window. Default 10. */
   window?: number;
   /** A window p95 above this halves the limit. Default 8000. */
@@ -82,7 +106,7 @@ export interface AdaptiveConcurrencyOptions {
 }
 
 /** Why the limit moved. */
-export type LimitChangeReason = 'error-rate' | 'p95-bar' | 'latency-gradient' | 'recovered';
+export type LimitChangeReason = 'error-rate' | 'p95-bar' | 'latency-gradient' | 'recovered' | 'restored' | 'probe';
 
 /** A limit change with its evidence, as given to {@link AdaptiveConcurrency.onLimitChange} listeners. */
 export interface LimitChange {
@@ -121,6 +145,11 @@ export class AdaptiveConcurrency {
   /** Monotonic ms of the last limit change; calls that started before it are stale. */
   #changedAt = Number.NEGATIVE_INFINITY;
   #samplesSinceSkip = 0;
+  /** A decision was made: a remembered limit no longer applies. */
+  #decided = false;
+  #decisions = 0;
+  /** The one early window at `min` that measures the no-load latency: not yet, under way (and where to resume), done. */
+  #probe: { kind: 'pending' } | { kind: 'probing'; resume: number } | { kind: 'done' } = { kind: 'pending' };
 
   constructor(options: AdaptiveConcurrencyOptions, clock: Clock) {
     this.min = checkInteger('min', options.min ?? 3, { min: 1 });
@@ -135,7 +164,8 @@ export class AdaptiveConcurrency {
     this.#window = new LatencyTracker({ window });
     this.#recent = new LatencyTracker({ window });
     this.#listeners = new ListenerSet(options.onListenerError);
-    this.#limit = this.min;
+    if (options.baselineProbe === false) this.#probe = { kind: 'done' };
+    this.#limit = checkInteger('initial', options.initial ?? this.max, { min: this.min, max: this.max });
   }
 
   /** The current limit on in-flight calls. */
@@ -156,6 +186,19 @@ export class AdaptiveConcurrency {
   /** Calls `listener` after every limit change. */
   onLimitChange(listener: (change: LimitChange) => void): { dispose(): void } {
     return this.#listeners.add(listener);
+  }
+
+  /**
+   * Starts from a limit a previous run remembered (clamped to [min, max]),
+   * unless a decision already moved the limit: then this run's own evidence
+   * wins and nothing happens. Emits a change with reason `restored` when the
+   * limit moves. Returns whether the remembered limit is now in force.
+   */
+  restore(limit: number): boolean {
+    if (this.#decided || !Number.isFinite(limit)) return false;
+    const wanted = Math.round(limit);
+    this.#setLimit(wanted, 'restored', this.#window.snapshot());
+    return this.#limit === Math.min(this.max, Math.max(this.min, wanted));
   }
 
   /** Records one completed call; call it at completion, with the latency measured on the same clock. */
@@ -190,10 +233,30 @@ export class AdaptiveConcurrency {
   }
 
   #decide(): void {
+    this.#decided = true;
+    this.#decisions++;
     const window = this.#window.snapshot();
     this.#window.reset();
     const { wanted, reason } = this.#nextLimit(window);
+    const probe = this.#probe;
+    if (probe.kind === 'probing') {
+      // The window at min re-learned the baseline; resume where we were unless a bar says otherwise.
+      this.#probe = { kind: 'done' };
+      this.#setLimit(reason === 'recovered' ? probe.resume : wanted, reason, window);
+      return;
+    }
     this.#setLimit(wanted, reason, window);
+    if (probe.kind === 'pending' && this.#decisions >= PROBE_AFTER_DECISIONS) this.#startProbe(window);
+  }
+
+  /** One window at `min` to measure the no-load latency, once, early (see the header). */
+  #startProbe(window: LatencySnapshot): void {
+    if (this.#limit === this.min) {
+      this.#probe = { kind: 'done' }; // already at min: its windows re-learn the baseline anyway
+      return;
+    }
+    this.#probe = { kind: 'probing', resume: this.#limit };
+    this.#setLimit(this.min, 'probe', window);
   }
 
   /** Rules 1-4 of the header, in order. */

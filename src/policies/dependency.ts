@@ -4,8 +4,8 @@ import type { Clock } from '../time/clock.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
 import { LatencyTracker } from './latency-tracker.ts';
 import type { RateLimiter } from './rate-limiter.ts';
-import { SharedTokenBucket } from './shared-token-bucket.ts';
-import { TokenBucket } from './token-bucket.ts';
+import { SharedWindowLimiter } from './shared-window-limiter.ts';
+import { WindowLimiter } from './window-limiter.ts';
 
 /** Latency samples kept per dependency, for its p50/p95/p99 in metrics and health. */
 const DEPENDENCY_LATENCY_WINDOW = 100;
@@ -27,11 +27,11 @@ export class Dependency {
     const rate = spec.rateLimit;
     if (!rate) this.limiter = null;
     else if (rate.shared) {
-      this.limiter = new SharedTokenBucket(
-        { name: spec.name, capacity: rate.requests, perMs: rate.perMs },
+      this.limiter = new SharedWindowLimiter(
+        { name: spec.name, limit: rate.requests, perMs: rate.perMs },
         buckets,
         clock,
       );
-    } else this.limiter = new TokenBucket({ capacity: rate.requests, perMs: rate.perMs }, clock);
+    } else this.limiter = new WindowLimiter({ limit: rate.requests, perMs: rate.perMs }, clock);
   }
 }

@@ -9,6 +9,7 @@ import { BreakerOpenError } from './breaker-open-error.ts';
 import type { BreakerPermit } from './circuit-breaker.ts';
 import type { Dependency } from './dependency.ts';
 import { LatencyTracker } from './latency-tracker.ts';
+import type { LimitMemory } from './limit-memory.ts';
 
 type Permits = Array<[Dependency, BreakerPermit | null]>;
 
@@ -21,7 +22,16 @@ export interface LoopGovernorOptions {
   /** Applies a new concurrency limit to the loop's pool. */
   readonly setConcurrency: (limit: number) => void;
   readonly onCooldown?: (ticks: number) => void;
+  /**
+   * Where the adaptive limit survives a restart: loaded once at construction
+   * (a remembered limit replaces the start at max, unless a decision came
+   * first), saved on a change at most once per {@link LIMIT_SAVE_EVERY_MS}.
+   */
+  readonly memory?: LimitMemory;
 }
+
+/** A changed limit is written at once, then at most this often (a held change is written at a later call's end). */
+export const LIMIT_SAVE_EVERY_MS = 30_000;
 
 /**
  * Every policy that governs one loop, in one place: the breakers and rate
@@ -36,6 +46,9 @@ export class LoopGovernor implements AttemptGovernor {
   readonly adaptive: AdaptiveConcurrency | null;
   readonly backpressure: Backpressure | null;
   readonly #o: LoopGovernorOptions;
+  /** Monotonic ms of the last save of the limit, and a change held back since. */
+  #savedAt = Number.NEGATIVE_INFINITY;
+  #unsaved: number | undefined;
 
   constructor(options: LoopGovernorOptions) {
     this.#o = options;
@@ -48,8 +61,21 @@ export class LoopGovernor implements AttemptGovernor {
           clock,
         )
       : null;
-    this.adaptive?.onLimitChange(({ limit }) => options.setConcurrency(limit));
+    this.adaptive?.onLimitChange(({ limit, reason }) => {
+      options.setConcurrency(limit);
+      if (reason !== 'restored' && reason !== 'probe') this.#remember(limit);
+    });
     if (this.adaptive) options.setConcurrency(this.adaptive.limit);
+    const adaptive = this.adaptive;
+    if (adaptive && options.memory) {
+      // load never rejects by contract; a port that does only costs the restart its memory.
+      void options.memory.load(loop.name).then(
+        (limit) => {
+          if (limit !== undefined) adaptive.restore(limit);
+        },
+        () => {},
+      );
+    }
     const bp = loop.policies.backpressure;
     this.backpressure =
       bp && options.periodMs !== undefined
@@ -108,6 +134,20 @@ export class LoopGovernor implements AttemptGovernor {
     return { exit: (end) => this.#exit(permits, end) };
   }
 
+  /** Saves `limit` now when the last save is old enough, else holds it for a later call's end. */
+  #remember(limit: number): void {
+    const memory = this.#o.memory;
+    if (!memory) return;
+    const now = this.#o.clock.monotonic();
+    if (now - this.#savedAt < LIMIT_SAVE_EVERY_MS) {
+      this.#unsaved = limit;
+      return;
+    }
+    this.#savedAt = now;
+    this.#unsaved = undefined;
+    memory.save(this.#o.loop.name, limit);
+  }
+
   /** One permit per dependency with a breaker; throws BreakerOpenError (releasing the others) when one rejects. */
   #acquirePermits(): Permits {
     const permits: Permits = [];
@@ -129,6 +169,7 @@ export class LoopGovernor implements AttemptGovernor {
     }
     this.latency.record(end.latencyMs, end.ok);
     this.adaptive?.record(end.latencyMs, end.ok);
+    if (this.#unsaved !== undefined) this.#remember(this.#unsaved);
     const throttled = end.error instanceof RateLimitedError;
     for (const [dep, permit] of permits) {
       dep.latency.record(end.latencyMs, end.ok);

@@ -1,10 +1,12 @@
 /**
  * The rate-limit port: what an item's execution needs from a rate limit,
- * whether the budget lives in this process ({@link TokenBucket}) or in the
- * store, shared by every process calling the same dependency.
+ * whether the budget lives in this process ({@link WindowLimiter}) or in the
+ * store, shared by every process calling the same dependency
+ * ({@link SharedWindowLimiter}). Both hold `rateLimit: { requests: N, per: T }`
+ * as at most N grants in any window of length T (./window-log.ts).
  *
- * Deliberately left out: how tokens are counted and stored, bursts, and
- * fairness across processes. Those are the implementation's business.
+ * Deliberately left out: how grants are counted and stored, and fairness
+ * across processes. Those are the implementation's business.
  *
  * @example
  * await limiter.take(signal);                 // wait for our turn

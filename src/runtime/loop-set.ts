@@ -7,6 +7,7 @@ import type { WorkItem } from '../core/work-item.ts';
 import { LoopRunner, type LoopRunnerDeps } from '../execution/loop-runner.ts';
 import type { Runnable } from '../lifecycle/runnable.ts';
 import type { Dependency } from '../policies/dependency.ts';
+import { documentLimitMemory } from '../policies/limit-memory.ts';
 import { LoopGovernor } from '../policies/loop-governor.ts';
 import { Scheduler } from '../scheduling/scheduler.ts';
 import { createTrigger, periodMs } from '../scheduling/trigger.ts';
@@ -18,6 +19,7 @@ import type { LoopSlot } from './runtime-views.ts';
 /** What the loops need once the store is open: the runner's ports, the named dependencies. */
 export interface LoopSetDeps extends LoopRunnerDeps {
   readonly dependencies: ReadonlyMap<string, Dependency>;
+  readonly logger: Logger;
 }
 
 /**
@@ -97,6 +99,13 @@ export class LoopSet {
           else runner.setConcurrency(limit);
         },
         onCooldown: (ticks) => deps.bus.emit('backpressure.cooldown', { loop: loop.name, ticks }),
+        // The adaptive limit survives a restart: the next start begins where this one left off.
+        memory: documentLimitMemory(deps.store.documents, this.#clock, (error, op, name) =>
+          deps.logger.warn(
+            { err: error, loop: name },
+            `adaptive limit not ${op === 'load' ? 'loaded' : 'saved'} (store error)`,
+          ),
+        ),
       });
       runner.attachGovernor(governor);
       this.#slots.set(loop.name, { runner, trigger, scheduler, governor });

@@ -189,6 +189,7 @@ export function runtimeParts(rt: Runtime) {
           rt.storeGuard.logFailure(`cycle:${name}`, error, { loop: name }, 'cycle failed to record (store error)'),
         onStored: (def, result, tick) => store.publisher?.publish(def, result, tick),
         dependencies: state.dependencies,
+        logger,
       });
     },
     stop: async (deadline) => {

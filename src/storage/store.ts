@@ -298,18 +298,35 @@ export interface InstanceRegistry {
 }
 
 /**
- * Token buckets shared by every process on the store. A bucket holds up to
- * `capacity` tokens and refills continuously at `capacity / perMs`.
+ * Rate-limit buckets shared by every process on the store: each grants at
+ * most `limit` calls in any window of `windowMs`, judged by the `now`s its
+ * callers pass (a sliding-window log of the bucket's last `limit` grants;
+ * the arithmetic is `takeFromLog` in src/policies/window-log.ts, identical
+ * on every backend). Callers pass the window they want enforced, margin
+ * included (`windowWithMarginMs`).
+ *
+ * Deliberately left out: the log's layout, cleanup of buckets no process
+ * uses any more (a bucket is at most `limit` numbers), and fairness between
+ * waiting processes (whoever asks first once a slot opens gets it).
  */
 export interface RateLimitStore {
   /**
-   * Takes one token from bucket `name` at `now` (creating it full), unless it
-   * is empty or paused. Returns `{ granted: true, waitMs: 0 }`, or
-   * `{ granted: false, waitMs }` with the time until a token (or the end of a
-   * pause) is due. Atomic across processes.
+   * Grants one call from bucket `name` at `now` (creating the bucket empty)
+   * when fewer than `limit` grants lie in `(now - windowMs, now]` and no
+   * pause forbids it, and records the grant. Returns `{ granted: true,
+   * waitMs: 0 }`, or `{ granted: false, waitMs }` with the whole ms until a
+   * call would be granted (a caller that waits that long is granted unless a
+   * peer took the slot meanwhile); a refused take writes nothing. Atomic
+   * across processes. Rejects with a RangeError naming the bucket when
+   * `limit` is not an integer >= 1 or `windowMs` not a number > 0.
    */
-  take(name: string, capacity: number, perMs: number, now: number): Promise<{ granted: boolean; waitMs: number }>;
-  /** Grants nothing from `name` until `untilMs` (a 429 with Retry-After). Never shortens an existing pause. */
+  take(name: string, limit: number, windowMs: number, now: number): Promise<{ granted: boolean; waitMs: number }>;
+  /**
+   * Grants nothing from `name` before `untilMs` (a 429 with Retry-After),
+   * then restarts at the steady rate: the k-th call after the pause is
+   * granted no earlier than `untilMs + k * windowMs / limit`, on top of the
+   * window rule. Never shortens an existing pause.
+   */
   pause(name: string, untilMs: number): Promise<void>;
 }
 

@@ -1,17 +1,17 @@
+import { checkWindow, takeFromLog, type WindowLog } from '../../policies/window-log.ts';
 import type { RateLimitStore } from '../store.ts';
-import { type BucketState, checkBucket, takeToken } from './token-bucket.ts';
 
 /**
- * Token buckets in this process's memory, for `MemoryStore`: shared by every
- * caller of the store, as the durable backends share them between processes.
- * The arithmetic is {@link takeToken}'s.
+ * Rate-limit buckets in this process's memory, for `MemoryStore`: shared by
+ * every caller of the store, as the durable backends share them between
+ * processes. The arithmetic is {@link takeFromLog}'s.
  *
  * @example
  * const buckets = new MemoryRateLimitStore(() => {});
- * const { granted, waitMs } = await buckets.take('llm_service', 100, 60_000, now);
+ * const { granted, waitMs } = await buckets.take('llm_service', 100, 61_000, now);
  */
 export class MemoryRateLimitStore implements RateLimitStore {
-  readonly #buckets = new Map<string, BucketState>();
+  readonly #buckets = new Map<string, WindowLog>();
   readonly #open: (op: string) => void;
 
   /** `open(op)` throws when the store is closed. */
@@ -21,21 +21,22 @@ export class MemoryRateLimitStore implements RateLimitStore {
 
   async take(
     name: string,
-    capacity: number,
-    perMs: number,
+    limit: number,
+    windowMs: number,
     now: number,
   ): Promise<{ granted: boolean; waitMs: number }> {
-    checkBucket(name, capacity, perMs);
+    checkWindow(name, limit, windowMs);
     this.#open('buckets.take');
-    const state = this.#buckets.get(name);
-    const step = takeToken(state, capacity, perMs, now);
-    if (step.granted) this.#buckets.set(name, { ...step.next, pausedUntil: state?.pausedUntil ?? null });
-    return { granted: step.granted, waitMs: step.waitMs };
+    const log = this.#buckets.get(name) ?? { grants: [], pausedUntil: null };
+    const step = takeFromLog(log, limit, windowMs, now);
+    if (!step.granted) return { granted: false, waitMs: step.waitMs };
+    this.#buckets.set(name, { ...log, grants: step.grants });
+    return { granted: true, waitMs: 0 };
   }
 
   async pause(name: string, untilMs: number): Promise<void> {
     this.#open('buckets.pause');
-    const state = this.#buckets.get(name) ?? { tokens: null, updatedAt: null, pausedUntil: null };
-    this.#buckets.set(name, { ...state, pausedUntil: Math.max(state.pausedUntil ?? untilMs, untilMs) });
+    const log = this.#buckets.get(name) ?? { grants: [], pausedUntil: null };
+    this.#buckets.set(name, { ...log, pausedUntil: Math.max(log.pausedUntil ?? untilMs, untilMs) });
   }
 }

@@ -27,7 +27,9 @@ import { EPOCH_LUA } from './fencing-epoch.ts';
  * - `P leases`: zset of lease keys scored by expiresAt;
  * - `P inst:<id>`: the instance record (JSON), with a PX TTL of the
  *   heartbeat's ttl; `P instances`: zset of ids scored by expiresAt;
- * - `P bucket:<name>`: hash tokens, updatedAt, pausedUntil (absent: null).
+ * - `P window:<name>`: a rate-limit bucket's last grants, a zset scored by
+ *   grant time (members: a per-bucket sequence number), at most its limit;
+ *   `P window-meta:<name>`: hash pausedUntil (absent: never paused), seq.
  */
 
 export const COORDINATION_SCRIPTS = {
@@ -135,38 +137,39 @@ return 1
 `,
 
   /*
-   * bucketTake. ARGV: prefix, name, capacity, perMs, now. The arithmetic of
-   * takeToken (../memory/token-bucket.ts), line for line: refills to now,
-   * takes one token unless empty or paused. Returns {1, '0'} after storing
-   * the new state, or {0, waitMs} with nothing written. State numbers are
-   * stored with 17 significant digits, so they round-trip as doubles.
+   * bucketTake. ARGV: prefix, name, limit, windowMs, now. The arithmetic of
+   * takeFromLog (src/policies/window-log.ts), line for line: the earliest
+   * grant time over the newest `limit` grants and the pause's ramp; grants
+   * when it is not after now. Returns {1, '0'} after logging the grant (and
+   * trimming the log to the newest `limit`), or {0, waitMs} with nothing
+   * written.
    */
   bucketTake: `
-local p, capacity, perMs, now = ARGV[1], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local k = p .. 'bucket:' .. ARGV[2]
-local h = redis.call('HMGET', k, 'tokens', 'updatedAt', 'pausedUntil')
-local stored, updated, paused = tonumber(h[1]), tonumber(h[2]), tonumber(h[3])
-local EPSILON = 1e-9
-local rate = capacity / perMs
-local base, from
-if paused ~= nil and (updated == nil or paused > updated) then
-  base, from = 0, paused
-elseif stored == nil or updated == nil then
-  base, from = capacity, now
-else
-  base, from = stored, updated
+local p, name, limit, windowMs, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local zk, mk = p .. 'window:' .. name, p .. 'window-meta:' .. name
+local paused = tonumber(redis.call('HGET', mk, 'pausedUntil'))
+local raw = redis.call('ZRANGE', zk, -limit, -1, 'WITHSCORES')
+local grants = {}
+for i = 2, #raw, 2 do grants[#grants + 1] = tonumber(raw[i]) end
+local m = #grants
+local spacing = windowMs / limit
+local best = math.huge
+for k = 0, limit - 1 do
+  local realAt, rampAt = -math.huge, -math.huge
+  if k < m then realAt = grants[m - k] + windowMs end
+  if paused ~= nil then rampAt = paused + k * spacing end
+  best = math.min(best, math.max(realAt, rampAt))
+  if k >= m then break end
 end
-local tokens = math.min(capacity, base + math.max(0, now - from) * rate)
-local updatedAt = math.max(from, now)
-local pauseWait = math.max(0, (paused or now) - now)
-local tokenWait = 0
-if tokens < 1 - EPSILON then tokenWait = math.ceil(updatedAt - now + (1 - tokens) / rate) end
-if pauseWait == 0 and tokenWait == 0 then
-  redis.call('HSET', k, 'tokens', string.format('%.17g', math.max(0, tokens - 1)),
-    'updatedAt', string.format('%.17g', updatedAt))
-  return {1, '0'}
+if paused ~= nil then best = math.max(best, paused) end
+local EPSILON = 1e-6
+if best > now + EPSILON then
+  return {0, string.format('%.17g', math.max(1, math.ceil(best - now - EPSILON)))}
 end
-return {0, string.format('%.17g', math.max(pauseWait, tokenWait))}
+local seq = redis.call('HINCRBY', mk, 'seq', 1)
+redis.call('ZADD', zk, ARGV[5], tostring(seq))
+redis.call('ZREMRANGEBYRANK', zk, 0, -(limit + 1))
+return {1, '0'}
 `,
 
   /*
@@ -174,7 +177,7 @@ return {0, string.format('%.17g', math.max(pauseWait, tokenWait))}
    * of its current value and untilMs (creating the bucket). Returns 1.
    */
   bucketPause: `
-local k = ARGV[1] .. 'bucket:' .. ARGV[2]
+local k = ARGV[1] .. 'window-meta:' .. ARGV[2]
 local current = tonumber(redis.call('HGET', k, 'pausedUntil'))
 if current == nil or tonumber(ARGV[3]) > current then redis.call('HSET', k, 'pausedUntil', ARGV[3]) end
 return 1

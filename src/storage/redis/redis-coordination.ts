@@ -1,4 +1,4 @@
-import { checkBucket } from '../memory/token-bucket.ts';
+import { checkWindow } from '../../policies/window-log.ts';
 import type { InstanceRecord, InstanceRegistry, Lease, LeaseStore, RateLimitStore } from '../store.ts';
 import type { EpochFloor } from './fencing-epoch.ts';
 import type { RunRedis } from './redis-store.ts';
@@ -102,18 +102,18 @@ export function redisInstanceRegistry(run: RunRedis): InstanceRegistry {
 }
 
 /**
- * Token buckets on Redis, for `RedisStore`, shared by every instance: the
- * arithmetic of `takeToken` (../memory/token-bucket.ts) ported to one Lua
- * script, so a take is atomic across processes.
+ * Rate-limit buckets on Redis, for `RedisStore`, shared by every instance:
+ * the sliding-window log of `takeFromLog` (src/policies/window-log.ts)
+ * ported to one Lua script, so a take is atomic across processes.
  *
  * @example
- * const { granted, waitMs } = await store.buckets.take('llm_service', 100, 60_000, now);
+ * const { granted, waitMs } = await store.buckets.take('llm_service', 100, 61_000, now);
  */
 export function redisRateLimitStore(run: RunRedis): RateLimitStore {
   return {
-    take: async (name, capacity, perMs, now) => {
-      checkBucket(name, capacity, perMs);
-      const reply = (await run('buckets.take', (io) => io.script('bucketTake', name, capacity, perMs, now))) as [
+    take: async (name, limit, windowMs, now) => {
+      checkWindow(name, limit, windowMs);
+      const reply = (await run('buckets.take', (io) => io.script('bucketTake', name, limit, windowMs, now))) as [
         number,
         string,
       ];

@@ -1,35 +1,33 @@
 import type Database from 'better-sqlite3';
-import { checkBucket, takeToken } from '../memory/token-bucket.ts';
+import { checkWindow, takeFromLog } from '../../policies/window-log.ts';
 import type { RateLimitStore } from '../store.ts';
 import type { RunStatements, Statements } from './statements.ts';
 
 /**
- * The SQLite store's token buckets (table `rate_buckets`), shared by every
- * process on the file. `take` reads the bucket, applies {@link takeToken}
- * and writes the new count in one `BEGIN IMMEDIATE` transaction, so two
- * processes never spend the same token; `pause` is one statement.
+ * The SQLite store's rate-limit buckets (table `rate_windows`), shared by
+ * every process on the file. `take` reads the bucket's log, applies
+ * {@link takeFromLog} and writes the new log in one `BEGIN IMMEDIATE`
+ * transaction, so two processes never spend the same slot; `pause` is one
+ * statement.
  *
  * @example
  * const buckets = sqliteRateLimitStore(db, sql, run);
- * const { granted, waitMs } = await buckets.take('llm_service', 100, 60_000, now);
+ * const { granted, waitMs } = await buckets.take('llm_service', 100, 61_000, now);
  */
 export function sqliteRateLimitStore(db: Database.Database, sql: Statements, run: RunStatements): RateLimitStore {
-  const take = db.transaction((name: string, capacity: number, perMs: number, now: number) => {
+  const take = db.transaction((name: string, limit: number, windowMs: number, now: number) => {
     const row = sql.selectBucket.get(name);
-    const step = takeToken(
-      row && { tokens: row.tokens, updatedAt: row.updated_at, pausedUntil: row.paused_until },
-      capacity,
-      perMs,
-      now,
-    );
-    // A refused take writes nothing: the count at any later time follows from the stored one.
-    if (step.granted) sql.writeBucket.run(name, step.next.tokens, step.next.updatedAt);
-    return { granted: step.granted, waitMs: step.waitMs };
+    const log = { grants: row ? (JSON.parse(row.grants) as number[]) : [], pausedUntil: row?.paused_until ?? null };
+    const step = takeFromLog(log, limit, windowMs, now);
+    // A refused take writes nothing: the log alone decides every later take.
+    if (!step.granted) return { granted: false, waitMs: step.waitMs };
+    sql.writeBucket.run(name, JSON.stringify(step.grants));
+    return { granted: true, waitMs: 0 };
   });
   return {
-    take: async (name, capacity, perMs, now) => {
-      checkBucket(name, capacity, perMs);
-      return run('buckets.take', () => take.immediate(name, capacity, perMs, now));
+    take: async (name, limit, windowMs, now) => {
+      checkWindow(name, limit, windowMs);
+      return run('buckets.take', () => take.immediate(name, limit, windowMs, now));
     },
     pause: async (name, untilMs) => {
       run('buckets.pause', (s) => s.pauseBucket.run(name, untilMs));

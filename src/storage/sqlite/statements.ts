@@ -62,9 +62,11 @@ import type Database from 'better-sqlite3';
  *   key ever leased and is never pruned: forgetting a key would let a stale
  *   holder's fence pass again.
  * - instances: one row per heartbeating process; `loops` is a JSON array.
- * - rate_buckets: a token bucket's count at `updated_at` (NULL: full, for a
- *   bucket created by a pause before any take gave it a capacity) and its
- *   pause (NULL: never paused).
+ * - rate_windows (migration 5, replacing migration 2's token-bucket
+ *   `rate_buckets`): a rate-limit bucket's last grants as a JSON array of
+ *   epoch ms, ascending, at most the bucket's limit (src/policies/window-log.ts),
+ *   and its pause (NULL: never paused). One row per bucket, rewritten whole
+ *   on a grant: a limit of 100 is about 1.5 kB.
  *
  * Recipes' state (migration 4), which prune never touches:
  *
@@ -207,6 +209,15 @@ export const MIGRATIONS: readonly string[] = [
     seq INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 5: rate limits as sliding-window logs (a token bucket let a window see twice its limit).
+  `
+  DROP TABLE IF EXISTS rate_buckets;
+  CREATE TABLE IF NOT EXISTS rate_windows (
+    name TEXT PRIMARY KEY,
+    grants TEXT NOT NULL DEFAULT '[]',
+    paused_until REAL
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export interface CycleRow {
@@ -281,8 +292,8 @@ export interface InstanceRow {
 }
 
 export interface BucketRow {
-  tokens: number | null;
-  updated_at: number | null;
+  /** JSON array of grant times, ascending. */
+  grants: string;
   paused_until: number | null;
 }
 
@@ -559,20 +570,18 @@ export function prepareStatements(db: Database.Database) {
     removeInstance: db.prepare<[id: string]>('DELETE FROM instances WHERE id = ?'),
 
     // in: name -> out: the bucket's row, or undefined when no take or pause created it yet.
-    selectBucket: db.prepare<[name: string], BucketRow>(
-      'SELECT tokens, updated_at, paused_until FROM rate_buckets WHERE name = ?',
+    selectBucket: db.prepare<[name: string], BucketRow>('SELECT grants, paused_until FROM rate_windows WHERE name = ?'),
+
+    // in: name, grants (JSON) -> the bucket's log is `grants`; its pause is kept.
+    writeBucket: db.prepare<[name: string, grants: string]>(
+      `INSERT INTO rate_windows (name, grants) VALUES (?, ?)
+       ON CONFLICT (name) DO UPDATE SET grants = excluded.grants`,
     ),
 
-    // in: name, tokens, updated_at -> the bucket holds `tokens` at `updated_at`; its pause is kept.
-    writeBucket: db.prepare<[name: string, tokens: number, updated_at: number]>(
-      `INSERT INTO rate_buckets (name, tokens, updated_at) VALUES (?, ?, ?)
-       ON CONFLICT (name) DO UPDATE SET tokens = excluded.tokens, updated_at = excluded.updated_at`,
-    ),
-
-    // in: name, until -> the bucket is paused until the later of its pause and `until` (created full,
-    // tokens NULL, when missing). One statement: atomic without a transaction.
+    // in: name, until -> the bucket is paused until the later of its pause and `until` (created with
+    // an empty log when missing). One statement: atomic without a transaction.
     pauseBucket: db.prepare<[name: string, until: number]>(
-      `INSERT INTO rate_buckets (name, paused_until) VALUES (?, ?)
+      `INSERT INTO rate_windows (name, paused_until) VALUES (?, ?)
        ON CONFLICT (name) DO UPDATE
          SET paused_until = max(coalesce(paused_until, excluded.paused_until), excluded.paused_until)`,
     ),
