@@ -107,10 +107,10 @@ export async function actOnItems(
     const { pool } = deps;
     let changed = settable();
     const closing = deps.closing;
-    const closed = closing ? abortedPromise(closing) : null;
+    const closed: Promise<void>[] = closing ? [abortedPromise(closing)] : [];
     for (const [index, item] of queued.entries()) {
       while (!closing?.aborted && pool.active + pool.waiting + entering >= pool.concurrency) {
-        await Promise.race([pool.nextRelease(), changed.promise, ...(closed ? [closed] : [])]);
+        await Promise.race([pool.nextRelease(), changed.promise, ...closed]);
       }
       if (closing?.aborted) {
         // Shutdown began: start nothing new. The rest go back to the queue, claims released now.
