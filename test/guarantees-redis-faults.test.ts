@@ -419,7 +419,7 @@ async function startHolderAndPeer(
     recoveryIntervalMs: 500,
   };
   const peer = startChild({ ...base, store: urls.direct, role: 'peer' }, children);
-  await peer.waitFor((l) => l.ev === 'ready', 20_000);
+  await peer.waitFor((l) => l.ev === 'ready', 60_000);
   const holder = startChild(
     {
       ...base,

@@ -101,7 +101,7 @@ describe('guarantees on the Redis store, with real processes', { timeout: LONG ?
       loop: { name: 'ticker', trigger: { cron: '* * * * * *' }, items: 1 },
     });
     const procs = [1, 2, 3].map((i) => startChild(spec(i), children));
-    const readies = await Promise.all(procs.map((p) => p.waitFor((l) => l.ev === 'ready', 20_000)));
+    const readies = await Promise.all(procs.map((p) => p.waitFor((l) => l.ev === 'ready', 60_000)));
     assert.match(String(readies[0]?.store), /^redis:\/\//, 'the children run on Redis');
     const firstUp = Math.min(...readies.map((r) => r.t));
     const allUp = Math.max(...readies.map((r) => r.t));
@@ -180,7 +180,7 @@ describe('guarantees on the Redis store, with real processes', { timeout: LONG ?
       leaseTtlMs: TTL,
     };
     const peers = [1, 2].map((i) => startChild({ ...base, role: `peer-${i}` }, children));
-    await Promise.all(peers.map((p) => p.waitFor((l) => l.ev === 'ready', 20_000)));
+    await Promise.all(peers.map((p) => p.waitFor((l) => l.ev === 'ready', 60_000)));
     // The victim's items block (60 s, honouring their signal); the peers' acts return at once.
     const victim = startChild({ ...base, role: 'victim', act: { sleepMs: 60_000 }, runOnStart: true }, children);
     await victim.waitUntil(
@@ -280,7 +280,7 @@ describe('guarantees on the Redis store, with real processes', { timeout: LONG ?
       recoveryIntervalMs: 250,
     };
     const peer = startChild({ ...base, role: 'peer' }, children);
-    await peer.waitFor((l) => l.ev === 'ready', 20_000);
+    await peer.waitFor((l) => l.ev === 'ready', 60_000);
     const holder = startChild(
       { ...base, role: 'holder', act: { sleepMs: 60_000 }, runOnStart: true, probeLateWrites: true },
       children,

@@ -91,7 +91,7 @@ describe('guarantee: one cycle per tick, none missed without a reason', { timeou
       loop: { name: 'ticker', trigger: { cron: '* * * * * *' }, items: 1 },
     });
     const procs = [1, 2, 3].map((i) => startChild(spec(i), children));
-    const readies = await Promise.all(procs.map((p) => p.waitFor((l) => l.ev === 'ready', 20_000)));
+    const readies = await Promise.all(procs.map((p) => p.waitFor((l) => l.ev === 'ready', 60_000)));
     const firstUp = Math.min(...readies.map((r) => r.t));
     const allUp = Math.max(...readies.map((r) => r.t));
     await sleep(RUN_MS);

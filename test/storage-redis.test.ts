@@ -58,7 +58,9 @@ function freshPrefix(): string {
 }
 
 async function freshStore(prefix = freshPrefix()): Promise<RedisStore> {
-  const store = await RedisStore.open(server.url, { prefix });
+  // A generous command timeout: the contract is about answers, and a busy machine (another suite beside
+  // this one) can take seconds over a bulk script. The timeout itself is tested in storage-redis-faults.
+  const store = await RedisStore.open(server.url, { prefix, commandTimeoutMs: 15_000 });
   opened.push(store);
   return store;
 }

@@ -62,7 +62,7 @@ export function finished(
 export async function waitFor(
   child: { output: { stdout: string; stderr: string } },
   predicate: (out: { stdout: string; stderr: string }) => boolean,
-  timeoutMs = 15_000,
+  timeoutMs = 30_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!predicate(child.output)) {

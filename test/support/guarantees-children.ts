@@ -151,7 +151,7 @@ export function startChild(spec: ChildSpec, registry: Child[]): Child {
     wake();
     return { code: code as number | null, signal: signal as NodeJS.Signals | null };
   });
-  const waitUntil = (what: string, ok: (lines: ChildLine[]) => boolean, timeoutMs = 15_000) =>
+  const waitUntil = (what: string, ok: (lines: ChildLine[]) => boolean, timeoutMs = 45_000) =>
     new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         waiters.delete(check);
@@ -209,7 +209,7 @@ export async function killAll(registry: Child[]): Promise<void> {
  * waits for a graceful exit; rejects with the child's stderr when it does not
  * exit 0.
  */
-export async function stopChild(child: Child, timeoutMs = 15_000): Promise<void> {
+export async function stopChild(child: Child, timeoutMs = 45_000): Promise<void> {
   // A child signalled before its SIGTERM listener exists would die of the signal instead of stopping.
   await child.waitFor((l) => l.ev === 'boot', timeoutMs).catch(() => {});
   if (!child.running) return;
