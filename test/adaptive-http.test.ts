@@ -136,9 +136,14 @@ describe('adaptive concurrency over real HTTP (latency = 100 ms * max(1, infligh
       assert.ok(medianLimit >= 6 && medianLimit <= 11, `median limit ${medianLimit} (knee ${KNEE})`);
       assert.ok(steady.length >= 200, `enough steady requests to read a p99: ${steady.length}`);
       assert.ok(p99.imposed <= 1.5 * BASE_MS, `steady p99 imposed by the server ${p99.imposed} ms > 1.5 x base`);
-      // Coarse guard on what was measured (timer lateness included): a fixed limit of 32 reads 4 x base,
-      // and any limit above 16 at least 2 x base.
-      assert.ok(p99.measured < 2 * BASE_MS, `steady p99 measured at the server ${p99.measured.toFixed(1)} ms`);
+      // Coarse guard on what was measured: a fixed limit of 32 reads 4 x base, and any limit above 16 at
+      // least 2 x base. The server's timers are late by as much as this process's event loop stalls (one
+      // process holds both), so that lateness is allowed on top: the machine's speed is not the behaviour.
+      const lateMs = loopDelay.percentile(99) / 1e6;
+      assert.ok(
+        p99.measured < 2 * BASE_MS + lateMs,
+        `steady p99 measured at the server ${p99.measured.toFixed(1)} ms (event loop delay p99 ${lateMs.toFixed(1)} ms)`,
+      );
       assert.ok(loweredAfterMs <= 2_000, `limit lowered ${loweredAfterMs.toFixed(0)} ms after the x4 step`);
     } finally {
       stop = true;

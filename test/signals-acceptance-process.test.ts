@@ -184,7 +184,8 @@ describe('2. Parallel processing via batched subagent invocation', BOX, () => {
       );
       assert.equal(llm.stats().maxInflight, 10, 'the stand-in saw 10 calls at once, never more');
       assert.ok(ms >= 2 * 300, `${ms} ms: 20 calls of 300 ms, 10 at a time, need at least 2 rounds`);
-      assert.ok(ms < 10 * 300, `${ms} ms: not serial (20 rounds would be 6000 ms)`);
+      // 10 at a time is shown by maxInflight; the duration only has to rule out one call at a time.
+      assert.ok(ms < 20 * 300, `${ms} ms: not serial (20 rounds would be 6000 ms)`);
     } finally {
       await stop(app);
     }
