@@ -345,7 +345,11 @@ export function runtimeParts(rt: Runtime) {
     runnables(schedule: boolean): Runnable[] {
       const head = [...store.runnables(), recorder, lifecycleEvents, dependencies, metrics, recipes, observers];
       const web = options.http ? [http(options.http)] : [];
-      return [...head, ...web, ...(options.runnables ?? []), ...(schedule ? scheduling() : [loops])];
+      const own =
+        typeof options.runnables === 'function'
+          ? options.runnables({ store: guarded, bus, registry: () => state.metrics?.registry ?? null })
+          : (options.runnables ?? []);
+      return [...head, ...web, ...own, ...(schedule ? scheduling() : [loops])];
     },
   };
 }
