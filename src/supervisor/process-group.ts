@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { Clock } from '../time/clock.ts';
+import { groupMembers } from './process-table.ts';
 
 /**
  * A service's processes are one process group: spawned detached, the child
@@ -25,9 +26,14 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
   }
 }
 
-/** Whether any process of group `pgid` is still there (zombies included, until reaped). */
+/**
+ * Whether a live process of group `pgid` is left. Zombies do not count:
+ * members whose parent died are reparented to init, which may reap them
+ * only after a while (about a second on some container inits).
+ */
 export function groupAlive(pgid: number): boolean {
-  return signalGroup(pgid, 0);
+  if (!signalGroup(pgid, 0)) return false;
+  return process.platform !== 'linux' || groupMembers(pgid).length > 0;
 }
 
 /** How a stop ended: every member left after the stop signal, or the group had to be SIGKILLed. */

@@ -12,6 +12,8 @@ export interface ProcessInfo {
   readonly cpuSeconds: number;
   /** When it started, in clock ticks since boot (Linux); 0 elsewhere. With the pid, it names one process for good. */
   readonly startTicks: number;
+  /** Exited, waiting to be reaped by its parent (or by init, which may take a while). */
+  readonly zombie: boolean;
 }
 
 /** What a service's processes use together: its group, and descendants that left the group. */
@@ -47,6 +49,7 @@ export function parseProcStat(text: string, pageSize: number, clockTicks: number
   const field = (n: number) => Number(rest[n - 3]);
   return {
     pid,
+    zombie: rest[0] === 'Z',
     ppid: field(4),
     pgid: field(5),
     cpuSeconds: (field(14) + field(15)) / clockTicks,
@@ -94,6 +97,7 @@ function readPs(): ProcessInfo[] {
       rssBytes: Number(rss) * 1024,
       cpuSeconds: psTime(time as string),
       startTicks: 0,
+      zombie: false,
     }));
 }
 
@@ -129,7 +133,7 @@ export function treeUsage(table: readonly ProcessInfo[], leader: number, pgid: n
   let cpuSeconds = 0;
   const pids: number[] = [];
   for (const p of table) {
-    if (!members.has(p.pid) && p.pid !== leader) continue;
+    if ((!members.has(p.pid) && p.pid !== leader) || p.zombie) continue;
     pids.push(p.pid);
     rssBytes += p.rssBytes;
     cpuSeconds += p.cpuSeconds;
@@ -147,9 +151,9 @@ export function processStartTicks(pid: number): number | undefined {
   }
 }
 
-/** Pids whose process group is `pgid` (Linux `/proc`, else `ps`). */
+/** Pids of the live (not zombie) processes in group `pgid` (Linux `/proc`, else `ps`). */
 export function groupMembers(pgid: number): number[] {
   return readProcessTable()
-    .filter((p) => p.pgid === pgid)
+    .filter((p) => p.pgid === pgid && !p.zombie)
     .map((p) => p.pid);
 }
