@@ -12,6 +12,7 @@ import { SERVICE_EVENT_NAMES } from '../supervisor/service-events.ts';
 
 /** Bus events a webhook target may list besides the alerts'. */
 const BUS_WEBHOOK_EVENTS = ['result.published', ...SERVICE_EVENT_NAMES] as const;
+
 import type { Clock } from '../time/clock.ts';
 
 /** What the config says about alerts, webhooks and traces (all optional: off when absent). */
