@@ -9,11 +9,10 @@ import type { Disposable, EventBus } from '../observability/events.ts';
 import { startTracing, type Tracing } from '../observability/tracing.ts';
 import { WebhookDispatcher, type WebhookTarget } from '../observability/webhooks.ts';
 import { SERVICE_EVENT_NAMES } from '../supervisor/service-events.ts';
+import type { Clock } from '../time/clock.ts';
 
 /** Bus events a webhook target may list besides the alerts'. */
 const BUS_WEBHOOK_EVENTS = ['result.published', ...SERVICE_EVENT_NAMES] as const;
-
-import type { Clock } from '../time/clock.ts';
 
 /** What the config says about alerts, webhooks and traces (all optional: off when absent). */
 export interface ObservabilityOptions {
