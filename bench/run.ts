@@ -16,6 +16,7 @@ import { benchRedisVsBullmq } from './redis-vs-bullmq.ts';
 import { line } from './report.ts';
 import { benchSignals } from './signals.ts';
 import { benchSqliteThroughput } from './sqlite-throughput.ts';
+import { benchSupervisor } from './supervisor.ts';
 import { benchTakeover } from './takeover.ts';
 
 line(
@@ -31,6 +32,7 @@ const sections: Record<string, () => Promise<unknown>> = {
   httpFootprint: benchHttpFootprint,
   redisVsBullmq: benchRedisVsBullmq,
   signals: benchSignals,
+  supervisor: benchSupervisor,
 };
 const only = process.argv
   .find((arg) => arg.startsWith('--only='))
