@@ -43,21 +43,35 @@ interface Pm2 {
   disconnect(): void;
 }
 
+let pm2Home: string | null = null;
+
+/**
+ * Runs `run` against a PM2 daemon in a temp PM2_HOME. pm2 reads PM2_HOME once,
+ * when it is first loaded: one home serves the whole bench, emptied after
+ * each section and removed by {@link closePm2}.
+ */
 async function withPm2<T>(run: (pm2: Pm2, home: string) => Promise<T>): Promise<T> {
-  const home = mkdtempSync(join(tmpdir(), 'autoloop-bench-pm2-'));
-  process.env.PM2_HOME = home;
-  // pm2 reads PM2_HOME when it is loaded: import it only now.
+  pm2Home ??= mkdtempSync(join(tmpdir(), 'autoloop-bench-pm2-'));
+  process.env.PM2_HOME = pm2Home;
   const pm2 = (await import('pm2')).default as unknown as Pm2;
-  const call = <R>(fn: (cb: (e?: Error | null, r?: R) => void) => void) =>
-    new Promise<R>((ok, fail) => fn((e, r) => (e ? fail(e) : ok(r as R))));
-  await call((cb) => pm2.connect(cb));
+  await pm2Call((cb) => pm2.connect(cb));
   try {
-    return await run(pm2, home);
+    return await run(pm2, pm2Home);
   } finally {
-    await call((cb) => pm2.killDaemon(cb)).catch(() => {});
+    await pm2Call((cb) => pm2.delete('all', cb)).catch(() => {});
     pm2.disconnect();
-    rmSync(home, { recursive: true, force: true });
   }
+}
+
+async function closePm2(): Promise<void> {
+  if (!pm2Home) return;
+  const pm2 = (await import('pm2')).default as unknown as Pm2;
+  await pm2Call((cb) => pm2.connect(cb));
+  // pm2's killDaemon may never call back once the daemon is gone: wait for it at most 10 s.
+  await Promise.race([pm2Call((cb) => pm2.killDaemon(cb)).catch(() => {}), sleep(10_000)]);
+  pm2.disconnect();
+  rmSync(pm2Home, { recursive: true, force: true });
+  pm2Home = null;
 }
 
 function pm2Call<R>(fn: (cb: (e?: Error | null, r?: R) => void) => void): Promise<R> {
@@ -227,12 +241,18 @@ async function idleFootprint(): Promise<Record<string, { cpuS: number; rssMb: nu
 
 export async function benchSupervisor(): Promise<unknown> {
   heading('supervisor: autoloop services vs PM2 7');
-  const memory = await memoryRestart();
+  const memory = await memoryRestart().catch(async (error) => {
+    await closePm2();
+    throw error;
+  });
   const ms = (v: number | null) => (v === null ? 'no restart seen' : `${fmt(v)} ms`);
   line(`memory limit 256 MB, leak ~50 MB/s: crossing -> new process`);
   line(`  autoloop (1 s samples, 2 over)    ${ms(memory.autoloopMs)}`);
   line(`  pm2 max_memory_restart (30 s)     ${ms(memory.pm2Ms)}`);
-  const crash = await crashLoop();
+  const crash = await crashLoop().catch(async (error) => {
+    await closePm2();
+    throw error;
+  });
   line(`crash loop (exit 1 at once) for ${WINDOW_S} s (the issue asks 60 s; shortened):`);
   for (const [who, r] of Object.entries(crash)) {
     const shown = r.delaysMs
@@ -243,7 +263,12 @@ export async function benchSupervisor(): Promise<unknown> {
       `  ${who.padEnd(38)} ${String(r.restarts).padStart(4)} restarts, ends ${r.state}; delays ms: ${shown}${r.delaysMs.length > 12 ? ', …' : ''}`,
     );
   }
-  const idle = await idleFootprint();
+  let idle: Awaited<ReturnType<typeof idleFootprint>>;
+  try {
+    idle = await idleFootprint();
+  } finally {
+    await closePm2();
+  }
   line(`20 idle services for ${IDLE_S} s (the issue asks 60 s; shortened): the supervisor process itself`);
   for (const [who, r] of Object.entries(idle)) {
     line(`  ${who.padEnd(10)} CPU ${fmt(r.cpuS, 2)} s (${fmt((r.cpuS / IDLE_S) * 100, 2)} %), RSS ${fmt(r.rssMb)} MB`);

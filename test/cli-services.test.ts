@@ -36,7 +36,7 @@ services:
     limits: { memory: 512MB }
   crashy:
     command: "exit 3"
-    restart: { backoff: { initial: 5s } }
+    restart: { backoff: { initial: 10m, max: 10m } }
 `,
     );
     const started = await autoloop(['start', '--config', config], { cwd: dir, timeoutMs: 60_000 });

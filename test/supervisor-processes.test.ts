@@ -145,6 +145,29 @@ describe('supervised services, real processes', { timeout: 60_000 }, () => {
       await sv.close();
     }
   });
+
+  it('stop holds a service stopped (group gone, state in the store) until start', async () => {
+    const sv = await startSupervisor([serviceSpec({ name: 'idle', argv: ['sleep', '1000'] })]);
+    try {
+      await sv.waitFor('the start', (events) => ofType(events, 'service.started').length >= 1);
+      const pgid = ofType(sv.events, 'service.started')[0]?.data.pid as number;
+      sv.supervisor.stop('idle');
+      await sv.waitFor('the exit', (events) => ofType(events, 'service.exited').length >= 1);
+      await new Promise((r) => setTimeout(r, 300));
+      const [status] = sv.supervisor.status().instances;
+      assert.equal(status?.state, 'stopped');
+      assert.equal(groupAlive(pgid), false);
+      assert.equal(ofType(sv.events, 'service.started').length, 1, 'not restarted while stopped');
+      const doc = await sv.store.documents.list('services');
+      assert.equal((doc[0]?.value as { state: string } | undefined)?.state, 'stopped');
+      sv.supervisor.start('idle');
+      await sv.waitFor('the start again', (events) => ofType(events, 'service.started').length >= 2);
+      assert.equal(sv.supervisor.status().instances[0]?.restarts, 0, 'an operator stop and start is no crash');
+      assert.throws(() => sv.supervisor.stop('nope'), /unknown service "nope"; services in this config: idle/);
+    } finally {
+      await sv.close();
+    }
+  });
 });
 
 async function waitMembers(pgid: number, count: number): Promise<void> {

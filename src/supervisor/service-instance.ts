@@ -185,6 +185,7 @@ export class ServiceInstance {
     try {
       while (!signal.aborted) {
         if (this.#held) {
+          if (this.#state.kind !== 'stopped') this.#enter({ kind: 'stopped', reason: 'stopped by an operator' });
           await this.#idle(signal);
           continue;
         }
