@@ -16,6 +16,7 @@ import { benchRedisVsBullmq } from './redis-vs-bullmq.ts';
 import { line } from './report.ts';
 import { benchSignals } from './signals.ts';
 import { benchSqliteThroughput } from './sqlite-throughput.ts';
+import { benchSupervisor } from './supervisor.ts';
 import { benchTakeover } from './takeover.ts';
 
 line(
@@ -31,6 +32,7 @@ const sections: Record<string, () => Promise<unknown>> = {
   httpFootprint: benchHttpFootprint,
   redisVsBullmq: benchRedisVsBullmq,
   signals: benchSignals,
+  supervisor: benchSupervisor,
 };
 const only = process.argv
   .find((arg) => arg.startsWith('--only='))
@@ -47,3 +49,6 @@ if (chosen.length === 0) {
 const results: Record<string, unknown> = {};
 for (const name of chosen) results[name] = await sections[name]?.();
 if (process.argv.includes('--json')) line(JSON.stringify(results, null, 2));
+// A peer's client (pm2's) may leave sockets open after it disconnected: the
+// bench ends when its sections have, once stdout is flushed.
+process.stdout.write('', () => process.exit(0));

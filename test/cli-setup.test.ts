@@ -1,6 +1,6 @@
 /**
  * Setting autoloop up: `init` writes a starter config that validates and
- * runs; `service install` writes a systemd unit; the Dockerfile and the
+ * runs; `unit install` (formerly `service install`) writes a systemd unit; the Dockerfile and the
  * Kubernetes manifests in deploy/ are checked statically (no Docker engine
  * or cluster here), their configs with `autoloop validate`, and the image's
  * HEALTHCHECK command against a real HTTP server.
@@ -56,7 +56,7 @@ describe('setting autoloop up', { concurrency: true }, () => {
     });
   });
 
-  describe('autoloop service install', { concurrency: true }, () => {
+  describe('autoloop unit install', { concurrency: true }, () => {
     let config: string;
     before(() => {
       config = join(dir, 'svc', 'autoloop.yaml');
@@ -68,8 +68,9 @@ describe('setting autoloop up', { concurrency: true }, () => {
     });
 
     it('--dry-run prints a system unit: absolute node and bin, start --foreground --config, stop timeout = grace + 10 s', async () => {
-      const r = await autoloop(['service', 'install', '--dry-run', '--config', config, '--run-as', 'loops']);
+      const r = await autoloop(['unit', 'install', '--dry-run', '--config', config, '--run-as', 'loops']);
       assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stderr, /deprecated/);
       const unit = r.stdout;
       assert.match(unit, line(`ExecStart=${process.execPath} ${BIN} start --foreground --config ${config}`));
       assert.match(unit, line(`WorkingDirectory=${join(dir, 'svc')}`));
@@ -101,7 +102,7 @@ describe('setting autoloop up', { concurrency: true }, () => {
     it('--user -o FILE writes a user unit with resource limits and prints the systemctl commands', async () => {
       const out = join(dir, 'prices.service');
       const r = await autoloop([
-        'service',
+        'unit',
         'install',
         '--user',
         '-o',
@@ -123,9 +124,19 @@ describe('setting autoloop up', { concurrency: true }, () => {
       assert.doesNotMatch(unit, /^User=/m, 'a user unit runs as its user');
       assert.match(r.stdout, /systemctl --user daemon-reload\n {2}systemctl --user enable --now prices/);
       assert.match(r.stdout, /loginctl enable-linger/);
-      const bad = await autoloop(['service', 'install', '--dry-run', '--memory-max', 'lots', '--config', config]);
+      const bad = await autoloop(['unit', 'install', '--dry-run', '--memory-max', 'lots', '--config', config]);
       assert.equal(bad.code, 2);
       assert.match(bad.stderr, /--memory-max: expected a value like 512M, 2G or 50%, got "lots"/);
+    });
+
+    it('`service install`, the old spelling, still writes the unit and says it is deprecated', async () => {
+      const r = await autoloop(['service', 'install', '--dry-run', '--config', config, '--run-as', 'loops']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^# Written by `autoloop unit install`/m);
+      assert.match(
+        r.stderr,
+        /`service install` is deprecated and will be removed in the next release: use `autoloop unit install`/,
+      );
     });
 
     it('deploy/systemd/autoloop.service, the template, says the same things', () => {

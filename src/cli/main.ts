@@ -10,17 +10,18 @@ import { registerPlan } from './commands/plan.ts';
 import { registerRecipes } from './commands/recipes.ts';
 import { registerRestart } from './commands/restart.ts';
 import { registerRun } from './commands/run.ts';
-import { registerService } from './commands/service.ts';
+import { registerServices } from './commands/services.ts';
 import { registerStart } from './commands/start.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerStop } from './commands/stop.ts';
 import { registerTasks } from './commands/tasks.ts';
+import { registerUnit } from './commands/unit.ts';
 import { registerValidate } from './commands/validate.ts';
 import { CliExit, EXIT } from './context.ts';
 import { type Output, processOutput } from './output.ts';
 
 const EXIT_CODES_HELP = `
-Read commands (status, health, tasks, cycles, plan, validate, logs) take --json.
+Read commands (status, health, tasks, services, cycles, plan, validate, logs) take --json.
 Colour only on a terminal, and never with NO_COLOR set.
 
 Exit codes:
@@ -51,6 +52,8 @@ export function buildProgram(output: Output = processOutput): Command {
   registerLogs(program, output);
   registerTasks(program, output);
   registerPauseResume(program, output);
+  program.commandsGroup('Services:');
+  registerServices(program, output);
   program.commandsGroup('Loops:');
   registerRun(program, output);
   registerPlan(program, output);
@@ -58,7 +61,7 @@ export function buildProgram(output: Output = processOutput): Command {
   program.commandsGroup('Setup:');
   registerInit(program, output);
   registerValidate(program, output);
-  registerService(program, output);
+  registerUnit(program, output);
   registerAlerts(program, output);
   program.commandsGroup('Recipes:');
   registerRecipes(program, output);

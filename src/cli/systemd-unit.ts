@@ -43,7 +43,7 @@ export function systemdUnit(spec: UnitSpec): string {
   const envFile = spec.scope === 'system' ? `/etc/autoloop/${spec.name}.env` : `%h/.config/autoloop/${spec.name}.env`;
   const exec = [spec.node, spec.bin, 'start', '--foreground', '--config', spec.config].map(quoteArg).join(' ');
   return `# ${spec.name}.service: autoloop on ${escapeSpecifiers(spec.config)}
-# Written by \`autoloop service install\` at ${spec.writtenAt}. Run it again after
+# Written by \`autoloop unit install\` at ${spec.writtenAt}. Run it again after
 # moving the project, the config or node, then \`systemctl${spec.scope === 'user' ? ' --user' : ''} daemon-reload\`.
 # From the config: TimeoutStopSec=${stopSec}s (shutdown.grace ${formatDuration(spec.graceMs)} + ${STOP_MARGIN_S}s).
 # Defaulted: ${defaulted.join('; ')}.

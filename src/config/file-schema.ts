@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { LOOP_DEFAULTS, type LoopDefinition, type ResolvedDependency } from '../core/loop.ts';
 import { observabilityShape } from './observability-schema.ts';
 import { durationMs, loopNameSchema, policiesSchema, publishSchema, triggerSchema } from './schema.ts';
+import { servicesSchema } from './services-schema.ts';
 
 /** `./loops/demo.ts#act`, parsed. `exportName` is `default` when there is no `#`. */
 export interface ModuleRef {
@@ -168,6 +169,8 @@ const settingsShape = {
   retention: durationMs({ minMs: 60_000 }).optional(),
   /** log, alerts, webhooks, tracing. */
   ...observabilityShape,
+  /** Supervised processes (seed 003), run by the daemon beside the loops. */
+  services: servicesSchema,
 };
 
 /** A YAML config file: settings plus loops keyed by name. */

@@ -14,6 +14,7 @@ import type { ResolvedDependency, ResolvedLoop } from '../core/loop.ts';
 import type { WebhookTarget } from '../observability/webhooks.ts';
 import type { Recipe } from '../recipes/recipe.ts';
 import { recipeRegistry } from '../recipes/registry.ts';
+import type { ServiceSpec } from '../supervisor/service-spec.ts';
 import { ConfigError, type ConfigIssue, formatPath } from './config-error.ts';
 import { type FileSettings, fileConfigSchema, moduleConfigSchema, resolveDependency } from './file-schema.ts';
 import { coerceSubstituted, type Env, type Substitution } from './interpolate.ts';
@@ -26,6 +27,7 @@ import {
 import { resolveRecipeLoops, splitRecipeLoops } from './recipe-loops.ts';
 import { resolveFileLoops } from './resolve-file-loop.ts';
 import { checkLoop } from './resolve-loop.ts';
+import { resolveServices } from './services-schema.ts';
 import { readYaml } from './yaml-source.ts';
 import { type Validated, validate } from './zod-issues.ts';
 
@@ -60,6 +62,8 @@ export interface ResolvedConfig {
   readonly leases: { readonly ttlMs: number };
   readonly dependencies: ReadonlyArray<ResolvedDependency>;
   readonly loops: ReadonlyArray<ResolvedLoop>;
+  /** Supervised services (`services:`), in file order; empty when there are none. */
+  readonly services: readonly ServiceSpec[];
   /** Facts to log at start that are not errors (e.g. a recipe's LLM stages are off: no endpoint set). */
   readonly notes: readonly string[];
   /** Recipes given to the loader besides the built-in ones (the runtime needs them too). */
@@ -223,6 +227,7 @@ function finish(
     retentionMs: settings.retention ?? null,
     ...resolveObservability(settings, dir),
     loops: Object.freeze([...loops]),
+    services: resolveServices(settings.services, dir),
     notes: Object.freeze([...notes]),
     recipes: Object.freeze([...(options.recipes ?? [])]),
   });

@@ -139,7 +139,7 @@ tracing: { enabled: yes }
       'conf/autoloop.yaml: alerts.rules[1].window: expected no window with function value, got "5m"; window is the range of rate and increase; remove it or set function: rate',
       'conf/autoloop.yaml: alerts.rules[2].severity: expected one of "info", "warning", "critical", got "page"',
       'conf/autoloop.yaml: webhooks[0].url: expected an http(s) URL like "https://hooks.example.com/autoloop", got "ftp://x"',
-      'conf/autoloop.yaml: webhooks[0].events[0]: expected one of "alert.firing", "alert.resolved", "result.published", got "cycle.finished"',
+      'conf/autoloop.yaml: webhooks[0].events[0]: expected one of "alert.firing", "alert.resolved", "result.published", "service.started", "service.ready", "service.exited", "service.restarting", "service.stopped", "service.memory_limit", "service.health_failed", "service.failing", "service.recovered", "service.orphan_stopped", got "cycle.finished"',
       'conf/autoloop.yaml: tracing.enabled: expected boolean (true or false), got string "yes"',
     ]);
   });

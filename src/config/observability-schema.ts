@@ -19,6 +19,7 @@ import {
 } from '../observability/alerts/alert-rule.ts';
 import { LOG_LEVELS, type LogFileOptions, type LogLevel } from '../observability/logging.ts';
 import type { WebhookTarget } from '../observability/webhooks.ts';
+import { SERVICE_EVENT_NAMES } from '../supervisor/service-events.ts';
 import { durationMs } from './schema.ts';
 
 export const DEFAULT_LOG_FILE = './.autoloop/autoloop.log';
@@ -144,7 +145,7 @@ export const webhookSchema = z.strictObject({
     error: 'an http(s) URL like "https://hooks.example.com/autoloop"',
   }),
   events: z
-    .array(z.enum([...ALERT_EVENT_NAMES, 'result.published']))
+    .array(z.enum([...ALERT_EVENT_NAMES, 'result.published', ...SERVICE_EVENT_NAMES]))
     .min(1)
     .default([...ALERT_EVENT_NAMES]),
   headers: z.record(z.string().regex(HEADER_NAME, { error: 'an HTTP header name' }), z.string()).default({}),

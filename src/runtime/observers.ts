@@ -8,7 +8,11 @@ import { alertFeatures, alertRules } from '../observability/alerts/default-rules
 import type { Disposable, EventBus } from '../observability/events.ts';
 import { startTracing, type Tracing } from '../observability/tracing.ts';
 import { WebhookDispatcher, type WebhookTarget } from '../observability/webhooks.ts';
+import { SERVICE_EVENT_NAMES } from '../supervisor/service-events.ts';
 import type { Clock } from '../time/clock.ts';
+
+/** Bus events a webhook target may list besides the alerts'. */
+const BUS_WEBHOOK_EVENTS = ['result.published', ...SERVICE_EVENT_NAMES] as const;
 
 /** What the config says about alerts, webhooks and traces (all optional: off when absent). */
 export interface ObservabilityOptions {
@@ -49,9 +53,13 @@ export class Observers {
     const targets = options.webhooks ?? [];
     const webhooks = targets.length > 0 ? new WebhookDispatcher({ targets, clock, logger, random: o.random }) : null;
     if (webhooks) this.#runs.push(webhooks.run(this.#abort.signal));
-    // Stored results of loops with `publish` (signals), to the webhooks that ask for them.
-    if (webhooks && targets.some((t) => t.events.includes('result.published'))) {
-      this.#subscriptions.push(bus.on('result.published', (data) => webhooks.send('result.published', data)));
+    // Stored results of loops with `publish` (signals) and the supervisor's service events, to the
+    // webhooks that ask for them (alerts reach them through the evaluator).
+    if (webhooks) {
+      for (const event of BUS_WEBHOOK_EVENTS) {
+        if (!targets.some((t) => t.events.includes(event))) continue;
+        this.#subscriptions.push(bus.onAny((e) => (e.type === event ? webhooks.send(event, e.data) : undefined)));
+      }
     }
     const alerts = options.alerts;
     const rules = alerts

@@ -1,8 +1,10 @@
+import type { Registry } from 'prom-client';
 import type { DependencySpec } from '../config/file-schema.ts';
 import type { Logger } from '../core/logger.ts';
 import type { LoopDefinition, ResolvedDependency, ResolvedLoop } from '../core/loop.ts';
 import type { EventStreamOptions } from '../http/events-route.ts';
 import type { Runnable } from '../lifecycle/runnable.ts';
+import type { EventBus } from '../observability/events.ts';
 import type { Recipe } from '../recipes/recipe.ts';
 import type { RecipeRegistry } from '../recipes/registry.ts';
 import type { Store } from '../storage/store.ts';
@@ -80,7 +82,26 @@ export interface RuntimeOptions {
    * More long-lived parts of this deployment (e.g. supervised services):
    * started after the HTTP server and before the loops, stopped after the
    * loops drained, in reverse order. Names must not clash with the
-   * runtime's own parts (see runtime-parts.ts).
+   * runtime's own parts (see runtime-parts.ts). A function is called once
+   * at `start()` with what the runtime lends its parts (the store, once
+   * open, the bus, the metrics registry).
    */
-  runnables?: readonly Runnable[];
+  runnables?: readonly Runnable[] | ((host: PartHost) => readonly Runnable[]);
+  /**
+   * Fields a deployment's parts add to `/status` (e.g. `services`), each read
+   * when a snapshot is taken. Names must not clash with the snapshot's own.
+   */
+  status?: Readonly<Record<string, () => unknown>>;
+}
+
+/**
+ * What the runtime lends the parts in {@link RuntimeOptions.runnables}: read
+ * `store()` and `registry()` from `start()` on (the store opens first).
+ */
+export interface PartHost {
+  /** The store, behind its breaker. Throws before the runtime's store is open. */
+  store(): Store;
+  readonly bus: EventBus;
+  /** The runtime's Prometheus registry (null before the metrics part started). */
+  registry(): Registry | null;
 }

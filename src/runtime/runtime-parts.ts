@@ -245,7 +245,11 @@ export function runtimeParts(rt: Runtime) {
             }),
           ]
         : [];
-      return [...head, ...web, ...(options.runnables ?? []), ...(schedule ? scheduling() : [loops])];
+      const own =
+        typeof options.runnables === 'function'
+          ? options.runnables({ store: guarded, bus, registry: () => state.metrics?.registry ?? null })
+          : (options.runnables ?? []);
+      return [...head, ...web, ...own, ...(schedule ? scheduling() : [loops])];
     },
   };
 }

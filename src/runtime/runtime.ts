@@ -84,6 +84,10 @@ export class Runtime {
       ? options.recipes
       : recipeRegistry(options.recipes ?? []);
     this.recipes = new RecipeHost(registry, loops);
+    const clash = Object.keys(options.status ?? {}).filter((field) => SNAPSHOT_FIELDS.includes(field));
+    if (clash.length > 0) {
+      throw new AutoloopError(`status field(s) ${clash.join(', ')} clash with the snapshot's own; pick other names`);
+    }
     this.#group = new RunnableGroup({ clock: this.clock, logger: this.logger });
     this.#parts = runtimeParts(this);
   }
@@ -218,7 +222,9 @@ export class Runtime {
   /** Everything an operator asks "what is it doing?" about, as JSON-safe data. Served at `/status`. */
   async snapshot(): Promise<RuntimeSnapshot> {
     const recipes = await this.recipes.status();
-    return { ...(await snapshotOf(this.#view())), ...(Object.keys(recipes).length > 0 && { recipes }) };
+    const extra: Record<string, unknown> = {};
+    for (const [field, read] of Object.entries(this.options.status ?? {})) extra[field] = await read();
+    return { ...(await snapshotOf(this.#view())), ...(Object.keys(recipes).length > 0 && { recipes }), ...extra };
   }
 
   /**
@@ -262,6 +268,23 @@ export class Runtime {
     };
   }
 }
+
+/** The snapshot's own fields, which `RuntimeOptions.status` may not replace. */
+const SNAPSHOT_FIELDS = [
+  'owner',
+  'pid',
+  'state',
+  'startedAt',
+  'uptimeS',
+  'store',
+  'loops',
+  'dependencies',
+  'leases',
+  'queue',
+  'instances',
+  'recipes',
+  'storeBreaker',
+];
 
 function isRegistry(recipes: RuntimeOptions['recipes']): recipes is RecipeRegistry {
   return recipes !== undefined && !Array.isArray(recipes);

@@ -23,7 +23,13 @@ export function registerPlan(program: Command, output: Output): void {
       ]);
       // A memory store: a dry run must not touch the deployment's state.
       const runtime = createRuntime(
-        runtimeOptionsFromConfig(config, { store: 'memory://', http: false, observability: {}, logger: silentLogger }),
+        runtimeOptionsFromConfig(config, {
+          store: 'memory://',
+          http: false,
+          observability: {},
+          logger: silentLogger,
+          runnables: [],
+        }),
       );
       await runtime.start({ schedule: false });
       try {

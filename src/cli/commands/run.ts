@@ -47,6 +47,8 @@ async function run(name: string, flags: RunFlags, output: Output): Promise<numbe
       http: false,
       observability: {},
       logger: silentLogger,
+      // One cycle of one loop: the daemon runs the services, not this.
+      runnables: [],
     }),
   );
   const remove = onShutdownSignals({

@@ -20,10 +20,26 @@ interface InstallFlags extends ConfigFlags {
 
 const DOCS = fileURLToPath(new URL('../../../docs/operations.md', import.meta.url));
 
-export function registerService(program: Command, output: Output): void {
-  const service = program.command('service').description('run autoloop as a systemd service');
-  service
-    .command('install')
+/**
+ * `autoloop unit install`: a systemd unit for the daemon. It was `service
+ * install` until `services:` made "service" mean a supervised process; the
+ * old spelling still works for one release, with a note on stderr.
+ */
+export function registerUnit(program: Command, output: Output): void {
+  const unit = program.command('unit').description('run autoloop itself as a systemd unit');
+  installCommand(unit.command('install'), output);
+  const old = program
+    .command('service', { hidden: true })
+    .description('deprecated: `autoloop unit install` (a service is now a supervised process, see `services:`)');
+  installCommand(old.command('install'), output, () =>
+    output.err(
+      'autoloop: `service install` is deprecated and will be removed in the next release: use `autoloop unit install` (a "service" is now a process under `services:`)',
+    ),
+  );
+}
+
+function installCommand(command: Command, output: Output, beforeRun?: () => void): void {
+  command
     .description(
       'write a systemd unit running `autoloop start --foreground` on this config, and print how to enable it',
     )
@@ -44,6 +60,7 @@ KillMode=mixed, TimeoutStopSec = shutdown.grace + 10s, optional resource
 limits. Writing to /etc/systemd/system needs root (sudo, or --user, or -o).`,
     )
     .action(async (flags: InstallFlags) => {
+      beforeRun?.();
       process.exitCode = await install(flags, output);
     });
 }
@@ -85,7 +102,7 @@ async function install(flags: InstallFlags, output: Output): Promise<number> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const hint = code === 'EACCES' || code === 'EPERM' ? ' (run with sudo, or use --user, or -o FILE)' : '';
-    throw new CliExit(EXIT.failed, `service install: cannot write ${path}: ${(error as Error).message}${hint}`);
+    throw new CliExit(EXIT.failed, `unit install: cannot write ${path}: ${(error as Error).message}${hint}`);
   }
   output.out(`wrote ${path}`);
   output.out(nextSteps(flags, path).join('\n'));

@@ -1,0 +1,51 @@
+/**
+ * The supervisor's events, added to the typed {@link EventMap} by
+ * declaration merging: the event log records them, `/events` streams them,
+ * webhooks receive the ones a target lists (e.g. `service.failing`).
+ * Every payload names the service and the instance (0..instances-1).
+ */
+declare module '../observability/events.ts' {
+  interface EventMap {
+    'service.started': { service: string; instance: number; pid: number; restarts: number };
+    'service.ready': { service: string; instance: number; pid: number; afterMs: number };
+    'service.exited': {
+      service: string;
+      instance: number;
+      pid: number;
+      code: number | null;
+      signal: string | null;
+      upMs: number;
+      /** Why the supervisor stopped it, or null when it exited on its own. */
+      reason: string | null;
+    };
+    'service.restarting': { service: string; instance: number; delayMs: number; attempt: number; reason: string };
+    'service.stopped': { service: string; instance: number; reason: string };
+    'service.memory_limit': {
+      service: string;
+      instance: number;
+      pid: number;
+      rssBytes: number;
+      limitBytes: number;
+      samples: number;
+    };
+    'service.health_failed': { service: string; instance: number; failures: number; threshold: number; detail: string };
+    'service.failing': { service: string; instance: number; restarts: number; windowMs: number };
+    'service.recovered': { service: string; instance: number };
+    /** A process group recorded by a supervisor that died without stopping it, found and stopped at start. */
+    'service.orphan_stopped': { service: string; instance: number; pgid: number; killed: boolean };
+  }
+}
+
+/** Every service event name, for webhook `events:` lists and docs. */
+export const SERVICE_EVENT_NAMES = [
+  'service.started',
+  'service.ready',
+  'service.exited',
+  'service.restarting',
+  'service.stopped',
+  'service.memory_limit',
+  'service.health_failed',
+  'service.failing',
+  'service.recovered',
+  'service.orphan_stopped',
+] as const;

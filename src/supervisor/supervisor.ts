@@ -1,0 +1,303 @@
+import { hostname, totalmem } from 'node:os';
+import type { Registry } from 'prom-client';
+import { AutoloopError } from '../core/errors.ts';
+import { type Logger, silentLogger } from '../core/logger.ts';
+import type { Runnable } from '../lifecycle/runnable.ts';
+import type { Disposable, EventBus } from '../observability/events.ts';
+import type { ComponentHealth, HealthCheck } from '../runtime/health.ts';
+import type { Store } from '../storage/store.ts';
+import type { Clock } from '../time/clock.ts';
+import { systemClock } from '../time/system-clock.ts';
+import { stopOrphans } from './orphans.ts';
+import { readProcessTable, treeUsage } from './process-table.ts';
+import { type InstanceStatus, ServiceInstance } from './service-instance.ts';
+import { registerServiceMetrics } from './service-metrics.ts';
+import { type InstanceRecord, RecordWriter, SERVICES_NAMESPACE } from './service-record.ts';
+import type { MemorySpec, ServiceSpec } from './service-spec.ts';
+
+/** What the supervisor borrows from the runtime it runs in, read once its runnables start. */
+export interface SupervisorHost {
+  /** The store (service state under namespace `services`). */
+  store(): Store;
+  readonly bus: EventBus;
+  /** The runtime's Prometheus registry, when it has one. */
+  registry(): Registry | null | undefined;
+}
+
+export interface SupervisorOptions {
+  readonly services: readonly ServiceSpec[];
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  /** The environment services inherit. Default `process.env`. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Names this machine in the store's records. Default `os.hostname()`. */
+  readonly host?: string;
+  /** How often the process trees are sampled (memory watch, status). Default 1 s. */
+  readonly sampleIntervalMs?: number;
+  /** For `limits.memory` given as a percent. Default `os.totalmem()`. */
+  readonly totalMemoryBytes?: number;
+}
+
+/** `/status`'s `services` and `autoloop services --json`. */
+export interface ServicesStatus {
+  readonly host: string;
+  readonly instances: readonly InstanceStatus[];
+}
+
+/**
+ * Seed 003's process supervisor: keeps each service's instances running
+ * (restart with backoff and limits, memory watch, health checks, readiness
+ * before dependents), records them in the store, and on start stops the
+ * process groups a killed predecessor left behind.
+ *
+ * It plugs into a runtime as runnables (`RuntimeOptions.runnables`):
+ * `supervisor` (orphans, sampler, metrics) and one `service:<name>` per
+ * service, each after the services it `dependsOn`; the runtime starts them
+ * after its HTTP server and before the loops, and stops them after the
+ * loops drained, in reverse. A service's start resolves when every instance
+ * is ready (or its `ready.timeout` passed: logged, and it keeps trying).
+ *
+ * @example
+ * const supervisor = new Supervisor({ services: config.services, logger });
+ * const runtime = createRuntime({ loops, runnables: (host) => supervisor.runnables(host),
+ *   healthChecks: supervisor.healthChecks(), status: { services: () => supervisor.status() } });
+ */
+export class Supervisor {
+  readonly #specs: ReadonlyMap<string, ServiceSpec>;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #env: NodeJS.ProcessEnv;
+  readonly #host: string;
+  readonly #sampleMs: number;
+  readonly #totalMemory: number;
+  readonly #instances = new Map<string, ServiceInstance[]>();
+
+  constructor(options: SupervisorOptions) {
+    this.#specs = new Map(options.services.map((s) => [s.name, s]));
+    this.#clock = options.clock ?? systemClock;
+    this.#logger = options.logger ?? silentLogger;
+    this.#env = options.env ?? process.env;
+    this.#host = options.host ?? hostname();
+    this.#sampleMs = options.sampleIntervalMs ?? 1_000;
+    this.#totalMemory = options.totalMemoryBytes ?? totalmem();
+  }
+
+  /** Service names in config order. */
+  get names(): string[] {
+    return [...this.#specs.keys()];
+  }
+
+  /** The runnables to hand the runtime: `supervisor`, then `service:<name>` in dependency order. */
+  runnables(host: SupervisorHost): Runnable[] {
+    const sampler = new AbortController();
+    let sampling: Promise<void> = Promise.resolve();
+    let metrics: Disposable | null = null;
+    let writer: RecordWriter | null = null;
+    const core: Runnable = {
+      name: 'supervisor',
+      start: async () => {
+        writer = new RecordWriter(
+          () => host.store(),
+          () => this.#clock.now(),
+          (error, key) => this.#logger.warn({ err: error, key }, 'service state not written to the store'),
+        );
+        const previous = await this.#readRecords(host.store());
+        await stopOrphans(previous, {
+          host: this.#host,
+          specs: this.#specs,
+          clock: this.#clock,
+          logger: this.#logger,
+          emit: (data) => host.bus.emit('service.orphan_stopped', data),
+        });
+        this.#build(host, writer, previous);
+        await this.#forgetRemoved(host.store(), previous);
+        const registry = host.registry();
+        if (registry) metrics = registerServiceMetrics(registry, host.bus, () => this.status().instances);
+        sampling = this.#sample(sampler.signal);
+      },
+      stop: async () => {
+        sampler.abort();
+        await sampling;
+        metrics?.dispose();
+        await writer?.flush();
+      },
+    };
+    return [core, ...[...this.#specs.values()].map((spec) => this.#serviceRunnable(spec, () => writer))];
+  }
+
+  /** One health component per service, `service:<name>`: unhealthy while an instance is not running or is failing. */
+  healthChecks(): Record<string, HealthCheck> {
+    const checks: Record<string, HealthCheck> = {};
+    for (const name of this.#specs.keys()) checks[`service:${name}`] = () => this.#health(name);
+    return checks;
+  }
+
+  status(): ServicesStatus {
+    return {
+      host: this.#host,
+      instances: [...this.#instances.values()].flatMap((list) => list.map((i) => i.status())),
+    };
+  }
+
+  /** The instances of `name`. Throws an error listing the services for an unknown name. */
+  instances(name: string): readonly ServiceInstance[] {
+    const list = this.#instances.get(name);
+    if (!list) {
+      const known = this.names.join(', ') || '(none)';
+      throw new AutoloopError(`unknown service "${name}"; services in this config: ${known}`);
+    }
+    return list;
+  }
+
+  /** Stop-and-start every instance of `name` now (no backoff). */
+  restart(name: string, reason = 'restart requested by an operator'): void {
+    for (const instance of this.instances(name)) instance.restart(reason);
+  }
+
+  /** Stops `name` until {@link start}. */
+  stop(name: string): void {
+    for (const instance of this.instances(name)) instance.stop();
+  }
+
+  start(name: string): void {
+    for (const instance of this.instances(name)) instance.start();
+  }
+
+  #health(name: string): ComponentHealth {
+    const list = this.#instances.get(name) ?? [];
+    const rows = list.map((i) => i.status());
+    const running = rows.filter((r) => r.state === 'running').length;
+    const failing = rows.filter((r) => r.failing).length;
+    const healthy = list.length > 0 && running === list.length && failing === 0;
+    const detail =
+      list.length === 0
+        ? 'not started'
+        : rows.length === 1
+          ? (rows[0] as InstanceStatus).detail
+          : `${running}/${rows.length} running${failing ? `, ${failing} failing` : ''}`;
+    return {
+      healthy,
+      detail,
+      restarts: rows.reduce((sum, r) => sum + r.restarts, 0),
+      pids: rows.map((r) => r.pid),
+    };
+  }
+
+  async #readRecords(store: Store): Promise<InstanceRecord[]> {
+    try {
+      const docs = await store.documents.list(SERVICES_NAMESPACE, { prefix: `${this.#host}/` });
+      return docs.map((d) => d.value as InstanceRecord);
+    } catch (error) {
+      this.#logger.warn({ err: error }, 'service state could not be read from the store; starting afresh');
+      return [];
+    }
+  }
+
+  /** Records of services no longer in the config: their groups were stopped above; the records go. */
+  async #forgetRemoved(store: Store, previous: readonly InstanceRecord[]): Promise<void> {
+    for (const record of previous) {
+      const spec = this.#specs.get(record.service);
+      if (spec && record.instance < spec.instances) continue;
+      await store.documents
+        .delete(SERVICES_NAMESPACE, `${record.host}/${record.service}/${record.instance}`)
+        .catch(() => {});
+    }
+  }
+
+  #build(host: SupervisorHost, writer: RecordWriter, previous: readonly InstanceRecord[]): void {
+    for (const spec of this.#specs.values()) {
+      const list: ServiceInstance[] = [];
+      for (let index = 0; index < spec.instances; index++) {
+        list.push(
+          new ServiceInstance({
+            spec,
+            index,
+            clock: this.#clock,
+            logger: this.#logger,
+            emit: (type, data) => host.bus.emit(type, data),
+            env: this.#env,
+            memoryLimitBytes: spec.memory ? memoryLimitBytes(spec.memory, this.#totalMemory) : null,
+            persist: (record) => writer.write(record),
+            previous: previous.find((r) => r.service === spec.name && r.instance === index),
+            host: this.#host,
+          }),
+        );
+      }
+      this.#instances.set(spec.name, list);
+    }
+  }
+
+  #serviceRunnable(spec: ServiceSpec, writer: () => RecordWriter | null): Runnable {
+    const controller = new AbortController();
+    let runs: Promise<void>[] = [];
+    return {
+      name: `service:${spec.name}`,
+      after: ['supervisor', ...spec.dependsOn.map((d) => `service:${d}`)],
+      start: async (signal) => {
+        const list = this.#instances.get(spec.name) ?? [];
+        runs = list.map((instance) =>
+          instance.run(controller.signal).catch((error) => {
+            this.#logger.error({ err: error, service: spec.name }, 'service instance loop failed');
+          }),
+        );
+        await this.#awaitReady(spec, list, signal);
+      },
+      stop: async (deadline) => {
+        for (const instance of this.#instances.get(spec.name) ?? []) instance.setDeadline(deadline);
+        controller.abort();
+        await Promise.all(runs);
+        await writer()?.flush();
+      },
+    };
+  }
+
+  /** Dependents wait until every instance is ready, at most `ready.timeout` (then a warning; it keeps trying). */
+  async #awaitReady(spec: ServiceSpec, list: readonly ServiceInstance[], signal: AbortSignal): Promise<void> {
+    if (!spec.ready) return;
+    const timeoutMs = spec.ready.timeoutMs;
+    const waits = new AbortController();
+    const onAbort = () => waits.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const ready = Promise.all(list.map((i) => i.whenReady())).then(() => true);
+      const timeout = this.#clock.sleep(timeoutMs, waits.signal).then(
+        () => false,
+        () => true,
+      );
+      if (!(await Promise.race([ready, timeout]))) {
+        this.#logger.warn(
+          { service: spec.name, timeoutMs },
+          'service not ready within its ready.timeout; starting its dependents anyway (it keeps restarting)',
+        );
+      }
+    } finally {
+      waits.abort();
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** One process-table scan per interval feeds every running instance its tree's memory and CPU. */
+  async #sample(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        const running = [...this.#instances.values()].flat().filter((i) => i.pid !== null);
+        if (running.length > 0) {
+          const table = readProcessTable();
+          for (const instance of running) {
+            const pid = instance.pid;
+            if (pid !== null) instance.observe(treeUsage(table, pid, pid));
+          }
+        }
+      } catch (error) {
+        this.#logger.warn({ err: error }, 'process sample failed');
+      }
+      await this.#clock.sleep(this.#sampleMs, signal).catch(() => {});
+    }
+  }
+}
+
+/** The memory limit in bytes on this machine. */
+export function memoryLimitBytes(memory: MemorySpec, totalBytes: number): number {
+  const limit = memory.limit;
+  return 'bytes' in limit ? limit.bytes : Math.round((totalBytes * limit.percent) / 100);
+}
