@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { LOOP_DEFAULTS, type LoopDefinition, type ResolvedDependency } from '../core/loop.ts';
 import { observabilityShape } from './observability-schema.ts';
 import { durationMs, loopNameSchema, policiesSchema, publishSchema, triggerSchema } from './schema.ts';
+import { simulateSchema, sloSchema } from './simulate-schema.ts';
 
 /** `./loops/demo.ts#act`, parsed. `exportName` is `default` when there is no `#`. */
 export interface ModuleRef {
@@ -168,6 +169,9 @@ const settingsShape = {
   retention: durationMs({ minMs: 60_000 }).optional(),
   /** log, alerts, webhooks, tracing. */
   ...observabilityShape,
+  /** Models and faults for `autoloop simulate`, and the SLOs it checks (simulate-schema.ts). */
+  simulate: simulateSchema.optional(),
+  slo: sloSchema.optional(),
 };
 
 /** A YAML config file: settings plus loops keyed by name. */
