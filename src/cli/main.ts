@@ -11,6 +11,7 @@ import { registerRecipes } from './commands/recipes.ts';
 import { registerRestart } from './commands/restart.ts';
 import { registerRun } from './commands/run.ts';
 import { registerService } from './commands/service.ts';
+import { registerSimulate } from './commands/simulate.ts';
 import { registerStart } from './commands/start.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerStop } from './commands/stop.ts';
@@ -55,6 +56,7 @@ export function buildProgram(output: Output = processOutput): Command {
   registerRun(program, output);
   registerPlan(program, output);
   registerCycles(program, output);
+  registerSimulate(program, output);
   program.commandsGroup('Setup:');
   registerInit(program, output);
   registerValidate(program, output);
