@@ -15,6 +15,7 @@ import { benchPoolOverhead } from './pool-overhead.ts';
 import { benchRedisVsBullmq } from './redis-vs-bullmq.ts';
 import { line } from './report.ts';
 import { benchSignals } from './signals.ts';
+import { benchSimulate } from './simulate.ts';
 import { benchSqliteThroughput } from './sqlite-throughput.ts';
 import { benchTakeover } from './takeover.ts';
 
@@ -31,6 +32,7 @@ const sections: Record<string, () => Promise<unknown>> = {
   httpFootprint: benchHttpFootprint,
   redisVsBullmq: benchRedisVsBullmq,
   signals: benchSignals,
+  simulate: benchSimulate,
 };
 const only = process.argv
   .find((arg) => arg.startsWith('--only='))

@@ -53,14 +53,15 @@ export function crashableStore(store: Store): CrashableStore {
       );
     });
   };
-  const guard = <T extends object>(part: T): T =>
-    new Proxy(part, {
-      get(target, prop, receiver) {
-        const value = Reflect.get(target, prop, receiver);
-        if (typeof value !== 'function') return value;
-        return (...args: unknown[]) => call(() => (value as (...a: unknown[]) => unknown).apply(target, args));
-      },
-    });
+  // Wrappers built once per method (not a Proxy trap per call): a month of simulation makes millions of calls.
+  const guard = <T extends object>(part: T): T => {
+    const out: Record<string, unknown> = {};
+    for (const name of methodNames(part)) {
+      const method = (part as Record<string, (...a: unknown[]) => unknown>)[name] as (...a: unknown[]) => unknown;
+      out[name] = (...args: unknown[]) => call(() => method.apply(part, args));
+    }
+    return out as T;
+  };
   const wrapped: Store = {
     cycles: guard(store.cycles),
     queue: guard(store.queue),
@@ -102,4 +103,15 @@ export function crashableStore(store: Store): CrashableStore {
       for (const fn of answers) fn();
     },
   };
+}
+
+/** The names of `target`'s methods, own and inherited (not Object's). */
+function methodNames(target: object): string[] {
+  const names = new Set<string>();
+  for (let proto: object | null = target; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      if (name !== 'constructor' && typeof (target as Record<string, unknown>)[name] === 'function') names.add(name);
+    }
+  }
+  return [...names];
 }
