@@ -108,7 +108,8 @@ const percent = z.union([
   z
     .string()
     .regex(/^\d+(\.\d+)?%$/)
-    .transform((text) => Number(text.slice(0, -1)) / 100),
+    // toPrecision: 99.9 / 100 is 0.9990000000000001, which a run of exactly 99.9% would miss.
+    .transform((text) => Number((Number(text.slice(0, -1)) / 100).toPrecision(12))),
   z.number().min(0).max(1),
 ]);
 
