@@ -15,6 +15,7 @@ import { benchPoolOverhead } from './pool-overhead.ts';
 import { benchRedisVsBullmq } from './redis-vs-bullmq.ts';
 import { line } from './report.ts';
 import { benchSignals } from './signals.ts';
+import { benchSimulate } from './simulate.ts';
 import { benchSqliteThroughput } from './sqlite-throughput.ts';
 import { benchSupervisor } from './supervisor.ts';
 import { benchTakeover } from './takeover.ts';
@@ -33,6 +34,7 @@ const sections: Record<string, () => Promise<unknown>> = {
   redisVsBullmq: benchRedisVsBullmq,
   signals: benchSignals,
   supervisor: benchSupervisor,
+  simulate: benchSimulate,
 };
 const only = process.argv
   .find((arg) => arg.startsWith('--only='))

@@ -11,6 +11,7 @@ import { registerRecipes } from './commands/recipes.ts';
 import { registerRestart } from './commands/restart.ts';
 import { registerRun } from './commands/run.ts';
 import { registerServices } from './commands/services.ts';
+import { registerSimulate } from './commands/simulate.ts';
 import { registerStart } from './commands/start.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerStop } from './commands/stop.ts';
@@ -58,6 +59,7 @@ export function buildProgram(output: Output = processOutput): Command {
   registerRun(program, output);
   registerPlan(program, output);
   registerCycles(program, output);
+  registerSimulate(program, output);
   program.commandsGroup('Setup:');
   registerInit(program, output);
   registerValidate(program, output);

@@ -7,6 +7,7 @@ import { LOOP_DEFAULTS, type LoopDefinition, type ResolvedDependency } from '../
 import { observabilityShape } from './observability-schema.ts';
 import { durationMs, loopNameSchema, policiesSchema, publishSchema, triggerSchema } from './schema.ts';
 import { servicesSchema } from './services-schema.ts';
+import { simulateSchema, sloSchema } from './simulate-schema.ts';
 
 /** `./loops/demo.ts#act`, parsed. `exportName` is `default` when there is no `#`. */
 export interface ModuleRef {
@@ -171,6 +172,9 @@ const settingsShape = {
   ...observabilityShape,
   /** Supervised processes (seed 003), run by the daemon beside the loops. */
   services: servicesSchema,
+  /** Models and faults for `autoloop simulate`, and the SLOs it checks (simulate-schema.ts). */
+  simulate: simulateSchema.optional(),
+  slo: sloSchema.optional(),
 };
 
 /** A YAML config file: settings plus loops keyed by name. */

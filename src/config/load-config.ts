@@ -28,6 +28,7 @@ import { resolveRecipeLoops, splitRecipeLoops } from './recipe-loops.ts';
 import { resolveFileLoops } from './resolve-file-loop.ts';
 import { checkLoop } from './resolve-loop.ts';
 import { resolveServices } from './services-schema.ts';
+import type { ResolvedSimulateConfig, ResolvedSlo } from './simulate-schema.ts';
 import { readYaml } from './yaml-source.ts';
 import { type Validated, validate } from './zod-issues.ts';
 
@@ -68,6 +69,10 @@ export interface ResolvedConfig {
   readonly notes: readonly string[];
   /** Recipes given to the loader besides the built-in ones (the runtime needs them too). */
   readonly recipes: readonly Recipe[];
+  /** Act models and faults for `autoloop simulate`; null: neutral defaults. */
+  readonly simulate: ResolvedSimulateConfig | null;
+  /** What `autoloop simulate` checks; null: nothing declared. */
+  readonly slo: ResolvedSlo | null;
 }
 
 /** Command-line flags that replace config values. A relative sqlite path here is relative to the working directory. */
@@ -230,6 +235,8 @@ function finish(
     services: resolveServices(settings.services, dir),
     notes: Object.freeze([...notes]),
     recipes: Object.freeze([...(options.recipes ?? [])]),
+    simulate: settings.simulate ?? null,
+    slo: settings.slo ?? null,
   });
 }
 

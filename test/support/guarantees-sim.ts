@@ -1,7 +1,7 @@
 /**
  * In-process "processes" for the guarantee tests: runtimes that share one
  * SQLite file (each with its own connection) and one VirtualClock, and that
- * can be crashed faithfully (see guarantees-clock.ts).
+ * can be crashed faithfully with the public fault kit (src/testing: KillableClock, crashableStore).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,9 +11,9 @@ import type { LoopDefinition } from '../../src/core/loop.ts';
 import type { AnyEvent } from '../../src/observability/events.ts';
 import { createRuntime, type Runtime } from '../../src/runtime/runtime.ts';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.ts';
+import { crashableStore, KillableClock } from '../../src/testing/index.ts';
 import type { VirtualClock } from '../../src/time/virtual-clock.ts';
 import { type Child, killAll } from './guarantees-children.ts';
-import { crashableStore, KillableClock } from './guarantees-clock.ts';
 
 export interface SimProcess {
   readonly name: string;

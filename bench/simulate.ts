@@ -1,0 +1,45 @@
+/**
+ * `autoloop simulate` speed: the demo config (autoloop.yaml: a 10 s cron
+ * fanning 20 items, a 15 s interval command loop) with chaos-light and 3
+ * instances on the memory store, as a speed-up over real time, with the
+ * process's peak RSS. The issue's goal is 30 simulated days in <= 65 s
+ * (>= 40,000x). By default the section simulates `AUTOLOOP_SIM_DAYS` days
+ * (default 1) and reports the speed-up, from which the 30-day wall time is
+ * extrapolated; `AUTOLOOP_SIM_DAYS=30 npm run bench -- --only=simulate`
+ * runs the whole month.
+ */
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../src/config/load-config.ts';
+import { FAULT_PRESETS } from '../src/simulation/fault-plan.ts';
+import { simulate } from '../src/simulation/simulation.ts';
+import { fmt, heading, line, now } from './report.ts';
+
+const CONFIG = fileURLToPath(new URL('../autoloop.yaml', import.meta.url));
+const DAY = 86_400_000;
+
+export async function benchSimulate(): Promise<Record<string, number>> {
+  heading('simulate: the demo config, chaos-light, 3 instances, memory store');
+  const days = Number(process.env.AUTOLOOP_SIM_DAYS ?? 1);
+  const config = await loadConfig(CONFIG, { env: process.env });
+  const faults = { name: 'chaos-light', faults: FAULT_PRESETS['chaos-light'] ?? [] };
+  const cpu0 = process.cpuUsage();
+  const started = now();
+  const { report, timersFired } = await simulate({ config, durationMs: days * DAY, instances: 3, seed: 1, faults });
+  const wallMs = now() - started;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  const speedup = (days * DAY) / wallMs;
+  const rssMb = process.memoryUsage().rss / 2 ** 20;
+  const items = report.total.items;
+  line(
+    `simulated ${days} day(s) in ${fmt(wallMs / 1000, 1)} s wall, ${fmt(cpuMs / 1000, 1)} s CPU: ${fmt(speedup)}x real time (goal 40,000x)`,
+  );
+  line(
+    `30 days at this speed: ${fmt((30 * DAY) / speedup / 1000)} s wall (goal <= 65 s); on CPU time alone ${fmt((cpuMs * 30) / days / 1000)} s`,
+  );
+  line(`${fmt(timersFired)} timers fired, ${fmt(items.planned)} items planned, RSS ${fmt(rssMb)} MiB`);
+  line(
+    `report: lost ${items.lost}, run twice ${items.runTwice}, ticks run ${report.total.ticks.run}/${report.total.ticks.due}, takeover p99 ${report.takeover.ms.p99} ms`,
+  );
+  return { days, wallMs, cpuMs, speedup, rssMb, timersFired, items: items.planned };
+}

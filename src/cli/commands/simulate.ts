@@ -1,0 +1,128 @@
+import { writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { parseDuration } from '../../time/duration.ts';
+import { CliExit, EXIT, loadCliConfig } from '../context.ts';
+import type { Output } from '../output.ts';
+
+interface SimulateFlags {
+  config?: string;
+  duration: string;
+  instances: string;
+  seed: string;
+  faults?: string;
+  json?: boolean;
+  report?: string;
+  store?: boolean;
+}
+
+/**
+ * `autoloop simulate`: the config's loops through a month (by default) of
+ * virtual time with faults, as an SLO report; exit 1 when an SLO fails.
+ */
+export function registerSimulate(program: Command, output: Output): void {
+  program
+    .command('simulate')
+    .description(
+      'run the loops on a virtual clock with seeded faults and print an SLO report; exit 1 when an SLO fails',
+    )
+    .option('-c, --config <file>', 'config file (default ./autoloop.yaml)')
+    .option('--duration <duration>', 'simulated time, e.g. 30d, 12h', '30d')
+    .option('--instances <n>', 'runtime instances sharing the store', '3')
+    .option('--seed <n>', 'seed of every random draw (an integer)', '1')
+    .option(
+      '--faults <preset|file>',
+      'chaos-light, chaos-heavy, none, or a fault file (default: simulate.faults, else none)',
+    )
+    .option('--json', 'print the report as JSON')
+    .option('--report <file>', 'also write the JSON report to this file')
+    .option('--store', 'share a fresh temp SQLite file instead of a memory store (slower)')
+    .action(async (flags: SimulateFlags, command: Command) => {
+      const configFile = flags.config ?? (command.parent?.opts().config as string | undefined);
+      const durationMs = parseDuration(flags.duration);
+      if (durationMs === undefined || durationMs < 60_000) {
+        throw new CliExit(
+          EXIT.usage,
+          `--duration: expected a duration of at least 1m like "30d" or "12h", got "${flags.duration}"`,
+        );
+      }
+      const instances = integer('--instances', flags.instances, 1, 64);
+      const seed = integer('--seed', flags.seed, 0, 2 ** 32 - 1);
+      const config = await loadCliConfig({ config: configFile }, process.env, process.cwd());
+      const [{ loadFaults }, { simulate }, { formatReport }] = await Promise.all([
+        import('../../simulation/fault-plan.ts'),
+        import('../../simulation/simulation.ts'),
+        import('../../simulation/format-report.ts'),
+      ]);
+      const source = flags.faults ?? (typeof config.simulate?.faults === 'string' ? config.simulate.faults : undefined);
+      const faults =
+        source !== undefined
+          ? await loadFaults(source, process.cwd()).catch((error: unknown) => {
+              throw error instanceof Error && error.name === 'ConfigError'
+                ? new CliExit(EXIT.usage, error.message)
+                : error;
+            })
+          : {
+              name: Array.isArray(config.simulate?.faults) ? 'simulate.faults' : 'none',
+              faults: Array.isArray(config.simulate?.faults) ? config.simulate.faults : [],
+            };
+      const temp = flags.store ? await tempSqlite() : null;
+      const started = performance.now();
+      try {
+        const result = await simulate({
+          config,
+          durationMs,
+          instances,
+          seed,
+          faults,
+          ...(temp && { store: temp.store, settleRounds: 3 }),
+        });
+        const wallMs = performance.now() - started;
+        const { report } = result;
+        if (flags.report) await writeFile(flags.report, `${JSON.stringify(report, null, 2)}\n`);
+        output.out(flags.json ? JSON.stringify(report, null, 2) : formatReport(report));
+        const speed = Math.round(durationMs / wallMs);
+        output.err(`simulated ${flags.duration} in ${(wallMs / 1000).toFixed(1)} s wall (${speed}x real time)`);
+        if (!report.slo.ok) {
+          const args = [
+            `--duration ${flags.duration}`,
+            `--instances ${instances}`,
+            `--seed ${seed}`,
+            `--faults ${faults.name}`,
+          ];
+          output.err(
+            `an SLO failed with seed ${seed}; replay it with: autoloop simulate -c ${config.file} ${args.join(' ')}`,
+          );
+          process.exitCode = EXIT.failed;
+        }
+      } finally {
+        await temp?.dispose();
+      }
+    });
+}
+
+function integer(flag: string, text: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < min || n > max) {
+    throw new CliExit(EXIT.usage, `${flag}: expected an integer from ${min} to ${max}, got "${text}"`);
+  }
+  return n;
+}
+
+/** A fresh SQLite store in a temp directory, removed afterwards. */
+async function tempSqlite() {
+  const [{ mkdtempSync, rmSync }, { tmpdir }, { join }, { SqliteStore }] = await Promise.all([
+    import('node:fs'),
+    import('node:os'),
+    import('node:path'),
+    import('../../storage/sqlite/sqlite-store.ts'),
+  ]);
+  const dir = mkdtempSync(join(tmpdir(), 'autoloop-simulate-'));
+  const store = SqliteStore.open(join(dir, 'state.db'));
+  return {
+    store,
+    dispose: async () => {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

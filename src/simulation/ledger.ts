@@ -1,0 +1,313 @@
+/**
+ * What happened, as the shared store saw it and as the act models saw it:
+ * the simulation's books. {@link Ledger.tap} wraps the shared store (below
+ * every instance's fault wrapper, so only calls that reached the backend
+ * count) and records ticks claimed, cycles finished, items enqueued,
+ * adopted and completed; the act models report every act they start and
+ * every act that succeeded.
+ *
+ * Memory stays bounded over a month: finished items leave the books; the
+ * ids of items already completed or executed are kept for
+ * {@link DUPLICATE_HORIZON_MS} (two rotating sets), so a second execution
+ * is caught when it comes within that horizon of the first.
+ */
+import type { CycleRecord, ItemResult } from '../core/cycle-record.ts';
+import type { QueuedItem, Store, WorkQueue } from '../storage/store.ts';
+
+export const DUPLICATE_HORIZON_MS = 6 * 3600_000;
+
+/** An item the queue holds (planned, not finished). */
+interface OpenItem {
+  readonly loop: string;
+  readonly idem: string;
+  readonly plannedAt: number;
+  owner: string | null;
+}
+
+/** Per loop tallies. */
+export interface LoopBooks {
+  ticks: Map<number, TickEntry>;
+  planned: number;
+  succeeded: number;
+  failed: number;
+  skipped: number;
+  /** Items whose act succeeded more than once (a second success within the horizon). */
+  runTwice: number;
+  /** ...of which the first success's result never reached the store (re-run after a lost acknowledgement). */
+  runTwiceUnacked: number;
+  /** Items completed (result stored) more than once. */
+  storedTwice: number;
+  durations: number[];
+  lateness: number[];
+}
+
+/** One crash: when, how many claimed items it left behind, and how long each waited for another instance. */
+export interface CrashBooks {
+  readonly at: number;
+  orphans: number;
+  readonly takeovers: number[];
+}
+
+/** A scheduled tick as the store recorded it. */
+export interface TickEntry {
+  state: 'run' | 'skipped';
+  reason?: string;
+}
+
+/** Two sets rotated every horizon: membership lasts between one and two horizons. */
+class RecentSet<V> {
+  #current = new Map<string, V>();
+  #previous = new Map<string, V>();
+  #rotatedAt: number;
+  readonly #horizon: number;
+
+  constructor(now: number, horizon: number) {
+    this.#rotatedAt = now;
+    this.#horizon = horizon;
+  }
+
+  get(key: string, now: number): V | undefined {
+    this.#rotate(now);
+    return this.#current.get(key) ?? this.#previous.get(key);
+  }
+
+  set(key: string, value: V, now: number): void {
+    this.#rotate(now);
+    this.#current.set(key, value);
+  }
+
+  #rotate(now: number): void {
+    if (now - this.#rotatedAt < this.#horizon) return;
+    this.#previous = now - this.#rotatedAt < 2 * this.#horizon ? this.#current : new Map();
+    this.#current = new Map();
+    this.#rotatedAt = now;
+  }
+}
+
+export class Ledger {
+  readonly loops = new Map<string, LoopBooks>();
+  readonly #open = new Map<string, OpenItem>();
+  readonly #openByIdem = new Map<string, string>();
+  /** Idempotency key -> successes so far and whether one of them was stored. */
+  readonly #executed: RecentSet<{ successes: number; stored: boolean }>;
+  readonly #completed: RecentSet<true>;
+  /** Items orphaned by a crash, waiting for another instance to start them: idem -> the crash. */
+  readonly #orphans = new Map<string, CrashBooks>();
+  /** Every crash, in order, with how long each of its orphaned items waited to be started again. */
+  readonly crashes: CrashBooks[] = [];
+  readonly takeovers: number[] = [];
+  /** Orphans never started again by another instance. */
+  notTakenOver = 0;
+  readonly #now: () => number;
+
+  constructor(loopNames: readonly string[], now: () => number) {
+    this.#now = now;
+    this.#executed = new RecentSet(now(), DUPLICATE_HORIZON_MS);
+    this.#completed = new RecentSet(now(), DUPLICATE_HORIZON_MS);
+    for (const name of loopNames) this.loops.set(name, newBooks());
+  }
+
+  books(loop: string): LoopBooks {
+    let books = this.loops.get(loop);
+    if (!books) {
+      books = newBooks();
+      this.loops.set(loop, books);
+    }
+    return books;
+  }
+
+  /** `store` with every call that reaches it booked. The one the instances' fault wrappers go to. */
+  tap(store: Store): Store {
+    const queue = store.queue;
+    const cycles = store.cycles;
+    const tapped: WorkQueue = Object.assign(Object.create(null) as WorkQueue, {
+      enqueue: async (...args: Parameters<WorkQueue['enqueue']>) => {
+        const rows = await queue.enqueue(...args);
+        for (const row of rows) this.#enqueued(row);
+        return rows;
+      },
+      claimStale: async (...args: Parameters<WorkQueue['claimStale']>) => {
+        const rows = await queue.claimStale(...args);
+        for (const row of rows) this.#claimed(row.id, args[2].owner);
+        return rows;
+      },
+      complete: async (...args: Parameters<WorkQueue['complete']>) => {
+        const stored = await queue.complete(...args);
+        if (stored) this.#completedItem(args[0], args[2]);
+        return stored;
+      },
+      release: async (...args: Parameters<WorkQueue['release']>) => {
+        const moved = await queue.release(...args);
+        for (const id of args[0]) {
+          const open = this.#open.get(id);
+          if (open?.owner === args[1]) open.owner = null;
+        }
+        return moved;
+      },
+      extend: (...args: Parameters<WorkQueue['extend']>) => queue.extend(...args),
+      depth: (...args: Parameters<WorkQueue['depth']>) => queue.depth(...args),
+      list: (...args: Parameters<WorkQueue['list']>) => queue.list(...args),
+    });
+    return {
+      ...bindAll(store),
+      queue: tapped,
+      cycles: {
+        ...bindAll(cycles),
+        start: async (record) => {
+          const claimed = await cycles.start(record);
+          if (claimed) this.#tickClaimed(record);
+          return claimed;
+        },
+        finish: async (record) => {
+          await cycles.finish(record);
+          this.#cycleFinished(record);
+        },
+      },
+    };
+  }
+
+  /** An act model started an item (`instance` names the incarnation). */
+  actStarted(idem: string): void {
+    const crashedAt = this.#orphans.get(idem);
+    // Only live incarnations run code, so whoever starts an orphan took it over.
+    if (crashedAt === undefined) return;
+    this.#orphans.delete(idem);
+    this.#tookOver(crashedAt);
+  }
+
+  /** An act model's act succeeded. */
+  actSucceeded(loop: string, idem: string): void {
+    const now = this.#now();
+    const seen = this.#executed.get(idem, now);
+    if (seen) {
+      seen.successes++;
+      if (seen.successes === 2) {
+        const books = this.books(loop);
+        books.runTwice++;
+        if (!seen.stored) books.runTwiceUnacked++;
+      }
+      return;
+    }
+    this.#executed.set(idem, { successes: 1, stored: false }, now);
+  }
+
+  /** An instance owning `owner` died: its claimed items are orphans until someone else starts them. */
+  crashed(owner: string): number {
+    const crash: CrashBooks = { at: this.#now(), orphans: 0, takeovers: [] };
+    this.crashes.push(crash);
+    for (const item of this.#open.values()) {
+      if (item.owner !== owner) continue;
+      this.#orphans.set(item.idem, crash);
+      crash.orphans++;
+    }
+    return crash.orphans;
+  }
+
+  get crashCount(): number {
+    return this.crashes.length;
+  }
+
+  #tookOver(crash: CrashBooks): void {
+    const waited = this.#now() - crash.at;
+    crash.takeovers.push(waited);
+    this.takeovers.push(waited);
+  }
+
+  /** Items planned before `cutoff` that never finished; the rest of the open ones are in flight at the end. */
+  finish(cutoff: number): { lost: Map<string, number>; inFlight: number } {
+    const lost = new Map<string, number>();
+    let inFlight = 0;
+    for (const item of this.#open.values()) {
+      if (item.plannedAt < cutoff) lost.set(item.loop, (lost.get(item.loop) ?? 0) + 1);
+      else inFlight++;
+    }
+    this.notTakenOver = this.#orphans.size;
+    return { lost, inFlight };
+  }
+
+  #enqueued(row: QueuedItem): void {
+    const previous = this.#openByIdem.get(row.idempotencyKey);
+    if (previous !== undefined) this.#open.delete(previous);
+    // Enqueued again after it finished (a bug the report must show): not planned twice.
+    else if (!this.#completed.get(row.idempotencyKey, row.enqueuedAt)) this.books(row.loop).planned++;
+    this.#open.set(row.id, {
+      loop: row.loop,
+      idem: row.idempotencyKey,
+      plannedAt: row.enqueuedAt,
+      owner: row.claim?.owner ?? null,
+    });
+    this.#openByIdem.set(row.idempotencyKey, row.id);
+  }
+
+  #claimed(id: string, owner: string): void {
+    const open = this.#open.get(id);
+    if (open) open.owner = owner;
+  }
+
+  #completedItem(id: string, result: ItemResult): void {
+    const now = this.#now();
+    const open = this.#open.get(id);
+    this.#open.delete(id);
+    if (open) this.#openByIdem.delete(open.idem);
+    const books = this.books(result.loop);
+    const crashedAt = this.#orphans.get(result.idempotencyKey);
+    if (crashedAt !== undefined) {
+      // Finished by another instance without an act (e.g. skipped): it was taken over.
+      this.#orphans.delete(result.idempotencyKey);
+      this.#tookOver(crashedAt);
+    }
+    if (this.#completed.get(result.idempotencyKey, now)) books.storedTwice++;
+    this.#completed.set(result.idempotencyKey, true, now);
+    const executed = this.#executed.get(result.idempotencyKey, now);
+    if (executed) executed.stored = true;
+    if (result.status === 'succeeded') books.succeeded++;
+    else if (result.status === 'failed') books.failed++;
+    else books.skipped++;
+  }
+
+  #tickClaimed(record: CycleRecord): void {
+    if (record.trigger !== 'cron' && record.trigger !== 'interval') return;
+    const books = this.books(record.loop);
+    if (record.outcome.kind === 'skipped') {
+      books.ticks.set(record.scheduledAt, { state: 'skipped', reason: record.outcome.reason });
+    } else {
+      books.ticks.set(record.scheduledAt, { state: 'run' });
+      books.lateness.push(record.startedAt - record.scheduledAt);
+    }
+  }
+
+  #cycleFinished(record: CycleRecord): void {
+    if (record.trigger === 'recovery' || record.outcome.kind === 'skipped' || record.finishedAt === null) return;
+    this.books(record.loop).durations.push(record.finishedAt - record.startedAt);
+  }
+}
+
+function newBooks(): LoopBooks {
+  return {
+    ticks: new Map(),
+    planned: 0,
+    succeeded: 0,
+    failed: 0,
+    skipped: 0,
+    runTwice: 0,
+    runTwiceUnacked: 0,
+    storedTwice: 0,
+    durations: [],
+    lateness: [],
+  };
+}
+
+/** The object's own and prototype methods, bound to it, as a plain object. */
+function bindAll<T extends object>(target: T): T {
+  const out: Record<string, unknown> = {};
+  let proto: object | null = target;
+  while (proto && proto !== Object.prototype) {
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      if (name === 'constructor' || name in out) continue;
+      const value = (target as Record<string, unknown>)[name];
+      out[name] = typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    }
+    proto = Object.getPrototypeOf(proto) as object | null;
+  }
+  return out as T;
+}

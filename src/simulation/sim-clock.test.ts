@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { SimClock } from './sim-clock.ts';
+
+describe('SimClock', () => {
+  it('fires timers in time order, ties in the order they were set, skipping cancelled ones', async () => {
+    const clock = new SimClock({ now: 0 });
+    const fired: string[] = [];
+    clock.setTimer(30, () => fired.push('c'));
+    clock.setTimer(10, () => fired.push('a1'));
+    const gone = clock.setTimer(20, () => fired.push('cancelled'));
+    clock.setTimer(10, () => fired.push('a2'));
+    clock.setTimer(20, () => fired.push('b'));
+    gone.cancel();
+    gone.cancel();
+    assert.equal(clock.pendingTimers, 4);
+    await clock.advanceTo(25);
+    assert.deepEqual(fired, ['a1', 'a2', 'b']);
+    assert.equal(clock.now(), 25);
+    await clock.advance(100);
+    assert.deepEqual(fired, ['a1', 'a2', 'b', 'c']);
+    assert.equal(clock.pendingTimers, 0);
+  });
+
+  it('lets promise chains settle between timers, so a sleep chain runs on schedule', async () => {
+    const clock = new SimClock({ now: 0 });
+    const seen: number[] = [];
+    const chain = (async () => {
+      for (let i = 0; i < 3; i++) {
+        await clock.sleep(1_000);
+        await Promise.resolve();
+        seen.push(clock.now());
+      }
+    })();
+    await clock.advance(3_000);
+    await chain;
+    assert.deepEqual(seen, [1_000, 2_000, 3_000]);
+  });
+
+  it('sleep rejects on abort and leaves no timer behind; runUntil stops when the predicate holds', async () => {
+    const clock = new SimClock({ now: 0 });
+    const controller = new AbortController();
+    const sleeping = clock.sleep(1_000, controller.signal);
+    controller.abort();
+    await assert.rejects(sleeping, { name: 'AbortError' });
+    assert.equal(clock.pendingTimers, 0);
+    let done = false;
+    clock.setTimer(500, () => {
+      done = true;
+    });
+    clock.setTimer(900, () => {});
+    assert.equal(await clock.runUntil(() => done), true);
+    assert.equal(clock.now(), 500);
+  });
+});

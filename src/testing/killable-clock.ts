@@ -1,0 +1,114 @@
+import { abortReason, type Clock, type TimerHandle } from '../time/clock.ts';
+
+/**
+ * One in-process "process"'s view of a clock shared with others, which can be
+ * killed or frozen the way a real process can.
+ *
+ * States: running -> frozen (by `freeze`, back to running when it ends) ->
+ * dead (by `kill`, final).
+ * - `kill()` is SIGKILL: from then on none of its timers fire and none of its
+ *   sleeps end, so none of its code runs again. It never calls stop().
+ * - `freeze(ms)` is SIGSTOP, a blocked event loop or a sleeping laptop: the
+ *   timers that fall due meanwhile fire late, in order, once it thaws, and
+ *   the process then sees its clock jumped by `ms` (missed ticks, lapsed
+ *   leases). Pair it with {@link crashableStore}'s `freeze` so the answers
+ *   of its store calls wait too.
+ *
+ * @example
+ * const shared = new VirtualClock();
+ * const clock = new KillableClock(shared);
+ * const runtime = createRuntime({ loops, clock, store });
+ * clock.kill(); // the runtime is gone, its leases left behind
+ */
+export class KillableClock implements Clock {
+  readonly #base: Clock;
+  readonly #live = new Set<TimerHandle>();
+  #dead = false;
+  /** While frozen: the callbacks that fell due, in the order they did. */
+  #held: Array<() => void> | null = null;
+
+  constructor(base: Clock) {
+    this.#base = base;
+  }
+
+  get dead(): boolean {
+    return this.#dead;
+  }
+
+  get frozen(): boolean {
+    return this.#held !== null;
+  }
+
+  /** Timers of this process still waiting to fire. */
+  get pendingTimers(): number {
+    return this.#live.size;
+  }
+
+  now(): number {
+    return this.#base.now();
+  }
+
+  monotonic(): number {
+    return this.#base.monotonic();
+  }
+
+  setTimer(ms: number, fn: () => void): TimerHandle {
+    if (this.#dead) return { cancel: () => {} };
+    const handle = this.#base.setTimer(ms, () => {
+      this.#live.delete(handle);
+      if (this.#dead) return;
+      if (this.#held) this.#held.push(fn);
+      else fn();
+    });
+    this.#live.add(handle);
+    return {
+      cancel: () => {
+        this.#live.delete(handle);
+        handle.cancel();
+      },
+    };
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(abortReason(signal));
+        return;
+      }
+      const onAbort = () => {
+        handle.cancel();
+        if (!this.#dead) reject(abortReason(signal as AbortSignal));
+      };
+      const handle = this.setTimer(ms, () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      });
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** The process dies: every pending timer is dropped and no new one will fire. */
+  kill(): void {
+    this.#dead = true;
+    this.#held = null;
+    for (const handle of this.#live) handle.cancel();
+    this.#live.clear();
+  }
+
+  /**
+   * The process stops for `ms` of shared time; then the timers that fell due
+   * fire, late and in order, and `onThaw` runs first (e.g. to release the
+   * store answers held meanwhile). Freezing a frozen process extends nothing.
+   */
+  freeze(ms: number, onThaw?: () => void): void {
+    if (this.#dead || this.#held) return;
+    this.#held = [];
+    this.#base.setTimer(ms, () => {
+      const held = this.#held ?? [];
+      this.#held = null;
+      if (this.#dead) return;
+      onThaw?.();
+      for (const fn of held) fn();
+    });
+  }
+}
