@@ -121,6 +121,8 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
         instance: { host: `sim-${slot + 1}`, pid: number },
         http: false,
         observability: {},
+        // Supervised services are not simulated yet: a simulation starts no real processes.
+        runnables: [],
         retentionMs: Math.min(config.retentionMs ?? SIM_RETENTION_MS, SIM_RETENTION_MS),
       }),
     );
