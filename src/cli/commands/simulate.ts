@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { parseDuration } from '../../time/duration.ts';
+import { systemClock } from '../../time/system-clock.ts';
 import { CliExit, EXIT, loadCliConfig } from '../context.ts';
 import type { Output } from '../output.ts';
 
@@ -66,7 +67,7 @@ export function registerSimulate(program: Command, output: Output): void {
               faults: Array.isArray(config.simulate?.faults) ? config.simulate.faults : [],
             };
       const temp = flags.store ? await tempSqlite() : null;
-      const started = performance.now();
+      const started = systemClock.monotonic();
       try {
         const result = await simulate({
           config,
@@ -76,7 +77,7 @@ export function registerSimulate(program: Command, output: Output): void {
           faults,
           ...(temp && { store: temp.store, settleRounds: 3 }),
         });
-        const wallMs = performance.now() - started;
+        const wallMs = systemClock.monotonic() - started;
         const { report } = result;
         if (flags.report) await writeFile(flags.report, `${JSON.stringify(report, null, 2)}\n`);
         output.out(flags.json ? JSON.stringify(report, null, 2) : formatReport(report));
