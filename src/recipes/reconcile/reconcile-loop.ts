@@ -20,7 +20,7 @@
  * it through {@link reconcileLoopOf} (keyed by the loop's `act`) and
  * {@link ReconcileLoop.attach}es the store, bus and clock to it.
  */
-import { rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { AutoloopError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
@@ -252,7 +252,17 @@ export class ReconcileLoop {
       await journals.trim(`${NAMESPACE}/${this.name}/reports`, { keepLast: HISTORY_KEEP });
       a.onReport?.(report);
     }
-    if (this.options.reportFile) await writeAtomically(this.options.reportFile, `${JSON.stringify(report, null, 2)}\n`);
+    if (this.options.reportFile) {
+      // The file is a copy for other tools: failing to write it is worth a warning, not a failed cycle.
+      try {
+        await writeAtomically(this.options.reportFile, `${JSON.stringify(report, null, 2)}\n`);
+      } catch (error) {
+        this.#attached?.logger.warn(
+          { loop: this.name, err: error },
+          `reconcile: cannot write ${this.options.reportFile}`,
+        );
+      }
+    }
   }
 
   async #observe(ctx: CycleContext): Promise<Gap[]> {
@@ -414,6 +424,7 @@ function historyEntry(report: GapReport): HistoryEntry {
 
 /** Writes `text` to `path` through a temporary file and a rename, so readers never see half a report. */
 async function writeAtomically(path: string, text: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   await writeFile(tmp, text);
   await rename(tmp, path);
