@@ -31,7 +31,7 @@ import { type CoverageSpec, loadCoverageFile, resolveCoverage } from './coverage
 import { DirectoryInventory } from './directory-inventory.ts';
 import type { Inventory } from './inventory.ts';
 import { ReconcileLoop } from './reconcile-loop.ts';
-import { lazyS3Inventory, type S3Settings } from './s3-settings.ts';
+import { lazyS3Inventory, lazyS3InventoryReport, type S3Settings } from './s3-settings.ts';
 
 const s3Schema = z.strictObject({
   bucket: z.string().min(3),
@@ -56,8 +56,18 @@ export const reconcileConfigSchema = z.strictObject({
         exclude: z.array(z.string().min(1)).optional(),
       }),
       z.strictObject({ s3: s3Schema }),
+      z.strictObject({
+        s3Inventory: z.strictObject({
+          bucket: z.string().min(3),
+          prefix: z.string().min(1),
+          sourcePrefix: z.string().optional(),
+          region: z.string().min(1).optional(),
+          endpoint: z.url().optional(),
+          forcePathStyle: z.boolean().optional(),
+        }),
+      }),
     ],
-    { error: 'an inventory: { dir: ./data } or { s3: { bucket, prefix } }' },
+    { error: 'an inventory: { dir: ./data }, { s3: { bucket, prefix } } or { s3Inventory: { bucket, prefix } }' },
   ),
   coverage: z.union([z.string().min(1), z.record(z.string(), z.unknown())], {
     error: 'a coverage file (./coverage.yaml) or the spec inline ({ sources: ... })',
@@ -193,6 +203,8 @@ function inventoryOf(config: ReconcileConfig, at: (path: string) => string, regi
       ...(inv.exclude && { exclude: inv.exclude }),
     });
   }
+  if ('s3Inventory' in inv)
+    return lazyS3InventoryReport({ ...inv.s3Inventory, region: inv.s3Inventory.region ?? region });
   const s3: S3Settings = { ...inv.s3, region: inv.s3.region ?? region };
   return lazyS3Inventory(s3);
 }
