@@ -44,10 +44,10 @@ describe('reconcile: SIGKILL mid-orchestration and restart', () => {
       [
         "import { appendFileSync, renameSync, writeFileSync } from 'node:fs';",
         'const [path, key] = process.argv.slice(2);',
-        "appendFileSync(new URL('./collections.log', import.meta.url), `${key}\\n`);",
+        "appendFileSync(new URL('./collections.log', import.meta.url), key + '\\n');",
         `await new Promise((r) => setTimeout(r, ${COLLECT_MS}));`,
-        'writeFileSync(`${path}.tmp`, JSON.stringify({ key }));',
-        'renameSync(`${path}.tmp`, path);',
+        "writeFileSync(path + '.tmp', JSON.stringify({ key }));",
+        "renameSync(path + '.tmp', path);",
       ].join('\n'),
     );
     writeFileSync(
