@@ -76,15 +76,33 @@ export function dayNumber(year: number, month: number, day: number): number {
   return Math.floor(Date.UTC(year, month - 1, day) / DAY_MS);
 }
 
-/** The civil date of a day number. */
+/**
+ * The civil date of a day number: integer arithmetic (H. Hinnant's
+ * days-to-civil), no Date object, as a million keys are rendered per scan.
+ */
 export function civil(day: number): { year: number; month: number; day: number } {
-  const d = new Date(day * DAY_MS);
-  return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate() };
+  const z = day + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  return { year: yoe + era * 400 + (m <= 2 ? 1 : 0), month: m, day: d };
 }
 
-/** `YYYY-MM-DD` of a day number. */
+const TWO_DIGITS = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
+
+/** `00`..`99`. */
+export function twoDigits(n: number): string {
+  return TWO_DIGITS[n] as string;
+}
+
+/** `YYYY-MM-DD` of a day number (years 0-9999). */
 export function isoDate(day: number): string {
-  return new Date(day * DAY_MS).toISOString().slice(0, 10);
+  const c = civil(day);
+  return `${String(c.year).padStart(4, '0')}-${TWO_DIGITS[c.month]}-${TWO_DIGITS[c.day]}`;
 }
 
 /** The day number of a `YYYY-MM-DD` string that names a real date, else undefined (2023-02-29 is not one). */

@@ -6,7 +6,7 @@
  * day) has begun, plus the source's `delay`. Future dates of a calendar or a
  * values list (a season's later games) are not gaps yet.
  */
-import { civil, DAY_MS, hoursOf, isoDate, parseIsoDate, resolveDate, startOfDay, today } from './calendar.ts';
+import { civil, DAY_MS, hoursOf, parseIsoDate, resolveDate, startOfDay, today, twoDigits } from './calendar.ts';
 import type { SourceSpec } from './coverage-spec.ts';
 import type { EntryFields } from './key-template.ts';
 
@@ -39,11 +39,17 @@ export function forEachExpected(
   const todayDay = today(now, source.timezone);
   const due = dueCheck(source, now, todayDay);
   const base: Record<string, string> = { ...source.vars, source: source.name };
-  const seen = new Set<string>();
+  // Distinct dates render distinct keys when the template holds the whole date: no set of keys seen is
+  // needed then (a million strings saved). Hourly keys (a fall-back day's repeated hour) and values lists
+  // (duplicates) always need one.
+  const daily = source.dates !== null && source.dates.step !== 'hourly';
+  const seen = daily && source.key.readsWholeDate ? null : new Set<string>();
   const emit = (fields: EntryFields, day: number | null, hourAt: number | null) => {
     const key = source.key.render(fields);
-    if (seen.has(key)) return;
-    seen.add(key);
+    if (seen) {
+      if (seen.has(key)) return;
+      seen.add(key);
+    }
     visit({ source, key, day, hourAt, fields });
   };
   if (source.dates) {
@@ -72,16 +78,15 @@ export function forEachExpected(
   }
 }
 
-/** `{ ...base, date, year, month, day }` for a civil date. */
+/** `{ ...base, date, year, month, day }` for a civil date (a literal, then the few base fields: no spread). */
 function dayFields(base: Record<string, string>, day: number): EntryFields {
   const c = civil(day);
-  return {
-    ...base,
-    date: isoDate(day),
-    year: String(c.year),
-    month: String(c.month).padStart(2, '0'),
-    day: String(c.day).padStart(2, '0'),
-  };
+  const year = String(c.year).padStart(4, '0');
+  const month = twoDigits(c.month);
+  const dd = twoDigits(c.day);
+  const fields: Record<string, string> = { date: `${year}-${month}-${dd}`, year, month, day: dd, source: '' };
+  for (const name in base) fields[name] = base[name] as string;
+  return fields;
 }
 
 /**

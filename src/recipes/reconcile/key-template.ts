@@ -23,6 +23,8 @@ export interface KeyTemplate {
   readonly text: string;
   /** Field names it reads (`date` for `{date:...}`). */
   readonly fields: readonly string[];
+  /** Whether two different dates always render different keys (`{date}`, `{date:YYYYMMDD}`, `{year}{month}{day}`). */
+  readonly readsWholeDate: boolean;
   render(fields: EntryFields): string;
 }
 
@@ -70,7 +72,15 @@ export function compileTemplate(text: string): KeyTemplate {
   const tail = text.slice(last);
   checkLiteral(tail, text);
   if (tail) parts.push(tail);
-  return { text, fields: [...fields], render: renderer(parts) };
+  const whole =
+    parts.some(
+      (p) =>
+        (typeof p === 'object' && 'field' in p && p.field === 'date') ||
+        (typeof p === 'object' &&
+          'format' in p &&
+          ['YYYY', 'MM', 'DD'].every((t) => p.format.some((f) => typeof f === 'object' && f.token === t))),
+    ) || ['year', 'month', 'day'].every((f) => fields.has(f));
+  return { text, fields: [...fields], readsWholeDate: whole, render: renderer(parts) };
 }
 
 function checkLiteral(literal: string, text: string): void {

@@ -196,6 +196,10 @@ export function schemaColumns(fileSchema: string, where: string): InventoryColum
  * Adds the rows of an inventory CSV stream to `index`: keys URL-decoded,
  * only those under `sourcePrefix` (made relative to it), delete markers
  * and non-latest versions left out.
+ *
+ * Rows are cut from the bytes and each cell decoded on its own, so a key
+ * is a string of its own: a substring of a large chunk would keep the
+ * whole chunk alive for as long as the index holds the key.
  */
 export async function readInventoryCsv(
   stream: AsyncIterable<Buffer | string>,
@@ -203,67 +207,144 @@ export async function readInventoryCsv(
   index: HaveIndex,
   sourcePrefix = '',
 ): Promise<void> {
-  let rest = '';
-  const row = (line: string) => {
-    if (line === '') return;
-    const cells = splitCsvLine(line);
-    if (columns.isDeleteMarker >= 0 && cells[columns.isDeleteMarker] === 'true') return;
-    if (columns.isLatest >= 0 && cells[columns.isLatest] === 'false') return;
-    const raw = cells[columns.key] ?? '';
+  const row = new CsvRow();
+  const add = (buf: Buffer, start: number, end: number) => {
+    if (end > start && buf[end - 1] === 13) end--;
+    if (end <= start) return;
+    row.split(buf, start, end);
+    if (columns.isDeleteMarker >= 0 && row.startsWith(columns.isDeleteMarker, 116 /* t */)) return;
+    if (columns.isLatest >= 0 && row.startsWith(columns.isLatest, 102 /* f */)) return;
+    const raw = row.text(columns.key);
     const key = raw.includes('%') || raw.includes('+') ? decodeURIComponent(raw.replace(/\+/g, ' ')) : raw;
     if (!key.startsWith(sourcePrefix)) return;
-    index.add(
-      key.slice(sourcePrefix.length),
-      Number(cells[columns.size] ?? 0),
-      Date.parse(cells[columns.modified] ?? ''),
-    );
+    const relative = sourcePrefix === '' ? key : key.slice(sourcePrefix.length);
+    index.add(relative, row.integer(columns.size), row.isoTime(columns.modified));
   };
+  let carry: Buffer | null = null;
   for await (const chunk of stream) {
-    const text = rest + (typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    const buf: Buffer = carry ? Buffer.concat([carry, bytes]) : bytes;
     let start = 0;
-    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
-      row(text.charCodeAt(nl - 1) === 13 ? text.slice(start, nl - 1) : text.slice(start, nl));
+    for (let nl = buf.indexOf(10, start); nl >= 0; nl = buf.indexOf(10, start)) {
+      add(buf, start, nl);
       start = nl + 1;
     }
-    rest = text.slice(start);
+    carry = start < buf.length ? Buffer.from(buf.subarray(start)) : null;
   }
-  row(rest.trimEnd());
+  if (carry) add(carry, 0, carry.length);
+}
+
+/** The cells of one CSV row, as byte ranges of the buffer it was cut from. */
+class CsvRow {
+  #buf: Buffer = Buffer.alloc(0);
+  readonly #starts: number[] = [];
+  readonly #ends: number[] = [];
+  readonly #escaped: boolean[] = [];
+
+  split(buf: Buffer, start: number, end: number): void {
+    this.#buf = buf;
+    this.#starts.length = 0;
+    this.#ends.length = 0;
+    this.#escaped.length = 0;
+    let i = start;
+    while (i <= end) {
+      if (i < end && buf[i] === 34) {
+        let j = i + 1;
+        let escaped = false;
+        for (;;) {
+          j = buf.indexOf(34, j);
+          if (j < 0 || j >= end) {
+            j = end;
+            break;
+          }
+          if (buf[j + 1] === 34) {
+            escaped = true;
+            j += 2;
+            continue;
+          }
+          break;
+        }
+        this.#push(i + 1, j, escaped);
+        i = j + 2; // the closing quote and the comma
+      } else {
+        let j = buf.indexOf(44, i);
+        if (j < 0 || j > end) j = end;
+        this.#push(i, j, false);
+        i = j + 1;
+      }
+    }
+  }
+
+  get count(): number {
+    return this.#starts.length;
+  }
+
+  /** Whether cell `n` begins with the byte `code`. */
+  startsWith(n: number, code: number): boolean {
+    const start = this.#starts[n];
+    return start !== undefined && start < (this.#ends[n] as number) && this.#buf[start] === code;
+  }
+
+  /** Cell `n` as a whole number, read from its digits (NaN when it is not one). */
+  integer(n: number): number {
+    const start = this.#starts[n];
+    const end = this.#ends[n];
+    if (start === undefined || end === undefined || start === end) return Number.NaN;
+    let value = 0;
+    for (let i = start; i < end; i++) {
+      const d = (this.#buf[i] as number) - 48;
+      if (d < 0 || d > 9) return Number(this.text(n));
+      value = value * 10 + d;
+    }
+    return value;
+  }
+
+  /** Cell `n`, an ISO time like 2024-03-13T10:00:00.000Z, as epoch ms; other forms through Date.parse. */
+  isoTime(n: number): number {
+    const s = this.#starts[n];
+    const b = this.#buf;
+    if (s === undefined || this.#ends[n] !== s + 24 || b[s + 10] !== 84 || b[s + 23] !== 90) {
+      return Date.parse(this.text(n));
+    }
+    return Date.UTC(
+      digits(b, s, 4),
+      digits(b, s + 5, 2) - 1,
+      digits(b, s + 8, 2),
+      digits(b, s + 11, 2),
+      digits(b, s + 14, 2),
+      digits(b, s + 17, 2),
+      digits(b, s + 20, 3),
+    );
+  }
+
+  /** Cell `n` as text ('' when the row is shorter). */
+  text(n: number): string {
+    const start = this.#starts[n];
+    if (start === undefined) return '';
+    const value = this.#buf.toString('utf8', start, this.#ends[n]);
+    return this.#escaped[n] ? value.replace(/""/g, '"') : value;
+  }
+
+  #push(start: number, end: number, escaped: boolean): void {
+    this.#starts.push(start);
+    this.#ends.push(end);
+    this.#escaped.push(escaped);
+  }
+}
+
+/** The number `len` ASCII digits at `at` spell. */
+function digits(b: Buffer, at: number, len: number): number {
+  let v = 0;
+  for (let i = at; i < at + len; i++) v = v * 10 + ((b[i] as number) - 48);
+  return v;
 }
 
 /** One CSV line's cells: `"a","b ""c""",d` -> [a, b "c", d]. */
 export function splitCsvLine(line: string): string[] {
-  const cells: string[] = [];
-  let i = 0;
-  while (i <= line.length) {
-    if (line[i] === '"') {
-      let value = '';
-      i++;
-      for (;;) {
-        const q = line.indexOf('"', i);
-        if (q < 0) {
-          value += line.slice(i);
-          i = line.length;
-          break;
-        }
-        value += line.slice(i, q);
-        if (line[q + 1] === '"') {
-          value += '"';
-          i = q + 2;
-        } else {
-          i = q + 1;
-          break;
-        }
-      }
-      cells.push(value);
-      i++; // the comma
-    } else {
-      const comma = line.indexOf(',', i);
-      const end = comma < 0 ? line.length : comma;
-      cells.push(line.slice(i, end));
-      i = end + 1;
-    }
-  }
-  return cells;
+  const buf = Buffer.from(line);
+  const row = new CsvRow();
+  row.split(buf, 0, buf.length);
+  return Array.from({ length: row.count }, (_, n) => row.text(n));
 }
 
 function messageOf(error: unknown): string {
