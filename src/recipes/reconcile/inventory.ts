@@ -53,21 +53,20 @@ export class HaveIndex {
   readonly #slots = new Map<string, number>();
   readonly #sizes: number[] = [];
   readonly #times: number[] = [];
-  #bytes = 0;
+  #bytes: number | null = 0;
 
-  /** Adds (or, for a key seen twice, replaces) an object. */
+  /**
+   * Adds (or, for a key seen twice, replaces) an object. One Map write per
+   * object, no lookup first: a replaced key's old slot is left unused in the
+   * arrays, and the byte total is then summed again when next asked.
+   */
   add(key: string, size: number, modifiedAt: number): void {
-    const slot = this.#slots.get(key);
-    if (slot !== undefined) {
-      this.#bytes += size - (this.#sizes[slot] as number);
-      this.#sizes[slot] = size;
-      this.#times[slot] = modifiedAt;
-      return;
-    }
+    const before = this.#slots.size;
     this.#slots.set(key, this.#sizes.length);
     this.#sizes.push(size);
     this.#times.push(modifiedAt);
-    this.#bytes += size;
+    if (this.#slots.size === before) this.#bytes = null;
+    else if (this.#bytes !== null) this.#bytes += size;
   }
 
   /** The slot of `key`, for {@link size} and {@link modifiedAt}; undefined when absent. */
@@ -89,10 +88,15 @@ export class HaveIndex {
   }
 
   get objects(): number {
-    return this.#sizes.length;
+    return this.#slots.size;
   }
 
   get bytes(): number {
+    if (this.#bytes === null) {
+      let total = 0;
+      for (const slot of this.#slots.values()) total += this.#sizes[slot] as number;
+      this.#bytes = total;
+    }
     return this.#bytes;
   }
 
