@@ -59,7 +59,7 @@ export interface GapReport {
   readonly truncated: number;
 }
 
-/** Tasks kept in the stored report; the file gets them all. */
+/** Tasks a report keeps (in the store, at the route and in the file); `total` and the counts cover every gap. */
 export const REPORT_TASK_LIMIT = 10_000;
 
 export interface ReportInput {
