@@ -12,6 +12,7 @@ import { benchFanout } from './fanout.ts';
 import { benchHttpFootprint } from './http-footprint.ts';
 import { benchLeaseThroughput } from './lease-throughput.ts';
 import { benchPoolOverhead } from './pool-overhead.ts';
+import { benchReconcile } from './reconcile.ts';
 import { benchRedisVsBullmq } from './redis-vs-bullmq.ts';
 import { line } from './report.ts';
 import { benchSignals } from './signals.ts';
@@ -35,6 +36,7 @@ const sections: Record<string, () => Promise<unknown>> = {
   signals: benchSignals,
   supervisor: benchSupervisor,
   simulate: benchSimulate,
+  reconcile: benchReconcile,
 };
 const only = process.argv
   .find((arg) => arg.startsWith('--only='))

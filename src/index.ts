@@ -30,7 +30,13 @@ export type {
   RetrySpec,
   TriggerSpec,
 } from './core/loop.ts';
-export { type RetryOutcome, RetryRequestedError, retryAfter } from './core/outcome.ts';
+export {
+  type RetryOutcome,
+  RetryRequestedError,
+  retryAfter,
+  type SkipOutcome,
+  skipItem,
+} from './core/outcome.ts';
 export type { PlannedItem, Priority, WorkItem } from './core/work-item.ts';
 export { PRIORITIES } from './core/work-item.ts';
 export { type AnyEvent, EventBus, type EventMap, type EventName } from './observability/events.ts';

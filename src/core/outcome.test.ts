@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isRetryOutcome, RetryRequestedError, retryAfter } from './outcome.ts';
+import { isRetryOutcome, isSkipOutcome, RetryRequestedError, retryAfter, skipItem } from './outcome.ts';
 
 describe('retryAfter', () => {
   it('takes milliseconds or a duration string', () => {
@@ -40,5 +40,15 @@ describe('RetryRequestedError', () => {
       new RetryRequestedError(retryAfter('3s'), 4).message,
       'asked for a retry after 3000 ms, but no attempt is left (4 used)',
     );
+  });
+});
+
+describe('skipItem', () => {
+  it('is recognised by its brand, not its shape', () => {
+    const outcome = skipItem('cycle budget used up');
+    assert.ok(isSkipOutcome(outcome));
+    assert.deepEqual({ ...outcome }, { kind: 'skip', reason: 'cycle budget used up' });
+    assert.equal(isSkipOutcome({ kind: 'skip', reason: 'x' }), false);
+    assert.equal(isRetryOutcome(outcome), false);
   });
 });

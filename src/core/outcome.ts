@@ -85,3 +85,37 @@ export class RetryRequestedError extends AutoloopError {
     this.reason = outcome.reason;
   }
 }
+
+/** Made by {@link skipItem}: the item is not done now, on purpose, and says why. */
+export interface SkipOutcome {
+  readonly kind: 'skip';
+  readonly reason: string;
+  readonly [OUTCOME]: true;
+}
+
+/**
+ * Returned by an act (instead of a result) to end its item as `skipped`
+ * with `reason`, neither succeeded nor failed: the work was not started on
+ * purpose (a cycle's time budget ran out, the work turned out to be done
+ * already). `item.skipped` is emitted with the reason, the item's result is
+ * stored with status `skipped`, and the cycle does not count it as failed.
+ * Nothing is retried; planning the work again is the loop's business (a
+ * level-triggered loop plans it again next cycle).
+ *
+ * @example
+ * act: async (item, ctx) => (budget.spent() ? skipItem('cycle budget of 2h used up') : collect(item, ctx)),
+ */
+export function skipItem(reason: string): SkipOutcome {
+  const outcome = Object.defineProperty({ kind: 'skip', reason }, OUTCOME, { value: true });
+  return Object.freeze(outcome) as SkipOutcome;
+}
+
+/** True when `value` was made by {@link skipItem}. */
+export function isSkipOutcome(value: unknown): value is SkipOutcome {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Partial<SkipOutcome>)[OUTCOME] === true &&
+    (value as Partial<SkipOutcome>).kind === 'skip'
+  );
+}

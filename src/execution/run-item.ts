@@ -1,6 +1,7 @@
 import type { ItemResult } from '../core/cycle-record.ts';
 import { ShutdownError, TerminalError, TimeoutError, toErrorInfo } from '../core/errors.ts';
 import type { CycleContext, ItemContext, ResolvedLoop } from '../core/loop.ts';
+import { isSkipOutcome } from '../core/outcome.ts';
 import type { WorkItem } from '../core/work-item.ts';
 import type { EventBus } from '../observability/events.ts';
 import { retry } from '../policies/retry.ts';
@@ -95,6 +96,10 @@ export async function runItem(
         },
       },
     );
+    if (isSkipOutcome(output)) {
+      deps.bus.emit('item.skipped', { ...base, reason: output.reason });
+      return finish('skipped', { error: { name: 'Skipped', message: output.reason } });
+    }
     deps.bus.emit('item.succeeded', { ...base, attempts: attempt, durationMs });
     return finish('succeeded', { output });
   } catch (failure) {

@@ -3,8 +3,9 @@ import type { Registry } from 'prom-client';
 import type { z } from 'zod';
 import { ConfigError } from '../config/config-error.ts';
 import { validate } from '../config/zod-issues.ts';
+import type { CycleRecord } from '../core/cycle-record.ts';
 import type { Logger } from '../core/logger.ts';
-import type { LoopDefinition } from '../core/loop.ts';
+import type { LoopDefinition, ResolvedLoop } from '../core/loop.ts';
 import type { DashboardPanel, HttpTools } from '../http/extension.ts';
 import type { Runnable } from '../lifecycle/runnable.ts';
 import type { AlertRule } from '../observability/alerts/alert-rule.ts';
@@ -75,6 +76,18 @@ export interface RecipeBuild {
 export interface RecipeContext {
   /** Names of the loops this recipe made, in config order. */
   readonly loops: readonly string[];
+  /**
+   * Those loops as resolved, in the same order: the functions are the ones
+   * `build` made, so a recipe can find the per-loop state its build closed
+   * over (e.g. in a WeakMap keyed by the loop's `act`).
+   */
+  readonly definitions: readonly ResolvedLoop[];
+  /**
+   * Runs one cycle of one of this recipe's loops now (a manual tick), as
+   * `runtime.run(loop)` does: a trigger the recipe implements itself (a
+   * queue threshold). Rejects unless the runtime is running.
+   */
+  run(loop: string): Promise<CycleRecord>;
   /** The store (behind its breaker): use `records`/`streams` under the recipe's name for durable state. */
   readonly store: Store;
   readonly bus: EventBus;

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { Output } from '../cli/output.ts';
 import { AutoloopError } from '../core/errors.ts';
 import type { Recipe } from './recipe.ts';
+import { reconcileEntry } from './reconcile/entry.ts';
 import { signalsEntry } from './signals/entry.ts';
 
 /**
@@ -19,7 +20,7 @@ export interface RecipeEntry {
 }
 
 /** The recipes shipped with autoloop. The one place outside a recipe's folder that names it. */
-export const BUILTIN_RECIPES: readonly RecipeEntry[] = [signalsEntry];
+export const BUILTIN_RECIPES: readonly RecipeEntry[] = [signalsEntry, reconcileEntry];
 
 /**
  * The recipes a config may name with `recipe:` and a runtime may start:

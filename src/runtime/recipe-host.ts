@@ -27,7 +27,7 @@ interface Started {
  */
 export class RecipeHost {
   readonly #registry: RecipeRegistry;
-  readonly #byRecipe = new Map<string, string[]>();
+  readonly #byRecipe = new Map<string, ResolvedLoop[]>();
   readonly #started: Started[] = [];
   #group: RunnableGroup | null = null;
 
@@ -35,19 +35,20 @@ export class RecipeHost {
     this.#registry = registry;
     for (const loop of loops) {
       if (!loop.recipe) continue;
-      const names = this.#byRecipe.get(loop.recipe) ?? [];
-      names.push(loop.name);
-      this.#byRecipe.set(loop.recipe, names);
+      const made = this.#byRecipe.get(loop.recipe) ?? [];
+      made.push(loop);
+      this.#byRecipe.set(loop.recipe, made);
     }
   }
 
-  /** Starts every used recipe with `context` (its `loops` filled in per recipe). */
-  runnable(context: () => Omit<RecipeContext, 'loops'>, clock: Clock, logger: Logger): Runnable {
+  /** Starts every used recipe with `context` (its `loops` and `definitions` filled in per recipe). */
+  runnable(context: () => Omit<RecipeContext, 'loops' | 'definitions'>, clock: Clock, logger: Logger): Runnable {
     return {
       name: 'recipes',
       start: async (signal) => {
         const group = new RunnableGroup({ clock, logger });
-        for (const [name, loops] of this.#byRecipe) {
+        for (const [name, definitions] of this.#byRecipe) {
+          const loops = definitions.map((loop) => loop.name);
           const recipe = await this.#registry.get(name);
           if (!recipe) {
             const known = this.#registry.names().join(', ') || '(none)';
@@ -55,7 +56,7 @@ export class RecipeHost {
               `loops ${loops.join(', ')} name recipe "${name}", which is not registered; registered: ${known}`,
             );
           }
-          const parts = (await recipe.start?.({ ...context(), loops })) ?? {};
+          const parts = (await recipe.start?.({ ...context(), loops, definitions })) ?? {};
           this.#started.push({ name, loops, parts });
           for (const runnable of parts.runnables ?? []) group.add({ ...runnable, name: `${name}/${runnable.name}` });
         }

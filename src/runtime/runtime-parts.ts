@@ -117,6 +117,7 @@ export function runtimeParts(rt: Runtime) {
       registry: (state.metrics as RuntimeMetrics).registry,
       dependencies: state.dependencies,
       governor: (loop) => rt.loops.slots.get(loop)?.governor,
+      run: (loop) => rt.run(loop),
     }),
     clock,
     logger,

@@ -1,0 +1,210 @@
+/**
+ * `recipe: reconcile` in autoloop.yaml: seed 000's data-collection
+ * controller. Each key maps onto the seed's `autonomous_config.yaml` (see
+ * docs/configuration.md, "reconcile"):
+ *
+ * ```yaml
+ * loops:
+ *   collect:
+ *     recipe: reconcile
+ *     trigger: { interval: 1h }                 # reconciliation_interval_hours (default 1h)
+ *     inventory: { dir: ./data }                # or { s3: { bucket: lake, prefix: raw/, parallel: 8 } }
+ *     coverage: ./coverage.yaml                 # or the spec inline
+ *     collector: { command: "python scrapers/{source}.py --date {date} --out {path}", timeout: 10m }
+ *     budget: 2h                                # max_orchestrator_runtime_minutes
+ *     concurrency: { default: 2, nba_api: 1 }   # collections at once, per source
+ *     threshold: { minTasks: 1, every: 30s }    # min_tasks_to_trigger, checked every 30 s
+ *     report: { file: ./inventory/gaps.json }   # the seed's task file, for tools that read it
+ *     health: { maxInventoryAge: 24h }          # the seed's "metrics file age < 24 h"
+ * ```
+ */
+import { isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { ConfigError, type ConfigIssue } from '../../config/config-error.ts';
+import { durationMs } from '../../config/schema.ts';
+import { AutoloopError } from '../../core/errors.ts';
+import type { LoopPolicies, TriggerSpec } from '../../core/loop.ts';
+import { systemClock } from '../../time/system-clock.ts';
+import type { RecipeSite } from '../recipe.ts';
+import { commandCollector } from './collector.ts';
+import { type CoverageSpec, loadCoverageFile, resolveCoverage } from './coverage-spec.ts';
+import { DirectoryInventory } from './directory-inventory.ts';
+import type { Inventory } from './inventory.ts';
+import { ReconcileLoop } from './reconcile-loop.ts';
+import { lazyS3Inventory, lazyS3InventoryReport, type S3Settings } from './s3-settings.ts';
+
+const s3Schema = z.strictObject({
+  bucket: z.string().min(3),
+  prefix: z.string().optional(),
+  region: z.string().min(1).optional(),
+  /** A non-AWS endpoint (MinIO, s3rver, R2): `http://127.0.0.1:4568`. */
+  endpoint: z.url().optional(),
+  forcePathStyle: z.boolean().optional(),
+  /** Prefix shards listed at once (large buckets). Default 1. */
+  parallel: z.number().int().min(1).max(64).optional(),
+});
+
+export const reconcileConfigSchema = z.strictObject({
+  description: z.string().optional(),
+  /** Validated again by defineLoop; default `{ interval: 1h }`. */
+  trigger: z.record(z.string(), z.unknown()).optional(),
+  inventory: z.union(
+    [
+      z.strictObject({
+        dir: z.string().min(1),
+        include: z.array(z.string().min(1)).optional(),
+        exclude: z.array(z.string().min(1)).optional(),
+      }),
+      z.strictObject({ s3: s3Schema }),
+      z.strictObject({
+        s3Inventory: z.strictObject({
+          bucket: z.string().min(3),
+          prefix: z.string().min(1),
+          sourcePrefix: z.string().optional(),
+          region: z.string().min(1).optional(),
+          endpoint: z.url().optional(),
+          forcePathStyle: z.boolean().optional(),
+        }),
+      }),
+    ],
+    { error: 'an inventory: { dir: ./data }, { s3: { bucket, prefix } } or { s3Inventory: { bucket, prefix } }' },
+  ),
+  coverage: z.union([z.string().min(1), z.record(z.string(), z.unknown())], {
+    error: 'a coverage file (./coverage.yaml) or the spec inline ({ sources: ... })',
+  }),
+  collector: z.strictObject({
+    command: z.string().min(1),
+    timeout: durationMs({ minMs: 1 }).optional(),
+    /** Working directory of the command; default the config's directory. */
+    cwd: z.string().min(1).optional(),
+  }),
+  budget: durationMs({ minMs: 1 }).optional(),
+  concurrency: z
+    .union([z.number().int().min(1), z.record(z.string(), z.number().int().min(1))], {
+      error: 'collections at once per source: a number, or { default: 2, <source>: n }',
+    })
+    .optional(),
+  maxItems: z.number().int().min(1).max(10_000).optional(),
+  threshold: z
+    .strictObject({ minTasks: z.number().int().min(1), every: durationMs({ minMs: 1 }).optional() })
+    .optional(),
+  report: z.strictObject({ file: z.string().min(1) }).optional(),
+  health: z.strictObject({ maxInventoryAge: durationMs({ minMs: 1 }).optional() }).optional(),
+  policies: z.record(z.string(), z.unknown()).optional(),
+});
+
+export type ReconcileConfig = z.output<typeof reconcileConfigSchema>;
+
+/** Defaults, in one place (the seed's where it has one). */
+export const RECONCILE_DEFAULTS = {
+  trigger: { interval: '1h' },
+  collectorTimeoutMs: 10 * 60_000,
+  sourceConcurrency: 2,
+  maxItems: 1_000,
+  thresholdEveryMs: 30_000,
+  maxInventoryAgeMs: 24 * 3_600_000,
+  defaultTaskMs: 60_000,
+} as const;
+
+/** A built loop, and notes for the operator. */
+export interface BuiltReconcile {
+  readonly loop: ReconcileLoop;
+  readonly notes: string[];
+}
+
+/**
+ * Builds the loop a validated `recipe: reconcile` entry describes. Throws a
+ * ConfigError (paths relative to the loop) for options that do not fit the
+ * coverage spec, or an AutoloopError naming the coverage file for a bad file.
+ */
+export function buildReconcileLoop(config: ReconcileConfig, site: RecipeSite): BuiltReconcile {
+  const at = (path: string) => (isAbsolute(path) ? path : resolve(site.dir, path));
+  const coverage = coverageOf(config, site, at);
+  const issues: ConfigIssue[] = [];
+  const names = new Set(coverage.sources.map((s) => s.name));
+  const limits = typeof config.concurrency === 'object' ? config.concurrency : {};
+  for (const source of Object.keys(limits)) {
+    if (source !== 'default' && !names.has(source)) {
+      issues.push({
+        file: site.name,
+        path: `concurrency.${source}`,
+        expected: `a source of the coverage spec (${[...names].join(', ')}) or default`,
+        got: JSON.stringify(source),
+      });
+    }
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+  const fallback =
+    typeof config.concurrency === 'number'
+      ? config.concurrency
+      : (limits.default ?? RECONCILE_DEFAULTS.sourceConcurrency);
+  const sourceConcurrency = (source: string) => limits[source] ?? fallback;
+  const timeoutMs = config.collector.timeout ?? RECONCILE_DEFAULTS.collectorTimeoutMs;
+  const poolSize = coverage.sources.reduce((n, s) => n + sourceConcurrency(s.name), 0);
+  const policies: LoopPolicies = {
+    // The collector's own timeout kills it; the item's leaves room for the kill grace.
+    timeout: timeoutMs + 5_000,
+    concurrency: poolSize,
+    retry: { attempts: 2, backoff: '10s' },
+    ...(config.policies as LoopPolicies | undefined),
+  };
+  const inventory = inventoryOf(config, at, site.env.AWS_REGION);
+  const loop = new ReconcileLoop({
+    name: site.name,
+    ...(config.description !== undefined && { description: config.description }),
+    trigger: (config.trigger ?? RECONCILE_DEFAULTS.trigger) as unknown as TriggerSpec,
+    inventory,
+    coverage,
+    collector: commandCollector({
+      command: config.collector.command,
+      timeoutMs,
+      cwd: config.collector.cwd ? at(config.collector.cwd) : site.dir,
+      clock: systemClock,
+      env: site.env,
+      loop: site.name,
+    }),
+    budgetMs: config.budget ?? null,
+    sourceConcurrency,
+    maxItems: config.maxItems ?? RECONCILE_DEFAULTS.maxItems,
+    reportFile: config.report ? at(config.report.file) : null,
+    policies,
+    defaultTaskMs: RECONCILE_DEFAULTS.defaultTaskMs,
+    threshold: config.threshold
+      ? { minTasks: config.threshold.minTasks, everyMs: config.threshold.every ?? RECONCILE_DEFAULTS.thresholdEveryMs }
+      : null,
+    maxInventoryAgeMs: config.health?.maxInventoryAge ?? RECONCILE_DEFAULTS.maxInventoryAgeMs,
+  });
+  const notes = [
+    `loop ${site.name}: ${inventory.description} against ${coverage.sources.length} source(s) of ${coverage.origin}` +
+      (config.budget ? `, budget ${config.budget} ms per cycle` : ', no budget'),
+  ];
+  return { loop, notes };
+}
+
+function coverageOf(config: ReconcileConfig, site: RecipeSite, at: (path: string) => string): CoverageSpec {
+  if (typeof config.coverage === 'object') {
+    // Paths relative to the loop: the config loader puts them under loops.<name>.
+    return resolveCoverage(config.coverage, { file: site.name, prefix: ['coverage'], dir: site.dir });
+  }
+  try {
+    return loadCoverageFile(at(config.coverage));
+  } catch (error) {
+    if (error instanceof ConfigError) throw new AutoloopError(`coverage: ${error.message}`, { cause: error });
+    throw error;
+  }
+}
+
+function inventoryOf(config: ReconcileConfig, at: (path: string) => string, region: string | undefined): Inventory {
+  const inv = config.inventory;
+  if ('dir' in inv) {
+    return new DirectoryInventory({
+      dir: at(inv.dir),
+      ...(inv.include && { include: inv.include }),
+      ...(inv.exclude && { exclude: inv.exclude }),
+    });
+  }
+  if ('s3Inventory' in inv)
+    return lazyS3InventoryReport({ ...inv.s3Inventory, region: inv.s3Inventory.region ?? region });
+  const s3: S3Settings = { ...inv.s3, region: inv.s3.region ?? region };
+  return lazyS3Inventory(s3);
+}
