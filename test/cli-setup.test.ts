@@ -346,7 +346,7 @@ function args(stage: Stage, op: string): string[] {
 }
 
 describe('alerts export', () => {
-  it("writes the config's rules, with seed 002's defaults, as a Prometheus rules file", async () => {
+  it("writes the config's rules, with the built-in defaults, as a Prometheus rules file", async () => {
     const config = fileURLToPath(new URL('../autoloop.yaml', import.meta.url));
     const r = await autoloop(['alerts', 'export', '--config', config]);
     assert.equal(r.code, 0, r.stderr);

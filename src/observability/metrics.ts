@@ -280,7 +280,7 @@ function defineSeries(registry: Registry) {
     }),
     adaptiveConcurrency: new Gauge({
       name: 'autoloop_adaptive_concurrency',
-      help: "The loop's current item concurrency limit (moved by adaptive concurrency when enabled; seed 002's adaptive_batch_size).",
+      help: "The loop's current item concurrency limit (moved by adaptive concurrency when enabled; the signals recipe's adaptive_batch_size).",
       labelNames: ['loop'] as const,
       registers,
     }),
