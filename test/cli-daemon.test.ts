@@ -61,6 +61,44 @@ loops:
     act: { command: "node ${ACT}", timeout: 5s }
 `;
 
+/** A loop whose 2 s item is in flight most of the time, so a shutdown has something to drain. */
+function shutdownProject(name: string): { dir: string; config: string } {
+  const made = project(
+    name,
+    `http: { host: 127.0.0.1, port: 0, token: "\${AUTOLOOP_TOKEN:-}" }
+shutdown: { grace: 20s }
+loops:
+  long:
+    trigger: { interval: 1s }
+    items: [2000]
+    act: ./slow.mts#act
+    policies: { timeout: 30s }
+`,
+  );
+  writeFileSync(join(made.dir, 'slow.mts'), readFileSync(SLOW, 'utf8'));
+  return made;
+}
+
+async function waitForInFlight(url: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const status = (await (await fetch(`${url}/status`)).json()) as { loops: Array<{ inFlight?: number }> };
+    if ((status.loops[0]?.inFlight ?? 0) > 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail('no item went in flight within 20 s');
+}
+
+function postShutdown(url: string): Promise<Response> {
+  return fetch(`${url}/shutdown`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
+}
+
+/** The lines a SIGTERM drain logs, with the item in flight finished (drained) rather than aborted. */
+function assertDrainLogged(log: string): void {
+  assert.match(log, /"reason":"POST \/shutdown".*"msg":"shutting down: draining in-flight work"/);
+  assert.match(log, /"drained":true.*"msg":"stopped"/);
+}
+
 describe('autoloop daemon', { concurrency: true }, () => {
   describe('driven through the CLI', { concurrency: 1 }, () => {
     const { dir, config } = project('basic', BASIC);
@@ -254,6 +292,54 @@ loops:
       );
       assert.equal(alive(pid), false);
       assert.equal(existsSync(pidFileIn(dir)), false, 'stop removes the files a killed daemon left');
+    });
+
+    it('POST /shutdown in the foreground drains as SIGTERM does: drain log lines, exit 0, no daemon files left', async () => {
+      const { dir, config } = shutdownProject('shutdown-fg');
+      const pidFile = pidFileIn(dir);
+      const child = spawnAutoloop(['start', '--foreground', '--config', config, '--pid-file', pidFile], {
+        cwd: dir,
+        env: { AUTOLOOP_TOKEN: TOKEN },
+      });
+      try {
+        await waitFor(child, (o) => /health (http:\/\/127\.0\.0\.1:\d+)\/health/.test(o.stderr), 30_000);
+        const url = /health (http:\/\/127\.0\.0\.1:\d+)\/health/.exec(child.output.stderr)?.[1] as string;
+        await waitForInFlight(url);
+        assert.ok(existsSync(pidFile) && existsSync(join(dir, '.autoloop', 'autoloop.json')), 'daemon files written');
+        const res = await postShutdown(url);
+        assert.equal(res.status, 202);
+        const r = await finished(child, 30_000);
+        assert.equal(r.code, 0, `exit code ${r.code}; stderr: ${r.stderr}`);
+        assert.doesNotMatch(r.stderr, /unsettled top-level await/);
+        assertDrainLogged(r.stdout);
+        assert.equal(existsSync(pidFile), false, 'pidfile removed');
+        assert.equal(existsSync(join(dir, '.autoloop', 'autoloop.json')), false, 'state file removed');
+      } finally {
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+    });
+
+    it('POST /shutdown to a background daemon: it drains, exits cleanly and leaves no files; status says not running', async () => {
+      const { dir, config } = shutdownProject('shutdown-bg');
+      const env = { AUTOLOOP_TOKEN: TOKEN };
+      const started = await autoloop(['start', '--config', config], { cwd: dir, env });
+      assert.equal(started.code, 0, started.stderr + started.stdout);
+      const pid = Number(/autoloop started \(pid (\d+)\)/.exec(started.stdout)?.[1]);
+      const url = /health +(http:\/\/127\.0\.0\.1:\d+)\/health/.exec(started.stdout)?.[1] as string;
+      await waitForInFlight(url);
+      assert.equal((await postShutdown(url)).status, 202);
+      const deadline = Date.now() + 30_000;
+      while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(alive(pid), false, 'the daemon exited');
+      assert.equal(existsSync(pidFileIn(dir)), false, 'pidfile removed');
+      assert.equal(existsSync(join(dir, '.autoloop', 'autoloop.json')), false, 'state file removed');
+      // Its own stderr goes to autoloop.out: Node writes the exit-13 warning there.
+      const out = readFileSync(join(dir, '.autoloop', 'autoloop.out'), 'utf8');
+      assert.doesNotMatch(out, /unsettled top-level await|Error/);
+      assertDrainLogged(readFileSync(join(dir, '.autoloop', 'autoloop.log'), 'utf8'));
+      const status = await autoloop(['status', '--json', '--config', config], { cwd: dir, env });
+      assert.equal(status.code, 1, 'nothing runs');
+      assert.doesNotMatch(status.stdout + status.stderr, /stale/);
     });
 
     it('a daemon that cannot start: exit 1 with the last lines of its log', async () => {

@@ -253,7 +253,14 @@ describe('setting autoloop up', { concurrency: true }, () => {
       assert.equal(env.AUTOLOOP_TOKEN.valueFrom.secretKeyRef.name, 'autoloop');
       assert.ok(volumes.state.persistentVolumeClaim || volumes.state.emptyDir);
       assert.match(parseYaml(yaml).store, new RegExp(`^sqlite://${mounts.state}/`), 'the store is on the volume');
-      await validates(yaml, { AUTOLOOP_TOKEN: 'a-token-of-32-characters-or-so!!', POD_IP: '10.0.0.7' });
+      await validates(yaml, { AUTOLOOP_TOKEN: 'a-token-of-32-characters-or-so!!' });
+      // No per-pod Host setup: probes reach the pod IP, and run without a token Secret too.
+      assert.equal(env.POD_IP, undefined);
+      for (const probe of [container.livenessProbe, container.readinessProbe, container.startupProbe]) {
+        assert.equal(probe.httpGet.httpHeaders, undefined, 'kubelet sends the pod IP as Host, which is fine');
+      }
+      assert.equal(env.AUTOLOOP_TOKEN.valueFrom.secretKeyRef.optional, true);
+      await validates(yaml, {});
     });
 
     it('cronjob.yaml: `autoloop run <loop>` on a schedule, one at a time, its loop in its config', async () => {
@@ -350,7 +357,7 @@ function args(stage: Stage, op: string): string[] {
 }
 
 describe('alerts export', () => {
-  it("writes the config's rules, with seed 002's defaults, as a Prometheus rules file", async () => {
+  it("writes the config's rules, with the built-in defaults, as a Prometheus rules file", async () => {
     const config = fileURLToPath(new URL('../autoloop.yaml', import.meta.url));
     const r = await autoloop(['alerts', 'export', '--config', config]);
     assert.equal(r.code, 0, r.stderr);

@@ -142,15 +142,39 @@ describe('HTTP on a real runtime', () => {
 });
 
 describe('bind policy on a real runtime', () => {
-  it('refuses to start on a non-loopback bind without a token, and releases what it opened', async () => {
-    const runtime = createRuntime({ loops: loops(), http: { host: '0.0.0.0', port: 8080 }, logger });
-    await assert.rejects(runtime.start(), {
-      name: 'UnsafeBindError',
-      message:
-        'http: refusing to listen on 0.0.0.0:8080 without http.token (admin endpoints would be open to the network); ' +
-        'set http.token or bind 127.0.0.1',
-    });
-    assert.equal(runtime.state, 'stopped');
+  it('Kubernetes: bound to 0.0.0.0 without a token, probes and scrapes by pod IP get 200, admin and reads are refused', async () => {
+    const runtime = createRuntime({ loops: loops(), http: { host: '0.0.0.0', port: 0 }, logger });
+    await runtime.start();
+    try {
+      const port = new URL(runtime.url ?? '').port;
+      // Only ever 127.0.0.1 on the wire; the Host header says what kubelet and Prometheus would.
+      const client = new HttpClient(`http://127.0.0.1:${port}`, transcript);
+      const podHost = { host: '10.1.2.3:8080' };
+      const probe = await client.get('/health/ready', { ...podHost, 'user-agent': 'kube-probe/1.30' });
+      assert.equal(probe.status, 200, probe.body);
+      assert.equal((await client.get('/health/live', { ...podHost, 'user-agent': 'kube-probe/1.30' })).status, 200);
+      const scrape = await client.get('/metrics', {
+        ...podHost,
+        accept: 'application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.3,*/*;q=0.1',
+        'user-agent': 'Prometheus/2.42.0',
+      });
+      assert.equal(scrape.status, 200);
+      assert.match(scrape.body, /^autoloop_cycles_total\{/m);
+      // Admin: off without a token, whatever the Host.
+      for (const host of ['10.1.2.3:8080', `127.0.0.1:${port}`]) {
+        const admin = await client.request('/loops/x/pause', { method: 'POST', headers: { host } });
+        assert.ok(admin.status === 403, `POST /loops/x/pause with Host ${host}: ${admin.status} ${admin.body}`);
+      }
+      assert.match((await client.request('/shutdown', { method: 'POST' })).body, /admin endpoints are disabled/);
+      assert.equal(runtime.state, 'running');
+      // What a rebinding page could read stays behind the Host check, on this bind too.
+      for (const path of ['/', '/status', '/events', '/tasks', '/health/detailed', '/loops/x/cycles']) {
+        assert.equal((await client.get(path, podHost)).status, 403, path);
+        assert.equal((await client.get(path, { host: 'evil.example' })).status, 403, path);
+      }
+    } finally {
+      await runtime.stop({ graceMs: 1_000 });
+    }
   });
 
   it('starts on a non-loopback bind with a token', async () => {

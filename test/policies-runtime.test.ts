@@ -153,7 +153,9 @@ describe('backpressure and adaptive concurrency', () => {
     assert.equal(runner.pool.concurrency, 10, `back at max while latency stays flat: ${limits}`);
     const text = await h.runtime.metrics?.registry.metrics();
     assert.match(text ?? '', new RegExp(`autoloop_adaptive_concurrency\\{loop="ad"\\} ${runner.pool.concurrency}`));
-    assert.match(text ?? '', /autoloop_latency_p95_ms\{loop="ad"\} 100/);
+    // Every attempt took 100 ms of virtual time: all 60 in the bucket up to 0.1 s, none below.
+    assert.match(text ?? '', /autoloop_item_attempt_duration_seconds_bucket\{le="0.05",loop="ad"\} 0\n/);
+    assert.match(text ?? '', /autoloop_item_attempt_duration_seconds_bucket\{le="0.1",loop="ad"\} 60\n/);
     await h.stop();
   });
 

@@ -15,7 +15,7 @@ export const STARTER_CONFIG = `# autoloop.yaml, written by \`autoloop init\`.
 store: sqlite://./.autoloop/state.db
 
 http:
-  host: 127.0.0.1                 # bind address; a non-loopback one (0.0.0.0) needs a token below
+  host: 127.0.0.1                 # bind address; 0.0.0.0 serves probes and /metrics to the network (admin needs the token)
   port: 8080                      # health, metrics, status, dashboard; 0 picks a free port
   token: "\${AUTOLOOP_TOKEN:-}"    # bearer token for pause/resume/run/shutdown over HTTP; empty: admin refused
   allowedHosts: []                # extra Host header names to accept (the DNS name you browse it by)

@@ -83,6 +83,7 @@ tracing: { enabled: true, serviceName: signals }
       ],
       function: 'rate',
       windowMs: 600_000,
+      quantile: null,
       by: null,
       aggregate: 'sum',
       divideBy: [],
@@ -123,6 +124,8 @@ alerts:
     - { name: A, metric: "bad metric", op: "=>", threshold: x }
     - { name: B, metric: m, function: value, window: 5m, op: ">", threshold: 1, labels: { loop: "=~(" } }
     - { name: B, metric: m, op: ">", threshold: 1, severity: page }
+    - { name: C, metric: m, function: quantile, op: ">", threshold: 1 }
+    - { name: D, metric: m, quantile: 0.9, op: ">", threshold: 1 }
 webhooks:
   - { url: "ftp://x", events: [cycle.finished] }
 tracing: { enabled: yes }
@@ -136,8 +139,10 @@ tracing: { enabled: yes }
       'conf/autoloop.yaml: alerts.rules[0].op: expected one of ">", ">=", "<", "<=", "==", "!=", got "=>"',
       'conf/autoloop.yaml: alerts.rules[0].threshold: expected number, got string "x"',
       'conf/autoloop.yaml: alerts.rules[1].labels.loop: expected a valid regular expression after =~ or !~, got "=~("; matchers are "value", "!=value", "=~regex" or "!~regex", as in PromQL',
-      'conf/autoloop.yaml: alerts.rules[1].window: expected no window with function value, got "5m"; window is the range of rate and increase; remove it or set function: rate',
+      'conf/autoloop.yaml: alerts.rules[1].window: expected no window with function value, got "5m"; window is the range of rate, increase and quantile; remove it or set function: rate',
       'conf/autoloop.yaml: alerts.rules[2].severity: expected one of "info", "warning", "critical", got "page"',
+      'conf/autoloop.yaml: alerts.rules[3].quantile: expected a quantile like 0.95 with function quantile, got nothing; function: quantile reads a histogram, e.g. metric: autoloop_item_attempt_duration_seconds',
+      'conf/autoloop.yaml: alerts.rules[4].quantile: expected no quantile with function value, got 0.9; quantile applies to function: quantile only',
       'conf/autoloop.yaml: webhooks[0].url: expected an http(s) URL like "https://hooks.example.com/autoloop", got "ftp://x"',
       'conf/autoloop.yaml: webhooks[0].events[0]: expected one of "alert.firing", "alert.resolved", "result.published", "service.started", "service.ready", "service.exited", "service.restarting", "service.stopped", "service.memory_limit", "service.health_failed", "service.failing", "service.recovered", "service.orphan_stopped", got "cycle.finished"',
       'conf/autoloop.yaml: tracing.enabled: expected boolean (true or false), got string "yes"',

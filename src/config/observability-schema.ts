@@ -13,6 +13,7 @@ import {
   ALERT_SEVERITIES,
   type AlertRule,
   buildAlertRule,
+  isRanged,
   LABEL_NAME,
   METRIC_NAME,
   parseMatcher,
@@ -81,6 +82,7 @@ export const alertRuleSchema = z
     labels: matchers.optional(),
     function: z.enum(ALERT_FUNCTIONS).optional(),
     window: durationMs({ minMs: 1000 }).optional(),
+    quantile: z.number().gt(0).lt(1).optional(),
     by: z.array(labelName).optional(),
     aggregate: z.enum(ALERT_AGGREGATES).optional(),
     divideBy: z.union([selectorSchema, z.array(selectorSchema).min(1)]).optional(),
@@ -92,12 +94,26 @@ export const alertRuleSchema = z
   })
   .superRefine((rule, ctx) => {
     const fn = rule.function ?? 'value';
-    if (rule.window !== undefined && fn !== 'rate' && fn !== 'increase') {
-      const hint = 'window is the range of rate and increase; remove it or set function: rate';
+    if (rule.window !== undefined && !isRanged(fn)) {
+      const hint = 'window is the range of rate, increase and quantile; remove it or set function: rate';
       ctx.addIssue({ code: 'custom', path: ['window'], message: `no window with function ${fn}`, params: { hint } });
     }
-    if (rule.divideBy !== undefined && fn === 'age') {
-      ctx.addIssue({ code: 'custom', path: ['divideBy'], message: 'no divideBy with function age' });
+    if (rule.divideBy !== undefined && (fn === 'age' || fn === 'quantile')) {
+      ctx.addIssue({ code: 'custom', path: ['divideBy'], message: `no divideBy with function ${fn}` });
+    }
+    if (fn === 'quantile' && rule.quantile === undefined) {
+      const hint = 'function: quantile reads a histogram, e.g. metric: autoloop_item_attempt_duration_seconds';
+      const message = 'a quantile like 0.95 with function quantile';
+      ctx.addIssue({ code: 'custom', path: ['quantile'], message, params: { hint } });
+    }
+    if (fn !== 'quantile' && rule.quantile !== undefined) {
+      const hint = 'quantile applies to function: quantile only';
+      ctx.addIssue({
+        code: 'custom',
+        path: ['quantile'],
+        message: `no quantile with function ${fn}`,
+        params: { hint },
+      });
     }
   })
   .transform(
@@ -108,6 +124,7 @@ export const alertRuleSchema = z
         labels: rule.labels,
         function: rule.function,
         windowMs: rule.window,
+        quantile: rule.quantile,
         by: rule.by,
         aggregate: rule.aggregate,
         divideBy: rule.divideBy === undefined ? undefined : [rule.divideBy].flat(),

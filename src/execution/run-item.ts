@@ -122,7 +122,8 @@ async function attemptOnce(
   const what = `cycle ${cycle.loop}#${cycle.cycleId}: act ${item.key}`;
   if (cycle.signal.aborted) return { ok: false, error: new ShutdownError(`${what}: ${abortMessage(cycle.signal)}`) };
   if (lease?.lostError) return { ok: false, error: lease.lostError };
-  deps.bus.emit('item.started', { loop: loop.name, cycleId: cycle.cycleId, key: item.key, attempt: attemptNo });
+  const attemptEvent = { loop: loop.name, cycleId: cycle.cycleId, key: item.key, attempt: attemptNo };
+  deps.bus.emit('item.started', attemptEvent);
   const attempt = deps.attempts.open();
   const ctx: ItemContext = {
     loop: cycle.loop,
@@ -138,22 +139,28 @@ async function attemptOnce(
   const stopWatching = lease?.onLost((error) => attempt.abort(error));
   let pass: AttemptPass | undefined;
   let started = cycle.clock.monotonic();
+  let acting = false; // a breaker or limiter that refused the attempt measured nothing
   try {
     const entered = deps.governor?.enter(() => attempt.signal);
     pass = entered instanceof Promise ? await entered : entered;
     started = cycle.clock.monotonic(); // waiting for a rate-limit token is not the dependency's latency
+    acting = true;
     const value = await attempt.run(
       () => loop.act(item, ctx),
       cycle.clock,
       timeoutMs,
       () => new TimeoutError(timeoutMs, what),
     );
-    pass?.exit({ ok: true, latencyMs: cycle.clock.monotonic() - started, counted: true });
+    const latencyMs = cycle.clock.monotonic() - started;
+    pass?.exit({ ok: true, latencyMs, counted: true });
+    deps.bus.emit('item.attempted', { ...attemptEvent, durationMs: latencyMs, ok: true });
     return { ok: true, value: value === undefined ? null : value };
   } catch (error) {
     // Shutdown and a lost lease say nothing about the dependency's health.
     const counted = !cycle.signal.aborted && !lease?.lostError;
-    pass?.exit({ ok: false, latencyMs: cycle.clock.monotonic() - started, error, counted });
+    const latencyMs = cycle.clock.monotonic() - started;
+    pass?.exit({ ok: false, latencyMs, error, counted });
+    if (counted && acting) deps.bus.emit('item.attempted', { ...attemptEvent, durationMs: latencyMs, ok: false });
     return { ok: false, error };
   } finally {
     stopWatching?.();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { assertSafeBind, isLoopbackHost, UnsafeBindError } from './bind-policy.ts';
+import { isLoopbackHost, isProbeRoute, skipsHostCheck } from './bind-policy.ts';
 
 describe('bind policy', () => {
   it('loopback: localhost, 127.0.0.0/8, ::1', () => {
@@ -32,18 +32,40 @@ describe('bind policy', () => {
     }
   });
 
-  it('refuses a non-loopback bind without a token, with the fix in the message', () => {
-    assert.throws(() => assertSafeBind('0.0.0.0', 8080, false), {
-      name: 'UnsafeBindError',
-      message:
-        'http: refusing to listen on 0.0.0.0:8080 without http.token (admin endpoints would be open to the network); set http.token or bind 127.0.0.1',
-    });
-    assert.throws(
-      () => assertSafeBind('::', 9000, false),
-      (e: unknown) => e instanceof UnsafeBindError && e.message.includes('[::]:9000'),
-    );
-    assertSafeBind('0.0.0.0', 8080, true);
-    assertSafeBind('127.0.0.1', 8080, false);
-    assertSafeBind('localhost', 8080, false);
+  it('probe routes: health checks and metrics, not the detailed snapshot', () => {
+    for (const path of [
+      '/health',
+      '/health/',
+      '/health/live',
+      '/health/ready',
+      '/health/store',
+      '/metrics',
+      '/metrics/',
+    ]) {
+      assert.equal(isProbeRoute(path), true, path);
+    }
+    for (const path of [
+      '/health/detailed',
+      '/health/detailed/',
+      '/status',
+      '/events',
+      '/',
+      '/tasks',
+      '/health/a/b',
+      '/metricsx',
+    ]) {
+      assert.equal(isProbeRoute(path), false, path);
+    }
+  });
+
+  it('the Host check is skipped only for GET/HEAD of a probe route on a non-loopback bind', () => {
+    assert.equal(skipsHostCheck('0.0.0.0', 'GET', '/health/ready'), true);
+    assert.equal(skipsHostCheck('::', 'HEAD', '/metrics'), true);
+    assert.equal(skipsHostCheck('10.1.2.3', 'GET', '/health'), true);
+    assert.equal(skipsHostCheck('127.0.0.1', 'GET', '/metrics'), false, 'loopback: nothing needs another name');
+    assert.equal(skipsHostCheck('0.0.0.0', 'POST', '/metrics'), false);
+    assert.equal(skipsHostCheck('0.0.0.0', 'GET', '/health/detailed'), false);
+    assert.equal(skipsHostCheck('0.0.0.0', 'GET', '/status'), false);
+    assert.equal(skipsHostCheck('0.0.0.0', 'POST', '/shutdown'), false);
   });
 });

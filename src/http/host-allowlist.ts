@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import { AutoloopError } from '../core/errors.ts';
+import { skipsHostCheck } from './bind-policy.ts';
 import type { Responder } from './respond.ts';
 
 /**
@@ -8,6 +9,13 @@ import type { Responder } from './respond.ts';
  * server, but the browser still sends `Host: evil.example`. Only names this
  * server is known by pass: `localhost`, `127.0.0.1`, `[::1]`, the bind host
  * and `http.allowedHosts`, on any port.
+ *
+ * What it protects: the admin routes, the dashboard, the event stream and
+ * every other read of the runtime's state. What it lets through on a
+ * non-loopback bind: GETs of the probe routes (`/health`, `/health/live`,
+ * `/health/ready`, `/health/<component>`, `/metrics`), which kubelet probes
+ * and Prometheus scrapes send with the pod IP as Host, and which anyone who
+ * can reach the port reads anyway. The reasoning is in bind-policy.ts.
  *
  * A request without a Host header (HTTP/1.0, or an in-process
  * `app.request`) is judged by its URL's host instead.
@@ -34,6 +42,7 @@ export function hostAllowlist(
     allowed.add(name);
   }
   return async (c, next) => {
+    if (skipsHostCheck(options.bindHost, c.req.method, c.req.path)) return next();
     const raw = c.req.header('host') ?? new URL(c.req.url).host;
     const name = hostName(raw);
     if (name === undefined || !allowed.has(name)) {

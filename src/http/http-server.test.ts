@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { describe, it } from 'node:test';
 import type { HealthReport } from '../runtime/health.ts';
-import { UnsafeBindError } from './bind-policy.ts';
 import { createFakeHttpSource, type FakeHttpSourceOverrides } from './fake-http-source.ts';
 import { createHttpServer, HttpListenError } from './http-server.ts';
 import { createHttpApp, type HttpSource } from './routes.ts';
@@ -205,30 +204,16 @@ describe('createHttpServer', () => {
     await createHttpServer({ host: '127.0.0.1', port: 0, app: createHttpApp(source()) }).stop();
   });
 
-  it('refuses a non-loopback bind when the app has no admin token, binding nothing', async () => {
-    const message =
-      'http: refusing to listen on 0.0.0.0:8080 without http.token (admin endpoints would be open to the network); ' +
-      'set http.token or bind 127.0.0.1';
-    const server = createHttpServer({ host: '0.0.0.0', port: 8080, app: createHttpApp(source()) });
-    await assert.rejects(server.start(), (e: unknown) => e instanceof UnsafeBindError && e.message === message);
-    await server.stop();
-    // A plain fetch handler declares no token: refused too (fail closed).
-    const plain = createHttpServer({ host: '0.0.0.0', port: 8080, app: { fetch: () => new Response('') } });
-    await assert.rejects(plain.start(), { name: 'UnsafeBindError' });
-    // An explicit empty token wins over what the app declares.
-    const withToken = createFakeHttpSource({ security: { token: 'a-long-admin-token' } });
-    const explicit = createHttpServer({ host: '0.0.0.0', port: 8080, app: createHttpApp(withToken), token: '' });
-    await assert.rejects(explicit.start(), { name: 'UnsafeBindError' });
-  });
-
-  it('listens beyond loopback when the app has a token', async () => {
-    const app = createHttpApp(createFakeHttpSource({ security: { token: 'a-long-admin-token' } }));
-    const server = createHttpServer({ host: '0.0.0.0', port: 0, app });
-    const { port } = await server.start();
-    try {
-      assert.equal((await get(`http://127.0.0.1:${port}/health/live`)).status, 200);
-    } finally {
-      await server.stop();
+  it('listens beyond loopback, with or without a token', async () => {
+    for (const token of ['a-long-admin-token', '']) {
+      const app = createHttpApp(createFakeHttpSource({ security: { token, bindHost: '0.0.0.0' } }));
+      const server = createHttpServer({ host: '0.0.0.0', port: 0, app });
+      const { port } = await server.start();
+      try {
+        assert.equal((await get(`http://127.0.0.1:${port}/health/live`)).status, 200, `token "${token}"`);
+      } finally {
+        await server.stop();
+      }
     }
   });
 });

@@ -2,13 +2,11 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import { AutoloopError } from '../core/errors.ts';
-import { assertSafeBind, formatHostPort, HTTP_APP_SECURITY, type HttpAppSecurity } from './bind-policy.ts';
+import { formatHostPort } from './bind-policy.ts';
 
 /** Anything with a fetch handler, e.g. the Hono app from `createHttpApp`. */
 export interface HttpApp {
   fetch(request: Request): Response | Promise<Response>;
-  /** Set by `createHttpApp`: whether its admin routes have a token (for the bind policy). */
-  readonly [HTTP_APP_SECURITY]?: HttpAppSecurity;
 }
 
 export interface HttpServerOptions {
@@ -17,12 +15,6 @@ export interface HttpServerOptions {
   /** Port to bind; 0 picks a free one (see the address `start` resolves to). */
   port: number;
   app: HttpApp;
-  /**
-   * The admin token guarding the app, for the bind policy only. Default: what
-   * `createHttpApp` declared on the app; an app that declares nothing counts
-   * as having no token.
-   */
-  token?: string;
 }
 
 /** Where the server is listening, with the port actually bound. */
@@ -36,9 +28,8 @@ export interface HttpAddress {
 export interface HttpServer {
   /**
    * Bind and listen. Resolves once listening, with the actual port. Rejects
-   * with an `HttpListenError` when the address cannot be bound, and with an
-   * `UnsafeBindError` (binding nothing) when `host` is not loopback and no
-   * admin token is set. Calling it again returns the same promise.
+   * with an `HttpListenError` when the address cannot be bound. Calling it
+   * again returns the same promise.
    */
   start(): Promise<HttpAddress>;
   /**
@@ -65,9 +56,8 @@ export class HttpListenError extends AutoloopError {
 /**
  * Serve `app` over HTTP/1.1 on `host:port` (via @hono/node-server).
  *
- * Refuses (start rejects with an `UnsafeBindError`) to listen on anything
- * but loopback (127.0.0.0/8, ::1, localhost) when the app has no admin
- * token: its admin endpoints would otherwise face the network unguarded.
+ * Any address may be bound: what each route needs there (a token, the Host
+ * check) is the app's business (see bind-policy.ts).
  *
  * @example
  * const server = createHttpServer({ host: '127.0.0.1', port: 0, app: createHttpApp(source) });
@@ -77,8 +67,6 @@ export class HttpListenError extends AutoloopError {
  */
 export function createHttpServer(options: HttpServerOptions): HttpServer {
   const { host, port, app } = options;
-  const adminTokenSet =
-    options.token !== undefined ? options.token !== '' : (app[HTTP_APP_SECURITY]?.adminTokenSet ?? false);
   let server: Server | undefined;
   let started: Promise<HttpAddress> | undefined;
   let stopped: Promise<void> | undefined;
@@ -130,11 +118,6 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   return {
     start() {
       if (stopped) return Promise.reject(new AutoloopError('http: cannot start a server that was stopped'));
-      try {
-        assertSafeBind(host, port, adminTokenSet);
-      } catch (error) {
-        return Promise.reject(error);
-      }
       started ??= listen();
       return started;
     },

@@ -8,7 +8,6 @@ import type { StoredEvent } from '../storage/store.ts';
 import type { Clock } from '../time/clock.ts';
 import { systemClock } from '../time/system-clock.ts';
 import { registerAdminRoutes } from './admin-routes.ts';
-import { HTTP_APP_SECURITY, type HttpAppSecurity } from './bind-policy.ts';
 import { limitBody } from './body-limit.ts';
 import { registerDashboard } from './dashboard/dashboard-routes.ts';
 import { type EventStreamOptions, registerEventsRoute, subscribedWakeups } from './events-route.ts';
@@ -91,12 +90,13 @@ export interface HttpAppOptions {
 
 /**
  * Build the HTTP app over `source`. Socket-free: test it with
- * `app.request('/health')`, serve it with `createHttpServer` (which refuses
- * a non-loopback bind when `source.security.token` is empty).
+ * `app.request('/health')`, serve it with `createHttpServer`.
  *
  * Every route, the dashboard's included, passes two guards first: the Host
- * allowlist (403, against DNS rebinding) and a 64 KiB body limit (413).
- * Admin routes also need the bearer token (see admin-routes.ts). Every
+ * allowlist (403, against DNS rebinding; on a non-loopback bind the probe
+ * routes skip it, see bind-policy.ts) and a 64 KiB body limit (413). Admin
+ * routes also need the bearer token (see admin-routes.ts); with none set
+ * they are refused. Every
  * error is a JSON body, never an HTML page or a stack trace; bad input is a
  * 400 naming the field; every body is scrubbed of the token and of URL
  * passwords before it is sent.
@@ -105,7 +105,7 @@ export interface HttpAppOptions {
  * const app = createHttpApp(source);
  * const res = await app.request('/health/ready'); // 200 or 503, JSON report
  */
-export function createHttpApp(source: HttpSource, options: HttpAppOptions = {}): Hono & HttpAppSecurityTag {
+export function createHttpApp(source: HttpSource, options: HttpAppOptions = {}): Hono {
   const clock = options.clock ?? systemClock;
   const { token, allowedHosts, bindHost } = source.security;
   const out = createResponder(createRedactor([token]));
@@ -150,13 +150,7 @@ export function createHttpApp(source: HttpSource, options: HttpAppOptions = {}):
     }
     return out.json(c, 500, { error: errorMessage(error), path: c.req.path });
   });
-  const security: HttpAppSecurity = { adminTokenSet: token !== '' };
-  return Object.assign(app, { [HTTP_APP_SECURITY]: security });
-}
-
-/** What `createHttpApp` attaches for `createHttpServer`'s bind policy. */
-export interface HttpAppSecurityTag {
-  readonly [HTTP_APP_SECURITY]: HttpAppSecurity;
+  return app;
 }
 
 /** Mounts a plug-in's routes (and its dashboard panel's module and stylesheet) under its path, behind the app's guards. */

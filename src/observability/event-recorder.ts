@@ -10,10 +10,11 @@ const RETRY_MS = FLUSH_EVERY_MS * 4;
 /**
  * Events that are only news while they happen: an item's start is superseded
  * by its outcome event (succeeded, retried or failed), which carries the
- * attempt count and duration. Live subscribers still get them from the bus;
- * leaving them out of the log halves its writes per item.
+ * attempt count and duration, and an attempt's latency is for the metrics.
+ * Live subscribers still get them from the bus; leaving them out of the log
+ * keeps it at about one write per item.
  */
-const LIVE_ONLY: ReadonlySet<string> = new Set(['item.started']);
+const LIVE_ONLY: ReadonlySet<string> = new Set(['item.started', 'item.attempted']);
 /**
  * Unwritten events kept in memory while the store is failing; past it the
  * oldest are dropped, counted ({@link EventRecorder.dropped},

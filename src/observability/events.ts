@@ -37,6 +37,14 @@ export interface EventMap extends AlertEventMap {
   };
   'cycle.skipped': { loop: string; tickId: string; reason: string };
   'item.started': { loop: string; cycleId: string; key: string; attempt: number };
+  /**
+   * One attempt's latency, as the loop's latency window and adaptive
+   * concurrency judge it: from entering the act (after any rate-limit wait)
+   * to its end. Only attempts that say something about the act's health:
+   * one cut short by shutdown or a lost lease is left out. Live only (not in
+   * the event log); it feeds `autoloop_item_attempt_duration_seconds`.
+   */
+  'item.attempted': { loop: string; cycleId: string; key: string; attempt: number; durationMs: number; ok: boolean };
   'item.succeeded': { loop: string; cycleId: string; key: string; attempts: number; durationMs: number };
   'item.retried': { loop: string; cycleId: string; key: string; attempt: number; delayMs: number; error: ErrorInfo };
   'item.skipped': { loop: string; cycleId: string; key: string; reason: string };

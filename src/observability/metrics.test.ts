@@ -184,12 +184,35 @@ describe('createMetrics', () => {
     assert.ok(registry.getSingleMetric('autoloop_cycles_total'));
   });
 
-  it('collects process metrics with the autoloop_ prefix when asked', async () => {
+  it('observes attempt latencies in seconds per loop, from item.attempted', async () => {
+    const t = setup();
+    const attempt = { loop: 'prices', cycleId: 'c1', key: 'A', attempt: 1 };
+    t.bus.emit('item.attempted', { ...attempt, durationMs: 1_500, ok: true });
+    t.bus.emit('item.attempted', { ...attempt, attempt: 2, durationMs: 9_000, ok: false });
+    assert.equal(await t.value('autoloop_item_attempt_duration_seconds_count{loop="prices"}'), 2);
+    assert.equal(await t.value('autoloop_item_attempt_duration_seconds_sum{loop="prices"}'), 10.5);
+    assert.equal(await t.value('autoloop_item_attempt_duration_seconds_bucket{le="2",loop="prices"}'), 1);
+    assert.equal(await t.value('autoloop_item_attempt_duration_seconds_bucket{le="8",loop="prices"}'), 1);
+    assert.equal(await t.value('autoloop_item_attempt_duration_seconds_bucket{le="10",loop="prices"}'), 2);
+  });
+
+  it('has no precomputed quantile: latency is histograms only', async () => {
+    const t = setup();
+    t.bus.emit('runtime.started', { owner: 'h:1:x', loops: ['prices'] });
+    const text = await t.text();
+    assert.doesNotMatch(text, /p95|p99|quantile/);
+    for (const type of text.matchAll(/^# TYPE (autoloop_\S+) (\S+)$/gm)) {
+      if (/_seconds$/.test(type[1] as string)) assert.match(type[2] as string, /histogram|gauge/);
+    }
+  });
+
+  it("collects prom-client's process metrics under their standard names when asked", async () => {
     const bus = new EventBus({ now: () => 0 });
     const metrics = createMetrics(bus);
     const text = await metrics.registry.metrics();
-    assert.match(text, /^autoloop_process_cpu_seconds_total /m);
-    assert.match(text, /^# TYPE autoloop_nodejs_eventloop_lag_seconds gauge$/m);
+    assert.match(text, /^process_cpu_seconds_total /m);
+    assert.match(text, /^# TYPE nodejs_eventloop_lag_seconds gauge$/m);
+    assert.doesNotMatch(text, /^autoloop_(process|nodejs)_/m);
     assert.match(text, /^# TYPE autoloop_cycles_total counter$/m);
     metrics.dispose();
   });

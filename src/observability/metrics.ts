@@ -26,8 +26,6 @@ export interface MetricsOptions {
   activeLeases?: () => number;
   /** Read at scrape time: the circuit breakers, for `autoloop_breaker_state`. */
   breakers?: () => ReadonlyArray<{ readonly name: string; readonly stateValue: number }>;
-  /** Read at scrape time: each loop's recent item latency p95 (ms). */
-  loopLatency?: () => ReadonlyArray<{ loop: string; p95: number }>;
   /**
    * Read at scrape time: what a store outage holds in memory and what was
    * dropped past the caps, by kind (`items`, `cycles`, `skips`, `events`),
@@ -35,11 +33,13 @@ export interface MetricsOptions {
    */
   storeOutage?: () => StoreOutageFigures;
   /**
-   * Also collect Node's process metrics (CPU, memory, event loop lag, GC)
-   * with the prefix `autoloop_` (so `autoloop_process_cpu_seconds_total`, `autoloop_nodejs_eventloop_lag_seconds`). Default true. prom-client keeps an
-   * event-loop-delay monitor and a GC observer alive for the rest of the
-   * process once these are on, and `dispose()` cannot release them: turn
-   * this off where many runtimes are made in one process.
+   * Also collect prom-client's default process metrics (CPU, memory, file
+   * descriptors, event loop lag, GC) under their standard names
+   * (`process_cpu_seconds_total`, `nodejs_eventloop_lag_seconds`, ...), so
+   * stock Node.js dashboards and alerts find them. Default true.
+   * prom-client keeps an event-loop-delay monitor and a GC observer alive for
+   * the rest of the process once these are on, and `dispose()` cannot
+   * release them: turn this off where many runtimes are made in one process.
    */
   processMetrics?: boolean;
 }
@@ -51,12 +51,19 @@ export interface StoreOutageFigures {
   readonly failures: number;
 }
 
-/** Prefix for Node's default metrics, kept apart from the runtime's own series. */
-export const PROCESS_METRICS_PREFIX = 'autoloop_';
-
 /** Item durations: one millisecond up to ten minutes (a collector's timeout). */
 export const ITEM_DURATION_BUCKETS = [
   0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600,
+] as const;
+
+/**
+ * Attempt latencies: as item durations, but finer from 1 s to 10 s, where
+ * adaptive concurrency's p95 bars sit (8 s by default), so
+ * `histogram_quantile(0.95, ...)` against a bar there interpolates within
+ * a 2 s bucket rather than 5 s to 10 s.
+ */
+export const ATTEMPT_DURATION_BUCKETS = [
+  0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 6, 8, 10, 15, 30, 60, 120, 300, 600,
 ] as const;
 
 /** Cycle durations: ten milliseconds up to two hours (a reconcile budget). */
@@ -96,7 +103,7 @@ export function skipReasonClass(reason: string): string {
 export function createMetrics(bus: EventBus, options: MetricsOptions = {}): RuntimeMetrics {
   const registry = options.registry ?? new Registry();
   if (options.processMetrics ?? true) {
-    collectDefaultMetrics({ register: registry, prefix: PROCESS_METRICS_PREFIX });
+    collectDefaultMetrics({ register: registry });
   }
   const m = defineSeries(registry);
   const inFlight = new InFlightTracker(m.itemsInFlight);
@@ -122,6 +129,7 @@ export function createMetrics(bus: EventBus, options: MetricsOptions = {}): Runt
       m.lastCycle.set({ loop, outcome: 'skipped' }, at / 1000);
     }),
     bus.on('item.started', ({ loop, cycleId, key }) => inFlight.start(loop, cycleId, key)),
+    bus.on('item.attempted', ({ loop, durationMs }) => m.attemptDuration.observe({ loop }, durationMs / 1000)),
     bus.on('item.retried', ({ loop, cycleId, key }) => {
       inFlight.end(cycleId, key);
       m.retries.inc({ loop });
@@ -144,7 +152,7 @@ export function createMetrics(bus: EventBus, options: MetricsOptions = {}): Runt
     bus.on('backpressure.cooldown', ({ loop }) => m.cooldowns.inc({ loop })),
     bus.on('breaker.state', ({ breaker, to }) => m.breakerTransitions.inc({ breaker, to })),
   ];
-  const { breakers, loopLatency } = options;
+  const { breakers } = options;
   if (breakers) {
     new Gauge({
       name: 'autoloop_breaker_state',
@@ -153,17 +161,6 @@ export function createMetrics(bus: EventBus, options: MetricsOptions = {}): Runt
       registers: [registry],
       collect() {
         for (const b of breakers()) this.set({ breaker: b.name }, b.stateValue);
-      },
-    });
-  }
-  if (loopLatency) {
-    new Gauge({
-      name: 'autoloop_latency_p95_ms',
-      help: "p95 of the loop's recent item attempt latencies (its adaptive window), in ms.",
-      labelNames: ['loop'] as const,
-      registers: [registry],
-      collect() {
-        for (const l of loopLatency()) this.set({ loop: l.loop }, l.p95);
       },
     });
   }
@@ -261,6 +258,13 @@ function defineSeries(registry: Registry) {
       buckets: [...ITEM_DURATION_BUCKETS],
       registers,
     }),
+    attemptDuration: new Histogram({
+      name: 'autoloop_item_attempt_duration_seconds',
+      help: "One attempt's latency, the measure of the loop's latency window and adaptive concurrency (no rate-limit wait; attempts cut short by shutdown or a lost lease left out).",
+      labelNames: ['loop'] as const,
+      buckets: [...ATTEMPT_DURATION_BUCKETS],
+      registers,
+    }),
     cycleDuration: new Histogram({
       name: 'autoloop_cycle_duration_seconds',
       help: 'Duration of cycles that ran (observe, plan, act and record).',
@@ -276,7 +280,7 @@ function defineSeries(registry: Registry) {
     }),
     adaptiveConcurrency: new Gauge({
       name: 'autoloop_adaptive_concurrency',
-      help: "The loop's current item concurrency limit (moved by adaptive concurrency when enabled; seed 002's adaptive_batch_size).",
+      help: "The loop's current item concurrency limit (moved by adaptive concurrency when enabled; the signals recipe's adaptive_batch_size).",
       labelNames: ['loop'] as const,
       registers,
     }),

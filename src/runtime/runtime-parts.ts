@@ -99,11 +99,6 @@ export function runtimeParts(rt: Runtime) {
           ...[...state.dependencies.values()].flatMap((d) => (d.breaker ? [d.breaker] : [])),
         ],
         storeOutage: () => ({ ...outageCounts(), failures: rt.storeGuard.failures }),
-        loopLatency: () =>
-          [...rt.loops.slots.values()].map(({ runner, governor }) => ({
-            loop: runner.loop.name,
-            p95: governor.latency.p95,
-          })),
       });
     },
     stop: () => state.metrics?.dispose(),

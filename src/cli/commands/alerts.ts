@@ -10,7 +10,9 @@ export function registerAlerts(program: Command, output: Output): void {
   const alerts = program.command('alerts').description('alert rules: the ones this config evaluates in-process');
   alerts
     .command('export')
-    .description("write the config's alert rules (seed 002's defaults + your own) as a Prometheus rules file")
+    .description(
+      "write the config's alert rules (the built-in ones for the features your loops use, and your own) as a Prometheus rules file",
+    )
     .option('-c, --config <file>', 'config file (default: $AUTOLOOP_CONFIG or ./autoloop.yaml)')
     .option('-o, --output <file>', 'write to this file instead of stdout')
     .action(async (flags: ConfigFlags & { output?: string }) => {

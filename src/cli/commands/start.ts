@@ -56,9 +56,10 @@ pidfile and, once listening, autoloop.json beside it (pid, url with the real
 port, start time), which stop, status, health, tasks, logs, pause and resume
 read. Both are removed when it exits.
 
-Shutdown: the first SIGTERM or SIGINT stops new cycles, lets in-flight items
-finish for up to shutdown.grace (default 30s), then aborts them (they return
-to the queue), closes the store and exits 0. A second signal exits at once.`,
+Shutdown: the first SIGTERM or SIGINT, or POST /shutdown with the admin
+token, stops new cycles, lets in-flight items finish for up to shutdown.grace
+(default 30s), then aborts them (they return to the queue), closes the store,
+removes the pidfile and state file and exits 0. A second signal exits at once.`,
     )
     .action(async (flags: StartFlags) => {
       process.exitCode = flags.foreground ? await foreground(flags, output) : await startDaemon(flags, output);
@@ -141,8 +142,13 @@ function claimDaemonFiles(flags: StartFlags, logger: Logger): { record(state: Da
 }
 
 /**
- * Resolves with the exit code once a SIGTERM/SIGINT has drained and stopped
- * the runtime; a second signal exits at once. `release` runs on every path.
+ * Resolves with the exit code once the runtime has drained and stopped,
+ * whoever asked: a SIGTERM/SIGINT, or `POST /shutdown` (the runtime's own
+ * `stop()`, seen as `runtime.stopping` on the bus). Both take the same path:
+ * the same log lines, the daemon files released, exit 0. A second signal
+ * exits at once; a signal after `POST /shutdown` (Kubernetes sends SIGTERM
+ * right after a preStop hook returns) is the first one and lets the drain
+ * go on. `release` runs on every path.
  */
 function stopOnSignals(
   runtime: Runtime,
@@ -151,30 +157,40 @@ function stopOnSignals(
   release: () => void,
 ): Promise<number> {
   return new Promise<number>((resolve) => {
+    let draining = false;
+    const drain = (why: { signal: NodeJS.Signals } | { reason: string }) => {
+      if (draining) return;
+      draining = true;
+      logger.info({ ...why, graceMs }, 'shutting down: draining in-flight work');
+      const reason = 'signal' in why ? why.signal : why.reason;
+      runtime.stop({ reason }).then(
+        async ({ drained }) => {
+          logger.info({ drained }, 'stopped');
+          remove();
+          requested.dispose();
+          release();
+          await logger.close();
+          resolve(EXIT.ok);
+        },
+        async (error) => {
+          logger.error({ err: error }, 'shutdown failed');
+          requested.dispose();
+          release();
+          await logger.close();
+          resolve(EXIT.failed);
+        },
+      );
+    };
     const remove = onShutdownSignals({
-      graceful(signal) {
-        logger.info({ signal, graceMs }, 'shutting down: draining in-flight work');
-        runtime.stop({ reason: signal }).then(
-          async ({ drained }) => {
-            logger.info({ drained }, 'stopped');
-            remove();
-            release();
-            await logger.close();
-            resolve(EXIT.ok);
-          },
-          async (error) => {
-            logger.error({ err: error }, 'shutdown failed');
-            release();
-            await logger.close();
-            resolve(EXIT.failed);
-          },
-        );
-      },
+      graceful: (signal) => drain({ signal }),
       forced(signal) {
         logger.warn({ signal }, 'second signal: exiting now');
         release();
         process.exit(signalExitCode(signal));
       },
     });
+    // Emitted inside runtime.stop() before it has returned its promise: ask for
+    // that promise a microtask later, or a second stop would begin.
+    const requested = runtime.bus.on('runtime.stopping', ({ reason }) => queueMicrotask(() => drain({ reason })));
   });
 }

@@ -1,16 +1,20 @@
 import type { Command } from 'commander';
 import { formatDuration } from '../../time/duration.ts';
-import { loadCliConfig } from '../context.ts';
+import { CliExit, EXIT, loadCliConfig } from '../context.ts';
 import { type Output, table } from '../output.ts';
 
 export function registerValidate(program: Command, output: Output): void {
   program
     .command('validate [file]')
     .description('check a config file (syntax, keys, types, cron, durations, modules); exit 2 when invalid')
-    .option('--json', 'print the resolved config summary as JSON')
-    .action(async (file: string | undefined, flags: { json?: boolean }, command: Command) => {
+    .option('-c, --config <file>', 'config file, as for every other command (or give it as [file])')
+    .option('--json', 'print the resolved config summary as JSON (the admin token only as `tokenSet`)')
+    .action(async (file: string | undefined, flags: { json?: boolean; config?: string }, command: Command) => {
+      if (file !== undefined && flags.config !== undefined && file !== flags.config) {
+        throw new CliExit(EXIT.usage, `validate: got two configs, ${file} and --config ${flags.config}; give one`);
+      }
       const parentConfig = command.parent?.opts().config as string | undefined;
-      const config = await loadCliConfig({ config: file ?? parentConfig }, process.env, process.cwd());
+      const config = await loadCliConfig({ config: file ?? flags.config ?? parentConfig }, process.env, process.cwd());
       const [{ createTrigger }, { redactStoreUrl }] = await Promise.all([
         import('../../scheduling/trigger.ts'),
         import('../../storage/open-store.ts'),
@@ -24,13 +28,10 @@ export function registerValidate(program: Command, output: Output): void {
         concurrency: loop.policies.concurrency,
       }));
       if (flags.json) {
-        output.out(
-          JSON.stringify(
-            { valid: true, file: config.file, store: redactStoreUrl(config.store), http: config.http, loops },
-            null,
-            2,
-          ),
-        );
+        // Whether a token is set, never its value: this output ends up in CI logs and bug reports.
+        const { token, ...http } = config.http;
+        const summary = { valid: true, file: config.file, store: redactStoreUrl(config.store), http, loops };
+        output.out(JSON.stringify({ ...summary, http: { ...http, tokenSet: token !== '' } }, null, 2));
         return;
       }
       output.out(

@@ -7,7 +7,10 @@
  * - `value`    the sample's value (gauges, counters);
  * - `rate`     per-second increase over `windowMs` (counters);
  * - `increase` increase over `windowMs` (counters);
- * - `age`      seconds since the sample's value, for `*_timestamp_seconds` gauges.
+ * - `age`      seconds since the sample's value, for `*_timestamp_seconds` gauges;
+ * - `quantile` the `quantile` (e.g. 0.95) of a histogram's observations over
+ *              `windowMs`, as PromQL's `histogram_quantile` over the rates of
+ *              its `_bucket` series (summed `by` the rule's labels and `le`).
  * With `by`, series are grouped by those labels and combined with
  * `aggregate` (default: sum for rate, increase and ratios, max for value,
  * min for age); without it, each series is its own alert. `divideBy` makes a
@@ -17,7 +20,7 @@
 
 export const ALERT_SEVERITIES = ['info', 'warning', 'critical'] as const;
 export const ALERT_OPS = ['>', '>=', '<', '<=', '==', '!='] as const;
-export const ALERT_FUNCTIONS = ['value', 'rate', 'increase', 'age'] as const;
+export const ALERT_FUNCTIONS = ['value', 'rate', 'increase', 'age', 'quantile'] as const;
 export const ALERT_AGGREGATES = ['sum', 'max', 'min'] as const;
 
 export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
@@ -41,8 +44,10 @@ export interface SeriesSelector {
 export interface AlertRule extends SeriesSelector {
   readonly name: string;
   readonly function: AlertFunction;
-  /** The range of `rate` and `increase`; 0 for `value` and `age`. */
+  /** The range of `rate`, `increase` and `quantile`; 0 for `value` and `age`. */
   readonly windowMs: number;
+  /** For `quantile`: which one, in (0, 1); null for the other functions. */
+  readonly quantile: number | null;
   /** Group labels; null: every series is its own alert. */
   readonly by: readonly string[] | null;
   readonly aggregate: AlertAggregate;
@@ -65,6 +70,8 @@ export interface AlertRuleSpec {
   labels?: Readonly<Record<string, string>>;
   function?: AlertFunction;
   windowMs?: number;
+  /** Required with function `quantile`: e.g. 0.95. A histogram's name may be given with or without `_bucket`. */
+  quantile?: number;
   by?: readonly string[];
   aggregate?: AlertAggregate;
   divideBy?: ReadonlyArray<{ metric: string; labels?: Readonly<Record<string, string>> }>;
@@ -120,21 +127,26 @@ export function defaultAggregate(fn: AlertFunction): AlertAggregate {
  */
 export function buildAlertRule(spec: AlertRuleSpec): AlertRule {
   const fn = spec.function ?? 'value';
-  const ranged = fn === 'rate' || fn === 'increase';
+  const ranged = isRanged(fn);
   if (!METRIC_NAME.test(spec.metric)) throw new RangeError(`metric: expected a metric name, got "${spec.metric}"`);
   if (spec.windowMs !== undefined && !ranged) {
-    throw new RangeError(`window: applies only to function rate or increase, got function ${fn}`);
+    throw new RangeError(`window: applies only to function rate, increase or quantile, got function ${fn}`);
   }
   if (spec.divideBy?.length && fn === 'age') throw new RangeError('divideBy: a ratio of ages means nothing');
+  if (spec.divideBy?.length && fn === 'quantile') throw new RangeError('divideBy: a ratio of quantiles means nothing');
+  const quantile = quantileOf(fn, spec.quantile);
   for (const label of spec.by ?? []) {
     if (!LABEL_NAME.test(label)) throw new RangeError(`by: expected label names, got "${label}"`);
   }
   const divideBy = (spec.divideBy ?? []).map((d) => selector(d.metric, d.labels));
+  // A quantile is computed from the bucket series; naming them keeps reading, sampling and PromQL uniform.
+  const metric = fn === 'quantile' && !spec.metric.endsWith('_bucket') ? `${spec.metric}_bucket` : spec.metric;
   const rule: AlertRule = {
     name: spec.name,
-    ...selector(spec.metric, spec.labels),
+    ...selector(metric, spec.labels),
     function: fn,
     windowMs: ranged ? (spec.windowMs ?? DEFAULT_ALERT_WINDOW_MS) : 0,
+    quantile,
     by: spec.by ? Object.freeze([...spec.by]) : divideBy.length > 0 ? Object.freeze([]) : null,
     // A ratio is of totals: its parts are summed unless the rule says otherwise.
     aggregate: spec.aggregate ?? (divideBy.length > 0 ? 'sum' : defaultAggregate(fn)),
@@ -146,6 +158,22 @@ export function buildAlertRule(spec: AlertRuleSpec): AlertRule {
     summary: spec.summary ?? `${spec.name}: {{ $value }} ${spec.op} ${spec.threshold}`,
   };
   return Object.freeze(rule);
+}
+
+/** Functions computed over a range of samples (`windowMs`). */
+export function isRanged(fn: AlertFunction): boolean {
+  return fn === 'rate' || fn === 'increase' || fn === 'quantile';
+}
+
+function quantileOf(fn: AlertFunction, quantile: number | undefined): number | null {
+  if (fn !== 'quantile') {
+    if (quantile !== undefined) throw new RangeError(`quantile: applies only to function quantile, got function ${fn}`);
+    return null;
+  }
+  if (quantile === undefined || !(quantile > 0 && quantile < 1)) {
+    throw new RangeError(`quantile: expected a number between 0 and 1 like 0.95, got ${quantile}`);
+  }
+  return quantile;
 }
 
 function selector(metric: string, labels: Readonly<Record<string, string>> = {}): SeriesSelector {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ResolvedDependency, ResolvedLoop } from '../../core/loop.ts';
 import { VirtualClock } from '../../time/virtual-clock.ts';
 import { EventBus } from '../events.ts';
-import { createMetrics } from '../metrics.ts';
+import { ATTEMPT_DURATION_BUCKETS, createMetrics } from '../metrics.ts';
 import { AlertEvaluator } from './alert-evaluator.ts';
 import type { AlertEvent } from './alert-event.ts';
 import { buildAlertRule } from './alert-rule.ts';
@@ -54,7 +54,13 @@ function fleet() {
       registers,
     }),
     breaker: new Gauge({ name: 'autoloop_breaker_state', help: 'h', labelNames: ['breaker'], registers }),
-    p95: new Gauge({ name: 'autoloop_latency_p95_ms', help: 'h', labelNames: ['loop'], registers }),
+    attempts: new Histogram({
+      name: 'autoloop_item_attempt_duration_seconds',
+      help: 'h',
+      labelNames: ['loop'],
+      buckets: [...ATTEMPT_DURATION_BUCKETS],
+      registers,
+    }),
     cooldowns: new Counter({
       name: 'autoloop_backpressure_cooldowns_total',
       help: 'h',
@@ -65,7 +71,6 @@ function fleet() {
   };
   for (const outcome of ['ok', 'partial', 'failed', 'skipped']) m.cycles.inc({ loop: LOOP, outcome }, 0);
   m.breaker.set({ breaker: 'llm' }, 0);
-  m.p95.set({ loop: LOOP }, 1_200);
   const events: AlertEvent[] = [];
   const evaluator = new AlertEvaluator({
     registry,
@@ -75,6 +80,7 @@ function fleet() {
     onAlert: (e) => events.push(e),
   });
   let healthy = true;
+  let attemptSeconds = 1.2;
   return {
     m,
     events,
@@ -87,12 +93,17 @@ function fleet() {
     resume() {
       healthy = true;
     },
+    /** From now on, each tick's attempts take this long. */
+    latency(seconds: number) {
+      attemptSeconds = seconds;
+    },
     /** One evaluation interval: a healthy cycle (unless stalled), `fault`, then an evaluation. */
     async tick(fault?: () => void) {
       await clock.advance(STEP);
       if (healthy) {
         m.cycles.inc({ loop: LOOP, outcome: 'ok' });
         m.lastCycle.set({ loop: LOOP, outcome: 'ok' }, clock.now() / 1000);
+        for (let i = 0; i < 5; i++) m.attempts.observe({ loop: LOOP }, attemptSeconds);
       }
       fault?.();
       return evaluator.evaluate();
@@ -185,15 +196,22 @@ describe('seed 002 default alert rules', () => {
     assert.deepEqual(f.names('alert.firing'), ['AutoloopCircuitBreakerOpen']);
   });
 
-  it("AutoloopHighLatencyMode: p95 above the loop's bar for 5m; back under it -> resolved", async () => {
+  it("AutoloopHighLatencyMode: the p95 of attempts over 5m above the loop's bar for 5m; back under it -> resolved", async () => {
     const f = fleet();
     await warmUp(f);
-    f.m.p95.set({ loop: LOOP }, 9_500);
+    f.latency(9.5);
     const took = await f.until(firing('AutoloopHighLatencyMode'), 10 * 60_000);
-    assert.equal(took, 5 * 60_000 + STEP);
-    assert.equal(f.events.find(firing('AutoloopHighLatencyMode'))?.data.threshold, 8_000);
-    f.m.p95.set({ loop: LOOP }, 3_000);
-    await f.until(resolved('AutoloopHighLatencyMode'), STEP);
+    // Over 5% of the window's attempts are slow from the second slow tick; then it must hold for 5m.
+    assert.equal(took, 5 * 60_000 + 2 * STEP);
+    const event = f.events.find(firing('AutoloopHighLatencyMode'));
+    assert.equal(event?.data.threshold, 8);
+    assert.ok(
+      (event?.data.value ?? 0) > 8 && (event?.data.value ?? 0) <= 10,
+      `p95 in the 8-10 s bucket: ${event?.data.value}`,
+    );
+    f.latency(3);
+    // Resolved once fewer than 5% of the attempts in the 5m window are slow.
+    await f.until(resolved('AutoloopHighLatencyMode'), 5 * 60_000 + STEP);
     assert.deepEqual(f.names('alert.firing'), ['AutoloopHighLatencyMode']);
   });
 
@@ -271,7 +289,7 @@ describe('default rules by feature', () => {
         ['fast', 120],
       ],
     );
-    assert.equal(rules.find((r) => r.name === 'AutoloopHighLatencyMode')?.threshold, 2_000);
+    assert.equal(rules.find((r) => r.name === 'AutoloopHighLatencyMode')?.threshold, 2);
   });
 
   it('alertFeatures reads resolved loops and dependencies', () => {
@@ -316,13 +334,14 @@ describe('default rules by feature', () => {
     const metrics = createMetrics(bus, {
       processMetrics: false,
       breakers: () => [{ name: 'llm', stateValue: 0 }],
-      loopLatency: () => [{ loop: LOOP, p95: 0 }],
     });
     bus.emit('runtime.started', { owner: 'o', loops: [LOOP] });
     const names = new Set((await metrics.registry.getMetricsAsJSON()).map((m) => m.name));
     for (const rule of defaultAlertRules(ALL)) {
       for (const selector of [rule, ...rule.divideBy]) {
-        assert.ok(names.has(selector.metric), `${rule.name}: ${selector.metric} is registered`);
+        // A quantile rule names its histogram's `_bucket` series.
+        const metric = rule.function === 'quantile' ? selector.metric.replace(/_bucket$/, '') : selector.metric;
+        assert.ok(names.has(metric), `${rule.name}: ${metric} is registered`);
       }
     }
     metrics.dispose();

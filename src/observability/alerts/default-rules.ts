@@ -8,7 +8,7 @@
  * | SignalGenerationDelayed | time() - last_cycle_timestamp > 120, for 2m       | AutoloopCycleDelayed, per scheduled loop: seconds since its last cycle that ran (`autoloop_last_cycle_timestamp_seconds{outcome!="skipped"}`, youngest outcome) > max(120, 2 periods), for 2m. The seed's loop ran every minute, so 120 s was two periods; a fixed 120 s would fire forever for an hourly loop. Manual loops have no schedule to be late for. |
  * | HighSkipRate            | rate(signal_generation_skipped_total[5m]) > 0.3   | AutoloopHighSkipRate, every loop: the share of ticks skipped over 5m > 0.3, for 5m. The seed's summary and thresholds table mean a share ("30% of symbols"); a per-second rate above 0.3 is unreachable for minute-scale loops. Skips by choice or by peers (`paused`, `missed` after downtime, `duplicate_tick`: another process ran it) are left out of both sides. |
  * | CircuitBreakerOpen      | circuit_breaker_state{state="open"} == 1, for 1m  | AutoloopCircuitBreakerOpen, when a dependency has a breaker: `autoloop_breaker_state == 1` (1 is open; 0.5 half-open), for 1m, critical.                             |
- * | HighLatencyMode         | current_p95_latency_ms > 8000, for 5m             | AutoloopHighLatencyMode, per adaptive loop: `autoloop_latency_p95_ms` above that loop's own p95 bar (`policies.adaptive.p95`, 8 s by default as in the seed), for 5m. |
+ * | HighLatencyMode         | current_p95_latency_ms > 8000, for 5m             | AutoloopHighLatencyMode, per adaptive loop: the p95 of its attempt latencies over 5m (`histogram_quantile` of `autoloop_item_attempt_duration_seconds`) above that loop's own p95 bar (`policies.adaptive.p95`, 8 s by default as in the seed), for 5m. The seed's gauge was a precomputed p95 of the last 10 calls (the recipe keeps it as `current_p95_latency_ms`); a quantile of a histogram aggregates across instances. |
  * | BackpressureCooldown    | increase(backpressure_cooldowns[10m]) > 2         | AutoloopBackpressureCooldown, when a loop has backpressure on: `increase(autoloop_backpressure_cooldowns_total[10m]) > 2` per loop, at once.                      |
  * | StaleLockRecoveryHigh   | rate(stale_locks_recovered[15m]) > 0.1            | AutoloopStaleLeaseRecoveryHigh, when a loop takes leases: `rate(autoloop_stale_leases_recovered_total[15m]) > 0.1`, at once. The seed's table says 0.1/min, its rule 0.1/s; the rule is kept. |
  * | CycleFailureRateHigh    | rate(cycle_failures_total[15m]) > 0.2             | AutoloopCycleFailureRateHigh, every loop: failed cycles / cycles that ran over 15m > 0.2, critical, at once ("more than 20% of cycles failing", as its summary says). |
@@ -145,13 +145,17 @@ function circuitBreakerOpen(): AlertRule {
 function highLatency(loop: string, barMs: number): AlertRule {
   return buildAlertRule({
     name: 'AutoloopHighLatencyMode',
-    metric: 'autoloop_latency_p95_ms',
+    metric: 'autoloop_item_attempt_duration_seconds',
     labels: { loop },
+    function: 'quantile',
+    quantile: 0.95,
+    windowMs: 5 * 60_000,
+    by: ['loop'],
     op: '>',
-    threshold: barMs,
+    threshold: barMs / 1000,
     forMs: 5 * 60_000,
     severity: 'warning',
-    summary: `Loop {{ $labels.loop }} p95 latency is {{ $value }}ms (bar ${barMs}ms); concurrency is reduced`,
+    summary: `Loop {{ $labels.loop }} p95 attempt latency is {{ $value }}s (bar ${barMs / 1000}s); concurrency is reduced`,
   });
 }
 

@@ -52,7 +52,12 @@ describe('toPrometheusRules', () => {
           'warning',
         ],
         ['AutoloopCircuitBreakerOpen', 'autoloop_breaker_state == 1', '1m', 'critical'],
-        ['AutoloopHighLatencyMode', 'autoloop_latency_p95_ms{loop="prices"} > 8000', '5m', 'warning'],
+        [
+          'AutoloopHighLatencyMode',
+          'histogram_quantile(0.95, sum by (le, loop) (rate(autoloop_item_attempt_duration_seconds_bucket{loop="prices"}[5m]))) > 8',
+          '5m',
+          'warning',
+        ],
         ['AutoloopBackpressureCooldown', 'increase(autoloop_backpressure_cooldowns_total[10m]) > 2', null, 'warning'],
         ['AutoloopStaleLeaseRecoveryHigh', 'rate(autoloop_stale_leases_recovered_total[15m]) > 0.1', null, 'warning'],
         [

@@ -8,6 +8,7 @@ import type { AlertRule, SeriesSelector } from './alert-rule.ts';
  * ruleExpr(rule) // 'sum by (loop) (rate(autoloop_cycles_skipped_total[5m])) / sum by (loop) (rate(autoloop_cycles_total[5m])) > 0.3'
  */
 export function ruleExpr(rule: AlertRule): string {
+  if (rule.function === 'quantile') return `${quantileExpr(rule)} ${rule.op} ${formatNumber(rule.threshold)}`;
   const numerator = aggregated(rule, rule);
   if (rule.divideBy.length === 0) return `${numerator} ${rule.op} ${formatNumber(rule.threshold)}`;
   const terms = rule.divideBy.map((selector) => aggregated(rule, selector));
@@ -44,6 +45,13 @@ export function promDuration(ms: number): string {
   return text === '' ? '0s' : text;
 }
 
+/** `histogram_quantile(0.95, sum by (le, loop) (rate(x_bucket{loop="a"}[5m])))`; without `by`, every label but `le` is kept. */
+function quantileExpr(rule: AlertRule): string {
+  const rates = `rate(${selectorText(rule)}[${promDuration(rule.windowMs)}])`;
+  const summed = rule.by === null ? rates : `sum by (${['le', ...rule.by].join(', ')}) (${rates})`;
+  return `histogram_quantile(${formatNumber(rule.quantile as number)}, ${summed})`;
+}
+
 function aggregated(rule: AlertRule, selector: SeriesSelector): string {
   const inner = applied(rule, selector);
   if (rule.by === null) return inner;
@@ -62,6 +70,8 @@ function applied(rule: AlertRule, selector: SeriesSelector): string {
     case 'rate':
     case 'increase':
       return `${rule.function}(${series}[${promDuration(rule.windowMs)}])`;
+    case 'quantile':
+      throw new Error('a quantile rule is written by quantileExpr');
   }
 }
 

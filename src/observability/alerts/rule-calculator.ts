@@ -1,10 +1,12 @@
 import {
   type AlertAggregate,
   type AlertRule,
+  isRanged,
   type LabelMatcher,
   labelFilter,
   type SeriesSelector,
 } from './alert-rule.ts';
+import { histogramQuantile } from './histogram-quantile.ts';
 import { labelKey, type MetricSnapshot } from './read-metrics.ts';
 import { SeriesWindows } from './series-windows.ts';
 
@@ -26,7 +28,7 @@ export class RuleCalculator {
 
   /** `intervalMs`: time between evaluations, so each window keeps its left edge. */
   constructor(rules: readonly AlertRule[], intervalMs: number) {
-    const ranged = rules.filter((r) => r.function === 'rate' || r.function === 'increase');
+    const ranged = rules.filter((r) => isRanged(r.function));
     this.#rangedMetrics = new Set(ranged.flatMap((r) => [r.metric, ...r.divideBy.map((d) => d.metric)]));
     this.#keepMs = Math.max(0, ...ranged.map((r) => r.windowMs)) + 2 * intervalMs;
   }
@@ -52,6 +54,7 @@ export class RuleCalculator {
 
   /** The rule's value per label set; a label set without a value (no data, a zero denominator) is absent. */
   values(rule: AlertRule, metrics: ReadonlyMap<string, MetricSnapshot>, now: number): RuleValues {
+    if (rule.function === 'quantile') return this.#quantiles(rule, metrics, now);
     const numerator = this.#grouped(rule, rule, metrics, now);
     if (rule.divideBy.length === 0) return numerator;
     const denominators = rule.divideBy.map((selector) => this.#grouped(rule, selector, metrics, now));
@@ -61,6 +64,39 @@ export class RuleCalculator {
       if (total !== 0 && Number.isFinite(total)) ratios.set(key, { labels, value: value / total });
     }
     return ratios;
+  }
+
+  /**
+   * `histogram_quantile(q, sum by (<by>, le) (rate(<bucket>[window])))`: the
+   * bucket rates summed per group and `le`, then each group's quantile.
+   * Without `by`, a group is a series' labels but `le`.
+   */
+  #quantiles(rule: AlertRule, metrics: ReadonlyMap<string, MetricSnapshot>, now: number): RuleValues {
+    const metric = metrics.get(rule.metric);
+    const groups = new Map<string, { labels: Record<string, string>; buckets: Map<number, number> }>();
+    if (!metric) return new Map();
+    const filter = labelFilter(rule.matchers);
+    for (const series of metric.series) {
+      if (!filter(series.labels)) continue;
+      const rate = this.#windows.rate(`${rule.metric}\u0000${labelKey(series.labels)}`, now, rule.windowMs);
+      const le = series.labels.le === '+Inf' ? Number.POSITIVE_INFINITY : Number(series.labels.le);
+      if (rate === undefined || Number.isNaN(le)) continue;
+      const { le: _, ...rest } = series.labels;
+      const labels = rule.by === null ? rest : pick(series.labels, rule.by);
+      const key = labelKey(labels);
+      let group = groups.get(key);
+      if (!group) {
+        group = { labels, buckets: new Map() };
+        groups.set(key, group);
+      }
+      group.buckets.set(le, (group.buckets.get(le) ?? 0) + rate);
+    }
+    const out: RuleValues = new Map();
+    for (const [key, { labels, buckets }] of groups) {
+      const value = histogramQuantile(rule.quantile as number, buckets);
+      if (!Number.isNaN(value)) out.set(key, { labels, value });
+    }
+    return out;
   }
 
   /** The selector's series with the rule's function applied, grouped `by` the rule's labels. */
@@ -100,6 +136,8 @@ export class RuleCalculator {
         return this.#windows.rate(seriesKey, now, rule.windowMs);
       case 'increase':
         return this.#windows.increase(seriesKey, now, rule.windowMs)?.increase;
+      case 'quantile':
+        return undefined; // computed over all of a group's buckets, in #quantiles
     }
   }
 }

@@ -25,7 +25,7 @@
  * | `symbols_processing`                                      | attempts running: `item.started` to `item.retried\|succeeded\|failed`   | `autoloop_items_in_flight`                         |
  * | `circuit_breaker_state{breaker,state}`                    | `breaker.state`: one series, the current state's, 0 closed, 0.5 half_open, 1 open | `autoloop_breaker_state{breaker}`       |
  * | `adaptive_batch_size`                                     | `loop.concurrency`                                                     | `autoloop_adaptive_concurrency`                    |
- * | `current_p95_latency_ms`                                  | read at scrape: `latencyP95Ms()`, else the p95 of the last 10 item durations | `autoloop_latency_p95_ms`                    |
+ * | `current_p95_latency_ms`                                  | read at scrape: `latencyP95Ms()`, else the p95 of the last 10 item durations | `autoloop_item_attempt_duration_seconds` (a histogram: its p95 by `histogram_quantile`) |
  * | `cycle_duration_seconds`                                  | `cycle.finished` (cycles that ran)                                     | `autoloop_cycle_duration_seconds`                  |
  * | `symbol_processing_duration_seconds{symbol}`              | `item.succeeded` / `item.failed` (all attempts)                        | `autoloop_item_duration_seconds` (no symbol)       |
  * | `llm_latency_ms`                                          | {@link SignalsMetrics.observeStage} for `llm` stages (no bus event carries it) | -                                          |

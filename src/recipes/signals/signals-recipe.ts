@@ -180,7 +180,7 @@ export function signalsRecipe(options: SignalsRecipeOptions = {}): LoopDefinitio
     name,
     description:
       options.description ??
-      `seed 002 signals: ${pipeline.names.join(' -> ')} per symbol, candles from ${market.description}`,
+      `trading signals: ${pipeline.names.join(' -> ')} per symbol, candles from ${market.description}`,
     trigger: options.trigger ?? { cron: '*/1 * * * *', overlap: 'skip' },
     observe: (ctx) => listSymbols(ctx),
     plan: (symbols, ctx) =>
