@@ -30,6 +30,7 @@ export type {
   RetrySpec,
   TriggerSpec,
 } from './core/loop.ts';
+export { MissingPackageError } from './core/optional-package.ts';
 export { type RetryOutcome, RetryRequestedError, retryAfter } from './core/outcome.ts';
 export type { PlannedItem, Priority, WorkItem } from './core/work-item.ts';
 export { PRIORITIES } from './core/work-item.ts';
