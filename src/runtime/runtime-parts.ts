@@ -1,5 +1,4 @@
-import { createHttpServer } from '../http/http-server.ts';
-import { createHttpApp } from '../http/routes.ts';
+import type { createHttpServer } from '../http/http-server.ts';
 import { LeaseManager } from '../leases/lease-manager.ts';
 import { backgroundTask, type Runnable } from '../lifecycle/runnable.ts';
 import { EventRecorder } from '../observability/event-recorder.ts';
@@ -207,6 +206,11 @@ export function runtimeParts(rt: Runtime) {
     return {
       name: 'http',
       start: async () => {
+        // Loaded here: a runtime without `http` (a library user's, `autoloop run`) never loads hono.
+        const [{ createHttpApp }, { createHttpServer }] = await Promise.all([
+          import('../http/routes.ts'),
+          import('../http/http-server.ts'),
+        ]);
         const fanout = store.fanout;
         const app = createHttpApp(
           {
