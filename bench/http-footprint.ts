@@ -16,9 +16,10 @@
  *   `/health/live` (no I/O) and `/health` (pings the store, every component),
  *   and fastify's `/health`: p50, p99, requests/s and the ratios.
  *
- * Both servers load their TypeScript through tsx (autoloop's bin registers
- * it; fastify's script runs under `--import tsx`), so the loader's cost is in
- * both figures. Only loopback traffic. Every child is stopped at the end
+ * autoloop's bin runs the compiled dist/ on plain node (`npm run build`
+ * first), and loads the demo's .ts loop module through tsx on Node 20 (natively
+ * from 22.18); fastify's script still runs under `--import tsx`, so the
+ * loader's cost is in its figures and not in autoloop's process start. Only loopback traffic. Every child is stopped at the end
  * (SIGTERM, then SIGKILL) and the temp dir removed. The demo config logs to
  * `<project>/.autoloop/autoloop.log` (its `log.file` default); that directory
  * is removed afterwards unless it existed before the run.

@@ -11,6 +11,7 @@ import { benchAdaptive } from './adaptive.ts';
 import { benchFanout } from './fanout.ts';
 import { benchHttpFootprint } from './http-footprint.ts';
 import { benchLeaseThroughput } from './lease-throughput.ts';
+import { benchPackageFootprint } from './package-footprint.ts';
 import { benchPoolOverhead } from './pool-overhead.ts';
 import { benchReconcile } from './reconcile.ts';
 import { benchRedisVsBullmq } from './redis-vs-bullmq.ts';
@@ -31,6 +32,7 @@ const sections: Record<string, () => Promise<unknown>> = {
   leaseThroughput: benchLeaseThroughput,
   adaptive: benchAdaptive,
   takeover: benchTakeover,
+  packageFootprint: benchPackageFootprint,
   httpFootprint: benchHttpFootprint,
   redisVsBullmq: benchRedisVsBullmq,
   signals: benchSignals,

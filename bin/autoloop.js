@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// Loads TypeScript sources through tsx, then runs the CLI.
-import { register } from 'tsx/esm/api';
+// The CLI as compiled JavaScript (dist/, built by `npm run build`, which
+// `npm ci` runs in a checkout), on plain node: no TypeScript compile at start.
+// AUTOLOOP_FROM_SOURCE=1 runs src/ through tsx instead (a checkout's tests do,
+// so they follow src/ without a rebuild); so does a checkout not built yet.
+import { existsSync } from 'node:fs';
 
-register();
 // `autoloop cycles x | head`: a reader that went away is not an error.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (error) => {
@@ -10,5 +12,16 @@ for (const stream of [process.stdout, process.stderr]) {
     throw error;
   });
 }
-const { main } = await import('../src/cli/main.ts');
+
+const compiled = new URL('../dist/cli/main.js', import.meta.url);
+const source = new URL('../src/cli/main.ts', import.meta.url);
+const fromSource = existsSync(source) && (process.env.AUTOLOOP_FROM_SOURCE === '1' || !existsSync(compiled));
+if (fromSource) {
+  // Both hook sets, as `node --import tsx` does: user modules a config names
+  // (.ts outside a "type": "module" package) need the CommonJS ones too.
+  const [esm, cjs] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]);
+  cjs.register();
+  esm.register();
+}
+const { main } = await import(fromSource ? source.href : compiled.href);
 process.exitCode = await main(process.argv.slice(2));

@@ -16,7 +16,8 @@
 
 export { ConfigError } from './config/config-error.ts';
 export { defineLoop } from './config/define-loop.ts';
-export { loadConfig, type ResolvedConfig } from './config/load-config.ts';
+export type { ConfigOverrides, LoadConfigOptions, ResolvedConfig } from './config/load-config.ts';
+export { loadConfig } from './config/load-config-on-use.ts';
 export type { CycleOutcome, CycleRecord, ItemResult, Tick } from './core/cycle-record.ts';
 export { AutoloopError, CommandError, ShutdownError, TerminalError, TimeoutError } from './core/errors.ts';
 export type { Logger } from './core/logger.ts';
@@ -30,6 +31,7 @@ export type {
   RetrySpec,
   TriggerSpec,
 } from './core/loop.ts';
+export { MissingPackageError } from './core/optional-package.ts';
 export {
   type RetryOutcome,
   RetryRequestedError,

@@ -160,19 +160,23 @@ describe('setting autoloop up', { concurrency: true }, () => {
     const instructions = dockerInstructions(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
     const stages = splitStages(instructions);
 
-    it('builds in a builder stage on node:20-bookworm-slim with the compilers better-sqlite3 needs', () => {
-      assert.equal(stages.length, 2);
-      const [builder, runtime] = stages as [Stage, Stage];
-      assert.equal(builder.from, 'node:20-bookworm-slim AS builder');
-      assert.equal(runtime.from, 'node:20-bookworm-slim');
+    it('builds dist/ and the dependencies in stages on node:24-bookworm-slim (the current LTS); compilers only in the builder', () => {
+      assert.equal(stages.length, 3);
+      const [build, builder, runtime] = stages as [Stage, Stage, Stage];
+      assert.equal(build.from, 'node:24-bookworm-slim AS build');
+      assert.equal(builder.from, 'node:24-bookworm-slim AS builder');
+      assert.equal(runtime.from, 'node:24-bookworm-slim');
+      assert.match(args(build, 'RUN').join('\n'), /npm run build/);
       assert.match(args(builder, 'RUN').join('\n'), /apt-get install .*python3 make g\+\+/);
       assert.match(args(builder, 'RUN').join('\n'), /npm ci --omit=dev/);
       assert.ok(args(runtime, 'COPY').some((a) => a.startsWith('--from=builder /app/node_modules')));
+      assert.ok(args(runtime, 'COPY').some((a) => a.startsWith('--from=build /app/dist')));
       assert.doesNotMatch(args(runtime, 'RUN').join('\n'), /g\+\+|python3/, 'no compiler in the runtime image');
+      assert.ok(!args(runtime, 'COPY').some((a) => /^src\b/.test(a)), 'the image runs dist/, not TypeScript sources');
     });
 
     it('runs as a non-root user with a HEALTHCHECK on /health/live, STOPSIGNAL SIGTERM and start --foreground', () => {
-      const runtime = stages[1] as Stage;
+      const runtime = stages.at(-1) as Stage;
       const user = args(runtime, 'USER').at(-1);
       assert.ok(user && user !== 'root' && user !== '0', `USER ${user}`);
       assert.deepEqual(args(runtime, 'STOPSIGNAL'), ['SIGTERM']);
@@ -187,10 +191,10 @@ describe('setting autoloop up', { concurrency: true }, () => {
     });
 
     it("copies only files that exist, and the image's config validates", async () => {
-      for (const copy of args(stages[1] as Stage, 'COPY').filter((a) => !a.startsWith('--from'))) {
+      for (const copy of args(stages.at(-1) as Stage, 'COPY').filter((a) => !a.startsWith('--from'))) {
         for (const source of copy.split(/\s+/).slice(0, -1)) assert.ok(existsSync(join(ROOT, source)), source);
       }
-      const env = args(stages[1] as Stage, 'ENV').join(' ');
+      const env = args(stages.at(-1) as Stage, 'ENV').join(' ');
       const config = /AUTOLOOP_CONFIG=\/app\/(\S+)/.exec(env)?.[1] as string;
       const r = await autoloop(['validate', join(ROOT, config)], {
         env: { AUTOLOOP_TOKEN: 'a-token-of-32-characters-or-so!!' },
@@ -201,7 +205,7 @@ describe('setting autoloop up', { concurrency: true }, () => {
     });
 
     it('the HEALTHCHECK command exits 0 on a 200 and 1 on a 503 or no answer', async () => {
-      const [, command] = /CMD (\[.*\])$/.exec(args(stages[1] as Stage, 'HEALTHCHECK')[0] ?? '') ?? [];
+      const [, command] = /CMD (\[.*\])$/.exec(args(stages.at(-1) as Stage, 'HEALTHCHECK')[0] ?? '') ?? [];
       const argv = JSON.parse(command as string) as string[];
       let status = 200;
       const server = createServer((_req, res) => res.writeHead(status).end('{}'));

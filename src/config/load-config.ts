@@ -9,7 +9,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { ResolvedDependency, ResolvedLoop } from '../core/loop.ts';
 import type { WebhookTarget } from '../observability/webhooks.ts';
 import type { Recipe } from '../recipes/recipe.ts';
@@ -17,6 +16,7 @@ import { recipeRegistry } from '../recipes/registry.ts';
 import type { ServiceSpec } from '../supervisor/service-spec.ts';
 import { ConfigError, type ConfigIssue, formatPath } from './config-error.ts';
 import { type FileSettings, fileConfigSchema, moduleConfigSchema, resolveDependency } from './file-schema.ts';
+import { importModule } from './import-module.ts';
 import { coerceSubstituted, type Env, type Substitution } from './interpolate.ts';
 import {
   type ResolvedAlertsConfig,
@@ -169,7 +169,7 @@ function validateFile(data: unknown, shown: string, substituted: ReadonlyMap<str
 async function loadConfigModule(absolute: string, shown: string, options: LoadConfigOptions): Promise<ResolvedConfig> {
   let exported: unknown;
   try {
-    exported = ((await import(pathToFileURL(absolute).href)) as { default?: unknown }).default;
+    exported = (await importModule(absolute)).default;
   } catch (error) {
     const got = error instanceof Error ? `${error.name}: ${error.message.split('\n')[0]}` : String(error);
     throw new ConfigError([{ file: shown, path: '', expected: 'a config module that loads', got }], { cause: error });

@@ -1,9 +1,9 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { ConfigIssue } from './config-error.ts';
 import { showValue } from './config-error.ts';
 import type { ModuleRef } from './file-schema.ts';
+import { importModule, TypeScriptLoaderMissingError } from './import-module.ts';
 
 /** Where a module reference was written, for its error messages. */
 export interface RefSite {
@@ -12,6 +12,15 @@ export interface RefSite {
 }
 
 const SCRIPT_EXTENSIONS = /\.(ts|mts|cts|js|mjs|cjs)$/;
+
+function loadHint(absolute: string, got: string): string | undefined {
+  if (!SCRIPT_EXTENSIONS.test(absolute)) return 'to run a program write { command: "..." } instead';
+  // tsx compiles a .ts file outside a "type": "module" package to CommonJS (see import-module.ts).
+  if (/top-level await/i.test(got) && /\.ts$/.test(absolute)) {
+    return 'put a package.json with "type": "module" beside it, or name it .mts';
+  }
+  return undefined;
+}
 
 /**
  * Imports `ref` relative to `dir` and returns the named export, which must
@@ -34,11 +43,13 @@ export async function importFunction(
   if (!isFile) return problem(`a module file at ${ref.module}`, `no such file (looked for ${absolute})`);
   let exports: Record<string, unknown>;
   try {
-    exports = (await import(pathToFileURL(absolute).href)) as Record<string, unknown>;
+    exports = await importModule(absolute);
   } catch (error) {
+    if (error instanceof TypeScriptLoaderMissingError) {
+      return problem(`a module ${ref.module} that loads`, 'TypeScript that this Node cannot load', error.message);
+    }
     const got = `${error instanceof Error ? `${error.name}: ${error.message.split('\n')[0]}` : String(error)}`;
-    const hint = SCRIPT_EXTENSIONS.test(absolute) ? undefined : 'to run a program write { command: "..." } instead';
-    return problem(`a module ${ref.module} that loads`, got, hint);
+    return problem(`a module ${ref.module} that loads`, got, loadHint(absolute, got));
   }
   const value = exports[ref.exportName];
   if (value === undefined) {

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
+import { createRequire } from 'node:module';
 import { basename, dirname } from 'node:path';
 import pino, { type DestinationStream, type LevelWithSilent, type Logger as PinoLogger } from 'pino';
-import { prettyFactory } from 'pino-pretty';
 import { createStream, type RotatingFileStream } from 'rotating-file-stream';
 import type { Clock } from '../time/clock.ts';
 
@@ -182,6 +182,8 @@ async function closeFile(stream: RotatingFileStream): Promise<void> {
 
 /** Pretty lines, formatted synchronously and written straight to `out` (no stream pipeline to drain on exit). */
 function prettyStream(out: LineSink, colorize: boolean): DestinationStream {
+  // Loaded here, on a terminal only: a library logger or a daemon's JSON lines never load pino-pretty.
+  const { prettyFactory } = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
   const format = prettyFactory({ colorize, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
   return { write: (line: string) => out.write(format(line)) };
 }

@@ -1,5 +1,4 @@
-import { createHttpServer } from '../http/http-server.ts';
-import { createHttpApp } from '../http/routes.ts';
+import type { createHttpServer } from '../http/http-server.ts';
 import type { Runnable } from '../lifecycle/runnable.ts';
 import type { RuntimeMetrics } from '../observability/metrics.ts';
 import type { EventFanout } from './event-fanout.ts';
@@ -21,6 +20,11 @@ export function httpPart(
   return {
     name: 'http',
     start: async () => {
+      // Loaded here: a runtime without `http` (a library user's, `autoloop run`) never loads hono.
+      const [{ createHttpApp }, { createHttpServer }] = await Promise.all([
+        import('../http/routes.ts'),
+        import('../http/http-server.ts'),
+      ]);
       const fanout = parts.fanout();
       const app = createHttpApp(
         {

@@ -2,11 +2,12 @@ import type { Registry } from 'prom-client';
 import type { ResolvedAlertsConfig, ResolvedTracingConfig } from '../config/observability-schema.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ResolvedDependency, ResolvedLoop } from '../core/loop.ts';
+import { loadOptional } from '../core/optional-package.ts';
 import { AlertEvaluator, type AlertStatus } from '../observability/alerts/alert-evaluator.ts';
 import type { AlertRule } from '../observability/alerts/alert-rule.ts';
 import { alertFeatures, alertRules } from '../observability/alerts/default-rules.ts';
 import type { Disposable, EventBus } from '../observability/events.ts';
-import { startTracing, type Tracing } from '../observability/tracing.ts';
+import type { Tracing } from '../observability/tracing.ts';
 import { WebhookDispatcher, type WebhookTarget } from '../observability/webhooks.ts';
 import { SERVICE_EVENT_NAMES } from '../supervisor/service-events.ts';
 import type { Clock } from '../time/clock.ts';
@@ -23,6 +24,29 @@ export interface ObservabilityOptions {
   env?: Readonly<Record<string, string | undefined>>;
 }
 
+/** The OpenTelemetry packages tracing.ts imports, at the versions this release is tested with. */
+const TRACING_PACKAGES = [
+  '@opentelemetry/api@1.9.1',
+  '@opentelemetry/exporter-trace-otlp-http@0.223.0',
+  '@opentelemetry/resources@2.12.0',
+  '@opentelemetry/sdk-trace-base@2.12.0',
+  '@opentelemetry/sdk-trace-node@2.12.0',
+  '@opentelemetry/semantic-conventions@1.45.0',
+];
+
+export interface ObserversInput {
+  options: ObservabilityOptions;
+  bus: EventBus;
+  clock: Clock;
+  logger: Logger;
+  registry: Registry;
+  loops: readonly ResolvedLoop[];
+  dependencies: readonly ResolvedDependency[];
+  random: () => number;
+  /** Rules added by plug-ins (recipes), evaluated beside the configured ones when alerts are on. */
+  extraRules?: readonly AlertRule[];
+}
+
 /**
  * The runtime's watchers: the alert evaluator (rules over the runtime's own
  * metrics; firing/resolved go to the log, the bus and so the event log, and
@@ -37,19 +61,30 @@ export class Observers {
   readonly #evaluator: AlertEvaluator | null;
 
   readonly #subscriptions: Disposable[] = [];
-  constructor(o: {
-    options: ObservabilityOptions;
-    bus: EventBus;
-    clock: Clock;
-    logger: Logger;
-    registry: Registry;
-    loops: readonly ResolvedLoop[];
-    dependencies: readonly ResolvedDependency[];
-    random: () => number;
-    /** Rules added by plug-ins (recipes), evaluated beside the configured ones when alerts are on. */
-    extraRules?: readonly AlertRule[];
-  }) {
+
+  /**
+   * Starts the observers. The OpenTelemetry SDK (tracing.ts and its six
+   * packages) is imported here, only when tracing is on: a runtime without
+   * it never loads them.
+   */
+  static async start(o: ObserversInput): Promise<Observers> {
+    const tracing = o.options.tracing;
+    if (!tracing?.enabled) return new Observers(o, null);
+    const { startTracing } = await loadOptional(
+      'tracing (tracing.enabled)',
+      TRACING_PACKAGES,
+      () => import('../observability/tracing.ts'),
+    );
+    const env = o.options.env ?? process.env;
+    return new Observers(
+      o,
+      startTracing(o.bus, { enabled: true, serviceName: tracing.serviceName, env, logger: o.logger }),
+    );
+  }
+
+  private constructor(o: ObserversInput, tracing: Tracing | null) {
     const { options, bus, clock, logger } = o;
+    this.#tracing = tracing;
     const targets = options.webhooks ?? [];
     const webhooks = targets.length > 0 ? new WebhookDispatcher({ targets, clock, logger, random: o.random }) : null;
     if (webhooks) this.#runs.push(webhooks.run(this.#abort.signal));
@@ -78,10 +113,6 @@ export class Observers {
           })
         : null;
     if (this.#evaluator) this.#runs.push(this.#evaluator.run(this.#abort.signal));
-    const tracing = options.tracing;
-    this.#tracing = tracing?.enabled
-      ? startTracing(bus, { enabled: true, serviceName: tracing.serviceName, env: options.env ?? process.env, logger })
-      : null;
   }
 
   /** Alerts pending, firing or recently resolved. */

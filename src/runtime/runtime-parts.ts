@@ -119,8 +119,8 @@ export function runtimeParts(rt: Runtime) {
   );
   const observers: Runnable = {
     name: 'observers',
-    start: () => {
-      state.observers = new Observers({
+    start: async () => {
+      state.observers = await Observers.start({
         options: options.observability ?? {},
         bus,
         clock,

@@ -1,9 +1,14 @@
 import { isAbsolute, resolve } from 'node:path';
+import { loadOptional } from '../core/optional-package.ts';
 import { parseDuration } from '../time/duration.ts';
 import { MemoryStore } from './memory/memory-store.ts';
 import type { RedisStoreOptions } from './redis/redis-store.ts';
-import { SqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.ts';
+import type { SqliteStoreOptions } from './sqlite/sqlite-store.ts';
 import type { Store } from './store.ts';
+
+/** The drivers' versions this release is tested with, named in the error when one is missing. */
+const SQLITE_PACKAGE = 'better-sqlite3@12.11.1';
+const REDIS_PACKAGE = 'ioredis@6.0.0';
 
 const SUPPORTED = 'memory://, sqlite://./relative/path.db, sqlite:///absolute/path.db or redis://host:6379/0';
 
@@ -39,14 +44,27 @@ export async function openStore(url: string, options: { cwd?: string } = {}): Pr
     case 'memory':
       if (rest !== '' || query !== undefined) throw badUrl(url, 'memory:// takes no path or options');
       return new MemoryStore();
-    case 'sqlite':
-      return SqliteStore.open(sqlitePath(url, rest, options.cwd), sqliteOptions(url, query));
+    case 'sqlite': {
+      const path = sqlitePath(url, rest, options.cwd);
+      const storeOptions = sqliteOptions(url, query);
+      // Backends load on demand: `import 'autoloop'` loads neither driver, and each is an optional dependency.
+      const { SqliteStore } = await loadOptional(
+        'sqlite:// stores',
+        [SQLITE_PACKAGE],
+        () => import('./sqlite/sqlite-store.ts'),
+      );
+      return SqliteStore.open(path, storeOptions);
+    }
     case 'redis':
     case 'rediss': {
       const storeOptions = redisOptions(url, query);
       const withoutQuery = query === undefined ? url : url.slice(0, url.indexOf('?'));
-      // Loaded on demand: processes on SQLite never load the Redis client.
-      return (await import('./redis/redis-store.ts')).RedisStore.open(withoutQuery, storeOptions);
+      const { RedisStore } = await loadOptional(
+        'redis:// stores',
+        [REDIS_PACKAGE],
+        () => import('./redis/redis-store.ts'),
+      );
+      return RedisStore.open(withoutQuery, storeOptions);
     }
     default:
       throw badUrl(url, `unknown scheme "${scheme}://"; expected ${SUPPORTED}`);

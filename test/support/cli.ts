@@ -6,6 +6,13 @@ import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../bin/autoloop.js', import.meta.url));
 
+/**
+ * The bin runs src/ through tsx here (so a test follows src/ without a
+ * rebuild) unless the environment says otherwise:
+ * `AUTOLOOP_FROM_SOURCE=0 npm test` runs these tests on the compiled dist/.
+ */
+const FROM_SOURCE = process.env.AUTOLOOP_FROM_SOURCE ?? '1';
+
 export interface Finished {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -28,7 +35,7 @@ export function spawnAutoloop(
 ): ChildProcess & { output: { stdout: string; stderr: string } } {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: options.cwd,
-    env: { ...process.env, NO_COLOR: '1', ...options.env },
+    env: { ...process.env, AUTOLOOP_FROM_SOURCE: FROM_SOURCE, NO_COLOR: '1', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   }) as ChildProcess & { output: { stdout: string; stderr: string } };
   child.output = { stdout: '', stderr: '' };

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { BulkInsert } from './statements.ts';
+import { typedPrepare } from './typed-prepare.ts';
 
 /**
  * The SQL behind recipes' documents and journals (tables of migration 4 in
@@ -25,7 +26,8 @@ export interface JournalEntryRow {
 export type JournalEntryParams = [journal: string, seq: number, at: number, value: string];
 
 /** Prepares the statements once, at open. */
-export function prepareStateStatements(db: Database.Database) {
+export function prepareStateStatements(database: Database.Database) {
+  const db = typedPrepare(database);
   return {
     // in: namespace, key -> out: the document's row, or undefined.
     getDocument: db.prepare<[namespace: string, key: string], DocumentRow>(

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { typedPrepare } from './typed-prepare.ts';
 
 /**
  * Every SQL statement the SQLite store runs, one named statement per atomic
@@ -370,7 +371,8 @@ interface LoopFilter {
 const QUEUE_ORDER = 'ORDER BY priority, enqueued_at, seq';
 
 /** Prepares every statement once, at open; the store reuses them for its lifetime. */
-export function prepareStatements(db: Database.Database) {
+export function prepareStatements(database: Database.Database) {
+  const db = typedPrepare(database);
   return {
     // in: 1 -> out: { ok: 1 }. Proves the connection answers.
     ping: db.prepare<[], { ok: number }>('SELECT 1 AS ok'),

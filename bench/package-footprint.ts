@@ -1,0 +1,96 @@
+/**
+ * What the package costs before any loop runs, each figure the median of
+ * RUNS fresh processes on plain node (no tsx), beside a baseline in the same
+ * run:
+ *
+ * - `import('autoloop')` (the compiled dist/, through the package's own
+ *   exports map): wall time of the import and RSS after it, beside importing
+ *   hono + croner (the HTTP and cron libraries autoloop is built on) and
+ *   beside an empty process;
+ * - `autoloop --version` and `autoloop status` with nothing running (a
+ *   memory-store config with one loop whose act is an .mjs module), spawn to
+ *   exit, beside `node -e 0`.
+ *
+ * Needs dist/ (`npm run build`). The issue's targets: the import within
+ * 300 ms and 60 MB RSS; each CLI command within 300 ms wall.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { PROJECT_ROOT } from '../test/support/guarantees-children.ts';
+import { fmt, heading, line, median, now } from './report.ts';
+
+const RUNS = 5;
+const run = promisify(execFile);
+const PROBE = join(PROJECT_ROOT, 'bench', 'support', 'import-probe.mjs');
+const BIN = join(PROJECT_ROOT, 'bin', 'autoloop.js');
+
+interface Probe {
+  ms: number;
+  rssMiB: number;
+}
+
+async function probe(modules: string[]): Promise<Probe> {
+  const samples: Probe[] = [];
+  for (let i = 0; i < RUNS; i += 1) {
+    const { stdout } = await run(process.execPath, [PROBE, ...modules], { cwd: PROJECT_ROOT });
+    samples.push(JSON.parse(stdout) as Probe);
+  }
+  return { ms: median(samples.map((s) => s.ms)), rssMiB: median(samples.map((s) => s.rssMiB)) };
+}
+
+/** Median wall time, spawn to exit, of `node ...args`; any exit code counts (status exits 1 when nothing runs). */
+async function wall(args: string[], cwd: string): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < RUNS; i += 1) {
+    const started = now();
+    await run(process.execPath, args, { cwd, env: { ...process.env, AUTOLOOP_FROM_SOURCE: '0' } }).catch(() => {});
+    samples.push(now() - started);
+  }
+  return median(samples);
+}
+
+export async function benchPackageFootprint(): Promise<Record<string, number>> {
+  heading(`package footprint: plain node ${process.version}, compiled dist/, median of ${RUNS} fresh processes`);
+  if (!existsSync(join(PROJECT_ROOT, 'dist', 'index.js')))
+    throw new Error('bench package footprint: no dist/; run `npm run build` first');
+  const empty = await probe([]);
+  const core = await probe(['autoloop']);
+  const base = await probe(['hono', 'croner']);
+  line(`import('autoloop')      ${fmt(core.ms)} ms, RSS ${fmt(core.rssMiB, 1)} MiB (target: <= 300 ms, <= 60 MB)`);
+  line(
+    `import hono + croner    ${fmt(base.ms)} ms, RSS ${fmt(base.rssMiB, 1)} MiB  (autoloop ${fmt(core.ms / base.ms, 2)}x the time)`,
+  );
+  line(
+    `empty process           RSS ${fmt(empty.rssMiB, 1)} MiB  (autoloop adds ${fmt(core.rssMiB - empty.rssMiB, 1)} MiB)`,
+  );
+
+  const dir = mkdtempSync(join(tmpdir(), 'autoloop-bench-pkg-'));
+  try {
+    writeFileSync(join(dir, 'act.mjs'), 'export const act = () => 1;\n');
+    writeFileSync(
+      join(dir, 'autoloop.yaml'),
+      'store: memory://\nloops:\n  one:\n    trigger: { manual: true }\n    items: [a]\n    act: ./act.mjs#act\n',
+    );
+    const nodeMs = await wall(['-e', '0'], dir);
+    const versionMs = await wall([BIN, '--version'], dir);
+    const statusMs = await wall([BIN, 'status'], dir);
+    line(`node -e 0               ${fmt(nodeMs)} ms`);
+    line(`autoloop --version      ${fmt(versionMs)} ms wall (target <= 300 ms)`);
+    line(`autoloop status (none)  ${fmt(statusMs)} ms wall (target <= 300 ms)`);
+    return {
+      importMs: core.ms,
+      importRssMiB: core.rssMiB,
+      baselineImportMs: base.ms,
+      baselineRssMiB: base.rssMiB,
+      emptyRssMiB: empty.rssMiB,
+      nodeMs,
+      versionMs,
+      statusMs,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
