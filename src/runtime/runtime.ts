@@ -1,11 +1,8 @@
 import { hostname } from 'node:os';
-import { resolveDependencies } from '../config/define-loop.ts';
-import type { DependencySpec } from '../config/file-schema.ts';
-import { resolveLoop } from '../config/resolve-loop.ts';
 import type { CycleRecord, Tick } from '../core/cycle-record.ts';
 import { AutoloopError } from '../core/errors.ts';
 import { type Logger, silentLogger } from '../core/logger.ts';
-import type { LoopDefinition, ResolvedDependency, ResolvedLoop } from '../core/loop.ts';
+import type { ResolvedDependency } from '../core/loop.ts';
 import type { WorkItem } from '../core/work-item.ts';
 import type { LoopRunner } from '../execution/loop-runner.ts';
 import { RunnableGroup } from '../lifecycle/runnable-group.ts';
@@ -13,7 +10,6 @@ import { EventBus } from '../observability/events.ts';
 import type { RuntimeMetrics } from '../observability/metrics.ts';
 import type { Dependency } from '../policies/dependency.ts';
 import type { LoopGovernor } from '../policies/loop-governor.ts';
-import { type RecipeRegistry, recipeRegistry } from '../recipes/registry.ts';
 import type { Store } from '../storage/store.ts';
 import type { Clock } from '../time/clock.ts';
 import type { Entropy } from '../time/entropy.ts';
@@ -23,6 +19,7 @@ import type { HealthReport } from './health.ts';
 import { LoopSet } from './loop-set.ts';
 import type { Observers } from './observers.ts';
 import { RecipeHost } from './recipe-host.ts';
+import { resolveRuntimeOptions } from './resolve-options.ts';
 import type { RuntimeOptions } from './runtime-options.ts';
 import { runtimeParts } from './runtime-parts.ts';
 import { healthOf, type RuntimeSnapshot, type RuntimeView, readinessOf, snapshotOf } from './runtime-views.ts';
@@ -71,23 +68,14 @@ export class Runtime {
     // The probe keeps pace with the recovery loop: twice per recovery interval, at least every 500 ms.
     const probeIntervalMs = Math.max(PROBE.intervalMs, (options.recoveryIntervalMs ?? 1_000) / 2);
     this.storeGuard = new StoreGuard({ clock: this.clock, logger: this.logger, probeIntervalMs });
-    const specs = options.dependencies ?? [];
-    this.resolvedDependencies = Array.isArray(specs)
-      ? specs
-      : resolveDependencies(specs as Record<string, DependencySpec>);
-    const loops = options.loops.map((def) =>
-      isResolved(def) ? def : resolveLoop(def as LoopDefinition, `defineLoop(${def.name})`),
+    const resolved = resolveRuntimeOptions(options);
+    this.resolvedDependencies = resolved.dependencies;
+    this.loops = new LoopSet(
+      resolved.loops,
+      this.clock,
+      resolved.dependencies.map((d) => d.name),
     );
-    const declared = this.resolvedDependencies.map((d) => d.name);
-    this.loops = new LoopSet(loops, this.clock, declared);
-    const registry: RecipeRegistry = isRegistry(options.recipes)
-      ? options.recipes
-      : recipeRegistry(options.recipes ?? []);
-    this.recipes = new RecipeHost(registry, loops);
-    const clash = Object.keys(options.status ?? {}).filter((field) => SNAPSHOT_FIELDS.includes(field));
-    if (clash.length > 0) {
-      throw new AutoloopError(`status field(s) ${clash.join(', ')} clash with the snapshot's own; pick other names`);
-    }
+    this.recipes = new RecipeHost(resolved.registry, resolved.loops);
     this.#group = new RunnableGroup({ clock: this.clock, logger: this.logger });
     this.#parts = runtimeParts(this);
   }
@@ -267,34 +255,6 @@ export class Runtime {
       outage: store ? this.outage : null,
     };
   }
-}
-
-/** The snapshot's own fields, which `RuntimeOptions.status` may not replace. */
-const SNAPSHOT_FIELDS = [
-  'owner',
-  'pid',
-  'state',
-  'startedAt',
-  'uptimeS',
-  'store',
-  'loops',
-  'dependencies',
-  'leases',
-  'queue',
-  'instances',
-  'recipes',
-  'storeBreaker',
-];
-
-function isRegistry(recipes: RuntimeOptions['recipes']): recipes is RecipeRegistry {
-  return recipes !== undefined && !Array.isArray(recipes);
-}
-
-function isResolved(def: LoopDefinition | ResolvedLoop): def is ResolvedLoop {
-  return (
-    typeof (def as ResolvedLoop).trigger?.kind === 'string' &&
-    typeof (def as ResolvedLoop).policies?.timeoutMs === 'number'
-  );
 }
 
 /**
