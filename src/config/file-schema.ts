@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { LOOP_DEFAULTS, type LoopDefinition, type ResolvedDependency } from '../core/loop.ts';
+import { backupSchema } from './backup-schema.ts';
 import { observabilityShape } from './observability-schema.ts';
 import { durationMs, loopNameSchema, policiesSchema, publishSchema, triggerSchema } from './schema.ts';
 import { servicesSchema } from './services-schema.ts';
@@ -171,6 +172,8 @@ const settingsShape = {
   ...observabilityShape,
   /** Supervised processes (seed 003), run by the daemon beside the loops. */
   services: servicesSchema,
+  /** Scheduled backups of the SQLite store, restored at start when the store file is corrupt. */
+  backup: backupSchema,
 };
 
 /** A YAML config file: settings plus loops keyed by name. */

@@ -50,6 +50,7 @@ export function httpPart(
           },
           security: { token: settings.token ?? '', allowedHosts: settings.allowedHosts ?? [], bindHost: settings.host },
           extensions: rt.recipes.extensions(),
+          ...(rt.options.adminActions && { actions: rt.options.adminActions }),
         },
         {
           events: {
