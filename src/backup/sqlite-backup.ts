@@ -81,7 +81,7 @@ export async function backupSqlite(dbPath: string, spec: BackupSpec, clock: Cloc
   });
   const file = join(spec.dir, `${base}-${stamp}.db`);
   renameInto(tmp, file);
-  return { file, bytes: statSync(file).size, durationMs: clock.monotonic() - started, removed };
+  return { file, bytes: statSync(file).size, durationMs: Math.round(clock.monotonic() - started), removed };
 }
 
 /** The backups of the store `dbPath` in `dir`, newest first (temp files are never listed). */

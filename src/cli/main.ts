@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { AutoloopError } from '../core/errors.ts';
 import { registerAlerts } from './commands/alerts.ts';
+import { registerBackup } from './commands/backup.ts';
 import { registerCycles } from './commands/cycles.ts';
 import { registerHealth } from './commands/health.ts';
 import { registerInit } from './commands/init.ts';
@@ -52,6 +53,7 @@ export function buildProgram(output: Output = processOutput): Command {
   registerLogs(program, output);
   registerTasks(program, output);
   registerPauseResume(program, output);
+  registerBackup(program, output);
   program.commandsGroup('Services:');
   registerServices(program, output);
   program.commandsGroup('Loops:');
