@@ -11,6 +11,7 @@ import { registerPlan } from './commands/plan.ts';
 import { registerRecipes } from './commands/recipes.ts';
 import { registerRestart } from './commands/restart.ts';
 import { registerRun } from './commands/run.ts';
+import { registerService } from './commands/service.ts';
 import { registerServices } from './commands/services.ts';
 import { registerStart } from './commands/start.ts';
 import { registerStatus } from './commands/status.ts';
@@ -56,6 +57,7 @@ export function buildProgram(output: Output = processOutput): Command {
   registerBackup(program, output);
   program.commandsGroup('Services:');
   registerServices(program, output);
+  registerService(program, output);
   program.commandsGroup('Loops:');
   registerRun(program, output);
   registerPlan(program, output);

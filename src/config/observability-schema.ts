@@ -25,10 +25,11 @@ import { durationMs } from './schema.ts';
 export const DEFAULT_LOG_FILE = './.autoloop/autoloop.log';
 
 const SIZE_EXPECTED = 'a size like "10M" (a whole number and B, K, M or G)';
-const INTERVAL_EXPECTED = 'an interval like "1d", "12h" or "30m" (hours dividing 24, minutes dividing 60), or false';
+export const INTERVAL_EXPECTED =
+  'an interval like "1d", "12h" or "30m" (hours dividing 24, minutes dividing 60), or false';
 
 /** rotating-file-stream's interval grammar, checked here so a bad value fails at load, not at the first log line. */
-const rotateInterval = z.string().superRefine((text, ctx) => {
+export const rotateInterval = z.string().superRefine((text, ctx) => {
   const match = /^([1-9]\d*)([smhd])$/.exec(text.trim());
   const n = Number(match?.[1]);
   const divides = (whole: number) => Number.isInteger(whole / n);
