@@ -5,6 +5,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import { BACKUP_EVENT_NAMES } from '../backup/backup-events.ts';
 import { ALERT_EVENT_NAMES } from '../observability/alerts/alert-event.ts';
 import {
   ALERT_AGGREGATES,
@@ -146,7 +147,7 @@ export const webhookSchema = z.strictObject({
     error: 'an http(s) URL like "https://hooks.example.com/autoloop"',
   }),
   events: z
-    .array(z.enum([...ALERT_EVENT_NAMES, 'result.published', ...SERVICE_EVENT_NAMES]))
+    .array(z.enum([...ALERT_EVENT_NAMES, 'result.published', ...SERVICE_EVENT_NAMES, ...BACKUP_EVENT_NAMES]))
     .min(1)
     .default([...ALERT_EVENT_NAMES]),
   headers: z.record(z.string().regex(HEADER_NAME, { error: 'an HTTP header name' }), z.string()).default({}),
