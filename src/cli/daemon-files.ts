@@ -15,8 +15,9 @@
  *            null while it is still starting (the file is written once HTTP listens)
  * The daemon removes both files when it exits; a stale pair is replaced by the next start.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { writeFileAtomic } from '../backup/atomic-file.ts';
 import { CliExit, EXIT } from './context.ts';
 
 export interface DaemonPaths {
@@ -129,6 +130,7 @@ export function claimPidFile(paths: DaemonPaths, pid: number): { replaced: numbe
     try {
       const fd = openSync(paths.pidFile, 'wx', 0o644);
       writeSync(fd, `${pid}\n`);
+      fsyncSync(fd);
       closeSync(fd);
       return { replaced: null };
     } catch (error) {
@@ -141,7 +143,7 @@ export function claimPidFile(paths: DaemonPaths, pid: number): { replaced: numbe
     if (current.kind !== 'stopped') {
       const stale = current.pid;
       rmSync(paths.stateFile, { force: true });
-      writeFileSync(paths.pidFile, `${pid}\n`);
+      writeFileAtomic(paths.pidFile, `${pid}\n`);
       return { replaced: stale === pid ? null : stale };
     }
     // Removed between our attempt and the read: try the exclusive create again.
@@ -149,11 +151,9 @@ export function claimPidFile(paths: DaemonPaths, pid: number): { replaced: numbe
   throw new CliExit(EXIT.failed, `could not claim the pidfile ${paths.pidFile}: it keeps changing`);
 }
 
-/** Writes the state file atomically (a reader never sees half of it). */
+/** Writes the state file atomically and durably (temp file, fsync, rename): a reader, or a start after a crash, never sees half of it. */
 export function writeState(paths: DaemonPaths, state: DaemonState): void {
-  const tmp = `${paths.stateFile}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
-  renameSync(tmp, paths.stateFile);
+  writeFileAtomic(paths.stateFile, `${JSON.stringify(state, null, 2)}\n`);
 }
 
 /** Removes the pidfile and state file if they still name `pid` (a newer daemon's files are left alone). */

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { AutoloopError } from '../core/errors.ts';
 import { registerAlerts } from './commands/alerts.ts';
+import { registerBackup } from './commands/backup.ts';
 import { registerCycles } from './commands/cycles.ts';
 import { registerHealth } from './commands/health.ts';
 import { registerInit } from './commands/init.ts';
@@ -10,6 +11,7 @@ import { registerPlan } from './commands/plan.ts';
 import { registerRecipes } from './commands/recipes.ts';
 import { registerRestart } from './commands/restart.ts';
 import { registerRun } from './commands/run.ts';
+import { registerService } from './commands/service.ts';
 import { registerServices } from './commands/services.ts';
 import { registerSimulate } from './commands/simulate.ts';
 import { registerStart } from './commands/start.ts';
@@ -53,8 +55,10 @@ export function buildProgram(output: Output = processOutput): Command {
   registerLogs(program, output);
   registerTasks(program, output);
   registerPauseResume(program, output);
+  registerBackup(program, output);
   program.commandsGroup('Services:');
   registerServices(program, output);
+  registerService(program, output);
   program.commandsGroup('Loops:');
   registerRun(program, output);
   registerPlan(program, output);

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { LOOP_DEFAULTS, type LoopDefinition, type ResolvedDependency } from '../core/loop.ts';
+import { backupSchema } from './backup-schema.ts';
 import { observabilityShape } from './observability-schema.ts';
 import { durationMs, loopNameSchema, policiesSchema, publishSchema, triggerSchema } from './schema.ts';
 import { servicesSchema } from './services-schema.ts';
@@ -175,6 +176,8 @@ const settingsShape = {
   /** Models and faults for `autoloop simulate`, and the SLOs it checks (simulate-schema.ts). */
   simulate: simulateSchema.optional(),
   slo: sloSchema.optional(),
+  /** Scheduled backups of the SQLite store, restored at start when the store file is corrupt. */
+  backup: backupSchema,
 };
 
 /** A YAML config file: settings plus loops keyed by name. */

@@ -9,11 +9,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import type { BackupSpec } from '../backup/backup-spec.ts';
 import type { ResolvedDependency, ResolvedLoop } from '../core/loop.ts';
 import type { WebhookTarget } from '../observability/webhooks.ts';
 import type { Recipe } from '../recipes/recipe.ts';
 import { recipeRegistry } from '../recipes/registry.ts';
 import type { ServiceSpec } from '../supervisor/service-spec.ts';
+import { resolveBackup } from './backup-schema.ts';
 import { ConfigError, type ConfigIssue, formatPath } from './config-error.ts';
 import { type FileSettings, fileConfigSchema, moduleConfigSchema, resolveDependency } from './file-schema.ts';
 import { importModule } from './import-module.ts';
@@ -65,6 +67,8 @@ export interface ResolvedConfig {
   readonly loops: ReadonlyArray<ResolvedLoop>;
   /** Supervised services (`services:`), in file order; empty when there are none. */
   readonly services: readonly ServiceSpec[];
+  /** Scheduled backups of the SQLite store (`backup:`); null: none. */
+  readonly backup: BackupSpec | null;
   /** Facts to log at start that are not errors (e.g. a recipe's LLM stages are off: no endpoint set). */
   readonly notes: readonly string[];
   /** Recipes given to the loader besides the built-in ones (the runtime needs them too). */
@@ -216,6 +220,8 @@ function finish(
       : absoluteStore(settings.store ?? DEFAULT_STORE, dir);
   const dependencies = Object.entries(settings.dependencies).map(([name, spec]) => resolveDependency(name, spec));
   checkUses(loops, dependencies, displayName(absolute));
+  const backup = resolveBackup(settings.backup, store, dir, displayName(absolute));
+  if (backup.issues.length > 0) throw new ConfigError(backup.issues);
   return Object.freeze({
     file: absolute,
     dir,
@@ -233,6 +239,7 @@ function finish(
     ...resolveObservability(settings, dir),
     loops: Object.freeze([...loops]),
     services: resolveServices(settings.services, dir),
+    backup: backup.spec,
     notes: Object.freeze([...notes]),
     recipes: Object.freeze([...(options.recipes ?? [])]),
     simulate: settings.simulate ?? null,

@@ -5,6 +5,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import { BACKUP_EVENT_NAMES } from '../backup/backup-events.ts';
 import { ALERT_EVENT_NAMES } from '../observability/alerts/alert-event.ts';
 import {
   ALERT_AGGREGATES,
@@ -26,10 +27,11 @@ import { durationMs } from './schema.ts';
 export const DEFAULT_LOG_FILE = './.autoloop/autoloop.log';
 
 const SIZE_EXPECTED = 'a size like "10M" (a whole number and B, K, M or G)';
-const INTERVAL_EXPECTED = 'an interval like "1d", "12h" or "30m" (hours dividing 24, minutes dividing 60), or false';
+export const INTERVAL_EXPECTED =
+  'an interval like "1d", "12h" or "30m" (hours dividing 24, minutes dividing 60), or false';
 
 /** rotating-file-stream's interval grammar, checked here so a bad value fails at load, not at the first log line. */
-const rotateInterval = z.string().superRefine((text, ctx) => {
+export const rotateInterval = z.string().superRefine((text, ctx) => {
   const match = /^([1-9]\d*)([smhd])$/.exec(text.trim());
   const n = Number(match?.[1]);
   const divides = (whole: number) => Number.isInteger(whole / n);
@@ -162,7 +164,7 @@ export const webhookSchema = z.strictObject({
     error: 'an http(s) URL like "https://hooks.example.com/autoloop"',
   }),
   events: z
-    .array(z.enum([...ALERT_EVENT_NAMES, 'result.published', ...SERVICE_EVENT_NAMES]))
+    .array(z.enum([...ALERT_EVENT_NAMES, 'result.published', ...SERVICE_EVENT_NAMES, ...BACKUP_EVENT_NAMES]))
     .min(1)
     .default([...ALERT_EVENT_NAMES]),
   headers: z.record(z.string().regex(HEADER_NAME, { error: 'an HTTP header name' }), z.string()).default({}),

@@ -35,7 +35,7 @@ describe('services: config', () => {
     assert.equal(api.ready, null);
     assert.equal(api.memory, null);
     assert.equal(api.health, null);
-    assert.deepEqual(api.logs, { file: '/srv/app/.autoloop/services/api.log', size: '10M', keep: 5 });
+    assert.deepEqual(api.logs, { file: '/srv/app/.autoloop/services/api.log', size: '10M', keep: 5, interval: null });
     assert.ok(Object.isFrozen(api));
   });
 
@@ -57,7 +57,7 @@ services:
     killTimeout: 3s
     limits: { memory: 85%, samples: 3 }
     health: { http: "http://127.0.0.1:3000/health", interval: 10s, timeout: 2s, failures: 2 }
-    logs: { file: /var/log/api.log, size: 50M, keep: 3 }
+    logs: { file: /var/log/api.log, size: 50M, keep: 3, interval: 12h }
   worker:
     command: ./worker
     restart: never
@@ -89,7 +89,7 @@ services:
       failures: 2,
       startPeriodMs: 0,
     });
-    assert.deepEqual(api?.logs, { file: '/var/log/api.log', size: '50M', keep: 3 });
+    assert.deepEqual(api?.logs, { file: '/var/log/api.log', size: '50M', keep: 3, interval: '12h' });
     assert.equal(worker?.restart.policy, 'never');
     assert.deepEqual(worker?.memory, { limit: { bytes: 256 * 1024 * 1024 }, samples: 2 });
     assert.equal(worker?.health?.kind, 'command');

@@ -11,6 +11,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { SERVICE_DEFAULTS, type ServiceSpec } from '../supervisor/service-spec.ts';
+import { INTERVAL_EXPECTED, rotateInterval } from './observability-schema.ts';
 import { durationMs, loopNameSchema } from './schema.ts';
 
 const SIZE_EXPECTED = 'a size like "512MB", "1GB" or "256M", or a share of the machine like "85%"';
@@ -132,6 +133,8 @@ const logsSchema = z.union([
         .regex(/^[1-9]\d*[BKMG]$/, { error: 'a size like "10M" (a whole number and B, K, M or G)' })
         .default('10M'),
       keep: z.number().int().min(1).max(999).default(5),
+      /** Also rotate by age: "1d", "12h", "30m"; false (default): by size only. */
+      interval: z.union([rotateInterval, z.literal(false)], { error: INTERVAL_EXPECTED }).default(false),
     })
     .prefault({}),
 ]);
@@ -241,6 +244,7 @@ function resolveService(name: string, s: FileService, dir: string): ServiceSpec 
             file: at(s.logs.file ?? `.autoloop/services/${name}.log`),
             size: s.logs.size,
             keep: s.logs.keep,
+            interval: s.logs.interval === false ? null : s.logs.interval.trim(),
           }),
   });
 }

@@ -7,6 +7,7 @@ import type { TasksView } from '../runtime/tasks-view.ts';
 import type { StoredEvent } from '../storage/store.ts';
 import type { Clock } from '../time/clock.ts';
 import { systemClock } from '../time/system-clock.ts';
+import { type AdminActionGroup, registerAdminActions } from './admin-actions.ts';
 import { registerAdminRoutes } from './admin-routes.ts';
 import { limitBody } from './body-limit.ts';
 import { registerDashboard } from './dashboard/dashboard-routes.ts';
@@ -56,6 +57,8 @@ export interface HttpSource {
   };
   /** Routes plug-ins (recipes) add, each mounted under its own path. */
   extensions?: readonly HttpExtension[];
+  /** Admin actions a deployment's parts add: `POST /<group>/:name/<verb>`, token-guarded (admin-actions.ts). */
+  actions?: Readonly<Record<string, AdminActionGroup>>;
   /** HTTP security settings: admin token ('' = admin refused) and extra allowed Host values. */
   security: { token: string; allowedHosts: readonly string[]; bindHost: string };
 }
@@ -125,6 +128,7 @@ export function createHttpApp(source: HttpSource, options: HttpAppOptions = {}):
   const wakeups = subscribedWakeups(options.events?.subscribe);
   registerEventsRoute(app, source, out, clock, options.events, wakeups);
   registerAdminRoutes(app, source, out, clock);
+  registerAdminActions(app, source.actions ?? {}, token, out);
   for (const extension of source.extensions ?? []) mountExtension(app, extension, { clock, responder: out, wakeups });
   registerDashboard(app);
 

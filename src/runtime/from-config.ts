@@ -1,15 +1,20 @@
+import { StoreBackups } from '../backup/store-backups.ts';
+import { sqliteFile } from '../config/backup-schema.ts';
 import type { ResolvedConfig } from '../config/load-config.ts';
+import type { Runnable } from '../lifecycle/runnable.ts';
 import { Supervisor } from '../supervisor/supervisor.ts';
-import type { RuntimeOptions } from './runtime-options.ts';
+import type { PartHost, RuntimeOptions } from './runtime-options.ts';
 
 /**
  * The runtime options a resolved config describes: its loops, store,
  * dependencies, leases, shutdown grace, retention, HTTP surface, alerts,
- * webhooks and traces, its recipes, and its supervised services (as
- * runnables, a health component per service and `services` in `/status`).
+ * webhooks and traces, its recipes, its supervised services (as
+ * runnables, a health component per service, `services` in `/status` and
+ * admin actions) and its store backups (the check and restore before the
+ * store opens, the scheduled backup as a runnable, `backup` in `/status`).
  * `overrides` replaces any of them (a CLI command that runs without HTTP,
- * or on another store; `autoloop run` and `plan` leave the services out
- * with `runnables: []`).
+ * or on another store; `autoloop run` and `plan` leave the services and
+ * backups out with `runnables: []`).
  *
  * @example
  * const runtime = createRuntime(runtimeOptionsFromConfig(config, { logger }));
@@ -18,6 +23,9 @@ export function runtimeOptionsFromConfig(
   config: ResolvedConfig,
   overrides: Partial<RuntimeOptions> = {},
 ): RuntimeOptions {
+  const parts =
+    overrides.runnables === undefined ? [servicesPart(config, overrides), backupPart(config, overrides)] : [];
+  const present = parts.filter((p): p is DeploymentPart => p !== null);
   return {
     loops: config.loops,
     store: config.store,
@@ -29,14 +37,35 @@ export function runtimeOptionsFromConfig(
     observability: { alerts: config.alerts, webhooks: config.webhooks, tracing: config.tracing, env: process.env },
     recipes: config.recipes,
     cwd: config.dir,
-    ...servicesOptions(config, overrides),
+    ...combine(present),
     ...overrides,
   };
 }
 
-/** The `services:` section as runtime parts; nothing when there are none or `overrides.runnables` replaces them. */
-function servicesOptions(config: ResolvedConfig, overrides: Partial<RuntimeOptions>): Partial<RuntimeOptions> {
-  if (config.services.length === 0 || overrides.runnables !== undefined) return {};
+/** What one of the config's deployment parts adds to the runtime options. */
+type DeploymentPart = Pick<RuntimeOptions, 'healthChecks' | 'status' | 'beforeStoreOpen' | 'adminActions'> & {
+  runnables(host: PartHost): readonly Runnable[];
+};
+
+function combine(parts: readonly DeploymentPart[]): Partial<RuntimeOptions> {
+  if (parts.length === 0) return {};
+  const opens = parts.flatMap((p) => (p.beforeStoreOpen ? [p.beforeStoreOpen] : []));
+  return {
+    runnables: (host) => parts.flatMap((p) => p.runnables(host)),
+    healthChecks: Object.assign({}, ...parts.map((p) => p.healthChecks ?? {})),
+    status: Object.assign({}, ...parts.map((p) => p.status ?? {})),
+    adminActions: Object.assign({}, ...parts.map((p) => p.adminActions ?? {})),
+    ...(opens.length > 0 && {
+      beforeStoreOpen: async () => {
+        for (const open of opens) await open();
+      },
+    }),
+  };
+}
+
+/** The `services:` section; null when there are none. */
+function servicesPart(config: ResolvedConfig, overrides: Partial<RuntimeOptions>): DeploymentPart | null {
+  if (config.services.length === 0) return null;
   const supervisor = new Supervisor({
     services: config.services,
     ...(overrides.clock && { clock: overrides.clock }),
@@ -46,5 +75,24 @@ function servicesOptions(config: ResolvedConfig, overrides: Partial<RuntimeOptio
     runnables: (host) => supervisor.runnables(host),
     healthChecks: supervisor.healthChecks(),
     status: { services: () => supervisor.status() },
+    adminActions: { services: supervisor.adminActions() },
+  };
+}
+
+/** `backup:`; null without one, or when `overrides.store` is not the config's SQLite file. */
+function backupPart(config: ResolvedConfig, overrides: Partial<RuntimeOptions>): DeploymentPart | null {
+  const url = overrides.store ?? config.store;
+  const dbPath = typeof url === 'string' ? sqliteFile(url) : null;
+  if (!config.backup || dbPath === null) return null;
+  const backups = new StoreBackups({
+    dbPath,
+    spec: config.backup,
+    ...(overrides.clock && { clock: overrides.clock }),
+    ...(overrides.logger && { logger: overrides.logger }),
+  });
+  return {
+    beforeStoreOpen: () => void backups.recover(),
+    runnables: (host) => [backups.runnable(host.bus)],
+    status: { backup: () => backups.status() },
   };
 }

@@ -54,6 +54,7 @@ export function httpPart(
           },
           security: { token: settings.token ?? '', allowedHosts: settings.allowedHosts ?? [], bindHost: settings.host },
           extensions: rt.recipes.extensions(),
+          ...(rt.options.adminActions && { actions: rt.options.adminActions }),
         },
         {
           events: {

@@ -1,4 +1,5 @@
 import type { Registry } from 'prom-client';
+import { BACKUP_EVENT_NAMES } from '../backup/backup-events.ts';
 import type { ResolvedAlertsConfig, ResolvedTracingConfig } from '../config/observability-schema.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ResolvedDependency, ResolvedLoop } from '../core/loop.ts';
@@ -13,7 +14,7 @@ import { SERVICE_EVENT_NAMES } from '../supervisor/service-events.ts';
 import type { Clock } from '../time/clock.ts';
 
 /** Bus events a webhook target may list besides the alerts'. */
-const BUS_WEBHOOK_EVENTS = ['result.published', ...SERVICE_EVENT_NAMES] as const;
+const BUS_WEBHOOK_EVENTS = ['result.published', ...SERVICE_EVENT_NAMES, ...BACKUP_EVENT_NAMES] as const;
 
 /** What the config says about alerts, webhooks and traces (all optional: off when absent). */
 export interface ObservabilityOptions {

@@ -2,6 +2,7 @@ import type { Registry } from 'prom-client';
 import type { DependencySpec } from '../config/file-schema.ts';
 import type { Logger } from '../core/logger.ts';
 import type { LoopDefinition, ResolvedDependency, ResolvedLoop } from '../core/loop.ts';
+import type { AdminActionGroup } from '../http/admin-actions.ts';
 import type { EventStreamOptions } from '../http/events-route.ts';
 import type { Runnable } from '../lifecycle/runnable.ts';
 import type { EventBus } from '../observability/events.ts';
@@ -87,6 +88,17 @@ export interface RuntimeOptions {
    * open, the bus, the metrics registry).
    */
   runnables?: readonly Runnable[] | ((host: PartHost) => readonly Runnable[]);
+  /**
+   * Admin actions of the deployment's parts, served as token-guarded
+   * `POST /<group>/:name/<verb>` (e.g. `services` → `POST /services/web/restart`).
+   */
+  adminActions?: Readonly<Record<string, AdminActionGroup>>;
+  /**
+   * Runs when the `store` part starts, before it opens a store URL (not
+   * called for a store object): e.g. check a SQLite file and restore it from
+   * a backup when it is corrupt. A rejection fails the start.
+   */
+  beforeStoreOpen?: () => Promise<void> | void;
   /**
    * Fields a deployment's parts add to `/status` (e.g. `services`), each read
    * when a snapshot is taken. Names must not clash with the snapshot's own.

@@ -51,6 +51,7 @@ export function runtimeParts(rt: Runtime) {
   const store = new StorePart({
     store: options.store,
     cwd: options.cwd,
+    beforeOpen: options.beforeStoreOpen,
     guard: rt.storeGuard,
     bus,
     logger,

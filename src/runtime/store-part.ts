@@ -18,6 +18,8 @@ export interface StorePartOptions {
   readonly logger: Logger;
   readonly owner: string;
   readonly loops: readonly ResolvedLoop[];
+  /** Runs before a store URL is opened (see RuntimeOptions.beforeStoreOpen). */
+  readonly beforeOpen?: (() => Promise<void> | void) | undefined;
   /** Wraps the store behind its breaker once more (the outage decorator). */
   readonly decorate?: (store: Store) => Store;
   /** Called when the store answers again after an outage (replay what was held). */
@@ -67,6 +69,7 @@ export class StorePart {
     return {
       name: 'store',
       start: async () => {
+        if (owned) await o.beforeOpen?.();
         const raw = typeof o.store === 'object' ? o.store : await openStore(o.store ?? 'memory://', { cwd: o.cwd });
         try {
           await raw.ping();

@@ -12,7 +12,8 @@ export function instanceLogFile(spec: LogSpec, index: number): string {
 
 /**
  * A service instance's stdout and stderr, as written, in one file rotated
- * by size (rotating-file-stream: `<file>.1`, `<file>.2`, … keeping `keep`).
+ * by size and, with `interval`, by age (rotating-file-stream: `<file>.1`,
+ * `<file>.2`, … keeping `keep`).
  * Rotation is built in, not a separate module as with pm2-logrotate.
  */
 export class ServiceLog {
@@ -23,7 +24,12 @@ export class ServiceLog {
   constructor(spec: LogSpec, index: number, onError: (error: Error) => void) {
     this.file = instanceLogFile(spec, index);
     mkdirSync(dirname(this.file), { recursive: true });
-    this.#stream = createStream(basename(this.file), { path: dirname(this.file), size: spec.size, rotate: spec.keep });
+    this.#stream = createStream(basename(this.file), {
+      path: dirname(this.file),
+      size: spec.size,
+      rotate: spec.keep,
+      ...(spec.interval && { interval: spec.interval }),
+    });
     this.#stream.on('error', (error: Error) => {
       if (this.#failed) return;
       this.#failed = true;

@@ -83,6 +83,8 @@ export interface LogSpec {
   readonly size: string;
   /** Rotated files kept. */
   readonly keep: number;
+  /** Also rotate by age (rotating-file-stream's grammar: `1d`, `12h`); null: by size only. */
+  readonly interval?: string | null;
 }
 
 /** The defaults of seed 003's supervisor, as issue 15 fixes them. */

@@ -2,6 +2,7 @@ import { hostname, totalmem } from 'node:os';
 import type { Registry } from 'prom-client';
 import { AutoloopError } from '../core/errors.ts';
 import { type Logger, silentLogger } from '../core/logger.ts';
+import type { AdminActionGroup } from '../http/admin-actions.ts';
 import type { Runnable } from '../lifecycle/runnable.ts';
 import type { Disposable, EventBus } from '../observability/events.ts';
 import type { ComponentHealth, HealthCheck } from '../runtime/health.ts';
@@ -161,6 +162,37 @@ export class Supervisor {
 
   start(name: string): void {
     for (const instance of this.instances(name)) instance.start();
+  }
+
+  /**
+   * `start`, `stop` and `restart` of one service for the daemon's admin
+   * routes (`POST /services/:name/restart`). Each answers at once with the
+   * instances' rows as they are then; the move itself (a stop's grace, a
+   * start's readiness) goes on in the background.
+   */
+  adminActions(): AdminActionGroup {
+    const answer = (name: string, action: string) => ({
+      service: name,
+      action,
+      instances: this.instances(name).map((i) => i.status()),
+    });
+    return {
+      names: () => this.names,
+      verbs: {
+        start: (name) => {
+          this.start(name);
+          return answer(name, 'start');
+        },
+        stop: (name) => {
+          this.stop(name);
+          return answer(name, 'stop');
+        },
+        restart: (name) => {
+          this.restart(name);
+          return answer(name, 'restart');
+        },
+      },
+    };
   }
 
   #health(name: string): ComponentHealth {

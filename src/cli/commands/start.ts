@@ -12,6 +12,8 @@ import type { Output } from '../output.ts';
 
 export interface StartFlags extends DaemonFlags {
   foreground?: boolean;
+  checkOnly?: boolean;
+  json?: boolean;
   /** Set by a background `start` for the daemon it spawns: the log file its logger writes (recorded in autoloop.json). */
   daemonLog?: string;
 }
@@ -40,7 +42,12 @@ export function registerStart(program: Command, output: Output): void {
       .description(
         'start the loops as a background daemon (pidfile, log file); --foreground for systemd and containers',
       )
-      .option('-f, --foreground', 'stay in the foreground, output on stdout/stderr (systemd, containers, terminals)'),
+      .option('-f, --foreground', 'stay in the foreground, output on stdout/stderr (systemd, containers, terminals)')
+      .option(
+        '--check-only',
+        'check the config, service commands, store, backup dir and ports; start nothing (exit 0 ok, 1 a check failed, 2 bad config)',
+      )
+      .option('--json', 'with --check-only: print the report as JSON'),
   )
     .addOption(new Option('--daemon-log <file>', 'set by `start` for the daemon it spawns').hideHelp())
     .addHelpText(
@@ -62,8 +69,28 @@ token, stops new cycles, lets in-flight items finish for up to shutdown.grace
 removes the pidfile and state file and exits 0. A second signal exits at once.`,
     )
     .action(async (flags: StartFlags) => {
+      if (flags.checkOnly) {
+        process.exitCode = await checkOnly(flags, output);
+        return;
+      }
       process.exitCode = flags.foreground ? await foreground(flags, output) : await startDaemon(flags, output);
     });
+}
+
+/** `--check-only`: the report of {@link checkStart}; warnings do not fail it. */
+async function checkOnly(flags: StartFlags, output: Output): Promise<number> {
+  const config = await loadCliConfig(flags, process.env, process.cwd());
+  const { checkStart } = await import('../start-check.ts');
+  const lines = await checkStart(config, process.env);
+  const failed = lines.filter((l) => l.status === 'fail').length;
+  if (flags.json) output.out(JSON.stringify({ ok: failed === 0, checks: lines }, null, 2));
+  else {
+    for (const line of lines) output.out(`${line.status.padEnd(4)}  ${line.what}: ${line.detail}`);
+    output.out(
+      failed === 0 ? 'ready to start (nothing was started)' : `${failed} check(s) failed (nothing was started)`,
+    );
+  }
+  return failed === 0 ? EXIT.ok : EXIT.failed;
 }
 
 async function foreground(flags: StartFlags, output: Output): Promise<number> {

@@ -23,22 +23,16 @@ const DOCS = fileURLToPath(new URL('../../../docs/operations.md', import.meta.ur
 /**
  * `autoloop unit install`: a systemd unit for the daemon. It was `service
  * install` until `services:` made "service" mean a supervised process; the
- * old spelling still works for one release, with a note on stderr.
+ * old spelling still works for one release, hidden under the `service`
+ * command (service.ts), with a note on stderr.
  */
 export function registerUnit(program: Command, output: Output): void {
   const unit = program.command('unit').description('run autoloop itself as a systemd unit');
   installCommand(unit.command('install'), output);
-  const old = program
-    .command('service', { hidden: true })
-    .description('deprecated: `autoloop unit install` (a service is now a supervised process, see `services:`)');
-  installCommand(old.command('install'), output, () =>
-    output.err(
-      'autoloop: `service install` is deprecated and will be removed in the next release: use `autoloop unit install` (a "service" is now a process under `services:`)',
-    ),
-  );
 }
 
-function installCommand(command: Command, output: Output, beforeRun?: () => void): void {
+/** The `install` subcommand on `command` (`unit install`, and the deprecated `service install`). */
+export function installCommand(command: Command, output: Output, beforeRun?: () => void): void {
   command
     .description(
       'write a systemd unit running `autoloop start --foreground` on this config, and print how to enable it',
