@@ -114,6 +114,6 @@ loops:
   mine:
     recipe: signal
 `);
-    assert.equal(unknown, 'loops.mine.recipe: expected one of "signals", got "signal"');
+    assert.equal(unknown, 'loops.mine.recipe: expected one of "signals", "reconcile", got "signal"');
   });
 });
