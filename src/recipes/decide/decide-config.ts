@@ -25,6 +25,21 @@ import { SEED_RULES } from './decision-rules.ts';
 const unit = z.number().min(0).max(1);
 const positive = z.number().positive();
 
+/**
+ * The seed's environment knobs arrive through `${VAR:-default}`, which the
+ * config loader converts to numbers only for its own keys, not a recipe's:
+ * these keys take the numeric (or `true`/`false`) text too.
+ */
+function knob<T extends z.ZodType>(schema: T) {
+  return z.preprocess((v) => {
+    if (typeof v !== 'string') return v;
+    const t = v.trim();
+    if (/^[+-]?\d+(\.\d+)?$/.test(t)) return Number(t);
+    if (t === 'true' || t === 'false') return t === 'true';
+    return v;
+  }, schema);
+}
+
 export const decideConfigSchema = z
   .strictObject({
     description: z.string().optional(),
@@ -38,9 +53,9 @@ export const decideConfigSchema = z
         coordination: z.string().min(1).optional(),
       })
       .default({ loops: true }),
-    minConfidence: unit.default(0.6),
-    max: z.number().int().min(0).default(3),
-    dryRun: z.boolean().default(false),
+    minConfidence: knob(unit).default(0.6),
+    max: knob(z.number().int().min(0)).default(3),
+    dryRun: knob(z.boolean()).default(false),
     agents: z
       .strictObject({
         min: z.number().int().min(1).default(1),
@@ -48,7 +63,7 @@ export const decideConfigSchema = z
       })
       .refine((a) => a.min <= a.max, { error: 'agents.min must not exceed agents.max' })
       .default({ min: 1, max: SEED_RULES.maxAgents }),
-    scaleFactor: z.number().int().min(1).default(1),
+    scaleFactor: knob(z.number().int().min(1)).default(1),
     window: z.number().int().min(1).default(5),
     /** Journal entries kept per decide loop. */
     keep: z.number().int().min(1).default(1_000),
