@@ -32,6 +32,9 @@ import { type Decision, generateDecisions, type RuleOptions, type Sample, SEED_R
 import { type HealthState, healthScore, healthState, type Readings } from './health-score.ts';
 import { readLoop } from './runtime-sensor.ts';
 
+/** The store namespace of the recipe's documents (`<loop>/latest`: the last {@link DecideStatus}). */
+export const NAMESPACE = 'decide';
+
 /** The target name of the seed's coordination directory. */
 export const COORDINATION = 'coordination';
 
@@ -276,6 +279,7 @@ export class DecideLoop {
       decisions: decisions.length,
       executing: pending.length,
     };
+    await a.store.documents.put(NAMESPACE, `${this.name}/latest`, this.#status, { now: a.clock.now() });
     return pending;
   }
 
