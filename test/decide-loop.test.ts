@@ -5,7 +5,8 @@
  * a failing loop, scales its concurrency up through the runner, journals
  * every decision with its evidence, serves `GET /decide`, sets
  * `autonomous_health_score`, and rolls the change back by id; dry run and
- * the confidence bar journal without acting.
+ * the confidence bar journal without acting; the verification window rolls
+ * back a decision after which health got worse and holds its target.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -73,7 +74,12 @@ interface Setup {
 }
 
 /** A `work` loop whose every item fails (concurrency 2), and a decide loop over it. */
-async function setup(options: Record<string, unknown>): Promise<Setup> {
+async function setup(
+  options: Record<string, unknown>,
+  act: (key: string) => unknown = () => {
+    throw new Error('down');
+  },
+): Promise<Setup> {
   const clock = new VirtualClock();
   const entropy = new SeededEntropy(1);
   const runtime = createRuntime({
@@ -82,9 +88,7 @@ async function setup(options: Record<string, unknown>): Promise<Setup> {
         name: 'work',
         trigger: { manual: true },
         plan: () => [{ key: 'a' }, { key: 'b' }, { key: 'c' }],
-        act: () => {
-          throw new Error('down');
-        },
+        act: (item: { key: string }) => act(item.key),
         policies: { concurrency: 2, retry: { attempts: 1 } },
       },
       ...recipeLoops(decide, 'autopilot', { targets: ['work'], ...options }),
@@ -173,6 +177,7 @@ describe('decide: the loop in a runtime', () => {
         kind: 'rolled-back',
         of: entry.id,
         change: { loop: 'work', previous: 3, limit: 2 },
+        reason: 'by hand',
       });
       assert.equal(s.runtime.loop('work').pool.concurrency, 2, 'the previous limit is back');
       assert.equal((await journal(s.runtime)).length, 2);
@@ -206,4 +211,65 @@ describe('decide: the loop in a runtime', () => {
       }
     });
   }
+
+  it('verification: a decision after which health got worse is rolled back and its target held; a better one is verified', async () => {
+    let mode: 'some' | 'none' = 'some';
+    const s = await setup({ verify: { after: '1m', margin: 0.01 } }, (key) => {
+      if (mode === 'some' && key === 'a') return 'ok';
+      throw new Error('down');
+    });
+    try {
+      s.runtime.recipe<DecideApi>('decide')?.attachControl(runnerConcurrencyControl(s.runtime));
+      await s.run('work'); // 1 of 3: 0.1333 + 0.12 + 0.2 + 0.005 = 0.4583
+      await s.run('autopilot');
+      assert.equal(s.runtime.loop('work').pool.concurrency, 3);
+      mode = 'none';
+      await s.run('work');
+      await s.run('work'); // 1 of 9, 3 agents: 0.0444 + 0.18 + 0.2 + 0.015 = 0.4394
+      await s.run('autopilot');
+      assert.equal(s.runtime.loop('work').pool.concurrency, 3, 'held while verifying: the window is 1 minute');
+      await s.clock.advance(60_000);
+      await s.run('autopilot');
+      assert.equal(s.runtime.loop('work').pool.concurrency, 2, 'rolled back');
+      const entries = await journal(s.runtime);
+      const rolled = entries.find((e) => e.result.kind === 'rolled-back');
+      assert.ok(rolled);
+      assert.match(rolled.id, /:verify$/);
+      assert.equal(
+        (rolled.result as { reason: string }).reason,
+        'health 0.4583 -> 0.4394 within 60000 ms: worse by more than 0.01',
+      );
+      assert.deepEqual(
+        entries.slice(-2).map((e) => [e.type, e.result.kind]),
+        [
+          ['scale_up', 'rolled-back'],
+          ['scale_up', 'held'],
+        ],
+      );
+      assert.deepEqual(
+        entries.map((e) => e.result.kind),
+        ['executed', 'held', 'rolled-back', 'held'],
+      );
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it('verification: health no worse -> verified, the change stays', async () => {
+    const s = await setup({ verify: { after: '1m', margin: 0.05 } });
+    try {
+      s.runtime.recipe<DecideApi>('decide')?.attachControl(runnerConcurrencyControl(s.runtime));
+      await s.run('work');
+      await s.run('autopilot'); // 0.325: 2 -> 3
+      await s.run('work');
+      await s.clock.advance(60_000);
+      await s.run('autopilot'); // 0 + 0.18 + 0.2 + 0.01 = 0.39: verified, then 3 -> 4
+      const entries = await journal(s.runtime);
+      const verified = entries.find((e) => e.result.kind === 'verified');
+      assert.deepEqual(verified?.result, { kind: 'verified', of: entries[0]?.id, before: 0.325, after: 0.39 });
+      assert.equal(s.runtime.loop('work').pool.concurrency, 4);
+    } finally {
+      await s.stop();
+    }
+  });
 });

@@ -15,6 +15,7 @@
  *     agents: { min: 1, max: 10 } # concurrency bounds; max is DSLMODEL_AUTO_MAX_AGENTS
  *     scaleFactor: 1              # DSLMODEL_AUTO_SCALE_FACTOR
  *     window: 5                   # samples for full confidence support
+ *     verify: { after: 1m, margin: 0.05 }   # re-score, roll back when worse (false: off)
  *     score: { weights: {...}, normalisers: {...}, thresholds: {...} }   # defaults: the seed's
  * ```
  */
@@ -65,6 +66,13 @@ export const decideConfigSchema = z
       .default({ min: 1, max: SEED_RULES.maxAgents }),
     scaleFactor: knob(z.number().int().min(1)).default(1),
     window: z.number().int().min(1).default(5),
+    /** Re-score an executed decision `after` later; undo it when health fell by more than `margin`. `false`: never. */
+    verify: z
+      .union([
+        z.literal(false),
+        z.strictObject({ after: durationMs({ minMs: 1 }).default(60_000), margin: unit.default(0.05) }),
+      ])
+      .default({ after: 60_000, margin: 0.05 }),
     /** Journal entries kept per decide loop. */
     keep: z.number().int().min(1).default(1_000),
     score: z

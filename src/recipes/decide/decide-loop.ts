@@ -12,6 +12,15 @@
  *   journal the result (`executed` with previous and new limit, or
  *   `failed` with the error).
  *
+ * Verification (`verify: { after, margin }`): an executed decision is
+ * re-scored at the first cycle `after` ms later. When its target's score
+ * fell by more than `margin` since the decision, the change is undone and
+ * journaled `rolled-back` (with both scores); else `verified`. A target
+ * rolled back is `held` (no decision executed on it) for another `after`,
+ * so the same rule cannot flap it straight back; a target whose decision
+ * is being verified is `held` too (effects are judged one at a time). Pending verifications live
+ * in memory: a restart forgets them.
+ *
  * Journal `decide:<loop>` (store.journals): one entry per decision with its
  * readings, score, state, confidence, rationale, result and duration. A
  * sensor that fails, or a malformed coordination file, is a `problem` of the
@@ -38,13 +47,14 @@ export const NAMESPACE = 'decide';
 /** The target name of the seed's coordination directory. */
 export const COORDINATION = 'coordination';
 
-export type Verdict = 'execute' | 'dry-run' | 'below-confidence' | 'no-effector' | 'over-max';
+export type Verdict = 'execute' | 'dry-run' | 'below-confidence' | 'no-effector' | 'over-max' | 'held';
 
 export type DecisionResult =
   | { readonly kind: Exclude<Verdict, 'execute'>; readonly reason: string }
   | { readonly kind: 'executed'; readonly change: ConcurrencyChange }
   | { readonly kind: 'failed'; readonly error: string }
-  | { readonly kind: 'rolled-back'; readonly of: string; readonly change: ConcurrencyChange };
+  | { readonly kind: 'rolled-back'; readonly of: string; readonly change: ConcurrencyChange; readonly reason: string }
+  | { readonly kind: 'verified'; readonly of: string; readonly before: number; readonly after: number };
 
 /** One journal entry: a decision with the evidence it was made on and what became of it. */
 export interface DecisionRecord extends Decision {
@@ -111,6 +121,9 @@ export class DecideLoop {
   control: ConcurrencyControl | null = null;
   #attached: DecideAttachment | null = null;
   readonly #windows = new Map<string, Sample[]>();
+  /** Executed decisions waiting for their verification, and targets held after a rollback (until). */
+  #verifying: Array<{ record: DecisionRecord; change: ConcurrencyChange; dueAt: number }> = [];
+  readonly #held = new Map<string, number>();
   #status: DecideStatus | null = null;
 
   constructor(config: DecideConfig, site: Pick<RecipeSite, 'name' | 'dir'>) {
@@ -191,7 +204,7 @@ export class DecideLoop {
       ...found,
       id: `${id}:rollback`,
       at: a.clock.now(),
-      result: { kind: 'rolled-back', of: id, change },
+      result: { kind: 'rolled-back', of: id, change, reason: 'by hand' },
       durationMs: 0,
     };
     await this.#journal([record]);
@@ -259,6 +272,7 @@ export class DecideLoop {
       this.#windows.set(t.target, w);
       a.onScore?.(t.target, t.score);
     }
+    await this.#verify(ctx.cycleId, samples);
     const current = new Map([...this.#windows].filter(([t]) => samples.has(t)));
     const decisions = generateDecisions(current, this.rules);
     const pending: Pending[] = [];
@@ -283,8 +297,50 @@ export class DecideLoop {
     return pending;
   }
 
+  /** Verifies the executed decisions whose window is over (see the header). */
+  async #verify(cycleId: string, samples: ReadonlyMap<string, Sample>): Promise<void> {
+    const verify = this.config.verify;
+    const a = this.#need();
+    const now = a.clock.now();
+    if (verify === false) return;
+    const due = this.#verifying.filter((v) => v.dueAt <= now && samples.has(v.record.target));
+    if (due.length === 0) return;
+    this.#verifying = this.#verifying.filter((v) => !due.includes(v));
+    const records: DecisionRecord[] = [];
+    for (const { record, change } of due) {
+      const sample = samples.get(record.target) as Sample;
+      const before = record.score;
+      const after = sample.score;
+      let result: DecisionResult;
+      if (before - after > verify.margin && this.control) {
+        undoScale(change, this.control);
+        this.#held.set(record.target, now + verify.after);
+        result = {
+          kind: 'rolled-back',
+          of: record.id,
+          change: { loop: change.loop, previous: change.limit, limit: change.previous },
+          reason: `health ${before} -> ${after} within ${verify.after} ms: worse by more than ${verify.margin}`,
+        };
+        a.logger.warn({ loop: this.name, decision: record.id }, `decide: rolled back ${record.id}: ${result.reason}`);
+      } else {
+        result = { kind: 'verified', of: record.id, before, after };
+      }
+      records.push(this.#record(`${record.id}:verify`, cycleId, record, sample, result, 0));
+    }
+    await this.#journal(records);
+  }
+
   #verdict(d: Decision, executing: number): { kind: 'execute' } | Extract<DecisionResult, { reason: string }> {
     const c = this.config;
+    const heldUntil = this.#held.get(d.target);
+    const verifying = this.#verifying.find((v) => v.record.target === d.target);
+    if (verifying)
+      return {
+        kind: 'held',
+        reason: `${d.target}: ${verifying.record.id} is being verified until ${new Date(verifying.dueAt).toISOString()}`,
+      };
+    if (heldUntil !== undefined && heldUntil > this.#need().clock.now())
+      return { kind: 'held', reason: `${d.target} was rolled back; held until ${new Date(heldUntil).toISOString()}` };
     if (d.confidence < c.minConfidence)
       return { kind: 'below-confidence', reason: `confidence ${d.confidence} < minConfidence ${c.minConfidence}` };
     if ((d.type !== 'scale_up' && d.type !== 'scale_down') || d.target === COORDINATION)
@@ -302,6 +358,10 @@ export class DecideLoop {
     try {
       const change = applyScale(p.decision, this.control as ConcurrencyControl, this.config.agents);
       result = { kind: 'executed', change };
+      if (this.config.verify !== false) {
+        const record = this.#record(p.id, ctx.cycleId, p.decision, p.sample, result, 0);
+        this.#verifying.push({ record, change, dueAt: a.clock.now() + this.config.verify.after });
+      }
       a.logger.info(
         { loop: this.name, decision: p.id },
         `decide: ${p.decision.type} ${change.loop} ${change.previous} -> ${change.limit}`,
@@ -324,11 +384,17 @@ export class DecideLoop {
     durationMs: number,
   ): DecisionRecord {
     const at = this.#need().clock.now();
+    const { type, target, parameters, priority, confidence, rationale } = d;
     return {
       id,
       cycleId,
       at,
-      ...d,
+      type,
+      target,
+      parameters,
+      priority,
+      confidence,
+      rationale,
       readings: s.readings,
       score: s.score,
       state: healthState(s.score, this.rules.thresholds),
