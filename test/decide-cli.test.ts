@@ -1,4 +1,5 @@
 /**
+ * `autoloop decide analyze [--json]` (changes nothing), then
  * `autoloop decide status [--json]` after `autoloop run` of a decide loop
  * over the seed's coordination directory (sqlite store, real processes):
  * the seed's status fields, a malformed file named, the decision journaled.
@@ -32,6 +33,29 @@ describe('decide: CLI', () => {
         '',
       ].join('\n'),
     );
+    const analyze = await autoloop(['decide', 'analyze', '--json', '--config', file], { cwd: dir });
+    assert.equal(analyze.code, 0, analyze.stderr);
+    const analysis = JSON.parse(analyze.stdout) as {
+      targets: Array<{ target: string; score: number; state: string }>;
+      decisions: Array<{ type: string; parameters: unknown; priority: number; confidence: number }>;
+    };
+    assert.deepEqual(
+      analysis.targets.map((t) => [t.target, t.score, t.state]),
+      [['coordination', 0.06, 'critical']],
+    );
+    assert.deepEqual(
+      analysis.decisions.map((d) => [d.type, d.parameters, d.priority, d.confidence]),
+      [
+        ['scale_up', { add: 3, from: 1, to: 4 }, 0, 0.84],
+        ['coordination_improve', { process: 10 }, 1, 0.69],
+      ],
+    );
+    const analyzeText = await autoloop(['decide', 'analyze', '--config', file], { cwd: dir });
+    assert.equal(analyzeText.code, 0, analyzeText.stderr);
+    assert.match(analyzeText.stdout, /scale_up\s+coordination\s+0\s+0\.84\s+health 0\.06 \(critical\)/);
+    const before = await autoloop(['decide', 'status', '--config', file], { cwd: dir });
+    assert.equal(before.code, 1, 'analyze journals nothing: the loop has not run');
+
     const run = await autoloop(['run', 'autopilot', '--config', file], { cwd: dir });
     assert.equal(run.code, 0, run.stderr);
 

@@ -1,7 +1,10 @@
 import { CliExit, EXIT, loadCliConfig } from '../../cli/context.ts';
 import { type Output, palette, table } from '../../cli/output.ts';
+import type { ResolvedConfig } from '../../config/load-config.ts';
+import { silentLogger } from '../../core/logger.ts';
+import { systemClock } from '../../time/system-clock.ts';
 import type { DecideStatus, DecisionRecord, TargetStatus } from './decide-loop.ts';
-import { NAMESPACE } from './decide-loop.ts';
+import { decideLoopOf, NAMESPACE } from './decide-loop.ts';
 
 interface StatusFlags {
   config?: string;
@@ -64,14 +67,7 @@ export function seedStatus(
  */
 export async function decideStatusCommand(loop: string | undefined, flags: StatusFlags, output: Output): Promise<void> {
   const config = await loadCliConfig(flags, process.env, process.cwd());
-  const loops = config.loops.filter((l) => l.recipe === 'decide').map((l) => l.name);
-  const name = loop ?? (loops.length === 1 ? loops[0] : undefined);
-  if (!name || !loops.includes(name)) {
-    throw new CliExit(
-      EXIT.usage,
-      `decide status: ${loop ? `"${loop}" is not a decide loop` : 'name the loop'} in ${config.file}; decide loops: ${loops.join(', ') || '(none)'}`,
-    );
-  }
+  const name = decideLoopName(config, loop, 'status');
   const { openStore } = await import('../../storage/open-store.ts');
   const store = await openStore(config.store, { cwd: config.dir });
   let latest: DecideStatus | undefined;
@@ -117,6 +113,82 @@ export async function decideStatusCommand(loop: string | undefined, flags: Statu
       table(
         ['id', 'type', 'target', 'confidence', 'result', 'rationale'],
         recent.map((d) => [d.id, d.type, d.target, String(d.confidence), d.result.kind, d.rationale]),
+      ),
+    );
+  }
+}
+
+/** The decide loop a command is about: the one named, or the only one. Exit 2 otherwise. */
+function decideLoopName(config: ResolvedConfig, loop: string | undefined, command: string): string {
+  const loops = config.loops.filter((l) => l.recipe === 'decide').map((l) => l.name);
+  const name = loop ?? (loops.length === 1 ? loops[0] : undefined);
+  if (!name || !loops.includes(name)) {
+    throw new CliExit(
+      EXIT.usage,
+      `decide ${command}: ${loop ? `"${loop}" is not a decide loop` : 'name the loop'} in ${config.file}; decide loops: ${loops.join(', ') || '(none)'}`,
+    );
+  }
+  return name;
+}
+
+/**
+ * `autoloop decide analyze [loop] [--json]`: the sensors read now (the
+ * store's cycle records and queue, the coordination directory), the score
+ * and state of every target, and the decisions the rules propose, ranked,
+ * with their confidence and rationale. Changes nothing and journals
+ * nothing; a target loop's agents are its configured concurrency (no
+ * runtime here to ask).
+ */
+export async function decideAnalyzeCommand(
+  loop: string | undefined,
+  flags: StatusFlags,
+  output: Output,
+): Promise<void> {
+  const config = await loadCliConfig(flags, process.env, process.cwd());
+  const name = decideLoopName(config, loop, 'analyze');
+  const decide = decideLoopOf(config.loops.find((l) => l.name === name)?.act ?? {});
+  if (!decide) throw new CliExit(EXIT.failed, `decide analyze: loop "${name}" was not built by the decide recipe`);
+  const { openStore } = await import('../../storage/open-store.ts');
+  const store = await openStore(config.store, { cwd: config.dir });
+  let analysis: Awaited<ReturnType<typeof decide.analyze>>;
+  try {
+    decide.attach({
+      store,
+      clock: systemClock,
+      logger: silentLogger,
+      governor: () => undefined,
+      definitions: config.loops,
+    });
+    analysis = await decide.analyze();
+  } finally {
+    decide.detach();
+    await store.close();
+  }
+  if (flags.json) {
+    output.out(JSON.stringify({ loop: name, ...analysis }, null, 2));
+    return;
+  }
+  output.out(
+    table(
+      ['target', 'score', 'state', 'completion', 'agents', 'queue', 'telemetry'],
+      analysis.targets.map((t) => [
+        t.target,
+        String(t.score),
+        t.state,
+        t.readings.completionRate.toFixed(2),
+        String(t.readings.activeAgents),
+        String(t.readings.workQueueSize),
+        String(t.readings.telemetryVolume),
+      ]),
+    ),
+  );
+  for (const p of analysis.problems) output.out(`skipped ${p.file}: ${p.reason}`);
+  output.out(analysis.decisions.length === 0 ? '\nno decisions' : '\ndecisions');
+  if (analysis.decisions.length > 0) {
+    output.out(
+      table(
+        ['type', 'target', 'priority', 'confidence', 'rationale'],
+        analysis.decisions.map((d) => [d.type, d.target, String(d.priority), String(d.confidence), d.rationale]),
       ),
     );
   }

@@ -211,6 +211,24 @@ export class DecideLoop {
     return record;
   }
 
+  /**
+   * Reads the sensors and proposes decisions now, changing nothing: no
+   * journal, no verdicts, no sample kept (`autoloop decide analyze`).
+   */
+  async analyze(): Promise<{ targets: TargetStatus[]; problems: SensorProblem[]; decisions: Decision[] }> {
+    const problems: SensorProblem[] = [];
+    const targets = await this.#sense(problems);
+    const windows = new Map(
+      targets.map((t) => [
+        t.target,
+        [...(this.#windows.get(t.target) ?? []), { at: t.at, readings: t.readings, score: t.score }].slice(
+          -this.config.window,
+        ),
+      ]),
+    );
+    return { targets, problems, decisions: generateDecisions(windows, this.rules) };
+  }
+
   async #sense(problems: SensorProblem[]): Promise<TargetStatus[]> {
     const a = this.#need();
     const now = a.clock.now();

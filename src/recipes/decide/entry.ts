@@ -18,5 +18,18 @@ export const decideEntry: RecipeEntry = {
         const { decideStatusCommand } = await import('./decide-command.ts');
         await decideStatusCommand(loop, flags, output);
       });
+    decide
+      .command('analyze [loop]')
+      .description('read the sensors now: scores, states and the decisions the rules propose (changes nothing)')
+      .option('-c, --config <file>', 'config file (default: $AUTOLOOP_CONFIG or ./autoloop.yaml)')
+      .option('--store <url>', 'store URL, overrides `store:`')
+      .option(
+        '--json',
+        'print JSON: targets, problems, decisions (type, target, parameters, priority, confidence, rationale)',
+      )
+      .action(async (loop: string | undefined, flags: { config?: string; store?: string; json?: boolean }) => {
+        const { decideAnalyzeCommand } = await import('./decide-command.ts');
+        await decideAnalyzeCommand(loop, flags, output);
+      });
   },
 };
