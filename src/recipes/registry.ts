@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Output } from '../cli/output.ts';
 import { AutoloopError } from '../core/errors.ts';
+import { decideEntry } from './decide/entry.ts';
 import type { Recipe } from './recipe.ts';
 import { reconcileEntry } from './reconcile/entry.ts';
 import { signalsEntry } from './signals/entry.ts';
@@ -20,7 +21,7 @@ export interface RecipeEntry {
 }
 
 /** The recipes shipped with autoloop. The one place outside a recipe's folder that names it. */
-export const BUILTIN_RECIPES: readonly RecipeEntry[] = [signalsEntry, reconcileEntry];
+export const BUILTIN_RECIPES: readonly RecipeEntry[] = [signalsEntry, reconcileEntry, decideEntry];
 
 /**
  * The recipes a config may name with `recipe:` and a runtime may start:

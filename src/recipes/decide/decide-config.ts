@@ -1,0 +1,90 @@
+/**
+ * `recipe: decide` in autoloop.yaml: seed 001's autonomous decision engine
+ * over autoloop's own loops (see docs/configuration.md, "decide"):
+ *
+ * ```yaml
+ * loops:
+ *   autopilot:
+ *     recipe: decide
+ *     interval: 30s               # `auto loop --interval 30`
+ *     targets: [fetch]            # loops it senses and may scale
+ *     sources: { coordination: ./coordination }   # the seed's directory, optional
+ *     minConfidence: 0.6          # DSLMODEL_AUTO_MIN_CONFIDENCE
+ *     max: 3                      # `auto execute --max 3`
+ *     dryRun: false               # DSLMODEL_AUTO_DRY_RUN
+ *     agents: { min: 1, max: 10 } # concurrency bounds; max is DSLMODEL_AUTO_MAX_AGENTS
+ *     scaleFactor: 1              # DSLMODEL_AUTO_SCALE_FACTOR
+ *     window: 5                   # samples for full confidence support
+ *     verify: { after: 1m, margin: 0.05 }   # re-score, roll back when worse (false: off)
+ *     score: { weights: {...}, normalisers: {...}, thresholds: {...} }   # defaults: the seed's
+ * ```
+ */
+import { z } from 'zod';
+import { durationMs } from '../../config/schema.ts';
+import { SEED_RULES } from './decision-rules.ts';
+
+const unit = z.number().min(0).max(1);
+const positive = z.number().positive();
+
+/**
+ * The seed's environment knobs arrive through `${VAR:-default}`, which the
+ * config loader converts to numbers only for its own keys, not a recipe's:
+ * these keys take the numeric (or `true`/`false`) text too.
+ */
+function knob<T extends z.ZodType>(schema: T) {
+  return z.preprocess((v) => {
+    if (typeof v !== 'string') return v;
+    const t = v.trim();
+    if (/^[+-]?\d+(\.\d+)?$/.test(t)) return Number(t);
+    if (t === 'true' || t === 'false') return t === 'true';
+    return v;
+  }, schema);
+}
+
+export const decideConfigSchema = z
+  .strictObject({
+    description: z.string().optional(),
+    interval: durationMs({ minMs: 1 }).optional(),
+    targets: z.array(z.string().min(1)).default([]),
+    sources: z
+      .strictObject({
+        /** Sense the targets' runtime telemetry. Default true. */
+        loops: z.boolean().default(true),
+        /** The seed's coordination directory (relative to the config file). */
+        coordination: z.string().min(1).optional(),
+      })
+      .default({ loops: true }),
+    minConfidence: knob(unit).default(0.6),
+    max: knob(z.number().int().min(0)).default(3),
+    dryRun: knob(z.boolean()).default(false),
+    agents: z
+      .strictObject({
+        min: z.number().int().min(1).default(1),
+        max: z.number().int().min(1).default(SEED_RULES.maxAgents),
+      })
+      .refine((a) => a.min <= a.max, { error: 'agents.min must not exceed agents.max' })
+      .default({ min: 1, max: SEED_RULES.maxAgents }),
+    scaleFactor: knob(z.number().int().min(1)).default(1),
+    window: z.number().int().min(1).default(5),
+    /** Re-score an executed decision `after` later; undo it when health fell by more than `margin`. `false`: never. */
+    verify: z
+      .union([
+        z.literal(false),
+        z.strictObject({ after: durationMs({ minMs: 1 }).default(60_000), margin: unit.default(0.05) }),
+      ])
+      .default({ after: 60_000, margin: 0.05 }),
+    /** Journal entries kept per decide loop. */
+    keep: z.number().int().min(1).default(1_000),
+    score: z
+      .strictObject({
+        weights: z.strictObject({ completion: unit, agents: unit, queue: unit, telemetry: unit }).partial().optional(),
+        normalisers: z.strictObject({ agents: positive, queue: positive, telemetry: positive }).partial().optional(),
+        thresholds: z.strictObject({ critical: unit, degraded: unit, healthy: unit }).partial().optional(),
+      })
+      .optional(),
+  })
+  .refine((c) => c.sources.loops === false || c.targets.length > 0 || c.sources.coordination !== undefined, {
+    error: 'decide needs something to sense: `targets: [<loop>]` or `sources: { coordination: <dir> }`',
+  });
+
+export type DecideConfig = z.infer<typeof decideConfigSchema>;

@@ -1,0 +1,431 @@
+/**
+ * One `recipe: decide` loop: seed 001's cycle as observe -> plan -> act.
+ *
+ * - observe: read the sensors (each target loop's telemetry, the
+ *   coordination directory), score each target, keep its window of the
+ *   last `window` samples, generate the decisions (ranked, deduplicated),
+ *   and give each a verdict: `dry-run`, `below-confidence`, `no-effector`
+ *   (no effector for its type or target yet), `over-max` (past `max` this
+ *   cycle) or `execute`. Every decision not executed is journaled now.
+ * - plan: the `execute` ones, as work items, in rank order.
+ * - act: apply the effector (a loop's concurrency, clamped to `agents`),
+ *   journal the result (`executed` with previous and new limit, or
+ *   `failed` with the error).
+ *
+ * Verification (`verify: { after, margin }`): an executed decision is
+ * re-scored at the first cycle `after` ms later. When its target's score
+ * fell by more than `margin` since the decision, the change is undone and
+ * journaled `rolled-back` (with both scores); else `verified`. A target
+ * rolled back is `held` (no decision executed on it) for another `after`,
+ * so the same rule cannot flap it straight back; a target whose decision
+ * is being verified is `held` too (effects are judged one at a time). Pending verifications live
+ * in memory: a restart forgets them.
+ *
+ * Journal `decide:<loop>` (store.journals): one entry per decision with its
+ * readings, score, state, confidence, rationale, result and duration. A
+ * sensor that fails, or a malformed coordination file, is a `problem` of the
+ * cycle's status; the cycle goes on with what it read.
+ */
+import { resolve } from 'node:path';
+import type { Logger } from '../../core/logger.ts';
+import type { CycleContext, LoopDefinition, ResolvedLoop } from '../../core/loop.ts';
+import type { WorkItem } from '../../core/work-item.ts';
+import type { LoopGovernor } from '../../policies/loop-governor.ts';
+import type { Store } from '../../storage/store.ts';
+import type { Clock } from '../../time/clock.ts';
+import type { RecipeSite } from '../recipe.ts';
+import { applyScale, type ConcurrencyChange, type ConcurrencyControl, undoScale } from './concurrency-control.ts';
+import { readCoordination, type SensorProblem } from './coordination-sensor.ts';
+import type { DecideConfig } from './decide-config.ts';
+import { type Decision, generateDecisions, type RuleOptions, type Sample, SEED_RULES } from './decision-rules.ts';
+import { type HealthState, healthScore, healthState, type Readings } from './health-score.ts';
+import { readLoop } from './runtime-sensor.ts';
+
+/** The store namespace of the recipe's documents (`<loop>/latest`: the last {@link DecideStatus}). */
+export const NAMESPACE = 'decide';
+
+/** The target name of the seed's coordination directory. */
+export const COORDINATION = 'coordination';
+
+export type Verdict = 'execute' | 'dry-run' | 'below-confidence' | 'no-effector' | 'over-max' | 'held';
+
+export type DecisionResult =
+  | { readonly kind: Exclude<Verdict, 'execute'>; readonly reason: string }
+  | { readonly kind: 'executed'; readonly change: ConcurrencyChange }
+  | { readonly kind: 'failed'; readonly error: string }
+  | { readonly kind: 'rolled-back'; readonly of: string; readonly change: ConcurrencyChange; readonly reason: string }
+  | { readonly kind: 'verified'; readonly of: string; readonly before: number; readonly after: number };
+
+/** One journal entry: a decision with the evidence it was made on and what became of it. */
+export interface DecisionRecord extends Decision {
+  readonly id: string;
+  readonly cycleId: string;
+  readonly at: number;
+  readonly readings: Readings;
+  readonly score: number;
+  readonly state: HealthState;
+  readonly result: DecisionResult;
+  readonly durationMs: number;
+}
+
+export interface TargetStatus {
+  readonly target: string;
+  readonly at: number;
+  readonly readings: Readings;
+  readonly score: number;
+  readonly state: HealthState;
+  readonly p95Ms?: number | null;
+}
+
+/** The last cycle's analysis (`GET /decide`, `status`). */
+export interface DecideStatus {
+  readonly at: number;
+  readonly cycleId: string;
+  readonly targets: readonly TargetStatus[];
+  readonly problems: readonly SensorProblem[];
+  readonly decisions: number;
+  readonly executing: number;
+}
+
+export interface DecideAttachment {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  governor(loop: string): LoopGovernor | undefined;
+  readonly definitions: readonly ResolvedLoop[];
+  /** Called with every target's score (metrics). */
+  readonly onScore?: (target: string, score: number) => void;
+  /** Called with every journaled decision (metrics). */
+  readonly onDecision?: (record: DecisionRecord) => void;
+}
+
+interface Pending {
+  readonly decision: Decision;
+  readonly sample: Sample;
+  readonly id: string;
+}
+
+const loops = new WeakMap<object, DecideLoop>();
+
+/** The DecideLoop whose `definition.act` is `act`. */
+export function decideLoopOf(act: object): DecideLoop | undefined {
+  return loops.get(act);
+}
+
+export class DecideLoop {
+  readonly name: string;
+  readonly config: DecideConfig;
+  readonly rules: RuleOptions;
+  readonly coordinationDir: string | undefined;
+  readonly definition: LoopDefinition<Pending[], Pending>;
+  control: ConcurrencyControl | null = null;
+  #attached: DecideAttachment | null = null;
+  readonly #windows = new Map<string, Sample[]>();
+  /** Executed decisions waiting for their verification, and targets held after a rollback (until). */
+  #verifying: Array<{ record: DecisionRecord; change: ConcurrencyChange; dueAt: number }> = [];
+  readonly #held = new Map<string, number>();
+  #status: DecideStatus | null = null;
+
+  constructor(config: DecideConfig, site: Pick<RecipeSite, 'name' | 'dir'>) {
+    this.name = site.name;
+    this.config = config;
+    const s = config.score;
+    this.rules = {
+      weights: { ...SEED_RULES.weights, ...s?.weights },
+      normalisers: { ...SEED_RULES.normalisers, ...s?.normalisers },
+      thresholds: { ...SEED_RULES.thresholds, ...s?.thresholds },
+      maxAgents: config.agents.max,
+      scaleFactor: config.scaleFactor,
+      window: config.window,
+    };
+    this.coordinationDir = config.sources.coordination ? resolve(site.dir, config.sources.coordination) : undefined;
+    const act = (item: WorkItem<Pending>, ctx: CycleContext) => this.#act(item.payload, ctx);
+    this.definition = {
+      name: site.name,
+      description:
+        config.description ??
+        `decide over ${[...config.targets, ...(this.coordinationDir ? [COORDINATION] : [])].join(', ')}`,
+      trigger: { interval: config.interval ?? 30_000 },
+      observe: (ctx) => this.#observe(ctx),
+      plan: (pending) =>
+        pending.map((p) => ({
+          key: p.id,
+          priority: p.decision.priority,
+          payload: p,
+        })),
+      act,
+      policies: { concurrency: 1, retry: { attempts: 1 } },
+    };
+    loops.set(act, this);
+  }
+
+  /** The journal of this loop's decisions. */
+  get journal(): string {
+    return `decide:${this.name}`;
+  }
+
+  get status(): DecideStatus | null {
+    return this.#status;
+  }
+
+  attach(attachment: DecideAttachment): void {
+    this.#attached = attachment;
+  }
+
+  detach(): void {
+    this.#attached = null;
+  }
+
+  #need(): DecideAttachment {
+    if (!this.#attached) throw new Error(`decide loop "${this.name}" ran before the recipe started`);
+    return this.#attached;
+  }
+
+  /** The latest `limit` decisions, newest first. */
+  async recent(limit = 20): Promise<DecisionRecord[]> {
+    const { store } = this.#need();
+    const all = await store.journals.read(this.journal, { limit: 100_000 });
+    return all
+      .slice(-limit)
+      .reverse()
+      .map((e) => e.value as DecisionRecord);
+  }
+
+  /** Undoes an executed decision by id (its previous concurrency back); journals the rollback. */
+  async rollback(id: string): Promise<DecisionRecord> {
+    const a = this.#need();
+    const control = this.control;
+    if (!control) throw new Error('decide: no concurrency control attached; nothing can be rolled back');
+    const found = (await this.recent(100_000)).find((r) => r.id === id);
+    if (found?.result.kind !== 'executed') throw new Error(`decide: no executed decision "${id}" in ${this.journal}`);
+    undoScale(found.result.change, control);
+    const change = { ...found.result.change, previous: found.result.change.limit, limit: found.result.change.previous };
+    const record: DecisionRecord = {
+      ...found,
+      id: `${id}:rollback`,
+      at: a.clock.now(),
+      result: { kind: 'rolled-back', of: id, change, reason: 'by hand' },
+      durationMs: 0,
+    };
+    await this.#journal([record]);
+    return record;
+  }
+
+  /**
+   * Reads the sensors and proposes decisions now, changing nothing: no
+   * journal, no verdicts, no sample kept (`autoloop decide analyze`).
+   */
+  async analyze(): Promise<{ targets: TargetStatus[]; problems: SensorProblem[]; decisions: Decision[] }> {
+    const problems: SensorProblem[] = [];
+    const targets = await this.#sense(problems);
+    const windows = new Map(
+      targets.map((t) => [
+        t.target,
+        [...(this.#windows.get(t.target) ?? []), { at: t.at, readings: t.readings, score: t.score }].slice(
+          -this.config.window,
+        ),
+      ]),
+    );
+    return { targets, problems, decisions: generateDecisions(windows, this.rules) };
+  }
+
+  async #sense(problems: SensorProblem[]): Promise<TargetStatus[]> {
+    const a = this.#need();
+    const now = a.clock.now();
+    const out: TargetStatus[] = [];
+    if (this.config.sources.loops) {
+      for (const target of this.config.targets) {
+        try {
+          const r = await readLoop(target, {
+            store: a.store,
+            governor: (l) => a.governor(l),
+            concurrency: (l) => this.control?.get(l),
+            definition: (l) => a.definitions.find((d) => d.name === l),
+          });
+          const score = healthScore(r.readings, this.rules);
+          out.push({
+            target,
+            at: now,
+            readings: r.readings,
+            score,
+            state: healthState(score, this.rules.thresholds),
+            p95Ms: r.p95Ms,
+          });
+        } catch (error) {
+          problems.push({ file: `loop:${target}`, reason: (error as Error).message });
+        }
+      }
+    }
+    if (this.coordinationDir) {
+      try {
+        const c = await readCoordination(this.coordinationDir);
+        problems.push(...c.problems);
+        const score = healthScore(c.readings, this.rules);
+        out.push({
+          target: COORDINATION,
+          at: now,
+          readings: c.readings,
+          score,
+          state: healthState(score, this.rules.thresholds),
+        });
+      } catch (error) {
+        problems.push({ file: this.coordinationDir, reason: (error as Error).message });
+      }
+    }
+    return out;
+  }
+
+  async #observe(ctx: CycleContext): Promise<Pending[]> {
+    const a = this.#need();
+    const started = a.clock.monotonic();
+    const problems: SensorProblem[] = [];
+    const targets = await this.#sense(problems);
+    for (const p of problems)
+      a.logger.warn({ loop: this.name, file: p.file }, `decide: skipped ${p.file}: ${p.reason}`);
+    const samples = new Map<string, Sample>();
+    for (const t of targets) {
+      const sample: Sample = { at: t.at, readings: t.readings, score: t.score };
+      samples.set(t.target, sample);
+      const w = [...(this.#windows.get(t.target) ?? []), sample].slice(-this.config.window);
+      this.#windows.set(t.target, w);
+      a.onScore?.(t.target, t.score);
+    }
+    await this.#verify(ctx.cycleId, samples);
+    const current = new Map([...this.#windows].filter(([t]) => samples.has(t)));
+    const decisions = generateDecisions(current, this.rules);
+    const pending: Pending[] = [];
+    const skipped: DecisionRecord[] = [];
+    decisions.forEach((decision, i) => {
+      const id = `${ctx.cycleId}:${i + 1}`;
+      const sample = samples.get(decision.target) as Sample;
+      const verdict = this.#verdict(decision, pending.length);
+      if (verdict.kind === 'execute') pending.push({ decision, sample, id });
+      else skipped.push(this.#record(id, ctx.cycleId, decision, sample, verdict, a.clock.monotonic() - started));
+    });
+    await this.#journal(skipped);
+    this.#status = {
+      at: a.clock.now(),
+      cycleId: ctx.cycleId,
+      targets,
+      problems,
+      decisions: decisions.length,
+      executing: pending.length,
+    };
+    await a.store.documents.put(NAMESPACE, `${this.name}/latest`, this.#status, { now: a.clock.now() });
+    return pending;
+  }
+
+  /** Verifies the executed decisions whose window is over (see the header). */
+  async #verify(cycleId: string, samples: ReadonlyMap<string, Sample>): Promise<void> {
+    const verify = this.config.verify;
+    const a = this.#need();
+    const now = a.clock.now();
+    if (verify === false) return;
+    const due = this.#verifying.filter((v) => v.dueAt <= now && samples.has(v.record.target));
+    if (due.length === 0) return;
+    this.#verifying = this.#verifying.filter((v) => !due.includes(v));
+    const records: DecisionRecord[] = [];
+    for (const { record, change } of due) {
+      const sample = samples.get(record.target) as Sample;
+      const before = record.score;
+      const after = sample.score;
+      let result: DecisionResult;
+      if (before - after > verify.margin && this.control) {
+        undoScale(change, this.control);
+        this.#held.set(record.target, now + verify.after);
+        result = {
+          kind: 'rolled-back',
+          of: record.id,
+          change: { loop: change.loop, previous: change.limit, limit: change.previous },
+          reason: `health ${before} -> ${after} within ${verify.after} ms: worse by more than ${verify.margin}`,
+        };
+        a.logger.warn({ loop: this.name, decision: record.id }, `decide: rolled back ${record.id}: ${result.reason}`);
+      } else {
+        result = { kind: 'verified', of: record.id, before, after };
+      }
+      records.push(this.#record(`${record.id}:verify`, cycleId, record, sample, result, 0));
+    }
+    await this.#journal(records);
+  }
+
+  #verdict(d: Decision, executing: number): { kind: 'execute' } | Extract<DecisionResult, { reason: string }> {
+    const c = this.config;
+    const heldUntil = this.#held.get(d.target);
+    const verifying = this.#verifying.find((v) => v.record.target === d.target);
+    if (verifying)
+      return {
+        kind: 'held',
+        reason: `${d.target}: ${verifying.record.id} is being verified until ${new Date(verifying.dueAt).toISOString()}`,
+      };
+    if (heldUntil !== undefined && heldUntil > this.#need().clock.now())
+      return { kind: 'held', reason: `${d.target} was rolled back; held until ${new Date(heldUntil).toISOString()}` };
+    if (d.confidence < c.minConfidence)
+      return { kind: 'below-confidence', reason: `confidence ${d.confidence} < minConfidence ${c.minConfidence}` };
+    if ((d.type !== 'scale_up' && d.type !== 'scale_down') || d.target === COORDINATION)
+      return { kind: 'no-effector', reason: `no effector for ${d.type} on ${d.target} yet; recorded only` };
+    if (executing >= c.max) return { kind: 'over-max', reason: `max ${c.max} decisions per cycle already taken` };
+    if (c.dryRun) return { kind: 'dry-run', reason: 'dryRun: would execute' };
+    if (!this.control) return { kind: 'no-effector', reason: 'no concurrency control attached (attachControl)' };
+    return { kind: 'execute' };
+  }
+
+  async #act(p: Pending, ctx: CycleContext): Promise<DecisionResult> {
+    const a = this.#need();
+    const started = a.clock.monotonic();
+    let result: DecisionResult;
+    try {
+      const change = applyScale(p.decision, this.control as ConcurrencyControl, this.config.agents);
+      result = { kind: 'executed', change };
+      if (this.config.verify !== false) {
+        const record = this.#record(p.id, ctx.cycleId, p.decision, p.sample, result, 0);
+        this.#verifying.push({ record, change, dueAt: a.clock.now() + this.config.verify.after });
+      }
+      a.logger.info(
+        { loop: this.name, decision: p.id },
+        `decide: ${p.decision.type} ${change.loop} ${change.previous} -> ${change.limit}`,
+      );
+    } catch (error) {
+      result = { kind: 'failed', error: (error as Error).message };
+    }
+    await this.#journal([this.#record(p.id, ctx.cycleId, p.decision, p.sample, result, a.clock.monotonic() - started)]);
+    if (result.kind === 'failed')
+      throw new Error(`decide: ${p.decision.type} ${p.decision.target} failed: ${result.error}`);
+    return result;
+  }
+
+  #record(
+    id: string,
+    cycleId: string,
+    d: Decision,
+    s: Sample,
+    result: DecisionResult,
+    durationMs: number,
+  ): DecisionRecord {
+    const at = this.#need().clock.now();
+    const { type, target, parameters, priority, confidence, rationale } = d;
+    return {
+      id,
+      cycleId,
+      at,
+      type,
+      target,
+      parameters,
+      priority,
+      confidence,
+      rationale,
+      readings: s.readings,
+      score: s.score,
+      state: healthState(s.score, this.rules.thresholds),
+      result,
+      durationMs,
+    };
+  }
+
+  async #journal(records: readonly DecisionRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const a = this.#need();
+    await a.store.journals.append(this.journal, records, a.clock.now());
+    await a.store.journals.trim(this.journal, { keepLast: this.config.keep });
+    for (const r of records) a.onDecision?.(r);
+  }
+}
