@@ -114,6 +114,6 @@ loops:
   mine:
     recipe: signal
 `);
-    assert.equal(unknown, 'loops.mine.recipe: expected one of "signals", "reconcile", got "signal"');
+    assert.equal(unknown, 'loops.mine.recipe: expected one of "signals", "reconcile", "decide", got "signal"');
   });
 });
