@@ -116,6 +116,9 @@ function deferred<T>(): Deferred<T> {
 /** How often readiness probes (port, HTTP) are tried while a service starts. */
 const READY_POLL_MS = 200;
 
+// Size (about 420 lines, over the ~300 we aim for): one copy's state machine (spawn, readiness, health
+// probes, memory samples, stop with a kill timeout, restart) shares its process handle and timers in every
+// transition. The next split is the readiness and health probing into a watcher of its own.
 export class ServiceInstance {
   readonly #c: InstanceContext;
   readonly #schedule: RestartSchedule;

@@ -112,6 +112,8 @@ export function decideLoopOf(act: object): DecideLoop | undefined {
   return loops.get(act);
 }
 
+// Size (about 320 lines, over the ~300 we aim for): sense, score, decide, execute, audit and verify share
+// the loop's window of samples and pending verifications. The next split is verification and rollback.
 export class DecideLoop {
   readonly name: string;
   readonly config: DecideConfig;

@@ -93,6 +93,8 @@ export function reconcileLoopOf(act: object): ReconcileLoop | undefined {
   return loops.get(act);
 }
 
+// Size (about 310 lines, over the ~300 we aim for): observe, plan and act of one reconcile loop share its
+// last report, the budget and the learnt durations. The next split is the act step (collector runs).
 export class ReconcileLoop {
   readonly name: string;
   readonly options: ReconcileLoopOptions;
