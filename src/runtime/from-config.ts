@@ -1,4 +1,4 @@
-import { StoreBackups } from '../backup/store-backups.ts';
+import type { StoreBackups } from '../backup/store-backups.ts';
 import { sqliteFile } from '../config/backup-schema.ts';
 import type { ResolvedConfig } from '../config/load-config.ts';
 import type { Runnable } from '../lifecycle/runnable.ts';
@@ -84,15 +84,36 @@ function backupPart(config: ResolvedConfig, overrides: Partial<RuntimeOptions>):
   const url = overrides.store ?? config.store;
   const dbPath = typeof url === 'string' ? sqliteFile(url) : null;
   if (!config.backup || dbPath === null) return null;
-  const backups = new StoreBackups({
-    dbPath,
-    spec: config.backup,
-    ...(overrides.clock && { clock: overrides.clock }),
-    ...(overrides.logger && { logger: overrides.logger }),
-  });
+  const spec = config.backup;
+  // Loaded when the runtime starts, not at import: the backup code needs better-sqlite3, an optional package.
+  let backups: StoreBackups | null = null;
+  const load = async (): Promise<StoreBackups> => {
+    const { StoreBackups } = await import('../backup/store-backups.ts');
+    backups ??= new StoreBackups({
+      dbPath,
+      spec,
+      ...(overrides.clock && { clock: overrides.clock }),
+      ...(overrides.logger && { logger: overrides.logger }),
+    });
+    return backups;
+  };
   return {
-    beforeStoreOpen: () => void backups.recover(),
-    runnables: (host) => [backups.runnable(host.bus)],
-    status: { backup: () => backups.status() },
+    beforeStoreOpen: async () => {
+      (await load()).recover();
+    },
+    runnables: (host) => {
+      let inner: Runnable | null = null;
+      return [
+        {
+          name: 'backup',
+          start: async (signal) => {
+            inner = (await load()).runnable(host.bus);
+            await inner.start(signal);
+          },
+          stop: (deadline) => inner?.stop?.(deadline),
+        },
+      ];
+    },
+    status: { backup: () => backups?.status() ?? null },
   };
 }
