@@ -284,8 +284,11 @@ describe('SQLite shared by several processes', { timeout: 180_000 }, () => {
     const bound = 100 + (spanMs * 100) / 1000;
     const detail = `${granted} granted, ${refused} refused over ${spanMs} ms (bound ${bound})`;
     assert.ok(granted <= bound + 1e-6, `over the limit: ${detail}`);
-    // The limit was really contended, and really refilled across processes.
+    // The limit was really contended, and really refilled across processes. Which process wins a refilled
+    // grant is not promised (a loaded machine may start one late, after the others took every grant), so
+    // the check is that grants went to more than one process.
     assert.ok(refused > 0 && granted > 100, detail);
-    for (const [i, o] of outputs.entries()) assert.ok(o.granted > 0, `${tags[i]} was never granted: ${detail}`);
+    const winners = outputs.flatMap((o, i) => (o.granted > 0 ? [tags[i]] : []));
+    assert.ok(winners.length >= 2, `grants went to ${winners.join(', ') || 'no process'} only: ${detail}`);
   });
 });
