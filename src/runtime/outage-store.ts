@@ -170,28 +170,29 @@ export class OutageStore {
             throw error;
           },
         ),
-      complete: (id, owner, result, fence, options) =>
-        queue.complete(id, owner, result, fence, options).then(
+      // The caller gets the backend's own promise, not one chained after it: every item's last write comes
+      // through here, and an extra promise hop delays the next item's lease past the store's group commit.
+      // The bookkeeping runs first anyway (its handlers are attached before the caller's).
+      complete: (id, owner, result, fence, options) => {
+        const sent = queue.complete(id, owner, result, fence, options);
+        sent.then(
           (stored) => {
             if (stored) this.#handed.delete(id);
-            return stored;
           },
-          (error: unknown) => {
-            this.#keep([id], error);
-            throw error;
-          },
-        ),
-      release: (ids, owner) =>
-        queue.release(ids, owner).then(
+          (error: unknown) => this.#keep([id], error),
+        );
+        return sent;
+      },
+      release: (ids, owner) => {
+        const sent = queue.release(ids, owner);
+        sent.then(
           (moved) => {
             if (moved === ids.length) for (const id of ids) this.#handed.delete(id);
-            return moved;
           },
-          (error: unknown) => {
-            this.#keep(ids, error);
-            throw error;
-          },
-        ),
+          (error: unknown) => this.#keep(ids, error),
+        );
+        return sent;
+      },
     };
   }
 
