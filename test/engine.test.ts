@@ -384,6 +384,32 @@ describe('durability and shutdown', () => {
     assert.ok(h.events.some((e) => e.type === 'runtime.stopped' && (e.data as { drained: boolean }).drained));
   });
 
+  it('cycles leave no listener behind on the runner: many cycles, no MaxListenersExceededWarning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on('warning', onWarning);
+    try {
+      const loop = defineLoop({
+        name: 'many',
+        trigger: { manual: true },
+        observe: () => keys(3),
+        act: () => 'ok',
+        policies: { concurrency: 1 },
+      });
+      const h = await createLoopHarness([loop]);
+      for (let i = 0; i < 25; i++) await h.runCycle();
+      await h.stop();
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(
+        warnings.filter((w) => w.startsWith('MaxListenersExceededWarning')),
+        [],
+        'a listener added per cycle would pass the EventTarget limit of 10',
+      );
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('shutdown starts nothing new: in-flight items finish, the ones not started go back to the queue unclaimed', async () => {
     const store = new MemoryStore();
     const started: number[] = [];

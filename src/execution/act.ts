@@ -72,6 +72,7 @@ export async function actOnItems(
   const claims = new ClaimHeartbeat(queued, deps);
   const attempts = new AttemptSet(ctx.signal);
   const tally: Tally = { released: 0, lost: 0, unacked: 0, storeError: undefined };
+  let closed: { promise: Promise<void>; dispose(): void } | null = null;
   // Never rejects: a rejection here would surface while later items still wait for a slot (unhandled).
   const runOne = async (item: QueuedItem, entered: () => void) => {
     if (claims.lost(item.id)) return; // a peer adopted it while it waited for a slot
@@ -107,10 +108,11 @@ export async function actOnItems(
     const { pool } = deps;
     let changed = settable();
     const closing = deps.closing;
-    const closed: Promise<void>[] = closing ? [abortedPromise(closing)] : [];
+    closed = closing ? whenAborted(closing) : null;
+    const wake = closed ? [closed.promise] : [];
     for (const [index, item] of queued.entries()) {
       while (!closing?.aborted && pool.active + pool.waiting + entering >= pool.concurrency) {
-        await Promise.race([pool.nextRelease(), changed.promise, ...closed]);
+        await Promise.race([pool.nextRelease(), changed.promise, ...wake]);
       }
       if (closing?.aborted) {
         // Shutdown began: start nothing new. The rest go back to the queue, claims released now.
@@ -135,18 +137,26 @@ export async function actOnItems(
     }
     await Promise.all(running);
   } finally {
+    closed?.dispose();
     attempts.dispose();
     claims.stop();
   }
   return outcomeOf(record, tally);
 }
 
-/** Resolves when `signal` aborts (at once if it has). */
-function abortedPromise(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
+/**
+ * A promise that resolves when `signal` aborts (at once if it has), and a
+ * `dispose` that removes its listener: the signal is the runner's and
+ * outlives every cycle, so each cycle must take its listener off again.
+ */
+function whenAborted(signal: AbortSignal): { promise: Promise<void>; dispose(): void } {
+  let onAbort = () => {};
+  const promise = new Promise<void>((resolve) => {
+    onAbort = () => resolve();
     if (signal.aborted) resolve();
-    else signal.addEventListener('abort', () => resolve(), { once: true });
+    else signal.addEventListener('abort', onAbort, { once: true });
   });
+  return { promise, dispose: () => signal.removeEventListener('abort', onAbort) };
 }
 
 /** Items a closing cycle never started: released to the queue and counted as such (a failed release: unacked). */
