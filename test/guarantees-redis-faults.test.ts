@@ -475,11 +475,22 @@ function assertKeptOrFenced(
 ): void {
   const { holder, peer } = run;
   const lost = lostLeases(holder, loop);
+  // The third way a kept lease ends: the store's breaker opened during the resets and refused the holder's
+  // final writes (renewals, keep-alive calls, still went through), so the holder's cycle reports items it
+  // could not acknowledge, and they re-run elsewhere once their claims lapse. Committed once either way
+  // (assertCommittedOnce); the holder committed none of them.
+  const ran = holder.lines.find((l) => l.ev === 'ran');
+  const unacked = /(\d+) item\(s\) could not be acknowledged/.exec(JSON.stringify(ran?.outcome ?? ''));
   for (const key of keys) {
     const commit = commits.get(key) as ChildLine;
     const lostHere = lost.filter((l) => l.key === key);
     if (lostHere.length === 0) {
-      assert.equal(commit.role, 'holder', `${key}: lease kept, yet committed by ${commit.role}`);
+      if (commit.role !== 'holder') {
+        assert.ok(
+          unacked,
+          `${key}: lease kept, yet committed by ${commit.role}, and the holder acknowledged every item`,
+        );
+      }
       continue;
     }
     const stale = new Set(lostHere.map((l) => l.token));
