@@ -1,4 +1,4 @@
-import { abortReason, type Clock, type TimerHandle } from '../time/clock.ts';
+import { type Clock, sleepOnTimer, type TimerHandle } from '../time/clock.ts';
 
 /**
  * One in-process "process"'s view of a clock shared with others, which can be
@@ -70,21 +70,12 @@ export class KillableClock implements Clock {
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(abortReason(signal));
-        return;
-      }
-      const onAbort = () => {
-        handle.cancel();
-        if (!this.#dead) reject(abortReason(signal as AbortSignal));
-      };
-      const handle = this.setTimer(ms, () => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      });
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    return sleepOnTimer(
+      (delay, fn) => this.setTimer(delay, fn),
+      ms,
+      signal,
+      () => !this.#dead,
+    );
   }
 
   /** The process dies: every pending timer is dropped and no new one will fire. */

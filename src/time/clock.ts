@@ -79,3 +79,32 @@ export function withDeadline<T>(promise: Promise<T>, clock: Clock, ms: number, e
     );
   });
 }
+
+/**
+ * The one `sleep` every clock shares: a timer from `setTimer` that resolves,
+ * or the signal's reason as a rejection as soon as it aborts; the timer and
+ * the listener are removed on every path. `rejectOnAbort` lets a clock that
+ * stands for a dead process swallow the rejection (its code never runs again).
+ */
+export function sleepOnTimer(
+  setTimer: (ms: number, fn: () => void) => TimerHandle,
+  ms: number,
+  signal: AbortSignal | undefined,
+  rejectOnAbort: () => boolean = () => true,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(abortReason(signal));
+      return;
+    }
+    const onAbort = () => {
+      handle.cancel();
+      if (rejectOnAbort()) reject(abortReason(signal as AbortSignal));
+    };
+    const handle = setTimer(ms, () => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    });
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { abortReason, type Clock, type TimerHandle } from './clock.ts';
+import { type Clock, sleepOnTimer, type TimerHandle } from './clock.ts';
 
 /**
  * The real clock: the one place that reads `Date.now()` and sets Node timers.
@@ -15,24 +15,7 @@ export class SystemClock implements Clock {
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(abortReason(signal));
-        return;
-      }
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(abortReason(signal as AbortSignal));
-      };
-      const timer = setTimeout(
-        () => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        },
-        Math.max(0, ms),
-      );
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    return sleepOnTimer((delay, fn) => this.setTimer(delay, fn), ms, signal);
   }
 
   setTimer(ms: number, fn: () => void): TimerHandle {
