@@ -23,6 +23,10 @@ export const DASHBOARD_CSP = [
 export const DASHBOARD_ROUTES = [
   '/',
   '/dashboard/dashboard.js',
+  '/dashboard/api.js',
+  '/dashboard/dom.js',
+  '/dashboard/admin.js',
+  '/dashboard/views.js',
   '/dashboard/dashboard.css',
   '/dashboard/icon.svg',
 ] as const;
@@ -36,6 +40,10 @@ interface Asset {
 const FILES: Record<(typeof DASHBOARD_ROUTES)[number], { file: string; contentType: string }> = {
   '/': { file: 'index.html', contentType: 'text/html; charset=utf-8' },
   '/dashboard/dashboard.js': { file: 'dashboard.js', contentType: 'text/javascript; charset=utf-8' },
+  '/dashboard/api.js': { file: 'api.js', contentType: 'text/javascript; charset=utf-8' },
+  '/dashboard/dom.js': { file: 'dom.js', contentType: 'text/javascript; charset=utf-8' },
+  '/dashboard/admin.js': { file: 'admin.js', contentType: 'text/javascript; charset=utf-8' },
+  '/dashboard/views.js': { file: 'views.js', contentType: 'text/javascript; charset=utf-8' },
   '/dashboard/dashboard.css': { file: 'dashboard.css', contentType: 'text/css; charset=utf-8' },
   '/dashboard/icon.svg': { file: 'icon.svg', contentType: 'image/svg+xml' },
 };
