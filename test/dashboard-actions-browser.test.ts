@@ -68,8 +68,16 @@ describe('acting from the dashboard in headless Chromium', () => {
       act: async (item: { key: string }, { signal }) => sleep(30 + item.key.length * 5, signal),
       policies: { concurrency: 2 },
     });
+    // Slow items one at a time: the queue holds some of them for several seconds after a run-now.
+    const batch = defineLoop({
+      name: 'batch',
+      trigger: { manual: true },
+      plan: () => Array.from({ length: 6 }, (_, i) => ({ key: `part-${i + 1}` })),
+      act: async (_item, { signal }) => sleep(1200, signal),
+      policies: { concurrency: 1 },
+    });
     runtime = createRuntime({
-      loops: [orders, prices],
+      loops: [orders, prices, batch],
       store: `sqlite://${join(dir, 'state.db')}`,
       http: { host: '127.0.0.1', port: 0, token: TOKEN },
       shutdownGraceMs: 2000,
@@ -206,6 +214,45 @@ describe('acting from the dashboard in headless Chromium', () => {
     assert.ok(points.length >= 5, `the p95 line has the stored points (${points.length})`);
     const conc = await page.locator('[data-loop="prices"] [data-field="conc-spark"] polyline').count();
     assert.ok(conc >= 1, 'the concurrency chart is drawn from the stored peaks too');
+  });
+
+  it('runs a loop now from its card; the queue panel shows an estimate for its waiting items', {
+    timeout: 60_000,
+  }, async () => {
+    await page.evaluate(() => {
+      location.hash = '#/';
+    });
+    const card = page.locator('[data-loop="batch"]');
+    await card.getByRole('button', { name: 'Run now: batch' }).click();
+    // The estimate cell of batch's queue row: a duration once the first item has finished.
+    await page.waitForFunction(
+      () => {
+        const row = [...document.querySelectorAll('#queue-body tr')].find(
+          (r) => r.querySelector('th')?.textContent === 'batch',
+        );
+        const cells = row ? [...row.querySelectorAll('td')] : [];
+        const total = Number(cells.at(-2)?.textContent);
+        return total > 0 && /^(≈ )?(< 1 s|\d+ s|\d+ min \d+ s)$/.test(cells.at(-1)?.textContent ?? '');
+      },
+      undefined,
+      { timeout: 20_000, polling: 200 },
+    );
+    await page.waitForFunction(
+      () => /batch: ran a cycle now \(ok\)/.test(document.getElementById('action-status')?.textContent ?? ''),
+      undefined,
+      { timeout: 30_000 },
+    );
+  });
+
+  it('keyboard: a focused cycle of the timeline opens its page with Enter', { timeout: 30_000 }, async () => {
+    const cell = page.locator('[data-loop="batch"] .timeline li[data-outcome="ok"]').last();
+    await cell.waitFor({ timeout: 10_000 });
+    await cell.focus();
+    await page.keyboard.press('Enter');
+    await page.locator('#view-heading').waitFor({ timeout: 10_000 });
+    assert.match((await page.locator('#view-heading').textContent()) ?? '', /^Cycle of batch ok$/);
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'view-heading', 'focus moves to the page');
+    assert.equal(await page.locator('#view tr[data-key]').count(), 6);
   });
 
   it('the cycles page filters by loop and outcome', { timeout: 30_000 }, async () => {
