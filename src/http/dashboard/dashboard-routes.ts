@@ -75,8 +75,10 @@ function loadAssets(): Map<string, Asset> {
 /**
  * Serves the dashboard (GET / and its assets). The page reads everything
  * through the JSON and SSE routes (`/status`, `/loops/:name/cycles`,
+ * `/loops/:name/history`, `/cycles`, `/cycles/:id`, `/items/failed`,
  * `/tasks`, `/events`), so it works with no user connected before: history
- * comes from the store, live changes from the event stream.
+ * comes from the store, live changes from the event stream. Its actions
+ * call the admin routes with the token the operator enters in the page.
  *
  * The files are read from disk once, here, and served from memory with an
  * ETag (`cache-control: no-cache`: revalidated on each load, 304 when

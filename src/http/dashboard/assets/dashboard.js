@@ -1,6 +1,10 @@
-// The autoloop dashboard: a plain ES module with no dependencies and no build step.
+// The autoloop dashboard's overview: plain ES modules with no dependencies and
+// no build step (api.js: HTTP and the admin token; dom.js: elements and
+// formats; admin.js: the token dialog and actions; views.js: the cycle,
+// cycles and failed-items pages behind the URL's fragment).
 //
-// History comes from GET /status and GET /loops/:name/cycles on load; live
+// History comes from GET /status, /loops/:name/cycles and
+// /loops/:name/history (chart points) on load; live
 // changes from the SSE stream GET /events (EventSource resumes with
 // Last-Event-ID on its own); /status and /tasks are polled every few seconds
 // for the figures no event carries (in flight, latency, queue, instances).
