@@ -148,7 +148,7 @@ describe('acting from the dashboard in headless Chromium', () => {
       undefined,
       { timeout: 20_000, polling: 100 },
     );
-    assert.equal(await status.textContent(), 'Retried: succeeded');
+    assert.match((await status.textContent()) ?? '', /^Retried: succeeded \(in its cycle\)$/);
     assert.equal(await page.evaluate(() => (window as unknown as { __sameDocument?: number }).__sameDocument), 1);
     assert.equal(await page.evaluate(() => sessionStorage.getItem('autoloop.adminToken')), TOKEN);
     assert.equal(await page.evaluate(() => localStorage.length), 0, 'nothing in localStorage');
@@ -161,6 +161,15 @@ describe('acting from the dashboard in headless Chromium', () => {
       results.filter((r) => r.key === 'order-7').map((r) => [r.status, r.output]),
       [['succeeded', { settled: 7 }]],
     );
+
+    // After a reload the failed list still shows the failure, and that its retry succeeded (from the store).
+    await page.evaluate(() => {
+      location.hash = '#/failed';
+    });
+    await page.reload({ waitUntil: 'load' });
+    const reloaded = page.locator('#view tr[data-key="order-7"] .retry-status[data-state="succeeded"]');
+    await reloaded.waitFor({ timeout: 10_000 });
+    assert.match((await reloaded.textContent()) ?? '', /^Retried: succeeded/);
     assert.deepEqual(problems, []);
   });
 

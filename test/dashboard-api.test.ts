@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { defineLoop } from '../src/config/define-loop.ts';
 import type { CycleRecord, ItemResult } from '../src/core/cycle-record.ts';
 import type { HistoryPoint } from '../src/http/cycle-history.ts';
+import type { FailedItem } from '../src/http/failed-items.ts';
 import { createRuntime, type Runtime } from '../src/runtime/runtime.ts';
 import { HttpClient, Transcript, testToken, waitFor } from './http-support.ts';
 
@@ -162,6 +163,13 @@ describe('dashboard API over a runtime', () => {
     assert.equal(retried?.status, 'succeeded');
     assert.deepEqual(retried?.output, { price: 42, symbol: 'B/USD' }, 'act got the stored payload');
     assert.deepEqual(retried?.payload, { symbol: 'B/USD', n: 1 });
+
+    const listed = (await client.get('/items/failed?loop=flaky')).json().items as FailedItem[];
+    assert.deepEqual(
+      listed.map((i) => [i.key, i.cycleId, i.retry?.status, i.retry?.cycleId]),
+      [['b', first.id, 'succeeded', retried?.cycleId]],
+      'the failure stays listed, with the outcome of its retry',
+    );
   });
 
   it('GET /loops/:name/history: one point per finished cycle from the store, oldest first', async () => {

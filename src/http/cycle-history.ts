@@ -1,5 +1,13 @@
 import type { CycleOutcomeKind, CycleRecord, ItemResult } from '../core/cycle-record.ts';
 
+/** Cycles read per loop to answer a filtered list (`/cycles`, `/items/failed`): the filter applies to these. */
+export const SCAN_PER_LOOP = 200;
+
+/** Records newest first (by start, then id, as the store lists them). Sorts in place. */
+export function newestFirst(records: CycleRecord[]): CycleRecord[] {
+  return records.sort((a, b) => b.startedAt - a.startedAt || (a.id < b.id ? 1 : -1));
+}
+
 /**
  * One point of a loop's chart history, computed from a finished cycle and
  * its stored item results, so the dashboard's charts show the same past

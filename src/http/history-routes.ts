@@ -1,16 +1,12 @@
 import type { Context, Hono } from 'hono';
-import type { CycleOutcomeKind, CycleRecord, ItemResult } from '../core/cycle-record.ts';
-import { historyPoint } from './cycle-history.ts';
+import type { CycleOutcomeKind } from '../core/cycle-record.ts';
+import { historyPoint, newestFirst, SCAN_PER_LOOP } from './cycle-history.ts';
+import { failedItems } from './failed-items.ts';
 import { errorMessage, quote, type Responder } from './respond.ts';
 import type { HttpSource } from './routes.ts';
 import { queryLimit, read, unknownLoop } from './status-routes.ts';
 
-/** Cycles read per loop to answer a filtered list: the filter applies to these. */
-export const SCAN_PER_LOOP = 200;
 export const OUTCOMES: readonly CycleOutcomeKind[] = ['ok', 'partial', 'failed', 'skipped', 'running'];
-
-/** A failed item as `/items/failed` lists it: its result, and the instance that ran its cycle. */
-export type FailedItem = ItemResult & { readonly owner: string };
 
 /**
  * The dashboard's read routes over the stored history (every answer comes
@@ -21,7 +17,8 @@ export type FailedItem = ItemResult & { readonly owner: string };
  * - `GET /cycles/:id`: one cycle's record and its item results (payload,
  *   output or error, attempts, duration) in finish order; 404 when unknown;
  * - `GET /items/failed?loop=&limit=`: failed item results, newest first,
- *   each with the instance (`owner`) that ran it;
+ *   each with the instance (`owner`) that ran it and the outcome of its
+ *   latest retry, if any (failed-items.ts);
  * - `GET /loops/:name/history?limit=`: one chart point per finished cycle
  *   (item p50/p95 and peak items in flight), oldest first.
  *
@@ -71,23 +68,6 @@ export function registerHistoryRoutes(app: Hono, source: HttpSource, out: Respon
       return { loop: name, points: points.filter((p) => p !== undefined).reverse() };
     });
   });
-}
-
-/** The newest `limit` failed results of `loops`, from their cycles that had failures. */
-async function failedItems(source: HttpSource, loops: readonly string[], limit: number): Promise<FailedItem[]> {
-  const lists = await Promise.all(loops.map((loop) => source.cycles(loop, SCAN_PER_LOOP)));
-  const withFailures = newestFirst(lists.flat().filter((r) => r.counts.failed > 0));
-  const found: FailedItem[] = [];
-  for (const record of withFailures) {
-    if (found.length >= limit) break;
-    const results = await source.items(record.id);
-    for (const r of results) if (r.status === 'failed') found.push({ ...r, owner: record.owner });
-  }
-  return found.sort((a, b) => b.finishedAt - a.finishedAt).slice(0, limit);
-}
-
-function newestFirst(records: CycleRecord[]): CycleRecord[] {
-  return records.sort((a, b) => b.startedAt - a.startedAt || (a.id < b.id ? 1 : -1));
 }
 
 interface Filters {

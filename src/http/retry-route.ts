@@ -67,10 +67,22 @@ async function failedResult(
 
 /** The work item that runs `result` again: same key, priority and payload; one queued retry at a time. */
 export function retryItem(result: ItemResult): WorkItem {
-  const base = result.idempotencyKey.endsWith(RETRY_SUFFIX)
-    ? result.idempotencyKey.slice(0, -RETRY_SUFFIX.length)
-    : result.idempotencyKey;
-  return { key: result.key, priority: result.priority, payload: result.payload, idempotencyKey: base + RETRY_SUFFIX };
+  return {
+    key: result.key,
+    priority: result.priority,
+    payload: result.payload,
+    idempotencyKey: originalKey(result.idempotencyKey) + RETRY_SUFFIX,
+  };
+}
+
+/** The idempotency key of the item as first planned (a retry's key without its suffix). */
+export function originalKey(idempotencyKey: string): string {
+  return idempotencyKey.endsWith(RETRY_SUFFIX) ? idempotencyKey.slice(0, -RETRY_SUFFIX.length) : idempotencyKey;
+}
+
+/** Whether a result is of a retry queued by this route. */
+export function isRetry(result: Pick<ItemResult, 'idempotencyKey'>): boolean {
+  return result.idempotencyKey.endsWith(RETRY_SUFFIX);
 }
 
 function requiredString(

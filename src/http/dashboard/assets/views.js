@@ -11,7 +11,7 @@
 
 import { adminAction, announce } from './admin.js';
 import { getJson } from './api.js';
-import { errorText, fmtDateTime, fmtJson, fmtMs, h, num, s, setText } from './dom.js';
+import { errorText, fmtDateTime, fmtJson, fmtMs, h, num, s } from './dom.js';
 
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const OUTCOMES = ['ok', 'partial', 'failed', 'skipped', 'running'];
@@ -26,7 +26,7 @@ let reloadTimer = 0;
 /**
  * Retries sent from this tab, by loop and key: `queued` until the item's
  * next result arrives as an event, then `succeeded` or `failed`.
- * @type {Map<string, {state: string, text: string}>}
+ * @type {Map<string, {state: string, text: string, cycleId?: string}>}
  */
 const retries = new Map();
 const retryId = (loop, key) => `${loop}\u0000${key}`;
@@ -122,6 +122,7 @@ export function onLiveEvent(event) {
       retries.set(id, {
         state: ok ? 'succeeded' : 'failed',
         text: ok ? 'Retried: succeeded' : `Retried: failed again (${data.error?.message ?? 'error'})`,
+        cycleId: typeof data.cycleId === 'string' ? data.cycleId : undefined,
       });
       renderRetryStates();
       announce(`${event.loop} ${data.key}: the retry ${ok ? 'succeeded' : 'failed again'}.`, ok ? 'ok' : 'failed');
@@ -355,7 +356,7 @@ async function renderFailed(loop) {
       h('td', { class: 'error-text' }, `${item.error?.name ?? 'Error'}: ${item.error?.message ?? ''}`),
       h('td', { class: 'num' }, item.attempts),
       h('td', { class: 'owner' }, item.owner),
-      h('td', {}, retryControls(item.loop, item.cycleId, item.key)),
+      h('td', {}, retryControls(item.loop, item.cycleId, item.key, storedRetry(item.retry))),
     ),
   );
   $('view').replaceChildren(
@@ -381,9 +382,18 @@ async function renderFailed(loop) {
 // ---------------------------------------------------------------------------
 // Retry
 
-function retryControls(loop, cycleId, key) {
+/** What the store says of an item's latest retry (GET /items/failed), as a status line. */
+function storedRetry(retry) {
+  if (!retry || typeof retry.status !== 'string') return null;
+  const text = retry.status === 'succeeded' ? 'Retried: succeeded' : `Retried: ${retry.status}`;
+  return { state: retry.status === 'succeeded' ? 'succeeded' : 'failed', text, cycleId: String(retry.cycleId) };
+}
+
+function retryControls(loop, cycleId, key, stored = null) {
   const button = h('button', { type: 'button', class: 'action', 'aria-label': `Retry ${key} of ${loop}` }, 'Retry');
   const status = h('span', { class: 'retry-status', 'data-retry-loop': loop, 'data-retry-key': key, role: 'status' });
+  // A retry this tab has not seen (another tab, before a reload): the store's word, with its cycle.
+  if (stored && !retries.has(retryId(loop, key))) retries.set(retryId(loop, key), stored);
   button.addEventListener('click', async () => {
     button.setAttribute('disabled', '');
     const res = await adminAction(`/loops/${encodeURIComponent(loop)}/retry`, { cycleId, key });
@@ -405,6 +415,9 @@ function renderRetryStates() {
     const el = /** @type {HTMLElement} */ (node);
     const retry = retries.get(retryId(el.dataset.retryLoop, el.dataset.retryKey));
     el.dataset.state = retry?.state ?? '';
-    setText(el, retry?.text ?? '');
+    const link = retry?.cycleId
+      ? h('a', { href: cycleHref(retry.cycleId, el.dataset.retryKey) }, 'in its cycle')
+      : null;
+    el.replaceChildren(retry?.text ?? '', ...(link ? [' (', link, ')'] : []));
   }
 }
