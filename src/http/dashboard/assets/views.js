@@ -129,10 +129,12 @@ export function onLiveEvent(event) {
     }
   }
   if (!current) return;
+  const ofLoop = !current.loop || current.loop === event.loop;
+  // Re-reads rebuild the table: only for events that change what it shows (a
+  // failed list re-read on every finished cycle would also move keyboard focus).
   if (current.kind === 'cycle' && data.cycleId === current.cycleId) reloadSoon();
-  else if (current.kind !== 'cycle' && event.type === 'cycle.finished') {
-    if (!current.loop || current.loop === event.loop) reloadSoon();
-  }
+  else if (current.kind === 'cycles' && event.type === 'cycle.finished' && ofLoop) reloadSoon();
+  else if (current.kind === 'failed' && event.type === 'item.failed' && ofLoop) reloadSoon();
 }
 
 // ---------------------------------------------------------------------------
