@@ -264,6 +264,26 @@ describe('acting from the dashboard in headless Chromium', () => {
     assert.equal(await page.locator('#view tr[data-key]').count(), 6);
   });
 
+  it('a refused token is forgotten and asked again; another tab starts with none', { timeout: 30_000 }, async () => {
+    const other = await browser.newPage({ viewport: { width: 1280, height: 900 }, bypassCSP: true });
+    await other.goto(`${url}/#/`, { waitUntil: 'load' });
+    assert.equal(await other.evaluate(() => sessionStorage.length), 0, 'the token is kept per tab');
+    const paused = runtime.loop('orders').paused;
+    await other.locator('[data-loop="orders"]').getByRole('button', { name: 'Pause orders' }).click();
+    await other.locator('#token-input').fill('not-the-admin-token');
+    await other.keyboard.press('Enter');
+    // The server said 401: the dialog comes back saying so, and the wrong token is not kept.
+    await other.waitForFunction(() => /did not accept/.test(document.getElementById('token-error')?.textContent ?? ''));
+    assert.equal(await other.locator('#token-dialog').isVisible(), true);
+    assert.equal(await other.evaluate(() => sessionStorage.getItem('autoloop.adminToken')), null);
+    await other.getByRole('button', { name: 'Cancel' }).click();
+    await other.waitForFunction(() =>
+      /Not sent: the token was refused/.test(document.getElementById('action-status')?.textContent ?? ''),
+    );
+    assert.equal(runtime.loop('orders').paused, paused, 'nothing changed');
+    await other.close();
+  });
+
   it('the cycles page filters by loop and outcome', { timeout: 30_000 }, async () => {
     await page.evaluate(() => {
       location.hash = '#/cycles?loop=orders&outcome=partial';
