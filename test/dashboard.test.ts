@@ -80,6 +80,7 @@ describe('dashboard routes', () => {
       '/dashboard/dashboard.js',
       '/dashboard/dom.js',
       '/dashboard/icon.svg',
+      '/dashboard/retry.js',
       '/dashboard/views.js',
     ]);
     const types: Record<string, RegExp> = {

@@ -27,6 +27,7 @@ export const DASHBOARD_ROUTES = [
   '/dashboard/dom.js',
   '/dashboard/admin.js',
   '/dashboard/views.js',
+  '/dashboard/retry.js',
   '/dashboard/dashboard.css',
   '/dashboard/icon.svg',
 ] as const;
@@ -44,6 +45,7 @@ const FILES: Record<(typeof DASHBOARD_ROUTES)[number], { file: string; contentTy
   '/dashboard/dom.js': { file: 'dom.js', contentType: 'text/javascript; charset=utf-8' },
   '/dashboard/admin.js': { file: 'admin.js', contentType: 'text/javascript; charset=utf-8' },
   '/dashboard/views.js': { file: 'views.js', contentType: 'text/javascript; charset=utf-8' },
+  '/dashboard/retry.js': { file: 'retry.js', contentType: 'text/javascript; charset=utf-8' },
   '/dashboard/dashboard.css': { file: 'dashboard.css', contentType: 'text/css; charset=utf-8' },
   '/dashboard/icon.svg': { file: 'icon.svg', contentType: 'image/svg+xml' },
 };

@@ -1,7 +1,8 @@
 // The autoloop dashboard's overview: plain ES modules with no dependencies and
 // no build step (api.js: HTTP and the admin token; dom.js: elements and
 // formats; admin.js: the token dialog and actions; views.js: the cycle,
-// cycles and failed-items pages behind the URL's fragment).
+// cycles and failed-items pages behind the URL's fragment; retry.js: retrying
+// a failed item and showing how it ended).
 //
 // History comes from GET /status, /loops/:name/cycles and
 // /loops/:name/history (chart points) on load; live

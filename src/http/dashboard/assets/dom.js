@@ -95,3 +95,8 @@ export function errorText(error) {
 export function fmtJson(value) {
   return value === undefined ? '—' : JSON.stringify(value, null, 2);
 }
+
+/** The fragment of a cycle's page, optionally with one item selected. */
+export function cycleHref(id, item) {
+  return `#/cycles/${encodeURIComponent(id)}${item ? `?item=${encodeURIComponent(item)}` : ''}`;
+}

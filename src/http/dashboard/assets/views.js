@@ -9,9 +9,9 @@
 // /items/failed); live events only tell a page to re-read or mark a retried
 // item's outcome as it arrives.
 
-import { adminAction, announce } from './admin.js';
 import { getJson } from './api.js';
-import { errorText, fmtDateTime, fmtJson, fmtMs, h, num, s } from './dom.js';
+import { cycleHref, errorText, fmtDateTime, fmtJson, fmtMs, h, num, s } from './dom.js';
+import { onRetryEvent, renderRetryStates, retryControls, storedRetry } from './retry.js';
 
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const OUTCOMES = ['ok', 'partial', 'failed', 'skipped', 'running'];
@@ -22,14 +22,6 @@ let loopNames = () => /** @type {string[]} */ ([]);
 /** The page shown: what to re-read when a live event concerns it. */
 let current = /** @type {{ kind: string, cycleId?: string, loop?: string } | null} */ (null);
 let reloadTimer = 0;
-
-/**
- * Retries sent from this tab, by loop and key: `queued` until the item's
- * next result arrives as an event, then `succeeded` or `failed`.
- * @type {Map<string, {state: string, text: string, cycleId?: string}>}
- */
-const retries = new Map();
-const retryId = (loop, key) => `${loop}\u0000${key}`;
 
 /** @param {{ loops: () => string[] }} options */
 export function initViews(options) {
@@ -114,20 +106,7 @@ function reloadSoon() {
  */
 export function onLiveEvent(event) {
   const data = event.data ?? {};
-  if ((event.type === 'item.succeeded' || event.type === 'item.failed') && event.loop) {
-    const id = retryId(event.loop, String(data.key));
-    const retry = retries.get(id);
-    if (retry?.state === 'queued') {
-      const ok = event.type === 'item.succeeded';
-      retries.set(id, {
-        state: ok ? 'succeeded' : 'failed',
-        text: ok ? 'Retried: succeeded' : `Retried: failed again (${data.error?.message ?? 'error'})`,
-        cycleId: typeof data.cycleId === 'string' ? data.cycleId : undefined,
-      });
-      renderRetryStates();
-      announce(`${event.loop} ${data.key}: the retry ${ok ? 'succeeded' : 'failed again'}.`, ok ? 'ok' : 'failed');
-    }
-  }
+  onRetryEvent(event);
   if (!current) return;
   const ofLoop = !current.loop || current.loop === event.loop;
   // Re-reads rebuild the table: only for events that change what it shows (a
@@ -166,8 +145,6 @@ function hashWith(path, params) {
   const query = new URLSearchParams(Object.entries(params).filter(([, v]) => v)).toString();
   return `#${path}${query ? `?${query}` : ''}`;
 }
-
-const cycleHref = (id, item) => `#/cycles/${encodeURIComponent(id)}${item ? `?item=${encodeURIComponent(item)}` : ''}`;
 
 // ---------------------------------------------------------------------------
 // #/cycles
@@ -379,47 +356,4 @@ async function renderFailed(loop) {
         ),
   );
   renderRetryStates();
-}
-
-// ---------------------------------------------------------------------------
-// Retry
-
-/** What the store says of an item's latest retry (GET /items/failed), as a status line. */
-function storedRetry(retry) {
-  if (!retry || typeof retry.status !== 'string') return null;
-  const text = retry.status === 'succeeded' ? 'Retried: succeeded' : `Retried: ${retry.status}`;
-  return { state: retry.status === 'succeeded' ? 'succeeded' : 'failed', text, cycleId: String(retry.cycleId) };
-}
-
-function retryControls(loop, cycleId, key, stored = null) {
-  const button = h('button', { type: 'button', class: 'action', 'aria-label': `Retry ${key} of ${loop}` }, 'Retry');
-  const status = h('span', { class: 'retry-status', 'data-retry-loop': loop, 'data-retry-key': key, role: 'status' });
-  // A retry this tab has not seen (another tab, before a reload): the store's word, with its cycle.
-  if (stored && !retries.has(retryId(loop, key))) retries.set(retryId(loop, key), stored);
-  button.addEventListener('click', async () => {
-    button.setAttribute('disabled', '');
-    const res = await adminAction(`/loops/${encodeURIComponent(loop)}/retry`, { cycleId, key });
-    button.removeAttribute('disabled');
-    if (res.ok) {
-      retries.set(retryId(loop, key), { state: 'queued', text: 'Queued again, running…' });
-      announce(`${loop} ${key}: queued again; a cycle is starting.`);
-    } else {
-      retries.set(retryId(loop, key), { state: 'refused', text: res.message });
-      announce(`${loop} ${key}: ${res.message}`, 'failed');
-    }
-    renderRetryStates();
-  });
-  return h('span', { class: 'retry' }, button, ' ', status);
-}
-
-function renderRetryStates() {
-  for (const node of document.querySelectorAll('[data-retry-loop]')) {
-    const el = /** @type {HTMLElement} */ (node);
-    const retry = retries.get(retryId(el.dataset.retryLoop, el.dataset.retryKey));
-    el.dataset.state = retry?.state ?? '';
-    const link = retry?.cycleId
-      ? h('a', { href: cycleHref(retry.cycleId, el.dataset.retryKey) }, 'in its cycle')
-      : null;
-    el.replaceChildren(retry?.text ?? '', ...(link ? [' (', link, ')'] : []));
-  }
 }
