@@ -15,24 +15,14 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { defineLoop } from '../src/config/define-loop.ts';
 import { createRuntime, type Runtime } from '../src/runtime/runtime.ts';
+import { abortableSleep } from './support/abortable-sleep.ts';
 import { launchChromium } from './support/browser.ts';
 
 const OUTPUT = fileURLToPath(new URL('../test-output/', import.meta.url));
 const DESCRIPTION = 'Fetches <b>prices</b> & "quotes" <img src=x>';
 const SYMBOLS = ['BTC/USD', 'ETH/USD', 'SOL/USD', 'ADA/USD', 'DOGE/USD', 'XRP/USD'];
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
-  });
+const sleep = abortableSleep;
 
 /** Three loops that between them produce every outcome colour within a few seconds. */
 function demoLoops() {

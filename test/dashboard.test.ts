@@ -27,6 +27,8 @@ describe('dashboard routes', () => {
   let app: Hono;
   let html: string;
   let js: string;
+  /** Every module of the page: dashboard.js and what it imports. */
+  let modules: Map<string, string>;
   let css: string;
 
   before(async () => {
@@ -34,6 +36,10 @@ describe('dashboard routes', () => {
     app = dashboardApp();
     html = await (await app.request('/')).text();
     js = await (await app.request('/dashboard/dashboard.js')).text();
+    modules = new Map();
+    for (const path of DASHBOARD_ROUTES.filter((r) => r.endsWith('.js'))) {
+      modules.set(path, await (await app.request(path)).text());
+    }
     css = await (await app.request('/dashboard/dashboard.css')).text();
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -61,17 +67,31 @@ describe('dashboard routes', () => {
 
   it('serves every asset the page references, with its type and the same headers', async () => {
     const refs = [...html.matchAll(/(?:src|href)="(\/[^"]*)"/g)].map((m) => m[1] as string);
-    const local = [...new Set(refs.filter((r) => r.startsWith('/dashboard/')))].sort();
-    assert.deepEqual(local, ['/dashboard/dashboard.css', '/dashboard/dashboard.js', '/dashboard/icon.svg']);
+    // The module's static imports, and theirs, are assets too.
+    const imported = new Set<string>();
+    for (const text of modules.values()) {
+      for (const m of text.matchAll(/^import [^;]+ from '\.\/([\w-]+\.js)';$/gm)) imported.add(`/dashboard/${m[1]}`);
+    }
+    const local = [...new Set([...refs.filter((r) => r.startsWith('/dashboard/')), ...imported])].sort();
+    assert.deepEqual(local, [
+      '/dashboard/admin.js',
+      '/dashboard/api.js',
+      '/dashboard/dashboard.css',
+      '/dashboard/dashboard.js',
+      '/dashboard/dom.js',
+      '/dashboard/icon.svg',
+      '/dashboard/retry.js',
+      '/dashboard/views.js',
+    ]);
     const types: Record<string, RegExp> = {
-      '/dashboard/dashboard.js': /^text\/javascript/,
-      '/dashboard/dashboard.css': /^text\/css/,
-      '/dashboard/icon.svg': /^image\/svg\+xml/,
+      '.js': /^text\/javascript/,
+      '.css': /^text\/css/,
+      '.svg': /^image\/svg\+xml/,
     };
     for (const path of local) {
       const res = await app.request(path);
       assert.equal(res.status, 200, path);
-      assert.match(res.headers.get('content-type') ?? '', types[path] as RegExp, path);
+      assert.match(res.headers.get('content-type') ?? '', types[path.slice(path.lastIndexOf('.'))] as RegExp, path);
       assert.equal(res.headers.get('x-content-type-options'), 'nosniff', path);
       assert.equal(res.headers.get('referrer-policy'), 'no-referrer', path);
       assert.ok((await res.text()).length > 100, `${path} has content`);
@@ -103,11 +123,13 @@ describe('dashboard routes', () => {
     assert.equal((await app.request('/dashboard/nope.js')).status, 404);
   });
 
-  it('the script is a module that parses (node --check)', async () => {
-    const file = join(dir, 'dashboard.mjs');
-    writeFileSync(file, js);
-    const { stderr } = await run(process.execPath, ['--check', file]);
-    assert.equal(stderr, '');
+  it('every script is a module that parses (node --check)', async () => {
+    for (const [path, text] of modules) {
+      const file = join(dir, path.replace('/dashboard/', '').replace(/\.js$/, '.mjs'));
+      writeFileSync(file, text);
+      const { stderr } = await run(process.execPath, ['--check', file]);
+      assert.equal(stderr, '', path);
+    }
     assert.match(js, /^\s*start\(\);\s*$/m);
   });
 
@@ -121,7 +143,7 @@ describe('dashboard routes', () => {
       /new Function\b/,
       /createContextualFragment/,
     ]) {
-      assert.doesNotMatch(js, sink, `dashboard.js must not use ${sink}`);
+      for (const [path, text] of modules) assert.doesNotMatch(text, sink, `${path} must not use ${sink}`);
     }
   });
 
@@ -130,15 +152,18 @@ describe('dashboard routes', () => {
     assert.doesNotMatch(html, /\son[a-z]+=/i, 'inline event handler');
     assert.doesNotMatch(html, /\sstyle=/i, 'style attribute');
     assert.doesNotMatch(html, /<style[\s>]/i, '<style> element');
-    assert.doesNotMatch(js, /setAttribute\(\s*['"]style['"]/, 'style attribute set from script');
+    for (const text of modules.values()) {
+      assert.doesNotMatch(text, /setAttribute\(\s*['"]style['"]/, 'style attribute set from script');
+    }
     assert.doesNotMatch(css, /url\(\s*['"]?(?:https?:|data:)/, 'a resource from elsewhere');
   });
 
   it('every element id and template field the script uses exists in the page', () => {
     const ids = new Set([...html.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]));
-    const used = new Set([...js.matchAll(/\$\('([^']+)'\)/g)].map((m) => m[1]));
-    assert.ok(used.size > 10, `ids used by the script: ${[...used].join(', ')}`);
-    for (const id of used) assert.ok(ids.has(id), `#${id} is used by dashboard.js but missing from index.html`);
+    const all = [...modules.values()].join('\n');
+    const used = new Set([...all.matchAll(/\$\('([^']+)'\)/g)].map((m) => m[1]));
+    assert.ok(used.size > 10, `ids used by the scripts: ${[...used].join(', ')}`);
+    for (const id of used) assert.ok(ids.has(id), `#${id} is used by a script but missing from index.html`);
 
     const fields = new Set([...html.matchAll(/data-field="([^"]+)"/g)].map((m) => m[1]));
     const usedFields = new Set(

@@ -62,6 +62,8 @@ function runtimeHttpSource(runtime: Runtime): HttpSource {
     snapshot: () => runtime.snapshot(),
     tasks: () => runtime.tasks(),
     cycles: (loop, limit) => runtime.store.cycles.list(loop, { limit }),
+    cycle: (id) => runtime.store.cycles.get(id),
+    items: (cycleId) => runtime.store.cycles.items(cycleId),
     events: {
       after: (seq, limit) => runtime.store.events.after(seq, { limit }),
       latest: (limit) => runtime.store.events.latest({ limit }),
@@ -71,6 +73,8 @@ function runtimeHttpSource(runtime: Runtime): HttpSource {
       run: (loop) => runtime.run(loop),
       pause: (loop) => runtime.loop(loop).pause(),
       resume: (loop) => runtime.loop(loop).resume(),
+      requeue: async (loop, cycleId, item) =>
+        (await runtime.store.queue.enqueue(loop, cycleId, [item], null, runtime.clock.now()))[0]?.id,
       shutdown: () => void runtime.stop(),
     },
     security: { token: '', allowedHosts: [], bindHost: '127.0.0.1' },

@@ -206,9 +206,10 @@ export function storageContract(name: string, open: () => Promise<Store>): void 
         assert.deepEqual(await store.cycles.items('unknown'), []);
       });
 
-      it('items returns results as written, with output and error', async () => {
+      it('items returns results as written, with payload, output and error', async () => {
         const ok = result('c1', 'a', { output: { rows: 3, note: null } });
         const failed = result('c1', 'b', {
+          payload: { symbol: 'BTC/USD', window: [1, 2], note: null },
           status: 'failed',
           attempts: 3,
           finishedAt: 3000,

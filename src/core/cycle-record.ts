@@ -71,6 +71,8 @@ export interface ItemResult {
   readonly startedAt: number;
   readonly finishedAt: number;
   readonly durationMs: number;
+  /** The item's payload as planned (JSON), so an operator can see and retry it; absent when it had none. */
+  readonly payload?: unknown;
   /** What act returned (JSON), for succeeded items. */
   readonly output?: unknown;
   readonly error?: ErrorInfo;

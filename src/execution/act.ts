@@ -277,6 +277,7 @@ function skippedResult(item: QueuedItem, record: CycleRecord, now: number, reaso
     startedAt: now,
     finishedAt: now,
     durationMs: 0,
+    ...(item.payload !== undefined && { payload: item.payload }),
     error: { name: 'LeaseHeld', message: reason },
   };
 }

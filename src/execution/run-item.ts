@@ -69,6 +69,7 @@ export async function runItem(
     startedAt,
     finishedAt: clock.now(),
     durationMs,
+    ...(item.payload !== undefined && { payload: item.payload }),
     ...extra,
   });
   try {

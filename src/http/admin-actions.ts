@@ -21,7 +21,18 @@ export interface AdminActionGroup {
 }
 
 /** Paths of the app's own routes: a group may not take them. */
-const RESERVED = new Set(['health', 'metrics', 'status', 'tasks', 'loops', 'events', 'shutdown', 'dashboard']);
+const RESERVED = new Set([
+  'health',
+  'metrics',
+  'status',
+  'tasks',
+  'loops',
+  'events',
+  'shutdown',
+  'dashboard',
+  'cycles',
+  'items',
+]);
 const SEGMENT = /^[a-z][a-z0-9_-]*$/;
 
 /**

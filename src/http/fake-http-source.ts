@@ -1,4 +1,4 @@
-import type { CycleRecord } from '../core/cycle-record.ts';
+import type { CycleRecord, ItemResult } from '../core/cycle-record.ts';
 import type { HealthReport } from '../runtime/health.ts';
 import type { RuntimeSnapshot } from '../runtime/runtime-views.ts';
 import type { TasksView } from '../runtime/tasks-view.ts';
@@ -17,7 +17,7 @@ import type { HttpSource } from './routes.ts';
  * const app = createHttpApp(source);
  */
 export interface FakeHttpSource extends HttpSource {
-  /** Admin calls in order: `run prices`, `pause prices`, `resume prices`, `shutdown`. */
+  /** Admin calls in order: `run prices`, `pause prices`, `resume prices`, `requeue prices <cycle> <key>`, `shutdown`. */
   readonly calls: string[];
   /** How many times `events.after` / `events.latest` were called (the SSE polls). */
   readonly reads: { after: number; latest: number };
@@ -66,6 +66,32 @@ export function fakeCycleRecord(loop: string, n: number, overrides: Partial<Cycl
     owner: 'test-host:1:abcd1234',
     ...overrides,
   };
+}
+
+/**
+ * The item results of a fake cycle: as many as it planned, each with a
+ * payload; the last `counts.failed` of them failed (`exchange timeout`).
+ */
+export function fakeItemResults(record: CycleRecord): ItemResult[] {
+  const { planned, failed } = record.counts;
+  return Array.from({ length: planned }, (_, i) => {
+    const bad = i >= planned - failed;
+    const startedAt = record.startedAt + 10 + (i % 5) * 20;
+    return {
+      cycleId: record.id,
+      loop: record.loop,
+      key: `item-${i + 1}`,
+      idempotencyKey: `${record.loop}:item-${i + 1}:${record.tickId}`,
+      priority: 2,
+      status: bad ? 'failed' : 'succeeded',
+      attempts: bad ? 3 : 1,
+      startedAt,
+      finishedAt: startedAt + 80,
+      durationMs: 80,
+      payload: { n: i + 1 },
+      ...(bad ? { error: { name: 'Error', message: 'exchange timeout' } } : { output: { price: 100 + i } }),
+    };
+  });
 }
 
 export function fakeSnapshot(loops: readonly string[] = ['prices']): RuntimeSnapshot {
@@ -126,6 +152,13 @@ export function createFakeHttpSource(overrides: FakeHttpSourceOverrides = {}): F
     if (!loops.includes(loop)) throw new Error(`unknown loop "${loop}"; loops in this config: ${loops.join(', ')}`);
   };
   let runs = 0;
+  const queued = new Set<string>();
+  // The ids fakeCycleRecord gives: `<loop>#<n>`.
+  const cycleOf = (id: string) => {
+    const match = /^(.+)#(\d+)$/.exec(id);
+    const loop = match?.[1] ?? '';
+    return loops.includes(loop) ? fakeCycleRecord(loop, Number(match?.[2])) : undefined;
+  };
   return {
     health: async () => fakeHealthReport(true, loops),
     ready: async () => fakeHealthReport(true, loops),
@@ -139,6 +172,11 @@ export function createFakeHttpSource(overrides: FakeHttpSourceOverrides = {}): F
     cycles: async (loop, limit) => {
       known(loop);
       return Array.from({ length: Math.min(limit, 3) }, (_, i) => fakeCycleRecord(loop, i + 1));
+    },
+    cycle: async (id) => cycleOf(id),
+    items: async (cycleId) => {
+      const record = cycleOf(cycleId);
+      return record ? fakeItemResults(record) : [];
     },
     ...withoutNested(overrides),
     events: {
@@ -166,6 +204,13 @@ export function createFakeHttpSource(overrides: FakeHttpSourceOverrides = {}): F
       resume: (loop) => {
         known(loop);
         calls.push(`resume ${loop}`);
+      },
+      requeue: async (loop, cycleId, item) => {
+        known(loop);
+        calls.push(`requeue ${loop} ${cycleId} ${item.key}`);
+        if (queued.has(item.idempotencyKey)) return undefined;
+        queued.add(item.idempotencyKey);
+        return String(queued.size);
       },
       shutdown: () => {
         calls.push('shutdown');

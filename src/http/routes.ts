@@ -1,6 +1,7 @@
 import { type Context, Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import type { CycleRecord } from '../core/cycle-record.ts';
+import type { CycleRecord, ItemResult } from '../core/cycle-record.ts';
+import type { WorkItem } from '../core/work-item.ts';
 import type { HealthReport } from '../runtime/health.ts';
 import type { RuntimeSnapshot } from '../runtime/runtime-views.ts';
 import type { TasksView } from '../runtime/tasks-view.ts';
@@ -14,9 +15,11 @@ import { registerDashboard } from './dashboard/dashboard-routes.ts';
 import { type EventStreamOptions, registerEventsRoute, subscribedWakeups } from './events-route.ts';
 import type { HttpExtension, HttpTools } from './extension.ts';
 import { registerHealthRoutes } from './health-routes.ts';
+import { registerHistoryRoutes } from './history-routes.ts';
 import { hostAllowlist } from './host-allowlist.ts';
 import { createRedactor } from './redact.ts';
 import { createResponder, errorMessage } from './respond.ts';
+import { registerRetryRoute } from './retry-route.ts';
 import { registerStatusRoutes } from './status-routes.ts';
 
 /**
@@ -38,6 +41,10 @@ export interface HttpSource {
   tasks(): Promise<TasksView>;
   /** Recent cycle records of a loop, newest first (history for the dashboard). Rejects for an unknown loop. */
   cycles(loop: string, limit: number): Promise<CycleRecord[]>;
+  /** One cycle's record, or undefined when the store has none with that id (never run, or pruned). */
+  cycle(id: string): Promise<CycleRecord | undefined>;
+  /** A cycle's item results in the order they finished (empty for an unknown cycle). */
+  items(cycleId: string): Promise<ItemResult[]>;
   /**
    * The event log: the single source of `/events` (SSE). Poll `after(lastSeq)`;
    * ids are the log's `seq`, so Last-Event-ID resumes exactly.
@@ -52,6 +59,12 @@ export interface HttpSource {
     run(loop: string): Promise<CycleRecord>;
     pause(loop: string): void;
     resume(loop: string): void;
+    /**
+     * Puts `item` in the loop's queue again, unclaimed, under `cycleId`, for
+     * the next cycle to run. Resolves with its queue id, or undefined when an
+     * item with the same idempotency key is queued already.
+     */
+    requeue(loop: string, cycleId: string, item: WorkItem): Promise<string | undefined>;
     /** Starts a graceful shutdown; resolves at once. */
     shutdown(): void;
   };
@@ -74,10 +87,15 @@ export const HTTP_ROUTES = [
   { path: '/status', methods: ['GET'] },
   { path: '/tasks', methods: ['GET'] },
   { path: '/loops/:name/cycles', methods: ['GET'] },
+  { path: '/loops/:name/history', methods: ['GET'] },
+  { path: '/cycles', methods: ['GET'] },
+  { path: '/cycles/:id', methods: ['GET'] },
+  { path: '/items/failed', methods: ['GET'] },
   { path: '/events', methods: ['GET'] },
   { path: '/loops/:name/run', methods: ['POST'] },
   { path: '/loops/:name/pause', methods: ['POST'] },
   { path: '/loops/:name/resume', methods: ['POST'] },
+  { path: '/loops/:name/retry', methods: ['POST'] },
   { path: '/shutdown', methods: ['POST'] },
 ] as const;
 
@@ -124,10 +142,12 @@ export function createHttpApp(source: HttpSource, options: HttpAppOptions = {}):
   );
   registerHealthRoutes(app, source, out);
   registerStatusRoutes(app, source, out);
+  registerHistoryRoutes(app, source, out);
   // One subscription for every stream of this server.
   const wakeups = subscribedWakeups(options.events?.subscribe);
   registerEventsRoute(app, source, out, clock, options.events, wakeups);
   registerAdminRoutes(app, source, out, clock);
+  registerRetryRoute(app, source, out);
   registerAdminActions(app, source.actions ?? {}, token, out);
   for (const extension of source.extensions ?? []) mountExtension(app, extension, { clock, responder: out, wakeups });
   registerDashboard(app);

@@ -8,7 +8,7 @@ export const CYCLES_MAX_LIMIT = 1000;
 
 /**
  * The read-only views: `/status` (the runtime's snapshot), `/tasks` (the
- * queue, seed 000's view), `/loops/:name/cycles?limit=N` (recent cycle
+ * queue by priority and loop), `/loops/:name/cycles?limit=N` (recent cycle
  * records, newest first) and `/metrics` (Prometheus).
  *
  * A source that fails answers 503 (the runtime cannot say right now), never
@@ -24,16 +24,8 @@ export function registerStatusRoutes(app: Hono, source: HttpSource, out: Respond
   app.get('/tasks', (c) => read(c, out, 'tasks', () => source.tasks()));
   app.get('/loops/:name/cycles', async (c) => {
     const name = c.req.param('name');
-    const limit = parseLimit(c.req.query('limit'));
-    if (typeof limit === 'string') {
-      return out.badInput(c, {
-        field: 'limit',
-        where: 'query limit',
-        expected: `an integer from 1 to ${CYCLES_MAX_LIMIT}`,
-        got: limit,
-        fix: `omit it for the newest ${CYCLES_DEFAULT_LIMIT}`,
-      });
-    }
+    const limit = queryLimit(c, out, CYCLES_DEFAULT_LIMIT, CYCLES_MAX_LIMIT);
+    if (limit instanceof Response) return limit;
     const missing = unknownLoop(c, out, source, name);
     if (missing) return missing;
     return read(c, out, 'cycles', () => source.cycles(name, limit));
@@ -54,15 +46,23 @@ export function unknownLoop(c: Context, out: Responder, source: HttpSource, name
   });
 }
 
-/** The limit, or a description of the bad value for the 400. */
-function parseLimit(raw: string | undefined): number | string {
-  if (raw === undefined) return CYCLES_DEFAULT_LIMIT;
-  if (!/^\d{1,7}$/.test(raw)) return raw === '' ? 'an empty value' : quote(raw);
-  const limit = Number(raw);
-  return limit >= 1 && limit <= CYCLES_MAX_LIMIT ? limit : String(limit);
+/** The `limit` query parameter (`fallback` when absent), or a 400 naming it. */
+export function queryLimit(c: Context, out: Responder, fallback: number, max: number): number | Response {
+  const raw = c.req.query('limit');
+  if (raw === undefined) return fallback;
+  const limit = /^\d{1,7}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (limit >= 1 && limit <= max) return limit;
+  return out.badInput(c, {
+    field: 'limit',
+    where: 'query limit',
+    expected: `an integer from 1 to ${max}`,
+    got: Number.isNaN(limit) ? (raw === '' ? 'an empty value' : quote(raw)) : String(limit),
+    fix: `omit it for the newest ${fallback}`,
+  });
 }
 
-async function read(c: Context, out: Responder, what: string, load: () => Promise<unknown>): Promise<Response> {
+/** 200 with what `load` resolves to; 503 naming `what` when it rejects. */
+export async function read(c: Context, out: Responder, what: string, load: () => Promise<unknown>): Promise<Response> {
   try {
     return out.json(c, 200, await load());
   } catch (error) {

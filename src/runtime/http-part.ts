@@ -41,6 +41,8 @@ export function httpPart(
             rt.loops.slot(loop);
             return rt.store.cycles.list(loop, { limit });
           },
+          cycle: (id) => rt.store.cycles.get(id),
+          items: (cycleId) => rt.store.cycles.items(cycleId),
           events: {
             after: (seq, limit) => rt.store.events.after(seq, { limit }),
             latest: (limit) => rt.store.events.latest({ limit }),
@@ -50,6 +52,8 @@ export function httpPart(
             run: (loop) => rt.run(loop),
             pause: (loop) => rt.loop(loop).pause(),
             resume: (loop) => rt.loop(loop).resume(),
+            requeue: async (loop, cycleId, item) =>
+              (await rt.store.queue.enqueue(loop, cycleId, [item], null, rt.clock.now()))[0]?.id,
             shutdown: () => void rt.stop({ reason: 'POST /shutdown' }),
           },
           security: { token: settings.token ?? '', allowedHosts: settings.allowedHosts ?? [], bindHost: settings.host },

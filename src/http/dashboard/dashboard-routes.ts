@@ -23,6 +23,11 @@ export const DASHBOARD_CSP = [
 export const DASHBOARD_ROUTES = [
   '/',
   '/dashboard/dashboard.js',
+  '/dashboard/api.js',
+  '/dashboard/dom.js',
+  '/dashboard/admin.js',
+  '/dashboard/views.js',
+  '/dashboard/retry.js',
   '/dashboard/dashboard.css',
   '/dashboard/icon.svg',
 ] as const;
@@ -36,6 +41,11 @@ interface Asset {
 const FILES: Record<(typeof DASHBOARD_ROUTES)[number], { file: string; contentType: string }> = {
   '/': { file: 'index.html', contentType: 'text/html; charset=utf-8' },
   '/dashboard/dashboard.js': { file: 'dashboard.js', contentType: 'text/javascript; charset=utf-8' },
+  '/dashboard/api.js': { file: 'api.js', contentType: 'text/javascript; charset=utf-8' },
+  '/dashboard/dom.js': { file: 'dom.js', contentType: 'text/javascript; charset=utf-8' },
+  '/dashboard/admin.js': { file: 'admin.js', contentType: 'text/javascript; charset=utf-8' },
+  '/dashboard/views.js': { file: 'views.js', contentType: 'text/javascript; charset=utf-8' },
+  '/dashboard/retry.js': { file: 'retry.js', contentType: 'text/javascript; charset=utf-8' },
   '/dashboard/dashboard.css': { file: 'dashboard.css', contentType: 'text/css; charset=utf-8' },
   '/dashboard/icon.svg': { file: 'icon.svg', contentType: 'image/svg+xml' },
 };
@@ -67,8 +77,10 @@ function loadAssets(): Map<string, Asset> {
 /**
  * Serves the dashboard (GET / and its assets). The page reads everything
  * through the JSON and SSE routes (`/status`, `/loops/:name/cycles`,
+ * `/loops/:name/history`, `/cycles`, `/cycles/:id`, `/items/failed`,
  * `/tasks`, `/events`), so it works with no user connected before: history
- * comes from the store, live changes from the event stream.
+ * comes from the store, live changes from the event stream. Its actions
+ * call the admin routes with the token the operator enters in the page.
  *
  * The files are read from disk once, here, and served from memory with an
  * ETag (`cache-control: no-cache`: revalidated on each load, 304 when

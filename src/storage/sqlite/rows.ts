@@ -75,6 +75,7 @@ export function toItemResultParams(r: ItemResult): ItemResultParams {
     r.durationMs,
     toJson(r.output),
     toJson(r.error),
+    toJson(r.payload),
   ];
 }
 
@@ -90,6 +91,7 @@ export function fromItemResultRow(row: ItemResultRow): ItemResult {
     startedAt: row.started_at,
     finishedAt: row.finished_at,
     durationMs: row.duration_ms,
+    ...(row.payload !== null && { payload: JSON.parse(row.payload) }),
     ...(row.output !== null && { output: JSON.parse(row.output) }),
     ...(row.error !== null && { error: JSON.parse(row.error) }),
   };

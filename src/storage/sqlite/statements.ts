@@ -219,6 +219,10 @@ export const MIGRATIONS: readonly string[] = [
     paused_until REAL
   ) WITHOUT ROWID;
   `,
+  // 6: an item result keeps its payload, so the dashboard can show a failed item and queue it again.
+  `
+  ALTER TABLE item_results ADD COLUMN payload TEXT;
+  `,
 ];
 
 export interface CycleRow {
@@ -250,6 +254,8 @@ export interface ItemResultRow {
   duration_ms: number;
   output: string | null;
   error: string | null;
+  /** Added by migration 6; NULL for results written before it. */
+  payload: string | null;
 }
 
 /** A queue row; the item's id is `String(seq)`. */
@@ -343,6 +349,7 @@ export type ItemResultParams = [
   duration_ms: number,
   output: string | null,
   error: string | null,
+  payload: string | null,
 ];
 
 /** insertEvents' row: an EventRow without seq. */
@@ -429,6 +436,7 @@ export function prepareStatements(database: Database.Database) {
       'duration_ms',
       'output',
       'error',
+      'payload',
     ]),
 
     // in: QueueInsertParams -> changes 1 and lastInsertRowid = the new seq (never used before:

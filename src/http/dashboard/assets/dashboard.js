@@ -1,6 +1,11 @@
-// The autoloop dashboard: a plain ES module with no dependencies and no build step.
+// The autoloop dashboard's overview: plain ES modules with no dependencies and
+// no build step (api.js: HTTP and the admin token; dom.js: elements and
+// formats; admin.js: the token dialog and actions; views.js: the cycle,
+// cycles and failed-items pages behind the URL's fragment; retry.js: retrying
+// a failed item and showing how it ended).
 //
-// History comes from GET /status and GET /loops/:name/cycles on load; live
+// History comes from GET /status, /loops/:name/cycles and
+// /loops/:name/history (chart points) on load; live
 // changes from the SSE stream GET /events (EventSource resumes with
 // Last-Event-ID on its own); /status and /tasks are polled every few seconds
 // for the figures no event carries (in flight, latency, queue, instances).
@@ -9,6 +14,11 @@
 //
 // Every piece of data reaches the page through textContent or setAttribute
 // on elements built here: never innerHTML.
+
+import { adminAction, announce, initAdmin } from './admin.js';
+import { clock, getJson } from './api.js';
+import { errorText, fmtDateTime, fmtDuration, fmtMs, fmtSchedule, fmtTime, h, num, s, setText } from './dom.js';
+import { initViews, onLiveEvent } from './views.js';
 
 const POLL_MS = 3000;
 const MIN_REFRESH_GAP_MS = 800;
@@ -41,7 +51,6 @@ const EVENT_TYPES = [
   'alert.firing',
   'alert.resolved',
 ];
-const SVG_NS = 'http://www.w3.org/2000/svg';
 
 /** @typedef {{kind: string, reason?: string, failed?: number, step?: string, error?: {name?: string, message?: string}}} Outcome */
 /** @typedef {{tick: string, id?: string, trigger?: string, scheduledAt?: number, startedAt?: number, finishedAt?: number | null, outcome: Outcome, counts?: {planned: number, succeeded: number, failed: number, skipped: number} | null, fromRecord?: boolean}} Cycle */
@@ -51,8 +60,6 @@ const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const state = {
   /** @type {Map<string, LoopView>} */
   loops: new Map(),
-  /** Server clock minus ours (ms), when they differ by more than 2 s. */
-  offset: 0,
   uptime: { seconds: 0, at: 0, known: false },
   lastSeq: 0,
   /** Newest first. */
@@ -68,89 +75,6 @@ const state = {
   estimates: /** @type {Map<string, number | null>} */ (new Map()),
 };
 
-// ---------------------------------------------------------------------------
-// DOM helpers
-
-/**
- * An element with attributes and children (strings become text nodes).
- * @param {string} tag
- * @param {Record<string, string | number | boolean | null | undefined>} [attrs]
- * @param {...(Node | string | number | null | undefined)} children
- */
-function h(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  setAttrs(node, attrs);
-  for (const child of children) {
-    if (child === null || child === undefined) continue;
-    node.append(typeof child === 'object' ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
-
-/** @param {string} tag @param {Record<string, string | number>} [attrs] */
-function s(tag, attrs = {}) {
-  const node = document.createElementNS(SVG_NS, tag);
-  setAttrs(node, attrs);
-  return node;
-}
-
-/** @param {Element} node @param {Record<string, string | number | boolean | null | undefined>} attrs */
-function setAttrs(node, attrs) {
-  for (const [name, value] of Object.entries(attrs)) {
-    if (value === null || value === undefined || value === false) node.removeAttribute(name);
-    else node.setAttribute(name, value === true ? '' : String(value));
-  }
-}
-
-/** Sets text only when it changed (keeps selections and avoids layout work). */
-function setText(node, text) {
-  const value = String(text);
-  if (node.textContent !== value) node.textContent = value;
-}
-
-// ---------------------------------------------------------------------------
-// Formatting
-
-const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-
-function fmtMs(ms) {
-  const v = num(ms);
-  if (v === null) return '—';
-  if (v < 1000) return `${Math.round(v)} ms`;
-  if (v < 60_000) return `${(v / 1000).toFixed(v < 10_000 ? 2 : 1)} s`;
-  return fmtDuration(v / 1000);
-}
-
-/** "3 s", "2 min 5 s", "4 h 12 min", "3 d 2 h". */
-function fmtDuration(seconds) {
-  const sec = Math.max(0, Math.round(seconds));
-  if (sec < 60) return `${sec} s`;
-  if (sec < 3600) return `${Math.floor(sec / 60)} min ${sec % 60} s`;
-  if (sec < 86_400) return `${Math.floor(sec / 3600)} h ${Math.floor((sec % 3600) / 60)} min`;
-  return `${Math.floor(sec / 86_400)} d ${Math.floor((sec % 86_400) / 3600)} h`;
-}
-
-/** The runtime's trigger description, with intervals in readable units ("every 90000 ms" -> "every 1 min 30 s"). */
-function fmtSchedule(schedule) {
-  if (typeof schedule !== 'string' || schedule === '') return '—';
-  const every = /^every (\d+) ms$/.exec(schedule);
-  if (!every) return schedule;
-  const ms = Number(every[1]);
-  return ms % 1000 === 0 ? `every ${fmtDuration(ms / 1000).replace(/ 0 (s|min|h)$/, '')}` : `every ${fmtMs(ms)}`;
-}
-
-function fmtTime(ms) {
-  const v = num(ms);
-  if (v === null) return '—';
-  return new Date(v).toLocaleTimeString([], { hour12: false });
-}
-
-function fmtDateTime(ms) {
-  const v = num(ms);
-  if (v === null) return '—';
-  return new Date(v).toLocaleString([], { hour12: false });
-}
-
 function fmtAgo(ms) {
   const v = num(ms);
   if (v === null) return 'never';
@@ -162,25 +86,8 @@ function priorityName(p) {
   return typeof p === 'number' ? (PRIORITY_NAMES[p] ?? `p${p}`) : String(p);
 }
 
-const serverNow = () => Date.now() + state.offset;
+const serverNow = () => Date.now() + clock.offset;
 const parseTime = (iso) => (typeof iso === 'string' ? Date.parse(iso) : Number.NaN);
-
-// ---------------------------------------------------------------------------
-// HTTP
-
-/** GET a JSON route; rejects with an Error whose `status` is the HTTP status on an error answer. */
-async function getJson(path) {
-  const res = await fetch(path, { headers: { accept: 'application/json' }, cache: 'no-store' });
-  if (!res.ok) throw Object.assign(new Error(`${path}: HTTP ${res.status}`), { status: res.status });
-  const date = Date.parse(res.headers.get('date') ?? '');
-  if (Number.isFinite(date)) {
-    // The Date header has a resolution of one second: only a clearly
-    // different server clock is worth correcting for.
-    const skew = date + 500 - Date.now();
-    state.offset = Math.abs(skew) > 2000 ? skew : 0;
-  }
-  return res.json();
-}
 
 function showError(message) {
   const box = $('error');
@@ -243,6 +150,46 @@ class LoopView {
       if (cell) this.focusTick = cell.dataset.tick ?? null;
     });
     timeline.addEventListener('keydown', (event) => this.onTimelineKey(event));
+    // A cycle opens its page: click, or Enter on the focused cell.
+    timeline.addEventListener('click', (event) => this.openCycle(event));
+    this.f.run.setAttribute('aria-label', `Run now: ${name}`);
+    this.f.run.addEventListener('click', () => void this.act('run'));
+    this.f.pause.addEventListener('click', () => void this.act(this.status?.paused ? 'resume' : 'pause'));
+    this.f['cycles-link'].setAttribute('href', `#/cycles?loop=${encodeURIComponent(name)}`);
+    this.f['cycles-link'].setAttribute('aria-label', `All cycles of ${name}`);
+    /** Chart points already taken from the stored history, by cycle id. */
+    this.historyIds = new Set();
+    /** Median item duration of the recent stored cycles (ms), for the queue estimate; null before any. */
+    this.historyP50 = /** @type {number | null} */ (null);
+  }
+
+  /** @param {Event} event */
+  openCycle(event) {
+    const cell = /** @type {HTMLElement | null} */ (event.target)?.closest?.('li[data-tick]');
+    const cycle = cell ? this.cycles.get(cell.dataset.tick ?? '') : undefined;
+    if (cycle?.id) location.hash = `#/cycles/${encodeURIComponent(cycle.id)}`;
+  }
+
+  /** Run now, pause or resume, with the admin token; the result is announced. @param {string} verb */
+  async act(verb) {
+    const button = verb === 'run' ? this.f.run : this.f.pause;
+    button.setAttribute('disabled', '');
+    const res = await adminAction(`/loops/${encodeURIComponent(this.name)}/${verb}`);
+    button.removeAttribute('disabled');
+    if (!res.ok) {
+      announce(`${this.name}: ${verb} refused: ${res.message}`, 'failed');
+      return;
+    }
+    if (verb === 'run') {
+      const kind = res.body?.outcome?.kind ?? 'done';
+      announce(`${this.name}: ran a cycle now (${kind}).`, kind === 'ok' ? 'ok' : 'info');
+    } else {
+      if (this.status) this.status.paused = verb === 'pause';
+      this.renderState();
+      this.renderCountdown();
+      announce(`${this.name}: ${verb === 'pause' ? 'paused' : 'resumed'}.`, 'ok');
+    }
+    void refreshOnce();
   }
 
   /** Arrow keys, Home and End move between cycles (one tab stop per timeline). */
@@ -251,6 +198,10 @@ class LoopView {
     const index = cells.indexOf(/** @type {Element} */ (document.activeElement));
     if (index < 0) return;
     let next = index;
+    if (event.key === 'Enter') {
+      this.openCycle(event);
+      return;
+    }
     if (event.key === 'ArrowLeft' || event.key === 'ArrowUp') next = Math.max(0, index - 1);
     else if (event.key === 'ArrowRight' || event.key === 'ArrowDown') next = Math.min(cells.length - 1, index + 1);
     else if (event.key === 'Home') next = 0;
@@ -333,6 +284,9 @@ class LoopView {
     const label = this.status?.paused ? 'paused' : this.running ? 'running' : 'idle';
     this.f.state.dataset.state = label;
     setText(this.f.state, label);
+    const verb = this.status?.paused ? 'Resume' : 'Pause';
+    setText(this.f.pause, verb);
+    this.f.pause.setAttribute('aria-label', `${verb} ${this.name}`);
   }
 
   renderLast() {
@@ -442,6 +396,8 @@ class LoopView {
     setText(this.f['p95-now'], last?.p95 === null || last?.p95 === undefined ? 'no samples yet' : fmtMs(last.p95));
     setText(this.f['conc-now'], last ? `limit ${last.limit ?? '—'}, ${last.inFlight ?? '—'} in flight` : '—');
     drawSpark(this.f['p95-spark'], samples, [{ key: 'p95', area: true }], (v) => fmtMs(v), 'p95 latency');
+    // How many of the points came from the store (the tests read it; nothing is styled by it).
+    this.f['p95-spark'].dataset.stored = String(this.historyIds.size);
     drawSpark(
       this.f['conc-spark'],
       samples,
@@ -455,14 +411,38 @@ class LoopView {
   }
 
   async loadHistory() {
+    const path = `/loops/${encodeURIComponent(this.name)}`;
     try {
-      const records = await getJson(`/loops/${encodeURIComponent(this.name)}/cycles?limit=${TIMELINE_MAX}`);
+      const [records, history] = await Promise.all([
+        getJson(`${path}/cycles?limit=${TIMELINE_MAX}`),
+        getJson(`${path}/history?limit=${TIMELINE_MAX}`),
+      ]);
       if (Array.isArray(records)) for (const record of records) this.mergeCycle(fromRecord(record));
+      this.addHistory(Array.isArray(history?.points) ? history.points : []);
     } catch (error) {
       setText(this.f.detail, `History unavailable: ${errorText(error)}`);
     }
     this.renderTimeline();
     this.renderLast();
+  }
+
+  /**
+   * Chart points from the store (one per finished cycle: item p95, peak
+   * items in flight), so the charts show the past after a reload too.
+   */
+  addHistory(points) {
+    const p50s = [];
+    for (const p of points) {
+      if (num(p.p50Ms) !== null) p50s.push(p.p50Ms);
+      if (this.historyIds.has(p.cycleId) || num(p.at) === null) continue;
+      this.historyIds.add(p.cycleId);
+      this.samples.push({ t: p.at, p95: num(p.p95Ms), limit: null, inFlight: num(p.peakInFlight) });
+    }
+    p50s.sort((a, b) => a - b);
+    this.historyP50 = p50s.length > 0 ? (p50s[Math.floor(p50s.length / 2)] ?? null) : null;
+    this.samples.sort((a, b) => a.t - b.t);
+    if (this.samples.length > SPARK_MAX) this.samples.splice(0, this.samples.length - SPARK_MAX);
+    this.renderSparks();
   }
 }
 
@@ -717,14 +697,14 @@ function renderQueue(queue, loopNames) {
   const rows = names.map((name) => {
     const row = byLoop.get(name) ?? new Map();
     const sum = [...row.values()].reduce((n, c) => n + c, 0);
-    const estimate = state.estimates.get(name);
+    const estimate = queueEstimate(name, sum);
     return h(
       'tr',
       {},
       h('th', { scope: 'row' }, name),
       ...columns.map((p) => h('td', { class: 'num' }, row.get(p) ?? 0)),
       h('td', { class: 'num' }, sum),
-      h('td', { class: 'num' }, sum > 0 && typeof estimate === 'number' ? fmtDuration(estimate) : '—'),
+      h('td', { class: 'num', title: estimate.title }, estimate.text),
     );
   });
   $('queue-body').replaceChildren(...rows);
@@ -732,6 +712,25 @@ function renderQueue(queue, loopNames) {
   const empty = $('queue-empty');
   setText(empty, total === 0 ? 'The queue is empty.' : `${total} items waiting or running.`);
   empty.hidden = names.length > 0 && total > 0;
+}
+
+/**
+ * Time to drain a loop's queued items: the runtime's estimate (recent p50 ×
+ * items / concurrency), else the same from the stored history's item
+ * durations, else unknown until an item of the loop has run.
+ */
+function queueEstimate(name, count) {
+  if (count === 0) return { text: '—', title: 'nothing queued' };
+  const server = state.estimates.get(name);
+  if (typeof server === 'number') {
+    return { text: server < 1 ? '< 1 s' : fmtDuration(server), title: 'from the recent item latency' };
+  }
+  const view = state.loops.get(name);
+  const p50 = view?.historyP50 ?? null;
+  const concurrency = num(view?.status?.adaptive?.limit) ?? num(view?.status?.concurrency) ?? 1;
+  if (p50 === null) return { text: 'unknown', title: 'no item of this loop has finished yet' };
+  const seconds = (count * p50) / Math.max(1, concurrency) / 1000;
+  return { text: `≈ ${seconds < 1 ? '< 1 s' : fmtDuration(seconds)}`, title: 'from the stored item durations' };
 }
 
 function renderInstances(instances) {
@@ -759,22 +758,18 @@ function renderInstances(instances) {
 
 async function refresh() {
   state.lastRefresh = Date.now();
-  try {
-    const snap = await getJson('/status');
-    applySnapshot(snap);
-    showError('');
-  } catch (error) {
-    showError(`Cannot read the runtime's status (${errorText(error)}). Retrying every ${POLL_MS / 1000} s.`);
+  // Both at once; the estimates first, so the queue panel renders with this poll's figures.
+  const [snap, tasks] = await Promise.allSettled([getJson('/status'), getJson('/tasks')]);
+  state.estimates =
+    tasks.status === 'fulfilled' && Array.isArray(tasks.value?.byLoop)
+      ? new Map(tasks.value.byLoop.map((l) => [String(l.loop), num(l.estimatedSeconds)]))
+      : new Map();
+  if (snap.status === 'rejected') {
+    showError(`Cannot read the runtime's status (${errorText(snap.reason)}). Retrying every ${POLL_MS / 1000} s.`);
     return;
   }
-  try {
-    const tasks = await getJson('/tasks');
-    state.estimates = new Map(
-      (Array.isArray(tasks.byLoop) ? tasks.byLoop : []).map((l) => [String(l.loop), num(l.estimatedSeconds)]),
-    );
-  } catch {
-    state.estimates = new Map();
-  }
+  applySnapshot(snap.value);
+  showError('');
 }
 
 /** Refresh soon, at most once per MIN_REFRESH_GAP_MS (events come in bursts). */
@@ -792,10 +787,6 @@ function refreshOnce() {
     state.refreshing = null;
   });
   return state.refreshing;
-}
-
-function errorText(error) {
-  return error instanceof Error ? error.message : String(error);
 }
 
 // ---------------------------------------------------------------------------
@@ -929,6 +920,7 @@ function handleEvent(event) {
       break;
   }
   pushEvent({ seq: seq ?? 0, at, type: event.type, loop: loopName, data });
+  onLiveEvent({ type: event.type, loop: loopName, data });
 }
 
 function isItemEvent(type) {
@@ -1158,8 +1150,10 @@ function everySecond() {
 
 function start() {
   $('show-items').addEventListener('change', renderEvents);
+  initAdmin();
   connect();
-  void refreshOnce();
+  // The pages' loop filters list the loops of the first snapshot.
+  void refreshOnce().finally(() => initViews({ loops: () => [...state.loops.keys()] }));
   window.setInterval(() => {
     if (Date.now() - state.lastRefresh >= POLL_MS - 100) void refreshOnce();
   }, POLL_MS);
