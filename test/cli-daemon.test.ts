@@ -145,7 +145,7 @@ describe('autoloop daemon', { concurrency: true }, () => {
       assert.equal(status.instances[0].pid, pid);
       const text = await cli(['status']);
       assert.match(text.stdout, new RegExp(`running: pid ${pid}, up \\d+s, ${url}`));
-      assert.match(text.stdout, /ticker +every 1000 ms/);
+      assert.match(text.stdout, /ticker +every 1s/);
     });
 
     it('health: exit 0 and one line per component; --json is the report', async () => {
@@ -194,10 +194,11 @@ describe('autoloop daemon', { concurrency: true }, () => {
       assert.match(r.stdout, /partial \(1 failed\)/);
     });
 
-    it('pause and resume <loop> with AUTOLOOP_TOKEN; no token exits 2, a wrong one exits 1', async () => {
-      const paused = await cli(['pause', 'ticker']);
+    it('pause and resume <loop>: the token from the runtime file; without it, no token exits 2, a wrong one exits 1', async () => {
+      // The same user needs no token in the shell: the runtime file holds the daemon's.
+      const paused = await cli(['pause', 'ticker'], { AUTOLOOP_TOKEN: '' });
       assert.equal(paused.code, 0, paused.stderr);
-      assert.match(paused.stdout, new RegExp(`paused ticker \\(daemon pid ${pid}\\)`));
+      assert.match(paused.stdout, new RegExp(`paused ticker \\(pid ${pid}\\)`));
       const ticker = async () => {
         const status = (await (await fetch(`${url}/status`)).json()) as {
           loops: Array<{ name: string; paused: boolean }>;
@@ -209,13 +210,22 @@ describe('autoloop daemon', { concurrency: true }, () => {
       assert.equal(resumed.code, 0, resumed.stderr);
       assert.equal((await ticker())?.paused, false);
 
-      const none = await cli(['pause', 'ticker'], { AUTOLOOP_TOKEN: '' });
-      assert.equal(none.code, 2);
-      assert.match(none.stderr, /pause: no admin token: set AUTOLOOP_TOKEN/);
-      const wrong = await cli(['pause', 'ticker'], { AUTOLOOP_TOKEN: 'not-the-admin-token-at-all' });
-      assert.equal(wrong.code, 1);
-      assert.match(wrong.stderr, /HTTP 401/);
-      for (const r of [paused, resumed, none, wrong]) assert.doesNotMatch(r.stdout + r.stderr, new RegExp(TOKEN));
+      // As another user would be: the runtime file without its token.
+      const file = join(dir, '.autoloop', 'instances', `${pid}.json`);
+      const original = readFileSync(file, 'utf8');
+      writeFileSync(file, JSON.stringify({ ...JSON.parse(original), token: '' }));
+      try {
+        const none = await cli(['pause', 'ticker'], { AUTOLOOP_TOKEN: '' });
+        assert.equal(none.code, 2);
+        assert.match(none.stderr, /pause: no admin token: the instance's runtime file has none/);
+        const wrong = await cli(['pause', 'ticker'], { AUTOLOOP_TOKEN: 'not-the-admin-token-at-all' });
+        assert.equal(wrong.code, 1);
+        assert.match(wrong.stderr, /HTTP 401/);
+        for (const r of [none, wrong]) assert.doesNotMatch(r.stdout + r.stderr, new RegExp(TOKEN));
+      } finally {
+        writeFileSync(file, original);
+      }
+      for (const r of [paused, resumed]) assert.doesNotMatch(r.stdout + r.stderr, new RegExp(TOKEN));
     });
 
     it('stop: SIGTERM, the daemon drains and removes its files; then stop, health and status say it is not running', async () => {
