@@ -25,6 +25,8 @@ import {
 } from './support/cli.ts';
 
 const TOKEN = 'cli-test-admin-token';
+/** `start` itself waits up to 30 s for the daemon's /health/live; on a loaded machine the CLI's own start-up comes on top. */
+const START_MS = 90_000;
 let root: string;
 const dirs: string[] = [];
 
@@ -103,7 +105,11 @@ describe('autoloop daemon', { concurrency: true }, () => {
   describe('driven through the CLI', { concurrency: 1 }, () => {
     const { dir, config } = project('basic', BASIC);
     const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-      autoloop([...args, '--config', config], { cwd: dir, env: { AUTOLOOP_TOKEN: TOKEN, ...env } });
+      autoloop([...args, '--config', config], {
+        cwd: dir,
+        env: { AUTOLOOP_TOKEN: TOKEN, ...env },
+        timeoutMs: args[0] === 'start' || args[0] === 'restart' ? START_MS : 30_000,
+      });
     let pid = 0;
     let url = '';
 
@@ -283,7 +289,7 @@ loops:
       );
       // Module acts are relative to the config (the fixture's only import is a type, erased at run time).
       writeFileSync(join(dir, 'slow.mts'), readFileSync(SLOW, 'utf8'));
-      const started = await autoloop(['start', '--config', config], { cwd: dir });
+      const started = await autoloop(['start', '--config', config], { cwd: dir, timeoutMs: START_MS });
       assert.equal(started.code, 0, started.stderr + started.stdout);
       const pid = Number(/pid (\d+)/.exec(started.stdout)?.[1]);
       // Wait until the 30 s item is in flight, so SIGTERM starts a long drain.
@@ -332,7 +338,7 @@ loops:
     it('POST /shutdown to a background daemon: it drains, exits cleanly and leaves no files; status says not running', async () => {
       const { dir, config } = shutdownProject('shutdown-bg');
       const env = { AUTOLOOP_TOKEN: TOKEN };
-      const started = await autoloop(['start', '--config', config], { cwd: dir, env });
+      const started = await autoloop(['start', '--config', config], { cwd: dir, env, timeoutMs: START_MS });
       assert.equal(started.code, 0, started.stderr + started.stdout);
       const pid = Number(/autoloop started \(pid (\d+)\)/.exec(started.stdout)?.[1]);
       const url = /health +(http:\/\/127\.0\.0\.1:\d+)\/health/.exec(started.stdout)?.[1] as string;
@@ -358,7 +364,10 @@ loops:
       const port = (busy.address() as { port: number }).port;
       try {
         const { dir, config } = project('busy', BASIC);
-        const r = await autoloop(['start', '--config', config, '--port', String(port)], { cwd: dir });
+        const r = await autoloop(['start', '--config', config, '--port', String(port)], {
+          cwd: dir,
+          timeoutMs: START_MS,
+        });
         assert.equal(r.code, 1);
         assert.match(r.stderr, /failed to start: the daemon exited \(exit code 1\) before \/health\/live answered/);
         assert.match(r.stderr, /last lines of .*autoloop\.out:\n[\s\S]*address already in use/);
