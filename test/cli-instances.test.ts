@@ -138,6 +138,8 @@ describe('instances started in the foreground', () => {
     assert.match(stop.stdout, new RegExp(`autoloop stopped \\(pid ${file.pid}, SIGTERM`));
     const exit = await exited;
     assert.equal(exit.code, 0, exit.stderr);
+    assert.match(exit.stdout, /"adminToken":"local"/, 'the log says where the token came from');
+    assert.ok(!(exit.stdout + exit.stderr).includes(file.token), "the instance's own log never shows it");
     assert.deepEqual(readdirSync(instances), [], 'the runtime file is removed on exit');
     const after = await cli(['status', '--json']);
     assert.equal(after.code, 1);

@@ -81,9 +81,18 @@ export function listInstances(configFile: string): InstanceFile[] {
     const pid = Number(name.slice(0, -'.json'.length));
     const record = readInstance(join(dir, name));
     if (record?.pid === pid && isAlive(pid)) live.push(record);
-    else if (record !== undefined) rmSync(join(dir, name), { force: true });
+    else if (record !== undefined) removeQuietly(join(dir, name));
   }
   return live.sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.pid - b.pid);
+}
+
+/** Cleaning up is a courtesy: a file this user may not remove is left for its owner. */
+function removeQuietly(path: string): void {
+  try {
+    rmSync(path, { force: true });
+  } catch {
+    // EACCES/EPERM: another user's directory.
+  }
 }
 
 /** undefined: unreadable now (another user's file, or gone); null: garbled. */
