@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ResolvedConfig } from '../config/load-config.ts';
-import { clientToken, daemonToken, requireClientToken } from './admin-token.ts';
+import { clientToken, daemonToken, requireClientToken, tokenSource } from './admin-token.ts';
 import { CliExit } from './context.ts';
 
 function config(token: string, host = '127.0.0.1'): ResolvedConfig {
@@ -23,6 +23,7 @@ describe('daemonToken: the token a starting instance accepts', () => {
     assert.ok(local.token.length >= 16);
     assert.notEqual(daemonToken(config(''), {}).token, local.token, 'a new one per instance');
     assert.deepEqual(daemonToken(config('', '0.0.0.0'), {}), { token: '', source: 'none' });
+    assert.equal(tokenSource(config(''), {}), 'local', 'validate reports the source without making a token');
   });
 
   it('a $AUTOLOOP_TOKEN too short is a usage error that does not show it', () => {

@@ -22,7 +22,15 @@ export type TokenSource = 'config' | 'env' | 'local' | 'none';
  * than the config's minimum is a usage error (exit 2), not silently ignored.
  */
 export function daemonToken(config: ResolvedConfig, env: NodeJS.ProcessEnv): { token: string; source: TokenSource } {
-  if (config.http.token !== '') return { token: config.http.token, source: 'config' };
+  const source = tokenSource(config, env);
+  if (source === 'config') return { token: config.http.token, source };
+  if (source === 'env') return { token: env.AUTOLOOP_TOKEN as string, source };
+  return { token: source === 'local' ? localToken() : '', source };
+}
+
+/** Where {@link daemonToken}'s token would come from, without making one (for `validate`). */
+export function tokenSource(config: ResolvedConfig, env: NodeJS.ProcessEnv): TokenSource {
+  if (config.http.token !== '') return 'config';
   const fromEnv = env.AUTOLOOP_TOKEN ?? '';
   if (fromEnv !== '') {
     if (fromEnv.length < MIN_TOKEN_LENGTH) {
@@ -31,10 +39,9 @@ export function daemonToken(config: ResolvedConfig, env: NodeJS.ProcessEnv): { t
         `$AUTOLOOP_TOKEN: expected a token of at least ${MIN_TOKEN_LENGTH} characters, got a token of ${fromEnv.length} characters (not shown); unset it to start without one`,
       );
     }
-    return { token: fromEnv, source: 'env' };
+    return 'env';
   }
-  if (isLoopbackHost(config.http.host)) return { token: localToken(), source: 'local' };
-  return { token: '', source: 'none' };
+  return isLoopbackHost(config.http.host) ? 'local' : 'none';
 }
 
 /**
