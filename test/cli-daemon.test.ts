@@ -25,6 +25,8 @@ import {
 } from './support/cli.ts';
 
 const TOKEN = 'cli-test-admin-token';
+/** `start` itself waits up to 30 s for the daemon's /health/live; on a loaded machine the CLI's own start-up comes on top. */
+const START_MS = 90_000;
 let root: string;
 const dirs: string[] = [];
 
@@ -103,7 +105,11 @@ describe('autoloop daemon', { concurrency: true }, () => {
   describe('driven through the CLI', { concurrency: 1 }, () => {
     const { dir, config } = project('basic', BASIC);
     const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-      autoloop([...args, '--config', config], { cwd: dir, env: { AUTOLOOP_TOKEN: TOKEN, ...env } });
+      autoloop([...args, '--config', config], {
+        cwd: dir,
+        env: { AUTOLOOP_TOKEN: TOKEN, ...env },
+        timeoutMs: args[0] === 'start' || args[0] === 'restart' ? START_MS : 30_000,
+      });
     let pid = 0;
     let url = '';
 
@@ -145,7 +151,7 @@ describe('autoloop daemon', { concurrency: true }, () => {
       assert.equal(status.instances[0].pid, pid);
       const text = await cli(['status']);
       assert.match(text.stdout, new RegExp(`running: pid ${pid}, up \\d+s, ${url}`));
-      assert.match(text.stdout, /ticker +every 1000 ms/);
+      assert.match(text.stdout, /ticker +every 1s/);
     });
 
     it('health: exit 0 and one line per component; --json is the report', async () => {
@@ -194,10 +200,11 @@ describe('autoloop daemon', { concurrency: true }, () => {
       assert.match(r.stdout, /partial \(1 failed\)/);
     });
 
-    it('pause and resume <loop> with AUTOLOOP_TOKEN; no token exits 2, a wrong one exits 1', async () => {
-      const paused = await cli(['pause', 'ticker']);
+    it('pause and resume <loop>: the token from the runtime file; without it, no token exits 2, a wrong one exits 1', async () => {
+      // The same user needs no token in the shell: the runtime file holds the daemon's.
+      const paused = await cli(['pause', 'ticker'], { AUTOLOOP_TOKEN: '' });
       assert.equal(paused.code, 0, paused.stderr);
-      assert.match(paused.stdout, new RegExp(`paused ticker \\(daemon pid ${pid}\\)`));
+      assert.match(paused.stdout, new RegExp(`paused ticker \\(pid ${pid}\\)`));
       const ticker = async () => {
         const status = (await (await fetch(`${url}/status`)).json()) as {
           loops: Array<{ name: string; paused: boolean }>;
@@ -209,13 +216,22 @@ describe('autoloop daemon', { concurrency: true }, () => {
       assert.equal(resumed.code, 0, resumed.stderr);
       assert.equal((await ticker())?.paused, false);
 
-      const none = await cli(['pause', 'ticker'], { AUTOLOOP_TOKEN: '' });
-      assert.equal(none.code, 2);
-      assert.match(none.stderr, /pause: no admin token: set AUTOLOOP_TOKEN/);
-      const wrong = await cli(['pause', 'ticker'], { AUTOLOOP_TOKEN: 'not-the-admin-token-at-all' });
-      assert.equal(wrong.code, 1);
-      assert.match(wrong.stderr, /HTTP 401/);
-      for (const r of [paused, resumed, none, wrong]) assert.doesNotMatch(r.stdout + r.stderr, new RegExp(TOKEN));
+      // As another user would be: the runtime file without its token.
+      const file = join(dir, '.autoloop', 'instances', `${pid}.json`);
+      const original = readFileSync(file, 'utf8');
+      writeFileSync(file, JSON.stringify({ ...JSON.parse(original), token: '' }));
+      try {
+        const none = await cli(['pause', 'ticker'], { AUTOLOOP_TOKEN: '' });
+        assert.equal(none.code, 2);
+        assert.match(none.stderr, /pause: no admin token: the instance's runtime file has none/);
+        const wrong = await cli(['pause', 'ticker'], { AUTOLOOP_TOKEN: 'not-the-admin-token-at-all' });
+        assert.equal(wrong.code, 1);
+        assert.match(wrong.stderr, /HTTP 401/);
+        for (const r of [none, wrong]) assert.doesNotMatch(r.stdout + r.stderr, new RegExp(TOKEN));
+      } finally {
+        writeFileSync(file, original);
+      }
+      for (const r of [paused, resumed]) assert.doesNotMatch(r.stdout + r.stderr, new RegExp(TOKEN));
     });
 
     it('stop: SIGTERM, the daemon drains and removes its files; then stop, health and status say it is not running', async () => {
@@ -273,7 +289,7 @@ loops:
       );
       // Module acts are relative to the config (the fixture's only import is a type, erased at run time).
       writeFileSync(join(dir, 'slow.mts'), readFileSync(SLOW, 'utf8'));
-      const started = await autoloop(['start', '--config', config], { cwd: dir });
+      const started = await autoloop(['start', '--config', config], { cwd: dir, timeoutMs: START_MS });
       assert.equal(started.code, 0, started.stderr + started.stdout);
       const pid = Number(/pid (\d+)/.exec(started.stdout)?.[1]);
       // Wait until the 30 s item is in flight, so SIGTERM starts a long drain.
@@ -322,7 +338,7 @@ loops:
     it('POST /shutdown to a background daemon: it drains, exits cleanly and leaves no files; status says not running', async () => {
       const { dir, config } = shutdownProject('shutdown-bg');
       const env = { AUTOLOOP_TOKEN: TOKEN };
-      const started = await autoloop(['start', '--config', config], { cwd: dir, env });
+      const started = await autoloop(['start', '--config', config], { cwd: dir, env, timeoutMs: START_MS });
       assert.equal(started.code, 0, started.stderr + started.stdout);
       const pid = Number(/autoloop started \(pid (\d+)\)/.exec(started.stdout)?.[1]);
       const url = /health +(http:\/\/127\.0\.0\.1:\d+)\/health/.exec(started.stdout)?.[1] as string;
@@ -348,7 +364,10 @@ loops:
       const port = (busy.address() as { port: number }).port;
       try {
         const { dir, config } = project('busy', BASIC);
-        const r = await autoloop(['start', '--config', config, '--port', String(port)], { cwd: dir });
+        const r = await autoloop(['start', '--config', config, '--port', String(port)], {
+          cwd: dir,
+          timeoutMs: START_MS,
+        });
         assert.equal(r.code, 1);
         assert.match(r.stderr, /failed to start: the daemon exited \(exit code 1\) before \/health\/live answered/);
         assert.match(r.stderr, /last lines of .*autoloop\.out:\n[\s\S]*address already in use/);

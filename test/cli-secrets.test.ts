@@ -61,6 +61,7 @@ describe('the admin token in CLI output', { concurrency: 1 }, () => {
     const json = await cli(['validate', '--json', config], { withConfig: false });
     assert.equal(json.code, 0, json.stderr);
     assert.equal(JSON.parse(json.stdout).http.tokenSet, true);
+    assert.equal(JSON.parse(json.stdout).http.adminToken, 'config', 'where the token comes from, not the token');
     assert.equal(JSON.parse(json.stdout).http.token, undefined);
     const short = await cli(['validate', '-c', config, '--json'], { withConfig: false });
     assert.equal(short.code, 0, short.stderr);

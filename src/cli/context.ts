@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../config/config-error.ts';
@@ -41,6 +42,31 @@ export async function loadCliConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, 
   const { loadConfig } = await import('../config/load-config.ts');
   try {
     return await loadConfig(file, { env, overrides: { store: flags.store, host: flags.host, port } });
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliExit(EXIT.usage, error.message);
+    throw error;
+  }
+}
+
+/**
+ * The config of a read command (`status`, `tasks`, `cycles`): the config
+ * file, or, given `--store` and no config file (no `-c`, no
+ * `$AUTOLOOP_CONFIG`, no ./autoloop.yaml), that store alone with no loops
+ * known (`storeOnly`): loops are then what the store has records of.
+ */
+export async function loadReadConfig(
+  flags: ConfigFlags,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): Promise<{ config: ResolvedConfig; storeOnly: boolean }> {
+  const file = configPath(flags, env, cwd);
+  const storeOnly =
+    flags.store !== undefined && flags.config === undefined && env.AUTOLOOP_CONFIG === undefined && !existsSync(file);
+  if (!storeOnly) return { config: await loadCliConfig(flags, env, cwd), storeOnly };
+  const { parseConfigText } = await import('../config/load-config.ts');
+  try {
+    const config = await parseConfigText('loops: {}\n', { file, env, overrides: { store: flags.store } });
+    return { config, storeOnly };
   } catch (error) {
     if (error instanceof ConfigError) throw new CliExit(EXIT.usage, error.message);
     throw error;

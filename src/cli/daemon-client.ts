@@ -1,10 +1,13 @@
 import { CliExit, type ConfigFlags, configPath, EXIT } from './context.ts';
 import { type DaemonPaths, type DaemonStatus, daemonPaths, readDaemon } from './daemon-files.ts';
+import { type InstanceFile, listInstances } from './instance-files.ts';
 
 /** Flags of every command that finds a daemon through its files. */
 export interface DaemonFlags extends ConfigFlags {
   pidFile?: string;
   logFile?: string;
+  /** Which of several running instances: its pid or (a prefix of) its instance id. */
+  instance?: string;
 }
 
 /** How long a CLI request to the daemon may take: it answers from memory or one store read. */
@@ -15,9 +18,94 @@ export function locatePaths(flags: DaemonFlags, env: NodeJS.ProcessEnv, cwd: str
   return daemonPaths(configPath(flags, env, cwd), flags, cwd);
 }
 
-export function locateDaemon(flags: DaemonFlags, env: NodeJS.ProcessEnv, cwd: string): DaemonStatus {
-  return readDaemon(locatePaths(flags, env, cwd));
+/**
+ * Every running instance of the config named by the flags, as daemon
+ * statuses: the live runtime files under `.autoloop/instances/` (foreground
+ * and background alike; stale ones are removed on the way), plus a daemon
+ * whose pidfile exists but has not written its files yet. With no live
+ * instance, one status that says why (stopped, or a stale pidfile). An
+ * explicit `--pid-file` names one daemon and only that one is read.
+ */
+export function locateInstances(flags: DaemonFlags, env: NodeJS.ProcessEnv, cwd: string): DaemonStatus[] {
+  const configFile = configPath(flags, env, cwd);
+  const paths = locatePaths(flags, env, cwd);
+  const daemon = readDaemon(paths);
+  if (flags.pidFile) return [daemon];
+  // A foreground instance without a pidfile keeps the default paths: removing
+  // daemon files checks that the pidfile names the pid, so nothing else is touched.
+  const live: DaemonStatus[] = listInstances(configFile).map((file) => ({
+    kind: 'running',
+    paths: file.pidFile ? daemonPaths(configFile, { pidFile: file.pidFile }, cwd) : paths,
+    pid: file.pid,
+    state: file,
+  }));
+  if (daemon.kind === 'running' && !live.some((s) => s.kind === 'running' && s.pid === daemon.pid)) live.push(daemon);
+  return live.length > 0 ? live : [daemon];
 }
+
+/**
+ * The one instance a command talks to: the only one, or the one `--instance`
+ * names (by pid or instance id). Several without `--instance` is a usage
+ * error listing them, so a command never acts on an arbitrary one.
+ */
+export function locateDaemon(flags: DaemonFlags, env: NodeJS.ProcessEnv, cwd: string, command = ''): DaemonStatus {
+  return pickInstance(locateInstances(flags, env, cwd), flags.instance, command);
+}
+
+export function pickInstance(all: DaemonStatus[], wanted: string | undefined, command: string): DaemonStatus {
+  const running = all.filter((s) => s.kind === 'running');
+  if (wanted !== undefined) {
+    const match = running.filter((s) => matchesInstance(s, wanted));
+    if (match.length === 1) return match[0] as DaemonStatus;
+    const what = match.length === 0 ? 'no running instance matches' : `${match.length} instances match`;
+    throw new CliExit(EXIT.usage, `--instance: ${what} "${wanted}"; running: ${listText(running)}`);
+  }
+  if (running.length > 1) {
+    const prefix = command === '' ? '' : `${command}: `;
+    throw new CliExit(
+      EXIT.usage,
+      `${prefix}${running.length} instances of this config run (${listText(running)}); pick one with --instance <pid>`,
+    );
+  }
+  return all[0] as DaemonStatus;
+}
+
+/**
+ * The instance a read command asks: the one `--instance` names, else the
+ * oldest running one (they share one store, so any of them answers for all).
+ */
+export function anyInstance(all: DaemonStatus[], wanted: string | undefined, command: string): DaemonStatus {
+  if (wanted !== undefined) return pickInstance(all, wanted, command);
+  return all.find((s) => s.kind === 'running') ?? (all[0] as DaemonStatus);
+}
+
+/** Whether `--instance <wanted>` names this instance: its pid, or its instance id or a prefix of it. */
+export function matchesInstance(status: DaemonStatus, wanted: string): boolean {
+  if (status.kind !== 'running') return false;
+  if (String(status.pid) === wanted) return true;
+  const id = (status.state as Partial<InstanceFile> | null)?.instance;
+  return typeof id === 'string' && wanted !== '' && id.startsWith(wanted);
+}
+
+function listText(running: DaemonStatus[]): string {
+  if (running.length === 0) return 'none';
+  return running
+    .map((s) => (s.kind === 'running' ? `pid ${s.pid}${s.state?.url ? ` at ${s.state.url}` : ''}` : ''))
+    .join(', ');
+}
+
+/** The admin token an instance's runtime file holds, when this user can read it. */
+export function instanceToken(status: DaemonStatus): string | undefined {
+  if (status.kind !== 'running') return undefined;
+  const token = (status.state as Partial<InstanceFile> | null)?.token;
+  return typeof token === 'string' && token !== '' ? token : undefined;
+}
+
+/** `--instance <pid|id>`: the option text every command that talks to an instance shares. */
+export const INSTANCE_OPTION = [
+  '--instance <pid|id>',
+  'which instance when several run from this config: its pid or instance id (see `autoloop status`)',
+] as const;
 
 /** "autoloop is not running (...)" with the reason the files give. */
 export function notRunning(status: DaemonStatus): string {

@@ -14,6 +14,8 @@
  *   running  a pidfile whose process is alive; `state` is its autoloop.json, or
  *            null while it is still starting (the file is written once HTTP listens)
  * The daemon removes both files when it exits; a stale pair is replaced by the next start.
+ * These files serve `start`'s one-daemon-per-pidfile rule; how the CLI finds
+ * every running instance, daemon or foreground, is instance-files.ts.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';

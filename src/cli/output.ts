@@ -65,6 +65,40 @@ export function humanSeconds(totalSeconds: number): string {
   return parts.join(' ');
 }
 
+/**
+ * How far `at` (epoch ms or an ISO time) is from `now`, as `kubectl get` and
+ * `pm2 ls` show ages: `3m ago`, `in 40s`, `2h ago`, `5d ago`; `now` within
+ * a second. Human output only: `--json` keeps exact ISO times.
+ *
+ * @example
+ * relativeTime(now - 180_000, now); // '3m ago'
+ */
+export function relativeTime(at: string | number, now: number): string {
+  const ms = typeof at === 'number' ? at : Date.parse(at);
+  if (!Number.isFinite(ms)) return String(at);
+  const delta = ms - now;
+  const span = shortAge(Math.abs(delta));
+  if (span === null) return 'now';
+  return delta < 0 ? `${span} ago` : `in ${span}`;
+}
+
+/** `45s`, `3m`, `2h`, `5d` (whole units, rounded down), or null under a second. */
+export function shortAge(ms: number): string | null {
+  const s = Math.floor(ms / 1000);
+  if (s < 1) return null;
+  if (s < 120) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 120) return `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h}h`;
+  return `${Math.floor(h / 24)}d`;
+}
+
+/** A trigger's description with its interval short: `every 60000 ms` -> `every 1m`; others unchanged. */
+export function shortSchedule(description: string): string {
+  return description.replace(/^every (\d+) ms$/, (_, ms: string) => `every ${formatDuration(Number(ms))}`);
+}
+
 /** Formats rows as left-aligned columns (colour codes take no width). */
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => visibleLength(r[i] ?? ''))));
@@ -104,11 +138,12 @@ export function itemLine(result: ItemResult): string {
   return `${base}  ${err?.name}: ${err?.message}${tail}`;
 }
 
-export function cycleRow(record: CycleRecord): string[] {
+/** A row of the cycles table; `now` makes the start time an age (`3m ago`). */
+export function cycleRow(record: CycleRecord, now: number): string[] {
   const duration = record.finishedAt === null ? 'running' : formatDuration(record.finishedAt - record.startedAt);
   return [
     record.id,
-    new Date(record.startedAt).toISOString(),
+    relativeTime(record.startedAt, now),
     record.trigger,
     duration,
     `${record.counts.succeeded}/${record.counts.planned}`,

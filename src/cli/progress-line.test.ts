@@ -13,7 +13,7 @@ const plain: Palette = {
 };
 
 describe('ProgressLine', () => {
-  it('counts seen of planned, then ok, failed and running, rewriting one line with \\r', () => {
+  it('counts finished (ok, failed, skipped) of planned, not started ones, rewriting one line with \\r', () => {
     let screen = '';
     const line = new ProgressLine((text) => {
       screen += text;
@@ -22,8 +22,10 @@ describe('ProgressLine', () => {
     for (let i = 0; i < 12; i++) line.started(`k${i}`);
     for (let i = 0; i < 9; i++) line.finished(`k${i}`, 'ok');
     line.finished('k9', 'failed');
-    assert.equal(line.text(), '[12/20] 9 ok 1 failed 2 running');
-    assert.ok(screen.endsWith('\r\u001b[K[12/20] 9 ok 1 failed 2 running'));
+    assert.equal(line.text(), '[10/20] 9 ok 1 failed 2 running');
+    assert.ok(screen.endsWith('\r\u001b[K[10/20] 9 ok 1 failed 2 running'));
+    line.finished('k10', 'skipped');
+    assert.equal(line.text(), '[11/20] 9 ok 1 failed 1 skipped 1 running');
     assert.doesNotMatch(screen, /\n/, 'the progress line never scrolls');
   });
 
@@ -33,7 +35,7 @@ describe('ProgressLine', () => {
     line.planned(2);
     line.started('a');
     line.above(() => writes.push('  ok   a\n'));
-    assert.deepEqual(writes.slice(-3), ['\r\u001b[K', '  ok   a\n', '\r\u001b[K[1/2] 0 ok 0 failed 1 running']);
+    assert.deepEqual(writes.slice(-3), ['\r\u001b[K', '  ok   a\n', '\r\u001b[K[0/2] 0 ok 0 failed 1 running']);
     line.clear();
     assert.equal(writes.at(-1), '\r\u001b[K');
     line.clear();
@@ -43,6 +45,7 @@ describe('ProgressLine', () => {
   it('never shows fewer planned than seen (items adopted after the count)', () => {
     const line = new ProgressLine(() => {}, plain);
     line.started('x');
+    assert.equal(line.text(), '[0/1] 0 ok 0 failed 1 running');
     line.finished('x', 'skipped');
     assert.equal(line.text(), '[1/1] 0 ok 0 failed 1 skipped 0 running');
   });

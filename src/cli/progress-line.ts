@@ -2,7 +2,8 @@ import type { Palette } from './output.ts';
 
 /**
  * The progress line `autoloop run` keeps at the bottom of a terminal:
- * `[12/20] 9 ok 1 failed 2 running` (seen of planned; then the tallies),
+ * `[10/20] 9 ok 1 failed 2 running` (finished of planned: succeeded, failed
+ * and skipped; then the tallies and what is still running),
  * rewritten in place with `\r`. Item lines are printed above it: call
  * {@link ProgressLine.above} to print one without tearing the line.
  */
@@ -43,8 +44,10 @@ export class ProgressLine {
   /** The line's text, without control characters. */
   text(): string {
     const s = this.#style;
-    const seen = this.#ok + this.#failed + this.#skipped + this.#running.size;
-    const parts = [`[${seen}/${Math.max(this.#planned, seen)}]`, s.green(`${this.#ok} ok`)];
+    const done = this.#ok + this.#failed + this.#skipped;
+    // Items adopted from the queue after the count may make more than planned.
+    const total = Math.max(this.#planned, done + this.#running.size);
+    const parts = [`[${done}/${total}]`, s.green(`${this.#ok} ok`)];
     parts.push(this.#failed > 0 ? s.red(`${this.#failed} failed`) : `${this.#failed} failed`);
     if (this.#skipped > 0) parts.push(s.yellow(`${this.#skipped} skipped`));
     parts.push(`${this.#running.size} running`);

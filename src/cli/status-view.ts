@@ -22,6 +22,8 @@ export interface StatusView {
   note: string | null;
   store: string;
   instances: Array<Omit<InstanceRecord, 'startedAt' | 'lastBeatAt' | 'expiresAt'> & Record<TimeField, string>>;
+  /** The instances of this config running on this machine (their runtime files), oldest first. */
+  local: LocalInstance[];
   loops: LoopStatus[];
   breakers: Array<{ name: string; state: string }>;
   /** Leases held: by the daemon (daemon view) or by anyone (store view). */
@@ -31,12 +33,23 @@ export interface StatusView {
 
 type TimeField = 'startedAt' | 'lastBeatAt' | 'expiresAt';
 
+/** One runtime file under `.autoloop/instances/`, as `status` shows it (never its token). */
+export interface LocalInstance {
+  pid: number;
+  instance: string | null;
+  url: string | null;
+  startedAt: string | null;
+  /** Started by `autoloop start` (with a pidfile) rather than in the foreground. */
+  background: boolean;
+}
+
 export interface LoopStatus {
   name: string;
   schedule: string;
   paused: boolean | null;
   running: boolean | null;
   inFlight: number | null;
+  /** null: not known (a store read without the config). */
   concurrency: number | null;
   lastCycle: CycleSummary | null;
   lastSuccessAt: string | null;
@@ -66,6 +79,7 @@ export function daemonStatusView(snapshot: RuntimeSnapshot, url: string): Status
     uptimeS: snapshot.uptimeS,
     source: 'daemon',
     note: null,
+    local: [],
     store: snapshot.store,
     instances: snapshot.instances.map(instanceView),
     loops: snapshot.loops.map((l) => ({
@@ -92,6 +106,7 @@ export async function storeStatusView(
   store: Store,
   now: number,
   daemon: { pid: number | null; note: string | null },
+  storeOnly = false,
 ): Promise<StatusView> {
   const [{ createTrigger }, { redactStoreUrl }] = await Promise.all([
     import('../scheduling/trigger.ts'),
@@ -100,8 +115,9 @@ export async function storeStatusView(
   const instances = await store.instances.list(now);
   const leases = await store.leases.list(now);
   const depth = await store.queue.depth();
-  const loops = await Promise.all(
-    config.loops.map(async (loop): Promise<LoopStatus> => {
+  const known = storeOnly ? storeLoops(instances, depth) : [];
+  const loops = await Promise.all([
+    ...config.loops.map(async (loop): Promise<LoopStatus> => {
       const { last, lastSuccessAt } = await store.cycles.summary(loop.name);
       const trigger = createTrigger(loop.trigger);
       const next = trigger.next(now);
@@ -115,10 +131,25 @@ export async function storeStatusView(
         lastCycle: last ? cycleSummary(last) : null,
         lastSuccessAt: lastSuccessAt === undefined ? null : iso(lastSuccessAt),
         nextRunAt: next === undefined ? null : iso(next),
-        queued: depth.filter((d) => d.loop === loop.name).reduce((n, d) => n + d.count, 0),
+        queued: queuedOf(depth, loop.name),
       };
     }),
-  );
+    ...known.map(async (name): Promise<LoopStatus> => {
+      const { last, lastSuccessAt } = await store.cycles.summary(name);
+      return {
+        name,
+        schedule: '-',
+        paused: null,
+        running: null,
+        inFlight: null,
+        concurrency: null,
+        lastCycle: last ? cycleSummary(last) : null,
+        lastSuccessAt: lastSuccessAt === undefined ? null : iso(lastSuccessAt),
+        nextRunAt: null,
+        queued: queuedOf(depth, name),
+      };
+    }),
+  ]);
   return {
     running: daemon.pid !== null,
     pid: daemon.pid,
@@ -127,6 +158,7 @@ export async function storeStatusView(
     uptimeS: null,
     source: 'store',
     note: daemon.note,
+    local: [],
     store: redactStoreUrl(config.store),
     instances: instances.map(instanceView),
     loops,
@@ -134,6 +166,16 @@ export async function storeStatusView(
     leases: leases.length,
     queue: depth.map((d) => ({ loop: d.loop, priority: priorityName(d.priority), count: d.count })),
   };
+}
+
+/** Loops the store knows of without a config: those live instances run and those with queued items. */
+function storeLoops(instances: InstanceRecord[], depth: Array<{ loop: string }>): string[] {
+  const names = new Set([...instances.flatMap((i) => i.loops), ...depth.map((d) => d.loop)]);
+  return [...names].sort();
+}
+
+function queuedOf(depth: Array<{ loop: string; count: number }>, loop: string): number {
+  return depth.filter((d) => d.loop === loop).reduce((n, d) => n + d.count, 0);
 }
 
 function cycleSummary(record: CycleRecord): CycleSummary {

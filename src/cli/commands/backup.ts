@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { BACKUP_DEFAULTS, type BackupSpec } from '../../backup/backup-spec.ts';
 import { systemClock } from '../../time/system-clock.ts';
 import { CliExit, type ConfigFlags, EXIT, loadCliConfig } from '../context.ts';
-import { type Output, table } from '../output.ts';
+import { type Output, relativeTime, table } from '../output.ts';
 
 interface BackupFlags extends ConfigFlags {
   json?: boolean;
@@ -54,7 +54,7 @@ and restores the newest valid one at start when the store file is corrupt.`,
           output.out(
             table(
               ['file', 'taken at', 'bytes'],
-              files.map((b) => [b.file, b.takenAt, String(b.bytes)]),
+              files.map((b) => [b.file, relativeTime(b.at, systemClock.now()), String(b.bytes)]),
             ),
           );
         return;

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { onShutdownSignals } from '../../lifecycle/shutdown-signals.ts';
 import { CliExit, EXIT, loadCliConfig } from '../context.ts';
-import { type DaemonFlags, locatePaths } from '../daemon-client.ts';
-import { readDaemon } from '../daemon-files.ts';
+import { anyInstance, type DaemonFlags, locateInstances, locatePaths } from '../daemon-client.ts';
 import { followLines, tailLines } from '../log-file.ts';
 import { formatLogLine } from '../log-line.ts';
 import { type Output, palette } from '../output.ts';
@@ -21,7 +20,7 @@ export function registerLogs(program: Command, output: Output): void {
     .command('logs')
     .description("the daemon's log file: the last lines, then (with --follow) what it writes next")
     .option('-c, --config <file>', 'config file (default: $AUTOLOOP_CONFIG or ./autoloop.yaml)')
-    .option('--pid-file <file>', 'pidfile of the daemon (default <config dir>/.autoloop/autoloop.pid)')
+    .option('--pid-file <file>', 'pidfile of one daemon (default: the instances of the config, .autoloop/instances/)')
     .option('--log-file <file>', "log file (default: the running daemon's, else the config's log.file)")
     .option('-s, --service <name>', "a supervised service's output (its rotated files under logs.file) instead")
     .option('--instance <i>', 'with --service: which instance (default 0)', '0')
@@ -119,7 +118,8 @@ async function serviceLogs(flags: LogsFlags, count: number, output: Output): Pro
 async function logFile(flags: LogsFlags): Promise<string> {
   const paths = locatePaths(flags, process.env, process.cwd());
   if (flags.logFile) return paths.logFile;
-  const daemon = readDaemon(paths);
+  // Here --instance is a service's instance number; several autoloop instances of one config share the log file.
+  const daemon = anyInstance(locateInstances(flags, process.env, process.cwd()), undefined, 'logs');
   if (daemon.kind === 'running' && daemon.state?.logFile) return daemon.state.logFile;
   try {
     const config = await loadCliConfig(flags, process.env, process.cwd());

@@ -1,6 +1,17 @@
 import type { Command } from 'commander';
+import { requireClientToken } from '../admin-token.ts';
 import { CliExit, EXIT, loadCliConfig, requireLoop } from '../context.ts';
-import { type DaemonFlags, daemonRequest, errorText, locateDaemon, requireDaemonUrl } from '../daemon-client.ts';
+import {
+  type DaemonFlags,
+  daemonRequest,
+  errorText,
+  INSTANCE_OPTION,
+  instanceToken,
+  locateInstances,
+  pickInstance,
+  requireDaemonUrl,
+} from '../daemon-client.ts';
+import type { DaemonStatus } from '../daemon-files.ts';
 import type { Output } from '../output.ts';
 
 type Action = 'pause' | 'resume';
@@ -16,13 +27,16 @@ export function registerPauseResume(program: Command, output: Output): void {
       .command(`${action} <loop>`)
       .description(DESCRIPTIONS[action])
       .option('-c, --config <file>', 'config file (default: $AUTOLOOP_CONFIG or ./autoloop.yaml)')
-      .option('--pid-file <file>', 'pidfile of the daemon (default <config dir>/.autoloop/autoloop.pid)')
+      .option('--pid-file <file>', 'pidfile of one daemon (default: every instance of the config)')
+      .option(...INSTANCE_OPTION)
       .addHelpText(
         'after',
         `
-Sends POST /loops/<loop>/${action} with the admin token: the config's http.token,
-else $AUTOLOOP_TOKEN. Exit 2 when no token is configured, 1 when the daemon
-is not running or refuses. The token is never printed.`,
+Sends POST /loops/<loop>/${action} to every instance of the config (or the one
+--instance names) with its admin token, read from the instance's runtime file
+(mode 0600: the same user needs no token); else the config's http.token, else
+$AUTOLOOP_TOKEN. Exit 2 when no token is known, 1 when nothing runs or an
+instance refuses. The token is never printed.`,
       )
       .action(async (loop: string, flags: DaemonFlags) => {
         process.exitCode = await adminAction(action, loop, flags, output);
@@ -33,22 +47,31 @@ is not running or refuses. The token is never printed.`,
 async function adminAction(action: Action, loop: string, flags: DaemonFlags, output: Output): Promise<number> {
   const config = await loadCliConfig(flags, process.env, process.cwd());
   requireLoop(config, loop, action);
-  const token = config.http.token || process.env.AUTOLOOP_TOKEN || '';
-  if (token === '') {
-    throw new CliExit(
-      EXIT.usage,
-      `${action}: no admin token: set AUTOLOOP_TOKEN (in this shell and in the daemon's environment) with http.token: "\${AUTOLOOP_TOKEN:-}" in ${config.file}, then restart the daemon`,
-    );
+  const all = locateInstances(flags, process.env, process.cwd());
+  const targets = flags.instance === undefined ? all : [pickInstance(all, flags.instance, action)];
+  // Checked for all before any is asked: a pause that reaches half the instances is worse than none.
+  const asks = targets.map((daemon) => ({
+    daemon,
+    url: requireDaemonUrl(daemon),
+    token: requireClientToken(instanceToken(daemon), config, process.env, action),
+  }));
+  const problems: string[] = [];
+  for (const { daemon, url, token } of asks) {
+    const response = await daemonRequest(url, `/loops/${encodeURIComponent(loop)}/${action}`, {
+      method: 'POST',
+      token,
+    });
+    if (response.status >= 200 && response.status < 300) {
+      output.out(`${action === 'pause' ? 'paused' : 'resumed'} ${loop} (pid ${pidOf(daemon)})`);
+      continue;
+    }
+    const hint = response.status === 401 ? '; the instance was started with a different token' : '';
+    problems.push(`pid ${pidOf(daemon)}: ${errorText(response)}${hint}`);
   }
-  const daemon = locateDaemon(flags, process.env, process.cwd());
-  const url = requireDaemonUrl(daemon);
-  const response = await daemonRequest(url, `/loops/${encodeURIComponent(loop)}/${action}`, { method: 'POST', token });
-  if (response.status >= 200 && response.status < 300) {
-    output.out(
-      `${action === 'pause' ? 'paused' : 'resumed'} ${loop} (daemon pid ${daemon.kind === 'running' ? daemon.pid : '?'})`,
-    );
-    return EXIT.ok;
-  }
-  const hint = response.status === 401 ? '; the daemon was started with a different token' : '';
-  throw new CliExit(EXIT.failed, `${action} ${loop}: ${errorText(response)}${hint}`);
+  if (problems.length > 0) throw new CliExit(EXIT.failed, `${action} ${loop}: ${problems.join('; ')}`);
+  return EXIT.ok;
+}
+
+function pidOf(daemon: DaemonStatus): string {
+  return daemon.kind === 'running' ? String(daemon.pid) : '?';
 }

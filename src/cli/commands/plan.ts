@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { priorityName } from '../../core/work-item.ts';
+import { systemClock } from '../../time/system-clock.ts';
 import { type ConfigFlags, loadCliConfig, requireLoop } from '../context.ts';
-import { type Output, table } from '../output.ts';
+import { type Output, relativeTime, table } from '../output.ts';
 
 interface PlanFlags extends ConfigFlags {
   json?: boolean;
@@ -38,7 +39,8 @@ export function registerPlan(program: Command, output: Output): void {
           output.out(JSON.stringify({ loop, tick, items }, null, 2));
           return;
         }
-        output.out(`next cycle of ${loop} (tick ${new Date(tick.scheduledAt).toISOString()}): ${items.length} item(s)`);
+        const when = relativeTime(tick.scheduledAt, systemClock.now());
+        output.out(`next cycle of ${loop} (tick ${when}): ${items.length} item(s)`);
         if (items.length > 0) {
           const rows = items
             .slice()

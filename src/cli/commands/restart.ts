@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { EXIT, loadCliConfig } from '../context.ts';
-import { locateDaemon } from '../daemon-client.ts';
+import { locatePaths } from '../daemon-client.ts';
+import { readDaemon } from '../daemon-files.ts';
 import { startDaemon } from '../daemon-launch.ts';
 import type { Output } from '../output.ts';
 import { startOptions } from './start.ts';
@@ -17,7 +18,8 @@ export function registerRestart(program: Command, output: Output): void {
       const timeoutMs = flags.timeout === undefined ? undefined : parseTimeout(flags.timeout);
       // A config that would not start must not cost the running daemon: check it first (exit 2).
       await loadCliConfig(flags, process.env, process.cwd());
-      const stopped = await stopDaemon(locateDaemon(flags, process.env, process.cwd()), timeoutMs, output);
+      // The background daemon only: a foreground instance belongs to whoever started it (systemd, a container).
+      const stopped = await stopDaemon(readDaemon(locatePaths(flags, process.env, process.cwd())), timeoutMs, output);
       process.exitCode = stopped === EXIT.ok ? await startDaemon(flags, output) : stopped;
     });
 }

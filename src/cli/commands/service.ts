@@ -3,8 +3,17 @@ import type { InstanceStatus } from '../../supervisor/service-instance.ts';
 import type { ServicesStatus } from '../../supervisor/supervisor.ts';
 import { parseDuration } from '../../time/duration.ts';
 import { systemClock } from '../../time/system-clock.ts';
+import { requireClientToken } from '../admin-token.ts';
 import { CliExit, EXIT, loadCliConfig } from '../context.ts';
-import { type DaemonFlags, daemonRequest, errorText, locateDaemon, requireDaemonUrl } from '../daemon-client.ts';
+import {
+  type DaemonFlags,
+  daemonRequest,
+  errorText,
+  INSTANCE_OPTION,
+  instanceToken,
+  locateDaemon,
+  requireDaemonUrl,
+} from '../daemon-client.ts';
 import type { Output } from '../output.ts';
 import { installCommand } from './unit.ts';
 
@@ -43,7 +52,8 @@ export function registerService(program: Command, output: Output): void {
       .command(`${verb} <name>`)
       .description(DESCRIPTIONS[verb])
       .option('-c, --config <file>', 'config file (default: $AUTOLOOP_CONFIG or ./autoloop.yaml)')
-      .option('--pid-file <file>', 'pidfile of the daemon (default <config dir>/.autoloop/autoloop.pid)')
+      .option('--pid-file <file>', 'pidfile of one daemon (default: the instances of the config, .autoloop/instances/)')
+      .option(...INSTANCE_OPTION)
       .option('--no-wait', 'return once the daemon took the request, without waiting for the state')
       .option('--timeout <duration>', 'how long to wait for the state (then exit 1)', '60s')
       .addHelpText(
@@ -74,14 +84,9 @@ async function serviceAction(verb: Verb, name: string, flags: ServiceFlags, outp
     const known = config.services.map((s) => s.name).join(', ') || '(none)';
     throw new CliExit(EXIT.usage, `service ${verb}: unknown service "${name}"; services in ${config.file}: ${known}`);
   }
-  const token = config.http.token || process.env.AUTOLOOP_TOKEN || '';
-  if (token === '') {
-    throw new CliExit(
-      EXIT.usage,
-      `service ${verb}: no admin token: set AUTOLOOP_TOKEN (in this shell and in the daemon's environment) with http.token: "\${AUTOLOOP_TOKEN:-}" in ${config.file}, then restart the daemon`,
-    );
-  }
-  const url = requireDaemonUrl(locateDaemon(flags, process.env, process.cwd()));
+  const daemon = locateDaemon(flags, process.env, process.cwd(), `service ${verb}`);
+  const token = requireClientToken(instanceToken(daemon), config, process.env, `service ${verb}`);
+  const url = requireDaemonUrl(daemon);
   const response = await daemonRequest<{ instances?: InstanceStatus[] }>(
     url,
     `/services/${encodeURIComponent(name)}/${verb}`,

@@ -4,7 +4,14 @@ import type { InstanceRecord } from '../../supervisor/service-record.ts';
 import type { ServicesStatus } from '../../supervisor/supervisor.ts';
 import { systemClock } from '../../time/system-clock.ts';
 import { CliExit, EXIT, loadCliConfig } from '../context.ts';
-import { type DaemonFlags, daemonRequest, errorText, locateDaemon, notRunning } from '../daemon-client.ts';
+import {
+  type DaemonFlags,
+  daemonRequest,
+  errorText,
+  INSTANCE_OPTION,
+  locateDaemon,
+  notRunning,
+} from '../daemon-client.ts';
 import { humanSeconds, type Output, type Palette, palette, table } from '../output.ts';
 
 interface ServicesFlags extends DaemonFlags {
@@ -23,7 +30,8 @@ export function registerServices(program: Command, output: Output): void {
     .description('supervised services (like `pm2 ls`): state, pid, uptime, restarts, CPU, memory')
     .option('-c, --config <file>', 'config file (default: $AUTOLOOP_CONFIG or ./autoloop.yaml)')
     .option('--store <url>', 'store URL, overrides `store:` (for the store view)')
-    .option('--pid-file <file>', 'pidfile of the daemon (default <config dir>/.autoloop/autoloop.pid)')
+    .option('--pid-file <file>', 'pidfile of one daemon (default: the instances of the config, .autoloop/instances/)')
+    .option(...INSTANCE_OPTION)
     .option('--json', 'print as JSON')
     .addHelpText(
       'after',
@@ -42,7 +50,7 @@ is failing, 1 otherwise (or when nothing runs).`,
 }
 
 async function servicesView(flags: ServicesFlags): Promise<ServicesView> {
-  const daemon = locateDaemon(flags, process.env, process.cwd());
+  const daemon = locateDaemon(flags, process.env, process.cwd(), 'services');
   let note: string | null = daemon.kind === 'stopped' ? 'autoloop is not running' : notRunning(daemon);
   if (daemon.kind === 'running' && daemon.state?.url) {
     try {

@@ -4,10 +4,12 @@ import { onShutdownSignals, signalExitCode } from '../../lifecycle/shutdown-sign
 import type { AutoloopLogger } from '../../observability/logging.ts';
 import type { Runtime } from '../../runtime/runtime.ts';
 import { systemClock } from '../../time/system-clock.ts';
+import { daemonToken } from '../admin-token.ts';
 import { CliExit, configPath, EXIT, loadCliConfig } from '../context.ts';
 import { clientUrl, type DaemonFlags } from '../daemon-client.ts';
 import { claimPidFile, type DaemonState, daemonPaths, removeDaemonFiles, writeState } from '../daemon-files.ts';
 import { startDaemon } from '../daemon-launch.ts';
+import { type InstanceFile, removeInstanceFile, writeInstanceFile } from '../instance-files.ts';
 import type { Output } from '../output.ts';
 
 export interface StartFlags extends DaemonFlags {
@@ -60,8 +62,17 @@ answers (30 s at most; on failure prints the log's last lines and exits 1),
 then prints the pid, the log path and the health URL. A live pidfile means
 "already running" (exit 1); a stale one is replaced. The daemon writes the
 pidfile and, once listening, autoloop.json beside it (pid, url with the real
-port, start time), which stop, status, health, tasks, logs, pause and resume
-read. Both are removed when it exits.
+port, start time). Every instance, background or foreground (npm start,
+systemd, a container), also writes its runtime file
+.autoloop/instances/<pid>.json (mode 0600: pid, url, instance id, start time,
+config, admin token), which stop, status, health, tasks, logs, pause and
+resume read. All are removed when it exits; a file whose pid is gone is
+stale and removed by the next command that reads it.
+
+Admin token: http.token, else $AUTOLOOP_TOKEN from this environment, else on
+a loopback bind a random one kept only in the runtime file (so the same user's
+pause and resume need no token); on a network bind with neither, admin routes
+stay off.
 
 Shutdown: the first SIGTERM or SIGINT, or POST /shutdown with the admin
 token, stops new cycles, lets in-flight items finish for up to shutdown.grace
@@ -118,8 +129,11 @@ async function foreground(flags: StartFlags, output: Output): Promise<number> {
     env: process.env,
     console: !(flags.daemonLog && file),
   });
+  const admin = daemonToken(config, process.env);
   const files = claimDaemonFiles(flags, logger);
-  const runtime = createRuntime(runtimeOptionsFromConfig(config, { logger, processMetrics: true }));
+  const withToken =
+    admin.token === config.http.token ? config : { ...config, http: { ...config.http, token: admin.token } };
+  const runtime = createRuntime(runtimeOptionsFromConfig(withToken, { logger, processMetrics: true }));
   for (const note of config.notes) logger.info(note);
   logRuntimeEvents(runtime, logger);
   const stopped = stopOnSignals(runtime, logger, config.shutdown.graceMs, files.release);
@@ -132,17 +146,26 @@ async function foreground(flags: StartFlags, output: Output): Promise<number> {
   }
   // A signal during start-up may have stopped it already (and removed the pidfile).
   if (runtime.state === 'running') {
-    files.record({
-      pid: process.pid,
-      url: runtime.url === null ? null : clientUrl(runtime.url),
-      startedAt: new Date(systemClock.now()).toISOString(),
-      logFile: file?.path ?? flags.daemonLog ?? null,
-      config: config.file,
-      graceMs: config.shutdown.graceMs,
-    });
+    files.record(
+      {
+        pid: process.pid,
+        url: runtime.url === null ? null : clientUrl(runtime.url),
+        startedAt: new Date(systemClock.now()).toISOString(),
+        logFile: file?.path ?? flags.daemonLog ?? null,
+        config: config.file,
+        graceMs: config.shutdown.graceMs,
+      },
+      { instance: runtime.owner, host: runtime.url === null ? null : config.http.host, token: admin.token },
+    );
   }
   logger.info(
-    { config: config.file, store: redactStoreUrl(config.store), loops: runtime.loopNames, url: runtime.url },
+    {
+      config: config.file,
+      store: redactStoreUrl(config.store),
+      loops: runtime.loopNames,
+      url: runtime.url,
+      adminToken: admin.source,
+    },
     'autoloop started',
   );
   output.err(
@@ -151,20 +174,39 @@ async function foreground(flags: StartFlags, output: Output): Promise<number> {
   return stopped;
 }
 
+interface RunningFiles {
+  /** Once listening: the state file (with a pidfile) and the instance's runtime file (always). */
+  record(state: DaemonState, extra: Pick<InstanceFile, 'instance' | 'host' | 'token'>): void;
+  /** Removes what `record` and the claim wrote; safe to call more than once. */
+  release(): void;
+}
+
 /**
- * The pidfile and state file of a foreground process, when `--pid-file`
- * asks for them (a background `start` always does). Not by default: under
- * systemd or in a container a pidfile left by a crash would name a pid
- * (often 1) that is alive again.
+ * The files of a foreground process: its runtime file under
+ * `.autoloop/instances/` always (instance-files.ts: how `status`, `stop`,
+ * `health` and the admin commands find it), and the pidfile and state file
+ * when `--pid-file` asks for them (a background `start` always does). No
+ * pidfile by default: under systemd or in a container a pidfile left by a
+ * crash would name a pid (often 1) that is alive again; a runtime file with
+ * that pid is overwritten by the new process.
  */
-function claimDaemonFiles(flags: StartFlags, logger: Logger): { record(state: DaemonState): void; release(): void } {
-  if (!flags.pidFile) return { record() {}, release() {} };
-  const paths = daemonPaths(configPath(flags, process.env, process.cwd()), flags, process.cwd());
-  const { replaced } = claimPidFile(paths, process.pid);
-  if (replaced !== null) logger.warn({ pidFile: paths.pidFile, stalePid: replaced }, 'replaced a stale pidfile');
+function claimDaemonFiles(flags: StartFlags, logger: Logger): RunningFiles {
+  const configFile = configPath(flags, process.env, process.cwd());
+  const paths = flags.pidFile ? daemonPaths(configFile, flags, process.cwd()) : null;
+  if (paths) {
+    const { replaced } = claimPidFile(paths, process.pid);
+    if (replaced !== null) logger.warn({ pidFile: paths.pidFile, stalePid: replaced }, 'replaced a stale pidfile');
+  }
   return {
-    record: (state) => writeState(paths, state),
-    release: () => removeDaemonFiles(paths, process.pid),
+    record(state, extra) {
+      if (paths) writeState(paths, state);
+      const port = state.url === null ? null : Number(new URL(state.url).port);
+      writeInstanceFile({ ...state, ...extra, port, pidFile: paths?.pidFile ?? null });
+    },
+    release() {
+      removeInstanceFile(configFile, process.pid);
+      if (paths) removeDaemonFiles(paths, process.pid);
+    },
   };
 }
 

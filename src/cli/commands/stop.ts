@@ -2,8 +2,9 @@ import type { Command } from 'commander';
 import { formatDuration, parseDuration } from '../../time/duration.ts';
 import { systemClock } from '../../time/system-clock.ts';
 import { CliExit, EXIT } from '../context.ts';
-import { type DaemonFlags, locateDaemon, notRunning } from '../daemon-client.ts';
+import { type DaemonFlags, INSTANCE_OPTION, locateInstances, notRunning, pickInstance } from '../daemon-client.ts';
 import { type DaemonStatus, isAlive, removeDaemonFiles, removeStaleFiles } from '../daemon-files.ts';
+import { removeInstanceFile } from '../instance-files.ts';
 import type { Output } from '../output.ts';
 
 export interface StopFlags extends DaemonFlags {
@@ -19,22 +20,31 @@ const KILL_WAIT_MS = 5_000;
 export function registerStop(program: Command, output: Output): void {
   program
     .command('stop')
-    .description('stop the background daemon: SIGTERM, wait for its graceful drain, SIGKILL if it takes too long')
-    .option('-c, --config <file>', 'config file whose daemon to stop (default: $AUTOLOOP_CONFIG or ./autoloop.yaml)')
-    .option('--pid-file <file>', 'pidfile (default <config dir>/.autoloop/autoloop.pid)')
+    .description(
+      'stop what runs from the config (background daemon or foreground): SIGTERM, wait for its graceful drain, SIGKILL if it takes too long',
+    )
+    .option('-c, --config <file>', 'config file whose instances to stop (default: $AUTOLOOP_CONFIG or ./autoloop.yaml)')
+    .option('--pid-file <file>', 'pidfile of one daemon (default: every instance of the config)')
+    .option(...INSTANCE_OPTION)
     .option(
       '--timeout <duration>',
       "how long to wait after SIGTERM before SIGKILL (default 30s, or the daemon's shutdown.grace + 10s if longer)",
     )
     .addHelpText(
       'after',
-      '\nExit 0 when the daemon is stopped or was not running (with a note); says which signal ended it.',
+      `
+Every instance started from the config is found through its runtime file
+(.autoloop/instances/<pid>.json), whether \`start\` put it in the background or
+it runs in the foreground (npm start, systemd, a container). With several,
+all are stopped together, unless --instance names one.
+Exit 0 when each is stopped or nothing was running (with a note); says which signal ended each.`,
     )
-    .action((flags: StopFlags) => {
+    .action(async (flags: StopFlags) => {
       const timeoutMs = flags.timeout === undefined ? undefined : parseTimeout(flags.timeout);
-      return stopDaemon(locateDaemon(flags, process.env, process.cwd()), timeoutMs, output).then((code) => {
-        process.exitCode = code;
-      });
+      const all = locateInstances(flags, process.env, process.cwd());
+      const targets = flags.instance === undefined ? all : [pickInstance(all, flags.instance, 'stop')];
+      const codes = await Promise.all(targets.map((status) => stopDaemon(status, timeoutMs, output)));
+      process.exitCode = codes.find((code) => code !== EXIT.ok) ?? EXIT.ok;
     });
 }
 
@@ -64,8 +74,12 @@ export async function stopDaemon(status: DaemonStatus, timeoutMs: number | undef
   const { pid, paths } = status;
   const waitMs = timeoutMs ?? Math.max(DEFAULT_STOP_TIMEOUT_MS, (status.state?.graceMs ?? 0) + GRACE_MARGIN_MS);
   const startedAt = systemClock.monotonic();
-  if (!signal(pid, 'SIGTERM')) {
+  const release = () => {
     removeDaemonFiles(paths, pid);
+    if (status.state?.config) removeInstanceFile(status.state.config, pid);
+  };
+  if (!signal(pid, 'SIGTERM')) {
+    release();
     output.out(`autoloop (pid ${pid}) had already exited`);
     return EXIT.ok;
   }
@@ -73,7 +87,7 @@ export async function stopDaemon(status: DaemonStatus, timeoutMs: number | undef
     `autoloop: sent SIGTERM to pid ${pid}; waiting up to ${formatDuration(waitMs)} for in-flight work to drain`,
   );
   if (await exitsWithin(pid, waitMs)) {
-    removeDaemonFiles(paths, pid);
+    release();
     output.out(`autoloop stopped (pid ${pid}, SIGTERM, took ${formatDuration(systemClock.monotonic() - startedAt)})`);
     return EXIT.ok;
   }
@@ -82,7 +96,7 @@ export async function stopDaemon(status: DaemonStatus, timeoutMs: number | undef
     output.err(`autoloop: pid ${pid} survived SIGKILL for ${formatDuration(KILL_WAIT_MS)}; check it with ps`);
     return EXIT.failed;
   }
-  removeDaemonFiles(paths, pid);
+  release();
   output.out(
     `autoloop killed (pid ${pid}, SIGKILL): it did not exit within ${formatDuration(waitMs)} of SIGTERM; ` +
       'unfinished items go back to the queue once their claims expire (about one lease TTL)',

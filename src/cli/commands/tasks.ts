@@ -1,9 +1,18 @@
 import type { Command } from 'commander';
 import { PRIORITIES } from '../../core/work-item.ts';
 import type { TasksView } from '../../runtime/runtime.ts';
-import { CliExit, EXIT, loadCliConfig } from '../context.ts';
-import { type DaemonFlags, daemonRequest, errorText, locateDaemon, notRunning } from '../daemon-client.ts';
-import { humanSeconds, type Output, palette, table } from '../output.ts';
+import { systemClock } from '../../time/system-clock.ts';
+import { CliExit, EXIT, loadReadConfig } from '../context.ts';
+import {
+  anyInstance,
+  type DaemonFlags,
+  daemonRequest,
+  errorText,
+  INSTANCE_OPTION,
+  locateInstances,
+  notRunning,
+} from '../daemon-client.ts';
+import { humanSeconds, type Output, palette, relativeTime, table } from '../output.ts';
 import { storeTasksView } from '../tasks-view.ts';
 
 interface TasksFlags extends DaemonFlags {
@@ -18,8 +27,9 @@ export function registerTasks(program: Command, output: Output): void {
     .command('tasks')
     .description('the work queue: items by priority and by loop, estimated time to drain, the next items')
     .option('-c, --config <file>', 'config file (default: $AUTOLOOP_CONFIG or ./autoloop.yaml)')
-    .option('--store <url>', 'store URL, overrides `store:` (for the store view)')
-    .option('--pid-file <file>', 'pidfile of the daemon (default <config dir>/.autoloop/autoloop.pid)')
+    .option('--store <url>', 'store URL, overrides `store:` (for the store view); alone, no config file is needed')
+    .option('--pid-file <file>', 'pidfile of one daemon (default: the instances of the config, .autoloop/instances/)')
+    .option(...INSTANCE_OPTION)
     .option('-n, --limit <n>', 'how many queued items to list', '20')
     .option('--json', 'print as JSON (up to 100 items)')
     .addHelpText(
@@ -41,7 +51,7 @@ parallel, so the total is the longest loop's estimate.`,
 }
 
 async function tasksView(flags: TasksFlags): Promise<Sourced> {
-  const daemon = locateDaemon(flags, process.env, process.cwd());
+  const daemon = anyInstance(locateInstances(flags, process.env, process.cwd()), flags.instance, 'tasks');
   let note: string | null = daemon.kind === 'stopped' ? null : notRunning(daemon);
   if (daemon.kind === 'running' && daemon.state?.url) {
     try {
@@ -53,7 +63,7 @@ async function tasksView(flags: TasksFlags): Promise<Sourced> {
       note = `the daemon (pid ${daemon.pid}) did not answer: ${error.message}; showing the store`;
     }
   }
-  const config = await loadCliConfig(flags, process.env, process.cwd());
+  const { config } = await loadReadConfig(flags, process.env, process.cwd());
   const { openStore } = await import('../../storage/open-store.ts');
   const store = await openStore(config.store, { cwd: config.dir });
   try {
@@ -90,12 +100,13 @@ function printTasks(view: Sourced, limit: number, output: Output): void {
     output.out(`\nestimated time to drain: ${total}`);
   }
   const shown = view.items.slice(0, limit);
+  const now = systemClock.now();
   if (shown.length > 0) {
     output.out(`\nnext ${shown.length} item(s)`);
     output.out(
       table(
         ['loop', 'key', 'priority', 'enqueued', 'claimed by'],
-        shown.map((i) => [i.loop, i.key, i.priority, i.enqueuedAt, i.claimedBy ?? '-']),
+        shown.map((i) => [i.loop, i.key, i.priority, relativeTime(i.enqueuedAt, now), i.claimedBy ?? '-']),
       ),
     );
   }

@@ -31,7 +31,10 @@ export function registerValidate(program: Command, output: Output): void {
         // Whether a token is set, never its value: this output ends up in CI logs and bug reports.
         const { token, ...http } = config.http;
         const summary = { valid: true, file: config.file, store: redactStoreUrl(config.store), http, loops };
-        output.out(JSON.stringify({ ...summary, http: { ...http, tokenSet: token !== '' } }, null, 2));
+        // adminToken: where the instance's token would come from (config, env, local, none).
+        const { tokenSource } = await import('../admin-token.ts');
+        const adminToken = tokenSource(config, process.env);
+        output.out(JSON.stringify({ ...summary, http: { ...http, tokenSet: token !== '', adminToken } }, null, 2));
         return;
       }
       output.out(
