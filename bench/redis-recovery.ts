@@ -37,7 +37,8 @@ import {
 const AUTOLOOP_RECOVERY_MS = 1_000;
 /** BullMQ's default stalledInterval (WorkerOptions), read from bullmq 6.7.0's Worker. */
 const BULLMQ_STALLED_INTERVAL_MS = 30_000;
-const START_TIMEOUT_MS = 30_000;
+/** A child process starting under a machine loaded by others (load 20+ on 2 cores) took over 30 s to be ready. */
+const START_TIMEOUT_MS = 60_000;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** One variant's trials: kill -> the peer's act start, ms (NaN for a trial whose item was never re-run). */

@@ -2,13 +2,11 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { WorkItem } from '../../core/work-item.ts';
-import { GroupCommit } from '../group-commit.ts';
 import {
   type Claim,
   type CycleStore,
   type DocumentStore,
   type EventLog,
-  type Fence,
   type InstanceRegistry,
   type JournalStore,
   type LeaseStore,
@@ -33,17 +31,11 @@ import {
 import { sqliteRateLimitStore } from './sqlite-buckets.ts';
 import { sqliteDocumentStore } from './sqlite-documents.ts';
 import { sqliteInstanceRegistry } from './sqlite-instances.ts';
+import { SqliteItemWrites } from './sqlite-item-writes.ts';
 import { sqliteJournalStore } from './sqlite-journals.ts';
 import { sqliteLeaseStore } from './sqlite-leases.ts';
 import { prepareStateStatements, type StateStatements } from './state-statements.ts';
-import {
-  type EventParams,
-  type ItemResultParams,
-  MIGRATIONS,
-  prepareStatements,
-  type RunStatements,
-  type Statements,
-} from './statements.ts';
+import { type EventParams, MIGRATIONS, prepareStatements, type RunStatements, type Statements } from './statements.ts';
 
 /** Options for {@link SqliteStore.open}. */
 export interface SqliteStoreOptions {
@@ -124,11 +116,13 @@ export class SqliteStore implements Store {
       const events = sql.pruneEvents.run(beforeMs).changes;
       return { cycles, events };
     });
-    this.cycles = this.#cycleStore();
-    this.queue = this.#workQueue();
-    this.events = this.#eventLog();
     const run: RunStatements = (op, fn) => this.#run(op, fn);
-    this.leases = sqliteLeaseStore(db, sql, run);
+    // Completions and lease writes of one event-loop turn share a transaction.
+    const writes = new SqliteItemWrites(db, sql, run);
+    this.cycles = this.#cycleStore();
+    this.queue = this.#workQueue(writes);
+    this.events = this.#eventLog();
+    this.leases = sqliteLeaseStore(writes, run);
     this.instances = sqliteInstanceRegistry(run);
     this.buckets = sqliteRateLimitStore(db, sql, run);
     this.documents = sqliteDocumentStore(db, state, run);
@@ -197,7 +191,7 @@ export class SqliteStore implements Store {
     };
   }
 
-  #workQueue(): WorkQueue {
+  #workQueue(writes: SqliteItemWrites): WorkQueue {
     // JSON is serialised before BEGIN IMMEDIATE, here and in complete and append: the write lock, which
     // other processes wait on, is held only for the SQL.
     const enqueue = this.#db.transaction(
@@ -248,35 +242,6 @@ export class SqliteStore implements Store {
         return fromQueueRow({ ...row, cycle_id: cycleId, claim_owner: claim.owner, claim_until: claim.until });
       }),
     );
-    /** A complete() call, its id parsed (undefined: names no item) and its result serialised. */
-    type Completion = {
-      seq: number | undefined;
-      owner: string;
-      result: ItemResultParams;
-      fence: Fence | undefined;
-      releaseLease: boolean;
-    };
-    // One transaction per batch: each item's delete and its result's insert commit together, so every
-    // complete in the batch is atomic on its own; the results go in one multi-row INSERT, in batch order.
-    // A fence is checked by the delete itself, inside the transaction: no acquire can slip in between.
-    const completeMany = this.#db.transaction((batch: Completion[]) => {
-      const results: ItemResultParams[] = [];
-      const done = batch.map(({ seq, owner, result, fence, releaseLease }) => {
-        if (fence && releaseLease) this.#sql.releaseLease.run(fence.key, owner, fence.token);
-        if (seq === undefined) return false;
-        const deleted = fence
-          ? this.#sql.deleteClaimedFenced.run(seq, owner, fence.token, fence.key)
-          : this.#sql.deleteClaimed.run(seq, owner);
-        if (deleted.changes === 0) return false;
-        results.push(result);
-        return true;
-      });
-      this.#sql.insertItemResults.run(results);
-      return done;
-    });
-    const completions = new GroupCommit<Completion, boolean>((batch) =>
-      this.#run('queue.complete', () => completeMany.immediate(batch)),
-    );
     const extend = this.#db.transaction((ids: readonly string[], owner: string, until: number) => {
       const held: string[] = [];
       for (const id of new Set(ids)) {
@@ -306,7 +271,7 @@ export class SqliteStore implements Store {
           return n === 0 ? [] : claimStale.immediate(loop, cycleId, claim, now, n);
         }),
       complete: async (id, owner, result, fence, options) =>
-        completions.submit(
+        writes.complete(
           // Checked and serialised here, not in the batch: a closed store, or a result that cannot be
           // serialised, rejects this call alone, not every call that shares its commit.
           this.#run('queue.complete', () => ({

@@ -1,0 +1,146 @@
+import type Database from 'better-sqlite3';
+import { GroupCommit } from '../group-commit.ts';
+import type { Fence, Lease } from '../store.ts';
+import type { ItemResultParams, RunStatements, Statements } from './statements.ts';
+
+/** A lease as `acquire` gives it out, naming the owner of the expired lease it took over, if any. */
+export type AcquiredLease = Lease & { tookOverFrom?: string };
+
+/** A `queue.complete` call, its id parsed (undefined: names no item) and its result serialised. */
+export interface Completion {
+  readonly seq: number | undefined;
+  readonly owner: string;
+  readonly result: ItemResultParams;
+  readonly fence: Fence | undefined;
+  readonly releaseLease: boolean;
+}
+
+type ItemWrite =
+  | {
+      readonly op: 'acquire';
+      readonly key: string;
+      readonly owner: string;
+      readonly ttlMs: number;
+      readonly now: number;
+    }
+  | {
+      readonly op: 'renew';
+      readonly key: string;
+      readonly owner: string;
+      readonly token: number;
+      readonly ttlMs: number;
+      readonly now: number;
+    }
+  | { readonly op: 'release'; readonly key: string; readonly owner: string; readonly token: number }
+  | ({ readonly op: 'complete' } & Completion);
+
+type Reply = AcquiredLease | number | boolean | undefined;
+
+/**
+ * The writes every item makes on the SQLite store: take its key's lease,
+ * renew it, store its result (fenced, freeing the lease), free a lease.
+ * Those asked for in one turn of the event loop share one `BEGIN IMMEDIATE`
+ * transaction (group commit, ../group-commit.ts), run in the order asked,
+ * each with its own checks and its own answer: at concurrency N the results
+ * of the items that just finished and the leases of the items that start
+ * next cost one commit together, where a lease store and a queue of their
+ * own would commit twice. The Redis store's `opsBatch` does the same in one
+ * script call (../redis/batch-scripts.ts).
+ *
+ * A failed transaction (a driver error) rejects every call in it, and none
+ * of them wrote anything.
+ *
+ * @example
+ * const writes = new SqliteItemWrites(db, sql, run);
+ * const [lease, stored] = await Promise.all([
+ *   writes.acquire('signals/ETH', owner, 10_000, now),
+ *   writes.complete({ seq, owner, result, fence, releaseLease: true }),
+ * ]); // one transaction
+ */
+export class SqliteItemWrites {
+  readonly #batch: GroupCommit<ItemWrite, Reply>;
+  readonly #run: RunStatements;
+
+  constructor(db: Database.Database, sql: Statements, run: RunStatements) {
+    this.#run = run;
+    const acquire = (key: string, owner: string, ttlMs: number, now: number): AcquiredLease | undefined => {
+      const previous = sql.selectLease.get(key);
+      if (previous && previous.expires_at > now) return undefined;
+      const token = (sql.nextLeaseToken.get(key) as { token: number }).token;
+      const lease: Lease = { key, owner, token, acquiredAt: now, expiresAt: now + ttlMs };
+      sql.writeLease.run(key, owner, token, lease.acquiredAt, lease.expiresAt);
+      return previous ? { ...lease, tookOverFrom: previous.owner } : lease;
+    };
+    // A fence is checked by the delete itself, inside the transaction: no acquire can slip in between.
+    const complete = ({ seq, owner, fence, releaseLease }: Completion): boolean => {
+      if (fence && releaseLease) sql.releaseLease.run(fence.key, owner, fence.token);
+      if (seq === undefined) return false;
+      const deleted = fence
+        ? sql.deleteClaimedFenced.run(seq, owner, fence.token, fence.key)
+        : sql.deleteClaimed.run(seq, owner);
+      return deleted.changes === 1;
+    };
+    const writeMany = db.transaction((batch: ItemWrite[]) => {
+      // The results go in one multi-row INSERT at the end, in the order their items completed.
+      const results: ItemResultParams[] = [];
+      const replies = batch.map((w): Reply => {
+        switch (w.op) {
+          case 'acquire':
+            return acquire(w.key, w.owner, w.ttlMs, w.now);
+          case 'renew': {
+            const expiresAt = w.now + w.ttlMs;
+            const renewed = sql.renewLease.run(expiresAt, w.key, w.owner, w.token, w.now).changes === 1;
+            return renewed ? expiresAt : undefined;
+          }
+          case 'release':
+            return sql.releaseLease.run(w.key, w.owner, w.token).changes === 1;
+          default: {
+            const done = complete(w);
+            if (done) results.push(w.result);
+            return done;
+          }
+        }
+      });
+      sql.insertItemResults.run(results);
+      return replies;
+    });
+    this.#batch = new GroupCommit<ItemWrite, Reply>((batch) => run(opName(batch), () => writeMany.immediate(batch)));
+  }
+
+  /** As `LeaseStore.acquire`. */
+  acquire(key: string, owner: string, ttlMs: number, now: number): Promise<AcquiredLease | undefined> {
+    return this.#submit('leases.acquire', { op: 'acquire', key, owner, ttlMs, now }) as Promise<
+      AcquiredLease | undefined
+    >;
+  }
+
+  /** As `LeaseStore.renew`: the new expiry, or undefined when the lease is lost. */
+  renew(key: string, owner: string, token: number, ttlMs: number, now: number): Promise<number | undefined> {
+    return this.#submit('leases.renew', { op: 'renew', key, owner, token, ttlMs, now }) as Promise<number | undefined>;
+  }
+
+  /** As `LeaseStore.release`. */
+  release(key: string, owner: string, token: number): Promise<boolean> {
+    return this.#submit('leases.release', { op: 'release', key, owner, token }) as Promise<boolean>;
+  }
+
+  /** As `WorkQueue.complete`, its arguments checked and serialised by the caller. */
+  complete(completion: Completion): Promise<boolean> {
+    return this.#submit('queue.complete', { op: 'complete', ...completion }) as Promise<boolean>;
+  }
+
+  #submit(op: string, write: ItemWrite): Promise<Reply> {
+    try {
+      this.#run(op, () => undefined); // a closed store rejects this call at once, not the batch
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#batch.submit(write);
+  }
+}
+
+/** The operation a failed batch is reported as: the one kind it held, or the kinds it mixed. */
+function opName(batch: readonly ItemWrite[]): string {
+  const kinds = [...new Set(batch.map((w) => (w.op === 'complete' ? 'queue.complete' : `leases.${w.op}`)))];
+  return kinds.join('+');
+}
