@@ -27,6 +27,13 @@ export interface HttpOptions {
    * when any instance appends events, so `pollMs` is only the fallback.
    */
   events?: Omit<EventStreamOptions, 'subscribe'>;
+  /**
+   * How often the full `/health` report is computed (store ping, every loop,
+   * every check); requests are served the last report with its `ageMs`.
+   * Default 1000. A change of the runtime's state or of a loop's pause
+   * recomputes it at once.
+   */
+  healthIntervalMs?: number;
 }
 
 export interface RuntimeOptions {
