@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import type { DependencySpec } from '../config/file-schema.ts';
+import type { DependencySpec } from '../config/dependency-schema.ts';
 import type { Logger } from '../core/logger.ts';
 import type { LoopDefinition, ResolvedDependency, ResolvedLoop } from '../core/loop.ts';
 import type { AdminActionGroup } from '../http/admin-actions.ts';

@@ -1,7 +1,7 @@
 import { LeaseManager } from '../leases/lease-manager.ts';
 import type { Runnable } from '../lifecycle/runnable.ts';
 import { EventRecorder } from '../observability/event-recorder.ts';
-import { createMetrics, type RuntimeMetrics } from '../observability/metrics.ts';
+import type { RuntimeMetrics } from '../observability/metrics.ts';
 import { Dependency } from '../policies/dependency.ts';
 import type { Store } from '../storage/store.ts';
 import { httpPart } from './http-part.ts';
@@ -91,7 +91,9 @@ export function runtimeParts(rt: Runtime) {
   };
   const metrics: Runnable = {
     name: 'metrics',
-    start: () => {
+    start: async () => {
+      // Loaded here: importing autoloop does not load prom-client.
+      const { createMetrics } = await import('../observability/metrics.ts');
       state.metrics = createMetrics(bus, {
         processMetrics: options.processMetrics ?? false,
         activeLeases: () => state.leases?.active ?? 0,
