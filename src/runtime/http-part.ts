@@ -29,7 +29,6 @@ export function httpPart(
   return {
     name: 'http',
     start: async () => {
-      computing = health.run(background.signal);
       // Loaded here: a runtime without `http` (a library user's, `autoloop run`) never loads hono.
       const [{ createHttpApp }, { createHttpServer }] = await Promise.all([
         import('../http/routes.ts'),
@@ -74,7 +73,10 @@ export function httpPart(
         },
       );
       server = createHttpServer({ host: settings.host, port: settings.port, app });
-      parts.listening((await server.start()).url);
+      const { url } = await server.start();
+      // Only once listening: a start that fails (port in use) leaves no task behind to keep the process alive.
+      computing = health.run(background.signal);
+      parts.listening(url);
     },
     stop: async () => {
       background.abort();
