@@ -5,7 +5,7 @@ import type { RuntimeMetrics } from '../observability/metrics.ts';
 import { Dependency } from '../policies/dependency.ts';
 import type { Store } from '../storage/store.ts';
 import { httpPart } from './http-part.ts';
-import { Observers } from './observers.ts';
+import type { Observers } from './observers.ts';
 import { OutageStore } from './outage-store.ts';
 import { recoveryParts } from './recovery-parts.ts';
 import type { Runtime } from './runtime.ts';
@@ -123,6 +123,8 @@ export function runtimeParts(rt: Runtime) {
   const observers: Runnable = {
     name: 'observers',
     start: async () => {
+      // Loaded here: importing autoloop does not load the alert rules and webhooks.
+      const { Observers } = await import('./observers.ts');
       state.observers = await Observers.start({
         options: options.observability ?? {},
         bus,
