@@ -4,6 +4,7 @@
 // AUTOLOOP_FROM_SOURCE=1 runs src/ through tsx instead (a checkout's tests do,
 // so they follow src/ without a rebuild); so does a checkout not built yet.
 import { existsSync, readFileSync } from 'node:fs';
+import module from 'node:module';
 
 // `autoloop --version` answers before anything else loads (no CLI parser, no
 // command module): scripts and health checks call it often.
@@ -21,6 +22,11 @@ for (const stream of [process.stdout, process.stderr]) {
     throw error;
   });
 }
+
+// Node 22.1+: V8's code cache for the modules loaded from here on (kept in
+// the OS temp dir, as Node's own CLI tools do), so a command does not compile
+// them again at each start. Node 20 has no such cache and skips this.
+module.enableCompileCache?.();
 
 const compiled = new URL('../dist/cli/main.js', import.meta.url);
 const source = new URL('../src/cli/main.ts', import.meta.url);
