@@ -72,7 +72,12 @@ export function httpPart(
           },
         },
       );
-      server = createHttpServer({ host: settings.host, port: settings.port, app });
+      server = createHttpServer({
+        host: settings.host,
+        port: settings.port,
+        app,
+        ...(settings.replaceFetchGlobals && { replaceFetchGlobals: true }),
+      });
       const { url } = await server.start();
       // Only once listening: a start that fails (port in use) leaves no task behind to keep the process alive.
       computing = health.run(background.signal);

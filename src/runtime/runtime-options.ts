@@ -34,6 +34,14 @@ export interface HttpOptions {
    * recomputes it at once.
    */
   healthIntervalMs?: number;
+  /**
+   * Let the HTTP adapter replace the process-wide `Request` and `Response`
+   * with its own lighter classes, so a response is written without a web
+   * stream per request (several times the requests/s). Only for a process
+   * autoloop owns: `autoloop start` sets it; a runtime embedded in your
+   * process leaves your globals alone (the default, false).
+   */
+  replaceFetchGlobals?: boolean;
 }
 
 export interface RuntimeOptions {

@@ -119,7 +119,9 @@ async function foreground(flags: StartFlags, output: Output): Promise<number> {
     console: !(flags.daemonLog && file),
   });
   const files = claimDaemonFiles(flags, logger);
-  const runtime = createRuntime(runtimeOptionsFromConfig(config, { logger, processMetrics: true }));
+  // The daemon's process is autoloop's own: its HTTP adapter may use its faster Request/Response globals.
+  const http = config.http && { ...config.http, replaceFetchGlobals: true };
+  const runtime = createRuntime(runtimeOptionsFromConfig(config, { logger, processMetrics: true, http }));
   for (const note of config.notes) logger.info(note);
   logRuntimeEvents(runtime, logger);
   const stopped = stopOnSignals(runtime, logger, config.shutdown.graceMs, files.release);
