@@ -1,10 +1,10 @@
 /**
  * The HTTP surface's footprint, in one run, beside a bare fastify +
- * prom-client process (bench/support/fastify-health.ts: `/health` and
+ * prom-client process (bench/support/fastify-health.mjs: `/health` and
  * `/metrics` with prom-client's default metrics, nothing else):
  *
  * - spawn to ready: `node bin/autoloop.js start --foreground --config
- *   autoloop.yaml --store sqlite://<tmp>/s.db --port 0` until its first 200
+ *   <tmp>/autoloop.yaml --store sqlite://<tmp>/s.db --port 0` until its first 200
  *   from `/health/ready` (the URL read from its stderr line `health
  *   http://127.0.0.1:PORT/health`), median of 3, each on a fresh SQLite file;
  *   fastify's spawn to its first 200 from `/health` the same way.
@@ -16,15 +16,15 @@
  *   `/health/live` (no I/O) and `/health` (pings the store, every component),
  *   and fastify's `/health`: p50, p99, requests/s and the ratios.
  *
- * autoloop's bin runs the compiled dist/ on plain node (`npm run build`
- * first), and loads the demo's .ts loop module through tsx on Node 20 (natively
- * from 22.18); fastify's script still runs under `--import tsx`, so the
- * loader's cost is in its figures and not in autoloop's process start. Only loopback traffic. Every child is stopped at the end
- * (SIGTERM, then SIGKILL) and the temp dir removed. The demo config logs to
- * `<project>/.autoloop/autoloop.log` (its `log.file` default); that directory
- * is removed afterwards unless it existed before the run.
+ * Both sides as a user runs them: plain node, no loader. autoloop's bin runs
+ * the compiled dist/ (AUTOLOOP_FROM_SOURCE=0; `npm run build` first) on the
+ * demo config's two loops, written to a temp dir with the prices loop as
+ * plain JavaScript (bench/support/demo-prices.mjs: on Node 20 the demo's .ts
+ * module would load tsx into the process); fastify's server is a plain .mjs.
+ * Only loopback traffic. Every child is stopped at the end (SIGTERM, then
+ * SIGKILL) and the temp dir removed (the config logs into it).
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -53,26 +53,51 @@ async function load(url: string): Promise<Result> {
 
 const mib = (kib: number) => kib / 1024;
 
+/** The demo config (autoloop.yaml) with absolute module and command paths and the prices loop in plain JavaScript. */
+function demoConfig(): string {
+  const prices = join(PROJECT_ROOT, 'bench', 'support', 'demo-prices.mjs');
+  const disk = join(PROJECT_ROOT, 'examples', 'demo', 'bin', 'disk-usage.mjs');
+  return `http: { host: 127.0.0.1, port: 0 }
+shutdown: { grace: 30s }
+retention: 7d
+loops:
+  prices:
+    trigger: { cron: "*/10 * * * * *", timezone: UTC, overlap: skip }
+    observe: ${prices}#observe
+    plan: ${prices}#plan
+    act: ${prices}#act
+    policies: { timeout: 5s, retry: { attempts: 2, backoff: 500ms, maxBackoff: 2s }, concurrency: 10 }
+  disk:
+    trigger: { interval: 15s }
+    items: ["."]
+    act: { command: "node ${disk}", timeout: 10s }
+`;
+}
+
 export async function benchHttpFootprint(): Promise<Record<string, number>> {
   heading(
     `HTTP footprint: \`autoloop start --foreground\`, demo config (2 loops, SQLite), beside bare fastify ${version('fastify')} + prom-client ${version('prom-client')} (default metrics); loopback`,
   );
+  if (!existsSync(join(PROJECT_ROOT, 'dist', 'cli', 'main.js')))
+    throw new Error('bench http footprint: no dist/; run `npm run build` first');
   const dir = mkdtempSync(join(tmpdir(), 'autoloop-bench-http-'));
-  const logDir = join(PROJECT_ROOT, '.autoloop');
-  const logDirExisted = existsSync(logDir);
+  const config = join(dir, 'autoloop.yaml');
+  writeFileSync(config, demoConfig());
   const servers: ServerProcess[] = [];
   const stops: Array<'exited' | 'SIGTERM' | 'SIGKILL'> = [];
   let runs = 0;
   const startAutoloop = () => {
     const sub = join(dir, `run-${runs++}`);
     mkdirSync(sub);
-    const args = ['bin/autoloop.js', 'start', '--foreground', '--config', 'autoloop.yaml'];
-    const server = spawnServer('autoloop', [...args, '--store', `sqlite://${sub}/s.db`, '--port', '0'], PROJECT_ROOT);
+    const args = [join(PROJECT_ROOT, 'bin', 'autoloop.js'), 'start', '--foreground', '--config', config];
+    const server = spawnServer('autoloop', [...args, '--store', `sqlite://${sub}/s.db`, '--port', '0'], dir, {
+      AUTOLOOP_FROM_SOURCE: '0',
+    });
     servers.push(server);
     return server;
   };
   const startFastify = () => {
-    const server = spawnServer('fastify', ['--import', 'tsx', 'bench/support/fastify-health.ts'], PROJECT_ROOT);
+    const server = spawnServer('fastify', ['bench/support/fastify-health.mjs'], PROJECT_ROOT);
     servers.push(server);
     return server;
   };
@@ -161,7 +186,6 @@ export async function benchHttpFootprint(): Promise<Record<string, number>> {
   } finally {
     await Promise.all(servers.map((s) => stopServer(s)));
     rmSync(dir, { recursive: true, force: true });
-    if (!logDirExisted) rmSync(logDir, { recursive: true, force: true });
   }
 }
 

@@ -46,7 +46,10 @@ async function wall(args: string[], cwd: string): Promise<number> {
   const samples: number[] = [];
   for (let i = 0; i < RUNS; i += 1) {
     const started = now();
-    await run(process.execPath, args, { cwd, env: { ...process.env, AUTOLOOP_FROM_SOURCE: '0' } }).catch(() => {});
+    await run(process.execPath, args, {
+      cwd,
+      env: { ...process.env, NODE_OPTIONS: '', AUTOLOOP_FROM_SOURCE: '0' },
+    }).catch(() => {});
     samples.push(now() - started);
   }
   return median(samples);

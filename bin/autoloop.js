@@ -3,7 +3,17 @@
 // `npm ci` runs in a checkout), on plain node: no TypeScript compile at start.
 // AUTOLOOP_FROM_SOURCE=1 runs src/ through tsx instead (a checkout's tests do,
 // so they follow src/ without a rebuild); so does a checkout not built yet.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import module from 'node:module';
+
+// `autoloop --version` answers before anything else loads (no CLI parser, no
+// command module): scripts and health checks call it often.
+const args = process.argv.slice(2);
+if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  process.stdout.write(`${pkg.version}\n`);
+  process.exit(0);
+}
 
 // `autoloop cycles x | head`: a reader that went away is not an error.
 for (const stream of [process.stdout, process.stderr]) {
@@ -12,6 +22,11 @@ for (const stream of [process.stdout, process.stderr]) {
     throw error;
   });
 }
+
+// Node 22.1+: V8's code cache for the modules loaded from here on (kept in
+// the OS temp dir, as Node's own CLI tools do), so a command does not compile
+// them again at each start. Node 20 has no such cache and skips this.
+module.enableCompileCache?.();
 
 const compiled = new URL('../dist/cli/main.js', import.meta.url);
 const source = new URL('../src/cli/main.ts', import.meta.url);
@@ -24,4 +39,4 @@ if (fromSource) {
   esm.register();
 }
 const { main } = await import(fromSource ? source.href : compiled.href);
-process.exitCode = await main(process.argv.slice(2));
+process.exitCode = await main(args);

@@ -102,8 +102,8 @@ describe('the packed package, installed as a dependency', { concurrency: true },
     for (const file of ['src', 'test', 'bench', '.ci', 'dist/index.js.map']) {
       assert.ok(!existsSync(join(installed, file)), `${file} is not shipped`);
     }
-    // Loaded on use only, so not installed with --omit=optional: better-sqlite3 (optional), ioredis, openai, tsx (optional peers).
-    for (const name of ['better-sqlite3', 'ioredis', 'openai', 'trading-signals', 'tsx']) {
+    // Loaded on use only, so not installed with --omit=optional: better-sqlite3 (optional), ioredis, openai, the S3 client, tsx (optional peers).
+    for (const name of ['better-sqlite3', 'ioredis', 'openai', 'trading-signals', 'tsx', '@aws-sdk/client-s3']) {
       assert.ok(!existsSync(join(project, 'node_modules', name)), `${name} is not installed`);
     }
   });

@@ -24,13 +24,22 @@ export interface ServerProcess {
 
 const HEALTH_LINE = /\bhealth (http:\/\/[^\s,]+)\/health\b/;
 
-/** Spawns `node <args>` in `cwd`; stdout is discarded (autoloop's log lines), stderr kept. */
-export function spawnServer(name: string, args: string[], cwd: string): ServerProcess {
+/**
+ * Spawns `node <args>` in `cwd` (plain node: the bench's own `--import tsx`
+ * is not passed on, and NODE_OPTIONS is cleared); stdout is discarded
+ * (autoloop's log lines), stderr kept.
+ */
+export function spawnServer(
+  name: string,
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): ServerProcess {
   const spawnedAt = now();
   const proc = spawn(process.execPath, args, {
     cwd,
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...process.env, NODE_OPTIONS: '', NO_COLOR: '1', ...env },
   });
   let stderr = '';
   let running = true;

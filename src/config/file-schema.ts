@@ -3,8 +3,9 @@
  * durations in ms; module references parsed but not yet imported).
  */
 import { z } from 'zod';
-import { LOOP_DEFAULTS, type LoopDefinition, type ResolvedDependency } from '../core/loop.ts';
+import type { LoopDefinition } from '../core/loop.ts';
 import { backupSchema } from './backup-schema.ts';
+import { dependencySchema } from './dependency-schema.ts';
 import { observabilityShape } from './observability-schema.ts';
 import { durationMs, loopNameSchema, policiesSchema, publishSchema, triggerSchema } from './schema.ts';
 import { servicesSchema } from './services-schema.ts';
@@ -92,48 +93,6 @@ export type FileLoop = z.output<typeof fileLoopSchema>;
 
 const STORE_EXPECTED = 'a store URL like "sqlite://./.autoloop/state.db", "redis://localhost:6379/0" or "memory://"';
 
-export const dependencySchema = z.strictObject({
-  breaker: z
-    .strictObject({
-      failureThreshold: z.number().int().min(1).optional(),
-      recoveryTimeout: durationMs({ minMs: 1 }).optional(),
-      halfOpenMaxCalls: z.number().int().min(1).optional(),
-      successThreshold: z.number().int().min(1).optional(),
-    })
-    .optional(),
-  rateLimit: z
-    .strictObject({
-      requests: z.number().int().min(1),
-      per: durationMs({ minMs: 1 }),
-      shared: z.boolean().optional(),
-    })
-    .optional(),
-});
-
-/** `dependencies.<name>` after validation, with the seed's breaker defaults. */
-export function resolveDependency(name: string, input: z.output<typeof dependencySchema>): ResolvedDependency {
-  const d = LOOP_DEFAULTS.breaker;
-  const b = input.breaker;
-  return Object.freeze({
-    name,
-    breaker: b
-      ? Object.freeze({
-          failureThreshold: b.failureThreshold ?? d.failureThreshold,
-          recoveryTimeoutMs: b.recoveryTimeout ?? d.recoveryTimeoutMs,
-          halfOpenMaxCalls: b.halfOpenMaxCalls ?? d.halfOpenMaxCalls,
-          successThreshold: b.successThreshold ?? d.successThreshold,
-        })
-      : null,
-    rateLimit: input.rateLimit
-      ? Object.freeze({
-          requests: input.rateLimit.requests,
-          perMs: input.rateLimit.per,
-          shared: input.rateLimit.shared ?? true,
-        })
-      : null,
-  });
-}
-
 const settingsShape = {
   store: z
     .string({ error: STORE_EXPECTED })
@@ -204,6 +163,3 @@ export const moduleConfigSchema = z.strictObject(
 );
 
 export type FileSettings = Omit<z.output<typeof fileConfigSchema>, 'loops'>;
-
-/** A dependency as a TypeScript user declares it in `createRuntime({ dependencies })`. */
-export type DependencySpec = z.input<typeof dependencySchema>;

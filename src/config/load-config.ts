@@ -17,7 +17,8 @@ import { recipeRegistry } from '../recipes/registry.ts';
 import type { ServiceSpec } from '../supervisor/service-spec.ts';
 import { resolveBackup } from './backup-schema.ts';
 import { ConfigError, type ConfigIssue, formatPath } from './config-error.ts';
-import { type FileSettings, fileConfigSchema, moduleConfigSchema, resolveDependency } from './file-schema.ts';
+import { resolveDependency } from './dependency-schema.ts';
+import { type FileSettings, fileConfigSchema, moduleConfigSchema } from './file-schema.ts';
 import { importModule } from './import-module.ts';
 import { coerceSubstituted, type Env, type Substitution } from './interpolate.ts';
 import {

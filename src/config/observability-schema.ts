@@ -19,7 +19,8 @@ import {
   METRIC_NAME,
   parseMatcher,
 } from '../observability/alerts/alert-rule.ts';
-import { LOG_LEVELS, type LogFileOptions, type LogLevel } from '../observability/logging.ts';
+import { LOG_LEVELS, type LogLevel } from '../observability/log-levels.ts';
+import type { LogFileOptions } from '../observability/logging.ts';
 import type { WebhookTarget } from '../observability/webhooks.ts';
 import { SERVICE_EVENT_NAMES } from '../supervisor/service-events.ts';
 import { durationMs } from './schema.ts';

@@ -15,6 +15,7 @@ export function detailedHealth(snapshot: RuntimeSnapshot, health: HealthReport) 
     healthy: health.healthy,
     status: health.status,
     checkedAt: health.checkedAt,
+    ...(health.ageMs !== undefined && { ageMs: health.ageMs }),
     instance: snapshot.owner,
     state: snapshot.state,
     startedAt: snapshot.startedAt,

@@ -9,6 +9,11 @@ import type { HttpSource } from './routes.ts';
  * per named component of `/health` (`/health/store`, `/health/loop:prices`,
  * `/health/breaker:llm_service`, a user's check by its name).
  *
+ * `/health`, its components and `/health/detailed` serve the runtime's last
+ * full report (computed once per interval in the background) with its
+ * `ageMs`; `/health/live` and `/health/ready` are computed per request and
+ * cheap (no loop summaries, no user checks).
+ *
  * Each answers 200 when healthy and 503 otherwise, so probes need not parse
  * the body; a source that throws, or a report that is not explicitly
  * `healthy: true`, is unhealthy (probes fail closed).
@@ -48,7 +53,8 @@ export function registerHealthRoutes(app: Hono, source: HttpSource, out: Respond
     }
     const healthy = component.healthy === true;
     const status = healthy ? 'healthy' : 'unhealthy';
-    const body = { component: name, status, checkedAt: health.checkedAt, ...component };
+    const age = health.ageMs !== undefined && { ageMs: health.ageMs };
+    const body = { component: name, status, checkedAt: health.checkedAt, ...age, ...component };
     return serialise(c, out, healthy, body);
   });
 }

@@ -15,6 +15,8 @@ export interface HttpServerOptions {
   /** Port to bind; 0 picks a free one (see the address `start` resolves to). */
   port: number;
   app: HttpApp;
+  /** Let the adapter replace the global Request/Response with its faster ones (a process autoloop owns only). Default false. */
+  replaceFetchGlobals?: boolean;
 }
 
 /** Where the server is listening, with the port actually bound. */
@@ -78,8 +80,8 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
         hostname: host,
         // The adapter's default swaps the process-wide Request and Response
         // globals for its own; a runtime embedded in a user's process must
-        // not change what their code sees.
-        overrideGlobalObjects: false,
+        // not change what their code sees, so only a process autoloop owns does.
+        overrideGlobalObjects: options.replaceFetchGlobals === true,
       }) as Server;
       server = s;
       const onError = (error: NodeJS.ErrnoException) => {

@@ -5,8 +5,9 @@ import pino, { type DestinationStream, type LevelWithSilent, type Logger as Pino
 import { createStream, type RotatingFileStream } from 'rotating-file-stream';
 import type { Clock } from '../time/clock.ts';
 
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+import { LOG_LEVELS, type LogLevel } from './log-levels.ts';
+
+export { LOG_LEVELS, type LogLevel } from './log-levels.ts';
 
 /** The log file and its rotation (`log.file` and `log.rotate` in the config). */
 export interface LogFileOptions {

@@ -16,6 +16,8 @@ export interface HealthReport {
   status: 'healthy' | 'unhealthy';
   /** ISO time the report was made (runtime clock). */
   checkedAt: string;
+  /** Set when served from the HTTP surface's cache: milliseconds since the report was computed. */
+  ageMs?: number;
   components: Record<string, ComponentHealth>;
 }
 

@@ -3,6 +3,7 @@ import type { Runnable } from '../lifecycle/runnable.ts';
 import type { RuntimeMetrics } from '../observability/metrics.ts';
 import type { EventFanout } from './event-fanout.ts';
 import { healthReport } from './health.ts';
+import { HealthCache } from './health-cache.ts';
 import type { Runtime } from './runtime.ts';
 import type { HttpOptions } from './runtime-options.ts';
 
@@ -17,6 +18,14 @@ export function httpPart(
   parts: { metrics: () => RuntimeMetrics; fanout: () => EventFanout | null; listening: (url: string) => void },
 ): Runnable {
   let server: ReturnType<typeof createHttpServer> | null = null;
+  const health = new HealthCache({
+    compute: () => rt.health(),
+    clock: rt.clock,
+    intervalMs: settings.healthIntervalMs ?? DEFAULT_HEALTH_INTERVAL_MS,
+    version: () => `${rt.state} ${[...rt.loops.slots].map(([name, slot]) => (slot.runner.paused ? name : '')).join()}`,
+  });
+  const background = new AbortController();
+  let computing: Promise<void> = Promise.resolve();
   return {
     name: 'http',
     start: async () => {
@@ -28,7 +37,7 @@ export function httpPart(
       const fanout = parts.fanout();
       const app = createHttpApp(
         {
-          health: () => rt.health(),
+          health: () => health.read(),
           ready: () => rt.ready(),
           live: () => healthReport({ process: { healthy: true, state: rt.state } }, rt.clock.now()),
           metrics: async () => {
@@ -67,9 +76,22 @@ export function httpPart(
           },
         },
       );
-      server = createHttpServer({ host: settings.host, port: settings.port, app });
-      parts.listening((await server.start()).url);
+      server = createHttpServer({
+        host: settings.host,
+        port: settings.port,
+        app,
+        ...(settings.replaceFetchGlobals && { replaceFetchGlobals: true }),
+      });
+      const { url } = await server.start();
+      // Only once listening: a start that fails (port in use) leaves no task behind to keep the process alive.
+      computing = health.run(background.signal);
+      parts.listening(url);
     },
-    stop: () => server?.stop(),
+    stop: async () => {
+      background.abort();
+      await Promise.all([server?.stop(), computing]);
+    },
   };
 }
+
+const DEFAULT_HEALTH_INTERVAL_MS = 1_000;

@@ -1,5 +1,4 @@
-import { resolveDependencies } from '../config/define-loop.ts';
-import type { DependencySpec } from '../config/file-schema.ts';
+import { type DependencySpec, resolveDependencies } from '../config/dependency-schema.ts';
 import { resolveLoop } from '../config/resolve-loop.ts';
 import { AutoloopError } from '../core/errors.ts';
 import type { LoopDefinition, ResolvedDependency, ResolvedLoop } from '../core/loop.ts';

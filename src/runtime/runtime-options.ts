@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import type { DependencySpec } from '../config/file-schema.ts';
+import type { DependencySpec } from '../config/dependency-schema.ts';
 import type { Logger } from '../core/logger.ts';
 import type { LoopDefinition, ResolvedDependency, ResolvedLoop } from '../core/loop.ts';
 import type { AdminActionGroup } from '../http/admin-actions.ts';
@@ -27,6 +27,21 @@ export interface HttpOptions {
    * when any instance appends events, so `pollMs` is only the fallback.
    */
   events?: Omit<EventStreamOptions, 'subscribe'>;
+  /**
+   * How often the full `/health` report is computed (store ping, every loop,
+   * every check); requests are served the last report with its `ageMs`.
+   * Default 1000. A change of the runtime's state or of a loop's pause
+   * recomputes it at once.
+   */
+  healthIntervalMs?: number;
+  /**
+   * Let the HTTP adapter replace the process-wide `Request` and `Response`
+   * with its own lighter classes, so a response is written without a web
+   * stream per request (several times the requests/s). Only for a process
+   * autoloop owns: `autoloop start` sets it; a runtime embedded in your
+   * process leaves your globals alone (the default, false).
+   */
+  replaceFetchGlobals?: boolean;
 }
 
 export interface RuntimeOptions {

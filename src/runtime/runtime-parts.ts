@@ -1,11 +1,11 @@
 import { LeaseManager } from '../leases/lease-manager.ts';
 import type { Runnable } from '../lifecycle/runnable.ts';
 import { EventRecorder } from '../observability/event-recorder.ts';
-import { createMetrics, type RuntimeMetrics } from '../observability/metrics.ts';
+import type { RuntimeMetrics } from '../observability/metrics.ts';
 import { Dependency } from '../policies/dependency.ts';
 import type { Store } from '../storage/store.ts';
 import { httpPart } from './http-part.ts';
-import { Observers } from './observers.ts';
+import type { Observers } from './observers.ts';
 import { OutageStore } from './outage-store.ts';
 import { recoveryParts } from './recovery-parts.ts';
 import type { Runtime } from './runtime.ts';
@@ -91,7 +91,9 @@ export function runtimeParts(rt: Runtime) {
   };
   const metrics: Runnable = {
     name: 'metrics',
-    start: () => {
+    start: async () => {
+      // Loaded here: importing autoloop does not load prom-client.
+      const { createMetrics } = await import('../observability/metrics.ts');
       state.metrics = createMetrics(bus, {
         processMetrics: options.processMetrics ?? false,
         activeLeases: () => state.leases?.active ?? 0,
@@ -121,6 +123,8 @@ export function runtimeParts(rt: Runtime) {
   const observers: Runnable = {
     name: 'observers',
     start: async () => {
+      // Loaded here: importing autoloop does not load the alert rules and webhooks.
+      const { Observers } = await import('./observers.ts');
       state.observers = await Observers.start({
         options: options.observability ?? {},
         bus,

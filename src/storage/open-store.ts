@@ -1,7 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { loadOptional } from '../core/optional-package.ts';
 import { parseDuration } from '../time/duration.ts';
-import { MemoryStore } from './memory/memory-store.ts';
 import type { RedisStoreOptions } from './redis/redis-store.ts';
 import type { SqliteStoreOptions } from './sqlite/sqlite-store.ts';
 import type { Store } from './store.ts';
@@ -43,7 +42,7 @@ export async function openStore(url: string, options: { cwd?: string } = {}): Pr
   switch (scheme) {
     case 'memory':
       if (rest !== '' || query !== undefined) throw badUrl(url, 'memory:// takes no path or options');
-      return new MemoryStore();
+      return new (await import('./memory/memory-store.ts')).MemoryStore();
     case 'sqlite': {
       const path = sqlitePath(url, rest, options.cwd);
       const storeOptions = sqliteOptions(url, query);

@@ -6,7 +6,7 @@ import { type ProbeResult, probeCommand, probeHttp, probePort } from './probes.t
 import { groupAlive, spawnGroup, stopGroup } from './process-group.ts';
 import { processStartTicks, type TreeUsage } from './process-table.ts';
 import { RestartSchedule } from './restart-schedule.ts';
-import { ServiceLog } from './service-log.ts';
+import type { ServiceLog } from './service-log.ts';
 import type { InstanceRecord } from './service-record.ts';
 import type { ServiceSpec } from './service-spec.ts';
 import './service-events.ts';
@@ -181,6 +181,8 @@ export class ServiceInstance {
    */
   async run(signal: AbortSignal): Promise<void> {
     if (this.#c.spec.logs) {
+      // Loaded on use: only a service with `logs:` needs rotating-file-stream.
+      const { ServiceLog } = await import('./service-log.ts');
       this.#log = new ServiceLog(this.#c.spec.logs, this.#c.index, (error) =>
         this.#c.logger.warn({ err: error, service: this.name }, 'service log file failed; output is dropped'),
       );

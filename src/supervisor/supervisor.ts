@@ -12,7 +12,6 @@ import { systemClock } from '../time/system-clock.ts';
 import { stopOrphans } from './orphans.ts';
 import { readProcessTable, treeUsage } from './process-table.ts';
 import { type InstanceStatus, ServiceInstance } from './service-instance.ts';
-import { registerServiceMetrics } from './service-metrics.ts';
 import { type InstanceRecord, RecordWriter, SERVICES_NAMESPACE } from './service-record.ts';
 import type { MemorySpec, ServiceSpec } from './service-spec.ts';
 
@@ -113,7 +112,11 @@ export class Supervisor {
         this.#build(host, writer, previous);
         await this.#forgetRemoved(host.store(), previous);
         const registry = host.registry();
-        if (registry) metrics = registerServiceMetrics(registry, host.bus, () => this.status().instances);
+        if (registry) {
+          // Loaded here: a config with services does not load prom-client when the runtime is only imported.
+          const { registerServiceMetrics } = await import('./service-metrics.ts');
+          metrics = registerServiceMetrics(registry, host.bus, () => this.status().instances);
+        }
         sampling = this.#sample(sampler.signal);
       },
       stop: async () => {

@@ -133,7 +133,9 @@ async function foreground(flags: StartFlags, output: Output): Promise<number> {
   const files = claimDaemonFiles(flags, logger);
   const withToken =
     admin.token === config.http.token ? config : { ...config, http: { ...config.http, token: admin.token } };
-  const runtime = createRuntime(runtimeOptionsFromConfig(withToken, { logger, processMetrics: true }));
+  // The daemon's process is autoloop's own: its HTTP adapter may use its faster Request/Response globals.
+  const http = withToken.http && { ...withToken.http, replaceFetchGlobals: true };
+  const runtime = createRuntime(runtimeOptionsFromConfig(withToken, { logger, processMetrics: true, http }));
   for (const note of config.notes) logger.info(note);
   logRuntimeEvents(runtime, logger);
   const stopped = stopOnSignals(runtime, logger, config.shutdown.graceMs, files.release);

@@ -1,4 +1,8 @@
+import { loadOptional } from '../../core/optional-package.ts';
 import type { HaveIndex, Inventory, InventoryObject } from './inventory.ts';
+
+/** An optional peer of autoloop: only S3 inventories need it. */
+const S3_PACKAGE = ['@aws-sdk/client-s3@3.1169.0'];
 
 /** `inventory: { s3: ... }` as validated. Credentials come from the AWS SDK's default chain (env, profile, role). */
 export interface S3Settings {
@@ -20,10 +24,11 @@ export function lazyS3Inventory(settings: S3Settings): Inventory {
   let real: Promise<Inventory> | undefined;
   const load = () => {
     real ??= (async () => {
-      const [{ S3Client }, { S3ListingInventory }] = await Promise.all([
-        import('@aws-sdk/client-s3'),
-        import('./s3-listing-inventory.ts'),
-      ]);
+      const [{ S3Client }, { S3ListingInventory }] = await loadOptional(
+        'S3 listing inventories (`inventory: { s3 }`)',
+        S3_PACKAGE,
+        () => Promise.all([import('@aws-sdk/client-s3'), import('./s3-listing-inventory.ts')]),
+      );
       const client = new S3Client({
         region: settings.region ?? 'us-east-1',
         ...(settings.endpoint !== undefined && { endpoint: settings.endpoint }),
@@ -64,10 +69,11 @@ export function lazyS3InventoryReport(settings: S3InventoryReportSettings): Inve
   let real: Promise<Inventory> | undefined;
   const load = () => {
     real ??= (async () => {
-      const [{ S3Client }, { S3InventoryReport }] = await Promise.all([
-        import('@aws-sdk/client-s3'),
-        import('./s3-inventory-report.ts'),
-      ]);
+      const [{ S3Client }, { S3InventoryReport }] = await loadOptional(
+        'S3 Inventory reports (`inventory: { s3Inventory }`)',
+        S3_PACKAGE,
+        () => Promise.all([import('@aws-sdk/client-s3'), import('./s3-inventory-report.ts')]),
+      );
       const client = new S3Client({
         region: settings.region ?? 'us-east-1',
         ...(settings.endpoint !== undefined && { endpoint: settings.endpoint }),

@@ -2,11 +2,12 @@ import { loadOptional } from '../../core/optional-package.ts';
 import type { RecipeEntry } from '../registry.ts';
 
 /**
- * What the recipe's code imports beyond autoloop's own dependencies: the LLM
- * client and the indicator library, optional dependencies of autoloop that
- * only a config with `recipe: signals` needs.
+ * What the recipe's code imports beyond autoloop's own dependencies: the
+ * indicator library, an optional dependency of autoloop that only a config
+ * with `recipe: signals` needs. The LLM client (openai) loads at an LLM
+ * stage's first call (llm-stage.ts), so a config without stages needs none.
  */
-const PACKAGES = ['openai@6.49.0', 'trading-signals@8.3.0'];
+const PACKAGES = ['trading-signals@8.3.0'];
 
 /** The signals recipe as the registry lists it; its code loads on first use. */
 export const signalsEntry: RecipeEntry = {

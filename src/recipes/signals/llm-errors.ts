@@ -5,46 +5,13 @@
  * fix what can be fixed and never carry the API key.
  */
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
-import { AutoloopError, RateLimitedError, TerminalError, TimeoutError } from '../../core/errors.ts';
+import { RateLimitedError, TerminalError, TimeoutError } from '../../core/errors.ts';
 import { parseRetryAfter } from '../../policies/parse-retry-after.ts';
 import { abortReason, type Clock } from '../../time/clock.ts';
+import { type LlmCallSite, LlmUnavailableError } from './llm-call.ts';
 import { LlmOutputError } from './llm-output.ts';
 
-/**
- * The server could not serve the call (5xx, 408, 409, connection refused or
- * reset): retryable, and an outage as far as the breaker is concerned.
- */
-export class LlmUnavailableError extends AutoloopError {
-  override name = 'LlmUnavailableError';
-  constructor(
-    message: string,
-    /** The HTTP status, or undefined when no answer came (connection error). */
-    readonly status?: number,
-  ) {
-    super(message);
-  }
-}
-
-/** How one call ended, as reported to `onCallEnd`. */
-export type LlmCallOutcome =
-  | 'ok'
-  | 'invalid-output'
-  | 'rate-limited'
-  | 'unavailable'
-  | 'timeout'
-  | 'refused'
-  | 'aborted';
-
-/** What the mapping needs to know about the stage that called. */
-export interface LlmCallSite {
-  /** `llm stage "score" (model m at <base URL>)`, already scrubbed. */
-  readonly where: string;
-  readonly timeoutMs: number;
-  /** The pause for a 429 without a usable Retry-After. */
-  readonly defaultRetryAfterMs: number;
-  /** Removes the key from text the server or the network stack produced. */
-  readonly scrub: (text: string) => string;
-}
+export { callOutcome, keyScrubber, type LlmCallOutcome, type LlmCallSite, LlmUnavailableError } from './llm-call.ts';
 
 /**
  * The error the runtime should see for what a call threw. An aborted item
@@ -99,28 +66,6 @@ export function notACompletion(body: unknown, site: LlmCallSite): Error | undefi
   return new TerminalError(
     `${site.where}: expected an OpenAI chat completion (with choices), got ${got}; check that the base URL is the API's (usually ending in /v1)`,
   );
-}
-
-/** The outcome to report for a mapped error. */
-export function callOutcome(error: unknown, itemSignal: AbortSignal): LlmCallOutcome {
-  if (itemSignal.aborted) return 'aborted';
-  if (error instanceof LlmOutputError) return 'invalid-output';
-  if (error instanceof RateLimitedError) return 'rate-limited';
-  if (error instanceof TimeoutError) return 'timeout';
-  if (error instanceof TerminalError) return 'refused';
-  return 'unavailable';
-}
-
-/**
- * Removes the API key from text: the key itself, key-like `sk-...` tokens
- * (servers echo keys masked, `sk-ab***yz`), and URL passwords.
- */
-export function keyScrubber(apiKey: string | undefined): (text: string) => string {
-  return (text) => {
-    let out = text.replace(/\bsk-[\w*-]{3,}/g, 'sk-***');
-    if (apiKey && apiKey.length >= 4) out = out.split(apiKey).join('***');
-    return out.replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^\s/@:]*:[^\s/@]*@/gi, '$1***@');
-  };
 }
 
 function fromStatus(error: APIError, site: LlmCallSite, clock: Clock): Error {

@@ -27,22 +27,16 @@
  * The API key is sent only in the Authorization header: it is never part
  * of an error, and text the server sends back is scrubbed of it.
  */
-import OpenAI, { APIError } from 'openai';
+import type OpenAI from 'openai';
 import { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../../config/config-error.ts';
 import { validate } from '../../config/zod-issues.ts';
 import type { Tick } from '../../core/cycle-record.ts';
-import { TimeoutError } from '../../core/errors.ts';
+import { TerminalError, TimeoutError } from '../../core/errors.ts';
+import { loadOptional, MissingPackageError } from '../../core/optional-package.ts';
 import { type Clock, timeoutSignal } from '../../time/clock.ts';
 import { type Duration, parseDuration } from '../../time/duration.ts';
-import {
-  callOutcome,
-  keyScrubber,
-  type LlmCallOutcome,
-  type LlmCallSite,
-  notACompletion,
-  toRuntimeError,
-} from './llm-errors.ts';
+import { callOutcome, keyScrubber, type LlmCallOutcome, type LlmCallSite } from './llm-call.ts';
 import {
   describeOutputFormat,
   LLM_SIGNAL_SCHEMA,
@@ -222,7 +216,9 @@ export function createLlmStage<T = LlmSignal>(options: LlmStageOptions<T>): LlmS
   return new ChatStage<T>(options, system, user);
 }
 
-export { type LlmCallOutcome, LlmUnavailableError } from './llm-errors.ts';
+export { type LlmCallOutcome, LlmUnavailableError } from './llm-call.ts';
+
+type LlmSdk = typeof import('./llm-sdk.ts');
 
 /** One stage: its client and compiled prompts. */
 class ChatStage<T> implements LlmStage<T> {
@@ -234,7 +230,7 @@ class ChatStage<T> implements LlmStage<T> {
   readonly #format: string;
   readonly #system: PromptTemplate | undefined;
   readonly #user: PromptTemplate;
-  readonly #client: OpenAI;
+  #client: Promise<{ sdk: LlmSdk; client: OpenAI }> | null = null;
   readonly #where: string;
   readonly #site: LlmCallSite;
 
@@ -255,24 +251,43 @@ class ChatStage<T> implements LlmStage<T> {
       defaultRetryAfterMs: parseDuration(options.defaultRetryAfter ?? '5s') as number,
       scrub,
     };
-    this.#client = new OpenAI({
-      baseURL: options.baseURL,
-      // The SDK refuses to start without a key; local servers ignore it.
-      apiKey: options.apiKey ?? 'no-key',
-      // Retries belong to the runtime's retry policy (and its breaker and rate limit), not to the SDK.
-      maxRetries: 0,
-      // A backstop in real time: the stage's own timeout, on its clock, fires first.
-      timeout: Math.ceil(this.timeoutMs) + 1_000,
-      logLevel: 'off',
-      // Nothing from OPENAI_* env variables: the options are the whole config.
-      organization: null,
-      project: null,
-      adminAPIKey: null,
-      webhookSecret: null,
-    });
+  }
+
+  /**
+   * The SDK and this stage's client, loaded at the first call: a missing
+   * openai package fails the call as terminal, naming what to install.
+   */
+  #connect(): Promise<{ sdk: LlmSdk; client: OpenAI }> {
+    const options = this.#o;
+    this.#client ??= loadOptional(`LLM stages (${this.#where})`, ['openai@6.49.0'], () => import('./llm-sdk.ts')).then(
+      (sdk) => {
+        const client = new sdk.OpenAI({
+          baseURL: options.baseURL,
+          // The SDK refuses to start without a key; local servers ignore it.
+          apiKey: options.apiKey ?? 'no-key',
+          // Retries belong to the runtime's retry policy (and its breaker and rate limit), not to the SDK.
+          maxRetries: 0,
+          // A backstop in real time: the stage's own timeout, on its clock, fires first.
+          timeout: Math.ceil(this.timeoutMs) + 1_000,
+          logLevel: 'off',
+          // Nothing from OPENAI_* env variables: the options are the whole config.
+          organization: null,
+          project: null,
+          adminAPIKey: null,
+          webhookSecret: null,
+        });
+        return { sdk, client };
+      },
+      (error: unknown) => {
+        this.#client = null;
+        throw error instanceof MissingPackageError ? new TerminalError(error.message, { cause: error }) : error;
+      },
+    );
+    return this.#client;
   }
 
   async run(input: StageInput, ctx: StageContext): Promise<LlmAnswer<T>> {
+    const { sdk, client } = await this.#connect();
     const values = {
       ...input,
       time: new Date(input.tick.scheduledAt).toISOString(),
@@ -288,7 +303,7 @@ class ChatStage<T> implements LlmStage<T> {
     const started = clock.monotonic();
     let status: number | undefined;
     try {
-      const completion = await this.#client.chat.completions.create(
+      const completion = await client.chat.completions.create(
         {
           model: this.model,
           messages,
@@ -299,7 +314,7 @@ class ChatStage<T> implements LlmStage<T> {
         { signal: call.signal },
       );
       status = 200;
-      const value = this.#read(completion);
+      const value = this.#read(completion, sdk);
       const latencyMs = clock.monotonic() - started;
       this.#report('ok', latencyMs, status);
       const usage = completion.usage
@@ -307,8 +322,8 @@ class ChatStage<T> implements LlmStage<T> {
         : undefined;
       return { value, model: completion.model || this.model, latencyMs, ...(usage ? { usage } : {}) };
     } catch (error) {
-      const mapped = toRuntimeError(error, this.#site, { item: ctx.signal, call: call.signal }, clock);
-      if (error instanceof APIError && typeof error.status === 'number') status = error.status;
+      const mapped = sdk.toRuntimeError(error, this.#site, { item: ctx.signal, call: call.signal }, clock);
+      if (error instanceof sdk.APIError && typeof error.status === 'number') status = error.status;
       this.#report(callOutcome(mapped, ctx.signal), clock.monotonic() - started, status);
       throw mapped;
     } finally {
@@ -317,8 +332,8 @@ class ChatStage<T> implements LlmStage<T> {
   }
 
   /** The validated answer of a completion; an LlmOutputError when it has none. */
-  #read(completion: OpenAI.Chat.Completions.ChatCompletion): T {
-    const notOne = notACompletion(completion, this.#site);
+  #read(completion: OpenAI.Chat.Completions.ChatCompletion, sdk: LlmSdk): T {
+    const notOne = sdk.notACompletion(completion, this.#site);
     if (notOne) throw notOne;
     const choice = completion.choices[0];
     const content = choice?.message?.content ?? '';

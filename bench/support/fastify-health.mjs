@@ -2,7 +2,10 @@
  * The bare baseline for bench/http-footprint.ts: fastify serving `/health`
  * and `/metrics` (prom-client's default process metrics), nothing else.
  *
- *   node --import tsx bench/support/fastify-health.ts
+ *   node bench/support/fastify-health.mjs
+ *
+ * Plain JavaScript on plain node, as autoloop's side runs its compiled dist/:
+ * no loader in either process's figures.
  *
  * Listens on 127.0.0.1 on a free port and prints, on stderr, a line in the
  * shape `autoloop start` prints: `fastify: health http://127.0.0.1:PORT/health, metrics ...`.

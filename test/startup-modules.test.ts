@@ -1,0 +1,110 @@
+/**
+ * What a start loads, seen from the module loader (a resolve hook registered
+ * with --import that appends every resolved URL to a file): `--version`
+ * loads nothing of the CLI, `status` only its own command, and
+ * `import('autoloop')` none of the packages a feature loads on use.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { autoloop } from './support/cli.ts';
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ON_USE_PACKAGES = [
+  'prom-client',
+  'pino',
+  'rotating-file-stream',
+  'hono',
+  '@hono/node-server',
+  'openai',
+  '@aws-sdk/client-s3',
+  'ioredis',
+  'better-sqlite3',
+  '@opentelemetry/api',
+  'trading-signals',
+  'yaml',
+];
+
+describe('start-up: what each entry point loads', () => {
+  let dir: string;
+  let logFile: string;
+  let register: string;
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'autoloop-startup-'));
+    logFile = join(dir, 'resolved.log');
+    writeFileSync(
+      join(dir, 'hooks.mjs'),
+      `import { appendFileSync } from 'node:fs';
+export async function resolve(specifier, context, next) {
+  const resolved = await next(specifier, context);
+  appendFileSync(process.env.AUTOLOOP_TEST_RESOLVED, resolved.url + '\\n');
+  return resolved;
+}
+`,
+    );
+    register = join(dir, 'register.mjs');
+    writeFileSync(register, `import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);\n`);
+    writeFileSync(join(dir, 'act.mjs'), 'export const act = () => 1;\n');
+    writeFileSync(
+      join(dir, 'autoloop.yaml'),
+      'store: memory://\nloops:\n  one:\n    trigger: { manual: true }\n    items: [a]\n    act: ./act.mjs#act\n',
+    );
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const env = () => ({ NODE_OPTIONS: `--import ${pathToFileURL(register).href}`, AUTOLOOP_TEST_RESOLVED: logFile });
+  const resolved = () => {
+    const urls = readFileSync(logFile, 'utf8').split('\n').filter(Boolean);
+    writeFileSync(logFile, '');
+    return urls;
+  };
+  const packagesIn = (urls: string[]) =>
+    ON_USE_PACKAGES.filter((name) => urls.some((url) => url.includes(`/node_modules/${name}/`)));
+
+  it('--version prints the package version and loads no CLI module and no CLI parser', async () => {
+    writeFileSync(logFile, '');
+    const r = await autoloop(['--version'], { cwd: dir, env: env() });
+    assert.equal(r.code, 0, r.stderr);
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    assert.equal(r.stdout.trim(), pkg.version);
+    const urls = resolved();
+    assert.ok(urls.length > 0, 'the hook saw the bin start');
+    assert.deepEqual(
+      urls.filter((url) => url.includes('/cli/') || url.includes('/node_modules/commander/')),
+      [],
+    );
+  });
+
+  it('status with nothing running loads its own command only, and none of the on-use packages but the config parser', async () => {
+    writeFileSync(logFile, '');
+    const r = await autoloop(['status'], { cwd: dir, env: env() });
+    assert.equal(r.code, 1, 'nothing runs');
+    assert.match(r.stdout, /no daemon running here/);
+    const urls = resolved();
+    const commands = urls.flatMap((url) => /\/cli\/commands\/([\w-]+)\./.exec(url)?.[1] ?? []);
+    assert.deepEqual([...new Set(commands)], ['status']);
+    assert.deepEqual(packagesIn(urls), ['yaml'], 'the YAML parser reads the config; nothing else loads');
+  });
+
+  it("import('autoloop') loads none of the packages a feature loads on use", async () => {
+    writeFileSync(logFile, '');
+    const index = pathToFileURL(join(ROOT, 'src', 'index.ts')).href;
+    await run(process.execPath, ['--import', 'tsx', '-e', `await import(${JSON.stringify(index)})`], {
+      cwd: ROOT,
+      env: { ...process.env, ...env() },
+    });
+    const urls = resolved();
+    assert.ok(
+      urls.some((url) => url.endsWith('/src/index.ts')),
+      'the hook saw the import',
+    );
+    assert.deepEqual(packagesIn(urls), []);
+  });
+});
