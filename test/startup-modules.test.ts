@@ -86,7 +86,7 @@ export async function resolve(specifier, context, next) {
     writeFileSync(logFile, '');
     const r = await autoloop(['status'], { cwd: dir, env: env() });
     assert.equal(r.code, 1, 'nothing runs');
-    assert.match(r.stdout, /no daemon running here/);
+    assert.match(r.stdout, /no instance running here/);
     const urls = resolved();
     const commands = urls.flatMap((url) => /\/cli\/commands\/([\w-]+)\./.exec(url)?.[1] ?? []);
     assert.deepEqual([...new Set(commands)], ['status']);
