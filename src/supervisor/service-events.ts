@@ -8,6 +8,10 @@ declare module '../observability/events.ts' {
   interface EventMap {
     'service.started': { service: string; instance: number; pid: number; restarts: number };
     'service.ready': { service: string; instance: number; pid: number; afterMs: number };
+    /** Its `ready:` check did not pass within `ready.timeout`: it is restarted, and its dependents keep waiting. */
+    'service.not_ready': { service: string; instance: number; pid: number; timeoutMs: number };
+    /** Held back (nothing spawned) until every instance of the services it `dependsOn` was ready. */
+    'service.waiting': { service: string; instance: number; dependsOn: string[] };
     'service.exited': {
       service: string;
       instance: number;
@@ -40,6 +44,8 @@ declare module '../observability/events.ts' {
 export const SERVICE_EVENT_NAMES = [
   'service.started',
   'service.ready',
+  'service.not_ready',
+  'service.waiting',
   'service.exited',
   'service.restarting',
   'service.stopped',

@@ -14,7 +14,8 @@ import './service-events.ts';
 /**
  * One copy of a service, kept running. States (one small method per move):
  *
- *   idle ──run──▶ starting ──ready──▶ running
+ *   idle ──run──▶ (waiting ──dependencies ready──▶) starting ──ready──▶ running
+ *   starting ──ready.timeout──▶ stopping (restart at once; `service.not_ready`)
  *   starting|running ──exit──────────────▶ (schedule) ─┬─▶ backoff ──delay──▶ starting
  *   starting|running ──memory|health|restart──▶ stopping ─exit─┘ (requested: no delay)
  *                                                       └─▶ stopped (policy, limit with onLimit: stop, operator stop)
@@ -27,6 +28,7 @@ import './service-events.ts';
  */
 export type InstanceState =
   | { readonly kind: 'idle' }
+  | { readonly kind: 'waiting'; readonly dependsOn: readonly string[] }
   | { readonly kind: 'starting'; readonly pid: number; readonly startedAt: number }
   | { readonly kind: 'running'; readonly pid: number; readonly startedAt: number; readonly readyAt: number }
   | { readonly kind: 'stopping'; readonly pid: number; readonly startedAt: number; readonly reason: string }
@@ -49,6 +51,18 @@ export interface InstanceContext {
   /** The record a previous supervisor left (restart count, backoff position). */
   readonly previous?: InstanceRecord | undefined;
   readonly host: string;
+}
+
+/**
+ * What an instance waits for before its first start: the services it
+ * `dependsOn`, until every instance of them was ready once.
+ */
+export interface DependencyGate {
+  readonly dependsOn: readonly string[];
+  /** True once every instance of the dependencies was ready. */
+  open(): boolean;
+  /** Resolves when {@link open} turns true. */
+  readonly ready: Promise<void>;
 }
 
 /** The last exit, for status and the store. */
@@ -174,12 +188,29 @@ export class ServiceInstance {
     return this.#firstReady.promise;
   }
 
+  /** Whether the instance was ready at least once. */
+  get wasReady(): boolean {
+    return this.#firstReady.settled;
+  }
+
   /**
    * Keeps the instance running until `signal` aborts, then stops its group
    * (the stop signal, SIGKILL at the kill timeout, or at once when the
-   * deadline passed to {@link setDeadline} aborts).
+   * deadline passed to {@link setDeadline} aborts). With a `gate`, nothing
+   * is spawned until the gate opens (the services it depends on are ready).
    */
-  async run(signal: AbortSignal): Promise<void> {
+  async run(signal: AbortSignal, gate?: DependencyGate): Promise<void> {
+    if (gate && !gate.open()) {
+      this.#enter({ kind: 'waiting', dependsOn: gate.dependsOn });
+      this.#c.emit('service.waiting', { service: this.name, instance: this.index, dependsOn: [...gate.dependsOn] });
+      const stop = whenAborted(signal);
+      await Promise.race([gate.ready, stop.promise]);
+      stop.dispose();
+      if (signal.aborted) {
+        this.#enter({ kind: 'stopped', reason: 'supervisor stopped' });
+        return;
+      }
+    }
     if (this.#c.spec.logs) {
       this.#log = new ServiceLog(this.#c.spec.logs, this.#c.index, (error) =>
         this.#c.logger.warn({ err: error, service: this.name }, 'service log file failed; output is dropped'),
@@ -463,6 +494,12 @@ export class ServiceInstance {
       const ok = await this.#waitReady(run, ready);
       if (signal.aborted) return;
       if (!ok) {
+        this.#c.emit('service.not_ready', {
+          service: this.name,
+          instance: this.index,
+          pid: run.pid,
+          timeoutMs: ready.timeoutMs,
+        });
         run.requested.resolve(`not ready within ${ready.timeoutMs} ms`);
         return;
       }
@@ -573,6 +610,8 @@ function detailOf(state: InstanceState, lastExit: ExitRecord | null): string {
   switch (state.kind) {
     case 'idle':
       return 'not started';
+    case 'waiting':
+      return `waiting until ${state.dependsOn.join(', ')} ${state.dependsOn.length === 1 ? 'is' : 'are'} ready`;
     case 'starting':
       return 'waiting until ready';
     case 'running':

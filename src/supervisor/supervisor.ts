@@ -11,7 +11,7 @@ import type { Clock } from '../time/clock.ts';
 import { systemClock } from '../time/system-clock.ts';
 import { stopOrphans } from './orphans.ts';
 import { readProcessTable, treeUsage } from './process-table.ts';
-import { type InstanceStatus, ServiceInstance } from './service-instance.ts';
+import { type DependencyGate, type InstanceStatus, ServiceInstance } from './service-instance.ts';
 import { registerServiceMetrics } from './service-metrics.ts';
 import { type InstanceRecord, RecordWriter, SERVICES_NAMESPACE } from './service-record.ts';
 import type { MemorySpec, ServiceSpec } from './service-spec.ts';
@@ -56,7 +56,9 @@ export interface ServicesStatus {
  * service, each after the services it `dependsOn`; the runtime starts them
  * after its HTTP server and before the loops, and stops them after the
  * loops drained, in reverse. A service's start resolves when every instance
- * is ready (or its `ready.timeout` passed: logged, and it keeps trying).
+ * is ready (or its `ready.timeout` passed: logged, and it is restarted). A
+ * service spawns nothing until every instance of the services it
+ * `dependsOn` was ready (state `waiting`), however long that takes.
  *
  * @example
  * const supervisor = new Supervisor({ services: config.services, logger });
@@ -267,11 +269,19 @@ export class Supervisor {
       after: ['supervisor', ...spec.dependsOn.map((d) => `service:${d}`)],
       start: async (signal) => {
         const list = this.#instances.get(spec.name) ?? [];
+        const gate = this.#gate(spec);
         runs = list.map((instance) =>
-          instance.run(controller.signal).catch((error) => {
+          instance.run(controller.signal, gate).catch((error) => {
             this.#logger.error({ err: error, service: spec.name }, 'service instance loop failed');
           }),
         );
+        if (!gate.open()) {
+          this.#logger.warn(
+            { service: spec.name, dependsOn: spec.dependsOn },
+            'service held back until the services it depends on are ready',
+          );
+          return;
+        }
         await this.#awaitReady(spec, list, signal);
       },
       stop: async (deadline) => {
@@ -283,7 +293,23 @@ export class Supervisor {
     };
   }
 
-  /** Dependents wait until every instance is ready, at most `ready.timeout` (then a warning; it keeps trying). */
+  /** Opens once every instance of every service `spec` depends on was ready. */
+  #gate(spec: ServiceSpec): DependencyGate {
+    const deps = spec.dependsOn.flatMap((name) => this.#instances.get(name) ?? []);
+    return {
+      dependsOn: spec.dependsOn,
+      open: () => deps.every((i) => i.wasReady),
+      ready: Promise.all(deps.map((i) => i.whenReady())).then(() => {}),
+    };
+  }
+
+  /**
+   * The start of a service with a `ready:` check resolves once every
+   * instance is ready, or at its `ready.timeout` (a warning; the instance
+   * is restarted and its dependents stay held back until it is ready), so
+   * a service that never gets ready does not hold up the rest of the
+   * daemon: only what depends on it.
+   */
   async #awaitReady(spec: ServiceSpec, list: readonly ServiceInstance[], signal: AbortSignal): Promise<void> {
     if (!spec.ready) return;
     const timeoutMs = spec.ready.timeoutMs;
@@ -299,7 +325,7 @@ export class Supervisor {
       if (!(await Promise.race([ready, timeout]))) {
         this.#logger.warn(
           { service: spec.name, timeoutMs },
-          'service not ready within its ready.timeout; starting its dependents anyway (it keeps restarting)',
+          'service not ready within its ready.timeout; it is restarted, and the services that depend on it wait until it is ready',
         );
       }
     } finally {
