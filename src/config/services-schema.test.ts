@@ -131,6 +131,21 @@ services:
     assert.match(lines.join('\n'), /services\.a.*killTimout/);
   });
 
+  it('hang.silentFor becomes silentForMs; too short or misspelt is an error at its path', async () => {
+    const config = await parse(
+      'loops: {}\nservices:\n  a: { command: x, hang: { silentFor: 5m } }\n  b: { command: x }\n',
+    );
+    assert.deepEqual(config.services[0]?.hang, { silentForMs: 300_000 });
+    assert.equal(config.services[1]?.hang, null);
+    const text = (
+      await messages(
+        'loops: {}\nservices:\n  a: { command: x, hang: { silentFor: 10ms } }\n  b: { command: x, hang: { silent: 5m } }\n',
+      )
+    ).join('\n');
+    assert.match(text, /services\.a\.hang\.silentFor: expected/);
+    assert.match(text, /services\.b\.hang.*silent/);
+  });
+
   it('parseSize reads bytes, binary units and percents', () => {
     assert.deepEqual(parseSize('512MB'), { bytes: 512 * 1024 ** 2 });
     assert.deepEqual(parseSize('1.5G'), { bytes: 1.5 * 1024 ** 3 });

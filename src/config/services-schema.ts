@@ -157,6 +157,7 @@ export const serviceSchema = z.strictObject({
     .prefault({}),
   health: healthSchema.optional(),
   logs: logsSchema.prefault({}),
+  hang: z.strictObject({ silentFor: durationMs({ minMs: 100 }) }).optional(),
 });
 
 /** `services:`: names (like loop names) to services; each `dependsOn` must name another, without cycles. */
@@ -246,6 +247,7 @@ function resolveService(name: string, s: FileService, dir: string): ServiceSpec 
             keep: s.logs.keep,
             interval: s.logs.interval === false ? null : s.logs.interval.trim(),
           }),
+    hang: s.hang ? Object.freeze({ silentForMs: s.hang.silentFor }) : null,
   });
 }
 

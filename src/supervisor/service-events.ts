@@ -32,6 +32,8 @@ declare module '../observability/events.ts' {
       limitBytes: number;
       samples: number;
     };
+    /** No output for `hang.silentFor`: it is restarted. */
+    'service.hung': { service: string; instance: number; pid: number; silentMs: number };
     'service.health_failed': { service: string; instance: number; failures: number; threshold: number; detail: string };
     'service.failing': { service: string; instance: number; restarts: number; windowMs: number };
     'service.recovered': { service: string; instance: number };
@@ -50,6 +52,7 @@ export const SERVICE_EVENT_NAMES = [
   'service.restarting',
   'service.stopped',
   'service.memory_limit',
+  'service.hung',
   'service.health_failed',
   'service.failing',
   'service.recovered',

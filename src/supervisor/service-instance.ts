@@ -9,6 +9,7 @@ import { RestartSchedule } from './restart-schedule.ts';
 import { ServiceLog } from './service-log.ts';
 import type { InstanceRecord } from './service-record.ts';
 import type { ServiceSpec } from './service-spec.ts';
+import { SilenceWatch } from './silence-watch.ts';
 import './service-events.ts';
 
 /**
@@ -17,7 +18,7 @@ import './service-events.ts';
  *   idle ──run──▶ (waiting ──dependencies ready──▶) starting ──ready──▶ running
  *   starting ──ready.timeout──▶ stopping (restart at once; `service.not_ready`)
  *   starting|running ──exit──────────────▶ (schedule) ─┬─▶ backoff ──delay──▶ starting
- *   starting|running ──memory|health|restart──▶ stopping ─exit─┘ (requested: no delay)
+ *   starting|running ──memory|health|silence|restart──▶ stopping ─exit─┘ (requested: no delay)
  *                                                       └─▶ stopped (policy, limit with onLimit: stop, operator stop)
  *   any ──shutdown──▶ stopping ──▶ stopped
  *
@@ -101,6 +102,8 @@ interface Run {
   readonly requested: Deferred<string>;
   readonly abort: AbortController;
   logMatched: Deferred<void> | null;
+  /** Set when the service has `hang.silentFor`. */
+  readonly silence: SilenceWatch | null;
   ready: boolean;
 }
 
@@ -402,6 +405,7 @@ export class ServiceInstance {
       requested: deferred<string>(),
       abort: new AbortController(),
       logMatched: spec.ready?.kind === 'log' ? deferred<void>() : null,
+      silence: spec.hang ? new SilenceWatch(clock, spec.hang.silentForMs) : null,
       ready: false,
     };
     this.#run = run;
@@ -417,6 +421,7 @@ export class ServiceInstance {
     });
     const resetTimer = this.#watchUptime(run);
     void this.#readiness(run);
+    void this.#watchSilence(run);
     const stop = whenAborted(signal);
     const first = await Promise.race([
       exited.then(() => null),
@@ -474,6 +479,7 @@ export class ServiceInstance {
   #pipeOutput(run: Run): void {
     const pending = { out: '', err: '' };
     const onData = (stream: 'out' | 'err') => (chunk: Buffer) => {
+      run.silence?.heard();
       this.#log?.write(chunk);
       if (!this.#log) this.#c.logger.debug({ service: this.name, stream }, chunk.toString('utf8').trimEnd());
       const matched = run.logMatched;
@@ -485,6 +491,19 @@ export class ServiceInstance {
     };
     run.child.stdout?.on('data', onData('out'));
     run.child.stderr?.on('data', onData('err'));
+  }
+
+  /** `hang.silentFor`: no output that long → `service.hung` and a graceful restart. */
+  async #watchSilence(run: Run): Promise<void> {
+    const silentMs = await run.silence?.watch(run.abort.signal);
+    if (silentMs == null || run.abort.signal.aborted) return;
+    this.#c.emit('service.hung', {
+      service: this.name,
+      instance: this.index,
+      pid: run.pid,
+      silentMs: Math.round(silentMs),
+    });
+    run.requested.resolve(`hung: no output for ${Math.round(silentMs)} ms`);
   }
 
   async #readiness(run: Run): Promise<void> {

@@ -31,6 +31,13 @@ export interface ServiceSpec {
   readonly health: HealthSpec | null;
   /** stdout and stderr to a rotated file; null: to the daemon's log at debug level. */
   readonly logs: LogSpec | null;
+  /** Hung when its output stays silent this long (then restarted); null: silence is fine. */
+  readonly hang: HangSpec | null;
+}
+
+export interface HangSpec {
+  /** No stdout or stderr for this long (from the spawn, or the last output) counts as hung. */
+  readonly silentForMs: number;
 }
 
 export interface RestartSpec {
@@ -117,6 +124,7 @@ export function serviceSpec(input: Partial<ServiceSpec> & Pick<ServiceSpec, 'nam
     memory: null,
     health: null,
     logs: null,
+    hang: null,
     ...input,
   });
 }

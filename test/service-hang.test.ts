@@ -1,0 +1,59 @@
+/**
+ * Hang by silence with real processes: a service whose output stops for
+ * `hang.silentFor` is restarted (`service.hung`), one that keeps talking is
+ * left alone. The timing itself is tested on the virtual clock in
+ * src/supervisor/silence-watch.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { groupAlive } from '../src/supervisor/process-group.ts';
+import { serviceSpec } from '../src/supervisor/service-spec.ts';
+import { ofType, startSupervisor } from './support/supervisor-harness.ts';
+
+describe('hang by silence', { timeout: 60_000 }, () => {
+  it('a service silent for hang.silentFor is restarted; a chatty one is not', async () => {
+    const silentForMs = 2_000;
+    const quiet = serviceSpec({
+      name: 'quiet',
+      argv: ['/bin/sh', '-c', 'for i in 1 2 3 4 5; do echo "tick $i"; sleep 0.1; done; exec sleep 60'],
+      hang: { silentForMs },
+    });
+    const chatty = serviceSpec({
+      name: 'chatty',
+      argv: ['/bin/sh', '-c', 'while true; do echo tick; sleep 0.1; done'],
+      hang: { silentForMs },
+    });
+    const sv = await startSupervisor([quiet, chatty]);
+    try {
+      await sv.waitFor('quiet restarted', (e) =>
+        ofType(e, 'service.started').some((s) => s.data.service === 'quiet' && s.data.restarts === 1),
+      );
+      const hung = ofType(sv.events, 'service.hung');
+      assert.deepEqual(
+        hung.map((e) => e.data.service),
+        ['quiet'],
+        'only the quiet service hung',
+      );
+      const [first, second] = ofType(sv.events, 'service.started').filter((e) => e.data.service === 'quiet');
+      const silentMs = hung[0]?.data.silentMs ?? 0;
+      assert.ok(silentMs >= silentForMs, `silent ${silentMs} ms`);
+      // It printed for about 0.5 s, so the hang cannot be declared before 2 s after the start.
+      const hungAfterMs = (hung[0]?.wallMs ?? 0) - (first?.wallMs ?? 0);
+      assert.ok(hungAfterMs >= silentForMs, `hung ${hungAfterMs} ms after the start`);
+      const exited = ofType(sv.events, 'service.exited').find((e) => e.data.service === 'quiet');
+      assert.match(exited?.data.reason ?? '', /^hung: no output for \d+ ms$/);
+      const restarting = ofType(sv.events, 'service.restarting').find((e) => e.data.service === 'quiet');
+      assert.equal(restarting?.data.delayMs, 0, 'a hang restarts at once');
+      assert.equal(groupAlive(first?.data.pid as number), false, 'the hung group is gone');
+      assert.notEqual(second?.data.pid, first?.data.pid);
+      assert.equal(
+        ofType(sv.events, 'service.started').filter((e) => e.data.service === 'chatty').length,
+        1,
+        'the chatty service ran on',
+      );
+      console.log(`# hang: silent ${silentMs} ms, declared hung ${hungAfterMs} ms after the start`);
+    } finally {
+      await sv.close();
+    }
+  });
+});
