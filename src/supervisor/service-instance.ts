@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Logger } from '../core/logger.ts';
 import type { EventMap, EventName } from '../observability/events.ts';
 import type { Clock, TimerHandle } from '../time/clock.ts';
+import { CpuWindow } from './cpu-window.ts';
 import { type ProbeResult, probeCommand, probeHttp, probePort } from './probes.ts';
 import { groupAlive, spawnGroup, stopGroup } from './process-group.ts';
 import { processStartTicks, type TreeUsage } from './process-table.ts';
@@ -87,6 +88,8 @@ export interface InstanceStatus {
   readonly ready: boolean;
   readonly rssBytes: number | null;
   readonly cpuSeconds: number | null;
+  /** CPU of the tree averaged over `limits.cpu.window`, percent of one core; null without `limits.cpu` or before a full window. */
+  readonly cpuPercent: number | null;
   readonly memoryLimitBytes: number | null;
   readonly healthFailures: number;
   readonly lastExit: ExitRecord | null;
@@ -143,6 +146,7 @@ export class ServiceInstance {
   #state: InstanceState = { kind: 'idle' };
   #run: Run | null = null;
   #usage: TreeUsage | null = null;
+  readonly #cpu: CpuWindow | null;
   #overLimit = 0;
   #healthFailures = 0;
   #lastExit: ExitRecord | null = null;
@@ -154,6 +158,7 @@ export class ServiceInstance {
   constructor(context: InstanceContext) {
     this.#c = context;
     this.#schedule = new RestartSchedule(context.spec.restart);
+    this.#cpu = context.spec.cpu ? new CpuWindow(context.spec.cpu) : null;
     const previous = context.previous;
     if (previous) {
       this.#schedule.restore({ restarts: previous.restarts, attempt: previous.attempt, failing: previous.failing });
@@ -264,11 +269,16 @@ export class ServiceInstance {
     this.#wake.resolve();
   }
 
-  /** One memory sample of the current run's process tree (the supervisor samples every second). */
+  /** One sample of the current run's process tree (the supervisor samples every second): memory and CPU limits. */
   observe(usage: TreeUsage): void {
     const run = this.#run;
     if (!run) return;
     this.#usage = usage;
+    this.#observeMemory(run, usage);
+    this.#observeCpu(run, usage);
+  }
+
+  #observeMemory(run: Run, usage: TreeUsage): void {
     const limit = this.#c.memoryLimitBytes;
     const spec = this.#c.spec.memory;
     if (limit === null || !spec) return;
@@ -289,6 +299,26 @@ export class ServiceInstance {
     run.requested.resolve(`memory ${mb(usage.rssBytes)} over the limit of ${mb(limit)} for ${spec.samples} samples`);
   }
 
+  #observeCpu(run: Run, usage: TreeUsage): void {
+    const spec = this.#c.spec.cpu;
+    if (!spec || !this.#cpu) return;
+    const reading = this.#cpu.observe(this.#c.clock.monotonic(), usage.cpuSeconds);
+    if (reading.crossed !== 'over' || reading.percent === null) return;
+    const percent = Math.round(reading.percent * 10) / 10;
+    this.#c.emit('service.cpu_high', {
+      service: this.name,
+      instance: this.index,
+      pid: run.pid,
+      percent,
+      limitPercent: spec.percent,
+      windowMs: spec.windowMs,
+      restart: spec.restart,
+    });
+    if (spec.restart) {
+      run.requested.resolve(`CPU ${percent}% of a core over ${spec.windowMs} ms, above the limit of ${spec.percent}%`);
+    }
+  }
+
   status(): InstanceStatus {
     const s = this.#state;
     const run = this.#run;
@@ -305,6 +335,7 @@ export class ServiceInstance {
       ready: run?.ready ?? false,
       rssBytes: this.#usage?.rssBytes ?? null,
       cpuSeconds: this.#usage?.cpuSeconds ?? null,
+      cpuPercent: run ? (this.#cpu?.percent ?? null) : null,
       memoryLimitBytes: this.#c.memoryLimitBytes,
       healthFailures: this.#healthFailures,
       lastExit: this.#lastExit,
@@ -410,6 +441,7 @@ export class ServiceInstance {
     };
     this.#run = run;
     this.#overLimit = 0;
+    this.#cpu?.reset();
     this.#healthFailures = 0;
     this.#pipeOutput(run);
     this.#enter({ kind: 'starting', pid: run.pid, startedAt: run.startedAt });

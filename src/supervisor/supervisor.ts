@@ -9,6 +9,7 @@ import type { ComponentHealth, HealthCheck } from '../runtime/health.ts';
 import type { Store } from '../storage/store.ts';
 import type { Clock } from '../time/clock.ts';
 import { systemClock } from '../time/system-clock.ts';
+import { type DiskLevel, DiskWatch, diskSpace } from './disk-watch.ts';
 import { stopOrphans } from './orphans.ts';
 import { readProcessTable, treeUsage } from './process-table.ts';
 import { type DependencyGate, type InstanceStatus, ServiceInstance } from './service-instance.ts';
@@ -43,6 +44,18 @@ export interface SupervisorOptions {
 export interface ServicesStatus {
   readonly host: string;
   readonly instances: readonly InstanceStatus[];
+  /** One row per service with `disk:`. */
+  readonly disks: readonly DiskStatus[];
+}
+
+/** The watched path of a service's `disk:` as last read. */
+export interface DiskStatus {
+  readonly service: string;
+  readonly path: string;
+  readonly level: DiskLevel;
+  /** Null before the first reading, or while the path cannot be read. */
+  readonly freeBytes: number | null;
+  readonly totalBytes: number | null;
 }
 
 /**
@@ -74,6 +87,9 @@ export class Supervisor {
   readonly #sampleMs: number;
   readonly #totalMemory: number;
   readonly #instances = new Map<string, ServiceInstance[]>();
+  readonly #disks = new Map<string, DiskWatch>();
+  /** Disk read errors already logged, by service (one warning per distinct message). */
+  readonly #diskErrors = new Map<string, string>();
 
   constructor(options: SupervisorOptions) {
     this.#specs = new Map(options.services.map((s) => [s.name, s]));
@@ -83,6 +99,7 @@ export class Supervisor {
     this.#host = options.host ?? hostname();
     this.#sampleMs = options.sampleIntervalMs ?? 1_000;
     this.#totalMemory = options.totalMemoryBytes ?? totalmem();
+    for (const spec of options.services) if (spec.disk) this.#disks.set(spec.name, new DiskWatch(spec.disk));
   }
 
   /** Service names in config order. */
@@ -115,8 +132,15 @@ export class Supervisor {
         this.#build(host, writer, previous);
         await this.#forgetRemoved(host.store(), previous);
         const registry = host.registry();
-        if (registry) metrics = registerServiceMetrics(registry, host.bus, () => this.status().instances);
-        sampling = this.#sample(sampler.signal);
+        if (registry) {
+          metrics = registerServiceMetrics(
+            registry,
+            host.bus,
+            () => this.status().instances,
+            () => this.status().disks,
+          );
+        }
+        sampling = this.#sample(sampler.signal, host.bus);
       },
       stop: async () => {
         sampler.abort();
@@ -139,6 +163,13 @@ export class Supervisor {
     return {
       host: this.#host,
       instances: [...this.#instances.values()].flatMap((list) => list.map((i) => i.status())),
+      disks: [...this.#disks].map(([service, watch]) => ({
+        service,
+        path: watch.spec.path,
+        level: watch.level,
+        freeBytes: watch.last?.freeBytes ?? null,
+        totalBytes: watch.last?.totalBytes ?? null,
+      })),
     };
   }
 
@@ -202,9 +233,12 @@ export class Supervisor {
     const rows = list.map((i) => i.status());
     const running = rows.filter((r) => r.state === 'running').length;
     const failing = rows.filter((r) => r.failing).length;
-    const healthy = list.length > 0 && running === list.length && failing === 0;
-    const detail =
-      list.length === 0
+    const disk = this.#disks.get(name);
+    const diskCritical = disk?.level === 'critical';
+    const healthy = list.length > 0 && running === list.length && failing === 0 && !diskCritical;
+    const detail = diskCritical
+      ? `disk ${disk?.spec.path}: ${gb(disk?.last?.freeBytes ?? 0)} free, below criticalBelow`
+      : list.length === 0
         ? 'not started'
         : rows.length === 1
           ? (rows[0] as InstanceStatus).detail
@@ -334,8 +368,8 @@ export class Supervisor {
     }
   }
 
-  /** One process-table scan per interval feeds every running instance its tree's memory and CPU. */
-  async #sample(signal: AbortSignal): Promise<void> {
+  /** One process-table scan per interval feeds every running instance its tree's memory and CPU; disks are read too. */
+  async #sample(signal: AbortSignal, bus: EventBus): Promise<void> {
     while (!signal.aborted) {
       try {
         const running = [...this.#instances.values()].flat().filter((i) => i.pid !== null);
@@ -349,9 +383,42 @@ export class Supervisor {
       } catch (error) {
         this.#logger.warn({ err: error }, 'process sample failed');
       }
+      for (const [service, watch] of this.#disks) this.#checkDisk(service, watch, bus);
       await this.#clock.sleep(this.#sampleMs, signal).catch(() => {});
     }
   }
+
+  /** `disk:`: one `service.disk_low` / `service.disk_ok` per change of level. */
+  #checkDisk(service: string, watch: DiskWatch, bus: EventBus): void {
+    const path = watch.spec.path;
+    let space: ReturnType<typeof diskSpace>;
+    try {
+      space = diskSpace(path);
+      this.#diskErrors.delete(service);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (this.#diskErrors.get(service) !== message) {
+        this.#diskErrors.set(service, message);
+        this.#logger.warn(
+          { err: error, service, path },
+          'services.<name>.disk.path cannot be read; free space not watched',
+        );
+      }
+      return;
+    }
+    const changed = watch.check(space);
+    if (changed === null) return;
+    if (changed === 'ok') {
+      bus.emit('service.disk_ok', { service, path, ...space });
+      return;
+    }
+    bus.emit('service.disk_low', { service, path, level: changed, ...space, thresholdBytes: watch.threshold(space) });
+    this.#logger.warn({ service, path, level: changed, freeBytes: space.freeBytes }, 'disk space low');
+  }
+}
+
+function gb(bytes: number): string {
+  return `${(bytes / 1024 ** 3).toFixed(1)} GB`;
 }
 
 /** The memory limit in bytes on this machine. */
