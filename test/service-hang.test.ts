@@ -1,14 +1,16 @@
 /**
  * Hang by silence with real processes: a service whose output stops for
  * `hang.silentFor` is restarted (`service.hung`), one that keeps talking is
- * left alone. The timing itself is tested on the virtual clock in
+ * left alone. The config's own scale (`silentFor: 5m`) runs on the virtual
+ * clock with a real process; the watch's arithmetic is tested in
  * src/supervisor/silence-watch.test.ts.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { groupAlive } from '../src/supervisor/process-group.ts';
 import { serviceSpec } from '../src/supervisor/service-spec.ts';
-import { ofType, startSupervisor } from './support/supervisor-harness.ts';
+import { VirtualClock } from '../src/time/virtual-clock.ts';
+import { ofType, startSupervisor, waitUntil } from './support/supervisor-harness.ts';
 
 describe('hang by silence', { timeout: 60_000 }, () => {
   it('a service silent for hang.silentFor is restarted; a chatty one is not', async () => {
@@ -56,4 +58,49 @@ describe('hang by silence', { timeout: 60_000 }, () => {
       await sv.close();
     }
   });
+
+  it('silentFor: 5m on the virtual clock: a real process that went quiet is hung at 5 min, not at 4 min 59 s', async () => {
+    const clock = new VirtualClock();
+    const quiet = serviceSpec({
+      name: 'quiet',
+      argv: ['/bin/sh', '-c', 'echo started; exec sleep 600'],
+      hang: { silentForMs: 300_000 },
+      killTimeoutMs: 5_000,
+    });
+    // Samples once a virtual minute: the process table is not what this test is about.
+    const sv = await startSupervisor([quiet], { clock, sampleIntervalMs: 60_000 });
+    try {
+      await waitUntil('the process started', () => ofType(sv.events, 'service.started').length === 1);
+      await clock.advance(299_000);
+      assert.equal(ofType(sv.events, 'service.hung').length, 0, 'not hung at 4 min 59 s');
+      await clock.advance(1_000);
+      assert.deepEqual(
+        ofType(sv.events, 'service.hung').map((e) => e.data.silentMs),
+        [300_000],
+      );
+      // The stop and the restart take real time (the group exits on SIGTERM); the stop polls the group and the zero-delay restart waits on clock timers.
+      await settleOn(clock, () => ofType(sv.events, 'service.started').length >= 2, 100);
+      const [first, second] = ofType(sv.events, 'service.started');
+      assert.notEqual(first?.data.pid, second?.data.pid);
+      assert.equal(groupAlive(first?.data.pid as number), false, 'the hung group is gone');
+    } finally {
+      // The stop's kill timeout sleeps on the virtual clock: move it along until the close is done.
+      let closed = false;
+      const closing = sv.close().then(() => {
+        closed = true;
+      });
+      await settleOn(clock, () => closed, 1_000);
+      await closing;
+    }
+  });
 });
+
+/** Real time passes in 20 ms steps while the virtual clock moves `stepMs` each step, until `done` (at most 20 s). */
+async function settleOn(clock: VirtualClock, done: () => boolean, stepMs = 0): Promise<void> {
+  const until = Date.now() + 20_000;
+  while (!done()) {
+    if (Date.now() > until) throw new Error('timed out after 20000 ms');
+    await clock.advance(stepMs);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
