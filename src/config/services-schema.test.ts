@@ -131,6 +131,58 @@ services:
     assert.match(lines.join('\n'), /services\.a.*killTimout/);
   });
 
+  it('hang.silentFor becomes silentForMs; too short or misspelt is an error at its path', async () => {
+    const config = await parse(
+      'loops: {}\nservices:\n  a: { command: x, hang: { silentFor: 5m } }\n  b: { command: x }\n',
+    );
+    assert.deepEqual(config.services[0]?.hang, { silentForMs: 300_000 });
+    assert.equal(config.services[1]?.hang, null);
+    const text = (
+      await messages(
+        'loops: {}\nservices:\n  a: { command: x, hang: { silentFor: 10ms } }\n  b: { command: x, hang: { silent: 5m } }\n',
+      )
+    ).join('\n');
+    assert.match(text, /services\.a\.hang\.silentFor: expected/);
+    assert.match(text, /services\.b\.hang.*silent/);
+  });
+
+  it('limits.cpu and disk: defaults, the seed max_cpu_percent / max_disk_percent shapes, errors at their paths', async () => {
+    const config = await parse(`loops: {}
+services:
+  a:
+    command: x
+    cwd: ./app
+    limits: { cpu: { percent: 90 } }
+    disk: { criticalBelow: 5% }
+  b:
+    command: x
+    limits: { cpu: { percent: 150, window: 30s, restart: true } }
+    disk: { path: /var/data, warnBelow: 10GB, criticalBelow: 1GB }
+`);
+    const [a, b] = config.services;
+    assert.deepEqual(a?.cpu, { percent: 90, windowMs: 60_000, restart: false });
+    assert.deepEqual(a?.disk, { path: '/srv/app/app', warnBelow: null, criticalBelow: { percent: 5 } });
+    assert.deepEqual(b?.cpu, { percent: 150, windowMs: 30_000, restart: true });
+    assert.deepEqual(b?.disk, {
+      path: '/var/data',
+      warnBelow: { bytes: 10 * 1024 ** 3 },
+      criticalBelow: { bytes: 1024 ** 3 },
+    });
+    const text = (
+      await messages(`loops: {}
+services:
+  c: { command: x, limits: { cpu: { percent: -1 } } }
+  d: { command: x, limits: { cpu: { percent: 50, window: 10ms } } }
+  e: { command: x, disk: { path: /data } }
+  f: { command: x, disk: { warnBelow: plenty } }
+`)
+    ).join('\n');
+    assert.match(text, /services\.c\.limits\.cpu\.percent: expected/);
+    assert.match(text, /services\.d\.limits\.cpu\.window: expected/);
+    assert.match(text, /services\.e\.disk: expected warnBelow, criticalBelow or both/);
+    assert.match(text, /services\.f\.disk\.warnBelow: expected a size like "512MB"/);
+  });
+
   it('parseSize reads bytes, binary units and percents', () => {
     assert.deepEqual(parseSize('512MB'), { bytes: 512 * 1024 ** 2 });
     assert.deepEqual(parseSize('1.5G'), { bytes: 1.5 * 1024 ** 3 });

@@ -6,7 +6,9 @@
  * Seed 003's JSON keys map onto it as: `max_retries` → `restart.limit.restarts`,
  * `retry_delay` → `restart.backoff.initial` (with `multiplier: 1` for a fixed
  * delay), `max_memory_percent` → `limits.memory: "85%"`, `check_interval` →
- * `health.interval`, `enable_auto_restart: false` → `restart.policy: never`.
+ * `health.interval`, `enable_auto_restart: false` → `restart.policy: never`,
+ * `max_cpu_percent` → `limits.cpu.percent`, `max_disk_percent: 95` →
+ * `disk.criticalBelow: "5%"`.
  */
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
@@ -104,6 +106,22 @@ const readySchema = z
     }
   });
 
+const diskSchema = z
+  .strictObject({
+    path: z.string().trim().min(1).optional(),
+    warnBelow: sizeSchema.optional(),
+    criticalBelow: sizeSchema.optional(),
+  })
+  .superRefine((disk, ctx) => {
+    if (disk.warnBelow === undefined && disk.criticalBelow === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'warnBelow, criticalBelow or both',
+        params: { hint: 'e.g. disk: { path: ./data, warnBelow: 10%, criticalBelow: 5% }' },
+      });
+    }
+  });
+
 const healthSchema = z
   .strictObject({
     http: z.url({ protocol: /^https?$/, error: 'an http(s) URL like "http://127.0.0.1:3000/health"' }).optional(),
@@ -153,10 +171,19 @@ export const serviceSchema = z.strictObject({
     .strictObject({
       memory: sizeSchema.optional(),
       samples: z.number().int().min(1).max(60).default(SERVICE_DEFAULTS.memorySamples),
+      cpu: z
+        .strictObject({
+          percent: z.number({ error: 'a percent of one core like 90 (100 = one core busy)' }).positive(),
+          window: durationMs({ minMs: 1_000 }).default(SERVICE_DEFAULTS.cpuWindowMs),
+          restart: z.boolean().default(false),
+        })
+        .optional(),
     })
     .prefault({}),
+  disk: diskSchema.optional(),
   health: healthSchema.optional(),
   logs: logsSchema.prefault({}),
+  hang: z.strictObject({ silentFor: durationMs({ minMs: 100 }) }).optional(),
 });
 
 /** `services:`: names (like loop names) to services; each `dependsOn` must name another, without cycles. */
@@ -236,6 +263,16 @@ function resolveService(name: string, s: FileService, dir: string): ServiceSpec 
     killTimeoutMs: s.killTimeout,
     ready: s.ready ? Object.freeze(readySpec(s.ready)) : null,
     memory: s.limits.memory ? Object.freeze({ limit: s.limits.memory, samples: s.limits.samples }) : null,
+    cpu: s.limits.cpu
+      ? Object.freeze({ percent: s.limits.cpu.percent, windowMs: s.limits.cpu.window, restart: s.limits.cpu.restart })
+      : null,
+    disk: s.disk
+      ? Object.freeze({
+          path: at(s.disk.path ?? s.cwd ?? '.'),
+          warnBelow: s.disk.warnBelow ?? null,
+          criticalBelow: s.disk.criticalBelow ?? null,
+        })
+      : null,
     health: s.health ? Object.freeze(healthSpec(s.health)) : null,
     logs:
       s.logs === false
@@ -246,6 +283,7 @@ function resolveService(name: string, s: FileService, dir: string): ServiceSpec 
             keep: s.logs.keep,
             interval: s.logs.interval === false ? null : s.logs.interval.trim(),
           }),
+    hang: s.hang ? Object.freeze({ silentForMs: s.hang.silentFor }) : null,
   });
 }
 

@@ -2,6 +2,7 @@ import type { StoreBackups } from '../backup/store-backups.ts';
 import { sqliteFile } from '../config/backup-schema.ts';
 import type { ResolvedConfig } from '../config/load-config.ts';
 import type { Runnable } from '../lifecycle/runnable.ts';
+import { servicesPanelExtension } from '../supervisor/services-panel.ts';
 import { Supervisor } from '../supervisor/supervisor.ts';
 import type { PartHost, RuntimeOptions } from './runtime-options.ts';
 
@@ -9,8 +10,8 @@ import type { PartHost, RuntimeOptions } from './runtime-options.ts';
  * The runtime options a resolved config describes: its loops, store,
  * dependencies, leases, shutdown grace, retention, HTTP surface, alerts,
  * webhooks and traces, its recipes, its supervised services (as
- * runnables, a health component per service, `services` in `/status` and
- * admin actions) and its store backups (the check and restore before the
+ * runnables, a health component per service, `services` in `/status`,
+ * admin actions and a dashboard panel) and its store backups (the check and restore before the
  * store opens, the scheduled backup as a runnable, `backup` in `/status`).
  * `overrides` replaces any of them (a CLI command that runs without HTTP,
  * or on another store; `autoloop run` and `plan` leave the services and
@@ -34,7 +35,13 @@ export function runtimeOptionsFromConfig(
     ...(config.retentionMs !== null && { retentionMs: config.retentionMs }),
     leaseTtlMs: config.leases.ttlMs,
     dependencies: config.dependencies,
-    observability: { alerts: config.alerts, webhooks: config.webhooks, tracing: config.tracing, env: process.env },
+    observability: {
+      alerts: config.alerts,
+      webhooks: config.webhooks,
+      tracing: config.tracing,
+      env: process.env,
+      services: config.services,
+    },
     recipes: config.recipes,
     cwd: config.dir,
     ...combine(present),
@@ -43,7 +50,10 @@ export function runtimeOptionsFromConfig(
 }
 
 /** What one of the config's deployment parts adds to the runtime options. */
-type DeploymentPart = Pick<RuntimeOptions, 'healthChecks' | 'status' | 'beforeStoreOpen' | 'adminActions'> & {
+type DeploymentPart = Pick<
+  RuntimeOptions,
+  'healthChecks' | 'status' | 'beforeStoreOpen' | 'adminActions' | 'extensions'
+> & {
   runnables(host: PartHost): readonly Runnable[];
 };
 
@@ -55,6 +65,7 @@ function combine(parts: readonly DeploymentPart[]): Partial<RuntimeOptions> {
     healthChecks: Object.assign({}, ...parts.map((p) => p.healthChecks ?? {})),
     status: Object.assign({}, ...parts.map((p) => p.status ?? {})),
     adminActions: Object.assign({}, ...parts.map((p) => p.adminActions ?? {})),
+    extensions: parts.flatMap((p) => p.extensions ?? []),
     ...(opens.length > 0 && {
       beforeStoreOpen: async () => {
         for (const open of opens) await open();
@@ -76,6 +87,7 @@ function servicesPart(config: ResolvedConfig, overrides: Partial<RuntimeOptions>
     healthChecks: supervisor.healthChecks(),
     status: { services: () => supervisor.status() },
     adminActions: { services: supervisor.adminActions() },
+    extensions: [servicesPanelExtension()],
   };
 }
 

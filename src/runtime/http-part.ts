@@ -66,7 +66,7 @@ export function httpPart(
             shutdown: () => void rt.stop({ reason: 'POST /shutdown' }),
           },
           security: { token: settings.token ?? '', allowedHosts: settings.allowedHosts ?? [], bindHost: settings.host },
-          extensions: rt.recipes.extensions(),
+          extensions: [...rt.recipes.extensions(), ...(rt.options.extensions ?? [])],
           ...(rt.options.adminActions && { actions: rt.options.adminActions }),
         },
         {

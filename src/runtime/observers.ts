@@ -6,7 +6,7 @@ import type { ResolvedDependency, ResolvedLoop } from '../core/loop.ts';
 import { loadOptional } from '../core/optional-package.ts';
 import { AlertEvaluator, type AlertStatus } from '../observability/alerts/alert-evaluator.ts';
 import type { AlertRule } from '../observability/alerts/alert-rule.ts';
-import { alertFeatures, alertRules } from '../observability/alerts/default-rules.ts';
+import { type AlertServiceFeatures, alertFeatures, alertRules } from '../observability/alerts/default-rules.ts';
 import type { Disposable, EventBus } from '../observability/events.ts';
 import type { Tracing } from '../observability/tracing.ts';
 import { WebhookDispatcher, type WebhookTarget } from '../observability/webhooks.ts';
@@ -21,6 +21,8 @@ export interface ObservabilityOptions {
   alerts?: ResolvedAlertsConfig;
   webhooks?: readonly WebhookTarget[];
   tracing?: ResolvedTracingConfig;
+  /** Supervised services, for their built-in alert rules (AutoloopServiceFailing, AutoloopServiceDiskLow). */
+  services?: readonly AlertServiceFeatures[];
   /** Environment for OTEL_* switches. Default process.env (read when the runtime starts, not at import). */
   env?: Readonly<Record<string, string | undefined>>;
 }
@@ -99,7 +101,10 @@ export class Observers {
     }
     const alerts = options.alerts;
     const rules = alerts
-      ? [...alertRules(alerts, alertFeatures(o.loops, o.dependencies, clock.now())), ...(o.extraRules ?? [])]
+      ? [
+          ...alertRules(alerts, alertFeatures(o.loops, o.dependencies, clock.now(), options.services)),
+          ...(o.extraRules ?? []),
+        ]
       : [];
     this.#evaluator =
       rules.length > 0

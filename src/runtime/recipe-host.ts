@@ -102,9 +102,18 @@ export class RecipeHost {
     return this.#started.flatMap(({ parts }) => [...(parts.alerts ?? [])]);
   }
 
-  /** `/status`'s `recipes`: per recipe its loops, its panel (title and module URL) and its own status fields. */
-  async status(): Promise<Record<string, unknown>> {
+  /**
+   * `/status`'s `recipes`: per recipe its loops, its panel (title and module
+   * URL) and its own status fields; then the deployment's `extensions` that
+   * bring a panel, each under its path's name with no loops (the one
+   * listing the dashboard mounts panels from).
+   */
+  async status(extensions: readonly HttpExtension[] = []): Promise<Record<string, unknown>> {
     const out: Record<string, unknown> = {};
+    for (const { path, panel } of extensions) {
+      if (panel)
+        out[path.replace(/^\//, '')] = { loops: [], panel: { title: panel.title, script: `${path}/panel.js` } };
+    }
     for (const { name, loops, parts } of this.#started) {
       out[name] = {
         loops,

@@ -4,6 +4,7 @@ import type { Logger } from '../core/logger.ts';
 import type { LoopDefinition, ResolvedDependency, ResolvedLoop } from '../core/loop.ts';
 import type { AdminActionGroup } from '../http/admin-actions.ts';
 import type { EventStreamOptions } from '../http/events-route.ts';
+import type { HttpExtension } from '../http/extension.ts';
 import type { Runnable } from '../lifecycle/runnable.ts';
 import type { EventBus } from '../observability/events.ts';
 import type { Recipe } from '../recipes/recipe.ts';
@@ -114,6 +115,14 @@ export interface RuntimeOptions {
    * a backup when it is corrupt. A rejection fails the start.
    */
   beforeStoreOpen?: () => Promise<void> | void;
+  /**
+   * HTTP extensions of the deployment's parts (e.g. the supervisor's
+   * dashboard panel at `/supervisor`), mounted like a recipe's under their
+   * `path`. One with a `panel` is listed in `/status`'s `recipes` under its
+   * path's name (`supervisor`), with no loops, so the dashboard mounts it as
+   * it mounts a recipe's panel. Paths must not clash with a recipe's name.
+   */
+  extensions?: readonly HttpExtension[];
   /**
    * Fields a deployment's parts add to `/status` (e.g. `services`), each read
    * when a snapshot is taken. Names must not clash with the snapshot's own.

@@ -70,7 +70,7 @@ export type RuntimeSnapshot = {
   leases: { active: number };
   queue: Array<{ loop: string; priority: number; count: number }>;
   instances: InstanceRecord[];
-  /** Per recipe running here: its loops, its dashboard panel (title, module URL) and its own status fields. */
+  /** Per recipe running here: its loops, its dashboard panel (title, module URL) and its own status fields; also each deployment part's panel (`supervisor`), with no loops. */
   recipes?: Record<string, unknown>;
   /** The store as a dependency: its breaker, last error, and what an outage holds in memory. */
   storeBreaker?: {

@@ -209,7 +209,7 @@ export class Runtime {
 
   /** Everything an operator asks "what is it doing?" about, as JSON-safe data. Served at `/status`. */
   async snapshot(): Promise<RuntimeSnapshot> {
-    const recipes = await this.recipes.status();
+    const recipes = await this.recipes.status(this.options.extensions);
     const extra: Record<string, unknown> = {};
     for (const [field, read] of Object.entries(this.options.status ?? {})) extra[field] = await read();
     return { ...(await snapshotOf(this.#view())), ...(Object.keys(recipes).length > 0 && { recipes }), ...extra };

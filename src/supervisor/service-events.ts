@@ -8,6 +8,10 @@ declare module '../observability/events.ts' {
   interface EventMap {
     'service.started': { service: string; instance: number; pid: number; restarts: number };
     'service.ready': { service: string; instance: number; pid: number; afterMs: number };
+    /** Its `ready:` check did not pass within `ready.timeout`: it is restarted, and its dependents keep waiting. */
+    'service.not_ready': { service: string; instance: number; pid: number; timeoutMs: number };
+    /** Held back (nothing spawned) until every instance of the services it `dependsOn` was ready. */
+    'service.waiting': { service: string; instance: number; dependsOn: string[] };
     'service.exited': {
       service: string;
       instance: number;
@@ -28,6 +32,30 @@ declare module '../observability/events.ts' {
       limitBytes: number;
       samples: number;
     };
+    /** No output for `hang.silentFor`: it is restarted. */
+    'service.hung': { service: string; instance: number; pid: number; silentMs: number };
+    /** The tree's CPU averaged over `limits.cpu.window` went above `limits.cpu.percent` (of one core). Once per excursion. */
+    'service.cpu_high': {
+      service: string;
+      instance: number;
+      pid: number;
+      percent: number;
+      limitPercent: number;
+      windowMs: number;
+      /** Whether the service is restarted for it (`limits.cpu.restart`). */
+      restart: boolean;
+    };
+    /** Free space of the watched path fell below `disk.warnBelow` (warning) or `disk.criticalBelow` (critical). */
+    'service.disk_low': {
+      service: string;
+      path: string;
+      level: 'warning' | 'critical';
+      freeBytes: number;
+      totalBytes: number;
+      thresholdBytes: number;
+    };
+    /** Free space of the watched path is back above its thresholds. */
+    'service.disk_ok': { service: string; path: string; freeBytes: number; totalBytes: number };
     'service.health_failed': { service: string; instance: number; failures: number; threshold: number; detail: string };
     'service.failing': { service: string; instance: number; restarts: number; windowMs: number };
     'service.recovered': { service: string; instance: number };
@@ -40,10 +68,16 @@ declare module '../observability/events.ts' {
 export const SERVICE_EVENT_NAMES = [
   'service.started',
   'service.ready',
+  'service.not_ready',
+  'service.waiting',
   'service.exited',
   'service.restarting',
   'service.stopped',
   'service.memory_limit',
+  'service.hung',
+  'service.cpu_high',
+  'service.disk_low',
+  'service.disk_ok',
   'service.health_failed',
   'service.failing',
   'service.recovered',

@@ -16,6 +16,7 @@ const row = (over: Partial<InstanceStatus> = {}): InstanceStatus => ({
   failing: false,
   ready: true,
   rssBytes: 50_000_000,
+  cpuPercent: null,
   cpuSeconds: 1.5,
   memoryLimitBytes: null,
   healthFailures: 0,

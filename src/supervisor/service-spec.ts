@@ -27,10 +27,21 @@ export interface ServiceSpec {
   readonly ready: ReadySpec | null;
   /** The RSS limit of the process tree; null: not watched for memory. */
   readonly memory: MemorySpec | null;
+  /** A CPU limit over a window (a warning, optionally a restart); null: CPU is only reported. */
+  readonly cpu: CpuSpec | null;
+  /** Free space of a path watched while the service runs; null: none. */
+  readonly disk: DiskSpec | null;
   /** A periodic check; `failures` in a row restart the service. null: none. */
   readonly health: HealthSpec | null;
   /** stdout and stderr to a rotated file; null: to the daemon's log at debug level. */
   readonly logs: LogSpec | null;
+  /** Hung when its output stays silent this long (then restarted); null: silence is fine. */
+  readonly hang: HangSpec | null;
+}
+
+export interface HangSpec {
+  /** No stdout or stderr for this long (from the spawn, or the last output) counts as hung. */
+  readonly silentForMs: number;
 }
 
 export interface RestartSpec {
@@ -64,6 +75,26 @@ export interface MemorySpec {
   readonly samples: number;
 }
 
+export interface CpuSpec {
+  /** Percent of one core (100 = one core busy) the tree's average over the window may reach. */
+  readonly percent: number;
+  readonly windowMs: number;
+  /** Also restart the service (gracefully) when the average goes over. */
+  readonly restart: boolean;
+}
+
+/** A free-space threshold: absolute bytes, or a percent of the filesystem's size. */
+export type DiskThreshold = { readonly bytes: number } | { readonly percent: number };
+
+export interface DiskSpec {
+  /** A path on the filesystem to watch (absolute). */
+  readonly path: string;
+  /** Free space below this: a warning. */
+  readonly warnBelow: DiskThreshold | null;
+  /** Free space below this: critical (the service's health component turns unhealthy). */
+  readonly criticalBelow: DiskThreshold | null;
+}
+
 export type HealthSpec = (
   | { readonly kind: 'http'; readonly url: string }
   | { readonly kind: 'command'; readonly command: string }
@@ -95,6 +126,7 @@ export const SERVICE_DEFAULTS = Object.freeze({
   killTimeoutMs: 10_000,
   readyTimeoutMs: 60_000,
   memorySamples: 2,
+  cpuWindowMs: 60_000,
   health: Object.freeze({ intervalMs: 30_000, timeoutMs: 5_000, failures: 3, startPeriodMs: 0 }),
 });
 
@@ -115,8 +147,11 @@ export function serviceSpec(input: Partial<ServiceSpec> & Pick<ServiceSpec, 'nam
     killTimeoutMs: SERVICE_DEFAULTS.killTimeoutMs,
     ready: null,
     memory: null,
+    cpu: null,
+    disk: null,
     health: null,
     logs: null,
+    hang: null,
     ...input,
   });
 }

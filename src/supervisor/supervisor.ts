@@ -9,9 +9,10 @@ import type { ComponentHealth, HealthCheck } from '../runtime/health.ts';
 import type { Store } from '../storage/store.ts';
 import type { Clock } from '../time/clock.ts';
 import { systemClock } from '../time/system-clock.ts';
+import { type DiskLevel, DiskWatch, diskSpace } from './disk-watch.ts';
 import { stopOrphans } from './orphans.ts';
 import { readProcessTable, treeUsage } from './process-table.ts';
-import { type InstanceStatus, ServiceInstance } from './service-instance.ts';
+import { type DependencyGate, type InstanceStatus, ServiceInstance } from './service-instance.ts';
 import { type InstanceRecord, RecordWriter, SERVICES_NAMESPACE } from './service-record.ts';
 import type { MemorySpec, ServiceSpec } from './service-spec.ts';
 
@@ -42,6 +43,18 @@ export interface SupervisorOptions {
 export interface ServicesStatus {
   readonly host: string;
   readonly instances: readonly InstanceStatus[];
+  /** One row per service with `disk:`. */
+  readonly disks: readonly DiskStatus[];
+}
+
+/** The watched path of a service's `disk:` as last read. */
+export interface DiskStatus {
+  readonly service: string;
+  readonly path: string;
+  readonly level: DiskLevel;
+  /** Null before the first reading, or while the path cannot be read. */
+  readonly freeBytes: number | null;
+  readonly totalBytes: number | null;
 }
 
 /**
@@ -55,7 +68,9 @@ export interface ServicesStatus {
  * service, each after the services it `dependsOn`; the runtime starts them
  * after its HTTP server and before the loops, and stops them after the
  * loops drained, in reverse. A service's start resolves when every instance
- * is ready (or its `ready.timeout` passed: logged, and it keeps trying).
+ * is ready (or its `ready.timeout` passed: logged, and it is restarted). A
+ * service spawns nothing until every instance of the services it
+ * `dependsOn` was ready (state `waiting`), however long that takes.
  *
  * @example
  * const supervisor = new Supervisor({ services: config.services, logger });
@@ -71,6 +86,9 @@ export class Supervisor {
   readonly #sampleMs: number;
   readonly #totalMemory: number;
   readonly #instances = new Map<string, ServiceInstance[]>();
+  readonly #disks = new Map<string, DiskWatch>();
+  /** Disk read errors already logged, by service (one warning per distinct message). */
+  readonly #diskErrors = new Map<string, string>();
 
   constructor(options: SupervisorOptions) {
     this.#specs = new Map(options.services.map((s) => [s.name, s]));
@@ -80,6 +98,7 @@ export class Supervisor {
     this.#host = options.host ?? hostname();
     this.#sampleMs = options.sampleIntervalMs ?? 1_000;
     this.#totalMemory = options.totalMemoryBytes ?? totalmem();
+    for (const spec of options.services) if (spec.disk) this.#disks.set(spec.name, new DiskWatch(spec.disk));
   }
 
   /** Service names in config order. */
@@ -115,9 +134,14 @@ export class Supervisor {
         if (registry) {
           // Loaded here: a config with services does not load prom-client when the runtime is only imported.
           const { registerServiceMetrics } = await import('./service-metrics.ts');
-          metrics = registerServiceMetrics(registry, host.bus, () => this.status().instances);
+          metrics = registerServiceMetrics(
+            registry,
+            host.bus,
+            () => this.status().instances,
+            () => this.status().disks,
+          );
         }
-        sampling = this.#sample(sampler.signal);
+        sampling = this.#sample(sampler.signal, host.bus);
       },
       stop: async () => {
         sampler.abort();
@@ -140,6 +164,13 @@ export class Supervisor {
     return {
       host: this.#host,
       instances: [...this.#instances.values()].flatMap((list) => list.map((i) => i.status())),
+      disks: [...this.#disks].map(([service, watch]) => ({
+        service,
+        path: watch.spec.path,
+        level: watch.level,
+        freeBytes: watch.last?.freeBytes ?? null,
+        totalBytes: watch.last?.totalBytes ?? null,
+      })),
     };
   }
 
@@ -203,9 +234,12 @@ export class Supervisor {
     const rows = list.map((i) => i.status());
     const running = rows.filter((r) => r.state === 'running').length;
     const failing = rows.filter((r) => r.failing).length;
-    const healthy = list.length > 0 && running === list.length && failing === 0;
-    const detail =
-      list.length === 0
+    const disk = this.#disks.get(name);
+    const diskCritical = disk?.level === 'critical';
+    const healthy = list.length > 0 && running === list.length && failing === 0 && !diskCritical;
+    const detail = diskCritical
+      ? `disk ${disk?.spec.path}: ${gb(disk?.last?.freeBytes ?? 0)} free, below criticalBelow`
+      : list.length === 0
         ? 'not started'
         : rows.length === 1
           ? (rows[0] as InstanceStatus).detail
@@ -270,11 +304,19 @@ export class Supervisor {
       after: ['supervisor', ...spec.dependsOn.map((d) => `service:${d}`)],
       start: async (signal) => {
         const list = this.#instances.get(spec.name) ?? [];
+        const gate = this.#gate(spec);
         runs = list.map((instance) =>
-          instance.run(controller.signal).catch((error) => {
+          instance.run(controller.signal, gate).catch((error) => {
             this.#logger.error({ err: error, service: spec.name }, 'service instance loop failed');
           }),
         );
+        if (!gate.open()) {
+          this.#logger.warn(
+            { service: spec.name, dependsOn: spec.dependsOn },
+            'service held back until the services it depends on are ready',
+          );
+          return;
+        }
         await this.#awaitReady(spec, list, signal);
       },
       stop: async (deadline) => {
@@ -286,7 +328,23 @@ export class Supervisor {
     };
   }
 
-  /** Dependents wait until every instance is ready, at most `ready.timeout` (then a warning; it keeps trying). */
+  /** Opens once every instance of every service `spec` depends on was ready. */
+  #gate(spec: ServiceSpec): DependencyGate {
+    const deps = spec.dependsOn.flatMap((name) => this.#instances.get(name) ?? []);
+    return {
+      dependsOn: spec.dependsOn,
+      open: () => deps.every((i) => i.wasReady),
+      ready: Promise.all(deps.map((i) => i.whenReady())).then(() => {}),
+    };
+  }
+
+  /**
+   * The start of a service with a `ready:` check resolves once every
+   * instance is ready, or at its `ready.timeout` (a warning; the instance
+   * is restarted and its dependents stay held back until it is ready), so
+   * a service that never gets ready does not hold up the rest of the
+   * daemon: only what depends on it.
+   */
   async #awaitReady(spec: ServiceSpec, list: readonly ServiceInstance[], signal: AbortSignal): Promise<void> {
     if (!spec.ready) return;
     const timeoutMs = spec.ready.timeoutMs;
@@ -302,7 +360,7 @@ export class Supervisor {
       if (!(await Promise.race([ready, timeout]))) {
         this.#logger.warn(
           { service: spec.name, timeoutMs },
-          'service not ready within its ready.timeout; starting its dependents anyway (it keeps restarting)',
+          'service not ready within its ready.timeout; it is restarted, and the services that depend on it wait until it is ready',
         );
       }
     } finally {
@@ -311,8 +369,8 @@ export class Supervisor {
     }
   }
 
-  /** One process-table scan per interval feeds every running instance its tree's memory and CPU. */
-  async #sample(signal: AbortSignal): Promise<void> {
+  /** One process-table scan per interval feeds every running instance its tree's memory and CPU; disks are read too. */
+  async #sample(signal: AbortSignal, bus: EventBus): Promise<void> {
     while (!signal.aborted) {
       try {
         const running = [...this.#instances.values()].flat().filter((i) => i.pid !== null);
@@ -326,9 +384,42 @@ export class Supervisor {
       } catch (error) {
         this.#logger.warn({ err: error }, 'process sample failed');
       }
+      for (const [service, watch] of this.#disks) this.#checkDisk(service, watch, bus);
       await this.#clock.sleep(this.#sampleMs, signal).catch(() => {});
     }
   }
+
+  /** `disk:`: one `service.disk_low` / `service.disk_ok` per change of level. */
+  #checkDisk(service: string, watch: DiskWatch, bus: EventBus): void {
+    const path = watch.spec.path;
+    let space: ReturnType<typeof diskSpace>;
+    try {
+      space = diskSpace(path);
+      this.#diskErrors.delete(service);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (this.#diskErrors.get(service) !== message) {
+        this.#diskErrors.set(service, message);
+        this.#logger.warn(
+          { err: error, service, path },
+          'services.<name>.disk.path cannot be read; free space not watched',
+        );
+      }
+      return;
+    }
+    const changed = watch.check(space);
+    if (changed === null) return;
+    if (changed === 'ok') {
+      bus.emit('service.disk_ok', { service, path, ...space });
+      return;
+    }
+    bus.emit('service.disk_low', { service, path, level: changed, ...space, thresholdBytes: watch.threshold(space) });
+    this.#logger.warn({ service, path, level: changed, freeBytes: space.freeBytes }, 'disk space low');
+  }
+}
+
+function gb(bytes: number): string {
+  return `${(bytes / 1024 ** 3).toFixed(1)} GB`;
 }
 
 /** The memory limit in bytes on this machine. */

@@ -11,7 +11,7 @@
  * await browser.close();
  */
 import { accessSync, constants } from 'node:fs';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 
 /** Where Debian's chromium package puts the browser; `AUTOLOOP_CHROMIUM` overrides it. */
 export const CHROMIUM_PATH = process.env.AUTOLOOP_CHROMIUM || '/usr/bin/chromium';
@@ -39,4 +39,14 @@ export async function launchChromium(): Promise<Browser> {
     );
   }
   return chromium.launch({ executablePath: CHROMIUM_PATH, args: ARGS, timeout: 30_000 });
+}
+
+/** Collects the page's console errors and warnings, page errors and CSP violations as lines (a test asserts none). */
+export function pageProblems(page: Page): string[] {
+  const problems: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') problems.push(`console.${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  return problems;
 }

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import type { Registry } from 'prom-client';
 import { RunnableGroup } from '../../src/lifecycle/runnable-group.ts';
 import { type AnyEvent, EventBus } from '../../src/observability/events.ts';
 import { MemoryStore } from '../../src/storage/memory/memory-store.ts';
@@ -20,6 +21,7 @@ export type SeenEvent = AnyEvent & { wallMs: number };
 export async function startSupervisor(
   services: readonly ServiceSpec[],
   options: Omit<SupervisorOptions, 'services'> = {},
+  registry: Registry | null = null,
 ): Promise<{
   supervisor: Supervisor;
   events: SeenEvent[];
@@ -37,7 +39,8 @@ export async function startSupervisor(
   });
   const supervisor = new Supervisor({ services, ...options });
   const group = new RunnableGroup({ clock: systemClock });
-  for (const runnable of supervisor.runnables({ store: () => store, bus, registry: () => null })) group.add(runnable);
+  for (const runnable of supervisor.runnables({ store: () => store, bus, registry: () => registry }))
+    group.add(runnable);
   await group.start();
   return {
     supervisor,

@@ -17,7 +17,7 @@ export function registerAlerts(program: Command, output: Output): void {
     .option('-o, --output <file>', 'write to this file instead of stdout')
     .action(async (flags: ConfigFlags & { output?: string }) => {
       const config = await loadCliConfig(flags, process.env, process.cwd());
-      const features = alertFeatures(config.loops, config.dependencies, systemClock.now());
+      const features = alertFeatures(config.loops, config.dependencies, systemClock.now(), config.services);
       const yaml = toPrometheusRules(alertRules(config.alerts, features), { intervalMs: config.alerts.intervalMs });
       if (flags.output) {
         writeFileSync(flags.output, yaml);

@@ -56,7 +56,7 @@ async function servicesView(flags: ServicesFlags): Promise<ServicesView> {
     try {
       const response = await daemonRequest<{ services?: ServicesStatus }>(daemon.state.url, '/status');
       if (response.status === 200) {
-        return { source: 'daemon', ...(response.body.services ?? { host: '', instances: [] }) };
+        return { source: 'daemon', ...(response.body.services ?? { host: '', instances: [], disks: [] }) };
       }
       note = `the daemon (pid ${daemon.pid}) answered /status with ${errorText(response)}`;
     } catch (error) {

@@ -13,6 +13,13 @@
  * | StaleLockRecoveryHigh   | rate(stale_locks_recovered[15m]) > 0.1            | AutoloopStaleLeaseRecoveryHigh, when a loop takes leases: `rate(autoloop_stale_leases_recovered_total[15m]) > 0.1`, at once. The seed's table says 0.1/min, its rule 0.1/s; the rule is kept. |
  * | CycleFailureRateHigh    | rate(cycle_failures_total[15m]) > 0.2             | AutoloopCycleFailureRateHigh, every loop: failed cycles / cycles that ran over 15m > 0.2, critical, at once ("more than 20% of cycles failing", as its summary says). |
  *
+ * Two more come with supervised services (`services:`), not from seed 002:
+ * AutoloopServiceFailing (`autoloop_service_failing == 1`: an instance went
+ * over its restart limit; critical, at once) whenever there are services,
+ * and AutoloopServiceDiskLow (`autoloop_service_disk_level >= 1`: free space
+ * of a watched path below `warnBelow` or `criticalBelow`; warning, at once)
+ * when a service has `disk:`.
+ *
  * All of them evaluate in the process that owns the registry: one process
  * sees only its own cycles. For fleets, export them (`autoloop alerts
  * export`) and let Prometheus aggregate across instances: every rule that
@@ -38,6 +45,17 @@ export interface AlertFeatures {
   readonly loops: readonly AlertLoopFeatures[];
   /** Names of dependencies that have a circuit breaker. */
   readonly breakers: readonly string[];
+  /** Names of supervised services (`services:`); absent or empty: none. */
+  readonly services?: readonly string[];
+  /** Whether any service watches a disk (`services.<name>.disk`). */
+  readonly diskWatch?: boolean;
+}
+
+/** What the default rules need to know about one supervised service. */
+export interface AlertServiceFeatures {
+  readonly name: string;
+  /** Its `disk:` watch, or null. */
+  readonly disk: unknown;
 }
 
 /** The skip reason classes that are not trouble: chosen (paused), before this process ran (missed), or by a peer (duplicate tick). */
@@ -51,8 +69,13 @@ export function alertFeatures(
   loops: readonly ResolvedLoop[],
   dependencies: readonly ResolvedDependency[],
   now: number,
+  services: readonly AlertServiceFeatures[] = [],
 ): AlertFeatures {
   return {
+    ...(services.length > 0 && {
+      services: services.map((s) => s.name),
+      diskWatch: services.some((s) => s.disk !== null && s.disk !== undefined),
+    }),
     loops: loops.map((loop) => ({
       name: loop.name,
       periodMs: periodMs(createTrigger(loop.trigger), now) ?? null,
@@ -81,6 +104,8 @@ export function defaultAlertRules(features: AlertFeatures): AlertRule[] {
   if (loops.some((loop) => loop.backpressure)) rules.push(backpressureCooldown());
   if (loops.some((loop) => loop.leases)) rules.push(staleLeaseRecovery());
   if (loops.length > 0) rules.push(cycleFailureRate());
+  if ((features.services?.length ?? 0) > 0) rules.push(serviceFailing());
+  if (features.diskWatch) rules.push(serviceDiskLow());
   return rules;
 }
 
@@ -198,5 +223,29 @@ function cycleFailureRate(): AlertRule {
     threshold: 0.2,
     severity: 'critical',
     summary: 'More than 20% of loop {{ $labels.loop }} cycles failed in 15m (share {{ $value }})',
+  });
+}
+
+function serviceFailing(): AlertRule {
+  return buildAlertRule({
+    name: 'AutoloopServiceFailing',
+    metric: 'autoloop_service_failing',
+    op: '==',
+    threshold: 1,
+    severity: 'critical',
+    summary:
+      'Service {{ $labels.service }} instance {{ $labels.instance }} restarted more often than its restart limit allows; it keeps being restarted at the backoff cap',
+  });
+}
+
+function serviceDiskLow(): AlertRule {
+  return buildAlertRule({
+    name: 'AutoloopServiceDiskLow',
+    metric: 'autoloop_service_disk_level',
+    op: '>=',
+    threshold: 1,
+    severity: 'warning',
+    summary:
+      'Free space of {{ $labels.path }} (service {{ $labels.service }}) is below its threshold (level {{ $value }}: 1 warning, 2 critical)',
   });
 }
