@@ -144,7 +144,7 @@ tracing: { enabled: yes }
       'conf/autoloop.yaml: alerts.rules[3].quantile: expected a quantile like 0.95 with function quantile, got nothing; function: quantile reads a histogram, e.g. metric: autoloop_item_attempt_duration_seconds',
       'conf/autoloop.yaml: alerts.rules[4].quantile: expected no quantile with function value, got 0.9; quantile applies to function: quantile only',
       'conf/autoloop.yaml: webhooks[0].url: expected an http(s) URL like "https://hooks.example.com/autoloop", got "ftp://x"',
-      'conf/autoloop.yaml: webhooks[0].events[0]: expected one of "alert.firing", "alert.resolved", "result.published", "service.started", "service.ready", "service.exited", "service.restarting", "service.stopped", "service.memory_limit", "service.health_failed", "service.failing", "service.recovered", "service.orphan_stopped", "backup.completed", "backup.failed", "backup.restored", got "cycle.finished"',
+      'conf/autoloop.yaml: webhooks[0].events[0]: expected one of "alert.firing", "alert.resolved", "result.published", "service.started", "service.ready", "service.not_ready", "service.waiting", "service.exited", "service.restarting", "service.stopped", "service.memory_limit", "service.hung", "service.cpu_high", "service.disk_low", "service.disk_ok", "service.health_failed", "service.failing", "service.recovered", "service.orphan_stopped", "backup.completed", "backup.failed", "backup.restored", got "cycle.finished"',
       'conf/autoloop.yaml: tracing.enabled: expected boolean (true or false), got string "yes"',
     ]);
   });
