@@ -16,7 +16,6 @@ import { describe, it } from 'node:test';
 import { Hono } from 'hono';
 import type { CycleRecord } from '../src/core/cycle-record.ts';
 import type { HttpTools } from '../src/http/extension.ts';
-import { runnerConcurrencyControl } from '../src/recipes/decide/concurrency-control.ts';
 import { readCoordination } from '../src/recipes/decide/coordination-sensor.ts';
 import type { DecisionRecord } from '../src/recipes/decide/decide-loop.ts';
 import { type DecideApi, decide } from '../src/recipes/decide/recipe.ts';
@@ -129,7 +128,6 @@ describe('decide: the loop in a runtime', () => {
     const s = await setup({});
     try {
       const api = s.runtime.recipe<DecideApi>('decide') ?? assert.fail('decide api');
-      api.attachControl(runnerConcurrencyControl(s.runtime));
       const work = await s.run('work');
       assert.equal(work.counts.failed, 3);
       const cycle = await s.run('autopilot');
@@ -149,7 +147,10 @@ describe('decide: the loop in a runtime', () => {
         entry.rationale,
         /^health 0\.325 \(degraded\): completion rate 0, 2 agent\(s\), queue 0, telemetry 1; /,
       );
-      assert.deepEqual(entry.result, { kind: 'executed', change: { loop: 'work', previous: 2, limit: 3 } });
+      assert.deepEqual(entry.result, {
+        kind: 'executed',
+        change: { kind: 'concurrency', loop: 'work', previous: 2, limit: 3 },
+      });
 
       const ext = s.runtime.recipes.extensions().find((e) => e.path === '/decide') ?? assert.fail('no /decide');
       const app = new Hono();
@@ -176,7 +177,7 @@ describe('decide: the loop in a runtime', () => {
       assert.deepEqual(rolled?.result, {
         kind: 'rolled-back',
         of: entry.id,
-        change: { loop: 'work', previous: 3, limit: 2 },
+        change: { kind: 'concurrency', loop: 'work', previous: 3, limit: 2 },
         reason: 'by hand',
       });
       assert.equal(s.runtime.loop('work').pool.concurrency, 2, 'the previous limit is back');
@@ -186,17 +187,15 @@ describe('decide: the loop in a runtime', () => {
     }
   });
 
-  const verdicts: Array<[string, Record<string, unknown>, boolean, string]> = [
-    ['dryRun journals "dry-run" and changes nothing', { dryRun: true }, true, 'dry-run'],
-    ['a confidence under minConfidence is not executed', { minConfidence: 0.9 }, true, 'below-confidence'],
-    ['max 0 executes nothing', { max: 0 }, true, 'over-max'],
-    ['without a control, scale decisions are recorded only', {}, false, 'no-effector'],
+  const verdicts: Array<[string, Record<string, unknown>, string]> = [
+    ['dryRun journals "dry-run" and changes nothing', { dryRun: true }, 'dry-run'],
+    ['a confidence under minConfidence is not executed', { minConfidence: 0.9 }, 'below-confidence'],
+    ['max 0 executes nothing', { max: 0 }, 'over-max'],
   ];
-  for (const [name, options, attach, kind] of verdicts) {
+  for (const [name, options, kind] of verdicts) {
     it(name, async () => {
       const s = await setup(options);
       try {
-        if (attach) s.runtime.recipe<DecideApi>('decide')?.attachControl(runnerConcurrencyControl(s.runtime));
         await s.run('work');
         const cycle = await s.run('autopilot');
         assert.equal(cycle.counts.planned, 0);
@@ -219,7 +218,6 @@ describe('decide: the loop in a runtime', () => {
       throw new Error('down');
     });
     try {
-      s.runtime.recipe<DecideApi>('decide')?.attachControl(runnerConcurrencyControl(s.runtime));
       await s.run('work'); // 1 of 3: 0.1333 + 0.12 + 0.2 + 0.005 = 0.4583
       await s.run('autopilot');
       assert.equal(s.runtime.loop('work').pool.concurrency, 3);
@@ -258,7 +256,6 @@ describe('decide: the loop in a runtime', () => {
   it('verification: health no worse -> verified, the change stays', async () => {
     const s = await setup({ verify: { after: '1m', margin: 0.05 } });
     try {
-      s.runtime.recipe<DecideApi>('decide')?.attachControl(runnerConcurrencyControl(s.runtime));
       await s.run('work');
       await s.run('autopilot'); // 0.325: 2 -> 3
       await s.run('work');

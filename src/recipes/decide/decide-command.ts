@@ -2,6 +2,7 @@ import { CliExit, EXIT, loadCliConfig } from '../../cli/context.ts';
 import { type Output, palette, table } from '../../cli/output.ts';
 import type { ResolvedConfig } from '../../config/load-config.ts';
 import { silentLogger } from '../../core/logger.ts';
+import type { LoopControl } from '../../runtime/loop-control.ts';
 import { systemClock } from '../../time/system-clock.ts';
 import type { DecideStatus, DecisionRecord, TargetStatus } from './decide-loop.ts';
 import { decideLoopOf, NAMESPACE } from './decide-loop.ts';
@@ -131,6 +132,27 @@ function decideLoopName(config: ResolvedConfig, loop: string | undefined, comman
   return name;
 }
 
+/** The loops as configured, for reading only: analyze acts on nothing (no runtime here). */
+function configControl(config: ResolvedConfig): LoopControl {
+  const refuse = (): never => {
+    throw new Error('decide analyze changes nothing');
+  };
+  const loop = (name: string) => {
+    const found = config.loops.find((l) => l.name === name);
+    if (!found) throw new Error(`unknown loop "${name}"`);
+    return found;
+  };
+  return {
+    names: () => config.loops.map((l) => l.name),
+    concurrency: (name) => ({ limit: loop(name).policies.concurrency, adaptive: null }),
+    paused: () => false,
+    setConcurrency: refuse,
+    pause: refuse,
+    resume: refuse,
+    run: refuse,
+  };
+}
+
 /**
  * `autoloop decide analyze [loop] [--json]`: the sensors read now (the
  * store's cycle records and queue, the coordination directory), the score
@@ -158,6 +180,7 @@ export async function decideAnalyzeCommand(
       logger: silentLogger,
       governor: () => undefined,
       definitions: config.loops,
+      control: configControl(config),
     });
     analysis = await decide.analyze();
   } finally {

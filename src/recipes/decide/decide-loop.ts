@@ -31,15 +31,26 @@ import type { Logger } from '../../core/logger.ts';
 import type { CycleContext, LoopDefinition, ResolvedLoop } from '../../core/loop.ts';
 import type { WorkItem } from '../../core/work-item.ts';
 import type { LoopGovernor } from '../../policies/loop-governor.ts';
+import type { LoopControl } from '../../runtime/loop-control.ts';
 import type { Store } from '../../storage/store.ts';
 import type { Clock } from '../../time/clock.ts';
 import type { RecipeSite } from '../recipe.ts';
-import { applyScale, type ConcurrencyChange, type ConcurrencyControl, undoScale } from './concurrency-control.ts';
 import { readCoordination, type SensorProblem } from './coordination-sensor.ts';
 import type { DecideConfig } from './decide-config.ts';
-import { type Decision, generateDecisions, type RuleOptions, type Sample, SEED_RULES } from './decision-rules.ts';
+import {
+  DEFAULT_RULES,
+  type Decision,
+  generateDecisions,
+  type Rule,
+  type RuleOptions,
+  type Sample,
+  SEED_RULES,
+} from './decision-rules.ts';
+import { apply, type Change, hasEffector, reversible, undo } from './effectors.ts';
 import { type HealthState, healthScore, healthState, type Readings } from './health-score.ts';
+import { readPrometheus } from './prometheus-sensor.ts';
 import { readLoop } from './runtime-sensor.ts';
+import { userRule } from './user-rules.ts';
 
 /** The store namespace of the recipe's documents (`<loop>/latest`: the last {@link DecideStatus}). */
 export const NAMESPACE = 'decide';
@@ -51,9 +62,9 @@ export type Verdict = 'execute' | 'dry-run' | 'below-confidence' | 'no-effector'
 
 export type DecisionResult =
   | { readonly kind: Exclude<Verdict, 'execute'>; readonly reason: string }
-  | { readonly kind: 'executed'; readonly change: ConcurrencyChange }
+  | { readonly kind: 'executed'; readonly change: Change }
   | { readonly kind: 'failed'; readonly error: string }
-  | { readonly kind: 'rolled-back'; readonly of: string; readonly change: ConcurrencyChange; readonly reason: string }
+  | { readonly kind: 'rolled-back'; readonly of: string; readonly change: Change; readonly reason: string }
   | { readonly kind: 'verified'; readonly of: string; readonly before: number; readonly after: number };
 
 /** One journal entry: a decision with the evidence it was made on and what became of it. */
@@ -75,6 +86,8 @@ export interface TargetStatus {
   readonly score: number;
   readonly state: HealthState;
   readonly p95Ms?: number | null;
+  /** The Prometheus queries' numbers (the same for every target). */
+  readonly values?: Readonly<Record<string, number>>;
 }
 
 /** The last cycle's analysis (`GET /decide`, `status`). */
@@ -93,6 +106,8 @@ export interface DecideAttachment {
   readonly logger: Logger;
   governor(loop: string): LoopGovernor | undefined;
   readonly definitions: readonly ResolvedLoop[];
+  /** The runtime's loops: the effectors act through it. */
+  readonly control: LoopControl;
   /** Called with every target's score (metrics). */
   readonly onScore?: (target: string, score: number) => void;
   /** Called with every journaled decision (metrics). */
@@ -107,6 +122,13 @@ interface Pending {
 
 const loops = new WeakMap<object, DecideLoop>();
 
+const sampleOf = (t: TargetStatus): Sample => ({
+  at: t.at,
+  readings: t.readings,
+  score: t.score,
+  ...(t.values && { values: t.values }),
+});
+
 /** The DecideLoop whose `definition.act` is `act`. */
 export function decideLoopOf(act: object): DecideLoop | undefined {
   return loops.get(act);
@@ -120,12 +142,15 @@ export class DecideLoop {
   readonly rules: RuleOptions;
   readonly coordinationDir: string | undefined;
   readonly definition: LoopDefinition<Pending[], Pending>;
-  control: ConcurrencyControl | null = null;
+  readonly ruleSet: readonly Rule[];
+  readonly #dir: string;
   #attached: DecideAttachment | null = null;
   readonly #windows = new Map<string, Sample[]>();
   /** Executed decisions waiting for their verification, and targets held after a rollback (until). */
-  #verifying: Array<{ record: DecisionRecord; change: ConcurrencyChange; dueAt: number }> = [];
+  #verifying: Array<{ record: DecisionRecord; change: Change; dueAt: number }> = [];
   readonly #held = new Map<string, number>();
+  /** Anti-flap: when a decision last executed on each target. */
+  readonly #lastExecuted = new Map<string, number>();
   #status: DecideStatus | null = null;
 
   constructor(config: DecideConfig, site: Pick<RecipeSite, 'name' | 'dir'>) {
@@ -140,6 +165,11 @@ export class DecideLoop {
       scaleFactor: config.scaleFactor,
       window: config.window,
     };
+    this.ruleSet = [
+      ...(config.defaultRules ? DEFAULT_RULES : []),
+      ...config.rules.map((r, i) => userRule({ ...r, name: r.name ?? `rule ${i + 1}` })),
+    ];
+    this.#dir = site.dir;
     this.coordinationDir = config.sources.coordination ? resolve(site.dir, config.sources.coordination) : undefined;
     const act = (item: WorkItem<Pending>, ctx: CycleContext) => this.#act(item.payload, ctx);
     this.definition = {
@@ -193,15 +223,31 @@ export class DecideLoop {
       .map((e) => e.value as DecisionRecord);
   }
 
-  /** Undoes an executed decision by id (its previous concurrency back); journals the rollback. */
+  /**
+   * Undoes an executed decision by id (its previous concurrency or pause
+   * state back); journals the rollback. Throws for an id that was not
+   * executed, was rolled back already, or whose change has no inverse.
+   */
   async rollback(id: string): Promise<DecisionRecord> {
     const a = this.#need();
-    const control = this.control;
-    if (!control) throw new Error('decide: no concurrency control attached; nothing can be rolled back');
-    const found = (await this.recent(100_000)).find((r) => r.id === id);
-    if (found?.result.kind !== 'executed') throw new Error(`decide: no executed decision "${id}" in ${this.journal}`);
-    undoScale(found.result.change, control);
-    const change = { ...found.result.change, previous: found.result.change.limit, limit: found.result.change.previous };
+    const all = await this.recent(100_000);
+    const found = all.find((r) => r.id === id);
+    if (found?.result.kind !== 'executed') {
+      const known = all.filter((r) => r.result.kind === 'executed').map((r) => r.id);
+      throw new Error(
+        `decide: no executed decision "${id}" in ${this.journal}; executed: ${known.slice(0, 10).join(', ') || '(none)'}`,
+      );
+    }
+    if (all.some((r) => r.result.kind === 'rolled-back' && r.result.of === id)) {
+      throw new Error(`decide: ${id} was rolled back already`);
+    }
+    if (!reversible(found.result.change)) {
+      throw new Error(
+        `decide: ${id} (${found.type}) made a ${found.result.change.kind} change, which cannot be undone`,
+      );
+    }
+    const change = undo(found.result.change, a.control);
+    this.#verifying = this.#verifying.filter((v) => v.record.id !== id);
     const record: DecisionRecord = {
       ...found,
       id: `${id}:rollback`,
@@ -221,27 +267,32 @@ export class DecideLoop {
     const problems: SensorProblem[] = [];
     const targets = await this.#sense(problems);
     const windows = new Map(
-      targets.map((t) => [
-        t.target,
-        [...(this.#windows.get(t.target) ?? []), { at: t.at, readings: t.readings, score: t.score }].slice(
-          -this.config.window,
-        ),
-      ]),
+      targets.map((t) => [t.target, [...(this.#windows.get(t.target) ?? []), sampleOf(t)].slice(-this.config.window)]),
     );
-    return { targets, problems, decisions: generateDecisions(windows, this.rules) };
+    return { targets, problems, decisions: generateDecisions(windows, this.rules, this.ruleSet) };
   }
 
   async #sense(problems: SensorProblem[]): Promise<TargetStatus[]> {
     const a = this.#need();
     const now = a.clock.now();
     const out: TargetStatus[] = [];
+    const prometheus = this.config.sources.prometheus;
+    let shared: Record<string, number> = {};
+    if (prometheus) {
+      const p = await readPrometheus(
+        { url: prometheus.url, timeoutMs: prometheus.timeout, queries: prometheus.queries },
+        a.clock,
+      );
+      problems.push(...p.problems);
+      shared = p.values;
+    }
     if (this.config.sources.loops) {
       for (const target of this.config.targets) {
         try {
           const r = await readLoop(target, {
             store: a.store,
             governor: (l) => a.governor(l),
-            concurrency: (l) => this.control?.get(l),
+            concurrency: (l) => (a.control.names().includes(l) ? a.control.concurrency(l).limit : undefined),
             definition: (l) => a.definitions.find((d) => d.name === l),
           });
           const score = healthScore(r.readings, this.rules);
@@ -252,6 +303,7 @@ export class DecideLoop {
             score,
             state: healthState(score, this.rules.thresholds),
             p95Ms: r.p95Ms,
+            values: r.p95Ms === null ? shared : { ...shared, p95Ms: r.p95Ms },
           });
         } catch (error) {
           problems.push({ file: `loop:${target}`, reason: (error as Error).message });
@@ -269,6 +321,7 @@ export class DecideLoop {
           readings: c.readings,
           score,
           state: healthState(score, this.rules.thresholds),
+          values: shared,
         });
       } catch (error) {
         problems.push({ file: this.coordinationDir, reason: (error as Error).message });
@@ -286,7 +339,7 @@ export class DecideLoop {
       a.logger.warn({ loop: this.name, file: p.file }, `decide: skipped ${p.file}: ${p.reason}`);
     const samples = new Map<string, Sample>();
     for (const t of targets) {
-      const sample: Sample = { at: t.at, readings: t.readings, score: t.score };
+      const sample: Sample = sampleOf(t);
       samples.set(t.target, sample);
       const w = [...(this.#windows.get(t.target) ?? []), sample].slice(-this.config.window);
       this.#windows.set(t.target, w);
@@ -294,7 +347,7 @@ export class DecideLoop {
     }
     await this.#verify(ctx.cycleId, samples);
     const current = new Map([...this.#windows].filter(([t]) => samples.has(t)));
-    const decisions = generateDecisions(current, this.rules);
+    const decisions = generateDecisions(current, this.rules, this.ruleSet);
     const pending: Pending[] = [];
     const skipped: DecisionRecord[] = [];
     decisions.forEach((decision, i) => {
@@ -332,13 +385,13 @@ export class DecideLoop {
       const before = record.score;
       const after = sample.score;
       let result: DecisionResult;
-      if (before - after > verify.margin && this.control) {
-        undoScale(change, this.control);
+      if (before - after > verify.margin) {
+        const undone = undo(change, a.control);
         this.#held.set(record.target, now + verify.after);
         result = {
           kind: 'rolled-back',
           of: record.id,
-          change: { loop: change.loop, previous: change.limit, limit: change.previous },
+          change: undone,
           reason: `health ${before} -> ${after} within ${verify.after} ms: worse by more than ${verify.margin}`,
         };
         a.logger.warn({ loop: this.name, decision: record.id }, `decide: rolled back ${record.id}: ${result.reason}`);
@@ -361,13 +414,18 @@ export class DecideLoop {
       };
     if (heldUntil !== undefined && heldUntil > this.#need().clock.now())
       return { kind: 'held', reason: `${d.target} was rolled back; held until ${new Date(heldUntil).toISOString()}` };
+    const last = this.#lastExecuted.get(d.target);
+    if (last !== undefined && this.#need().clock.now() - last < c.minInterval)
+      return {
+        kind: 'held',
+        reason: `${d.target}: a decision executed at ${new Date(last).toISOString()}; minInterval ${c.minInterval} ms`,
+      };
     if (d.confidence < c.minConfidence)
       return { kind: 'below-confidence', reason: `confidence ${d.confidence} < minConfidence ${c.minConfidence}` };
-    if ((d.type !== 'scale_up' && d.type !== 'scale_down') || d.target === COORDINATION)
-      return { kind: 'no-effector', reason: `no effector for ${d.type} on ${d.target} yet; recorded only` };
+    if (!hasEffector(d, this.#need().control.names()))
+      return { kind: 'no-effector', reason: `no effector for ${d.type} on ${d.target}; recorded only` };
     if (executing >= c.max) return { kind: 'over-max', reason: `max ${c.max} decisions per cycle already taken` };
     if (c.dryRun) return { kind: 'dry-run', reason: 'dryRun: would execute' };
-    if (!this.control) return { kind: 'no-effector', reason: 'no concurrency control attached (attachControl)' };
     return { kind: 'execute' };
   }
 
@@ -376,15 +434,23 @@ export class DecideLoop {
     const started = a.clock.monotonic();
     let result: DecisionResult;
     try {
-      const change = applyScale(p.decision, this.control as ConcurrencyControl, this.config.agents);
+      const change = await apply(p.decision, {
+        control: a.control,
+        clock: a.clock,
+        bounds: this.config.agents,
+        timeoutMs: this.config.effectorTimeout,
+        cwd: this.#dir,
+        signal: ctx.signal,
+      });
       result = { kind: 'executed', change };
-      if (this.config.verify !== false) {
+      this.#lastExecuted.set(p.decision.target, a.clock.now());
+      if (this.config.verify !== false && reversible(change)) {
         const record = this.#record(p.id, ctx.cycleId, p.decision, p.sample, result, 0);
         this.#verifying.push({ record, change, dueAt: a.clock.now() + this.config.verify.after });
       }
       a.logger.info(
         { loop: this.name, decision: p.id },
-        `decide: ${p.decision.type} ${change.loop} ${change.previous} -> ${change.limit}`,
+        `decide: executed ${p.decision.type} on ${p.decision.target}: ${JSON.stringify(change)}`,
       );
     } catch (error) {
       result = { kind: 'failed', error: (error as Error).message };

@@ -1,5 +1,4 @@
 import { defineRecipe } from '../recipe.ts';
-import type { ConcurrencyControl } from './concurrency-control.ts';
 import { decideConfigSchema } from './decide-config.ts';
 import { DecideLoop, decideLoopOf } from './decide-loop.ts';
 import { DecideMetrics } from './decide-metrics.ts';
@@ -8,12 +7,6 @@ import { DecideMetrics } from './decide-metrics.ts';
 export interface DecideApi {
   /** The loops by name. */
   readonly loops: ReadonlyMap<string, DecideLoop>;
-  /**
-   * Gives every decide loop the effector it scales with; until then, scale
-   * decisions are journaled as `no-effector`. With a runtime:
-   * `api.attachControl(runnerConcurrencyControl(runtime))`.
-   */
-  attachControl(control: ConcurrencyControl): void;
 }
 
 /**
@@ -48,16 +41,12 @@ export const decide = defineRecipe({
         logger: ctx.logger,
         governor: (name) => ctx.governor(name),
         definitions: ctx.definitions,
+        control: ctx.control,
         onScore: (target, score) => metrics.score.set({ loop: loop.name, target }, score),
         onDecision: (record) => metrics.decision(loop.name, record),
       });
     }
-    const api: DecideApi = {
-      loops,
-      attachControl: (control) => {
-        for (const loop of loops.values()) loop.control = control;
-      },
-    };
+    const api: DecideApi = { loops };
     return {
       api,
       http: (app) => {
@@ -68,7 +57,6 @@ export const decide = defineRecipe({
                 name: loop.name,
                 dryRun: loop.config.dryRun,
                 minConfidence: loop.config.minConfidence,
-                control: loop.control !== null,
                 latest: loop.status,
                 decisions: await loop.recent(20),
               })),
@@ -76,8 +64,7 @@ export const decide = defineRecipe({
           }),
         );
       },
-      status: () =>
-        Object.fromEntries([...loops.values()].map((l) => [l.name, { latest: l.status, control: l.control !== null }])),
+      status: () => Object.fromEntries([...loops.values()].map((l) => [l.name, { latest: l.status }])),
       dispose: () => {
         for (const loop of loops.values()) loop.detach();
         metrics.dispose();
