@@ -14,16 +14,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Hono } from 'hono';
-import type { CycleRecord } from '../src/core/cycle-record.ts';
 import type { HttpTools } from '../src/http/extension.ts';
 import { readCoordination } from '../src/recipes/decide/coordination-sensor.ts';
-import type { DecisionRecord } from '../src/recipes/decide/decide-loop.ts';
-import { type DecideApi, decide } from '../src/recipes/decide/recipe.ts';
-import { recipeLoops } from '../src/recipes/recipe.ts';
-import { createRuntime, type Runtime } from '../src/runtime/runtime.ts';
-import { MemoryStore } from '../src/storage/memory/memory-store.ts';
-import { SeededEntropy } from '../src/time/seeded-entropy.ts';
-import { VirtualClock } from '../src/time/virtual-clock.ts';
+import type { DecideApi } from '../src/recipes/decide/recipe.ts';
+import { journal, setup } from './support/decide-runtime.ts';
 
 describe('decide: the coordination directory sensor', () => {
   it('counts agents, work, completed and telemetry; names and skips malformed files', async () => {
@@ -64,64 +58,6 @@ describe('decide: the coordination directory sensor', () => {
     }
   });
 });
-
-interface Setup {
-  clock: VirtualClock;
-  runtime: Runtime;
-  run(loop: string): Promise<CycleRecord>;
-  stop(): Promise<void>;
-}
-
-/** A `work` loop whose every item fails (concurrency 2), and a decide loop over it. */
-async function setup(
-  options: Record<string, unknown>,
-  act: (key: string) => unknown = () => {
-    throw new Error('down');
-  },
-): Promise<Setup> {
-  const clock = new VirtualClock();
-  const entropy = new SeededEntropy(1);
-  const runtime = createRuntime({
-    loops: [
-      {
-        name: 'work',
-        trigger: { manual: true },
-        plan: () => [{ key: 'a' }, { key: 'b' }, { key: 'c' }],
-        act: (item: { key: string }) => act(item.key),
-        policies: { concurrency: 2, retry: { attempts: 1 } },
-      },
-      ...recipeLoops(decide, 'autopilot', { targets: ['work'], ...options }),
-    ],
-    store: new MemoryStore({ entropy }),
-    clock,
-    entropy,
-    instance: { host: 'test', pid: 1 },
-    http: false,
-  });
-  await runtime.start({ schedule: false });
-  return {
-    clock,
-    runtime,
-    async run(loop) {
-      let record: CycleRecord | undefined;
-      const done = runtime.run(loop).then((r) => {
-        record = r;
-      });
-      await clock.runUntil(() => record !== undefined);
-      await done;
-      return record as CycleRecord;
-    },
-    async stop() {
-      const stopped = runtime.stop();
-      await clock.runUntil(() => runtime.state === 'stopped');
-      await stopped;
-    },
-  };
-}
-
-async function journal(runtime: Runtime): Promise<DecisionRecord[]> {
-  return (await runtime.store.journals.read('decide:autopilot')).map((e) => e.value as DecisionRecord);
-}
 
 describe('decide: the loop in a runtime', () => {
   it('scores a failing loop degraded, adds an agent, journals it, serves GET /decide, rolls back by id', async () => {

@@ -54,7 +54,7 @@ const conditionSchema = z
     atMost: bar.optional(),
   })
   .refine((c) => [c.above, c.below, c.atLeast, c.atMost].some((b) => b !== undefined), {
-    error: 'a condition needs a bar: above, below, atLeast or atMost',
+    error: 'a bar: above, below, atLeast or atMost',
   });
 
 const actionSchema = z.discriminatedUnion('type', [
@@ -142,7 +142,7 @@ export const decideConfigSchema = z
           code: 'custom',
           path: ['rules', i, 'target'],
           input: rule.target,
-          message: `expected a sensed target (${sensed.join(', ') || 'none'}), got "${rule.target}": add it to targets`,
+          message: `a sensed target (${sensed.join(', ') || 'none'}; add the loop to targets)`,
         });
       }
       rule.when.forEach((cond, j) => {
@@ -151,7 +151,7 @@ export const decideConfigSchema = z
             code: 'custom',
             path: ['rules', i, 'when', j, 'value'],
             input: cond.value,
-            message: `expected a reading (${READING_VALUES.join(', ')}) or a query of sources.prometheus.queries, got "${cond.value}"`,
+            message: `a reading (${READING_VALUES.join(', ')}) or a query named in sources.prometheus.queries`,
           });
         }
       });

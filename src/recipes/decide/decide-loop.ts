@@ -472,6 +472,7 @@ export class DecideLoop {
     const at = this.#need().clock.now();
     const { type, target, parameters, priority, confidence, rationale } = d;
     return {
+      ...(d.rule !== undefined && { rule: d.rule }),
       id,
       cycleId,
       at,
