@@ -4,6 +4,7 @@ import type { ResolvedConfig } from '../../config/load-config.ts';
 import { silentLogger } from '../../core/logger.ts';
 import type { LoopControl } from '../../runtime/loop-control.ts';
 import { systemClock } from '../../time/system-clock.ts';
+import { decideLoopName, decisionTable } from './decide-admin-command.ts';
 import type { DecideStatus, DecisionRecord, TargetStatus } from './decide-loop.ts';
 import { decideLoopOf, NAMESPACE } from './decide-loop.ts';
 
@@ -110,26 +111,8 @@ export async function decideStatusCommand(loop: string | undefined, flags: Statu
   for (const p of latest.problems) output.out(`skipped ${p.file}: ${p.reason}`);
   if (recent.length > 0) {
     output.out('\nrecent decisions');
-    output.out(
-      table(
-        ['id', 'type', 'target', 'confidence', 'result', 'rationale'],
-        recent.map((d) => [d.id, d.type, d.target, String(d.confidence), d.result.kind, d.rationale]),
-      ),
-    );
+    output.out(decisionTable(recent));
   }
-}
-
-/** The decide loop a command is about: the one named, or the only one. Exit 2 otherwise. */
-function decideLoopName(config: ResolvedConfig, loop: string | undefined, command: string): string {
-  const loops = config.loops.filter((l) => l.recipe === 'decide').map((l) => l.name);
-  const name = loop ?? (loops.length === 1 ? loops[0] : undefined);
-  if (!name || !loops.includes(name)) {
-    throw new CliExit(
-      EXIT.usage,
-      `decide ${command}: ${loop ? `"${loop}" is not a decide loop` : 'name the loop'} in ${config.file}; decide loops: ${loops.join(', ') || '(none)'}`,
-    );
-  }
-  return name;
 }
 
 /** The loops as configured, for reading only: analyze acts on nothing (no runtime here). */

@@ -13,7 +13,11 @@ export interface DecideApi {
  * The decide recipe (seed 001) on the recipe contract: `recipe: decide` in
  * YAML (options: decide-config.ts; the cycle: decide-loop.ts). In a runtime
  * that runs its loops: `GET /decide` (per loop: the last analysis and the
- * recent decisions), the metrics of decide-metrics.ts, and `status`.
+ * recent decisions), behind the admin token `POST /decide/<loop>/execute`
+ * (one cycle now: 200 `{ cycle, decisions }`) and
+ * `POST /decide/<loop>/rollback/<id>` (200 the rollback's record; 409 with
+ * the reason when it cannot be undone), the metrics of decide-metrics.ts,
+ * and `status`. Effectors act through the runtime's `context.control`.
  */
 export const decide = defineRecipe({
   name: 'decide',
@@ -49,7 +53,30 @@ export const decide = defineRecipe({
     const api: DecideApi = { loops };
     return {
       api,
-      http: (app) => {
+      http: (app, tools) => {
+        const loopOf = (name: string) => {
+          const loop = loops.get(name);
+          if (!loop) throw new Error(`no decide loop "${name}"; decide loops: ${[...loops.keys()].join(', ')}`);
+          return loop;
+        };
+        app.post('/:loop/rollback/:id', tools.admin, async (c) => {
+          try {
+            const record = await loopOf(c.req.param('loop')).rollback(c.req.param('id'));
+            return tools.responder.json(c, 200, record);
+          } catch (error) {
+            return tools.responder.json(c, 409, { error: (error as Error).message });
+          }
+        });
+        app.post('/:loop/execute', tools.admin, async (c) => {
+          try {
+            const loop = loopOf(c.req.param('loop'));
+            const cycle = await ctx.run(loop.name);
+            const decisions = (await loop.recent(1_000)).filter((r) => r.cycleId === cycle.id);
+            return tools.responder.json(c, 200, { cycle, decisions });
+          } catch (error) {
+            return tools.responder.json(c, 409, { error: (error as Error).message });
+          }
+        });
         app.get('/', async (c) =>
           c.json({
             loops: await Promise.all(
