@@ -9,7 +9,7 @@
  *     target: fetch
  *     when:
  *       - { value: p95Ms, above: 2000 }          # a reading of the target
- *       - { value: fetch_backlog, atLeast: 10 }  # a Prometheus query by name
+ *       - { value: fetch_failures, below: 0.1 }  # a Prometheus query by name
  *     do: { type: scale_up, amount: 2 }
  *     priority: 1
  * ```
