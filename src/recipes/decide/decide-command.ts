@@ -151,7 +151,7 @@ export async function decideAnalyzeCommand(
 ): Promise<void> {
   const config = await loadCliConfig(flags, process.env, process.cwd());
   const name = decideLoopName(config, loop, 'analyze');
-  const decide = decideLoopOf(config.loops.find((l) => l.name === name)?.act ?? {});
+  const decide = decideLoopOf(config.loops.find((l) => l.name === name) ?? {});
   if (!decide) throw new CliExit(EXIT.failed, `decide analyze: loop "${name}" was not built by the decide recipe`);
   const { openStore } = await import('../../storage/open-store.ts');
   const store = await openStore(config.store, { cwd: config.dir });

@@ -129,9 +129,16 @@ const sampleOf = (t: TargetStatus): Sample => ({
   ...(t.values && { values: t.values }),
 });
 
-/** The DecideLoop whose `definition.act` is `act`. */
-export function decideLoopOf(act: object): DecideLoop | undefined {
-  return loops.get(act);
+/**
+ * The DecideLoop a resolved loop was built from, found by its `act` or its
+ * `observe` (a simulation wraps `act` in its model, and keeps `observe`).
+ */
+export function decideLoopOf(loop: { readonly act?: unknown; readonly observe?: unknown }): DecideLoop | undefined {
+  for (const fn of [loop.act, loop.observe]) {
+    const found = typeof fn === 'function' ? loops.get(fn) : undefined;
+    if (found) return found;
+  }
+  return undefined;
 }
 
 // Size (about 320 lines, over the ~300 we aim for): sense, score, decide, execute, audit and verify share
@@ -172,13 +179,14 @@ export class DecideLoop {
     this.#dir = site.dir;
     this.coordinationDir = config.sources.coordination ? resolve(site.dir, config.sources.coordination) : undefined;
     const act = (item: WorkItem<Pending>, ctx: CycleContext) => this.#act(item.payload, ctx);
+    const observe = (ctx: CycleContext) => this.#observe(ctx);
     this.definition = {
       name: site.name,
       description:
         config.description ??
         `decide over ${[...config.targets, ...(this.coordinationDir ? [COORDINATION] : [])].join(', ')}`,
       trigger: { interval: config.interval ?? 30_000 },
-      observe: (ctx) => this.#observe(ctx),
+      observe,
       plan: (pending) =>
         pending.map((p) => ({
           key: p.id,
@@ -189,6 +197,7 @@ export class DecideLoop {
       policies: { concurrency: 1, retry: { attempts: 1 } },
     };
     loops.set(act, this);
+    loops.set(observe, this);
   }
 
   /** The journal of this loop's decisions. */

@@ -34,7 +34,7 @@ export const decide = defineRecipe({
   start: (ctx) => {
     const loops = new Map<string, DecideLoop>();
     for (const definition of ctx.definitions) {
-      const loop = decideLoopOf(definition.act);
+      const loop = decideLoopOf(definition);
       if (loop) loops.set(definition.name, loop);
     }
     const metrics = new DecideMetrics(ctx.registry);
