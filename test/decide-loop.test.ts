@@ -95,6 +95,7 @@ describe('decide: the loop in a runtime', () => {
         loops: Array<{
           name: string;
           latest: { targets: Array<{ score: number; state: string }> };
+          history: Array<{ target: string; score: number; state: string }>;
           decisions: unknown[];
         }>;
       };
@@ -104,6 +105,13 @@ describe('decide: the loop in a runtime', () => {
         [[0.325, 'degraded']],
       );
       assert.equal(body.loops[0]?.decisions.length, 1);
+      assert.deepEqual(
+        body.loops[0]?.history.map((h) => [h.target, h.score, h.state]),
+        [['work', 0.325, 'degraded']],
+        'the score over time the panel draws',
+      );
+      assert.match(ext.panel?.script ?? '', /^export async function mount\(section, helpers\)/m);
+      assert.equal(ext.panel?.title, 'Decide');
 
       const metrics = (await s.runtime.metrics?.registry.metrics()) ?? '';
       assert.match(metrics, /^autonomous_health_score\{loop="autopilot",target="work"\} 0\.325$/m);

@@ -55,6 +55,9 @@ import { userRule } from './user-rules.ts';
 /** The store namespace of the recipe's documents (`<loop>/latest`: the last {@link DecideStatus}). */
 export const NAMESPACE = 'decide';
 
+/** Score points kept per target for the panel. */
+const HISTORY = 60;
+
 /** The target name of the seed's coordination directory. */
 export const COORDINATION = 'coordination';
 
@@ -159,6 +162,8 @@ export class DecideLoop {
   /** Anti-flap: when a decision last executed on each target. */
   readonly #lastExecuted = new Map<string, number>();
   #status: DecideStatus | null = null;
+  /** Each target's score per cycle, oldest first, at most {@link HISTORY} points per target (in memory: the panel's chart). */
+  readonly #history: Array<{ target: string; at: number; score: number; state: HealthState }> = [];
 
   constructor(config: DecideConfig, site: Pick<RecipeSite, 'name' | 'dir'>) {
     this.name = site.name;
@@ -207,6 +212,11 @@ export class DecideLoop {
 
   get status(): DecideStatus | null {
     return this.#status;
+  }
+
+  /** Each target's score of the recent cycles, oldest first (at most 60 per target; kept in memory). */
+  get history(): ReadonlyArray<{ target: string; at: number; score: number; state: HealthState }> {
+    return this.#history;
   }
 
   attach(attachment: DecideAttachment): void {
@@ -353,7 +363,10 @@ export class DecideLoop {
       const w = [...(this.#windows.get(t.target) ?? []), sample].slice(-this.config.window);
       this.#windows.set(t.target, w);
       a.onScore?.(t.target, t.score);
+      this.#history.push({ target: t.target, at: t.at, score: t.score, state: t.state });
     }
+    const keep = HISTORY * Math.max(1, targets.length);
+    if (this.#history.length > keep) this.#history.splice(0, this.#history.length - keep);
     await this.#verify(ctx.cycleId, samples);
     const current = new Map([...this.#windows].filter(([t]) => samples.has(t)));
     const decisions = generateDecisions(current, this.rules, this.ruleSet);

@@ -2,6 +2,7 @@ import { defineRecipe } from '../recipe.ts';
 import { decideConfigSchema } from './decide-config.ts';
 import { DecideLoop, decideLoopOf } from './decide-loop.ts';
 import { DecideMetrics } from './decide-metrics.ts';
+import { decidePanel } from './decide-panel.ts';
 
 /** What `runtime.recipe<DecideApi>('decide')` returns. */
 export interface DecideApi {
@@ -85,12 +86,14 @@ export const decide = defineRecipe({
                 dryRun: loop.config.dryRun,
                 minConfidence: loop.config.minConfidence,
                 latest: loop.status,
+                history: loop.history,
                 decisions: await loop.recent(20),
               })),
             ),
           }),
         );
       },
+      panel: decidePanel(),
       status: () => Object.fromEntries([...loops.values()].map((l) => [l.name, { latest: l.status }])),
       dispose: () => {
         for (const loop of loops.values()) loop.detach();
