@@ -150,6 +150,18 @@ describe('decide: CLI', () => {
       assert.equal(none.code, 2);
       assert.match(none.stderr, /decide execute: no admin token/);
 
+      const dry = await cli(['decide', 'execute', '--dry-run', '--json']);
+      assert.equal(dry.code, 0, dry.stderr);
+      const dryBody = JSON.parse(dry.stdout) as { decisions: Array<{ type: string; result: { kind: string } }> };
+      assert.deepEqual(
+        dryBody.decisions.filter((d) => d.type === 'scale_up').map((d) => d.result.kind),
+        ['dry-run'],
+      );
+      assert.equal(await concurrency(), 2, '--dry-run holds for that cycle: nothing changed');
+      const bad = await cli(['decide', 'execute', '--min-confidence', '2']);
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /HTTP 400: minConfidence: expected a number in \[0, 1\], got "2"/);
+
       const executed = await cli(['decide', 'execute', '--json']);
       assert.equal(executed.code, 0, executed.stderr);
       const body = JSON.parse(executed.stdout) as {

@@ -112,17 +112,25 @@ export async function decideRollbackCommand(
     );
 }
 
-/** `autoloop decide execute [loop]`: one decide cycle now in the running daemon, and what it decided. */
+/**
+ * `autoloop decide execute [loop] [--max N] [--min-confidence C] [--dry-run]`:
+ * one decide cycle now in the running daemon (the flags hold for that cycle
+ * only; the daemon checks them, HTTP 400 naming the field), and what it decided.
+ */
 export async function decideExecuteCommand(
   loop: string | undefined,
-  flags: DaemonFlags & { json?: boolean },
+  flags: DaemonFlags & { json?: boolean; max?: string; minConfidence?: string; dryRun?: boolean },
   output: Output,
 ): Promise<void> {
   const config = await loadCliConfig(flags, process.env, process.cwd());
   const name = decideLoopName(config, loop, 'execute');
+  const query = new URLSearchParams();
+  if (flags.max !== undefined) query.set('max', flags.max);
+  if (flags.minConfidence !== undefined) query.set('minConfidence', flags.minConfidence);
+  if (flags.dryRun) query.set('dryRun', 'true');
   const body = await adminPost<{ cycle: { id: string }; decisions: DecisionRecord[] }>(
     'execute',
-    `/decide/${encodeURIComponent(name)}/execute`,
+    `/decide/${encodeURIComponent(name)}/execute${query.size > 0 ? `?${query}` : ''}`,
     flags,
   );
   if (flags.json) {

@@ -61,6 +61,13 @@ const HISTORY = 60;
 /** The target name of the seed's coordination directory. */
 export const COORDINATION = 'coordination';
 
+/** What `decide execute` may change for one cycle. */
+export interface ExecuteOverrides {
+  readonly max?: number;
+  readonly minConfidence?: number;
+  readonly dryRun?: boolean;
+}
+
 export type Verdict = 'execute' | 'dry-run' | 'below-confidence' | 'no-effector' | 'over-max' | 'held';
 
 export type DecisionResult =
@@ -162,6 +169,8 @@ export class DecideLoop {
   /** Anti-flap: when a decision last executed on each target. */
   readonly #lastExecuted = new Map<string, number>();
   #status: DecideStatus | null = null;
+  /** Overrides for the next cycle only (`autoloop decide execute --max 1 --dry-run`). */
+  #once: ExecuteOverrides = {};
   /** Each target's score per cycle, oldest first, at most {@link HISTORY} points per target (in memory: the panel's chart). */
   readonly #history: Array<{ target: string; at: number; score: number; state: HealthState }> = [];
 
@@ -230,6 +239,19 @@ export class DecideLoop {
   #need(): DecideAttachment {
     if (!this.#attached) throw new Error(`decide loop "${this.name}" ran before the recipe started`);
     return this.#attached;
+  }
+
+  /**
+   * Runs one cycle now through `run` (the runtime's manual tick) with
+   * `overrides` in force for that cycle only, and resolves with its id.
+   */
+  async executeOnce(overrides: ExecuteOverrides, run: (loop: string) => Promise<{ id: string }>): Promise<string> {
+    this.#once = overrides;
+    try {
+      return (await run(this.name)).id;
+    } finally {
+      this.#once = {};
+    }
   }
 
   /** The latest `limit` decisions, newest first. */
@@ -426,7 +448,7 @@ export class DecideLoop {
   }
 
   #verdict(d: Decision, executing: number): { kind: 'execute' } | Extract<DecisionResult, { reason: string }> {
-    const c = this.config;
+    const c = { ...this.config, ...this.#once };
     const heldUntil = this.#held.get(d.target);
     const verifying = this.#verifying.find((v) => v.record.target === d.target);
     if (verifying)

@@ -49,7 +49,10 @@ export const decideEntry: RecipeEntry = {
     daemonOptions(
       decide
         .command('execute [loop]')
-        .description('one decide cycle now in the running daemon (admin token), and the decisions it made'),
+        .description('one decide cycle now in the running daemon (admin token), and the decisions it made')
+        .option('--max <n>', 'decisions executed in this cycle (`auto execute --max 3`)')
+        .option('--min-confidence <c>', 'the confidence bar for this cycle, in [0, 1]')
+        .option('--dry-run', 'journal "dry-run", change nothing, in this cycle'),
     ).action(async (loop: string | undefined, flags: Record<string, string | boolean | undefined>) => {
       const { decideExecuteCommand } = await import('./decide-admin-command.ts');
       await decideExecuteCommand(loop, flags, output);

@@ -1,6 +1,6 @@
 import { defineRecipe } from '../recipe.ts';
 import { decideConfigSchema } from './decide-config.ts';
-import { DecideLoop, decideLoopOf } from './decide-loop.ts';
+import { DecideLoop, decideLoopOf, type ExecuteOverrides } from './decide-loop.ts';
 import { DecideMetrics } from './decide-metrics.ts';
 import { decidePanel } from './decide-panel.ts';
 
@@ -69,11 +69,13 @@ export const decide = defineRecipe({
           }
         });
         app.post('/:loop/execute', tools.admin, async (c) => {
+          const overrides = executeOverrides(c.req.query());
+          if ('error' in overrides) return tools.responder.json(c, 400, overrides);
           try {
             const loop = loopOf(c.req.param('loop'));
-            const cycle = await ctx.run(loop.name);
-            const decisions = (await loop.recent(1_000)).filter((r) => r.cycleId === cycle.id);
-            return tools.responder.json(c, 200, { cycle, decisions });
+            const cycleId = await loop.executeOnce(overrides, (name) => ctx.run(name));
+            const decisions = (await loop.recent(1_000)).filter((r) => r.cycleId === cycleId);
+            return tools.responder.json(c, 200, { cycle: { id: cycleId }, decisions });
           } catch (error) {
             return tools.responder.json(c, 409, { error: (error as Error).message });
           }
@@ -102,3 +104,28 @@ export const decide = defineRecipe({
     };
   },
 });
+
+/** `?max=N&minConfidence=C&dryRun=true` of `POST /decide/<loop>/execute`, checked; an error names the field. */
+function executeOverrides(q: Record<string, string>): ExecuteOverrides | { error: string; field: string } {
+  const out: { max?: number; minConfidence?: number; dryRun?: boolean } = {};
+  if (q.max !== undefined) {
+    const max = Number(q.max);
+    if (!Number.isInteger(max) || max < 0)
+      return { error: `max: expected an integer >= 0, got "${q.max}"`, field: 'max' };
+    out.max = max;
+  }
+  if (q.minConfidence !== undefined) {
+    const min = Number(q.minConfidence);
+    if (q.minConfidence.trim() === '' || !(min >= 0 && min <= 1)) {
+      return { error: `minConfidence: expected a number in [0, 1], got "${q.minConfidence}"`, field: 'minConfidence' };
+    }
+    out.minConfidence = min;
+  }
+  if (q.dryRun !== undefined) {
+    if (q.dryRun !== 'true' && q.dryRun !== 'false') {
+      return { error: `dryRun: expected true or false, got "${q.dryRun}"`, field: 'dryRun' };
+    }
+    out.dryRun = q.dryRun === 'true';
+  }
+  return out;
+}
