@@ -1,15 +1,17 @@
 /**
  * One `recipe: decide` loop: seed 001's cycle as observe -> plan -> act.
  *
- * - observe: read the sensors (each target loop's telemetry, the
- *   coordination directory), score each target, keep its window of the
- *   last `window` samples, generate the decisions (ranked, deduplicated),
- *   and give each a verdict: `dry-run`, `below-confidence`, `no-effector`
- *   (no effector for its type or target yet), `over-max` (past `max` this
- *   cycle) or `execute`. Every decision not executed is journaled now.
+ * - observe: read the sensors (sense-targets.ts: Prometheus queries, each
+ *   target loop's telemetry, the coordination directory), score each
+ *   target, keep its window of the last `window` samples, generate the
+ *   decisions (the seed's rules and the user's, ranked, deduplicated), and
+ *   give each a verdict: `held` (being verified, rolled back recently, or
+ *   within `minInterval` of the last executed decision on its target),
+ *   `below-confidence`, `no-effector`, `over-max` (past `max` this cycle),
+ *   `dry-run` or `execute`. Every decision not executed is journaled now.
  * - plan: the `execute` ones, as work items, in rank order.
- * - act: apply the effector (a loop's concurrency, clamped to `agents`),
- *   journal the result (`executed` with previous and new limit, or
+ * - act: apply the effector (effectors.ts, through the runtime's
+ *   LoopControl), journal the result (`executed` with the change, or
  *   `failed` with the error).
  *
  * Verification (`verify: { after, margin }`): an executed decision is
@@ -35,7 +37,7 @@ import type { LoopControl } from '../../runtime/loop-control.ts';
 import type { Store } from '../../storage/store.ts';
 import type { Clock } from '../../time/clock.ts';
 import type { RecipeSite } from '../recipe.ts';
-import { readCoordination, type SensorProblem } from './coordination-sensor.ts';
+import type { SensorProblem } from './coordination-sensor.ts';
 import type { DecideConfig } from './decide-config.ts';
 import {
   DEFAULT_RULES,
@@ -47,19 +49,17 @@ import {
   SEED_RULES,
 } from './decision-rules.ts';
 import { apply, type Change, hasEffector, reversible, undo } from './effectors.ts';
-import { type HealthState, healthScore, healthState, type Readings } from './health-score.ts';
-import { readPrometheus } from './prometheus-sensor.ts';
-import { readLoop } from './runtime-sensor.ts';
+import { type HealthState, healthState, type Readings } from './health-score.ts';
+import { COORDINATION, senseTargets, type TargetStatus } from './sense-targets.ts';
 import { userRule } from './user-rules.ts';
+
+export { COORDINATION, type TargetStatus } from './sense-targets.ts';
 
 /** The store namespace of the recipe's documents (`<loop>/latest`: the last {@link DecideStatus}). */
 export const NAMESPACE = 'decide';
 
 /** Score points kept per target for the panel. */
 const HISTORY = 60;
-
-/** The target name of the seed's coordination directory. */
-export const COORDINATION = 'coordination';
 
 /** What `decide execute` may change for one cycle. */
 export interface ExecuteOverrides {
@@ -87,17 +87,6 @@ export interface DecisionRecord extends Decision {
   readonly state: HealthState;
   readonly result: DecisionResult;
   readonly durationMs: number;
-}
-
-export interface TargetStatus {
-  readonly target: string;
-  readonly at: number;
-  readonly readings: Readings;
-  readonly score: number;
-  readonly state: HealthState;
-  readonly p95Ms?: number | null;
-  /** The Prometheus queries' numbers (the same for every target). */
-  readonly values?: Readonly<Record<string, number>>;
 }
 
 /** The last cycle's analysis (`GET /decide`, `status`). */
@@ -151,8 +140,9 @@ export function decideLoopOf(loop: { readonly act?: unknown; readonly observe?: 
   return undefined;
 }
 
-// Size (about 320 lines, over the ~300 we aim for): sense, score, decide, execute, audit and verify share
-// the loop's window of samples and pending verifications. The next split is verification and rollback.
+// Size (about 480 lines, over the ~300 we aim for): decide, execute, audit, anti-flap and verify share
+// the loop's window of samples, pending verifications and held targets (sensing is in sense-targets.ts).
+// The next split is verification and rollback, into a class of its own holding #verifying and #held.
 export class DecideLoop {
   readonly name: string;
   readonly config: DecideConfig;
@@ -313,62 +303,11 @@ export class DecideLoop {
     return { targets, problems, decisions: generateDecisions(windows, this.rules, this.ruleSet) };
   }
 
-  async #sense(problems: SensorProblem[]): Promise<TargetStatus[]> {
-    const a = this.#need();
-    const now = a.clock.now();
-    const out: TargetStatus[] = [];
-    const prometheus = this.config.sources.prometheus;
-    let shared: Record<string, number> = {};
-    if (prometheus) {
-      const p = await readPrometheus(
-        { url: prometheus.url, timeoutMs: prometheus.timeout, queries: prometheus.queries },
-        a.clock,
-      );
-      problems.push(...p.problems);
-      shared = p.values;
-    }
-    if (this.config.sources.loops) {
-      for (const target of this.config.targets) {
-        try {
-          const r = await readLoop(target, {
-            store: a.store,
-            governor: (l) => a.governor(l),
-            concurrency: (l) => (a.control.names().includes(l) ? a.control.concurrency(l).limit : undefined),
-            definition: (l) => a.definitions.find((d) => d.name === l),
-          });
-          const score = healthScore(r.readings, this.rules);
-          out.push({
-            target,
-            at: now,
-            readings: r.readings,
-            score,
-            state: healthState(score, this.rules.thresholds),
-            p95Ms: r.p95Ms,
-            values: r.p95Ms === null ? shared : { ...shared, p95Ms: r.p95Ms },
-          });
-        } catch (error) {
-          problems.push({ file: `loop:${target}`, reason: (error as Error).message });
-        }
-      }
-    }
-    if (this.coordinationDir) {
-      try {
-        const c = await readCoordination(this.coordinationDir);
-        problems.push(...c.problems);
-        const score = healthScore(c.readings, this.rules);
-        out.push({
-          target: COORDINATION,
-          at: now,
-          readings: c.readings,
-          score,
-          state: healthState(score, this.rules.thresholds),
-          values: shared,
-        });
-      } catch (error) {
-        problems.push({ file: this.coordinationDir, reason: (error as Error).message });
-      }
-    }
-    return out;
+  #sense(problems: SensorProblem[]): Promise<TargetStatus[]> {
+    return senseTargets(
+      { config: this.config, rules: this.rules, coordinationDir: this.coordinationDir, from: this.#need() },
+      problems,
+    );
   }
 
   async #observe(ctx: CycleContext): Promise<Pending[]> {
