@@ -8,6 +8,7 @@
  */
 import { arch, cpus, totalmem } from 'node:os';
 import { benchAdaptive } from './adaptive.ts';
+import { benchDecide } from './decide.ts';
 import { benchFanout } from './fanout.ts';
 import { benchHttpFootprint } from './http-footprint.ts';
 import { benchLeaseThroughput } from './lease-throughput.ts';
@@ -39,6 +40,7 @@ const sections: Record<string, () => Promise<unknown>> = {
   supervisor: benchSupervisor,
   simulate: benchSimulate,
   reconcile: benchReconcile,
+  decide: benchDecide,
 };
 const only = process.argv
   .find((arg) => arg.startsWith('--only='))

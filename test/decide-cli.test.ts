@@ -88,8 +88,100 @@ describe('decide: CLI', () => {
     assert.match(text.stdout, /coordination\s+0\.06\s+critical/);
     assert.match(text.stdout, /skipped telemetry_bad\.json: not JSON/);
 
+    const history = await autoloop(['decide', 'history', '--json', '--config', file], { cwd: dir });
+    assert.equal(history.code, 0, history.stderr);
+    const journaled = JSON.parse(history.stdout) as { loop: string; decisions: Array<{ type: string }> };
+    assert.equal(journaled.loop, 'autopilot');
+    assert.deepEqual(journaled.decisions.map((d) => d.type).sort(), ['coordination_improve', 'scale_up']);
+    const badLimit = await autoloop(['decide', 'history', '--limit', '0', '--config', file], { cwd: dir });
+    assert.equal(badLimit.code, 2);
+    assert.match(badLimit.stderr, /decide history: --limit: expected an integer >= 1, got "0"/);
+
     const unknown = await autoloop(['decide', 'status', 'nope', '--config', file], { cwd: dir });
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /"nope" is not a decide loop in .*; decide loops: autopilot/);
+  });
+
+  it('decide execute and rollback <id> act in the running daemon with the admin token', async () => {
+    const project = join(dir, 'daemon');
+    mkdirSync(project);
+    const file = join(project, 'autoloop.yaml');
+    writeFileSync(
+      file,
+      [
+        'store: sqlite://./state.db',
+        `http: { host: 127.0.0.1, port: 0, token: "\${AUTOLOOP_TOKEN:-}" }`,
+        'shutdown: { grace: 5s }',
+        'loops:',
+        '  work:',
+        '    trigger: { manual: true }',
+        '    items: [a, b, c]',
+        '    act: { command: "exit 1" }',
+        '    policies: { concurrency: 2, retry: { attempts: 1 } }',
+        '  autopilot:',
+        '    recipe: decide',
+        '    interval: 1h',
+        '    targets: [work]',
+        '    verify: false',
+        '',
+      ].join('\n'),
+    );
+    const env = { AUTOLOOP_TOKEN: 'decide-cli-admin-token' };
+    const cli = (args: string[], extra: NodeJS.ProcessEnv = {}) =>
+      autoloop([...args, '--config', file], { cwd: project, env: { ...env, ...extra } });
+    const started = await cli(['start', '--port', '0']);
+    assert.equal(started.code, 0, started.stderr + started.stdout);
+    const url = /health +(http:\/\/127\.0\.0\.1:\d+)\/health/.exec(started.stdout)?.[1] as string;
+    try {
+      const ran = await fetch(`${url}/loops/work/run`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${env.AUTOLOOP_TOKEN}` },
+      });
+      assert.equal(ran.status, 200);
+      const concurrency = async () => {
+        const status = (await (await fetch(`${url}/status`)).json()) as {
+          loops: Array<{ name: string; concurrency: number }>;
+        };
+        return status.loops.find((l) => l.name === 'work')?.concurrency;
+      };
+      assert.equal(await concurrency(), 2);
+
+      const none = await cli(['decide', 'execute'], { AUTOLOOP_TOKEN: '' });
+      assert.equal(none.code, 2);
+      assert.match(none.stderr, /decide execute: no admin token/);
+
+      const dry = await cli(['decide', 'execute', '--dry-run', '--json']);
+      assert.equal(dry.code, 0, dry.stderr);
+      const dryBody = JSON.parse(dry.stdout) as { decisions: Array<{ type: string; result: { kind: string } }> };
+      assert.deepEqual(
+        dryBody.decisions.filter((d) => d.type === 'scale_up').map((d) => d.result.kind),
+        ['dry-run'],
+      );
+      assert.equal(await concurrency(), 2, '--dry-run holds for that cycle: nothing changed');
+      const bad = await cli(['decide', 'execute', '--min-confidence', '2']);
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /HTTP 400: minConfidence: expected a number in \[0, 1\], got "2"/);
+
+      const executed = await cli(['decide', 'execute', '--json']);
+      assert.equal(executed.code, 0, executed.stderr);
+      const body = JSON.parse(executed.stdout) as {
+        decisions: Array<{ id: string; type: string; result: { kind: string } }>;
+      };
+      const scale = body.decisions.find((d) => d.type === 'scale_up');
+      assert.equal(scale?.result.kind, 'executed');
+      assert.equal(await concurrency(), 3);
+
+      const rolled = await cli(['decide', 'rollback', scale?.id ?? '']);
+      assert.equal(rolled.code, 0, rolled.stderr);
+      assert.match(rolled.stdout, /^rolled back .*: \{"kind":"concurrency","loop":"work","previous":3,"limit":2\}/);
+      assert.equal(await concurrency(), 2);
+      const again = await cli(['decide', 'rollback', scale?.id ?? '']);
+      assert.equal(again.code, 1);
+      assert.match(again.stderr, /HTTP 409: decide: .* was rolled back already/);
+      for (const r of [executed, rolled, again]) assert.doesNotMatch(r.stdout + r.stderr, /decide-cli-admin-token/);
+    } finally {
+      const stopped = await cli(['stop']);
+      assert.equal(stopped.code, 0, stopped.stderr);
+    }
   });
 });

@@ -22,7 +22,7 @@ describe('decide: YAML', () => {
     const loop = config.loops.find((l) => l.name === 'autopilot');
     assert.ok(loop);
     assert.deepEqual(loop.trigger, { kind: 'interval', everyMs: 10_000 });
-    const decide = decideLoopOf(loop.act);
+    const decide = decideLoopOf(loop);
     assert.equal(decide?.config.minConfidence, 0.8);
     assert.equal(decide?.config.dryRun, true);
     assert.deepEqual(decide?.config.targets, ['work']);

@@ -14,17 +14,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Hono } from 'hono';
-import type { CycleRecord } from '../src/core/cycle-record.ts';
 import type { HttpTools } from '../src/http/extension.ts';
-import { runnerConcurrencyControl } from '../src/recipes/decide/concurrency-control.ts';
 import { readCoordination } from '../src/recipes/decide/coordination-sensor.ts';
-import type { DecisionRecord } from '../src/recipes/decide/decide-loop.ts';
-import { type DecideApi, decide } from '../src/recipes/decide/recipe.ts';
-import { recipeLoops } from '../src/recipes/recipe.ts';
-import { createRuntime, type Runtime } from '../src/runtime/runtime.ts';
-import { MemoryStore } from '../src/storage/memory/memory-store.ts';
-import { SeededEntropy } from '../src/time/seeded-entropy.ts';
-import { VirtualClock } from '../src/time/virtual-clock.ts';
+import type { DecideApi } from '../src/recipes/decide/recipe.ts';
+import { journal, setup } from './support/decide-runtime.ts';
 
 describe('decide: the coordination directory sensor', () => {
   it('counts agents, work, completed and telemetry; names and skips malformed files', async () => {
@@ -66,70 +59,11 @@ describe('decide: the coordination directory sensor', () => {
   });
 });
 
-interface Setup {
-  clock: VirtualClock;
-  runtime: Runtime;
-  run(loop: string): Promise<CycleRecord>;
-  stop(): Promise<void>;
-}
-
-/** A `work` loop whose every item fails (concurrency 2), and a decide loop over it. */
-async function setup(
-  options: Record<string, unknown>,
-  act: (key: string) => unknown = () => {
-    throw new Error('down');
-  },
-): Promise<Setup> {
-  const clock = new VirtualClock();
-  const entropy = new SeededEntropy(1);
-  const runtime = createRuntime({
-    loops: [
-      {
-        name: 'work',
-        trigger: { manual: true },
-        plan: () => [{ key: 'a' }, { key: 'b' }, { key: 'c' }],
-        act: (item: { key: string }) => act(item.key),
-        policies: { concurrency: 2, retry: { attempts: 1 } },
-      },
-      ...recipeLoops(decide, 'autopilot', { targets: ['work'], ...options }),
-    ],
-    store: new MemoryStore({ entropy }),
-    clock,
-    entropy,
-    instance: { host: 'test', pid: 1 },
-    http: false,
-  });
-  await runtime.start({ schedule: false });
-  return {
-    clock,
-    runtime,
-    async run(loop) {
-      let record: CycleRecord | undefined;
-      const done = runtime.run(loop).then((r) => {
-        record = r;
-      });
-      await clock.runUntil(() => record !== undefined);
-      await done;
-      return record as CycleRecord;
-    },
-    async stop() {
-      const stopped = runtime.stop();
-      await clock.runUntil(() => runtime.state === 'stopped');
-      await stopped;
-    },
-  };
-}
-
-async function journal(runtime: Runtime): Promise<DecisionRecord[]> {
-  return (await runtime.store.journals.read('decide:autopilot')).map((e) => e.value as DecisionRecord);
-}
-
 describe('decide: the loop in a runtime', () => {
   it('scores a failing loop degraded, adds an agent, journals it, serves GET /decide, rolls back by id', async () => {
     const s = await setup({});
     try {
       const api = s.runtime.recipe<DecideApi>('decide') ?? assert.fail('decide api');
-      api.attachControl(runnerConcurrencyControl(s.runtime));
       const work = await s.run('work');
       assert.equal(work.counts.failed, 3);
       const cycle = await s.run('autopilot');
@@ -149,7 +83,10 @@ describe('decide: the loop in a runtime', () => {
         entry.rationale,
         /^health 0\.325 \(degraded\): completion rate 0, 2 agent\(s\), queue 0, telemetry 1; /,
       );
-      assert.deepEqual(entry.result, { kind: 'executed', change: { loop: 'work', previous: 2, limit: 3 } });
+      assert.deepEqual(entry.result, {
+        kind: 'executed',
+        change: { kind: 'concurrency', loop: 'work', previous: 2, limit: 3 },
+      });
 
       const ext = s.runtime.recipes.extensions().find((e) => e.path === '/decide') ?? assert.fail('no /decide');
       const app = new Hono();
@@ -158,6 +95,7 @@ describe('decide: the loop in a runtime', () => {
         loops: Array<{
           name: string;
           latest: { targets: Array<{ score: number; state: string }> };
+          history: Array<{ target: string; score: number; state: string }>;
           decisions: unknown[];
         }>;
       };
@@ -167,6 +105,13 @@ describe('decide: the loop in a runtime', () => {
         [[0.325, 'degraded']],
       );
       assert.equal(body.loops[0]?.decisions.length, 1);
+      assert.deepEqual(
+        body.loops[0]?.history.map((h) => [h.target, h.score, h.state]),
+        [['work', 0.325, 'degraded']],
+        'the score over time the panel draws',
+      );
+      assert.match(ext.panel?.script ?? '', /^export async function mount\(section, helpers\)/m);
+      assert.equal(ext.panel?.title, 'Decide');
 
       const metrics = (await s.runtime.metrics?.registry.metrics()) ?? '';
       assert.match(metrics, /^autonomous_health_score\{loop="autopilot",target="work"\} 0\.325$/m);
@@ -176,7 +121,7 @@ describe('decide: the loop in a runtime', () => {
       assert.deepEqual(rolled?.result, {
         kind: 'rolled-back',
         of: entry.id,
-        change: { loop: 'work', previous: 3, limit: 2 },
+        change: { kind: 'concurrency', loop: 'work', previous: 3, limit: 2 },
         reason: 'by hand',
       });
       assert.equal(s.runtime.loop('work').pool.concurrency, 2, 'the previous limit is back');
@@ -186,17 +131,15 @@ describe('decide: the loop in a runtime', () => {
     }
   });
 
-  const verdicts: Array<[string, Record<string, unknown>, boolean, string]> = [
-    ['dryRun journals "dry-run" and changes nothing', { dryRun: true }, true, 'dry-run'],
-    ['a confidence under minConfidence is not executed', { minConfidence: 0.9 }, true, 'below-confidence'],
-    ['max 0 executes nothing', { max: 0 }, true, 'over-max'],
-    ['without a control, scale decisions are recorded only', {}, false, 'no-effector'],
+  const verdicts: Array<[string, Record<string, unknown>, string]> = [
+    ['dryRun journals "dry-run" and changes nothing', { dryRun: true }, 'dry-run'],
+    ['a confidence under minConfidence is not executed', { minConfidence: 0.9 }, 'below-confidence'],
+    ['max 0 executes nothing', { max: 0 }, 'over-max'],
   ];
-  for (const [name, options, attach, kind] of verdicts) {
+  for (const [name, options, kind] of verdicts) {
     it(name, async () => {
       const s = await setup(options);
       try {
-        if (attach) s.runtime.recipe<DecideApi>('decide')?.attachControl(runnerConcurrencyControl(s.runtime));
         await s.run('work');
         const cycle = await s.run('autopilot');
         assert.equal(cycle.counts.planned, 0);
@@ -219,7 +162,6 @@ describe('decide: the loop in a runtime', () => {
       throw new Error('down');
     });
     try {
-      s.runtime.recipe<DecideApi>('decide')?.attachControl(runnerConcurrencyControl(s.runtime));
       await s.run('work'); // 1 of 3: 0.1333 + 0.12 + 0.2 + 0.005 = 0.4583
       await s.run('autopilot');
       assert.equal(s.runtime.loop('work').pool.concurrency, 3);
@@ -258,7 +200,6 @@ describe('decide: the loop in a runtime', () => {
   it('verification: health no worse -> verified, the change stays', async () => {
     const s = await setup({ verify: { after: '1m', margin: 0.05 } });
     try {
-      s.runtime.recipe<DecideApi>('decide')?.attachControl(runnerConcurrencyControl(s.runtime));
       await s.run('work');
       await s.run('autopilot'); // 0.325: 2 -> 3
       await s.run('work');

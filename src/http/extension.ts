@@ -1,4 +1,4 @@
-import type { Hono } from 'hono';
+import type { Hono, MiddlewareHandler } from 'hono';
 import type { Clock } from '../time/clock.ts';
 import type { Wakeups } from './log-stream.ts';
 import type { Responder } from './respond.ts';
@@ -10,6 +10,8 @@ export interface HttpTools {
   readonly responder: Responder;
   /** The server's stream wake-ups: a stream reads the event log at once when events are appended. */
   readonly wakeups: Wakeups;
+  /** The admin routes' guard (`Authorization: Bearer <http.token>`): put it before every state-changing route. */
+  readonly admin: MiddlewareHandler;
 }
 
 /**

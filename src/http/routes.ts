@@ -9,6 +9,7 @@ import type { StoredEvent } from '../storage/store.ts';
 import type { Clock } from '../time/clock.ts';
 import { systemClock } from '../time/system-clock.ts';
 import { type AdminActionGroup, registerAdminActions } from './admin-actions.ts';
+import { requireAdminToken } from './admin-auth.ts';
 import { registerAdminRoutes } from './admin-routes.ts';
 import { limitBody } from './body-limit.ts';
 import { registerDashboard } from './dashboard/dashboard-routes.ts';
@@ -149,7 +150,9 @@ export function createHttpApp(source: HttpSource, options: HttpAppOptions = {}):
   registerAdminRoutes(app, source, out, clock);
   registerRetryRoute(app, source, out);
   registerAdminActions(app, source.actions ?? {}, token, out);
-  for (const extension of source.extensions ?? []) mountExtension(app, extension, { clock, responder: out, wakeups });
+  const admin = requireAdminToken(token, out);
+  for (const extension of source.extensions ?? [])
+    mountExtension(app, extension, { clock, responder: out, wakeups, admin });
   registerDashboard(app);
 
   // Registered after every handler, so they only see the other methods.

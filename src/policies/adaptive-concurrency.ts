@@ -106,7 +106,14 @@ export interface AdaptiveConcurrencyOptions {
 }
 
 /** Why the limit moved. */
-export type LimitChangeReason = 'error-rate' | 'p95-bar' | 'latency-gradient' | 'recovered' | 'restored' | 'probe';
+export type LimitChangeReason =
+  | 'error-rate'
+  | 'p95-bar'
+  | 'latency-gradient'
+  | 'recovered'
+  | 'restored'
+  | 'probe'
+  | 'bounds';
 
 /** A limit change with its evidence, as given to {@link AdaptiveConcurrency.onLimitChange} listeners. */
 export interface LimitChange {
@@ -129,8 +136,8 @@ export interface LimitChange {
  * // each cycle: if (adaptive.shouldSkipCycle()) skip; else timeout = adaptive.timeoutFor(10_000);
  */
 export class AdaptiveConcurrency {
-  readonly min: number;
-  readonly max: number;
+  #min: number;
+  #max: number;
   readonly #clock: Clock;
   readonly #p95BarMs: number;
   readonly #p99BarMs: number;
@@ -152,8 +159,8 @@ export class AdaptiveConcurrency {
   #probe: { kind: 'pending' } | { kind: 'probing'; resume: number } | { kind: 'done' } = { kind: 'pending' };
 
   constructor(options: AdaptiveConcurrencyOptions, clock: Clock) {
-    this.min = checkInteger('min', options.min ?? 3, { min: 1 });
-    this.max = checkInteger('max', options.max, { min: this.min });
+    this.#min = checkInteger('min', options.min ?? 3, { min: 1 });
+    this.#max = checkInteger('max', options.max, { min: this.#min });
     const window = checkInteger('window', options.window ?? 10, { min: 1 });
     this.#p95BarMs = checkNumber('p95BarMs', options.p95BarMs ?? 8_000, { above: 0 });
     this.#p99BarMs = checkNumber('p99BarMs', options.p99BarMs ?? 9_000, { above: 0 });
@@ -166,6 +173,29 @@ export class AdaptiveConcurrency {
     this.#listeners = new ListenerSet(options.onListenerError);
     if (options.baselineProbe === false) this.#probe = { kind: 'done' };
     this.#limit = checkInteger('initial', options.initial ?? this.max, { min: this.min, max: this.max });
+  }
+
+  /** The lowest limit it cuts to. */
+  get min(): number {
+    return this.#min;
+  }
+
+  /** The highest limit it grows to. */
+  get max(): number {
+    return this.#max;
+  }
+
+  /**
+   * Moves the bounds at run time (another controller owns them, e.g. the
+   * decide recipe's concurrency decisions): `max` becomes the new ceiling,
+   * `min` is lowered to it when above, and the limit jumps to the new `max`,
+   * from where this policy cuts on evidence as it does at start. Emits a
+   * change with reason `bounds` when the limit moves.
+   */
+  setBounds(max: number): void {
+    this.#max = checkInteger('max', max, { min: 1 });
+    this.#min = Math.min(this.#min, this.#max);
+    this.#setLimit(this.#max, 'bounds', this.#window.snapshot());
   }
 
   /** The current limit on in-flight calls. */

@@ -13,6 +13,7 @@ import type { EventBus } from '../observability/events.ts';
 import type { Dependency } from '../policies/dependency.ts';
 import type { LoopGovernor } from '../policies/loop-governor.ts';
 import type { HealthCheck } from '../runtime/health.ts';
+import type { LoopControl } from '../runtime/loop-control.ts';
 import type { Store } from '../storage/store.ts';
 import type { Clock } from '../time/clock.ts';
 
@@ -99,6 +100,12 @@ export interface RecipeContext {
   readonly dependencies: ReadonlyMap<string, Dependency>;
   /** A loop's run-time policies (adaptive limit, latency window); undefined until the loops started (just after recipes). */
   governor(loop: string): LoopGovernor | undefined;
+  /**
+   * Every loop of the runtime (not only the recipe's) as a controller acts on
+   * it: concurrency, pause, resume, run now; the admin routes' actions. Its
+   * methods throw until the loops started (just after recipes).
+   */
+  readonly control: LoopControl;
 }
 
 /** What a recipe adds to a runtime. Every part is optional. */

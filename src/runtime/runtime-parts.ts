@@ -5,6 +5,7 @@ import type { RuntimeMetrics } from '../observability/metrics.ts';
 import { Dependency } from '../policies/dependency.ts';
 import type { Store } from '../storage/store.ts';
 import { httpPart } from './http-part.ts';
+import { loopControl } from './loop-control.ts';
 import type { Observers } from './observers.ts';
 import { OutageStore } from './outage-store.ts';
 import { recoveryParts } from './recovery-parts.ts';
@@ -106,6 +107,7 @@ export function runtimeParts(rt: Runtime) {
     },
     stop: () => state.metrics?.dispose(),
   };
+  const control = loopControl(rt);
   const recipes = rt.recipes.runnable(
     () => ({
       store: guarded(),
@@ -116,6 +118,7 @@ export function runtimeParts(rt: Runtime) {
       dependencies: state.dependencies,
       governor: (loop) => rt.loops.slots.get(loop)?.governor,
       run: (loop) => rt.run(loop),
+      control,
     }),
     clock,
     logger,

@@ -56,21 +56,24 @@ export async function readCoordination(dir: string): Promise<CoordinationReading
   const files = { agent: 0, work: 0, completed: 0, telemetry: 0 };
   let active = 0;
   let telemetry = 0;
-  for (const file of names) {
+  const texts = await readAll(dir, names);
+  names.forEach((file, i) => {
     const kind = (PATTERN.exec(file) as RegExpExecArray)[1] as Kind;
+    const text = texts[i] as { ok: true; text: string } | { ok: false; error: Error };
     let value: unknown;
     try {
-      value = JSON.parse(await readFile(join(dir, file), 'utf8'));
+      if (!text.ok) throw text.error;
+      value = JSON.parse(text.text);
     } catch (error) {
       problems.push({ file, reason: `not JSON: ${(error as Error).message}` });
-      continue;
+      return;
     }
     const checked = shapes[kind].safeParse(value);
     if (!checked.success) {
       const issue = checked.error.issues[0];
       const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
       problems.push({ file, reason: `wrong shape for a ${kind} file: ${where}${issue?.message ?? 'invalid'}` });
-      continue;
+      return;
     }
     files[kind]++;
     if (kind === 'agent') {
@@ -78,7 +81,7 @@ export async function readCoordination(dir: string): Promise<CoordinationReading
       if (status === undefined || status === 'active') active++;
     }
     if (kind === 'telemetry') telemetry += Array.isArray(value) ? value.length : 1;
-  }
+  });
   const done = files.completed + files.work;
   return {
     readings: {
@@ -90,4 +93,28 @@ export async function readCoordination(dir: string): Promise<CoordinationReading
     files,
     problems,
   };
+}
+
+/** Files read at once: one event-loop hop per file in series made 1,000 files cost ~0.5 s on a loaded machine. */
+const READS_IN_FLIGHT = 32;
+
+/** The files' texts in `names` order, each read or its error. */
+async function readAll(
+  dir: string,
+  names: readonly string[],
+): Promise<Array<{ ok: true; text: string } | { ok: false; error: Error }>> {
+  const out: Array<{ ok: true; text: string } | { ok: false; error: Error }> = new Array(names.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < names.length) {
+      const i = next++;
+      try {
+        out[i] = { ok: true, text: await readFile(join(dir, names[i] as string), 'utf8') };
+      } catch (error) {
+        out[i] = { ok: false, error: error as Error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(READS_IN_FLIGHT, names.length) }, worker));
+  return out;
 }

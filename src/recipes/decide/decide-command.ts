@@ -2,7 +2,9 @@ import { CliExit, EXIT, loadCliConfig } from '../../cli/context.ts';
 import { type Output, palette, table } from '../../cli/output.ts';
 import type { ResolvedConfig } from '../../config/load-config.ts';
 import { silentLogger } from '../../core/logger.ts';
+import type { LoopControl } from '../../runtime/loop-control.ts';
 import { systemClock } from '../../time/system-clock.ts';
+import { decideLoopName, decisionTable } from './decide-admin-command.ts';
 import type { DecideStatus, DecisionRecord, TargetStatus } from './decide-loop.ts';
 import { decideLoopOf, NAMESPACE } from './decide-loop.ts';
 
@@ -109,26 +111,29 @@ export async function decideStatusCommand(loop: string | undefined, flags: Statu
   for (const p of latest.problems) output.out(`skipped ${p.file}: ${p.reason}`);
   if (recent.length > 0) {
     output.out('\nrecent decisions');
-    output.out(
-      table(
-        ['id', 'type', 'target', 'confidence', 'result', 'rationale'],
-        recent.map((d) => [d.id, d.type, d.target, String(d.confidence), d.result.kind, d.rationale]),
-      ),
-    );
+    output.out(decisionTable(recent));
   }
 }
 
-/** The decide loop a command is about: the one named, or the only one. Exit 2 otherwise. */
-function decideLoopName(config: ResolvedConfig, loop: string | undefined, command: string): string {
-  const loops = config.loops.filter((l) => l.recipe === 'decide').map((l) => l.name);
-  const name = loop ?? (loops.length === 1 ? loops[0] : undefined);
-  if (!name || !loops.includes(name)) {
-    throw new CliExit(
-      EXIT.usage,
-      `decide ${command}: ${loop ? `"${loop}" is not a decide loop` : 'name the loop'} in ${config.file}; decide loops: ${loops.join(', ') || '(none)'}`,
-    );
-  }
-  return name;
+/** The loops as configured, for reading only: analyze acts on nothing (no runtime here). */
+function configControl(config: ResolvedConfig): LoopControl {
+  const refuse = (): never => {
+    throw new Error('decide analyze changes nothing');
+  };
+  const loop = (name: string) => {
+    const found = config.loops.find((l) => l.name === name);
+    if (!found) throw new Error(`unknown loop "${name}"`);
+    return found;
+  };
+  return {
+    names: () => config.loops.map((l) => l.name),
+    concurrency: (name) => ({ limit: loop(name).policies.concurrency, adaptive: null }),
+    paused: () => false,
+    setConcurrency: refuse,
+    pause: refuse,
+    resume: refuse,
+    run: refuse,
+  };
 }
 
 /**
@@ -146,7 +151,7 @@ export async function decideAnalyzeCommand(
 ): Promise<void> {
   const config = await loadCliConfig(flags, process.env, process.cwd());
   const name = decideLoopName(config, loop, 'analyze');
-  const decide = decideLoopOf(config.loops.find((l) => l.name === name)?.act ?? {});
+  const decide = decideLoopOf(config.loops.find((l) => l.name === name) ?? {});
   if (!decide) throw new CliExit(EXIT.failed, `decide analyze: loop "${name}" was not built by the decide recipe`);
   const { openStore } = await import('../../storage/open-store.ts');
   const store = await openStore(config.store, { cwd: config.dir });
@@ -158,6 +163,7 @@ export async function decideAnalyzeCommand(
       logger: silentLogger,
       governor: () => undefined,
       definitions: config.loops,
+      control: configControl(config),
     });
     analysis = await decide.analyze();
   } finally {

@@ -17,11 +17,14 @@
  *     window: 5                   # samples for full confidence support
  *     verify: { after: 1m, margin: 0.05 }   # re-score, roll back when worse (false: off)
  *     score: { weights: {...}, normalisers: {...}, thresholds: {...} }   # defaults: the seed's
+ *     minInterval: 1m             # anti-flap: at most one executed decision per target per interval
+ *     rules: [...]                # user rules (user-rules.ts); defaultRules: false drops the seed's four
  * ```
  */
 import { z } from 'zod';
 import { durationMs } from '../../config/schema.ts';
 import { SEED_RULES } from './decision-rules.ts';
+import { READING_VALUES } from './user-rules.ts';
 
 const unit = z.number().min(0).max(1);
 const positive = z.number().positive();
@@ -41,6 +44,35 @@ function knob<T extends z.ZodType>(schema: T) {
   }, schema);
 }
 
+const bar = z.number().refine(Number.isFinite, { error: 'expected a finite number' });
+const conditionSchema = z
+  .strictObject({
+    value: z.string().min(1),
+    above: bar.optional(),
+    below: bar.optional(),
+    atLeast: bar.optional(),
+    atMost: bar.optional(),
+  })
+  .refine((c) => [c.above, c.below, c.atLeast, c.atMost].some((b) => b !== undefined), {
+    error: 'a bar: above, below, atLeast or atMost',
+  });
+
+const actionSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.enum(['scale_up', 'scale_down']), amount: z.number().int().min(1).default(1) }),
+  z.strictObject({ type: z.enum(['pause', 'resume', 'run_now']) }),
+  z.strictObject({ type: z.literal('webhook'), url: z.url({ protocol: /^https?$/ }) }),
+  z.strictObject({ type: z.literal('command'), run: z.string().min(1) }),
+]);
+
+const ruleSchema = z.strictObject({
+  name: z.string().min(1).optional(),
+  target: z.string().min(1),
+  when: z.array(conditionSchema).min(1),
+  do: actionSchema,
+  /** The runtime's priorities: 0 critical ... 3 low. */
+  priority: z.number().int().min(0).max(3).default(2),
+});
+
 export const decideConfigSchema = z
   .strictObject({
     description: z.string().optional(),
@@ -52,6 +84,14 @@ export const decideConfigSchema = z
         loops: z.boolean().default(true),
         /** The seed's coordination directory (relative to the config file). */
         coordination: z.string().min(1).optional(),
+        /** A Prometheus server's HTTP API: instant queries by name (prometheus-sensor.ts). */
+        prometheus: z
+          .strictObject({
+            url: z.url({ protocol: /^https?$/ }),
+            timeout: durationMs({ minMs: 1 }).default(5_000),
+            queries: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string().min(1)),
+          })
+          .optional(),
       })
       .default({ loops: true }),
     minConfidence: knob(unit).default(0.6),
@@ -73,6 +113,13 @@ export const decideConfigSchema = z
         z.strictObject({ after: durationMs({ minMs: 1 }).default(60_000), margin: unit.default(0.05) }),
       ])
       .default({ after: 60_000, margin: 0.05 }),
+    /** Anti-flap: after an executed decision on a target, none other executes on it for this long. */
+    minInterval: durationMs().default(60_000),
+    /** Webhook and command effectors give up after this long. */
+    effectorTimeout: durationMs({ minMs: 1 }).default(10_000),
+    /** The seed's four rules (scale_up, scale_down, coordination_improve, optimize). */
+    defaultRules: z.boolean().default(true),
+    rules: z.array(ruleSchema).default([]),
     /** Journal entries kept per decide loop. */
     keep: z.number().int().min(1).default(1_000),
     score: z
@@ -85,6 +132,30 @@ export const decideConfigSchema = z
   })
   .refine((c) => c.sources.loops === false || c.targets.length > 0 || c.sources.coordination !== undefined, {
     error: 'decide needs something to sense: `targets: [<loop>]` or `sources: { coordination: <dir> }`',
+  })
+  .superRefine((c, ctx) => {
+    const sensed = [...(c.sources.loops ? c.targets : []), ...(c.sources.coordination ? ['coordination'] : [])];
+    const values = [...READING_VALUES, ...Object.keys(c.sources.prometheus?.queries ?? {})];
+    c.rules.forEach((rule, i) => {
+      if (!sensed.includes(rule.target)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['rules', i, 'target'],
+          input: rule.target,
+          message: `a sensed target (${sensed.join(', ') || 'none'}; add the loop to targets)`,
+        });
+      }
+      rule.when.forEach((cond, j) => {
+        if (!values.includes(cond.value)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['rules', i, 'when', j, 'value'],
+            input: cond.value,
+            message: `a reading (${READING_VALUES.join(', ')}) or a query named in sources.prometheus.queries`,
+          });
+        }
+      });
+    });
   });
 
 export type DecideConfig = z.infer<typeof decideConfigSchema>;

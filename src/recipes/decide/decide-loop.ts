@@ -1,15 +1,17 @@
 /**
  * One `recipe: decide` loop: seed 001's cycle as observe -> plan -> act.
  *
- * - observe: read the sensors (each target loop's telemetry, the
- *   coordination directory), score each target, keep its window of the
- *   last `window` samples, generate the decisions (ranked, deduplicated),
- *   and give each a verdict: `dry-run`, `below-confidence`, `no-effector`
- *   (no effector for its type or target yet), `over-max` (past `max` this
- *   cycle) or `execute`. Every decision not executed is journaled now.
+ * - observe: read the sensors (sense-targets.ts: Prometheus queries, each
+ *   target loop's telemetry, the coordination directory), score each
+ *   target, keep its window of the last `window` samples, generate the
+ *   decisions (the seed's rules and the user's, ranked, deduplicated), and
+ *   give each a verdict: `held` (being verified, rolled back recently, or
+ *   within `minInterval` of the last executed decision on its target),
+ *   `below-confidence`, `no-effector`, `over-max` (past `max` this cycle),
+ *   `dry-run` or `execute`. Every decision not executed is journaled now.
  * - plan: the `execute` ones, as work items, in rank order.
- * - act: apply the effector (a loop's concurrency, clamped to `agents`),
- *   journal the result (`executed` with previous and new limit, or
+ * - act: apply the effector (effectors.ts, through the runtime's
+ *   LoopControl), journal the result (`executed` with the change, or
  *   `failed` with the error).
  *
  * Verification (`verify: { after, margin }`): an executed decision is
@@ -31,29 +33,48 @@ import type { Logger } from '../../core/logger.ts';
 import type { CycleContext, LoopDefinition, ResolvedLoop } from '../../core/loop.ts';
 import type { WorkItem } from '../../core/work-item.ts';
 import type { LoopGovernor } from '../../policies/loop-governor.ts';
+import type { LoopControl } from '../../runtime/loop-control.ts';
 import type { Store } from '../../storage/store.ts';
 import type { Clock } from '../../time/clock.ts';
 import type { RecipeSite } from '../recipe.ts';
-import { applyScale, type ConcurrencyChange, type ConcurrencyControl, undoScale } from './concurrency-control.ts';
-import { readCoordination, type SensorProblem } from './coordination-sensor.ts';
+import type { SensorProblem } from './coordination-sensor.ts';
 import type { DecideConfig } from './decide-config.ts';
-import { type Decision, generateDecisions, type RuleOptions, type Sample, SEED_RULES } from './decision-rules.ts';
-import { type HealthState, healthScore, healthState, type Readings } from './health-score.ts';
-import { readLoop } from './runtime-sensor.ts';
+import {
+  DEFAULT_RULES,
+  type Decision,
+  generateDecisions,
+  type Rule,
+  type RuleOptions,
+  type Sample,
+  SEED_RULES,
+} from './decision-rules.ts';
+import { apply, type Change, hasEffector, reversible, undo } from './effectors.ts';
+import { type HealthState, healthState, type Readings } from './health-score.ts';
+import { COORDINATION, senseTargets, type TargetStatus } from './sense-targets.ts';
+import { userRule } from './user-rules.ts';
+
+export { COORDINATION, type TargetStatus } from './sense-targets.ts';
 
 /** The store namespace of the recipe's documents (`<loop>/latest`: the last {@link DecideStatus}). */
 export const NAMESPACE = 'decide';
 
-/** The target name of the seed's coordination directory. */
-export const COORDINATION = 'coordination';
+/** Score points kept per target for the panel. */
+const HISTORY = 60;
+
+/** What `decide execute` may change for one cycle. */
+export interface ExecuteOverrides {
+  readonly max?: number;
+  readonly minConfidence?: number;
+  readonly dryRun?: boolean;
+}
 
 export type Verdict = 'execute' | 'dry-run' | 'below-confidence' | 'no-effector' | 'over-max' | 'held';
 
 export type DecisionResult =
   | { readonly kind: Exclude<Verdict, 'execute'>; readonly reason: string }
-  | { readonly kind: 'executed'; readonly change: ConcurrencyChange }
+  | { readonly kind: 'executed'; readonly change: Change }
   | { readonly kind: 'failed'; readonly error: string }
-  | { readonly kind: 'rolled-back'; readonly of: string; readonly change: ConcurrencyChange; readonly reason: string }
+  | { readonly kind: 'rolled-back'; readonly of: string; readonly change: Change; readonly reason: string }
   | { readonly kind: 'verified'; readonly of: string; readonly before: number; readonly after: number };
 
 /** One journal entry: a decision with the evidence it was made on and what became of it. */
@@ -66,15 +87,6 @@ export interface DecisionRecord extends Decision {
   readonly state: HealthState;
   readonly result: DecisionResult;
   readonly durationMs: number;
-}
-
-export interface TargetStatus {
-  readonly target: string;
-  readonly at: number;
-  readonly readings: Readings;
-  readonly score: number;
-  readonly state: HealthState;
-  readonly p95Ms?: number | null;
 }
 
 /** The last cycle's analysis (`GET /decide`, `status`). */
@@ -93,6 +105,8 @@ export interface DecideAttachment {
   readonly logger: Logger;
   governor(loop: string): LoopGovernor | undefined;
   readonly definitions: readonly ResolvedLoop[];
+  /** The runtime's loops: the effectors act through it. */
+  readonly control: LoopControl;
   /** Called with every target's score (metrics). */
   readonly onScore?: (target: string, score: number) => void;
   /** Called with every journaled decision (metrics). */
@@ -107,26 +121,48 @@ interface Pending {
 
 const loops = new WeakMap<object, DecideLoop>();
 
-/** The DecideLoop whose `definition.act` is `act`. */
-export function decideLoopOf(act: object): DecideLoop | undefined {
-  return loops.get(act);
+const sampleOf = (t: TargetStatus): Sample => ({
+  at: t.at,
+  readings: t.readings,
+  score: t.score,
+  ...(t.values && { values: t.values }),
+});
+
+/**
+ * The DecideLoop a resolved loop was built from, found by its `act` or its
+ * `observe` (a simulation wraps `act` in its model, and keeps `observe`).
+ */
+export function decideLoopOf(loop: { readonly act?: unknown; readonly observe?: unknown }): DecideLoop | undefined {
+  for (const fn of [loop.act, loop.observe]) {
+    const found = typeof fn === 'function' ? loops.get(fn) : undefined;
+    if (found) return found;
+  }
+  return undefined;
 }
 
-// Size (about 320 lines, over the ~300 we aim for): sense, score, decide, execute, audit and verify share
-// the loop's window of samples and pending verifications. The next split is verification and rollback.
+// Size (about 480 lines, over the ~300 we aim for): decide, execute, audit, anti-flap and verify share
+// the loop's window of samples, pending verifications and held targets (sensing is in sense-targets.ts).
+// The next split is verification and rollback, into a class of its own holding #verifying and #held.
 export class DecideLoop {
   readonly name: string;
   readonly config: DecideConfig;
   readonly rules: RuleOptions;
   readonly coordinationDir: string | undefined;
   readonly definition: LoopDefinition<Pending[], Pending>;
-  control: ConcurrencyControl | null = null;
+  readonly ruleSet: readonly Rule[];
+  readonly #dir: string;
   #attached: DecideAttachment | null = null;
   readonly #windows = new Map<string, Sample[]>();
   /** Executed decisions waiting for their verification, and targets held after a rollback (until). */
-  #verifying: Array<{ record: DecisionRecord; change: ConcurrencyChange; dueAt: number }> = [];
+  #verifying: Array<{ record: DecisionRecord; change: Change; dueAt: number }> = [];
   readonly #held = new Map<string, number>();
+  /** Anti-flap: when a decision last executed on each target. */
+  readonly #lastExecuted = new Map<string, number>();
   #status: DecideStatus | null = null;
+  /** Overrides for the next cycle only (`autoloop decide execute --max 1 --dry-run`). */
+  #once: ExecuteOverrides = {};
+  /** Each target's score per cycle, oldest first, at most {@link HISTORY} points per target (in memory: the panel's chart). */
+  readonly #history: Array<{ target: string; at: number; score: number; state: HealthState }> = [];
 
   constructor(config: DecideConfig, site: Pick<RecipeSite, 'name' | 'dir'>) {
     this.name = site.name;
@@ -140,15 +176,21 @@ export class DecideLoop {
       scaleFactor: config.scaleFactor,
       window: config.window,
     };
+    this.ruleSet = [
+      ...(config.defaultRules ? DEFAULT_RULES : []),
+      ...config.rules.map((r, i) => userRule({ ...r, name: r.name ?? `rule ${i + 1}` })),
+    ];
+    this.#dir = site.dir;
     this.coordinationDir = config.sources.coordination ? resolve(site.dir, config.sources.coordination) : undefined;
     const act = (item: WorkItem<Pending>, ctx: CycleContext) => this.#act(item.payload, ctx);
+    const observe = (ctx: CycleContext) => this.#observe(ctx);
     this.definition = {
       name: site.name,
       description:
         config.description ??
         `decide over ${[...config.targets, ...(this.coordinationDir ? [COORDINATION] : [])].join(', ')}`,
       trigger: { interval: config.interval ?? 30_000 },
-      observe: (ctx) => this.#observe(ctx),
+      observe,
       plan: (pending) =>
         pending.map((p) => ({
           key: p.id,
@@ -159,6 +201,7 @@ export class DecideLoop {
       policies: { concurrency: 1, retry: { attempts: 1 } },
     };
     loops.set(act, this);
+    loops.set(observe, this);
   }
 
   /** The journal of this loop's decisions. */
@@ -168,6 +211,11 @@ export class DecideLoop {
 
   get status(): DecideStatus | null {
     return this.#status;
+  }
+
+  /** Each target's score of the recent cycles, oldest first (at most 60 per target; kept in memory). */
+  get history(): ReadonlyArray<{ target: string; at: number; score: number; state: HealthState }> {
+    return this.#history;
   }
 
   attach(attachment: DecideAttachment): void {
@@ -183,6 +231,19 @@ export class DecideLoop {
     return this.#attached;
   }
 
+  /**
+   * Runs one cycle now through `run` (the runtime's manual tick) with
+   * `overrides` in force for that cycle only, and resolves with its id.
+   */
+  async executeOnce(overrides: ExecuteOverrides, run: (loop: string) => Promise<{ id: string }>): Promise<string> {
+    this.#once = overrides;
+    try {
+      return (await run(this.name)).id;
+    } finally {
+      this.#once = {};
+    }
+  }
+
   /** The latest `limit` decisions, newest first. */
   async recent(limit = 20): Promise<DecisionRecord[]> {
     const { store } = this.#need();
@@ -193,15 +254,31 @@ export class DecideLoop {
       .map((e) => e.value as DecisionRecord);
   }
 
-  /** Undoes an executed decision by id (its previous concurrency back); journals the rollback. */
+  /**
+   * Undoes an executed decision by id (its previous concurrency or pause
+   * state back); journals the rollback. Throws for an id that was not
+   * executed, was rolled back already, or whose change has no inverse.
+   */
   async rollback(id: string): Promise<DecisionRecord> {
     const a = this.#need();
-    const control = this.control;
-    if (!control) throw new Error('decide: no concurrency control attached; nothing can be rolled back');
-    const found = (await this.recent(100_000)).find((r) => r.id === id);
-    if (found?.result.kind !== 'executed') throw new Error(`decide: no executed decision "${id}" in ${this.journal}`);
-    undoScale(found.result.change, control);
-    const change = { ...found.result.change, previous: found.result.change.limit, limit: found.result.change.previous };
+    const all = await this.recent(100_000);
+    const found = all.find((r) => r.id === id);
+    if (found?.result.kind !== 'executed') {
+      const known = all.filter((r) => r.result.kind === 'executed').map((r) => r.id);
+      throw new Error(
+        `decide: no executed decision "${id}" in ${this.journal}; executed: ${known.slice(0, 10).join(', ') || '(none)'}`,
+      );
+    }
+    if (all.some((r) => r.result.kind === 'rolled-back' && r.result.of === id)) {
+      throw new Error(`decide: ${id} was rolled back already`);
+    }
+    if (!reversible(found.result.change)) {
+      throw new Error(
+        `decide: ${id} (${found.type}) made a ${found.result.change.kind} change, which cannot be undone`,
+      );
+    }
+    const change = undo(found.result.change, a.control);
+    this.#verifying = this.#verifying.filter((v) => v.record.id !== id);
     const record: DecisionRecord = {
       ...found,
       id: `${id}:rollback`,
@@ -221,60 +298,16 @@ export class DecideLoop {
     const problems: SensorProblem[] = [];
     const targets = await this.#sense(problems);
     const windows = new Map(
-      targets.map((t) => [
-        t.target,
-        [...(this.#windows.get(t.target) ?? []), { at: t.at, readings: t.readings, score: t.score }].slice(
-          -this.config.window,
-        ),
-      ]),
+      targets.map((t) => [t.target, [...(this.#windows.get(t.target) ?? []), sampleOf(t)].slice(-this.config.window)]),
     );
-    return { targets, problems, decisions: generateDecisions(windows, this.rules) };
+    return { targets, problems, decisions: generateDecisions(windows, this.rules, this.ruleSet) };
   }
 
-  async #sense(problems: SensorProblem[]): Promise<TargetStatus[]> {
-    const a = this.#need();
-    const now = a.clock.now();
-    const out: TargetStatus[] = [];
-    if (this.config.sources.loops) {
-      for (const target of this.config.targets) {
-        try {
-          const r = await readLoop(target, {
-            store: a.store,
-            governor: (l) => a.governor(l),
-            concurrency: (l) => this.control?.get(l),
-            definition: (l) => a.definitions.find((d) => d.name === l),
-          });
-          const score = healthScore(r.readings, this.rules);
-          out.push({
-            target,
-            at: now,
-            readings: r.readings,
-            score,
-            state: healthState(score, this.rules.thresholds),
-            p95Ms: r.p95Ms,
-          });
-        } catch (error) {
-          problems.push({ file: `loop:${target}`, reason: (error as Error).message });
-        }
-      }
-    }
-    if (this.coordinationDir) {
-      try {
-        const c = await readCoordination(this.coordinationDir);
-        problems.push(...c.problems);
-        const score = healthScore(c.readings, this.rules);
-        out.push({
-          target: COORDINATION,
-          at: now,
-          readings: c.readings,
-          score,
-          state: healthState(score, this.rules.thresholds),
-        });
-      } catch (error) {
-        problems.push({ file: this.coordinationDir, reason: (error as Error).message });
-      }
-    }
-    return out;
+  #sense(problems: SensorProblem[]): Promise<TargetStatus[]> {
+    return senseTargets(
+      { config: this.config, rules: this.rules, coordinationDir: this.coordinationDir, from: this.#need() },
+      problems,
+    );
   }
 
   async #observe(ctx: CycleContext): Promise<Pending[]> {
@@ -286,15 +319,18 @@ export class DecideLoop {
       a.logger.warn({ loop: this.name, file: p.file }, `decide: skipped ${p.file}: ${p.reason}`);
     const samples = new Map<string, Sample>();
     for (const t of targets) {
-      const sample: Sample = { at: t.at, readings: t.readings, score: t.score };
+      const sample: Sample = sampleOf(t);
       samples.set(t.target, sample);
       const w = [...(this.#windows.get(t.target) ?? []), sample].slice(-this.config.window);
       this.#windows.set(t.target, w);
       a.onScore?.(t.target, t.score);
+      this.#history.push({ target: t.target, at: t.at, score: t.score, state: t.state });
     }
+    const keep = HISTORY * Math.max(1, targets.length);
+    if (this.#history.length > keep) this.#history.splice(0, this.#history.length - keep);
     await this.#verify(ctx.cycleId, samples);
     const current = new Map([...this.#windows].filter(([t]) => samples.has(t)));
-    const decisions = generateDecisions(current, this.rules);
+    const decisions = generateDecisions(current, this.rules, this.ruleSet);
     const pending: Pending[] = [];
     const skipped: DecisionRecord[] = [];
     decisions.forEach((decision, i) => {
@@ -332,13 +368,13 @@ export class DecideLoop {
       const before = record.score;
       const after = sample.score;
       let result: DecisionResult;
-      if (before - after > verify.margin && this.control) {
-        undoScale(change, this.control);
+      if (before - after > verify.margin) {
+        const undone = undo(change, a.control);
         this.#held.set(record.target, now + verify.after);
         result = {
           kind: 'rolled-back',
           of: record.id,
-          change: { loop: change.loop, previous: change.limit, limit: change.previous },
+          change: undone,
           reason: `health ${before} -> ${after} within ${verify.after} ms: worse by more than ${verify.margin}`,
         };
         a.logger.warn({ loop: this.name, decision: record.id }, `decide: rolled back ${record.id}: ${result.reason}`);
@@ -351,7 +387,7 @@ export class DecideLoop {
   }
 
   #verdict(d: Decision, executing: number): { kind: 'execute' } | Extract<DecisionResult, { reason: string }> {
-    const c = this.config;
+    const c = { ...this.config, ...this.#once };
     const heldUntil = this.#held.get(d.target);
     const verifying = this.#verifying.find((v) => v.record.target === d.target);
     if (verifying)
@@ -361,13 +397,18 @@ export class DecideLoop {
       };
     if (heldUntil !== undefined && heldUntil > this.#need().clock.now())
       return { kind: 'held', reason: `${d.target} was rolled back; held until ${new Date(heldUntil).toISOString()}` };
+    const last = this.#lastExecuted.get(d.target);
+    if (last !== undefined && this.#need().clock.now() - last < c.minInterval)
+      return {
+        kind: 'held',
+        reason: `${d.target}: a decision executed at ${new Date(last).toISOString()}; minInterval ${c.minInterval} ms`,
+      };
     if (d.confidence < c.minConfidence)
       return { kind: 'below-confidence', reason: `confidence ${d.confidence} < minConfidence ${c.minConfidence}` };
-    if ((d.type !== 'scale_up' && d.type !== 'scale_down') || d.target === COORDINATION)
-      return { kind: 'no-effector', reason: `no effector for ${d.type} on ${d.target} yet; recorded only` };
+    if (!hasEffector(d, this.#need().control.names()))
+      return { kind: 'no-effector', reason: `no effector for ${d.type} on ${d.target}; recorded only` };
     if (executing >= c.max) return { kind: 'over-max', reason: `max ${c.max} decisions per cycle already taken` };
     if (c.dryRun) return { kind: 'dry-run', reason: 'dryRun: would execute' };
-    if (!this.control) return { kind: 'no-effector', reason: 'no concurrency control attached (attachControl)' };
     return { kind: 'execute' };
   }
 
@@ -376,15 +417,23 @@ export class DecideLoop {
     const started = a.clock.monotonic();
     let result: DecisionResult;
     try {
-      const change = applyScale(p.decision, this.control as ConcurrencyControl, this.config.agents);
+      const change = await apply(p.decision, {
+        control: a.control,
+        clock: a.clock,
+        bounds: this.config.agents,
+        timeoutMs: this.config.effectorTimeout,
+        cwd: this.#dir,
+        signal: ctx.signal,
+      });
       result = { kind: 'executed', change };
-      if (this.config.verify !== false) {
+      this.#lastExecuted.set(p.decision.target, a.clock.now());
+      if (this.config.verify !== false && reversible(change)) {
         const record = this.#record(p.id, ctx.cycleId, p.decision, p.sample, result, 0);
         this.#verifying.push({ record, change, dueAt: a.clock.now() + this.config.verify.after });
       }
       a.logger.info(
         { loop: this.name, decision: p.id },
-        `decide: ${p.decision.type} ${change.loop} ${change.previous} -> ${change.limit}`,
+        `decide: executed ${p.decision.type} on ${p.decision.target}: ${JSON.stringify(change)}`,
       );
     } catch (error) {
       result = { kind: 'failed', error: (error as Error).message };
@@ -406,6 +455,7 @@ export class DecideLoop {
     const at = this.#need().clock.now();
     const { type, target, parameters, priority, confidence, rationale } = d;
     return {
+      ...(d.rule !== undefined && { rule: d.rule }),
       id,
       cycleId,
       at,

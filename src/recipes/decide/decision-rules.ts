@@ -33,13 +33,25 @@
 import type { HealthState, Readings, ScoreOptions } from './health-score.ts';
 import { healthScore, healthState, SEED_SCORE } from './health-score.ts';
 
-export type DecisionType = 'scale_up' | 'scale_down' | 'coordination_improve' | 'optimize';
+/** The seed's four, then the types user rules add (one per effector). */
+export type DecisionType =
+  | 'scale_up'
+  | 'scale_down'
+  | 'coordination_improve'
+  | 'optimize'
+  | 'pause'
+  | 'resume'
+  | 'run_now'
+  | 'webhook'
+  | 'command';
 
 /** One sample of a target: its readings and the score they make. */
 export interface Sample {
   readonly at: number;
   readonly readings: Readings;
   readonly score: number;
+  /** Further named numbers user rules read: `p95Ms` of a loop, the Prometheus queries by name. */
+  readonly values?: Readonly<Record<string, number>>;
 }
 
 /** A proposed decision, before it is ranked, executed or audited. */
@@ -52,6 +64,8 @@ export interface Decision {
   readonly confidence: number;
   /** In words, citing the readings. */
   readonly rationale: string;
+  /** The user rule that proposed it (absent for the seed's four). */
+  readonly rule?: string;
 }
 
 export interface RuleOptions extends ScoreOptions {
@@ -68,7 +82,7 @@ export const SEED_RULES: RuleOptions = Object.freeze({ ...SEED_SCORE, maxAgents:
 /** A rule: proposes at most one decision for one target's window. */
 export type Rule = (target: string, window: readonly Sample[], o: RuleOptions) => Decision | undefined;
 
-const round2 = (x: number): number => Math.round(x * 100) / 100;
+export const round2 = (x: number): number => Math.round(x * 100) / 100;
 
 /** The documented formula (see the header). */
 export function confidence(agreement: number, margin: number, samples: number, window: number): number {
@@ -81,7 +95,7 @@ function agreement(window: readonly Sample[], holds: (s: Sample) => boolean): { 
   return { share: window.length === 0 ? 0 : held / window.length, held };
 }
 
-function cite(s: Sample, o: ScoreOptions): string {
+export function cite(s: Sample, o: ScoreOptions): string {
   const r = s.readings;
   return (
     `health ${s.score} (${healthState(s.score, o.thresholds)}): completion rate ${round2(r.completionRate)}, ` +

@@ -31,5 +31,42 @@ export const decideEntry: RecipeEntry = {
         const { decideAnalyzeCommand } = await import('./decide-command.ts');
         await decideAnalyzeCommand(loop, flags, output);
       });
+    const daemonOptions = (c: ReturnType<typeof decide.command>) =>
+      c
+        .option('-c, --config <file>', 'config file (default: $AUTOLOOP_CONFIG or ./autoloop.yaml)')
+        .option('--pid-file <file>', 'pidfile of the daemon (default <config dir>/.autoloop/autoloop.pid)')
+        .option('--json', 'print JSON');
+    daemonOptions(
+      decide
+        .command('history [loop]')
+        .description('every decision, executed or not, newest first, with its confidence, result and rationale')
+        .option('--store <url>', 'store URL, overrides `store:`')
+        .option('--limit <n>', 'how many (default 20)'),
+    ).action(async (loop: string | undefined, flags: Record<string, string | boolean | undefined>) => {
+      const { decideHistoryCommand } = await import('./decide-admin-command.ts');
+      await decideHistoryCommand(loop, flags, output);
+    });
+    daemonOptions(
+      decide
+        .command('execute [loop]')
+        .description('one decide cycle now in the running daemon (admin token), and the decisions it made')
+        .option('--max <n>', 'decisions executed in this cycle (`auto execute --max 3`)')
+        .option('--min-confidence <c>', 'the confidence bar for this cycle, in [0, 1]')
+        .option('--dry-run', 'journal "dry-run", change nothing, in this cycle'),
+    ).action(async (loop: string | undefined, flags: Record<string, string | boolean | undefined>) => {
+      const { decideExecuteCommand } = await import('./decide-admin-command.ts');
+      await decideExecuteCommand(loop, flags, output);
+    });
+    daemonOptions(
+      decide
+        .command('rollback <id>')
+        .description(
+          'undo an executed decision (its previous concurrency or pause state) in the running daemon (admin token)',
+        )
+        .option('--loop <name>', 'the decide loop (needed when there are several)'),
+    ).action(async (id: string, flags: Record<string, string | boolean | undefined>) => {
+      const { decideRollbackCommand } = await import('./decide-admin-command.ts');
+      await decideRollbackCommand(id, flags, output);
+    });
   },
 };

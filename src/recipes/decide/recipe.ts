@@ -1,26 +1,24 @@
 import { defineRecipe } from '../recipe.ts';
-import type { ConcurrencyControl } from './concurrency-control.ts';
 import { decideConfigSchema } from './decide-config.ts';
-import { DecideLoop, decideLoopOf } from './decide-loop.ts';
+import { DecideLoop, decideLoopOf, type ExecuteOverrides } from './decide-loop.ts';
 import { DecideMetrics } from './decide-metrics.ts';
+import { decidePanel } from './decide-panel.ts';
 
 /** What `runtime.recipe<DecideApi>('decide')` returns. */
 export interface DecideApi {
   /** The loops by name. */
   readonly loops: ReadonlyMap<string, DecideLoop>;
-  /**
-   * Gives every decide loop the effector it scales with; until then, scale
-   * decisions are journaled as `no-effector`. With a runtime:
-   * `api.attachControl(runnerConcurrencyControl(runtime))`.
-   */
-  attachControl(control: ConcurrencyControl): void;
 }
 
 /**
  * The decide recipe (seed 001) on the recipe contract: `recipe: decide` in
  * YAML (options: decide-config.ts; the cycle: decide-loop.ts). In a runtime
  * that runs its loops: `GET /decide` (per loop: the last analysis and the
- * recent decisions), the metrics of decide-metrics.ts, and `status`.
+ * recent decisions), behind the admin token `POST /decide/<loop>/execute`
+ * (one cycle now: 200 `{ cycle, decisions }`) and
+ * `POST /decide/<loop>/rollback/<id>` (200 the rollback's record; 409 with
+ * the reason when it cannot be undone), the metrics of decide-metrics.ts,
+ * and `status`. Effectors act through the runtime's `context.control`.
  */
 export const decide = defineRecipe({
   name: 'decide',
@@ -37,7 +35,7 @@ export const decide = defineRecipe({
   start: (ctx) => {
     const loops = new Map<string, DecideLoop>();
     for (const definition of ctx.definitions) {
-      const loop = decideLoopOf(definition.act);
+      const loop = decideLoopOf(definition);
       if (loop) loops.set(definition.name, loop);
     }
     const metrics = new DecideMetrics(ctx.registry);
@@ -48,19 +46,40 @@ export const decide = defineRecipe({
         logger: ctx.logger,
         governor: (name) => ctx.governor(name),
         definitions: ctx.definitions,
+        control: ctx.control,
         onScore: (target, score) => metrics.score.set({ loop: loop.name, target }, score),
         onDecision: (record) => metrics.decision(loop.name, record),
       });
     }
-    const api: DecideApi = {
-      loops,
-      attachControl: (control) => {
-        for (const loop of loops.values()) loop.control = control;
-      },
-    };
+    const api: DecideApi = { loops };
     return {
       api,
-      http: (app) => {
+      http: (app, tools) => {
+        const loopOf = (name: string) => {
+          const loop = loops.get(name);
+          if (!loop) throw new Error(`no decide loop "${name}"; decide loops: ${[...loops.keys()].join(', ')}`);
+          return loop;
+        };
+        app.post('/:loop/rollback/:id', tools.admin, async (c) => {
+          try {
+            const record = await loopOf(c.req.param('loop')).rollback(c.req.param('id'));
+            return tools.responder.json(c, 200, record);
+          } catch (error) {
+            return tools.responder.json(c, 409, { error: (error as Error).message });
+          }
+        });
+        app.post('/:loop/execute', tools.admin, async (c) => {
+          const overrides = executeOverrides(c.req.query());
+          if ('error' in overrides) return tools.responder.json(c, 400, overrides);
+          try {
+            const loop = loopOf(c.req.param('loop'));
+            const cycleId = await loop.executeOnce(overrides, (name) => ctx.run(name));
+            const decisions = (await loop.recent(1_000)).filter((r) => r.cycleId === cycleId);
+            return tools.responder.json(c, 200, { cycle: { id: cycleId }, decisions });
+          } catch (error) {
+            return tools.responder.json(c, 409, { error: (error as Error).message });
+          }
+        });
         app.get('/', async (c) =>
           c.json({
             loops: await Promise.all(
@@ -68,16 +87,16 @@ export const decide = defineRecipe({
                 name: loop.name,
                 dryRun: loop.config.dryRun,
                 minConfidence: loop.config.minConfidence,
-                control: loop.control !== null,
                 latest: loop.status,
+                history: loop.history,
                 decisions: await loop.recent(20),
               })),
             ),
           }),
         );
       },
-      status: () =>
-        Object.fromEntries([...loops.values()].map((l) => [l.name, { latest: l.status, control: l.control !== null }])),
+      panel: decidePanel(),
+      status: () => Object.fromEntries([...loops.values()].map((l) => [l.name, { latest: l.status }])),
       dispose: () => {
         for (const loop of loops.values()) loop.detach();
         metrics.dispose();
@@ -85,3 +104,28 @@ export const decide = defineRecipe({
     };
   },
 });
+
+/** `?max=N&minConfidence=C&dryRun=true` of `POST /decide/<loop>/execute`, checked; an error names the field. */
+function executeOverrides(q: Record<string, string>): ExecuteOverrides | { error: string; field: string } {
+  const out: { max?: number; minConfidence?: number; dryRun?: boolean } = {};
+  if (q.max !== undefined) {
+    const max = Number(q.max);
+    if (!Number.isInteger(max) || max < 0)
+      return { error: `max: expected an integer >= 0, got "${q.max}"`, field: 'max' };
+    out.max = max;
+  }
+  if (q.minConfidence !== undefined) {
+    const min = Number(q.minConfidence);
+    if (q.minConfidence.trim() === '' || !(min >= 0 && min <= 1)) {
+      return { error: `minConfidence: expected a number in [0, 1], got "${q.minConfidence}"`, field: 'minConfidence' };
+    }
+    out.minConfidence = min;
+  }
+  if (q.dryRun !== undefined) {
+    if (q.dryRun !== 'true' && q.dryRun !== 'false') {
+      return { error: `dryRun: expected true or false, got "${q.dryRun}"`, field: 'dryRun' };
+    }
+    out.dryRun = q.dryRun === 'true';
+  }
+  return out;
+}

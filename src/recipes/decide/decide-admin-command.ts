@@ -1,0 +1,142 @@
+/**
+ * `autoloop decide history | execute | rollback`: the audit trail from the
+ * store, and the two actions that need the running daemon (its loops hold
+ * the state a decision changed), sent to the recipe's admin routes with
+ * the admin token (the config's `http.token`, else `$AUTOLOOP_TOKEN`).
+ */
+import { CliExit, EXIT, loadCliConfig } from '../../cli/context.ts';
+import { type DaemonFlags, daemonRequest, errorText, locateDaemon, requireDaemonUrl } from '../../cli/daemon-client.ts';
+import { type Output, table } from '../../cli/output.ts';
+import type { ResolvedConfig } from '../../config/load-config.ts';
+import type { DecisionRecord } from './decide-loop.ts';
+
+export interface HistoryFlags extends DaemonFlags {
+  store?: string;
+  json?: boolean;
+  limit?: string;
+}
+
+/** The decide loop a command is about: the one named, or the only one. Exit 2 otherwise. */
+export function decideLoopName(config: ResolvedConfig, loop: string | undefined, command: string): string {
+  const loops = config.loops.filter((l) => l.recipe === 'decide').map((l) => l.name);
+  const name = loop ?? (loops.length === 1 ? loops[0] : undefined);
+  if (!name || !loops.includes(name)) {
+    throw new CliExit(
+      EXIT.usage,
+      `decide ${command}: ${loop ? `"${loop}" is not a decide loop` : 'name the loop'} in ${config.file}; decide loops: ${loops.join(', ') || '(none)'}`,
+    );
+  }
+  return name;
+}
+
+/** One line per decision: what, on what, how sure, what became of it, why. */
+export function decisionTable(records: readonly DecisionRecord[]): string {
+  return table(
+    ['id', 'at', 'type', 'target', 'confidence', 'result', 'rationale'],
+    records.map((d) => [
+      d.id,
+      new Date(d.at).toISOString(),
+      d.type,
+      d.target,
+      String(d.confidence),
+      d.result.kind,
+      d.rationale,
+    ]),
+  );
+}
+
+/** `autoloop decide history [loop] [--limit N] [--json]`: the journal, newest first (daemon running or not). */
+export async function decideHistoryCommand(
+  loop: string | undefined,
+  flags: HistoryFlags,
+  output: Output,
+): Promise<void> {
+  const limit = flags.limit === undefined ? 20 : Number(flags.limit);
+  if (!Number.isInteger(limit) || limit < 1) {
+    throw new CliExit(EXIT.usage, `decide history: --limit: expected an integer >= 1, got "${flags.limit}"`);
+  }
+  const config = await loadCliConfig(flags, process.env, process.cwd());
+  const name = decideLoopName(config, loop, 'history');
+  const { openStore } = await import('../../storage/open-store.ts');
+  const store = await openStore(config.store, { cwd: config.dir });
+  let records: DecisionRecord[];
+  try {
+    const entries = await store.journals.read(`decide:${name}`, { limit: 100_000 });
+    records = entries
+      .slice(-limit)
+      .reverse()
+      .map((e) => e.value as DecisionRecord);
+  } finally {
+    await store.close();
+  }
+  if (flags.json) {
+    output.out(JSON.stringify({ loop: name, decisions: records }, null, 2));
+    return;
+  }
+  output.out(records.length === 0 ? `decide ${name}: no decisions yet` : decisionTable(records));
+}
+
+/** POSTs `path` to the daemon with the admin token; returns the body of a 2xx, else exits naming the reason. */
+async function adminPost<T>(command: string, path: string, flags: DaemonFlags): Promise<T> {
+  const config = await loadCliConfig(flags, process.env, process.cwd());
+  const token = config.http.token || process.env.AUTOLOOP_TOKEN || '';
+  if (token === '') {
+    throw new CliExit(
+      EXIT.usage,
+      `decide ${command}: no admin token: set AUTOLOOP_TOKEN (in this shell and in the daemon's environment) with http.token: "\${AUTOLOOP_TOKEN:-}" in ${config.file}, then restart the daemon`,
+    );
+  }
+  const url = requireDaemonUrl(locateDaemon(flags, process.env, process.cwd()));
+  const response = await daemonRequest<T>(url, path, { method: 'POST', token });
+  if (response.status >= 200 && response.status < 300) return response.body;
+  throw new CliExit(EXIT.failed, `decide ${command}: ${errorText(response)}`);
+}
+
+/** `autoloop decide rollback <id> [--loop L]`: undoes an executed decision in the running daemon. */
+export async function decideRollbackCommand(
+  id: string,
+  flags: DaemonFlags & { loop?: string; json?: boolean },
+  output: Output,
+): Promise<void> {
+  const config = await loadCliConfig(flags, process.env, process.cwd());
+  const name = decideLoopName(config, flags.loop, 'rollback');
+  const record = await adminPost<DecisionRecord>(
+    'rollback',
+    `/decide/${encodeURIComponent(name)}/rollback/${encodeURIComponent(id)}`,
+    flags,
+  );
+  if (flags.json) output.out(JSON.stringify(record, null, 2));
+  else
+    output.out(
+      `rolled back ${id}: ${JSON.stringify(record.result.kind === 'rolled-back' ? record.result.change : record.result)}`,
+    );
+}
+
+/**
+ * `autoloop decide execute [loop] [--max N] [--min-confidence C] [--dry-run]`:
+ * one decide cycle now in the running daemon (the flags hold for that cycle
+ * only; the daemon checks them, HTTP 400 naming the field), and what it decided.
+ */
+export async function decideExecuteCommand(
+  loop: string | undefined,
+  flags: DaemonFlags & { json?: boolean; max?: string; minConfidence?: string; dryRun?: boolean },
+  output: Output,
+): Promise<void> {
+  const config = await loadCliConfig(flags, process.env, process.cwd());
+  const name = decideLoopName(config, loop, 'execute');
+  const query = new URLSearchParams();
+  if (flags.max !== undefined) query.set('max', flags.max);
+  if (flags.minConfidence !== undefined) query.set('minConfidence', flags.minConfidence);
+  if (flags.dryRun) query.set('dryRun', 'true');
+  const body = await adminPost<{ cycle: { id: string }; decisions: DecisionRecord[] }>(
+    'execute',
+    `/decide/${encodeURIComponent(name)}/execute${query.size > 0 ? `?${query}` : ''}`,
+    flags,
+  );
+  if (flags.json) {
+    output.out(JSON.stringify(body, null, 2));
+    return;
+  }
+  output.out(`decide ${name}: cycle ${body.cycle.id}`);
+  output.out(body.decisions.length === 0 ? 'no decisions' : decisionTable(body.decisions));
+}
