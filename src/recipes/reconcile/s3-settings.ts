@@ -1,4 +1,5 @@
-import type { HaveIndex, Inventory, InventoryObject } from './inventory.ts';
+import type { HaveIndex } from './have-index.ts';
+import type { Inventory, InventoryObject } from './inventory.ts';
 
 /** `inventory: { s3: ... }` as validated. Credentials come from the AWS SDK's default chain (env, profile, role). */
 export interface S3Settings {
