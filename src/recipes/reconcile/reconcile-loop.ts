@@ -40,9 +40,8 @@ import { buildReport, type GapReport } from './gap-report.ts';
 import type { Inventory, InventorySummary } from './inventory.ts';
 import { loadValues } from './load-values.ts';
 import { SourceLimits } from './source-limits.ts';
+import { NAMESPACE } from './status-lines.ts';
 
-/** The store namespace of the recipe's documents. */
-export const NAMESPACE = 'reconcile';
 /** Reports kept in a loop's history journal (the panel's "gaps over time"). */
 const HISTORY_KEEP = 2_000;
 
