@@ -199,6 +199,18 @@ describe('reconcile: a cycle against a real directory', () => {
       loadConfig(file, { env: {} }),
       /autoloop\.yaml: loops\.collect\.concurrency\.temas: expected a source of the coverage spec \(games, teams\) or default, got "temas"/,
     );
+    const withRateLimit = (rateLimit: string) =>
+      base.replace(
+        'concurrency: { default: 2, teams: 1 }',
+        `concurrency: { default: 2, teams: 1 }\n    rateLimit: ${rateLimit}`,
+      );
+    writeFileSync(file, withRateLimit('{ temas: { requests: 10, per: 1m } }'));
+    await assert.rejects(
+      loadConfig(file, { env: {} }),
+      /autoloop\.yaml: loops\.collect\.rateLimit\.temas: expected a source of the coverage spec \(games, teams\) or default, got "temas"/,
+    );
+    writeFileSync(file, withRateLimit('{ teams: { requests: 0, per: 1m } }'));
+    await assert.rejects(loadConfig(file, { env: {} }), /autoloop\.yaml: loops\.collect\.rateLimit\.teams\.requests: /);
     writeFileSync(file, base.replace('inventory: { dir: ./data }', 'inventory: { bucket: x }'));
     await assert.rejects(
       loadConfig(file, { env: {} }),

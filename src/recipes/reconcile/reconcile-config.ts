@@ -84,6 +84,11 @@ export const reconcileConfigSchema = z.strictObject({
       error: 'collections at once per source: a number, or { default: 2, <source>: n }',
     })
     .optional(),
+  rateLimit: z
+    .record(z.string(), z.strictObject({ requests: z.number().int().min(1), per: durationMs({ minMs: 1 }) }), {
+      error: 'collections per window per source: { default: { requests: 10, per: 1m }, <source>: { ... } }',
+    })
+    .optional(),
   maxItems: z.number().int().min(1).max(10_000).optional(),
   threshold: z
     .strictObject({ minTasks: z.number().int().min(1), every: durationMs({ minMs: 1 }).optional() })
@@ -123,11 +128,15 @@ export function buildReconcileLoop(config: ReconcileConfig, site: RecipeSite): B
   const issues: ConfigIssue[] = [];
   const names = new Set(coverage.sources.map((s) => s.name));
   const limits = typeof config.concurrency === 'object' ? config.concurrency : {};
-  for (const source of Object.keys(limits)) {
+  const rates = config.rateLimit ?? {};
+  for (const [key, source] of [
+    ...Object.keys(limits).map((source) => ['concurrency', source] as const),
+    ...Object.keys(rates).map((source) => ['rateLimit', source] as const),
+  ]) {
     if (source !== 'default' && !names.has(source)) {
       issues.push({
         file: site.name,
-        path: `concurrency.${source}`,
+        path: `${key}.${source}`,
         expected: `a source of the coverage spec (${[...names].join(', ')}) or default`,
         got: JSON.stringify(source),
       });
@@ -167,6 +176,10 @@ export function buildReconcileLoop(config: ReconcileConfig, site: RecipeSite): B
     }),
     budgetMs: config.budget ?? null,
     sourceConcurrency,
+    sourceRateLimit: (source) => {
+      const rate = rates[source] ?? rates.default;
+      return rate ? { requests: rate.requests, perMs: rate.per } : null;
+    },
     maxItems: config.maxItems ?? RECONCILE_DEFAULTS.maxItems,
     reportFile: config.report ? at(config.report.file) : null,
     policies,

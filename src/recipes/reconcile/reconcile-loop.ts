@@ -28,6 +28,7 @@ import type { CycleContext, ItemContext, LoopDefinition, LoopPolicies, TriggerSp
 import { skipItem } from '../../core/outcome.ts';
 import type { PlannedItem, WorkItem } from '../../core/work-item.ts';
 import { PRIORITIES } from '../../core/work-item.ts';
+import { SharedWindowLimiter } from '../../policies/shared-window-limiter.ts';
 import type { Store } from '../../storage/store.ts';
 import type { Clock } from '../../time/clock.ts';
 import { formatDuration } from '../../time/duration.ts';
@@ -55,6 +56,13 @@ export interface ReconcileLoopOptions {
   /** A cycle's time budget from the end of its observe; null: none. */
   readonly budgetMs: number | null;
   readonly sourceConcurrency: (source: string) => number;
+  /**
+   * At most `requests` collections of a source in any window of `perMs`,
+   * across every process on the store (a sliding-window log in
+   * `store.buckets`, bucket `reconcile:<loop>:<source>`); null: no limit.
+   * Default: none for any source.
+   */
+  readonly sourceRateLimit?: (source: string) => { readonly requests: number; readonly perMs: number } | null;
   /** Work items one cycle plans at most (the most urgent); the rest wait in the report. */
   readonly maxItems: number;
   /** The report is also written here (the seed's gaps.json); null: not written. */
@@ -100,6 +108,7 @@ export class ReconcileLoop {
   readonly definition: LoopDefinition<Gap[], GapPayload>;
   readonly limits: SourceLimits;
   #durations = new CollectionDurations();
+  readonly #rateLimiters = new Map<string, SharedWindowLimiter>();
   #attached: ReconcileAttachment | null = null;
   #budgets: CycleBudgets | null = null;
   #report: GapReport | null = null;
@@ -344,7 +353,7 @@ export class ReconcileLoop {
       }
       throw error;
     }
-    const started = ctx.clock.monotonic();
+    let started = ctx.clock.monotonic();
     try {
       const { inventory } = this.options;
       const present = await inventory.stat(gap.key, signal);
@@ -353,6 +362,15 @@ export class ReconcileLoop {
         this.#attached?.onCollected?.(gap.source, 'present');
         return skipItem(`${gap.key} is already present (${present.size} bytes): not collected again`);
       }
+      // The source's rate limit counts collector runs only (not the check above); its wait is not the collection's time.
+      try {
+        await this.#rateLimiter(gap.source)?.take(signal);
+      } catch (error) {
+        if (!budget?.spent) throw error;
+        this.#attached?.onCollected?.(gap.source, 'deferred');
+        return skipItem(budget.skipReason());
+      }
+      started = ctx.clock.monotonic();
       const output = await this.options.collector({
         gap,
         path: inventory.locate(gap.key),
@@ -397,6 +415,20 @@ export class ReconcileLoop {
     if (this.options.budgetMs === null) return null;
     this.#budgets ??= new CycleBudgets(clock, this.options.budgetMs);
     return this.#budgets;
+  }
+
+  /** The source's shared rate limiter (made on first use, on the attached store), or null without a limit. */
+  #rateLimiter(source: string): SharedWindowLimiter | null {
+    const rate = this.options.sourceRateLimit?.(source);
+    const attached = this.#attached;
+    if (!rate || !attached) return null;
+    let limiter = this.#rateLimiters.get(source);
+    if (!limiter) {
+      const options = { name: `reconcile:${this.name}:${source}`, limit: rate.requests, perMs: rate.perMs };
+      limiter = new SharedWindowLimiter(options, attached.store.buckets, attached.clock);
+      this.#rateLimiters.set(source, limiter);
+    }
+    return limiter;
   }
 
   #minSize(source: string): number {
