@@ -18,6 +18,7 @@
  *     health: { maxInventoryAge: 24h }          # the seed's "metrics file age < 24 h"
  * ```
  */
+import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../../config/config-error.ts';
@@ -26,10 +27,12 @@ import { AutoloopError } from '../../core/errors.ts';
 import type { LoopPolicies, TriggerSpec } from '../../core/loop.ts';
 import { systemClock } from '../../time/system-clock.ts';
 import type { RecipeSite } from '../recipe.ts';
-import { commandCollector } from './collector.ts';
+import { type Collector, commandCollector } from './collector.ts';
 import { type CoverageSpec, loadCoverageFile, resolveCoverage } from './coverage-spec.ts';
 import { DirectoryInventory } from './directory-inventory.ts';
+import { httpCollector } from './http-collector.ts';
 import type { Inventory } from './inventory.ts';
+import { moduleCollector } from './module-collector.ts';
 import { ReconcileLoop } from './reconcile-loop.ts';
 import { lazyS3Inventory, lazyS3InventoryReport, type S3Settings } from './s3-settings.ts';
 
@@ -72,12 +75,33 @@ export const reconcileConfigSchema = z.strictObject({
   coverage: z.union([z.string().min(1), z.record(z.string(), z.unknown())], {
     error: 'a coverage file (./coverage.yaml) or the spec inline ({ sources: ... })',
   }),
-  collector: z.strictObject({
-    command: z.string().min(1),
-    timeout: durationMs({ minMs: 1 }).optional(),
-    /** Working directory of the command; default the config's directory. */
-    cwd: z.string().min(1).optional(),
-  }),
+  collector: z.union(
+    [
+      z.strictObject({
+        command: z.string().min(1),
+        timeout: durationMs({ minMs: 1 }).optional(),
+        /** Working directory of the command; default the config's directory. */
+        cwd: z.string().min(1).optional(),
+      }),
+      z.strictObject({
+        /** `./collect.ts#collect` (default export name `collect`). */
+        module: z.string().min(1),
+        timeout: durationMs({ minMs: 1 }).optional(),
+      }),
+      z.strictObject({
+        http: z.strictObject({
+          url: z.string().regex(/^https?:\/\//, { error: 'an http:// or https:// URL' }),
+          method: z.enum(['GET', 'POST', 'PUT']).optional(),
+          headers: z.record(z.string(), z.string()).optional(),
+        }),
+        timeout: durationMs({ minMs: 1 }).optional(),
+      }),
+    ],
+    {
+      error:
+        'a collector: { command: "python scrapers/{source}.py --date {date}" }, { module: ./collect.ts#collect } or { http: { url } }',
+    },
+  ),
   budget: durationMs({ minMs: 1 }).optional(),
   concurrency: z
     .union([z.number().int().min(1), z.record(z.string(), z.number().int().min(1))], {
@@ -142,13 +166,14 @@ export function buildReconcileLoop(config: ReconcileConfig, site: RecipeSite): B
       });
     }
   }
+  const timeoutMs = config.collector.timeout ?? RECONCILE_DEFAULTS.collectorTimeoutMs;
+  const collector = collectorOf(config.collector, { at, site, timeoutMs, issues });
   if (issues.length > 0) throw new ConfigError(issues);
   const fallback =
     typeof config.concurrency === 'number'
       ? config.concurrency
       : (limits.default ?? RECONCILE_DEFAULTS.sourceConcurrency);
   const sourceConcurrency = (source: string) => limits[source] ?? fallback;
-  const timeoutMs = config.collector.timeout ?? RECONCILE_DEFAULTS.collectorTimeoutMs;
   const poolSize = coverage.sources.reduce((n, s) => n + sourceConcurrency(s.name), 0);
   const policies: LoopPolicies = {
     // The collector's own timeout kills it; the item's leaves room for the kill grace.
@@ -166,14 +191,7 @@ export function buildReconcileLoop(config: ReconcileConfig, site: RecipeSite): B
     trigger: (config.trigger ?? RECONCILE_DEFAULTS.trigger) as unknown as TriggerSpec,
     inventory,
     coverage,
-    collector: commandCollector({
-      command: config.collector.command,
-      timeoutMs,
-      cwd: config.collector.cwd ? at(config.collector.cwd) : site.dir,
-      clock: systemClock,
-      env: site.env,
-      loop: site.name,
-    }),
+    collector,
     budgetMs: config.budget ?? null,
     sourceConcurrency,
     sourceRateLimit: (source) => {
@@ -222,4 +240,25 @@ function inventoryOf(config: ReconcileConfig, at: (path: string) => string, regi
     return lazyS3InventoryReport({ ...inv.s3Inventory, region: inv.s3Inventory.region ?? region });
   const s3: S3Settings = { ...inv.s3, region: inv.s3.region ?? region };
   return lazyS3Inventory(s3);
+}
+
+/** The collector the `collector:` key names; a module that is not there is an issue at `collector.module`. */
+function collectorOf(
+  c: ReconcileConfig['collector'],
+  o: { at: (path: string) => string; site: RecipeSite; timeoutMs: number; issues: ConfigIssue[] },
+): Collector {
+  if ('command' in c) {
+    const cwd = c.cwd ? o.at(c.cwd) : o.site.dir;
+    const { env, name: loop } = o.site;
+    return commandCollector({ command: c.command, timeoutMs: o.timeoutMs, cwd, clock: systemClock, env, loop });
+  }
+  if ('http' in c) {
+    return httpCollector({ url: c.http.url, method: c.http.method ?? 'POST', headers: c.http.headers ?? {} });
+  }
+  const hash = c.module.lastIndexOf('#');
+  const file = o.at(hash < 0 ? c.module : c.module.slice(0, hash));
+  if (!existsSync(file)) {
+    o.issues.push({ file: o.site.name, path: 'collector.module', expected: 'a module file that exists', got: file });
+  }
+  return moduleCollector(file, hash < 0 ? 'collect' : c.module.slice(hash + 1));
 }

@@ -1,0 +1,137 @@
+/**
+ * Collectors besides command templates, from YAML against a real
+ * directory: a TypeScript module's function, and an HTTP call to a real
+ * server on 127.0.0.1 (2xx collected, 503 retried, 404 failed for good);
+ * a module that is not there is a config error naming the path.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { loadConfig } from '../src/config/load-config.ts';
+import { runtimeOptionsFromConfig } from '../src/runtime/from-config.ts';
+import { createRuntime } from '../src/runtime/runtime.ts';
+
+const dirs: string[] = [];
+after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A deployment whose coverage expects teams/{bos,lal,bad}.json; `collector` is the YAML value. */
+function deployment(collector: string): { dir: string; file: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'autoloop-collectors-'));
+  dirs.push(dir);
+  mkdirSync(join(dir, 'data'));
+  const file = join(dir, 'autoloop.yaml');
+  writeFileSync(
+    file,
+    [
+      'store: memory://',
+      'loops:',
+      '  collect:',
+      '    recipe: reconcile',
+      '    trigger: { manual: true }',
+      '    inventory: { dir: ./data }',
+      '    coverage: { sources: { teams: { key: "teams/{value}.json", values: [bos, lal, bad] } } }',
+      `    collector: ${collector}`,
+      "    policies: { retry: { attempts: 2, backoff: '10ms' } }",
+    ].join('\n'),
+  );
+  return { dir, file };
+}
+
+async function cycle(file: string) {
+  const config = await loadConfig(file, { env: { ...process.env } });
+  const runtime = createRuntime(runtimeOptionsFromConfig(config, {}));
+  await runtime.start({ schedule: false });
+  try {
+    const record = await runtime.run('collect');
+    const items = await runtime.store.cycles.items(record.id);
+    return { record, items: new Map(items.map((i) => [i.key, i])) };
+  } finally {
+    await runtime.stop();
+  }
+}
+
+describe('reconcile collectors: a TypeScript module, an HTTP call', () => {
+  it('a module function collects with the request it is given; what it throws fails the item', async () => {
+    const { dir, file } = deployment('{ module: ./collect.ts#collect }');
+    writeFileSync(
+      join(dir, 'collect.ts'),
+      [
+        "import { mkdir, writeFile } from 'node:fs/promises';",
+        "import { dirname } from 'node:path';",
+        'export async function collect(request: { gap: { key: string; source: string }; path: string; attempt: number }) {',
+        "  if (request.gap.key === 'teams/bad.json') throw new Error('no such team');",
+        '  await mkdir(dirname(request.path), { recursive: true });',
+        '  await writeFile(request.path, JSON.stringify({ key: request.gap.key, attempt: request.attempt }));',
+        '  return { wrote: request.gap.key };',
+        '}',
+      ].join('\n'),
+    );
+    const { record, items } = await cycle(file);
+    assert.deepEqual(record.counts, { planned: 3, succeeded: 2, failed: 1, skipped: 0 });
+    const bos = items.get('teams/bos.json')?.output as { output: unknown } | undefined;
+    assert.deepEqual(bos?.output, { wrote: 'teams/bos.json' });
+    assert.match(items.get('teams/bad.json')?.error?.message ?? '', /no such team/);
+  });
+
+  it('a module that is not there, or a bad http url, is a config error naming the path', async () => {
+    const missing = deployment('{ module: ./nope.ts#collect }');
+    await assert.rejects(
+      loadConfig(missing.file, { env: {} }),
+      /autoloop\.yaml: loops\.collect\.collector\.module: expected a module file that exists, got .*nope\.ts/,
+    );
+    const badUrl = deployment('{ http: { url: "ftp://x" } }');
+    await assert.rejects(loadConfig(badUrl.file, { env: {} }), /loops\.collect\.collector/);
+  });
+
+  it('an HTTP call per gap: 2xx collected, 503 retried, 404 failed without a retry', async () => {
+    const calls: string[] = [];
+    let lalFailures = 0;
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk) => {
+        body += chunk;
+      });
+      req.on('end', async () => {
+        calls.push(`${req.method} ${req.url} ${req.headers['x-token']} ${req.headers['content-type']}`);
+        const gap = JSON.parse(body) as { key: string; path: string; attempt: number };
+        if (req.url === '/collect/teams?key=teams%2Fbad.json') {
+          res.writeHead(404).end('unknown team');
+          return;
+        }
+        if (gap.key === 'teams/lal.json' && lalFailures++ === 0) {
+          res.writeHead(503).end('busy');
+          return;
+        }
+        mkdirSync(dirname(gap.path), { recursive: true });
+        await writeFile(gap.path, `{"attempt":${gap.attempt}}`);
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const { file } = deployment(
+        `{ http: { url: "http://127.0.0.1:${port}/collect/{source}?key={key}", headers: { x-token: abc } } }`,
+      );
+      const { record, items } = await cycle(file);
+      assert.deepEqual(record.counts, { planned: 3, succeeded: 2, failed: 1, skipped: 0 });
+      assert.equal(items.get('teams/lal.json')?.attempts, 2, '503 is retried');
+      assert.equal(items.get('teams/bad.json')?.attempts, 1, '404 is not');
+      assert.match(items.get('teams/bad.json')?.error?.message ?? '', /answered 404: unknown team/);
+      assert.equal(calls.filter((c) => c.includes('bad.json')).length, 1);
+      assert.ok(
+        calls.every((c) => /^POST \/collect\/teams\?key=teams%2F\w+\.json abc application\/json$/.test(c)),
+        calls.join('; '),
+      );
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});
