@@ -22,7 +22,7 @@ after(() => {
 });
 
 /** A deployment whose coverage expects teams/{bos,lal,bad}.json; `collector` is the YAML value. */
-function deployment(collector: string): { dir: string; file: string } {
+function deployment(collector: string, validate = ''): { dir: string; file: string } {
   const dir = mkdtempSync(join(tmpdir(), 'autoloop-collectors-'));
   dirs.push(dir);
   mkdirSync(join(dir, 'data'));
@@ -36,7 +36,7 @@ function deployment(collector: string): { dir: string; file: string } {
       '    recipe: reconcile',
       '    trigger: { manual: true }',
       '    inventory: { dir: ./data }',
-      '    coverage: { sources: { teams: { key: "teams/{value}.json", values: [bos, lal, bad] } } }',
+      `    coverage: { sources: { teams: { key: "teams/{value}.json", values: [bos, lal, bad]${validate} } } }`,
       `    collector: ${collector}`,
       "    policies: { retry: { attempts: 2, backoff: '10ms' } }",
     ].join('\n'),
@@ -78,6 +78,30 @@ describe('reconcile collectors: a TypeScript module, an HTTP call', () => {
     const bos = items.get('teams/bos.json')?.output as { output: unknown } | undefined;
     assert.deepEqual(bos?.output, { wrote: 'teams/bos.json' });
     assert.match(items.get('teams/bad.json')?.error?.message ?? '', /no such team/);
+  });
+
+  it("a source's validator runs on each collected object; a rejection fails the collection", async () => {
+    const { dir, file } = deployment('{ module: ./collect.ts }', ', validate: "sh ./check.sh {path}"');
+    writeFileSync(
+      join(dir, 'collect.ts'),
+      [
+        "import { mkdir, writeFile } from 'node:fs/promises';",
+        "import { dirname } from 'node:path';",
+        'export async function collect(request: { gap: { key: string }; path: string }) {',
+        '  await mkdir(dirname(request.path), { recursive: true });',
+        "  await writeFile(request.path, request.gap.key === 'teams/lal.json' ? 'oops' : '{\"ok\":true}');",
+        '}',
+      ].join('\n'),
+    );
+    writeFileSync(join(dir, 'check.sh'), 'grep -q ok "$1" || { echo "not JSON with ok" >&2; exit 1; }');
+    const { record, items } = await cycle(file);
+    assert.deepEqual(record.counts, { planned: 3, succeeded: 2, failed: 1, skipped: 0 });
+    const lal = items.get('teams/lal.json');
+    assert.equal(lal?.attempts, 2);
+    assert.match(
+      lal?.error?.message ?? '',
+      /teams\/lal\.json failed the validator of teams: `sh \.\/check\.sh .*lal\.json` exited with code 1/,
+    );
   });
 
   it('a module that is not there, or a bad http url, is a config error naming the path', async () => {

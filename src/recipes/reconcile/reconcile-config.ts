@@ -169,6 +169,13 @@ export function buildReconcileLoop(config: ReconcileConfig, site: RecipeSite): B
   const timeoutMs = config.collector.timeout ?? RECONCILE_DEFAULTS.collectorTimeoutMs;
   const collector = collectorOf(config.collector, { at, site, timeoutMs, issues });
   if (issues.length > 0) throw new ConfigError(issues);
+  // A validator runs like a command collector (placeholders, stdin, process group), from the config's directory.
+  const validators = new Map<string, Collector>();
+  for (const { name, validate } of coverage.sources) {
+    if (!validate) continue;
+    const command = { command: validate.command, timeoutMs: validate.timeoutMs ?? timeoutMs, cwd: site.dir };
+    validators.set(name, commandCollector({ ...command, clock: systemClock, env: site.env, loop: site.name }));
+  }
   const fallback =
     typeof config.concurrency === 'number'
       ? config.concurrency
@@ -194,6 +201,7 @@ export function buildReconcileLoop(config: ReconcileConfig, site: RecipeSite): B
     collector,
     budgetMs: config.budget ?? null,
     sourceConcurrency,
+    validator: (source) => validators.get(source) ?? null,
     sourceRateLimit: (source) => {
       const rate = rates[source] ?? rates.default;
       return rate ? { requests: rate.requests, perMs: rate.per } : null;

@@ -63,6 +63,8 @@ export interface ReconcileLoopOptions {
    * Default: none for any source.
    */
   readonly sourceRateLimit?: (source: string) => { readonly requests: number; readonly perMs: number } | null;
+  /** The source's validator (coverage `validate`), run on each collected object; null or absent: none. */
+  readonly validator?: (source: string) => Collector | null;
   /** Work items one cycle plans at most (the most urgent); the rest wait in the report. */
   readonly maxItems: number;
   /** The report is also written here (the seed's gaps.json); null: not written. */
@@ -358,7 +360,9 @@ export class ReconcileLoop {
       const { inventory } = this.options;
       const present = await inventory.stat(gap.key, signal);
       const minSize = this.#minSize(gap.source);
-      if (present && present.size >= minSize && (gap.reason !== 'stale' || present.modifiedAt >= seenAt)) {
+      const good = present && present.size >= minSize && (gap.reason !== 'stale' || present.modifiedAt >= seenAt);
+      // An object its validator rejects (an earlier attempt wrote it) is collected again, not skipped as present.
+      if (good && (await this.#rejection(gap, signal, ctx.attempt)) === null) {
         this.#attached?.onCollected?.(gap.source, 'present');
         return skipItem(`${gap.key} is already present (${present.size} bytes): not collected again`);
       }
@@ -383,6 +387,12 @@ export class ReconcileLoop {
         const state = after ? `${after.size} bytes, below the minimum of ${minSize}` : 'still missing';
         throw new AutoloopError(
           `collect ${gap.key}: the collector succeeded but the object is ${state} at ${inventory.locate(gap.key)}; it must write the object its key names`,
+        );
+      }
+      const rejected = await this.#rejection(gap, signal, ctx.attempt);
+      if (rejected !== null) {
+        throw new AutoloopError(
+          `collect ${gap.key}: the object at ${inventory.locate(gap.key)} failed the validator of ${gap.source}: ${rejected}`,
         );
       }
       this.#durations.record(gap.source, gap.key, tookMs);
@@ -415,6 +425,19 @@ export class ReconcileLoop {
     if (this.options.budgetMs === null) return null;
     this.#budgets ??= new CycleBudgets(clock, this.options.budgetMs);
     return this.#budgets;
+  }
+
+  /** Why the source's validator rejects the object of `gap`, or null when it accepts it (or there is none). */
+  async #rejection(gap: Gap, signal: AbortSignal, attempt: number): Promise<string | null> {
+    const validator = this.options.validator?.(gap.source);
+    if (!validator) return null;
+    try {
+      await validator({ gap, path: this.options.inventory.locate(gap.key), signal, attempt });
+      return null;
+    } catch (error) {
+      if (signal.aborted) throw error;
+      return error instanceof Error ? error.message : String(error);
+    }
   }
 
   /** The source's shared rate limiter (made on first use, on the attached store), or null without a limit. */
