@@ -317,3 +317,17 @@ describe('reconcile: per-source rate limits', () => {
     await h.stop();
   });
 });
+
+describe('reconcile: the runner keeps the plan order', () => {
+  it("a reconcile loop's items start as its plan ordered them (policies.order plan), unless overridden", () => {
+    const clock = new VirtualClock({ now: START });
+    const inventory = new MemoryInventory({ now: () => clock.now() });
+    assert.equal(reconcileLoop({ clock, inventory }).definition.policies?.order, 'plan');
+    const overridden = reconcileLoop({
+      clock,
+      inventory,
+      options: { policies: { order: 'longest-first', timeout: '1h', concurrency: 4, retry: { attempts: 1 } } },
+    });
+    assert.equal(overridden.definition.policies?.order, 'longest-first');
+  });
+});

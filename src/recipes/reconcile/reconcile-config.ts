@@ -187,8 +187,6 @@ export function buildReconcileLoop(config: ReconcileConfig, site: RecipeSite): B
     timeout: timeoutMs + 5_000,
     concurrency: poolSize,
     retry: { attempts: 2, backoff: '10s' },
-    // The plan orders itself: longest expected first within a priority, sources interleaved by their limits.
-    order: 'plan',
     ...(config.policies as LoopPolicies | undefined),
   };
   const inventory = inventoryOf(config, at, site.env.AWS_REGION);

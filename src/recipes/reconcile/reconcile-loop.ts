@@ -133,7 +133,8 @@ export class ReconcileLoop {
       observe: (ctx) => this.#observe(ctx),
       plan: (gaps) => this.plan(gaps),
       act,
-      policies: options.policies,
+      // The plan orders the gaps itself (longest expected first, sources interleaved): the runner keeps that order.
+      policies: { order: 'plan', ...options.policies },
     };
     loops.set(act, this);
   }
