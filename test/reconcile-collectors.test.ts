@@ -2,7 +2,8 @@
  * Collectors besides command templates, from YAML against a real
  * directory: a TypeScript module's function, and an HTTP call to a real
  * server on 127.0.0.1 (2xx collected, 503 retried, 404 failed for good);
- * a module that is not there is a config error naming the path.
+ * a source's validator command; HAVE from a listing command; a module that
+ * is not there is a config error naming the path.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,7 +23,7 @@ after(() => {
 });
 
 /** A deployment whose coverage expects teams/{bos,lal,bad}.json; `collector` is the YAML value. */
-function deployment(collector: string, validate = ''): { dir: string; file: string } {
+function deployment(collector: string, validate = '', inventory = '{ dir: ./data }'): { dir: string; file: string } {
   const dir = mkdtempSync(join(tmpdir(), 'autoloop-collectors-'));
   dirs.push(dir);
   mkdirSync(join(dir, 'data'));
@@ -35,13 +36,24 @@ function deployment(collector: string, validate = ''): { dir: string; file: stri
       '  collect:',
       '    recipe: reconcile',
       '    trigger: { manual: true }',
-      '    inventory: { dir: ./data }',
+      `    inventory: ${inventory}`,
       `    coverage: { sources: { teams: { key: "teams/{value}.json", values: [bos, lal, bad]${validate} } } }`,
       `    collector: ${collector}`,
       "    policies: { retry: { attempts: 2, backoff: '10ms' } }",
     ].join('\n'),
   );
   return { dir, file };
+}
+
+/** Writes `collect.ts` into `dir`: `collect(request: <type>)` makes the path's directory, then runs `body`. */
+function collectorModule(dir: string, type: string, body: string[]): void {
+  const head = [
+    "import { mkdir, writeFile } from 'node:fs/promises';",
+    "import { dirname } from 'node:path';",
+    `export async function collect(request: ${type}) {`,
+    '  await mkdir(dirname(request.path), { recursive: true });',
+  ];
+  writeFileSync(join(dir, 'collect.ts'), [...head, ...body.map((line) => `  ${line}`), '}'].join('\n'));
 }
 
 async function cycle(file: string) {
@@ -60,19 +72,11 @@ async function cycle(file: string) {
 describe('reconcile collectors: a TypeScript module, an HTTP call', () => {
   it('a module function collects with the request it is given; what it throws fails the item', async () => {
     const { dir, file } = deployment('{ module: ./collect.ts#collect }');
-    writeFileSync(
-      join(dir, 'collect.ts'),
-      [
-        "import { mkdir, writeFile } from 'node:fs/promises';",
-        "import { dirname } from 'node:path';",
-        'export async function collect(request: { gap: { key: string; source: string }; path: string; attempt: number }) {',
-        "  if (request.gap.key === 'teams/bad.json') throw new Error('no such team');",
-        '  await mkdir(dirname(request.path), { recursive: true });',
-        '  await writeFile(request.path, JSON.stringify({ key: request.gap.key, attempt: request.attempt }));',
-        '  return { wrote: request.gap.key };',
-        '}',
-      ].join('\n'),
-    );
+    collectorModule(dir, '{ gap: { key: string; source: string }; path: string; attempt: number }', [
+      "  if (request.gap.key === 'teams/bad.json') throw new Error('no such team');",
+      '  await writeFile(request.path, JSON.stringify({ key: request.gap.key, attempt: request.attempt }));',
+      '  return { wrote: request.gap.key };',
+    ]);
     const { record, items } = await cycle(file);
     assert.deepEqual(record.counts, { planned: 3, succeeded: 2, failed: 1, skipped: 0 });
     const bos = items.get('teams/bos.json')?.output as { output: unknown } | undefined;
@@ -82,17 +86,9 @@ describe('reconcile collectors: a TypeScript module, an HTTP call', () => {
 
   it("a source's validator runs on each collected object; a rejection fails the collection", async () => {
     const { dir, file } = deployment('{ module: ./collect.ts }', ', validate: "sh ./check.sh {path}"');
-    writeFileSync(
-      join(dir, 'collect.ts'),
-      [
-        "import { mkdir, writeFile } from 'node:fs/promises';",
-        "import { dirname } from 'node:path';",
-        'export async function collect(request: { gap: { key: string }; path: string }) {',
-        '  await mkdir(dirname(request.path), { recursive: true });',
-        "  await writeFile(request.path, request.gap.key === 'teams/lal.json' ? 'oops' : '{\"ok\":true}');",
-        '}',
-      ].join('\n'),
-    );
+    collectorModule(dir, '{ gap: { key: string }; path: string }', [
+      "  await writeFile(request.path, request.gap.key === 'teams/lal.json' ? 'oops' : '{\"ok\":true}');",
+    ]);
     writeFileSync(join(dir, 'check.sh'), 'grep -q ok "$1" || { echo "not JSON with ok" >&2; exit 1; }');
     const { record, items } = await cycle(file);
     assert.deepEqual(record.counts, { planned: 3, succeeded: 2, failed: 1, skipped: 0 });
@@ -102,6 +98,30 @@ describe('reconcile collectors: a TypeScript module, an HTTP call', () => {
       lal?.error?.message ?? '',
       /teams\/lal\.json failed the validator of teams: `sh \.\/check\.sh .*lal\.json` exited with code 1/,
     );
+  });
+
+  it('HAVE from a command printing JSON lines; a line that is not an object fails the scan, naming it', async () => {
+    const list =
+      'cd data && find . -type f | sed "s|^./||" | while read f; do printf \'{"key":"%s","size":%s,"modifiedAt":"2024-01-01T00:00:00Z"}\\n\' "$f" "$(wc -c < "$f")"; done';
+    const { dir, file } = deployment('{ module: ./collect.ts }', '', '{ command: "sh ./list.sh", root: ./data }');
+    writeFileSync(join(dir, 'list.sh'), list);
+    mkdirSync(join(dir, 'data', 'teams'));
+    writeFileSync(join(dir, 'data', 'teams', 'bos.json'), '{"team":"bos"}');
+    collectorModule(dir, '{ path: string }', ["  await writeFile(request.path, '{}');"]);
+    const { record, items } = await cycle(file);
+    // bos is listed by the command: only lal and bad are gaps, written where root says, then listed again.
+    assert.deepEqual(record.counts, { planned: 2, succeeded: 2, failed: 0, skipped: 0 });
+    assert.deepEqual([...items.keys()].sort(), ['teams/bad.json', 'teams/lal.json']);
+
+    writeFileSync(join(dir, 'list.sh'), `${list}; echo 'not json'`);
+    const { CommandInventory } = await import('../src/recipes/reconcile/command-inventory.ts');
+    const inventory = new CommandInventory({ command: 'sh ./list.sh', cwd: dir, env: process.env, root: '' });
+    await assert.rejects(
+      inventory.scan(new AbortController().signal),
+      /inventory command `sh \.\/list\.sh`: line 4: expected \{"key"/,
+    );
+    const failing = new CommandInventory({ command: 'echo broken >&2; exit 7', cwd: dir, env: process.env, root: '' });
+    await assert.rejects(failing.probe(new AbortController().signal), /exited with code 7: broken/);
   });
 
   it('a module that is not there, or a bad http url, is a config error naming the path', async () => {

@@ -1,8 +1,8 @@
 /**
  * The inventory port: what a data store HAS. Adapters: a local directory
  * (directory-inventory.ts), S3 by listing (s3-listing-inventory.ts), S3
- * Inventory reports (s3-inventory-report.ts), and one in memory for tests
- * (memory-inventory.ts).
+ * Inventory reports (s3-inventory-report.ts), a command printing JSON lines
+ * (command-inventory.ts), and one in memory for tests (memory-inventory.ts).
  *
  * Keys are relative to the inventory's root (the directory, or the S3
  * prefix), with `/` separators, so one coverage spec fits a directory and a

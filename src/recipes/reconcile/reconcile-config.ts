@@ -28,6 +28,7 @@ import type { LoopPolicies, TriggerSpec } from '../../core/loop.ts';
 import { systemClock } from '../../time/system-clock.ts';
 import type { RecipeSite } from '../recipe.ts';
 import { type Collector, commandCollector } from './collector.ts';
+import { CommandInventory } from './command-inventory.ts';
 import { type CoverageSpec, loadCoverageFile, resolveCoverage } from './coverage-spec.ts';
 import { DirectoryInventory } from './directory-inventory.ts';
 import { httpCollector } from './http-collector.ts';
@@ -60,6 +61,12 @@ export const reconcileConfigSchema = z.strictObject({
       }),
       z.strictObject({ s3: s3Schema }),
       z.strictObject({
+        /** Prints one JSON object per line: { key, size, modifiedAt }. */
+        command: z.string().min(1),
+        /** Where collectors write, put before each key as `{path}` (a directory or URL prefix). */
+        root: z.string().optional(),
+      }),
+      z.strictObject({
         s3Inventory: z.strictObject({
           bucket: z.string().min(3),
           prefix: z.string().min(1),
@@ -70,7 +77,10 @@ export const reconcileConfigSchema = z.strictObject({
         }),
       }),
     ],
-    { error: 'an inventory: { dir: ./data }, { s3: { bucket, prefix } } or { s3Inventory: { bucket, prefix } }' },
+    {
+      error:
+        'an inventory: { dir: ./data }, { s3: { bucket, prefix } }, { s3Inventory: { bucket, prefix } } or { command: ./list-objects }',
+    },
   ),
   coverage: z.union([z.string().min(1), z.record(z.string(), z.unknown())], {
     error: 'a coverage file (./coverage.yaml) or the spec inline ({ sources: ... })',
@@ -189,7 +199,7 @@ export function buildReconcileLoop(config: ReconcileConfig, site: RecipeSite): B
     retry: { attempts: 2, backoff: '10s' },
     ...(config.policies as LoopPolicies | undefined),
   };
-  const inventory = inventoryOf(config, at, site.env.AWS_REGION);
+  const inventory = inventoryOf(config, at, site);
   const loop = new ReconcileLoop({
     name: site.name,
     ...(config.description !== undefined && { description: config.description }),
@@ -233,8 +243,13 @@ function coverageOf(config: ReconcileConfig, site: RecipeSite, at: (path: string
   }
 }
 
-function inventoryOf(config: ReconcileConfig, at: (path: string) => string, region: string | undefined): Inventory {
+function inventoryOf(config: ReconcileConfig, at: (path: string) => string, site: RecipeSite): Inventory {
+  const region = site.env.AWS_REGION;
   const inv = config.inventory;
+  if ('command' in inv) {
+    const root = inv.root === undefined ? '' : /^[a-z][a-z0-9+.-]*:\/\//.test(inv.root) ? inv.root : `${at(inv.root)}/`;
+    return new CommandInventory({ command: inv.command, cwd: site.dir, env: site.env, root });
+  }
   if ('dir' in inv) {
     return new DirectoryInventory({
       dir: at(inv.dir),
