@@ -5,14 +5,14 @@
  * expands SHOULD from a coverage spec (20 sources x 50,000 daily dates),
  * classifies, builds the report; prints one JSON line with the breakdown.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { classify } from '../src/recipes/reconcile/classify.ts';
 import { resolveCoverage } from '../src/recipes/reconcile/coverage-spec.ts';
 import { CollectionDurations } from '../src/recipes/reconcile/durations.ts';
 import { forEachExpected } from '../src/recipes/reconcile/expected-keys.ts';
 import { buildReport } from '../src/recipes/reconcile/gap-report.ts';
-import { HaveIndex } from '../src/recipes/reconcile/inventory.ts';
+import { HaveIndex } from '../src/recipes/reconcile/have-index.ts';
 import { readInventoryCsv, schemaColumns } from '../src/recipes/reconcile/s3-inventory-report.ts';
 
 export const SOURCES = 20;
@@ -42,7 +42,34 @@ export function millionSpec() {
   );
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+/** Writes the HAVE side: an S3-Inventory-style CSV of 1,000,000 rows, 1 % of SHOULD's keys left out. */
+export async function writeMillionCsv(file: string): Promise<void> {
+  const out = createWriteStream(file);
+  const today = Math.floor(NOW / 86_400_000);
+  const modified = new Date(NOW - 600_000).toISOString();
+  let rows = 0;
+  let buffer = '';
+  const flush = async () => {
+    if (!out.write(buffer)) await new Promise<void>((r) => out.once('drain', () => r()));
+    buffer = '';
+  };
+  for (let s = 0; s < SOURCES; s++) {
+    for (let d = 0; d < DAYS; d++) {
+      if ((s * DAYS + d) % 100 === 0) continue; // the 1 % gaps
+      const date = new Date((today - d) * 86_400_000).toISOString().slice(0, 10);
+      buffer += `"lake","raw/s${String(s).padStart(2, '0')}/${date}.json","1234","${modified}"\n`;
+      rows++;
+      if (buffer.length > 1 << 20) await flush();
+    }
+  }
+  // HAVE holds objects SHOULD does not name, too: 1,000,000 in all.
+  for (let i = 0; rows < SOURCES * DAYS; i++, rows++) buffer += `"lake","raw/extra/${i}.bin","1","${modified}"\n`;
+  out.end(buffer);
+  await new Promise<void>((r) => out.once('finish', () => r()));
+}
+
+if (process.argv[2] === '--write') await writeMillionCsv(process.argv[3] as string);
+else if (import.meta.url === `file://${process.argv[1]}`) {
   const file = process.argv[2] as string;
   const spec = millionSpec();
   const cpu = () => {
@@ -76,6 +103,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const t4 = performance.now();
   const c4 = cpu();
   const memory = process.memoryUsage();
+  const maxRssMb = process.resourceUsage().maxRSS / 1024; // before the calibration below allocates its own keys
   // Calibration: what this machine does now with a bare Map of as many fresh keys (a loaded machine is slower).
   const fresh = Array.from({ length: have.objects }, (_, i) => Buffer.from(`s${i % 20}/${i}.json`).toString());
   const t5 = performance.now();
@@ -103,7 +131,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       },
       bareMapSetMs: bareMapMs,
       rssMb: memory.rss / 2 ** 20,
-      maxRssMb: process.resourceUsage().maxRSS / 1024,
+      maxRssMb,
       heapUsedMb: memory.heapUsed / 2 ** 20,
     })}\n`,
   );

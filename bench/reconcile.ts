@@ -18,7 +18,7 @@
  *      ideal bound.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,7 +33,7 @@ import { runtimeOptionsFromConfig } from '../src/runtime/from-config.ts';
 import { createRuntime } from '../src/runtime/runtime.ts';
 import { systemClock } from '../src/time/system-clock.ts';
 import { idealBound } from './fanout.ts';
-import { DAYS, NOW, SOURCES } from './reconcile-million.ts';
+import { writeMillionCsv } from './reconcile-million.ts';
 import { fmt, heading, line, now, seeded } from './report.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -59,27 +59,7 @@ export async function benchReconcile(): Promise<Record<string, unknown>> {
 async function million(dir: string): Promise<Record<string, unknown>> {
   heading('(r1) reconcile 1,000,000 HAVE vs 1,000,000 SHOULD, 1 % gaps (own process)');
   const file = join(dir, 'inventory.csv');
-  const out = createWriteStream(file);
-  const today = Math.floor(NOW / 86_400_000);
-  const modified = new Date(NOW - 600_000).toISOString();
-  let rows = 0;
-  let buffer = '';
-  for (let s = 0; s < SOURCES; s++) {
-    for (let d = 0; d < DAYS; d++) {
-      if ((s * DAYS + d) % 100 === 0) continue; // the 1 % gaps
-      const date = new Date((today - d) * 86_400_000).toISOString().slice(0, 10);
-      buffer += `"lake","raw/s${String(s).padStart(2, '0')}/${date}.json","1234","${modified}"\n`;
-      rows++;
-      if (buffer.length > 1 << 20) {
-        if (!out.write(buffer)) await new Promise<void>((r) => out.once('drain', () => r()));
-        buffer = '';
-      }
-    }
-  }
-  // HAVE holds objects SHOULD does not name, too: 1,000,000 in all.
-  for (let i = 0; rows < SOURCES * DAYS; i++, rows++) buffer += `"lake","raw/extra/${i}.bin","1","${modified}"\n`;
-  out.end(buffer);
-  await new Promise<void>((r) => out.once('finish', () => r()));
+  await writeMillionCsv(file);
   const child = spawnSync(process.execPath, ['--import', 'tsx', MILLION, file], { encoding: 'utf8' });
   if (child.status !== 0) throw new Error(`reconcile-million failed: ${child.stderr}`);
   const r = JSON.parse(child.stdout.trim().split('\n').at(-1) as string) as Record<string, number>;

@@ -11,15 +11,30 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { z } from 'zod';
 import { defineLoop } from '../src/config/define-loop.ts';
+import type { LoopDefinition } from '../src/core/loop.ts';
 import { defineRecipe, recipeLoops } from '../src/recipes/recipe.ts';
+import { resolveCoverage } from '../src/recipes/reconcile/coverage-spec.ts';
+import { MemoryInventory } from '../src/recipes/reconcile/memory-inventory.ts';
+import type { ReconcileApi } from '../src/recipes/reconcile/recipe.ts';
+import { ReconcileLoop } from '../src/recipes/reconcile/reconcile-loop.ts';
 import { createRuntime, type Runtime } from '../src/runtime/runtime.ts';
 import { waitFor } from './http-support.ts';
 import { launchChromium } from './support/browser.ts';
 
 const OUTPUT = fileURLToPath(new URL('../test-output/', import.meta.url));
+
+/** The page's console errors and warnings and its uncaught errors, collected as they come. */
+function problemsOf(page: Page): string[] {
+  const problems: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') problems.push(`console.${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  return problems;
+}
 
 /** Greets names; its panel lists them, read from the recipe's own route with the dashboard's fetchJson. */
 const GREETER_PANEL = `
@@ -102,11 +117,7 @@ describe('recipe panels on the dashboard in headless Chromium', () => {
   }, async () => {
     browser = await launchChromium();
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    const problems: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') problems.push(`console.${m.type()}: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    const problems = problemsOf(page);
     await page.goto(`${url}/`, { waitUntil: 'load' });
 
     const panel = page.locator('#greeter-panel');
@@ -143,6 +154,86 @@ describe('recipe panels on the dashboard in headless Chromium', () => {
 
     mkdirSync(OUTPUT, { recursive: true });
     await page.screenshot({ path: `${OUTPUT}recipe-panels.png`, fullPage: true });
+    assert.deepEqual(problems, [], 'no console errors, page errors or CSP violations');
+  });
+});
+
+describe('the reconcile panel on the dashboard in headless Chromium', () => {
+  let runtime: Runtime | undefined;
+  let browser: Browser | undefined;
+  after(async () => {
+    await browser?.close();
+    await runtime?.stop();
+  });
+
+  it('shows the coverage per source, the gaps by priority and the report history of a real cycle', {
+    timeout: 90_000,
+  }, async () => {
+    const inventory = new MemoryInventory({ now: () => Date.now() });
+    const day = (ago: number) => new Date(Date.now() - ago * 86_400_000).toISOString().slice(0, 10);
+    inventory.put(`a/${day(2)}.json`, 100);
+    const loop = new ReconcileLoop({
+      name: 'collect',
+      trigger: { manual: true },
+      inventory,
+      coverage: resolveCoverage(
+        { sources: { a: { key: 'a/{date}.json', dates: { from: '-4d', to: 'today' } } } },
+        { file: 'test', prefix: [], dir: '.' },
+      ),
+      // Collects every gap but the oldest, which fails: one gap stays after the orchestration.
+      collector: async ({ gap }) => {
+        if (gap.key === `a/${day(4)}.json`) throw new Error('upstream has no data for that day');
+        inventory.put(gap.key, 100);
+      },
+      budgetMs: null,
+      sourceConcurrency: () => 2,
+      maxItems: 100,
+      reportFile: null,
+      policies: { timeout: '10s', concurrency: 2, retry: { attempts: 1 } },
+      defaultTaskMs: 1_000,
+      threshold: null,
+      maxInventoryAgeMs: 3_600_000,
+    });
+    runtime = createRuntime({
+      loops: [{ ...(loop.definition as LoopDefinition), recipe: 'reconcile' }],
+      store: 'memory://',
+      http: { host: '127.0.0.1', port: 0 },
+      shutdownGraceMs: 2000,
+    });
+    await runtime.start({ schedule: false });
+    const record = await runtime.run('collect');
+    assert.deepEqual(record.counts, { planned: 4, succeeded: 3, failed: 1, skipped: 0 });
+    await runtime.recipe<ReconcileApi>('reconcile')?.idle();
+
+    browser = await launchChromium();
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const problems = problemsOf(page);
+    await page.goto(`${runtime.url}/`, { waitUntil: 'load' });
+
+    const summary = page.locator('#reconcile-summary');
+    await page.waitForFunction(() => /gap/.test(document.querySelector('#reconcile-summary')?.textContent ?? ''), {
+      timeout: 10_000,
+    });
+    assert.match(
+      (await summary.textContent()) ?? '',
+      /^collect: 1 gap\(s\) — critical 0, high 0, medium 0, low 1; coverage 80\.0%/,
+    );
+    assert.match(
+      (await page.locator('#reconcile-inventory').textContent()) ?? '',
+      /^Inventory memory: 4 objects, 400 bytes, scanned .* in \d+ ms$/,
+    );
+    const rows = page.locator('#reconcile-sources tr');
+    assert.equal(await rows.count(), 1);
+    assert.deepEqual(await rows.first().locator('td').allTextContents(), ['a', ' 80.0%', '4/5', '1']);
+    assert.equal(await rows.first().locator('meter').getAttribute('value'), '0.8');
+    // Two reports: the cycle's (4 gaps) and the one after the orchestration (1).
+    const columns = page.locator('#reconcile-history .reconcile-column');
+    assert.equal(await columns.count(), 2);
+    assert.match((await columns.first().getAttribute('title')) ?? '', /: 4 gaps$/);
+    assert.match((await columns.last().getAttribute('title')) ?? '', /: 1 gaps$/);
+
+    mkdirSync(OUTPUT, { recursive: true });
+    await page.screenshot({ path: `${OUTPUT}reconcile-panel.png`, fullPage: true });
     assert.deepEqual(problems, [], 'no console errors, page errors or CSP violations');
   });
 });

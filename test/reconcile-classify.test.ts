@@ -10,7 +10,7 @@ import { ConfigError } from '../src/config/config-error.ts';
 import { classify } from '../src/recipes/reconcile/classify.ts';
 import { type CoverageInput, resolveCoverage } from '../src/recipes/reconcile/coverage-spec.ts';
 import { forEachExpected } from '../src/recipes/reconcile/expected-keys.ts';
-import { HaveIndex } from '../src/recipes/reconcile/inventory.ts';
+import { HaveIndex } from '../src/recipes/reconcile/have-index.ts';
 
 const SITE = { file: 'coverage.yaml', prefix: [], dir: '/tmp' };
 

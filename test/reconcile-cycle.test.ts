@@ -281,3 +281,53 @@ describe('reconcile: the queue threshold (the seed task monitor)', () => {
     await h.stop();
   });
 });
+
+describe('reconcile: per-source rate limits', () => {
+  it('a limited source starts at most N collections in any window, an unlimited one is not held back', async () => {
+    const clock = new VirtualClock({ now: START });
+    const inventory = new MemoryInventory({ now: () => clock.now() });
+    const starts: Record<string, number[]> = { a: [], b: [] };
+    const loop = reconcileLoop({
+      clock,
+      inventory,
+      sources: {
+        a: { key: 'a/{date}.json', dates: { from: '-4d', to: 'today' } },
+        b: { key: 'b/{date}.json', dates: { from: '-4d', to: 'today' } },
+      },
+      collector: async ({ gap }) => {
+        starts[gap.source]?.push(clock.now() - START);
+        inventory.put(gap.key, 100);
+      },
+      options: {
+        sourceConcurrency: () => 5,
+        policies: { timeout: '1h', concurrency: 10, retry: { attempts: 1 } },
+        sourceRateLimit: (source) => (source === 'a' ? { requests: 2, perMs: 10 * MIN } : null),
+      },
+    });
+    const { h } = await harnessOf(loop, clock);
+    const record = await h.runCycle();
+    assert.deepEqual(record.counts, { planned: 10, succeeded: 10, failed: 0, skipped: 0 });
+    assert.deepEqual(starts.b, [0, 0, 0, 0, 0], 'b has no limit: all at once');
+    const a = starts.a as number[];
+    assert.equal(a.length, 5);
+    for (let i = 0; i + 2 < a.length; i++) {
+      assert.ok((a[i + 2] as number) - (a[i] as number) >= 10 * MIN, `3 starts within 10 min: ${a.join(', ')}`);
+    }
+    assert.ok((a.at(-1) as number) <= 21 * MIN, `a's five took two windows, not more: ${a.join(', ')}`);
+    await h.stop();
+  });
+});
+
+describe('reconcile: the runner keeps the plan order', () => {
+  it("a reconcile loop's items start as its plan ordered them (policies.order plan), unless overridden", () => {
+    const clock = new VirtualClock({ now: START });
+    const inventory = new MemoryInventory({ now: () => clock.now() });
+    assert.equal(reconcileLoop({ clock, inventory }).definition.policies?.order, 'plan');
+    const overridden = reconcileLoop({
+      clock,
+      inventory,
+      options: { policies: { order: 'longest-first', timeout: '1h', concurrency: 4, retry: { attempts: 1 } } },
+    });
+    assert.equal(overridden.definition.policies?.order, 'longest-first');
+  });
+});

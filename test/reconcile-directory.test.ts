@@ -170,6 +170,25 @@ describe('reconcile: a cycle against a real directory', () => {
     const unknown = await autoloop(['gaps', 'nope', '--config', file], { cwd: dir });
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /"nope" is not a reconcile loop in .*; reconcile loops: collect/);
+
+    // `autoloop status` without a daemon: the gaps and the inventory from the store.
+    const status = await autoloop(['status', '--config', file], { cwd: dir });
+    assert.match(
+      status.stdout,
+      /^reconcile collect: 1 gap\(s\) \(critical 0, high 0, medium 1, low 0\), coverage 83\.3 %, ~\d+ min to collect; report \d{4}-/m,
+      status.stderr,
+    );
+    assert.match(status.stdout, /^ {2}inventory .*: 5 objects, \d+(\.\d+)? (B|KB), scanned \d{4}-.* in /m);
+    const statusJson = await autoloop(['status', '--json', '--config', file], { cwd: dir });
+    const view = JSON.parse(statusJson.stdout) as {
+      recipes: {
+        reconcile: { loops: Array<{ loop: string; gaps: { total: number }; inventory: { objects: number } }> };
+      };
+    };
+    assert.deepEqual(
+      view.recipes.reconcile.loops.map((l) => [l.loop, l.gaps.total, l.inventory.objects]),
+      [['collect', 1, 5]],
+    );
   });
 
   it('bad configs name the file, the path and what was expected', async () => {
@@ -180,6 +199,18 @@ describe('reconcile: a cycle against a real directory', () => {
       loadConfig(file, { env: {} }),
       /autoloop\.yaml: loops\.collect\.concurrency\.temas: expected a source of the coverage spec \(games, teams\) or default, got "temas"/,
     );
+    const withRateLimit = (rateLimit: string) =>
+      base.replace(
+        'concurrency: { default: 2, teams: 1 }',
+        `concurrency: { default: 2, teams: 1 }\n    rateLimit: ${rateLimit}`,
+      );
+    writeFileSync(file, withRateLimit('{ temas: { requests: 10, per: 1m } }'));
+    await assert.rejects(
+      loadConfig(file, { env: {} }),
+      /autoloop\.yaml: loops\.collect\.rateLimit\.temas: expected a source of the coverage spec \(games, teams\) or default, got "temas"/,
+    );
+    writeFileSync(file, withRateLimit('{ teams: { requests: 0, per: 1m } }'));
+    await assert.rejects(loadConfig(file, { env: {} }), /autoloop\.yaml: loops\.collect\.rateLimit\.teams\.requests: /);
     writeFileSync(file, base.replace('inventory: { dir: ./data }', 'inventory: { bucket: x }'));
     await assert.rejects(
       loadConfig(file, { env: {} }),

@@ -29,6 +29,8 @@ export interface StatusView {
   /** Leases held: by the daemon (daemon view) or by anyone (store view). */
   leases: number;
   queue: Array<{ loop: string; priority: string; count: number }>;
+  /** What each recipe in use reports (its `status` part), by recipe name; read from the store in the store view. */
+  recipes: Record<string, unknown>;
 }
 
 type TimeField = 'startedAt' | 'lastBeatAt' | 'expiresAt';
@@ -97,6 +99,9 @@ export function daemonStatusView(snapshot: RuntimeSnapshot, url: string): Status
     breakers: snapshot.dependencies.flatMap((d) => (d.breaker ? [{ name: d.name, state: d.breaker.state }] : [])),
     leases: snapshot.leases.active,
     queue,
+    recipes: Object.fromEntries(
+      Object.entries(snapshot.recipes ?? {}).map(([name, r]) => [name, (r as { status?: unknown }).status ?? null]),
+    ),
   };
 }
 
@@ -165,6 +170,7 @@ export async function storeStatusView(
     breakers: [],
     leases: leases.length,
     queue: depth.map((d) => ({ loop: d.loop, priority: priorityName(d.priority), count: d.count })),
+    recipes: await recipesFromStore(config, store),
   };
 }
 
@@ -176,6 +182,17 @@ function storeLoops(instances: InstanceRecord[], depth: Array<{ loop: string }>)
 
 function queuedOf(depth: Array<{ loop: string; count: number }>, loop: string): number {
   return depth.filter((d) => d.loop === loop).reduce((n, d) => n + d.count, 0);
+}
+
+/** Per recipe the config's loops use: its status as the store keeps it (the recipe's `cliStatus.read`). */
+async function recipesFromStore(config: ResolvedConfig, store: Store): Promise<Record<string, unknown>> {
+  const { recipeRegistry } = await import('../recipes/registry.ts');
+  const out: Record<string, unknown> = {};
+  for (const entry of recipeRegistry(config.recipes).entries()) {
+    const loops = config.loops.filter((l) => l.recipe === entry.name).map((l) => l.name);
+    if (loops.length > 0 && entry.cliStatus) out[entry.name] = await entry.cliStatus.read(store, loops);
+  }
+  return out;
 }
 
 function cycleSummary(record: CycleRecord): CycleSummary {

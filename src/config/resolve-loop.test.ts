@@ -25,6 +25,7 @@ describe('resolveLoop', () => {
       retry: { attempts: 1, baseMs: 1_000, maxMs: 30_000 },
       concurrency: 10,
       lease: true,
+      order: 'longest-first',
       uses: [],
       adaptive: null,
       backpressure: { after: 3, cooldownTicks: 2 },

@@ -132,6 +132,7 @@ export const policiesSchema = z
       .optional(),
     concurrency: z.number().int().min(1).optional(),
     lease: z.boolean().optional(),
+    order: z.enum(['longest-first', 'plan']).optional(),
     uses: z.array(z.string().min(1)).optional(),
     adaptive: z
       .union([
@@ -177,6 +178,7 @@ export const policiesSchema = z
       retry: Object.freeze(retry),
       concurrency,
       lease: input?.lease ?? LOOP_DEFAULTS.lease,
+      order: input?.order ?? LOOP_DEFAULTS.order,
       uses: Object.freeze([...(input?.uses ?? [])]),
       adaptive,
       backpressure:

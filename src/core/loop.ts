@@ -64,7 +64,18 @@ export interface LoopPolicies {
    * a live run elsewhere is skipped (overrun protection). `false` turns it off.
    */
   lease?: boolean;
+  /**
+   * The order a cycle starts its items in, within a priority:
+   * `longest-first` (default) by the duration each key's last attempt took
+   * (kept in the store per loop; keys never run take the mean), so long
+   * items do not start last and stretch the cycle; `plan` as plan returned
+   * them.
+   */
+  order?: ItemOrder;
 }
+
+/** See {@link LoopPolicies.order}. */
+export type ItemOrder = 'longest-first' | 'plan';
 
 /** Given to observe and plan. */
 export interface CycleContext {
@@ -152,6 +163,7 @@ export interface ResolvedLoop {
     readonly retry: { readonly attempts: number; readonly baseMs: number; readonly maxMs: number };
     readonly concurrency: number;
     readonly lease: boolean;
+    readonly order: ItemOrder;
     readonly uses: readonly string[];
     readonly adaptive: ResolvedAdaptive | null;
     readonly backpressure: { readonly after: number; readonly cooldownTicks: number } | null;
@@ -188,6 +200,7 @@ export const LOOP_DEFAULTS = {
   retry: { attempts: 1, baseMs: 1_000, maxMs: 30_000 },
   concurrency: 10,
   lease: true,
+  order: 'longest-first' as ItemOrder,
   adaptive: { min: 3, window: 10, p95BarMs: 8_000, p99BarMs: 9_000 },
   backpressure: { after: 3, cooldownTicks: 2 },
   breaker: { failureThreshold: 5, recoveryTimeoutMs: 60_000, halfOpenMaxCalls: 3, successThreshold: 2 },

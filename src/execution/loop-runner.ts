@@ -4,12 +4,13 @@ import type { CycleRecord, Tick } from '../core/cycle-record.ts';
 import { type DroppedTicks, droppedNote } from '../core/dropped-ticks.ts';
 import type { ResolvedLoop } from '../core/loop.ts';
 import type { LeaseManager } from '../leases/lease-manager.ts';
-import type { EventBus } from '../observability/events.ts';
-import type { Store } from '../storage/store.ts';
+import type { Disposable, EventBus } from '../observability/events.ts';
+import type { QueuedItem, Store } from '../storage/store.ts';
 import type { Clock } from '../time/clock.ts';
 import type { Entropy } from '../time/entropy.ts';
 import { type ActDeps, actOnItems } from './act.ts';
 import type { AttemptGovernor } from './attempt-governor.ts';
+import { ItemDurations } from './item-durations.ts';
 import { WorkerPool } from './pool.ts';
 
 /** The loop's policies as the runner sees them (implemented by policies/loop-governor.ts). */
@@ -66,6 +67,8 @@ export class LoopRunner {
   #governor: LoopGate | null = null;
   /** Aborted on forced shutdown: reaches every item's signal. */
   readonly #abort = new AbortController();
+  /** With `policies.order: longest-first` (the default): the keys' last attempt times, and the subscription feeding them. */
+  readonly #durations: { history: ItemDurations; feed: Disposable } | null;
 
   constructor(loop: ResolvedLoop, deps: LoopRunnerDeps) {
     this.loop = loop;
@@ -73,6 +76,13 @@ export class LoopRunner {
     this.pool = new WorkerPool(loop.policies.concurrency);
     // Every cycle and every backoff sleep listens to this long-lived signal for a while; many at once is normal.
     setMaxListeners(0, this.#abort.signal);
+    if (loop.policies.order === 'longest-first') {
+      const history = new ItemDurations(loop.name);
+      const feed = deps.bus.on('item.attempted', (e) => {
+        if (e.loop === loop.name) history.record(e.key, e.durationMs);
+      });
+      this.#durations = { history, feed };
+    } else this.#durations = null;
   }
 
   get running(): boolean {
@@ -177,6 +187,7 @@ export class LoopRunner {
     this.#closed = true;
     this.#pending = null;
     this.#closing.abort();
+    this.#durations?.feed.dispose();
   }
 
   /**
@@ -241,8 +252,39 @@ export class LoopRunner {
     const actDeps: ActDeps = { ...this.#deps, pool: this.pool, governor, closing: this.#closing.signal };
     return {
       ...this.#deps,
-      act: (loop, queued, ctx, record, adopted) => actOnItems(loop, [...queued], ctx, record, actDeps, adopted),
+      act: async (loop, queued, ctx, record, adopted) => {
+        const ordered = await this.#ordered(queued);
+        try {
+          return await actOnItems(loop, ordered, ctx, record, actDeps, adopted);
+        } finally {
+          await this.#saveDurations();
+        }
+      },
     };
+  }
+
+  /**
+   * The cycle's items in the order they start: as the cycle sorted them
+   * (priority), and with `longest-first` the longest expected first within
+   * a priority. The history is read at the first cycle; a store that fails
+   * then leaves the priority order (reported, the cycle goes on).
+   */
+  async #ordered(queued: readonly QueuedItem[]): Promise<QueuedItem[]> {
+    if (!this.#durations) return [...queued];
+    try {
+      await this.#durations.history.load(this.#deps.store);
+    } catch (error) {
+      this.#deps.onError(error, this.loop.name);
+    }
+    return this.#durations.history.order(queued);
+  }
+
+  async #saveDurations(): Promise<void> {
+    try {
+      await this.#durations?.history.save(this.#deps.store, this.#deps.clock.now());
+    } catch (error) {
+      this.#deps.onError(error, this.loop.name);
+    }
   }
 
   #skip(tick: Tick, reason: string): Promise<CycleRecord> {

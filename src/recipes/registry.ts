@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Output } from '../cli/output.ts';
 import { AutoloopError } from '../core/errors.ts';
+import type { Store } from '../storage/store.ts';
 import { decideEntry } from './decide/entry.ts';
 import type { Recipe } from './recipe.ts';
 import { reconcileEntry } from './reconcile/entry.ts';
@@ -18,6 +19,17 @@ export interface RecipeEntry {
   load(): Promise<Recipe>;
   /** CLI commands the recipe adds (`autoloop <command>`); keep this light and load the recipe inside actions. */
   commands?(program: Command, output: Output): void;
+  /**
+   * What the recipe adds to `autoloop status`. With a daemon running, the
+   * status is its `/status` body's `recipes.<name>.status` (the recipe's
+   * `status` part); without one, `read` builds the same shape from the
+   * store for the config's `loops` of this recipe. `lines` lays it out as
+   * text. Both load the recipe's code inside, as `commands` do.
+   */
+  readonly cliStatus?: {
+    read(store: Store, loops: readonly string[]): Promise<unknown>;
+    lines(status: unknown): Promise<string[]>;
+  };
 }
 
 /** The recipes shipped with autoloop. The one place outside a recipe's folder that names it. */

@@ -31,7 +31,7 @@ export function registerStatus(program: Command, output: Output): void {
   program
     .command('status')
     .description(
-      "is it running (pid, uptime, url), each loop's last cycle and next run, breakers, queue by priority, live instances",
+      "is it running (pid, uptime, url), each loop's last cycle and next run, breakers, queue by priority, live instances, and what recipes add (reconcile: gaps by priority, the last inventory)",
     )
     .option('-c, --config <file>', 'config file (default: $AUTOLOOP_CONFIG or ./autoloop.yaml)')
     .option('--store <url>', 'store URL, overrides `store:` (for the store view); alone, no config file is needed')
@@ -53,7 +53,10 @@ Exit 0 when an instance runs or the store has a live instance, 1 when nothing ru
     .action(async (flags: StatusFlags) => {
       const view = await statusView(flags);
       if (flags.json) output.out(JSON.stringify(view, null, 2));
-      else printStatus(view, output, palette(output), systemClock.now());
+      else {
+        printStatus(view, output, palette(output), systemClock.now());
+        for (const line of await recipeLines(view)) output.out(line);
+      }
       process.exitCode = view.running || view.instances.length > 0 ? EXIT.ok : EXIT.failed;
     });
 }
@@ -166,6 +169,25 @@ function printStatus(view: StatusView, output: Output, style: Palette, now: numb
       ),
     );
   }
+}
+
+/** Each recipe's own lines (e.g. reconcile's gaps and inventory), after a blank line. */
+async function recipeLines(view: StatusView): Promise<string[]> {
+  const names = Object.keys(view.recipes);
+  if (names.length === 0) return [];
+  const { recipeRegistry } = await import('../../recipes/registry.ts');
+  const entries = new Map(
+    recipeRegistry()
+      .entries()
+      .map((e) => [e.name, e]),
+  );
+  const lines: string[] = [];
+  for (const name of names) {
+    const status = view.recipes[name];
+    const format = entries.get(name)?.cliStatus;
+    if (status !== null && status !== undefined && format) lines.push(...(await format.lines(status)));
+  }
+  return lines.length > 0 ? ['', ...lines] : [];
 }
 
 function loopRow(l: LoopStatus, style: Palette, now: number): string[] {

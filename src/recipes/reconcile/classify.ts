@@ -19,7 +19,7 @@ import { PRIORITIES, type PriorityName } from '../../core/work-item.ts';
 import { DAY_MS, isoDate, today } from './calendar.ts';
 import type { CoverageSpec, RuleConditions, SourceSpec } from './coverage-spec.ts';
 import { type ExpectedEntry, forEachExpected, type LoadedValues } from './expected-keys.ts';
-import type { HaveIndex } from './inventory.ts';
+import type { HaveIndex } from './have-index.ts';
 
 export type GapReason = 'missing' | 'stale' | 'invalid';
 

@@ -16,6 +16,7 @@
  *     vars: { season: 2024-25 }
  *     dates: { from: 2024-10-22, to: today, step: daily }   # hourly, weekly; from: -30d
  *     minSize: 100                                          # smaller is invalid
+ *     validate: python check.py {path}                      # run on each collected object, exit 0 = valid
  *   hoopr:
  *     key: "{source}/games/{game}.json"
  *     values: { file: ./game-ids.txt }                      # or a list, or { command: ./list-games }
@@ -137,6 +138,12 @@ const sourceSchema = z.strictObject({
   /** A period is expected only this long after it began (data for a day is ready the next morning: 30h). */
   delay: duration.optional(),
   minSize: size.optional(),
+  /** A command run on each collected object (`python check.py {path}`); exit 0 = valid. */
+  validate: z
+    .union([z.string().min(1), z.strictObject({ command: z.string().min(1), timeout: duration.optional() })], {
+      error: 'a validator command ("python check.py {path}") or { command, timeout }',
+    })
+    .optional(),
   timezone: timeZone.optional(),
   priorities: z.array(priorityRule).optional(),
   freshness: z.array(freshnessRule).optional(),
@@ -191,6 +198,8 @@ export interface SourceSpec {
   readonly vars: Readonly<Record<string, string>>;
   readonly delayMs: number;
   readonly minSize: number;
+  /** Run on each collected object; a non-zero exit makes the collection fail (retried). Null: none. */
+  readonly validate: { readonly command: string; readonly timeoutMs: number | null } | null;
   readonly timezone: string;
   readonly priorities: readonly PriorityRule[];
   readonly freshness: readonly FreshnessRule[];
@@ -318,6 +327,12 @@ function resolveSource(
     vars,
     delayMs: source.delay ?? 0,
     minSize: source.minSize ?? spec.minSize ?? 0,
+    validate:
+      source.validate === undefined
+        ? null
+        : typeof source.validate === 'string'
+          ? { command: source.validate, timeoutMs: null }
+          : { command: source.validate.command, timeoutMs: source.validate.timeout ?? null },
     timezone: source.timezone ?? spec.timezone ?? 'UTC',
     priorities: (source.priorities ?? spec.priorities ?? []).map(priorityRuleOf),
     freshness: (source.freshness ?? spec.freshness ?? []).map(freshnessRuleOf),

@@ -1,6 +1,7 @@
 import { opendir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { HaveIndex, type Inventory, InventoryError, type InventoryObject } from './inventory.ts';
+import { HaveIndex } from './have-index.ts';
+import { type Inventory, InventoryError, type InventoryObject } from './inventory.ts';
 
 export interface DirectoryInventoryOptions {
   /** The root; keys are paths below it with `/` separators. */

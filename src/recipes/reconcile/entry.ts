@@ -19,4 +19,8 @@ export const reconcileEntry: RecipeEntry = {
         await gapsCommand(loop, flags, output);
       });
   },
+  cliStatus: {
+    read: async (store, loops) => (await import('./status-lines.ts')).statusFromStore(store, loops),
+    lines: async (status) => (await import('./status-lines.ts')).statusLines(status),
+  },
 };

@@ -10,7 +10,7 @@ import { civil, DAY_MS, hoursOf, parseIsoDate, resolveDate, startOfDay, today, t
 import type { SourceSpec } from './coverage-spec.ts';
 import type { EntryFields } from './key-template.ts';
 
-/** One expected object. `fields` may be reused by the next call: copy it to keep it. */
+/** One expected object. The entry and its `fields` may be reused by the next call: copy what you keep. */
 export interface ExpectedEntry {
   readonly source: SourceSpec;
   readonly key: string;
@@ -44,21 +44,35 @@ export function forEachExpected(
   // (duplicates) always need one.
   const daily = source.dates !== null && source.dates.step !== 'hourly';
   const seen = daily && source.key.readsWholeDate ? null : new Set<string>();
+  // One entry object, rewritten per key (a million short-lived objects are what the collector would
+  // otherwise sweep); visitors copy what they keep.
+  const entry: { -readonly [K in keyof ExpectedEntry]: ExpectedEntry[K] } = {
+    source,
+    key: '',
+    day: null,
+    hourAt: null,
+    fields: base,
+  };
   const emit = (fields: EntryFields, day: number | null, hourAt: number | null) => {
     const key = source.key.render(fields);
     if (seen) {
       if (seen.has(key)) return;
       seen.add(key);
     }
-    visit({ source, key, day, hourAt, fields });
+    entry.key = key;
+    entry.day = day;
+    entry.hourAt = hourAt;
+    entry.fields = fields;
+    visit(entry);
   };
+  const dated = dayFieldsWriter(base);
   if (source.dates) {
     const from = resolveDate(source.dates.from, todayDay) as number;
     const to = resolveDate(source.dates.to, todayDay) as number;
     const step = source.dates.step === 'weekly' ? 7 : 1;
     for (let day = from; day <= to; day += step) {
       if (source.dates.step === 'hourly') {
-        const fields = dayFields(base, day);
+        const fields = { ...dated(day) };
         for (const { at, hour } of hoursOf(day, source.timezone)) {
           if (at + source.delayMs > now) break;
           emit({ ...fields, hour: String(hour).padStart(2, '0') }, day, at);
@@ -66,7 +80,7 @@ export function forEachExpected(
         continue;
       }
       if (!due(day)) continue;
-      emit(dayFields(base, day), day, null);
+      emit(dated(day), day, null);
     }
     return;
   }
@@ -78,15 +92,25 @@ export function forEachExpected(
   }
 }
 
-/** `{ ...base, date, year, month, day }` for a civil date (a literal, then the few base fields: no spread). */
-function dayFields(base: Record<string, string>, day: number): EntryFields {
-  const c = civil(day);
-  const year = String(c.year).padStart(4, '0');
-  const month = twoDigits(c.month);
-  const dd = twoDigits(c.day);
-  const fields: Record<string, string> = { date: `${year}-${month}-${dd}`, year, month, day: dd, source: '' };
-  for (const name in base) fields[name] = base[name] as string;
-  return fields;
+/**
+ * A function giving `{ ...base, date, year, month, day }` for a civil date,
+ * as one record rewritten per call (the caller copies it to keep it).
+ */
+function dayFieldsWriter(base: Record<string, string>): (day: number) => EntryFields {
+  const fields: Record<string, string> = { date: '', year: '', month: '', day: '', ...base };
+  const clashes = ['date', 'year', 'month', 'day'].filter((name) => name in base); // a var of that name wins
+  return (day) => {
+    const c = civil(day);
+    const year = String(c.year).padStart(4, '0');
+    const month = twoDigits(c.month);
+    const dd = twoDigits(c.day);
+    fields.date = `${year}-${month}-${dd}`;
+    fields.year = year;
+    fields.month = month;
+    fields.day = dd;
+    for (const name of clashes) fields[name] = base[name] as string;
+    return fields;
+  };
 }
 
 /**

@@ -1,8 +1,9 @@
 import { CliExit, EXIT, loadCliConfig } from '../../cli/context.ts';
 import { humanSeconds, type Output, palette, table } from '../../cli/output.ts';
 import { PRIORITIES } from '../../core/work-item.ts';
+import { formatBytes } from './format-bytes.ts';
 import type { GapReport } from './gap-report.ts';
-import { NAMESPACE } from './reconcile-loop.ts';
+import { NAMESPACE } from './status-lines.ts';
 
 interface GapsFlags {
   config?: string;
@@ -93,16 +94,4 @@ function printReport(r: GapReport, limit: number, output: Output): void {
       ),
     );
   }
-}
-
-/** `118.00 GB`, as the seed's status shows the inventory's size. */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let n = bytes;
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return i === 0 ? `${n} B` : `${n.toFixed(2)} ${units[i]}`;
 }

@@ -2,12 +2,13 @@
  * The inventory port: what a data store HAS. Adapters: a local directory
  * (directory-inventory.ts), S3 by listing (s3-listing-inventory.ts), S3
  * Inventory reports (s3-inventory-report.ts), a command printing JSON lines
- * (command-inventory.ts).
+ * (command-inventory.ts), and one in memory for tests (memory-inventory.ts).
  *
  * Keys are relative to the inventory's root (the directory, or the S3
  * prefix), with `/` separators, so one coverage spec fits a directory and a
  * bucket alike.
  */
+import type { HaveIndex } from './have-index.ts';
 
 /** One object as an inventory reports it. */
 export interface InventoryObject {
@@ -42,67 +43,6 @@ export interface Inventory {
   probe(signal: AbortSignal): Promise<void>;
   /** Where a collector writes `key` (a path or an `s3://` URL), given to its command as `{path}`. */
   locate(key: string): string;
-}
-
-/**
- * The objects of one scan, indexed by key. Sizes and times live in flat
- * arrays beside one Map from key to slot, so a million objects cost one
- * string and two numbers each.
- */
-export class HaveIndex {
-  readonly #slots = new Map<string, number>();
-  readonly #sizes: number[] = [];
-  readonly #times: number[] = [];
-  #bytes: number | null = 0;
-
-  /**
-   * Adds (or, for a key seen twice, replaces) an object. One Map write per
-   * object, no lookup first: a replaced key's old slot is left unused in the
-   * arrays, and the byte total is then summed again when next asked.
-   */
-  add(key: string, size: number, modifiedAt: number): void {
-    const before = this.#slots.size;
-    this.#slots.set(key, this.#sizes.length);
-    this.#sizes.push(size);
-    this.#times.push(modifiedAt);
-    if (this.#slots.size === before) this.#bytes = null;
-    else if (this.#bytes !== null) this.#bytes += size;
-  }
-
-  /** The slot of `key`, for {@link size} and {@link modifiedAt}; undefined when absent. */
-  slot(key: string): number | undefined {
-    return this.#slots.get(key);
-  }
-
-  size(slot: number): number {
-    return this.#sizes[slot] as number;
-  }
-
-  modifiedAt(slot: number): number {
-    return this.#times[slot] as number;
-  }
-
-  get(key: string): InventoryObject | undefined {
-    const slot = this.#slots.get(key);
-    return slot === undefined ? undefined : { key, size: this.size(slot), modifiedAt: this.modifiedAt(slot) };
-  }
-
-  get objects(): number {
-    return this.#slots.size;
-  }
-
-  get bytes(): number {
-    if (this.#bytes === null) {
-      let total = 0;
-      for (const slot of this.#slots.values()) total += this.#sizes[slot] as number;
-      this.#bytes = total;
-    }
-    return this.#bytes;
-  }
-
-  keys(): IterableIterator<string> {
-    return this.#slots.keys();
-  }
 }
 
 /** What the store keeps of the last scan (the dashboard and CLI show it without rescanning). */

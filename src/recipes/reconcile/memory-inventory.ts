@@ -1,4 +1,5 @@
-import { HaveIndex, type Inventory, InventoryError, type InventoryObject } from './inventory.ts';
+import { HaveIndex } from './have-index.ts';
+import { type Inventory, InventoryError, type InventoryObject } from './inventory.ts';
 
 /**
  * An inventory held in memory, for tests and simulations: collectors

@@ -85,7 +85,7 @@ class ReconcilePanel {
     const inv = report.inventory;
     setText(
       this.inventory,
-      `Inventory ${inv.description}: ${inv.objects} objects, ${inv.bytes} bytes, scanned ${formatAge(inv.scannedAt)} in ${inv.tookMs} ms`,
+      `Inventory ${inv.description}: ${inv.objects} objects, ${inv.bytes} bytes, scanned ${formatAge(inv.scannedAt)} in ${Math.round(inv.tookMs)} ms`,
     );
     this.sources.replaceChildren(
       ...report.coverage.sources.map((s) => {

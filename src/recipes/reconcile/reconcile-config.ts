@@ -18,6 +18,7 @@
  *     health: { maxInventoryAge: 24h }          # the seed's "metrics file age < 24 h"
  * ```
  */
+import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../../config/config-error.ts';
@@ -26,10 +27,13 @@ import { AutoloopError } from '../../core/errors.ts';
 import type { LoopPolicies, TriggerSpec } from '../../core/loop.ts';
 import { systemClock } from '../../time/system-clock.ts';
 import type { RecipeSite } from '../recipe.ts';
-import { commandCollector } from './collector.ts';
+import { type Collector, commandCollector } from './collector.ts';
+import { CommandInventory } from './command-inventory.ts';
 import { type CoverageSpec, loadCoverageFile, resolveCoverage } from './coverage-spec.ts';
 import { DirectoryInventory } from './directory-inventory.ts';
+import { httpCollector } from './http-collector.ts';
 import type { Inventory } from './inventory.ts';
+import { moduleCollector } from './module-collector.ts';
 import { ReconcileLoop } from './reconcile-loop.ts';
 import { lazyS3Inventory, lazyS3InventoryReport, type S3Settings } from './s3-settings.ts';
 
@@ -57,6 +61,12 @@ export const reconcileConfigSchema = z.strictObject({
       }),
       z.strictObject({ s3: s3Schema }),
       z.strictObject({
+        /** Prints one JSON object per line: { key, size, modifiedAt }. */
+        command: z.string().min(1),
+        /** Where collectors write, put before each key as `{path}` (a directory or URL prefix). */
+        root: z.string().optional(),
+      }),
+      z.strictObject({
         s3Inventory: z.strictObject({
           bucket: z.string().min(3),
           prefix: z.string().min(1),
@@ -67,21 +77,50 @@ export const reconcileConfigSchema = z.strictObject({
         }),
       }),
     ],
-    { error: 'an inventory: { dir: ./data }, { s3: { bucket, prefix } } or { s3Inventory: { bucket, prefix } }' },
+    {
+      error:
+        'an inventory: { dir: ./data }, { s3: { bucket, prefix } }, { s3Inventory: { bucket, prefix } } or { command: ./list-objects }',
+    },
   ),
   coverage: z.union([z.string().min(1), z.record(z.string(), z.unknown())], {
     error: 'a coverage file (./coverage.yaml) or the spec inline ({ sources: ... })',
   }),
-  collector: z.strictObject({
-    command: z.string().min(1),
-    timeout: durationMs({ minMs: 1 }).optional(),
-    /** Working directory of the command; default the config's directory. */
-    cwd: z.string().min(1).optional(),
-  }),
+  collector: z.union(
+    [
+      z.strictObject({
+        command: z.string().min(1),
+        timeout: durationMs({ minMs: 1 }).optional(),
+        /** Working directory of the command; default the config's directory. */
+        cwd: z.string().min(1).optional(),
+      }),
+      z.strictObject({
+        /** `./collect.ts#collect` (default export name `collect`). */
+        module: z.string().min(1),
+        timeout: durationMs({ minMs: 1 }).optional(),
+      }),
+      z.strictObject({
+        http: z.strictObject({
+          url: z.string().regex(/^https?:\/\//, { error: 'an http:// or https:// URL' }),
+          method: z.enum(['GET', 'POST', 'PUT']).optional(),
+          headers: z.record(z.string(), z.string()).optional(),
+        }),
+        timeout: durationMs({ minMs: 1 }).optional(),
+      }),
+    ],
+    {
+      error:
+        'a collector: { command: "python scrapers/{source}.py --date {date}" }, { module: ./collect.ts#collect } or { http: { url } }',
+    },
+  ),
   budget: durationMs({ minMs: 1 }).optional(),
   concurrency: z
     .union([z.number().int().min(1), z.record(z.string(), z.number().int().min(1))], {
       error: 'collections at once per source: a number, or { default: 2, <source>: n }',
+    })
+    .optional(),
+  rateLimit: z
+    .record(z.string(), z.strictObject({ requests: z.number().int().min(1), per: durationMs({ minMs: 1 }) }), {
+      error: 'collections per window per source: { default: { requests: 10, per: 1m }, <source>: { ... } }',
     })
     .optional(),
   maxItems: z.number().int().min(1).max(10_000).optional(),
@@ -123,23 +162,35 @@ export function buildReconcileLoop(config: ReconcileConfig, site: RecipeSite): B
   const issues: ConfigIssue[] = [];
   const names = new Set(coverage.sources.map((s) => s.name));
   const limits = typeof config.concurrency === 'object' ? config.concurrency : {};
-  for (const source of Object.keys(limits)) {
+  const rates = config.rateLimit ?? {};
+  for (const [key, source] of [
+    ...Object.keys(limits).map((source) => ['concurrency', source] as const),
+    ...Object.keys(rates).map((source) => ['rateLimit', source] as const),
+  ]) {
     if (source !== 'default' && !names.has(source)) {
       issues.push({
         file: site.name,
-        path: `concurrency.${source}`,
+        path: `${key}.${source}`,
         expected: `a source of the coverage spec (${[...names].join(', ')}) or default`,
         got: JSON.stringify(source),
       });
     }
   }
+  const timeoutMs = config.collector.timeout ?? RECONCILE_DEFAULTS.collectorTimeoutMs;
+  const collector = collectorOf(config.collector, { at, site, timeoutMs, issues });
   if (issues.length > 0) throw new ConfigError(issues);
+  // A validator runs like a command collector (placeholders, stdin, process group), from the config's directory.
+  const validators = new Map<string, Collector>();
+  for (const { name, validate } of coverage.sources) {
+    if (!validate) continue;
+    const command = { command: validate.command, timeoutMs: validate.timeoutMs ?? timeoutMs, cwd: site.dir };
+    validators.set(name, commandCollector({ ...command, clock: systemClock, env: site.env, loop: site.name }));
+  }
   const fallback =
     typeof config.concurrency === 'number'
       ? config.concurrency
       : (limits.default ?? RECONCILE_DEFAULTS.sourceConcurrency);
   const sourceConcurrency = (source: string) => limits[source] ?? fallback;
-  const timeoutMs = config.collector.timeout ?? RECONCILE_DEFAULTS.collectorTimeoutMs;
   const poolSize = coverage.sources.reduce((n, s) => n + sourceConcurrency(s.name), 0);
   const policies: LoopPolicies = {
     // The collector's own timeout kills it; the item's leaves room for the kill grace.
@@ -148,23 +199,21 @@ export function buildReconcileLoop(config: ReconcileConfig, site: RecipeSite): B
     retry: { attempts: 2, backoff: '10s' },
     ...(config.policies as LoopPolicies | undefined),
   };
-  const inventory = inventoryOf(config, at, site.env.AWS_REGION);
+  const inventory = inventoryOf(config, at, site);
   const loop = new ReconcileLoop({
     name: site.name,
     ...(config.description !== undefined && { description: config.description }),
     trigger: (config.trigger ?? RECONCILE_DEFAULTS.trigger) as unknown as TriggerSpec,
     inventory,
     coverage,
-    collector: commandCollector({
-      command: config.collector.command,
-      timeoutMs,
-      cwd: config.collector.cwd ? at(config.collector.cwd) : site.dir,
-      clock: systemClock,
-      env: site.env,
-      loop: site.name,
-    }),
+    collector,
     budgetMs: config.budget ?? null,
     sourceConcurrency,
+    validator: (source) => validators.get(source) ?? null,
+    sourceRateLimit: (source) => {
+      const rate = rates[source] ?? rates.default;
+      return rate ? { requests: rate.requests, perMs: rate.per } : null;
+    },
     maxItems: config.maxItems ?? RECONCILE_DEFAULTS.maxItems,
     reportFile: config.report ? at(config.report.file) : null,
     policies,
@@ -194,8 +243,13 @@ function coverageOf(config: ReconcileConfig, site: RecipeSite, at: (path: string
   }
 }
 
-function inventoryOf(config: ReconcileConfig, at: (path: string) => string, region: string | undefined): Inventory {
+function inventoryOf(config: ReconcileConfig, at: (path: string) => string, site: RecipeSite): Inventory {
+  const region = site.env.AWS_REGION;
   const inv = config.inventory;
+  if ('command' in inv) {
+    const root = inv.root === undefined ? '' : /^[a-z][a-z0-9+.-]*:\/\//.test(inv.root) ? inv.root : `${at(inv.root)}/`;
+    return new CommandInventory({ command: inv.command, cwd: site.dir, env: site.env, root });
+  }
   if ('dir' in inv) {
     return new DirectoryInventory({
       dir: at(inv.dir),
@@ -207,4 +261,25 @@ function inventoryOf(config: ReconcileConfig, at: (path: string) => string, regi
     return lazyS3InventoryReport({ ...inv.s3Inventory, region: inv.s3Inventory.region ?? region });
   const s3: S3Settings = { ...inv.s3, region: inv.s3.region ?? region };
   return lazyS3Inventory(s3);
+}
+
+/** The collector the `collector:` key names; a module that is not there is an issue at `collector.module`. */
+function collectorOf(
+  c: ReconcileConfig['collector'],
+  o: { at: (path: string) => string; site: RecipeSite; timeoutMs: number; issues: ConfigIssue[] },
+): Collector {
+  if ('command' in c) {
+    const cwd = c.cwd ? o.at(c.cwd) : o.site.dir;
+    const { env, name: loop } = o.site;
+    return commandCollector({ command: c.command, timeoutMs: o.timeoutMs, cwd, clock: systemClock, env, loop });
+  }
+  if ('http' in c) {
+    return httpCollector({ url: c.http.url, method: c.http.method ?? 'POST', headers: c.http.headers ?? {} });
+  }
+  const hash = c.module.lastIndexOf('#');
+  const file = o.at(hash < 0 ? c.module : c.module.slice(0, hash));
+  if (!existsSync(file)) {
+    o.issues.push({ file: o.site.name, path: 'collector.module', expected: 'a module file that exists', got: file });
+  }
+  return moduleCollector(file, hash < 0 ? 'collect' : c.module.slice(hash + 1));
 }

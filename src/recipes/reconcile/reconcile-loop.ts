@@ -28,6 +28,7 @@ import type { CycleContext, ItemContext, LoopDefinition, LoopPolicies, TriggerSp
 import { skipItem } from '../../core/outcome.ts';
 import type { PlannedItem, WorkItem } from '../../core/work-item.ts';
 import { PRIORITIES } from '../../core/work-item.ts';
+import { SharedWindowLimiter } from '../../policies/shared-window-limiter.ts';
 import type { Store } from '../../storage/store.ts';
 import type { Clock } from '../../time/clock.ts';
 import { formatDuration } from '../../time/duration.ts';
@@ -40,9 +41,8 @@ import { buildReport, type GapReport } from './gap-report.ts';
 import type { Inventory, InventorySummary } from './inventory.ts';
 import { loadValues } from './load-values.ts';
 import { SourceLimits } from './source-limits.ts';
+import { NAMESPACE } from './status-lines.ts';
 
-/** The store namespace of the recipe's documents. */
-export const NAMESPACE = 'reconcile';
 /** Reports kept in a loop's history journal (the panel's "gaps over time"). */
 const HISTORY_KEEP = 2_000;
 
@@ -56,6 +56,15 @@ export interface ReconcileLoopOptions {
   /** A cycle's time budget from the end of its observe; null: none. */
   readonly budgetMs: number | null;
   readonly sourceConcurrency: (source: string) => number;
+  /**
+   * At most `requests` collections of a source in any window of `perMs`,
+   * across every process on the store (a sliding-window log in
+   * `store.buckets`, bucket `reconcile:<loop>:<source>`); null: no limit.
+   * Default: none for any source.
+   */
+  readonly sourceRateLimit?: (source: string) => { readonly requests: number; readonly perMs: number } | null;
+  /** The source's validator (coverage `validate`), run on each collected object; null or absent: none. */
+  readonly validator?: (source: string) => Collector | null;
   /** Work items one cycle plans at most (the most urgent); the rest wait in the report. */
   readonly maxItems: number;
   /** The report is also written here (the seed's gaps.json); null: not written. */
@@ -101,6 +110,7 @@ export class ReconcileLoop {
   readonly definition: LoopDefinition<Gap[], GapPayload>;
   readonly limits: SourceLimits;
   #durations = new CollectionDurations();
+  readonly #rateLimiters = new Map<string, SharedWindowLimiter>();
   #attached: ReconcileAttachment | null = null;
   #budgets: CycleBudgets | null = null;
   #report: GapReport | null = null;
@@ -123,7 +133,8 @@ export class ReconcileLoop {
       observe: (ctx) => this.#observe(ctx),
       plan: (gaps) => this.plan(gaps),
       act,
-      policies: options.policies,
+      // The plan orders the gaps itself (longest expected first, sources interleaved): the runner keeps that order.
+      policies: { order: 'plan', ...options.policies },
     };
     loops.set(act, this);
   }
@@ -345,15 +356,26 @@ export class ReconcileLoop {
       }
       throw error;
     }
-    const started = ctx.clock.monotonic();
+    let started = ctx.clock.monotonic();
     try {
       const { inventory } = this.options;
       const present = await inventory.stat(gap.key, signal);
       const minSize = this.#minSize(gap.source);
-      if (present && present.size >= minSize && (gap.reason !== 'stale' || present.modifiedAt >= seenAt)) {
+      const good = present && present.size >= minSize && (gap.reason !== 'stale' || present.modifiedAt >= seenAt);
+      // An object its validator rejects (an earlier attempt wrote it) is collected again, not skipped as present.
+      if (good && (await this.#rejection(gap, signal, ctx.attempt)) === null) {
         this.#attached?.onCollected?.(gap.source, 'present');
         return skipItem(`${gap.key} is already present (${present.size} bytes): not collected again`);
       }
+      // The source's rate limit counts collector runs only (not the check above); its wait is not the collection's time.
+      try {
+        await this.#rateLimiter(gap.source)?.take(signal);
+      } catch (error) {
+        if (!budget?.spent) throw error;
+        this.#attached?.onCollected?.(gap.source, 'deferred');
+        return skipItem(budget.skipReason());
+      }
+      started = ctx.clock.monotonic();
       const output = await this.options.collector({
         gap,
         path: inventory.locate(gap.key),
@@ -366,6 +388,12 @@ export class ReconcileLoop {
         const state = after ? `${after.size} bytes, below the minimum of ${minSize}` : 'still missing';
         throw new AutoloopError(
           `collect ${gap.key}: the collector succeeded but the object is ${state} at ${inventory.locate(gap.key)}; it must write the object its key names`,
+        );
+      }
+      const rejected = await this.#rejection(gap, signal, ctx.attempt);
+      if (rejected !== null) {
+        throw new AutoloopError(
+          `collect ${gap.key}: the object at ${inventory.locate(gap.key)} failed the validator of ${gap.source}: ${rejected}`,
         );
       }
       this.#durations.record(gap.source, gap.key, tookMs);
@@ -398,6 +426,33 @@ export class ReconcileLoop {
     if (this.options.budgetMs === null) return null;
     this.#budgets ??= new CycleBudgets(clock, this.options.budgetMs);
     return this.#budgets;
+  }
+
+  /** Why the source's validator rejects the object of `gap`, or null when it accepts it (or there is none). */
+  async #rejection(gap: Gap, signal: AbortSignal, attempt: number): Promise<string | null> {
+    const validator = this.options.validator?.(gap.source);
+    if (!validator) return null;
+    try {
+      await validator({ gap, path: this.options.inventory.locate(gap.key), signal, attempt });
+      return null;
+    } catch (error) {
+      if (signal.aborted) throw error;
+      return error instanceof Error ? error.message : String(error);
+    }
+  }
+
+  /** The source's shared rate limiter (made on first use, on the attached store), or null without a limit. */
+  #rateLimiter(source: string): SharedWindowLimiter | null {
+    const rate = this.options.sourceRateLimit?.(source);
+    const attached = this.#attached;
+    if (!rate || !attached) return null;
+    let limiter = this.#rateLimiters.get(source);
+    if (!limiter) {
+      const options = { name: `reconcile:${this.name}:${source}`, limit: rate.requests, perMs: rate.perMs };
+      limiter = new SharedWindowLimiter(options, attached.store.buckets, attached.clock);
+      this.#rateLimiters.set(source, limiter);
+    }
+    return limiter;
   }
 
   #minSize(source: string): number {

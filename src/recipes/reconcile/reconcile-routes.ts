@@ -13,7 +13,7 @@ import type { HttpTools } from '../../http/extension.ts';
 import { quote } from '../../http/respond.ts';
 import type { Store } from '../../storage/store.ts';
 import type { ReconcileLoop } from './reconcile-loop.ts';
-import { NAMESPACE } from './reconcile-loop.ts';
+import { NAMESPACE } from './status-lines.ts';
 
 export function registerReconcileRoutes(
   app: Hono,

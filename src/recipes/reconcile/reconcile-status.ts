@@ -2,6 +2,7 @@ import type { HealthCheck } from '../../runtime/health.ts';
 import type { Clock } from '../../time/clock.ts';
 import { formatDuration } from '../../time/duration.ts';
 import type { ReconcileLoop } from './reconcile-loop.ts';
+import { loopStatus, type ReconcileStatus } from './status-lines.ts';
 
 /** How long the reachability probe may take before it counts as unreachable. */
 const PROBE_TIMEOUT_MS = 5_000;
@@ -42,24 +43,6 @@ export function reconcileHealth(loops: readonly ReconcileLoop[], clock: Clock): 
 }
 
 /** `/status` → `recipes.reconcile.status`: per loop, the last inventory and the gaps by priority. */
-export function reconcileStatus(loops: readonly ReconcileLoop[]): unknown {
-  return {
-    loops: loops.map((loop) => {
-      const r = loop.report;
-      return {
-        loop: loop.name,
-        inventory: loop.inventory,
-        gaps: r
-          ? {
-              generated: r.generated,
-              total: r.total,
-              byPriority: r.byPriority,
-              bySource: r.bySource,
-              estimatedMinutes: r.estimatedMinutes,
-              coverageRatio: r.coverage.ratio,
-            }
-          : null,
-      };
-    }),
-  };
+export function reconcileStatus(loops: readonly ReconcileLoop[]): ReconcileStatus {
+  return { loops: loops.map((loop) => loopStatus(loop.name, loop.report, loop.inventory)) };
 }

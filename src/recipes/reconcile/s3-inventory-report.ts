@@ -22,7 +22,8 @@
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { HaveIndex, type Inventory, InventoryError, type InventoryObject } from './inventory.ts';
+import { HaveIndex } from './have-index.ts';
+import { type Inventory, InventoryError, type InventoryObject } from './inventory.ts';
 
 export interface S3InventoryReportOptions {
   readonly client: S3Client;
@@ -197,9 +198,9 @@ export function schemaColumns(fileSchema: string, where: string): InventoryColum
  * only those under `sourcePrefix` (made relative to it), delete markers
  * and non-latest versions left out.
  *
- * Rows are cut from the bytes and each cell decoded on its own, so a key
- * is a string of its own: a substring of a large chunk would keep the
- * whole chunk alive for as long as the index holds the key.
+ * Rows are cut from the bytes where they lie in each chunk; a plain key
+ * is copied into the index as bytes (no string made), a URL-encoded one is
+ * decoded first. A row cut by a chunk's end is joined with the next one.
  */
 export async function readInventoryCsv(
   stream: AsyncIterable<Buffer | string>,
@@ -208,28 +209,50 @@ export async function readInventoryCsv(
   sourcePrefix = '',
 ): Promise<void> {
   const row = new CsvRow();
+  const prefix = Buffer.from(sourcePrefix, 'utf8');
   const add = (buf: Buffer, start: number, end: number) => {
     if (end > start && buf[end - 1] === 13) end--;
     if (end <= start) return;
     row.split(buf, start, end);
     if (columns.isDeleteMarker >= 0 && row.startsWith(columns.isDeleteMarker, 116 /* t */)) return;
     if (columns.isLatest >= 0 && row.startsWith(columns.isLatest, 102 /* f */)) return;
+    const size = row.integer(columns.size);
+    const modified = row.isoTime(columns.modified);
+    // The usual key is plain bytes: indexed from the buffer, no string made. A URL-encoded one (`%`, `+`)
+    // or one with doubled quotes is decoded to text first.
+    const plain = row.plainRange(columns.key, prefix);
+    if (plain === 'no') return;
+    if (plain === 'yes') {
+      index.addBytes(buf, row.start(columns.key) + prefix.length, row.end(columns.key), size, modified);
+      return;
+    }
     const raw = row.text(columns.key);
     const key = raw.includes('%') || raw.includes('+') ? decodeURIComponent(raw.replace(/\+/g, ' ')) : raw;
     if (!key.startsWith(sourcePrefix)) return;
-    const relative = sourcePrefix === '' ? key : key.slice(sourcePrefix.length);
-    index.add(relative, row.integer(columns.size), row.isoTime(columns.modified));
+    index.add(sourcePrefix === '' ? key : key.slice(sourcePrefix.length), size, modified);
   };
+  // A row cut by a chunk's end is carried and joined with the next chunk's head alone: the chunk itself
+  // is read in place, never copied.
   let carry: Buffer | null = null;
   for await (const chunk of stream) {
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    const buf: Buffer = carry ? Buffer.concat([carry, bytes]) : bytes;
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     let start = 0;
+    if (carry) {
+      const nl = buf.indexOf(10);
+      if (nl < 0) {
+        carry = Buffer.concat([carry, buf]);
+        continue;
+      }
+      const row = Buffer.concat([carry, buf.subarray(0, nl)]);
+      add(row, 0, row.length);
+      start = nl + 1;
+      carry = null;
+    }
     for (let nl = buf.indexOf(10, start); nl >= 0; nl = buf.indexOf(10, start)) {
       add(buf, start, nl);
       start = nl + 1;
     }
-    carry = start < buf.length ? Buffer.from(buf.subarray(start)) : null;
+    if (start < buf.length) carry = Buffer.from(buf.subarray(start));
   }
   if (carry) add(carry, 0, carry.length);
 }
@@ -315,6 +338,32 @@ class CsvRow {
       digits(b, s + 17, 2),
       digits(b, s + 20, 3),
     );
+  }
+
+  start(n: number): number {
+    return this.#starts[n] as number;
+  }
+
+  end(n: number): number {
+    return this.#ends[n] as number;
+  }
+
+  /**
+   * Whether cell `n` is a key to take as its bytes: 'yes' when it begins
+   * with `prefix` and needs no decoding (no `%`, `+` or doubled quote);
+   * 'no' when it plainly does not begin with `prefix`; 'decode' otherwise.
+   */
+  plainRange(n: number, prefix: Uint8Array): 'yes' | 'no' | 'decode' {
+    const start = this.#starts[n];
+    if (start === undefined) return 'decode';
+    const end = this.#ends[n] as number;
+    const b = this.#buf;
+    let needsDecoding = this.#escaped[n] === true;
+    for (let i = start; i < end && !needsDecoding; i++) needsDecoding = b[i] === 37 /* % */ || b[i] === 43; /* + */
+    if (needsDecoding) return 'decode';
+    if (end - start < prefix.length) return 'no';
+    for (let i = 0; i < prefix.length; i++) if (b[start + i] !== prefix[i]) return 'no';
+    return 'yes';
   }
 
   /** Cell `n` as text ('' when the row is shorter). */

@@ -1,5 +1,6 @@
 import { HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { HaveIndex, type Inventory, InventoryError, type InventoryObject } from './inventory.ts';
+import { HaveIndex } from './have-index.ts';
+import { type Inventory, InventoryError, type InventoryObject } from './inventory.ts';
 
 export interface S3ListingInventoryOptions {
   readonly client: S3Client;

@@ -1,5 +1,6 @@
 import { loadOptional } from '../../core/optional-package.ts';
-import type { HaveIndex, Inventory, InventoryObject } from './inventory.ts';
+import type { HaveIndex } from './have-index.ts';
+import type { Inventory, InventoryObject } from './inventory.ts';
 
 /** An optional peer of autoloop: only S3 inventories need it. */
 const S3_PACKAGE = ['@aws-sdk/client-s3@3.1169.0'];
