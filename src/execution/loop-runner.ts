@@ -64,6 +64,8 @@ export class LoopRunner {
   #recovering: Promise<unknown> | null = null;
   #recoverySeq = 0;
   #governor: LoopGate | null = null;
+  /** Built once per governor: every tick and every recovery attempt (each second) needs them. */
+  #cycleDepsBuilt: CycleDeps | null = null;
   /** Aborted on forced shutdown: reaches every item's signal. */
   readonly #abort = new AbortController();
 
@@ -90,6 +92,7 @@ export class LoopRunner {
    */
   attachGovernor(governor: LoopGate): void {
     this.#governor = governor;
+    this.#cycleDepsBuilt = null;
   }
 
   /** Changes the loop's item concurrency; takes effect at once. */
@@ -237,6 +240,11 @@ export class LoopRunner {
   }
 
   #cycleDeps(): CycleDeps {
+    this.#cycleDepsBuilt ??= this.#buildCycleDeps();
+    return this.#cycleDepsBuilt;
+  }
+
+  #buildCycleDeps(): CycleDeps {
     const governor = this.#governor ?? undefined;
     const actDeps: ActDeps = { ...this.#deps, pool: this.pool, governor, closing: this.#closing.signal };
     return {
