@@ -133,7 +133,8 @@ export class MemoryStore implements Store {
         if (!stored) return;
         const { finishedAt, steps, counts, outcome } = clone(record);
         this.#cycles.set(record.id, { ...stored, finishedAt, steps, counts, outcome });
-        if (finishedAt !== null) this.#unfinished.delete(record.id);
+        if (finishedAt === null) this.#unfinished.add(record.id);
+        else this.#unfinished.delete(record.id);
       },
       get: async (id) => {
         this.#open('cycles.get');
