@@ -121,6 +121,27 @@ describe('autoloop simulate', () => {
     assert.equal(report.slo.ok, true, JSON.stringify(report.slo.checks));
   });
 
+  it('a store outage: every instance is reported not ready for about the outage, and only then', async () => {
+    const outage = {
+      name: 'outage',
+      faults: [{ kind: 'store-outage' as const, at: 5 * MINUTE, for: { minMs: 30_000, maxMs: 30_000 } }],
+    };
+    const loaded = await config();
+    const run = (faults: typeof outage) =>
+      simulate({ config: loaded, durationMs: 10 * MINUTE, instances: 3, seed: 5, faults });
+    const { report } = await run(outage);
+    assert.equal(report.notReady.spells, 3, 'one spell per instance');
+    // Each instance: from its breaker opening (the probe notices within a second) to its closing after the store answers.
+    assert.ok(
+      report.notReady.ms >= 3 * 28_000 && report.notReady.ms <= 3 * 32_000,
+      `not ready ${report.notReady.ms} ms`,
+    );
+    const store = report.breakers.find((b) => b.breaker === 'store');
+    assert.equal(store?.openMs, report.notReady.ms, 'the store breaker was the only one open');
+    const quiet = await run({ name: 'none', faults: [] });
+    assert.deepEqual(quiet.report.notReady, { ms: 0, spells: 0 });
+  });
+
   it('a recovery that re-enqueues finished items: reported as run twice, the duplicates SLO fails', async () => {
     // The double: every completed item comes back to the queue as pending, as a buggy recovery would put it back.
     const reEnqueue = (store: Store): Store => {

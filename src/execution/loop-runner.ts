@@ -65,6 +65,8 @@ export class LoopRunner {
   #recovering: Promise<unknown> | null = null;
   #recoverySeq = 0;
   #governor: LoopGate | null = null;
+  /** Built once per governor: every tick and every recovery attempt (each second) needs them. */
+  #cycleDepsBuilt: CycleDeps | null = null;
   /** Aborted on forced shutdown: reaches every item's signal. */
   readonly #abort = new AbortController();
   /** With `policies.order: longest-first` (the default): the keys' last attempt times, and the subscription feeding them. */
@@ -100,6 +102,7 @@ export class LoopRunner {
    */
   attachGovernor(governor: LoopGate): void {
     this.#governor = governor;
+    this.#cycleDepsBuilt = null;
   }
 
   /** Changes the loop's item concurrency; takes effect at once. */
@@ -248,6 +251,11 @@ export class LoopRunner {
   }
 
   #cycleDeps(): CycleDeps {
+    this.#cycleDepsBuilt ??= this.#buildCycleDeps();
+    return this.#cycleDepsBuilt;
+  }
+
+  #buildCycleDeps(): CycleDeps {
     const governor = this.#governor ?? undefined;
     const actDeps: ActDeps = { ...this.#deps, pool: this.pool, governor, closing: this.#closing.signal };
     return {

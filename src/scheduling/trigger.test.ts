@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Cron } from 'croner';
 import { cronTrigger, intervalTrigger, manualTrigger } from './trigger.ts';
 
 const at = (iso: string) => Date.parse(iso);
@@ -27,5 +28,38 @@ describe('triggers', () => {
 
   it('manual never fires', () => {
     assert.equal(manualTrigger.next(0), undefined);
+  });
+});
+
+describe('cron trigger window', () => {
+  it('gives what croner gives for any question, forwards, backwards and across DST', () => {
+    for (const [expression, timezone] of [
+      ['*/10 * * * * *', 'UTC'],
+      ['*/7 * * * * *', 'UTC'],
+      ['0 30 9 * * 1-5', 'Etc/UTC'],
+      ['30 1,2,3 * * *', 'Europe/Berlin'],
+      ['0 0 9 29 2 *', 'UTC'],
+    ] as const) {
+      const trigger = cronTrigger(expression, timezone);
+      const reference = new Cron(expression, { paused: true, timezone, mode: 'auto' });
+      const expected = (ms: number) => reference.nextRun(new Date(ms))?.getTime();
+      let t = at('2026-03-28T23:59:55.500Z');
+      // Walking tick to tick (the scheduler's way), then jumps forwards and back (missed ticks, a new process).
+      for (let i = 0; i < 200; i++) {
+        const next = trigger.next(t);
+        assert.equal(next, expected(t), `${expression} after ${iso(t)}`);
+        t = next ?? t;
+      }
+      for (const q of [
+        t - 86_400_000,
+        t + 3 * 86_400_000 + 123,
+        t - 1,
+        at('2026-10-25T00:59:59Z'),
+        at('2027-02-28T00:00:00Z'),
+      ]) {
+        assert.equal(trigger.next(q), expected(q), `${expression} after ${iso(q)}`);
+        assert.equal(trigger.next(q + 999), expected(q + 999), `${expression} after ${iso(q + 999)}`);
+      }
+    }
   });
 });

@@ -19,14 +19,61 @@ export interface Trigger {
 
 export function cronTrigger(expression: string, timezone: string): Trigger {
   // paused: croner is used only as a calendar here; it must never start its own timers.
-  const cron = new Cron(expression, { paused: true, timezone, mode: 'auto' });
+  // UTC as a fixed offset: the same ticks (no DST), ~10x cheaper than croner's time-zone arithmetic.
+  const zone = UTC_NAMES.has(timezone) ? { utcOffset: 0 } : { timezone };
+  const cron = new Cron(expression, { paused: true, mode: 'auto', ...zone });
+  const calendar = new CronCalendar((count, after) => cron.nextRuns(count, new Date(after)).map((d) => d.getTime()));
   return {
     description: `cron ${expression} (${timezone})`,
-    next(afterMs) {
-      const next = cron.nextRun(new Date(afterMs));
-      return next ? next.getTime() : undefined;
-    },
+    next: (afterMs) => calendar.next(afterMs),
   };
+}
+
+/** Zone names that are UTC itself (no offset, no DST). */
+const UTC_NAMES: ReadonlySet<string> = new Set(['UTC', 'Etc/UTC', 'GMT', 'Etc/GMT']);
+
+/** Cron ticks computed per call of {@link CronCalendar}: enough that a tick costs croner about one in this many calls. */
+const CRON_BATCH = 32;
+
+/**
+ * A window of consecutive cron ticks, so asking for the next tick is a binary
+ * search, not a calendar walk: the scheduler asks twice per tick, every
+ * instance asks, and a simulated month asks millions of times (croner was
+ * ~8% of a simulation's profile). Holds `ticks`, the first ticks strictly
+ * after `from`, with none left out between them; a question outside the
+ * window computes a new one from there.
+ */
+class CronCalendar {
+  readonly #compute: (count: number, afterMs: number) => number[];
+  #from = Number.POSITIVE_INFINITY;
+  #ticks: number[] = [];
+
+  constructor(compute: (count: number, afterMs: number) => number[]) {
+    this.#compute = compute;
+  }
+
+  next(afterMs: number): number | undefined {
+    const ticks = this.#ticks;
+    // A window shorter than a batch holds every tick left (the schedule ends).
+    const covered = afterMs >= this.#from && (ticks.length < CRON_BATCH || afterMs < (ticks.at(-1) as number));
+    if (!covered) {
+      this.#from = afterMs;
+      this.#ticks = this.#compute(CRON_BATCH, afterMs);
+    }
+    return firstAfter(this.#ticks, afterMs);
+  }
+}
+
+/** The first entry of ascending `ticks` greater than `afterMs` (binary search), or undefined. */
+function firstAfter(ticks: readonly number[], afterMs: number): number | undefined {
+  let lo = 0;
+  let hi = ticks.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((ticks[mid] as number) > afterMs) hi = mid;
+    else lo = mid + 1;
+  }
+  return ticks[lo];
 }
 
 export function intervalTrigger(everyMs: number): Trigger {

@@ -24,6 +24,12 @@ export function formatReport(report: SimulationReport): string {
       ? 'breakers: none opened'
       : `breakers: ${breakers.map((b) => `${b.breaker} opened ${b.openings}x, open ${ms(b.openMs)} in all`).join('; ')}`,
   );
+  const { notReady } = report;
+  lines.push(
+    notReady.spells === 0
+      ? 'readiness: never degraded'
+      : `readiness: degraded ${notReady.spells}x, ${ms(notReady.ms)} in all over the instances (a breaker open)`,
+  );
   if (report.itemsInFlightAtEnd > 0)
     lines.push(`items in flight at the end (planned during the drain): ${report.itemsInFlightAtEnd}`);
   lines.push('', `faults (${report.timeline.length}):`);

@@ -87,6 +87,12 @@ export interface SimulationReport {
     readonly notTakenOver: number;
   };
   readonly breakers: ReadonlyArray<{ breaker: string; openings: number; openMs: number }>;
+  /**
+   * Degraded readiness: time an instance's readiness probe failed because
+   * one of its breakers (store or a dependency's) was open, summed over
+   * instances, and how many such spells. Backpressure cooldowns are not counted.
+   */
+  readonly notReady: { readonly ms: number; readonly spells: number };
   readonly itemsInFlightAtEnd: number;
   readonly timeline: readonly TimelineEntry[];
   readonly slo: { readonly declared: boolean; readonly ok: boolean; readonly checks: readonly SloCheck[] };
@@ -97,6 +103,7 @@ export interface ReportInput {
   ledger: Ledger;
   world: World;
   breakers: Array<{ breaker: string; openings: number; openMs: number }>;
+  notReady: { ms: number; spells: number };
   timeline: TimelineEntry[];
   seed: number;
   faults: string;
@@ -144,6 +151,7 @@ export function buildReport(input: ReportInput): SimulationReport {
       notTakenOver: ledger.notTakenOver,
     },
     breakers: input.breakers,
+    notReady: input.notReady,
     itemsInFlightAtEnd: inFlight,
     timeline: input.timeline,
   };

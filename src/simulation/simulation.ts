@@ -24,6 +24,7 @@ import { type CrashableStore, crashableStore } from '../testing/crashable-store.
 import { KillableClock } from '../testing/killable-clock.ts';
 import { formatDuration } from '../time/duration.ts';
 import { SeededEntropy } from '../time/seeded-entropy.ts';
+import { BreakerBooks } from './breaker-books.ts';
 import { type FaultEvent, faultTimeline } from './fault-plan.ts';
 import { Ledger } from './ledger.ts';
 import { buildReport, type SimulationReport, type TimelineEntry } from './report.ts';
@@ -240,6 +241,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     ledger,
     world,
     breakers: breakers.summary(),
+    notReady: breakers.notReady(),
     timeline: entries,
     seed,
     faults: options.faults.name,
@@ -249,47 +251,6 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     incarnations,
   });
   return { report, timersFired: clock.fired };
-}
-
-/** Breaker openings and time open, per breaker name, over every instance. */
-export class BreakerBooks {
-  readonly #openSince = new Map<string, number>();
-  readonly #totals = new Map<string, { openings: number; openMs: number }>();
-
-  transition(instance: string, breaker: string, to: string, at: number): void {
-    const key = `${instance}\u0000${breaker}`;
-    const totals = this.#totals.get(breaker) ?? { openings: 0, openMs: 0 };
-    this.#totals.set(breaker, totals);
-    if (to === 'open' && !this.#openSince.has(key)) {
-      totals.openings++;
-      this.#openSince.set(key, at);
-    } else if (to === 'closed') this.#end(key, breaker, at);
-  }
-
-  /** An instance died: its breakers stop counting. */
-  forget(instance: string, at: number): void {
-    for (const key of [...this.#openSince.keys()]) {
-      if (key.startsWith(`${instance}\u0000`)) this.#end(key, key.split('\u0000')[1] as string, at);
-    }
-  }
-
-  close(at: number): void {
-    for (const key of [...this.#openSince.keys()]) this.#end(key, key.split('\u0000')[1] as string, at);
-  }
-
-  summary(): Array<{ breaker: string; openings: number; openMs: number }> {
-    return [...this.#totals.entries()]
-      .map(([breaker, t]) => ({ breaker, ...t }))
-      .sort((a, b) => (a.breaker < b.breaker ? -1 : a.breaker > b.breaker ? 1 : 0));
-  }
-
-  #end(key: string, breaker: string, at: number): void {
-    const since = this.#openSince.get(key);
-    if (since === undefined) return;
-    this.#openSince.delete(key);
-    const totals = this.#totals.get(breaker);
-    if (totals) totals.openMs += at - since;
-  }
 }
 
 function seededRandom(seed: number): () => number {

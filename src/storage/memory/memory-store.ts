@@ -17,6 +17,7 @@ import {
   StoreError,
   type WorkQueue,
 } from '../store.ts';
+import { jsonCopy } from './json-copy.ts';
 import { MemoryRateLimitStore } from './memory-buckets.ts';
 import { MemoryDocumentStore } from './memory-documents.ts';
 import { MemoryInstanceRegistry } from './memory-instances.ts';
@@ -57,6 +58,8 @@ export class MemoryStore implements Store {
   readonly #leases: MemoryLeaseStore;
   readonly #cycles = new Map<string, CycleRecord>();
   readonly #tickIds = new Set<string>();
+  /** Ids of records not finished yet: `running()` is asked every second by every instance, the records are many. */
+  readonly #unfinished = new Set<string>();
   /** Per cycle id, results in write order; `seq` breaks finishedAt ties. */
   readonly #results = new Map<string, Array<{ seq: number; result: ItemResult }>>();
   readonly #queue = new Map<string, QueueEntry>();
@@ -91,6 +94,7 @@ export class MemoryStore implements Store {
     for (const [id, record] of this.#cycles) {
       if (record.startedAt >= beforeMs) continue;
       this.#cycles.delete(id);
+      this.#unfinished.delete(id);
       this.#tickIds.delete(record.tickId);
       this.#results.delete(id);
       cycles++;
@@ -120,6 +124,7 @@ export class MemoryStore implements Store {
         if (this.#tickIds.has(record.tickId) || this.#cycles.has(record.id)) return false;
         this.#cycles.set(record.id, clone(record));
         this.#tickIds.add(record.tickId);
+        if (record.finishedAt === null) this.#unfinished.add(record.id);
         return true;
       },
       finish: async (record) => {
@@ -128,6 +133,8 @@ export class MemoryStore implements Store {
         if (!stored) return;
         const { finishedAt, steps, counts, outcome } = clone(record);
         this.#cycles.set(record.id, { ...stored, finishedAt, steps, counts, outcome });
+        if (finishedAt === null) this.#unfinished.add(record.id);
+        else this.#unfinished.delete(record.id);
       },
       get: async (id) => {
         this.#open('cycles.get');
@@ -146,8 +153,8 @@ export class MemoryStore implements Store {
       },
       running: async () => {
         this.#open('cycles.running');
-        return [...this.#cycles.values()]
-          .filter((r) => r.finishedAt === null)
+        return [...this.#unfinished]
+          .map((id) => this.#cycles.get(id) as CycleRecord)
           .sort((a, b) => a.startedAt - b.startedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
           .map(clone);
       },
@@ -197,7 +204,7 @@ export class MemoryStore implements Store {
       },
       claimStale: async (loop, cycleId, claim, now, limit) => {
         this.#open('queue.claimStale');
-        const claimable = this.#ordered(loop).filter((e) => e.item.claim === null || e.item.claim.until <= now);
+        const claimable = this.#ordered(loop, (e) => e.item.claim === null || e.item.claim.until <= now);
         return take(claimable, limit).map((entry) => {
           entry.item = { ...entry.item, cycleId, claim: { owner: claim.owner, until: claim.until } };
           return copyQueued(entry.item);
@@ -257,10 +264,12 @@ export class MemoryStore implements Store {
   }
 
   /** Queue entries of `loop` (all loops when undefined): lowest priority number first, then oldest. */
-  #ordered(loop: string | undefined): QueueEntry[] {
-    return [...this.#queue.values()]
-      .filter((e) => loop === undefined || e.item.loop === loop)
-      .sort((a, b) => a.item.priority - b.item.priority || a.item.enqueuedAt - b.item.enqueuedAt || a.seq - b.seq);
+  #ordered(loop: string | undefined, where: (entry: QueueEntry) => boolean = () => true): QueueEntry[] {
+    const found: QueueEntry[] = [];
+    for (const e of this.#queue.values()) if ((loop === undefined || e.item.loop === loop) && where(e)) found.push(e);
+    return found.sort(
+      (a, b) => a.item.priority - b.item.priority || a.item.enqueuedAt - b.item.enqueuedAt || a.seq - b.seq,
+    );
   }
 
   #eventLog(): EventLog {
@@ -295,10 +304,8 @@ function take<T>(list: T[], limit: number | undefined): T[] {
   return list.slice(0, Math.max(0, Math.floor(limit)));
 }
 
-/** A JSON round trip: what a durable backend would hand back. */
-function clone<T>(value: T): T {
-  return value === undefined ? value : JSON.parse(JSON.stringify(value));
-}
+/** A JSON round trip's result: what a durable backend would hand back (see jsonCopy). */
+const clone = jsonCopy;
 
 function copyQueued(item: QueuedItem): QueuedItem {
   return { ...item, payload: clone(item.payload), claim: item.claim && { ...item.claim } };
