@@ -1,4 +1,4 @@
-import { abortReason, type Clock, type TimerHandle } from '../time/clock.ts';
+import { type Clock, sleepOnTimer, type TimerHandle } from '../time/clock.ts';
 
 interface Timer {
   at: number;
@@ -63,22 +63,9 @@ export class SimClock implements Clock {
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(abortReason(signal));
-        return;
-      }
-      const onAbort = () => {
-        handle.cancel();
-        reject(abortReason(signal as AbortSignal));
-      };
-      const handle = this.setTimer(ms, () => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      });
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    return sleepOnTimer((delay, fn) => this.setTimer(delay, fn), ms, signal);
   }
+
 
   /** Lets pending promise chains run without moving time. */
   async flush(): Promise<void> {
