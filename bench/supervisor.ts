@@ -5,11 +5,11 @@
  *    crossing the limit (the child writes the instant) to its replacement
  *    starting. autoloop samples every second (2 samples over); PM2's
  *    `max_memory_restart` is checked by its worker every 30 s.
- * 2. crash loop: `exit 1` at once, for WINDOW_S (30 s here, not the issue's
- *    60 s, to keep the bench short): restarts, delays, and where each ends
+ * 2. crash loop: `exit 1` at once, for WINDOW_S (60 s; a shorter window
+ *    with AUTOLOOP_BENCH_SUPERVISOR_S): restarts, delays, and where each ends
  *    up. PM2 default (no delay; `errored` after 16 unstable restarts) and
  *    PM2 with `exp_backoff_restart_delay: 100`.
- * 3. footprint: 20 idle services (`sleep`) for IDLE_S (20 s, not 60 s): CPU
+ * 3. footprint: 20 idle services (`sleep`) for IDLE_S (as WINDOW_S): CPU
  *    seconds and RSS of the supervisor process itself (autoloop's host
  *    process with its runtime on SQLite; PM2's God daemon).
  *
@@ -27,8 +27,17 @@ const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const LEAK = join(ROOT, 'test/fixtures/services/leak.mjs');
 const HOST = join(ROOT, 'test/fixtures/services/supervisor-host.mts');
 const LIMIT = 256 * 1024 * 1024;
-const WINDOW_S = 30;
-const IDLE_S = 20;
+const WINDOW_S = windowSeconds(process.env.AUTOLOOP_BENCH_SUPERVISOR_S);
+const IDLE_S = WINDOW_S;
+
+/** 60 s as the issue asks, or fewer seconds for a quick look. */
+function windowSeconds(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return 60;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 5)
+    throw new Error(`AUTOLOOP_BENCH_SUPERVISOR_S: expected whole seconds >= 5, got ${raw}`);
+  return n;
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -253,7 +262,7 @@ export async function benchSupervisor(): Promise<unknown> {
     await closePm2();
     throw error;
   });
-  line(`crash loop (exit 1 at once) for ${WINDOW_S} s (the issue asks 60 s; shortened):`);
+  line(`crash loop (exit 1 at once) for ${WINDOW_S} s:`);
   for (const [who, r] of Object.entries(crash)) {
     const shown = r.delaysMs
       .slice(0, 12)
@@ -269,7 +278,7 @@ export async function benchSupervisor(): Promise<unknown> {
   } finally {
     await closePm2();
   }
-  line(`20 idle services for ${IDLE_S} s (the issue asks 60 s; shortened): the supervisor process itself`);
+  line(`20 idle services for ${IDLE_S} s: the supervisor process itself`);
   for (const [who, r] of Object.entries(idle)) {
     line(`  ${who.padEnd(10)} CPU ${fmt(r.cpuS, 2)} s (${fmt((r.cpuS / IDLE_S) * 100, 2)} %), RSS ${fmt(r.rssMb)} MB`);
   }
