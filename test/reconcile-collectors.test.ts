@@ -124,6 +124,50 @@ describe('reconcile collectors: a TypeScript module, an HTTP call', () => {
     await assert.rejects(failing.probe(new AbortController().signal), /exited with code 7: broken/);
   });
 
+  it('HAVE from a TypeScript function yielding objects; a bad object fails the scan, naming the module and its position', async () => {
+    const { dir, file } = deployment('{ module: ./collect.ts }', '', '{ module: ./list.ts#listed, root: ./data }');
+    const lister = (extra: string) =>
+      [
+        "import { readdirSync, statSync } from 'node:fs';",
+        "import { join } from 'node:path';",
+        'export async function* listed({ signal }: { signal: AbortSignal }) {',
+        "  const root = join(import.meta.dirname, 'data', 'teams');",
+        '  for (const name of readdirSync(root)) {',
+        '    signal.throwIfAborted();',
+        '    const s = statSync(join(root, name));',
+        '    yield { key: `teams/${name}`, size: s.size, modifiedAt: s.mtimeMs };',
+        '  }',
+        `  ${extra}`,
+        '}',
+      ].join('\n');
+    writeFileSync(join(dir, 'list.ts'), lister(''));
+    mkdirSync(join(dir, 'data', 'teams'));
+    writeFileSync(join(dir, 'data', 'teams', 'bos.json'), '{"team":"bos"}');
+    collectorModule(dir, '{ path: string }', ["  await writeFile(request.path, '{}');"]);
+    const { record, items } = await cycle(file);
+    // bos is listed by the function: only lal and bad are gaps, written under root.
+    assert.deepEqual(record.counts, { planned: 2, succeeded: 2, failed: 0, skipped: 0 });
+    assert.deepEqual([...items.keys()].sort(), ['teams/bad.json', 'teams/lal.json']);
+
+    writeFileSync(join(dir, 'broken.ts'), lister("yield { key: 'x', size: 'big' };"));
+    const { ModuleInventory } = await import('../src/recipes/reconcile/module-inventory.ts');
+    const broken = new ModuleInventory({ file: join(dir, 'broken.ts'), exportName: 'listed', root: '' });
+    await assert.rejects(
+      broken.scan(new AbortController().signal),
+      /inventory module .*broken\.ts#listed: object 4: expected \{ key: "\.\.\.", size: bytes/,
+    );
+    const misnamed = new ModuleInventory({ file: join(dir, 'list.ts'), exportName: 'list', root: '' });
+    await assert.rejects(
+      misnamed.probe(new AbortController().signal),
+      /expected an exported function "list", found exports: listed/,
+    );
+    const missing = deployment('{ module: ./collect.ts }', '', '{ module: ./nope.ts }');
+    await assert.rejects(
+      loadConfig(missing.file, { env: {} }),
+      /loops\.collect\.inventory\.module: expected a module file that exists, got .*nope\.ts/,
+    );
+  });
+
   it('a module that is not there, or a bad http url, is a config error naming the path', async () => {
     const missing = deployment('{ module: ./nope.ts#collect }');
     await assert.rejects(

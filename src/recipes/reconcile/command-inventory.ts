@@ -98,6 +98,11 @@ function objectOf(line: string): InventoryObject | undefined {
   } catch {
     return undefined;
   }
+  return inventoryObjectOf(value);
+}
+
+/** `{ key, size, modifiedAt }` (epoch ms or an ISO time) as an {@link InventoryObject}, or undefined when it is not one. */
+export function inventoryObjectOf(value: unknown): InventoryObject | undefined {
   const o = value as { key?: unknown; size?: unknown; modifiedAt?: unknown } | null;
   if (typeof o?.key !== 'string' || o.key === '' || typeof o.size !== 'number' || !(o.size >= 0)) return undefined;
   const at = typeof o.modifiedAt === 'string' ? Date.parse(o.modifiedAt) : o.modifiedAt;

@@ -34,6 +34,7 @@ import { DirectoryInventory } from './directory-inventory.ts';
 import { httpCollector } from './http-collector.ts';
 import type { Inventory } from './inventory.ts';
 import { moduleCollector } from './module-collector.ts';
+import { ModuleInventory } from './module-inventory.ts';
 import { ReconcileLoop } from './reconcile-loop.ts';
 import { lazyS3Inventory, lazyS3InventoryReport, type S3Settings } from './s3-settings.ts';
 
@@ -67,6 +68,11 @@ export const reconcileConfigSchema = z.strictObject({
         root: z.string().optional(),
       }),
       z.strictObject({
+        /** `./list.ts#list` (default export name `list`): yields { key, size, modifiedAt }. */
+        module: z.string().min(1),
+        root: z.string().optional(),
+      }),
+      z.strictObject({
         s3Inventory: z.strictObject({
           bucket: z.string().min(3),
           prefix: z.string().min(1),
@@ -79,7 +85,7 @@ export const reconcileConfigSchema = z.strictObject({
     ],
     {
       error:
-        'an inventory: { dir: ./data }, { s3: { bucket, prefix } }, { s3Inventory: { bucket, prefix } } or { command: ./list-objects }',
+        'an inventory: { dir: ./data }, { s3: { bucket, prefix } }, { s3Inventory: { bucket, prefix } }, { command: ./list-objects } or { module: ./list.ts#list }',
     },
   ),
   coverage: z.union([z.string().min(1), z.record(z.string(), z.unknown())], {
@@ -178,6 +184,7 @@ export function buildReconcileLoop(config: ReconcileConfig, site: RecipeSite): B
   }
   const timeoutMs = config.collector.timeout ?? RECONCILE_DEFAULTS.collectorTimeoutMs;
   const collector = collectorOf(config.collector, { at, site, timeoutMs, issues });
+  const inventory = inventoryOf(config, at, site, issues);
   if (issues.length > 0) throw new ConfigError(issues);
   // A validator runs like a command collector (placeholders, stdin, process group), from the config's directory.
   const validators = new Map<string, Collector>();
@@ -199,7 +206,6 @@ export function buildReconcileLoop(config: ReconcileConfig, site: RecipeSite): B
     retry: { attempts: 2, backoff: '10s' },
     ...(config.policies as LoopPolicies | undefined),
   };
-  const inventory = inventoryOf(config, at, site);
   const loop = new ReconcileLoop({
     name: site.name,
     ...(config.description !== undefined && { description: config.description }),
@@ -243,12 +249,31 @@ function coverageOf(config: ReconcileConfig, site: RecipeSite, at: (path: string
   }
 }
 
-function inventoryOf(config: ReconcileConfig, at: (path: string) => string, site: RecipeSite): Inventory {
+/** The inventory the `inventory:` key names; a module that is not there is an issue at `inventory.module`. */
+function inventoryOf(
+  config: ReconcileConfig,
+  at: (path: string) => string,
+  site: RecipeSite,
+  issues: ConfigIssue[],
+): Inventory {
   const region = site.env.AWS_REGION;
   const inv = config.inventory;
+  const rootOf = (root: string | undefined) =>
+    root === undefined ? '' : /^[a-z][a-z0-9+.-]*:\/\//.test(root) ? root : `${at(root)}/`;
   if ('command' in inv) {
-    const root = inv.root === undefined ? '' : /^[a-z][a-z0-9+.-]*:\/\//.test(inv.root) ? inv.root : `${at(inv.root)}/`;
-    return new CommandInventory({ command: inv.command, cwd: site.dir, env: site.env, root });
+    return new CommandInventory({ command: inv.command, cwd: site.dir, env: site.env, root: rootOf(inv.root) });
+  }
+  if ('module' in inv) {
+    const hash = inv.module.lastIndexOf('#');
+    const file = at(hash < 0 ? inv.module : inv.module.slice(0, hash));
+    if (!existsSync(file)) {
+      issues.push({ file: site.name, path: 'inventory.module', expected: 'a module file that exists', got: file });
+    }
+    return new ModuleInventory({
+      file,
+      exportName: hash < 0 ? 'list' : inv.module.slice(hash + 1),
+      root: rootOf(inv.root),
+    });
   }
   if ('dir' in inv) {
     return new DirectoryInventory({
