@@ -66,7 +66,6 @@ export class SimClock implements Clock {
     return sleepOnTimer((delay, fn) => this.setTimer(delay, fn), ms, signal);
   }
 
-
   /** Lets pending promise chains run without moving time. */
   async flush(): Promise<void> {
     for (let i = 0; i < this.#settleRounds; i++) await settle();
