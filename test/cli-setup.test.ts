@@ -156,6 +156,73 @@ describe('setting autoloop up', { concurrency: true }, () => {
     });
   });
 
+  describe('resource limits from the config (resources:)', { concurrency: true }, () => {
+    let config: string;
+    before(() => {
+      execFileSync('mkdir', ['-p', join(dir, 'res')]);
+      config = join(dir, 'res', 'autoloop.yaml');
+      writeFileSync(
+        config,
+        [
+          'store: sqlite://./state.db',
+          'http: { port: 9090 }',
+          'shutdown: { grace: 20s }',
+          'resources: { memory: 2G, cpu: 150% }   # max_memory_mb: 2048, max_cpu_percent: 150',
+          'loops:',
+          '  x:',
+          '    trigger: { manual: true }',
+          '    items: [a]',
+          '    act: { command: "true" }',
+          '',
+        ].join('\n'),
+      );
+    });
+
+    it('unit install takes MemoryMax= and CPUQuota= from resources:, a flag wins', async () => {
+      const r = await autoloop(['unit', 'install', '--dry-run', '--config', config]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, line('MemoryMax=2G'));
+      assert.match(r.stdout, line('CPUQuota=150%'));
+      const flagged = await autoloop(['unit', 'install', '--dry-run', '--memory-max', '1G', '--config', config]);
+      assert.match(flagged.stdout, line('MemoryMax=1G'));
+      assert.match(flagged.stdout, line('CPUQuota=150%'));
+    });
+
+    it('unit kubernetes prints a manifest: the config in a ConfigMap, limits, grace, probes, port, a claim for SQLite', async () => {
+      const r = await autoloop(['unit', 'kubernetes', '--image', 'registry.example/autoloop:1', '-c', config]);
+      assert.equal(r.code, 0, r.stderr);
+      // biome-ignore lint/suspicious/noExplicitAny: a manifest read field by field, as kubectl would
+      const docs = parseAllDocuments(r.stdout).map((d) => d.toJS() as Record<string, any>);
+      assert.deepEqual(
+        docs.map((d) => d.kind),
+        ['ConfigMap', 'PersistentVolumeClaim', 'Deployment', 'Service'],
+      );
+      assert.equal(docs[0]?.data['autoloop.yaml'], readFileSync(config, 'utf8'));
+      const pod = docs[2]?.spec.template.spec;
+      const container = pod.containers[0];
+      assert.deepEqual(container.resources.limits, { cpu: '1500m', memory: '2Gi' });
+      assert.equal(pod.terminationGracePeriodSeconds, 35);
+      assert.equal(container.image, 'registry.example/autoloop:1');
+      assert.deepEqual(container.args, [
+        'start',
+        '--foreground',
+        '--host',
+        '0.0.0.0',
+        '--port',
+        '9090',
+        '--store',
+        'sqlite:///var/lib/autoloop/state.db',
+      ]);
+      assert.equal(container.readinessProbe.httpGet.path, '/health/ready');
+      assert.equal(docs[3]?.spec.ports[0].port, 9090);
+      const bad = join(dir, 'res', 'bad.yaml');
+      writeFileSync(bad, readFileSync(config, 'utf8').replace('memory: 2G', 'memory: 2GB'));
+      const refused = await autoloop(['unit', 'kubernetes', '-c', bad]);
+      assert.equal(refused.code, 2, refused.stderr);
+      assert.match(refused.stderr, /bad\.yaml: resources\.memory: expected a size like "512M" or "2G"/);
+    });
+  });
+
   describe('Dockerfile (static: no Docker engine here)', { concurrency: true }, () => {
     const instructions = dockerInstructions(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
     const stages = splitStages(instructions);

@@ -137,6 +137,21 @@ const settingsShape = {
   slo: sloSchema.optional(),
   /** Scheduled backups of the SQLite store, restored at start when the store file is corrupt. */
   backup: backupSchema,
+  /** Limits of the daemon's own process, for the generated systemd unit and Kubernetes manifest. */
+  resources: z
+    .strictObject({
+      /** `512M`, `2G` (binary units, as systemd reads them): MemoryMax= and the container's memory limit. */
+      memory: z
+        .string()
+        .regex(/^\d+(\.\d+)?[KMGT]$/, { error: 'a size like "512M" or "2G" (K, M, G or T)' })
+        .optional(),
+      /** `80%` of one core, `200%` for two: CPUQuota= and the container's CPU limit. */
+      cpu: z
+        .string()
+        .regex(/^[1-9]\d*%$/, { error: 'a share of one core like "80%" (or "200%" for two cores)' })
+        .optional(),
+    })
+    .prefault({}),
 };
 
 /** A YAML config file: settings plus loops keyed by name. */

@@ -50,7 +50,7 @@ describe('loadConfig: every bad input names the file and the path', () => {
     const [line] = await errorLines(parse('lops: {}\nloops: {}\n'));
     assert.equal(
       line,
-      'autoloop.yaml: (top level): unknown key "lops"; did you mean "loops"? allowed keys: store, http, leases, dependencies, shutdown, retention, log, alerts, webhooks, tracing, services, simulate, slo, backup, loops',
+      'autoloop.yaml: (top level): unknown key "lops"; did you mean "loops"? allowed keys: store, http, leases, dependencies, shutdown, retention, log, alerts, webhooks, tracing, services, simulate, slo, backup, resources, loops',
     );
   });
 

@@ -70,6 +70,8 @@ export interface ResolvedConfig {
   readonly services: readonly ServiceSpec[];
   /** Scheduled backups of the SQLite store (`backup:`); null: none. */
   readonly backup: BackupSpec | null;
+  /** Limits of the daemon's own process (`resources:`), for `autoloop unit`; null where not set. */
+  readonly resources: { readonly memoryMax: string | null; readonly cpuQuota: string | null };
   /** Facts to log at start that are not errors (e.g. a recipe's LLM stages are off: no endpoint set). */
   readonly notes: readonly string[];
   /** Recipes given to the loader besides the built-in ones (the runtime needs them too). */
@@ -241,6 +243,10 @@ function finish(
     loops: Object.freeze([...loops]),
     services: resolveServices(settings.services, dir),
     backup: backup.spec,
+    resources: Object.freeze({
+      memoryMax: settings.resources.memory ?? null,
+      cpuQuota: settings.resources.cpu ?? null,
+    }),
     notes: Object.freeze([...notes]),
     recipes: Object.freeze([...(options.recipes ?? [])]),
     simulate: settings.simulate ?? null,

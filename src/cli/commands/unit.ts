@@ -1,10 +1,11 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { systemClock } from '../../time/system-clock.ts';
 import { CLI_BIN, CliExit, type ConfigFlags, EXIT, loadCliConfig } from '../context.ts';
+import { kubernetesManifest } from '../kubernetes-manifest.ts';
 import type { Output } from '../output.ts';
 import { systemdUnit } from '../systemd-unit.ts';
 
@@ -27,8 +28,65 @@ const DOCS = fileURLToPath(new URL('../../../docs/operations.md', import.meta.ur
  * command (service.ts), with a note on stderr.
  */
 export function registerUnit(program: Command, output: Output): void {
-  const unit = program.command('unit').description('run autoloop itself as a systemd unit');
+  const unit = program.command('unit').description('run autoloop itself as a systemd unit, or on Kubernetes');
   installCommand(unit.command('install'), output);
+  kubernetesCommand(unit.command('kubernetes'), output);
+}
+
+interface KubernetesFlags extends ConfigFlags {
+  image: string;
+  name: string;
+  output?: string;
+}
+
+/** `autoloop unit kubernetes`: a manifest for this config (ConfigMap, Deployment, Service; a claim for SQLite). */
+function kubernetesCommand(command: Command, output: Output): void {
+  command
+    .description('print a Kubernetes manifest running this config (or write it with -o)')
+    .option('-c, --config <file>', 'config file (default: $AUTOLOOP_CONFIG or ./autoloop.yaml)')
+    .option('--image <image>', "container image (the repository's Dockerfile)", 'autoloop:latest')
+    .option('--name <name>', 'name of the Deployment, Service and ConfigMap', 'autoloop')
+    .option('-o, --output <file>', 'write the manifest here instead of stdout')
+    .addHelpText(
+      'after',
+      `
+The manifest: the config file in a ConfigMap (mounted read-only), a Deployment
+with one replica, probes on /health/live and /health/ready, the grace period
+shutdown.grace + 15s, limits from \`resources:\` (memory 512M -> 512Mi, cpu 80% ->
+800m; default 512Mi and one core), the admin token from an optional Secret
+named like the Deployment; a Service on http.port. An SQLite store gets a
+ReadWriteOnce claim mounted at /var/lib/autoloop (and --store pointing there).`,
+    )
+    .action(async (flags: KubernetesFlags) => {
+      if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(flags.name) || flags.name.length > 50) {
+        throw new CliExit(
+          EXIT.usage,
+          `--name: expected a Kubernetes name like "autoloop" (a-z, 0-9, -), got "${flags.name}"`,
+        );
+      }
+      const config = await loadCliConfig(flags, process.env, process.cwd());
+      const manifest = kubernetesManifest({
+        name: flags.name,
+        image: flags.image,
+        configText: readFileSync(config.file, 'utf8'),
+        port: config.http.port === 0 ? 8080 : config.http.port,
+        graceMs: config.shutdown.graceMs,
+        memoryMax: config.resources.memoryMax,
+        cpuQuota: config.resources.cpuQuota,
+        sqlite: config.store.startsWith('sqlite:'),
+      });
+      if (!flags.output) {
+        output.out(manifest.trimEnd());
+        return;
+      }
+      const path = resolve(process.cwd(), flags.output);
+      try {
+        writeFileSync(path, manifest);
+      } catch (error) {
+        throw new CliExit(EXIT.failed, `unit kubernetes: cannot write ${path}: ${(error as Error).message}`);
+      }
+      output.out(`wrote ${path}\nnext:\n  kubectl apply -f ${path}`);
+    });
 }
 
 /** The `install` subcommand on `command` (`unit install`, and the deprecated `service install`). */
@@ -43,8 +101,11 @@ export function installCommand(command: Command, output: Output, beforeRun?: () 
     .option('-o, --output <file>', 'write the unit here instead')
     .option('--name <name>', 'unit name', 'autoloop')
     .option('--run-as <user>', 'User= of a system unit (default: $SUDO_USER, else you)')
-    .option('--memory-max <size>', 'MemoryMax= (e.g. 512M, 2G); default none')
-    .option('--cpu-quota <percent>', 'CPUQuota= (e.g. 80%, 200% for two cores); default none')
+    .option('--memory-max <size>', "MemoryMax= (e.g. 512M, 2G); default the config's resources.memory, else none")
+    .option(
+      '--cpu-quota <percent>',
+      "CPUQuota= (e.g. 80%, 200% for two cores); default the config's resources.cpu, else none",
+    )
     .addHelpText(
       'after',
       `
@@ -79,8 +140,8 @@ async function install(flags: InstallFlags, output: Output): Promise<number> {
     workingDirectory: config.dir,
     runAs: scope === 'system' ? (flags.runAs ?? process.env.SUDO_USER ?? userInfo().username) : null,
     graceMs: config.shutdown.graceMs,
-    memoryMax,
-    cpuQuota,
+    memoryMax: memoryMax ?? config.resources.memoryMax,
+    cpuQuota: cpuQuota ?? config.resources.cpuQuota,
     docs: `file://${DOCS}`,
     writtenAt: new Date(systemClock.now()).toISOString(),
   });
