@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { HaveIndex } from './have-index.ts';
-import { type Inventory, InventoryError, type InventoryObject } from './inventory.ts';
+import { InventoryError, type InventoryObject } from './inventory.ts';
+import { inventoryObjectOf, ListingInventory } from './listing-inventory.ts';
 
 export interface CommandInventoryOptions {
   /** Passed to `/bin/sh -c`; prints one JSON object per line: `{"key": "a/b.json", "size": 123, "modifiedAt": "2024-03-01T10:00:00Z"}`. */
@@ -20,34 +20,17 @@ export interface CommandInventoryOptions {
  * the command and the line. `stat` and `probe` run the listing again (one
  * run per collection: fit for inventories a command lists in seconds).
  */
-export class CommandInventory implements Inventory {
+export class CommandInventory extends ListingInventory {
   readonly description: string;
   readonly #o: CommandInventoryOptions;
 
   constructor(options: CommandInventoryOptions) {
+    super(options.root);
     this.#o = options;
     this.description = `command \`${options.command}\``;
   }
 
-  async scan(signal: AbortSignal): Promise<HaveIndex> {
-    const index = new HaveIndex();
-    await this.#list(signal, (o) => index.add(o.key, o.size, o.modifiedAt));
-    return index;
-  }
-
-  async stat(key: string, signal: AbortSignal): Promise<InventoryObject | undefined> {
-    return (await this.scan(signal)).get(key);
-  }
-
-  async probe(signal: AbortSignal): Promise<void> {
-    await this.#list(signal, () => {});
-  }
-
-  locate(key: string): string {
-    return `${this.#o.root}${key}`;
-  }
-
-  #list(signal: AbortSignal, add: (o: InventoryObject) => void): Promise<void> {
+  protected list(signal: AbortSignal, add: (o: InventoryObject) => void): Promise<void> {
     signal.throwIfAborted();
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(this.#o.env)) if (v !== undefined) env[k] = v;
@@ -99,13 +82,4 @@ function objectOf(line: string): InventoryObject | undefined {
     return undefined;
   }
   return inventoryObjectOf(value);
-}
-
-/** `{ key, size, modifiedAt }` (epoch ms or an ISO time) as an {@link InventoryObject}, or undefined when it is not one. */
-export function inventoryObjectOf(value: unknown): InventoryObject | undefined {
-  const o = value as { key?: unknown; size?: unknown; modifiedAt?: unknown } | null;
-  if (typeof o?.key !== 'string' || o.key === '' || typeof o.size !== 'number' || !(o.size >= 0)) return undefined;
-  const at = typeof o.modifiedAt === 'string' ? Date.parse(o.modifiedAt) : o.modifiedAt;
-  if (typeof at !== 'number' || !Number.isFinite(at)) return undefined;
-  return { key: o.key, size: o.size, modifiedAt: at };
 }

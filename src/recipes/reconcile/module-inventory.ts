@@ -1,7 +1,6 @@
 import { importModule } from '../../config/import-module.ts';
-import { inventoryObjectOf } from './command-inventory.ts';
-import { HaveIndex } from './have-index.ts';
-import { type Inventory, InventoryError, type InventoryObject } from './inventory.ts';
+import { InventoryError, type InventoryObject } from './inventory.ts';
+import { inventoryObjectOf, ListingInventory } from './listing-inventory.ts';
 
 /** What a listing module exports: objects `{ key, size, modifiedAt }` as an array, an iterable or an async iterable. */
 export type ListObjects = (request: {
@@ -23,7 +22,7 @@ export interface ModuleInventoryOptions {
  * can list. Each object it yields is `{ key, size, modifiedAt }`; one that is
  * not fails the scan, naming the module and the object's position. Imported
  * at the first scan, once; a module fixed on disk is picked up after a
- * failed import. `stat` and `probe` list again (as the command inventory).
+ * failed import. `stat` and `probe` list again ({@link ListingInventory}).
  *
  * @example
  * // list.ts
@@ -32,35 +31,18 @@ export interface ModuleInventoryOptions {
  *     yield { key: row.key, size: row.bytes, modifiedAt: row.updated };
  * }
  */
-export class ModuleInventory implements Inventory {
+export class ModuleInventory extends ListingInventory {
   readonly description: string;
   readonly #o: ModuleInventoryOptions;
   #loaded: Promise<ListObjects> | null = null;
 
   constructor(options: ModuleInventoryOptions) {
+    super(options.root);
     this.#o = options;
     this.description = `module ${options.file}#${options.exportName}`;
   }
 
-  async scan(signal: AbortSignal): Promise<HaveIndex> {
-    const index = new HaveIndex();
-    await this.#list(signal, (o) => index.add(o.key, o.size, o.modifiedAt));
-    return index;
-  }
-
-  async stat(key: string, signal: AbortSignal): Promise<InventoryObject | undefined> {
-    return (await this.scan(signal)).get(key);
-  }
-
-  async probe(signal: AbortSignal): Promise<void> {
-    await this.#list(signal, () => {});
-  }
-
-  locate(key: string): string {
-    return `${this.#o.root}${key}`;
-  }
-
-  async #list(signal: AbortSignal, add: (o: InventoryObject) => void): Promise<void> {
+  protected async list(signal: AbortSignal, add: (o: InventoryObject) => void): Promise<void> {
     signal.throwIfAborted();
     this.#loaded ??= this.#load();
     const list = await this.#loaded.catch((error: unknown) => {
