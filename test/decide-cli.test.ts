@@ -146,9 +146,11 @@ describe('decide: CLI', () => {
       };
       assert.equal(await concurrency(), 2);
 
-      const none = await cli(['decide', 'execute'], { AUTOLOOP_TOKEN: '' });
-      assert.equal(none.code, 2);
-      assert.match(none.stderr, /decide execute: no admin token/);
+      // Same user: the instance's runtime file gives the token, the shell needs none.
+      const local = await cli(['decide', 'execute', '--dry-run'], { AUTOLOOP_TOKEN: '' });
+      assert.equal(local.code, 0, local.stderr);
+      const wrong = await cli(['decide', 'execute', '--dry-run'], { AUTOLOOP_TOKEN: 'not-the-daemon-token' });
+      assert.equal(wrong.code, 0, 'the runtime file wins over a stale token in the shell');
 
       const dry = await cli(['decide', 'execute', '--dry-run', '--json']);
       assert.equal(dry.code, 0, dry.stderr);

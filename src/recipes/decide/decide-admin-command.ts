@@ -2,10 +2,20 @@
  * `autoloop decide history | execute | rollback`: the audit trail from the
  * store, and the two actions that need the running daemon (its loops hold
  * the state a decision changed), sent to the recipe's admin routes with
- * the admin token (the config's `http.token`, else `$AUTOLOOP_TOKEN`).
+ * the admin token (the instance's runtime file, else the config's
+ * `http.token`, else `$AUTOLOOP_TOKEN`: cli/admin-token.ts).
  */
+
+import { requireClientToken } from '../../cli/admin-token.ts';
 import { CliExit, EXIT, loadCliConfig } from '../../cli/context.ts';
-import { type DaemonFlags, daemonRequest, errorText, locateDaemon, requireDaemonUrl } from '../../cli/daemon-client.ts';
+import {
+  type DaemonFlags,
+  daemonRequest,
+  errorText,
+  instanceToken,
+  locateDaemon,
+  requireDaemonUrl,
+} from '../../cli/daemon-client.ts';
 import { type Output, table } from '../../cli/output.ts';
 import type { ResolvedConfig } from '../../config/load-config.ts';
 import type { DecisionRecord } from './decide-loop.ts';
@@ -79,14 +89,9 @@ export async function decideHistoryCommand(
 /** POSTs `path` to the daemon with the admin token; returns the body of a 2xx, else exits naming the reason. */
 async function adminPost<T>(command: string, path: string, flags: DaemonFlags): Promise<T> {
   const config = await loadCliConfig(flags, process.env, process.cwd());
-  const token = config.http.token || process.env.AUTOLOOP_TOKEN || '';
-  if (token === '') {
-    throw new CliExit(
-      EXIT.usage,
-      `decide ${command}: no admin token: set AUTOLOOP_TOKEN (in this shell and in the daemon's environment) with http.token: "\${AUTOLOOP_TOKEN:-}" in ${config.file}, then restart the daemon`,
-    );
-  }
-  const url = requireDaemonUrl(locateDaemon(flags, process.env, process.cwd()));
+  const daemon = locateDaemon(flags, process.env, process.cwd(), `decide ${command}`);
+  const url = requireDaemonUrl(daemon);
+  const token = requireClientToken(instanceToken(daemon), config, process.env, `decide ${command}`);
   const response = await daemonRequest<T>(url, path, { method: 'POST', token });
   if (response.status >= 200 && response.status < 300) return response.body;
   throw new CliExit(EXIT.failed, `decide ${command}: ${errorText(response)}`);
