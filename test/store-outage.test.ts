@@ -185,6 +185,37 @@ describe('store outage on a virtual clock (memory store failing on demand)', () 
     assert.ok(skipped.every((r) => r.outcome.kind === 'skipped' && /^store unavailable: /.test(r.outcome.reason)));
   });
 
+  it('/health answers 503 as soon as the store breaker opens, without waiting for the next cached report', async () => {
+    const clock = new VirtualClock({ now: T0 });
+    const { store, state } = faultyStore(new MemoryStore());
+    const work = workLoop(300);
+    const runtime = createRuntime({
+      loops: [work.loop],
+      store,
+      clock,
+      logger: capturingLogger().logger,
+      random: () => 0.5,
+      http: { host: '127.0.0.1', port: 0, healthIntervalMs: 60_000 },
+    });
+    await runtime.start();
+    try {
+      const client = new HttpClient(runtime.url as string);
+      await clock.advance(1_400);
+      assert.equal((await client.request('/health')).status, 200, 'cached while healthy');
+      state.down = true;
+      await clock.advance(1_000);
+      assert.notEqual(runtime.storeBreaker.breaker.state, 'closed');
+      // The interval (60 s) has not passed: the breaker's change alone makes the cached report stale.
+      const health = await client.request('/health');
+      assert.equal(health.status, 503);
+      assert.equal((health.json().components as Record<string, { healthy: boolean }>).store?.healthy, false);
+      assert.equal((await client.request('/health/detailed')).status, 503);
+    } finally {
+      state.down = false;
+      await runtime.stop();
+    }
+  });
+
   it('a long outage stays bounded: skipped ticks past the cap are counted in the oldest record, events under their cap', async () => {
     const clock = new VirtualClock({ now: T0 });
     const inner = new MemoryStore();

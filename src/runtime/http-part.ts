@@ -22,7 +22,7 @@ export function httpPart(
     compute: () => rt.health(),
     clock: rt.clock,
     intervalMs: settings.healthIntervalMs ?? DEFAULT_HEALTH_INTERVAL_MS,
-    version: () => `${rt.state} ${[...rt.loops.slots].map(([name, slot]) => (slot.runner.paused ? name : '')).join()}`,
+    version: () => healthVersion(rt),
   });
   const background = new AbortController();
   let computing: Promise<void> = Promise.resolve();
@@ -95,3 +95,17 @@ export function httpPart(
 }
 
 const DEFAULT_HEALTH_INTERVAL_MS = 1_000;
+
+/**
+ * What makes the cached health report wrong at once when it changes: the
+ * runtime's state, the paused loops, the store's breaker and every
+ * dependency's breaker and backpressure (a probe must not see "healthy" for
+ * up to an interval after the store went down).
+ */
+function healthVersion(rt: Runtime): string {
+  const loops = [...rt.loops.slots].map(
+    ([name, slot]) => `${slot.runner.paused ? name : ''}:${slot.governor.backpressure?.state ?? ''}`,
+  );
+  const breakers = [...rt.dependencies.values()].map((d) => d.breaker?.state ?? '');
+  return `${rt.state} ${rt.storeGuard.breaker.state} ${loops.join()} ${breakers.join()}`;
+}
