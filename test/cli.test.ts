@@ -16,7 +16,11 @@ before(() => {
   dir = mkdtempSync(join(tmpdir(), 'autoloop-cli-'));
   storeUrl = `sqlite://${join(dir, 'state.db')}`;
 });
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => {
+  rmSync(dir, { recursive: true, force: true });
+  // Instances started on the fixture config keep their runtime files beside it; a SIGKILLed one leaves its file.
+  rmSync(fileURLToPath(new URL('./fixtures/cli/.autoloop', import.meta.url)), { recursive: true, force: true });
+});
 
 const noStackTrace = (text: string) => assert.doesNotMatch(text, /^\s+at .+:\d+:\d+\)?$/m, `stack trace in: ${text}`);
 
@@ -79,7 +83,7 @@ describe('autoloop CLI', () => {
 
   it("plan: shows the next cycle's items without acting or writing", async () => {
     // The fixture's default store would be test/fixtures/cli/.autoloop/state.db.
-    const store = fileURLToPath(new URL('./fixtures/cli/.autoloop', import.meta.url));
+    const store = fileURLToPath(new URL('./fixtures/cli/.autoloop/state.db', import.meta.url));
     const r = await autoloop(['plan', 'commands', '--config', FIXTURE, '--json']);
     assert.equal(r.code, 0, r.stderr);
     const plan = JSON.parse(r.stdout);

@@ -63,8 +63,10 @@ describe('instance files', () => {
       [older, newer],
     );
     removeInstanceFile(config, older);
+    assert.ok(existsSync(instancesDir(config)), 'kept while another instance has its file there');
     removeInstanceFile(config, newer);
     assert.deepEqual(listInstances(config), []);
+    assert.equal(existsSync(join(dir, '.autoloop')), false, 'the last one out leaves no empty directories');
   });
 
   it('a file whose pid is gone, or that is garbled, is stale and removed when listed', async () => {

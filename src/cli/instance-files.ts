@@ -20,7 +20,7 @@
  * with a second listener to start, stop and clean up; the file is already
  * there for discovery.
  */
-import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../backup/atomic-file.ts';
 import { type DaemonState, isAlive } from './daemon-files.ts';
@@ -58,9 +58,21 @@ export function writeInstanceFile(record: InstanceFile): string {
   return path;
 }
 
-/** Removes the file of `pid` under `configFile`'s directory, if any. */
+/**
+ * Removes the file of `pid` under `configFile`'s directory, if any, then the
+ * `instances` directory and the `.autoloop` one above it when they are left
+ * empty (an instance whose store and log live elsewhere leaves nothing behind).
+ */
 export function removeInstanceFile(configFile: string, pid: number): void {
   rmSync(fileOf(configFile, pid), { force: true });
+  const dir = instancesDir(configFile);
+  for (const empty of [dir, dirname(dir)]) {
+    try {
+      rmdirSync(empty);
+    } catch {
+      return; // not empty (another instance, the store, the log) or already gone
+    }
+  }
 }
 
 /**
