@@ -177,6 +177,10 @@ describe('autoloop daemon', { concurrency: true }, () => {
     });
 
     it('logs --tail 5: the last lines, raw JSON when not a terminal; --pretty formats them; --follow until Ctrl-C', async () => {
+      // The start line and one line per cycle: wait until the log holds more than 5 (a busy machine is slow to get there).
+      const logFile = join(dir, '.autoloop', 'autoloop.log');
+      const lineCount = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8').trimEnd().split('\n').length : 0);
+      for (let i = 0; i < 200 && lineCount() <= 5; i++) await new Promise((r) => setTimeout(r, 50));
       const r = await cli(['logs', '--tail', '5']);
       assert.equal(r.code, 0, r.stderr);
       const lines = r.stdout.trimEnd().split('\n');
