@@ -220,6 +220,32 @@ describe('setting autoloop up', { concurrency: true }, () => {
       const refused = await autoloop(['unit', 'kubernetes', '-c', bad]);
       assert.equal(refused.code, 2, refused.stderr);
       assert.match(refused.stderr, /bad\.yaml: resources\.memory: expected a size like "512M" or "2G"/);
+      // A token written in clear would land in the ConfigMap: refused, and the token printed nowhere.
+      const secret = 'a-literal-admin-token-0123456789';
+      const clear = join(dir, 'res', 'clear.yaml');
+      writeFileSync(
+        clear,
+        readFileSync(config, 'utf8').replace('http: { port: 9090 }', `http: { port: 9090, token: ${secret} }`),
+      );
+      const leaked = await autoloop(['unit', 'kubernetes', '-c', clear]);
+      assert.equal(leaked.code, 2, leaked.stderr);
+      assert.match(leaked.stderr, /holds the admin token in clear/);
+      assert.doesNotMatch(leaked.stdout + leaked.stderr, new RegExp(secret));
+      const fromEnv = join(dir, 'res', 'env.yaml');
+      writeFileSync(
+        fromEnv,
+        readFileSync(config, 'utf8').replace(
+          'http: { port: 9090 }',
+          'http: { port: 9090, token: "${AUTOLOOP_TOKEN:-}" }',
+        ),
+      );
+      const viaSecret = await autoloop(['unit', 'kubernetes', '-c', fromEnv], { env: { AUTOLOOP_TOKEN: secret } });
+      assert.equal(viaSecret.code, 0, viaSecret.stderr);
+      assert.doesNotMatch(
+        viaSecret.stdout,
+        new RegExp(secret),
+        'the ConfigMap keeps the ${AUTOLOOP_TOKEN:-} reference',
+      );
     });
   });
 

@@ -65,10 +65,18 @@ ReadWriteOnce claim mounted at /var/lib/autoloop (and --store pointing there).`,
         );
       }
       const config = await loadCliConfig(flags, process.env, process.cwd());
+      const configText = readFileSync(config.file, 'utf8');
+      if (config.http.token !== '' && configText.includes(config.http.token)) {
+        // The ConfigMap would carry the admin token in clear: never print it.
+        throw new CliExit(
+          EXIT.usage,
+          `unit kubernetes: ${config.file} holds the admin token in clear (http.token); write token: "\${AUTOLOOP_TOKEN:-}" there and keep the token in the Secret the manifest reads (kubectl create secret generic ${flags.name} --from-literal=token=...)`,
+        );
+      }
       const manifest = kubernetesManifest({
         name: flags.name,
         image: flags.image,
-        configText: readFileSync(config.file, 'utf8'),
+        configText,
         port: config.http.port === 0 ? 8080 : config.http.port,
         graceMs: config.shutdown.graceMs,
         memoryMax: config.resources.memoryMax,
