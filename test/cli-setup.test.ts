@@ -236,6 +236,7 @@ describe('setting autoloop up', { concurrency: true }, () => {
         fromEnv,
         readFileSync(config, 'utf8').replace(
           'http: { port: 9090 }',
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: the config's own ${VAR} syntax, not a template
           'http: { port: 9090, token: "${AUTOLOOP_TOKEN:-}" }',
         ),
       );
@@ -244,6 +245,7 @@ describe('setting autoloop up', { concurrency: true }, () => {
       assert.doesNotMatch(
         viaSecret.stdout,
         new RegExp(secret),
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the config's own ${VAR} syntax, not a template
         'the ConfigMap keeps the ${AUTOLOOP_TOKEN:-} reference',
       );
     });

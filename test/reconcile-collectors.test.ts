@@ -135,6 +135,7 @@ describe('reconcile collectors: a TypeScript module, an HTTP call', () => {
         '  for (const name of readdirSync(root)) {',
         '    signal.throwIfAborted();',
         '    const s = statSync(join(root, name));',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: source text of the module under test
         '    yield { key: `teams/${name}`, size: s.size, modifiedAt: s.mtimeMs };',
         '  }',
         `  ${extra}`,
