@@ -32,6 +32,8 @@ import { resolve } from 'node:path';
 import type { Logger } from '../../core/logger.ts';
 import type { CycleContext, LoopDefinition, ResolvedLoop } from '../../core/loop.ts';
 import type { WorkItem } from '../../core/work-item.ts';
+import type { EventMap } from '../../observability/events.ts';
+import { NO_SPANS, type SpanHook } from '../../observability/span-hook.ts';
 import type { LoopGovernor } from '../../policies/loop-governor.ts';
 import type { LoopControl } from '../../runtime/loop-control.ts';
 import type { Store } from '../../storage/store.ts';
@@ -39,6 +41,7 @@ import type { Clock } from '../../time/clock.ts';
 import type { RecipeSite } from '../recipe.ts';
 import type { SensorProblem } from './coordination-sensor.ts';
 import type { DecideConfig } from './decide-config.ts';
+import { DecideSpans } from './decide-spans.ts';
 import {
   DEFAULT_RULES,
   type Decision,
@@ -111,6 +114,8 @@ export interface DecideAttachment {
   readonly onScore?: (target: string, score: number) => void;
   /** Called with every journaled decision (metrics). */
   readonly onDecision?: (record: DecisionRecord) => void;
+  /** The recipe's span hook (decide-spans.ts); none by default. */
+  readonly spans?: SpanHook;
 }
 
 interface Pending {
@@ -152,6 +157,7 @@ export class DecideLoop {
   readonly ruleSet: readonly Rule[];
   readonly #dir: string;
   #attached: DecideAttachment | null = null;
+  #spans = new DecideSpans(NO_SPANS, '');
   readonly #windows = new Map<string, Sample[]>();
   /** Executed decisions waiting for their verification, and targets held after a rollback (until). */
   #verifying: Array<{ record: DecisionRecord; change: Change; dueAt: number }> = [];
@@ -220,10 +226,17 @@ export class DecideLoop {
 
   attach(attachment: DecideAttachment): void {
     this.#attached = attachment;
+    this.#spans = new DecideSpans(attachment.spans ?? NO_SPANS, this.name);
   }
 
   detach(): void {
     this.#attached = null;
+    this.#spans.close();
+  }
+
+  /** The runtime's `cycle.finished` of this loop: ends the cycle's span. */
+  cycleFinished(e: EventMap['cycle.finished'], at: number): void {
+    this.#spans.finished(e, at);
   }
 
   #need(): DecideAttachment {
@@ -313,6 +326,8 @@ export class DecideLoop {
   async #observe(ctx: CycleContext): Promise<Pending[]> {
     const a = this.#need();
     const started = a.clock.monotonic();
+    this.#spans.cycle(ctx.cycleId);
+    const analysisStart = a.clock.now();
     const problems: SensorProblem[] = [];
     const targets = await this.#sense(problems);
     for (const p of problems)
@@ -328,7 +343,9 @@ export class DecideLoop {
     }
     const keep = HISTORY * Math.max(1, targets.length);
     if (this.#history.length > keep) this.#history.splice(0, this.#history.length - keep);
+    this.#spans.analysis(ctx.cycleId, analysisStart, targets);
     await this.#verify(ctx.cycleId, samples);
+    const generationStart = a.clock.now();
     const current = new Map([...this.#windows].filter(([t]) => samples.has(t)));
     const decisions = generateDecisions(current, this.rules, this.ruleSet);
     const pending: Pending[] = [];
@@ -340,6 +357,7 @@ export class DecideLoop {
       if (verdict.kind === 'execute') pending.push({ decision, sample, id });
       else skipped.push(this.#record(id, ctx.cycleId, decision, sample, verdict, a.clock.monotonic() - started));
     });
+    this.#spans.generation(ctx.cycleId, generationStart, decisions);
     await this.#journal(skipped);
     this.#status = {
       at: a.clock.now(),
@@ -415,6 +433,7 @@ export class DecideLoop {
   async #act(p: Pending, ctx: CycleContext): Promise<DecisionResult> {
     const a = this.#need();
     const started = a.clock.monotonic();
+    const traced = this.#spans.execution(ctx.cycleId, p.id, p.decision);
     let result: DecisionResult;
     try {
       const change = await apply(p.decision, {
@@ -438,6 +457,7 @@ export class DecideLoop {
     } catch (error) {
       result = { kind: 'failed', error: (error as Error).message };
     }
+    traced(result.kind === 'failed' ? 'failed' : 'executed', result.kind === 'failed' ? result.error : undefined);
     await this.#journal([this.#record(p.id, ctx.cycleId, p.decision, p.sample, result, a.clock.monotonic() - started)]);
     if (result.kind === 'failed')
       throw new Error(`decide: ${p.decision.type} ${p.decision.target} failed: ${result.error}`);

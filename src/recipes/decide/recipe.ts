@@ -49,8 +49,10 @@ export const decide = defineRecipe({
         control: ctx.control,
         onScore: (target, score) => metrics.score.set({ loop: loop.name, target }, score),
         onDecision: (record) => metrics.decision(loop.name, record),
+        spans: ctx.spans,
       });
     }
+    const finished = ctx.bus.on('cycle.finished', (e, at) => loops.get(e.loop)?.cycleFinished(e, at));
     const api: DecideApi = { loops };
     return {
       api,
@@ -98,6 +100,7 @@ export const decide = defineRecipe({
       panel: decidePanel(),
       status: () => Object.fromEntries([...loops.values()].map((l) => [l.name, { latest: l.status }])),
       dispose: () => {
+        finished.dispose();
         for (const loop of loops.values()) loop.detach();
         metrics.dispose();
       },
