@@ -43,8 +43,9 @@ import type { Clock } from '../../time/clock.ts';
 import type { RecipeSite } from '../recipe.ts';
 import type { SensorProblem } from './coordination-sensor.ts';
 import type { DecideConfig } from './decide-config.ts';
-import { DecideMemory, type HistoryPoint } from './decide-memory.ts';
+import { DecideMemory, type HistoryPoint, NAMESPACE } from './decide-memory.ts';
 import { DecideSpans } from './decide-spans.ts';
+import { dueVerifications, heldReason, judge, undoable } from './decide-verification.ts';
 import {
   DEFAULT_RULES,
   type Decision,
@@ -59,10 +60,8 @@ import { type HealthState, healthState, type Readings } from './health-score.ts'
 import { COORDINATION, senseTargets, type TargetStatus } from './sense-targets.ts';
 import { userRule } from './user-rules.ts';
 
+export { NAMESPACE } from './decide-memory.ts';
 export { COORDINATION, type TargetStatus } from './sense-targets.ts';
-
-/** The store namespace of the recipe's documents (`<loop>/latest`: the last {@link DecideStatus}). */
-export const NAMESPACE = 'decide';
 
 /** What `decide execute` may change for one cycle. */
 export interface ExecuteOverrides {
@@ -145,9 +144,10 @@ export function decideLoopOf(loop: { readonly act?: unknown; readonly observe?: 
   return undefined;
 }
 
-// Size (about 480 lines, over the ~300 we aim for): decide, execute, audit, anti-flap and verify share
-// the loop's memory (decide-memory.ts; sensing is in sense-targets.ts, spans in decide-spans.ts).
-// The next split is verification and rollback (#verify, rollback) into a class of their own.
+// Size (about 480 lines, over the ~300 we aim for): the cycle's steps, the audit records and the routes'
+// entry points share the loop's memory (decide-memory.ts); sensing is in sense-targets.ts, holds,
+// verification and rollback rules in decide-verification.ts, spans in decide-spans.ts. The next split is
+// the types and the audit record (DecisionRecord, #record, #journal, recent) into a file of their own.
 export class DecideLoop {
   readonly name: string;
   readonly config: DecideConfig;
@@ -271,22 +271,7 @@ export class DecideLoop {
    */
   async rollback(id: string): Promise<DecisionRecord> {
     const a = this.#need();
-    const all = await this.recent(100_000);
-    const found = all.find((r) => r.id === id);
-    if (found?.result.kind !== 'executed') {
-      const known = all.filter((r) => r.result.kind === 'executed').map((r) => r.id);
-      throw new Error(
-        `decide: no executed decision "${id}" in ${this.journal}; executed: ${known.slice(0, 10).join(', ') || '(none)'}`,
-      );
-    }
-    if (all.some((r) => r.result.kind === 'rolled-back' && r.result.of === id)) {
-      throw new Error(`decide: ${id} was rolled back already`);
-    }
-    if (!reversible(found.result.change)) {
-      throw new Error(
-        `decide: ${id} (${found.type}) made a ${found.result.change.kind} change, which cannot be undone`,
-      );
-    }
+    const found = undoable(id, await this.recent(100_000), this.journal);
     await this.#memory.load(a.store, a.logger);
     const change = undo(found.result.change, a.control);
     this.#memory.verifying = this.#memory.verifying.filter((v) => v.record.id !== id);
@@ -394,52 +379,21 @@ export class DecideLoop {
     const a = this.#need();
     const now = a.clock.now();
     if (verify === false) return;
-    const memory = this.#memory;
-    const due = memory.verifying.filter((v) => v.dueAt <= now && samples.has(v.record.target));
+    const due = dueVerifications(this.#memory, now, samples);
     if (due.length === 0) return;
-    memory.verifying = memory.verifying.filter((v) => !due.includes(v));
-    const records: DecisionRecord[] = [];
-    for (const { record, change } of due) {
-      const sample = samples.get(record.target) as Sample;
-      const before = record.score;
-      const after = sample.score;
-      let result: DecisionResult;
-      if (before - after > verify.margin) {
-        const undone = undo(change, a.control);
-        memory.changed(undone);
-        memory.held.set(record.target, now + verify.after);
-        result = {
-          kind: 'rolled-back',
-          of: record.id,
-          change: undone,
-          reason: `health ${before} -> ${after} within ${verify.after} ms: worse by more than ${verify.margin}`,
-        };
-        a.logger.warn({ loop: this.name, decision: record.id }, `decide: rolled back ${record.id}: ${result.reason}`);
-      } else {
-        result = { kind: 'verified', of: record.id, before, after };
-      }
-      records.push(this.#record(`${record.id}:verify`, cycleId, record, sample, result, 0));
-    }
+    const deps = { memory: this.#memory, control: a.control, now, logger: a.logger, loop: this.name };
+    const records = due.map((v) => {
+      const sample = samples.get(v.record.target) as Sample;
+      const result = judge(v, sample, verify, deps);
+      return this.#record(`${v.record.id}:verify`, cycleId, v.record, sample, result, 0);
+    });
     await this.#journal(records);
   }
 
   #verdict(d: Decision, executing: number): { kind: 'execute' } | Extract<DecisionResult, { reason: string }> {
     const c = { ...this.config, ...this.#once };
-    const heldUntil = this.#memory.held.get(d.target);
-    const verifying = this.#memory.verifying.find((v) => v.record.target === d.target);
-    if (verifying)
-      return {
-        kind: 'held',
-        reason: `${d.target}: ${verifying.record.id} is being verified until ${new Date(verifying.dueAt).toISOString()}`,
-      };
-    if (heldUntil !== undefined && heldUntil > this.#need().clock.now())
-      return { kind: 'held', reason: `${d.target} was rolled back; held until ${new Date(heldUntil).toISOString()}` };
-    const last = this.#memory.lastExecuted.get(d.target);
-    if (last !== undefined && this.#need().clock.now() - last < c.minInterval)
-      return {
-        kind: 'held',
-        reason: `${d.target}: a decision executed at ${new Date(last).toISOString()}; minInterval ${c.minInterval} ms`,
-      };
+    const held = heldReason(this.#memory, d.target, this.#need().clock.now(), c.minInterval);
+    if (held !== undefined) return { kind: 'held', reason: held };
     if (d.confidence < c.minConfidence)
       return { kind: 'below-confidence', reason: `confidence ${d.confidence} < minConfidence ${c.minConfidence}` };
     if (!hasEffector(d, this.#need().control.names()))

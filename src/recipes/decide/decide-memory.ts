@@ -53,6 +53,9 @@ interface Saved {
   readonly applied: Record<string, Change>;
 }
 
+/** The store namespace of the recipe's documents (`<loop>/state`: this memory; `<loop>/latest`: the last analysis). */
+export const NAMESPACE = 'decide';
+
 /** Score points kept per target for the panel. */
 export const HISTORY = 60;
 
@@ -71,9 +74,6 @@ export class DecideMemory {
     this.#key = `${loop}/state`;
   }
 
-  /** The document's namespace and key. */
-  static readonly NAMESPACE = 'decide';
-
   get loaded(): boolean {
     return this.#loaded;
   }
@@ -82,7 +82,7 @@ export class DecideMemory {
   async load(store: Store, logger: Logger): Promise<boolean> {
     if (this.#loaded) return false;
     this.#loaded = true;
-    const doc = await store.documents.get(DecideMemory.NAMESPACE, this.#key);
+    const doc = await store.documents.get(NAMESPACE, this.#key);
     const saved = doc?.value as Partial<Saved> | undefined;
     if (!saved) return false;
     if (saved.version !== 1) {
@@ -108,7 +108,7 @@ export class DecideMemory {
       history: this.history,
       applied: Object.fromEntries(this.#applied),
     };
-    await store.documents.put(DecideMemory.NAMESPACE, this.#key, saved, { now });
+    await store.documents.put(NAMESPACE, this.#key, saved, { now });
   }
 
   /** Records a change decide made (or undid) as the one in force for its loop's knob. */
