@@ -11,8 +11,8 @@
  * - `lastExecuted`: when a decision last executed on each target
  *   (anti-flap `minInterval`);
  * - `history`: each target's score per cycle (the panel's chart);
- * - `applied`: the reversible changes decide made that are in force, per
- *   loop and knob (concurrency, paused). A runtime starts its loops from
+ * - `applied`: the changes decide made to a loop's knobs (concurrency,
+ *   paused) that are in force, per loop and knob. A runtime starts its loops from
  *   the config, so at the first cycle after a start these are set again
  *   ({@link DecideMemory.reapply}): the decision being verified is then
  *   judged on the state it made, and a verified one keeps holding.
@@ -26,7 +26,7 @@ import type { LoopControl } from '../../runtime/loop-control.ts';
 import type { Store } from '../../storage/store.ts';
 import type { DecisionRecord } from './decide-loop.ts';
 import type { Sample } from './decision-rules.ts';
-import { type Change, reversible } from './effectors.ts';
+import type { Change } from './effectors.ts';
 import type { HealthState } from './health-score.ts';
 
 /** An executed decision waiting for its verification. */
@@ -113,7 +113,8 @@ export class DecideMemory {
 
   /** Records a change decide made (or undid) as the one in force for its loop's knob. */
   changed(change: Change): void {
-    if (reversible(change)) this.#applied.set(`${change.loop}:${change.kind}`, change);
+    if (change.kind === 'concurrency' || change.kind === 'paused')
+      this.#applied.set(`${change.loop}:${change.kind}`, change);
   }
 
   /** Appends this cycle's scores, keeping {@link HISTORY} per target. */
@@ -131,7 +132,9 @@ export class DecideMemory {
   reapply(control: LoopControl): string[] {
     const done: string[] = [];
     for (const [key, change] of this.#applied) {
-      if (!reversible(change) || !control.names().includes(change.loop)) {
+      // Only a loop's knobs are set again; other kinds of change are kept as they are.
+      if (change.kind !== 'concurrency' && change.kind !== 'paused') continue;
+      if (!control.names().includes(change.loop)) {
         this.#applied.delete(key);
         continue;
       }
