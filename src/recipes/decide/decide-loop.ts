@@ -381,12 +381,19 @@ export class DecideLoop {
     if (verify === false) return;
     const due = dueVerifications(this.#memory, now, samples);
     if (due.length === 0) return;
-    const deps = { memory: this.#memory, control: a.control, now, logger: a.logger, loop: this.name };
-    const records = due.map((v) => {
+    const deps = {
+      memory: this.#memory,
+      undo: (c: Change) => undo(c, a.control),
+      now,
+      logger: a.logger,
+      loop: this.name,
+    };
+    const records: DecisionRecord[] = [];
+    for (const v of due) {
       const sample = samples.get(v.record.target) as Sample;
-      const result = judge(v, sample, verify, deps);
-      return this.#record(`${v.record.id}:verify`, cycleId, v.record, sample, result, 0);
-    });
+      const result = await judge(v, sample, verify, deps);
+      records.push(this.#record(`${v.record.id}:verify`, cycleId, v.record, sample, result, 0));
+    }
     await this.#journal(records);
   }
 

@@ -12,11 +12,10 @@
  *   not rolled back yet can be undone (`autoloop decide rollback <id>`).
  */
 import type { Logger } from '../../core/logger.ts';
-import type { LoopControl } from '../../runtime/loop-control.ts';
 import type { DecisionRecord, DecisionResult } from './decide-loop.ts';
 import type { DecideMemory, PendingVerification } from './decide-memory.ts';
 import type { Sample } from './decision-rules.ts';
-import { type Change, reversible, undo } from './effectors.ts';
+import { type Change, reversible } from './effectors.ts';
 
 /** Removes and returns the pending verifications due at `now` whose target has a sample. */
 export function dueVerifications(
@@ -29,18 +28,28 @@ export function dueVerifications(
   return due;
 }
 
-/** Judges one due verification against its target's sample now; rolls back (and holds) when health got worse. */
-export function judge(
+/**
+ * Judges one due verification against its target's sample now; rolls back
+ * (through `deps.undo`, the effectors' inverse) and holds the target when
+ * health got worse.
+ */
+export async function judge(
   v: PendingVerification,
   sample: Sample,
   verify: { readonly after: number; readonly margin: number },
-  deps: { memory: DecideMemory; control: LoopControl; now: number; logger: Logger; loop: string },
-): DecisionResult {
+  deps: {
+    memory: DecideMemory;
+    undo: (change: Change) => Change | Promise<Change>;
+    now: number;
+    logger: Logger;
+    loop: string;
+  },
+): Promise<DecisionResult> {
   const { record, change } = v;
   const before = record.score;
   const after = sample.score;
   if (before - after <= verify.margin) return { kind: 'verified', of: record.id, before, after };
-  const undone = undo(change, deps.control);
+  const undone = await deps.undo(change);
   deps.memory.changed(undone);
   deps.memory.held.set(record.target, deps.now + verify.after);
   const reason = `health ${before} -> ${after} within ${verify.after} ms: worse by more than ${verify.margin}`;
