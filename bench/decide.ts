@@ -9,7 +9,11 @@
  *      deduplicated. Seed: < 200 ms.
  * (d3) a full cycle in a runtime (SQLite store): sense the `work` loop and
  *      the 1,000-file directory, score, decide, execute a scale-up, journal.
- *      Seed: < 5 s.
+ *      Seed: < 5 s. Wall and CPU time (CPU is the figure to trust on a loaded
+ *      machine); then the same with tracing on, every span kept by an
+ *      in-memory exporter (the recipe's four spans beside the cycle's own),
+ *      for what tracing costs, and what the memory kept in the store costs
+ *      (one document written per cycle).
  * (d4) RSS added by the recipe: a runtime with the `work` loop alone vs the
  *      same with the decide loop beside it, each in its own process after
  *      10 cycles and a full GC. Seed: ~50 MB.
@@ -21,6 +25,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { readCoordination } from '../src/recipes/decide/coordination-sensor.ts';
 import { generateDecisions, type Sample, SEED_RULES } from '../src/recipes/decide/decision-rules.ts';
 import { healthScore } from '../src/recipes/decide/health-score.ts';
@@ -39,7 +44,8 @@ export async function benchDecide(): Promise<Record<string, unknown>> {
     return {
       analysis: await analysis(coordination),
       generation: generation(),
-      cycle: await cycle(coordination, dir),
+      cycle: await cycle(coordination, dir, false),
+      cycleTraced: await cycle(coordination, dir, true),
       rss: rss(coordination, dir),
     };
   } finally {
@@ -106,8 +112,11 @@ function generation(): Record<string, number> {
   return { medianMs: ms, candidates };
 }
 
-async function cycle(coordination: string, dir: string): Promise<Record<string, number>> {
-  heading('(d3) a full decide cycle in a runtime, SQLite store, 1,000 files + one loop (seed: < 5 s)');
+async function cycle(coordination: string, dir: string, traced: boolean): Promise<Record<string, number>> {
+  heading(
+    `(d3${traced ? "'" : ''}) a full decide cycle in a runtime, SQLite store, 1,000 files + one loop, tracing ${traced ? 'on' : 'off'} (seed: < 5 s)`,
+  );
+  const exporter = traced ? new InMemorySpanExporter() : undefined;
   const runtime = createRuntime({
     loops: [
       {
@@ -126,26 +135,37 @@ async function cycle(coordination: string, dir: string): Promise<Record<string, 
         minInterval: 0,
       }),
     ],
-    store: `sqlite://${join(dir, 'cycle.db')}`,
+    store: `sqlite://${join(dir, traced ? 'cycle-traced.db' : 'cycle.db')}`,
     http: false,
+    ...(exporter && {
+      observability: { tracing: { enabled: true, serviceName: 'bench' }, traceExporter: exporter, env: {} },
+    }),
   });
   await runtime.start({ schedule: false });
   const times: number[] = [];
+  const cpu: number[] = [];
+  let spans = 0;
   try {
     await runtime.run('work');
     for (let i = 0; i < 7; i++) {
       const t = now();
+      const c = process.cpuUsage();
       await runtime.run('autopilot');
       times.push(now() - t);
+      const used = process.cpuUsage(c);
+      cpu.push((used.user + used.system) / 1000);
     }
+    // Counted before the stop: shutting the exporter down empties it.
+    spans = exporter?.getFinishedSpans().length ?? 0;
   } finally {
     await runtime.stop({ graceMs: 1_000 });
   }
   const ms = median(times.slice(1));
+  const cpuMs = median(cpu.slice(1));
   line(
-    `median ${fmt(ms, 1)} ms (first ${fmt(times[0] ?? 0, 1)} ms, max ${fmt(Math.max(...times), 1)} ms) over 6 cycles after one warm-up`,
+    `median ${fmt(ms, 1)} ms wall, ${fmt(cpuMs, 1)} ms CPU (first ${fmt(times[0] ?? 0, 1)} ms, max ${fmt(Math.max(...times), 1)} ms) over 6 cycles after one warm-up${exporter ? `; ${spans} spans exported` : ''}`,
   );
-  return { medianMs: ms, firstMs: times[0] ?? 0 };
+  return { medianMs: ms, cpuMs, firstMs: times[0] ?? 0, spans };
 }
 
 function rss(coordination: string, dir: string): Record<string, number> {

@@ -42,6 +42,7 @@ export {
 export type { PlannedItem, Priority, WorkItem } from './core/work-item.ts';
 export { PRIORITIES } from './core/work-item.ts';
 export { type AnyEvent, EventBus, type EventMap, type EventName } from './observability/events.ts';
+export type { HookSpan, SpanAttributes, SpanHook, SpanStart } from './observability/span-hook.ts';
 export { defineRecipe, type Recipe, type RecipeContext, type RecipeParts, recipeLoops } from './recipes/recipe.ts';
 export { RecipeRegistry } from './recipes/registry.ts';
 export { runtimeOptionsFromConfig } from './runtime/from-config.ts';

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { autoloop } from './support/cli.ts';
+import { startDecideDaemon } from './support/decide-daemon.ts';
 
 describe('decide: CLI', () => {
   const dir = mkdtempSync(join(tmpdir(), 'decide-cli-'));
@@ -103,41 +104,10 @@ describe('decide: CLI', () => {
   });
 
   it('decide execute and rollback <id> act in the running daemon with the admin token', async () => {
-    const project = join(dir, 'daemon');
-    mkdirSync(project);
-    const file = join(project, 'autoloop.yaml');
-    writeFileSync(
-      file,
-      [
-        'store: sqlite://./state.db',
-        `http: { host: 127.0.0.1, port: 0, token: "\${AUTOLOOP_TOKEN:-}" }`,
-        'shutdown: { grace: 5s }',
-        'loops:',
-        '  work:',
-        '    trigger: { manual: true }',
-        '    items: [a, b, c]',
-        '    act: { command: "exit 1" }',
-        '    policies: { concurrency: 2, retry: { attempts: 1 } }',
-        '  autopilot:',
-        '    recipe: decide',
-        '    interval: 1h',
-        '    targets: [work]',
-        '    verify: false',
-        '',
-      ].join('\n'),
-    );
-    const env = { AUTOLOOP_TOKEN: 'decide-cli-admin-token' };
-    const cli = (args: string[], extra: NodeJS.ProcessEnv = {}) =>
-      autoloop([...args, '--config', file], { cwd: project, env: { ...env, ...extra } });
-    const started = await cli(['start', '--port', '0']);
-    assert.equal(started.code, 0, started.stderr + started.stdout);
-    const url = /health +(http:\/\/127\.0\.0\.1:\d+)\/health/.exec(started.stdout)?.[1] as string;
+    const { url, cli, stop } = await startDecideDaemon(join(dir, 'daemon'), 'decide-cli-admin-token', [
+      'verify: false',
+    ]);
     try {
-      const ran = await fetch(`${url}/loops/work/run`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${env.AUTOLOOP_TOKEN}` },
-      });
-      assert.equal(ran.status, 200);
       const concurrency = async () => {
         const status = (await (await fetch(`${url}/status`)).json()) as {
           loops: Array<{ name: string; concurrency: number }>;
@@ -182,8 +152,7 @@ describe('decide: CLI', () => {
       assert.match(again.stderr, /HTTP 409: decide: .* was rolled back already/);
       for (const r of [executed, rolled, again]) assert.doesNotMatch(r.stdout + r.stderr, /decide-cli-admin-token/);
     } finally {
-      const stopped = await cli(['stop']);
-      assert.equal(stopped.code, 0, stopped.stderr);
+      await stop();
     }
   });
 });

@@ -14,7 +14,9 @@ import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import type { ErrorInfo } from '../core/errors.ts';
 import { type Logger, silentLogger } from '../core/logger.ts';
+import type { Clock } from '../time/clock.ts';
 import type { Disposable, EventBus, EventMap } from './events.ts';
+import { type HookSpan, NO_SPANS, type SpanAttributes, type SpanHook, type SpanStart } from './span-hook.ts';
 
 export interface TracingOptions {
   /** `tracing.enabled` from the config. Off by default; OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none turn it off too. */
@@ -30,11 +32,15 @@ export interface TracingOptions {
   logger?: Logger;
   /** Cycles followed at once; past it the oldest unfinished one is dropped. Default 1000. */
   maxOpenCycles?: number;
+  /** The times of {@link Tracing.spans}' spans when a caller gives none (the runtime Clock). Default the SDK's own clock. */
+  clock?: Pick<Clock, 'now'>;
 }
 
 /** Running tracing, as {@link startTracing} returns it. */
 export interface Tracing {
   readonly enabled: boolean;
+  /** The hook plug-ins draw their own spans with (span-hook.ts); {@link NO_SPANS} when tracing is off. */
+  readonly spans: SpanHook;
   /** Exports finished spans now. */
   forceFlush(): Promise<void>;
   /** Stops following the bus, exports what is left and shuts the exporter down. Idempotent. */
@@ -60,7 +66,7 @@ type FinishedItem =
   | ({ outcome: 'failed' } & EventMap['item.failed'])
   | ({ outcome: 'skipped' } & EventMap['item.skipped']);
 
-const DISABLED: Tracing = { enabled: false, forceFlush: async () => {}, shutdown: async () => {} };
+const DISABLED: Tracing = { enabled: false, spans: NO_SPANS, forceFlush: async () => {}, shutdown: async () => {} };
 
 /**
  * OpenTelemetry traces built from the typed bus, so the core stays free of
@@ -93,12 +99,14 @@ export function startTracing(bus: EventBus, options: TracingOptions): Tracing {
     .merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.serviceName ?? 'autoloop' }))
     .merge(detectResources({ detectors: [envDetector] }));
   const provider = new NodeTracerProvider({ resource, spanProcessors: [processor] });
-  const builder = new CycleSpans(provider.getTracer('autoloop'), options.maxOpenCycles ?? 1000);
+  const tracer = provider.getTracer('autoloop');
+  const builder = new CycleSpans(tracer, options.maxOpenCycles ?? 1000);
   const subscriptions = builder.follow(bus);
   const logger = options.logger ?? silentLogger;
   let stopping: Promise<void> | null = null;
   return {
     enabled: true,
+    spans: spanHook(tracer, options.clock),
     forceFlush: () => provider.forceFlush(),
     shutdown() {
       stopping ??= (async () => {
@@ -259,6 +267,41 @@ class CycleSpans {
   #span(name: string, startMs: number, attributes: Attributes, parent = ROOT_CONTEXT): Span {
     return this.#tracer.startSpan(name, { kind: SpanKind.INTERNAL, startTime: hr(startMs), attributes }, parent);
   }
+}
+
+const spanOf = new WeakMap<HookSpan, Span>();
+
+/** The {@link SpanHook} over `tracer`: spans with the given times (else `clock`'s, else the SDK's). */
+function spanHook(tracer: ReturnType<NodeTracerProvider['getTracer']>, clock?: Pick<Clock, 'now'>): SpanHook {
+  const time = (ms: number | undefined) => {
+    const at = ms ?? clock?.now();
+    return at === undefined ? undefined : hr(at);
+  };
+  return {
+    enabled: true,
+    start(name: string, options: SpanStart = {}): HookSpan {
+      const parentSpan = options.parent && spanOf.get(options.parent);
+      const parent = parentSpan ? trace.setSpan(ROOT_CONTEXT, parentSpan) : ROOT_CONTEXT;
+      const span = tracer.startSpan(
+        name,
+        { kind: SpanKind.INTERNAL, startTime: time(options.startMs), attributes: defined(options.attributes) },
+        parent,
+      );
+      const handle: HookSpan = {
+        set: (attributes) => span.setAttributes(defined(attributes)),
+        fail: (message) => span.setStatus({ code: SpanStatusCode.ERROR, message }),
+        end: (atMs) => span.end(time(atMs)),
+      };
+      spanOf.set(handle, span);
+      return handle;
+    },
+  };
+}
+
+function defined(attributes: SpanAttributes | undefined): Attributes {
+  const out: Attributes = {};
+  for (const [key, value] of Object.entries(attributes ?? {})) if (value !== undefined) out[key] = value as never;
+  return out;
 }
 
 /** Epoch ms as OTel's [seconds, nanoseconds] (a plain number would be read as relative to the process start when it looks small). */

@@ -10,6 +10,7 @@ import type { DashboardPanel, HttpTools } from '../http/extension.ts';
 import type { Runnable } from '../lifecycle/runnable.ts';
 import type { AlertRule } from '../observability/alerts/alert-rule.ts';
 import type { EventBus } from '../observability/events.ts';
+import type { SpanHook } from '../observability/span-hook.ts';
 import type { Dependency } from '../policies/dependency.ts';
 import type { LoopGovernor } from '../policies/loop-governor.ts';
 import type { HealthCheck } from '../runtime/health.ts';
@@ -106,6 +107,12 @@ export interface RecipeContext {
    * methods throw until the loops started (just after recipes).
    */
   readonly control: LoopControl;
+  /**
+   * The recipe's own OpenTelemetry spans (observability/span-hook.ts), beside
+   * the runtime's cycle spans; no-ops costing a property read when
+   * `tracing.enabled` is off.
+   */
+  readonly spans: SpanHook;
 }
 
 /** What a recipe adds to a runtime. Every part is optional. */

@@ -8,7 +8,8 @@ import { AlertEvaluator, type AlertStatus } from '../observability/alerts/alert-
 import type { AlertRule } from '../observability/alerts/alert-rule.ts';
 import { type AlertServiceFeatures, alertFeatures, alertRules } from '../observability/alerts/default-rules.ts';
 import type { Disposable, EventBus } from '../observability/events.ts';
-import type { Tracing } from '../observability/tracing.ts';
+import { NO_SPANS, type SpanHook } from '../observability/span-hook.ts';
+import type { Tracing, TracingOptions } from '../observability/tracing.ts';
 import { WebhookDispatcher, type WebhookTarget } from '../observability/webhooks.ts';
 import { SERVICE_EVENT_NAMES } from '../supervisor/service-events.ts';
 import type { Clock } from '../time/clock.ts';
@@ -25,6 +26,11 @@ export interface ObservabilityOptions {
   services?: readonly AlertServiceFeatures[];
   /** Environment for OTEL_* switches. Default process.env (read when the runtime starts, not at import). */
   env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Where spans go instead of OTLP/HTTP when tracing is on, each exported as
+   * it ends (tests: an `InMemorySpanExporter` of `@opentelemetry/sdk-trace-base`).
+   */
+  traceExporter?: TracingOptions['exporter'];
 }
 
 /** The OpenTelemetry packages tracing.ts imports, at the versions this release is tested with. */
@@ -79,9 +85,17 @@ export class Observers {
       () => import('../observability/tracing.ts'),
     );
     const env = o.options.env ?? process.env;
+    const exporter = o.options.traceExporter;
     return new Observers(
       o,
-      startTracing(o.bus, { enabled: true, serviceName: tracing.serviceName, env, logger: o.logger }),
+      startTracing(o.bus, {
+        enabled: true,
+        serviceName: tracing.serviceName,
+        env,
+        logger: o.logger,
+        clock: o.clock,
+        ...(exporter && { exporter, processor: 'simple' as const }),
+      }),
     );
   }
 
@@ -119,6 +133,11 @@ export class Observers {
           })
         : null;
     if (this.#evaluator) this.#runs.push(this.#evaluator.run(this.#abort.signal));
+  }
+
+  /** The span hook of plug-ins (recipes): tracing's, or {@link NO_SPANS} when tracing is off. */
+  get spans(): SpanHook {
+    return this.#tracing?.spans ?? NO_SPANS;
   }
 
   /** Alerts pending, firing or recently resolved. */

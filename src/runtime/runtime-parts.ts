@@ -2,6 +2,7 @@ import { LeaseManager } from '../leases/lease-manager.ts';
 import type { Runnable } from '../lifecycle/runnable.ts';
 import { EventRecorder } from '../observability/event-recorder.ts';
 import type { RuntimeMetrics } from '../observability/metrics.ts';
+import { lateSpanHook } from '../observability/span-hook.ts';
 import { Dependency } from '../policies/dependency.ts';
 import type { Store } from '../storage/store.ts';
 import { httpPart } from './http-part.ts';
@@ -119,6 +120,8 @@ export function runtimeParts(rt: Runtime) {
       governor: (loop) => rt.loops.slots.get(loop)?.governor,
       run: (loop) => rt.run(loop),
       control,
+      // The observers (tracing) start after the recipes: spans go to tracing once it runs.
+      spans: lateSpanHook(() => state.observers?.spans),
     }),
     clock,
     logger,

@@ -10,6 +10,7 @@ import { requireClientToken } from '../../cli/admin-token.ts';
 import { CliExit, EXIT, loadCliConfig } from '../../cli/context.ts';
 import {
   type DaemonFlags,
+  type DaemonResponse,
   daemonRequest,
   errorText,
   instanceToken,
@@ -18,7 +19,7 @@ import {
 } from '../../cli/daemon-client.ts';
 import { type Output, table } from '../../cli/output.ts';
 import type { ResolvedConfig } from '../../config/load-config.ts';
-import type { DecisionRecord } from './decide-loop.ts';
+import type { DecideStatus, DecisionRecord } from './decide-loop.ts';
 
 export interface HistoryFlags extends DaemonFlags {
   store?: string;
@@ -86,13 +87,22 @@ export async function decideHistoryCommand(
   output.out(records.length === 0 ? `decide ${name}: no decisions yet` : decisionTable(records));
 }
 
-/** POSTs `path` to the daemon with the admin token; returns the body of a 2xx, else exits naming the reason. */
-async function adminPost<T>(command: string, path: string, flags: DaemonFlags): Promise<T> {
+/**
+ * POSTs `path` to the daemon with the admin token (the daemon located and
+ * the token read at each call: a restarted daemon has a new port and
+ * runtime file). A daemon that does not answer is a CliExit naming the URL.
+ */
+export async function adminRequest<T>(command: string, path: string, flags: DaemonFlags): Promise<DaemonResponse<T>> {
   const config = await loadCliConfig(flags, process.env, process.cwd());
   const daemon = locateDaemon(flags, process.env, process.cwd(), `decide ${command}`);
   const url = requireDaemonUrl(daemon);
   const token = requireClientToken(instanceToken(daemon), config, process.env, `decide ${command}`);
-  const response = await daemonRequest<T>(url, path, { method: 'POST', token });
+  return daemonRequest<T>(url, path, { method: 'POST', token });
+}
+
+/** {@link adminRequest}: the body of a 2xx, else exits naming the reason. */
+async function adminPost<T>(command: string, path: string, flags: DaemonFlags): Promise<T> {
+  const response = await adminRequest<T>(command, path, flags);
   if (response.status >= 200 && response.status < 300) return response.body;
   throw new CliExit(EXIT.failed, `decide ${command}: ${errorText(response)}`);
 }
@@ -117,6 +127,22 @@ export async function decideRollbackCommand(
     );
 }
 
+/** What `POST /decide/<loop>/execute` answers: the cycle, its decisions, and the analysis it made. */
+export interface ExecuteAnswer {
+  readonly cycle: { readonly id: string };
+  readonly decisions: DecisionRecord[];
+  readonly latest?: DecideStatus | null;
+}
+
+/** `POST /decide/<loop>/execute` with the flags as its query (checked by the daemon: HTTP 400 naming the field). */
+export function executePath(name: string, flags: { max?: string; minConfidence?: string; dryRun?: boolean }): string {
+  const query = new URLSearchParams();
+  if (flags.max !== undefined) query.set('max', flags.max);
+  if (flags.minConfidence !== undefined) query.set('minConfidence', flags.minConfidence);
+  if (flags.dryRun) query.set('dryRun', 'true');
+  return `/decide/${encodeURIComponent(name)}/execute${query.size > 0 ? `?${query}` : ''}`;
+}
+
 /**
  * `autoloop decide execute [loop] [--max N] [--min-confidence C] [--dry-run]`:
  * one decide cycle now in the running daemon (the flags hold for that cycle
@@ -129,15 +155,7 @@ export async function decideExecuteCommand(
 ): Promise<void> {
   const config = await loadCliConfig(flags, process.env, process.cwd());
   const name = decideLoopName(config, loop, 'execute');
-  const query = new URLSearchParams();
-  if (flags.max !== undefined) query.set('max', flags.max);
-  if (flags.minConfidence !== undefined) query.set('minConfidence', flags.minConfidence);
-  if (flags.dryRun) query.set('dryRun', 'true');
-  const body = await adminPost<{ cycle: { id: string }; decisions: DecisionRecord[] }>(
-    'execute',
-    `/decide/${encodeURIComponent(name)}/execute${query.size > 0 ? `?${query}` : ''}`,
-    flags,
-  );
+  const body = await adminPost<ExecuteAnswer>('execute', executePath(name, flags), flags);
   if (flags.json) {
     output.out(JSON.stringify(body, null, 2));
     return;

@@ -20,8 +20,10 @@
  * journaled `rolled-back` (with both scores); else `verified`. A target
  * rolled back is `held` (no decision executed on it) for another `after`,
  * so the same rule cannot flap it straight back; a target whose decision
- * is being verified is `held` too (effects are judged one at a time). Pending verifications live
- * in memory: a restart forgets them.
+ * is being verified is `held` too (effects are judged one at a time).
+ * Windows, pending verifications, held targets and the score history are
+ * kept in the store (decide-memory.ts): after a restart the first cycle
+ * sets decide's changes in force again and goes on verifying.
  *
  * Journal `decide:<loop>` (store.journals): one entry per decision with its
  * readings, score, state, confidence, rationale, result and duration. A
@@ -32,6 +34,8 @@ import { resolve } from 'node:path';
 import type { Logger } from '../../core/logger.ts';
 import type { CycleContext, LoopDefinition, ResolvedLoop } from '../../core/loop.ts';
 import type { WorkItem } from '../../core/work-item.ts';
+import type { EventMap } from '../../observability/events.ts';
+import { NO_SPANS, type SpanHook } from '../../observability/span-hook.ts';
 import type { LoopGovernor } from '../../policies/loop-governor.ts';
 import type { LoopControl } from '../../runtime/loop-control.ts';
 import type { Store } from '../../storage/store.ts';
@@ -39,6 +43,9 @@ import type { Clock } from '../../time/clock.ts';
 import type { RecipeSite } from '../recipe.ts';
 import type { SensorProblem } from './coordination-sensor.ts';
 import type { DecideConfig } from './decide-config.ts';
+import { DecideMemory, type HistoryPoint, NAMESPACE } from './decide-memory.ts';
+import { DecideSpans } from './decide-spans.ts';
+import { dueVerifications, heldReason, judge, undoable } from './decide-verification.ts';
 import {
   DEFAULT_RULES,
   type Decision,
@@ -53,13 +60,8 @@ import { type HealthState, healthState, type Readings } from './health-score.ts'
 import { COORDINATION, senseTargets, type TargetStatus } from './sense-targets.ts';
 import { userRule } from './user-rules.ts';
 
+export { NAMESPACE } from './decide-memory.ts';
 export { COORDINATION, type TargetStatus } from './sense-targets.ts';
-
-/** The store namespace of the recipe's documents (`<loop>/latest`: the last {@link DecideStatus}). */
-export const NAMESPACE = 'decide';
-
-/** Score points kept per target for the panel. */
-const HISTORY = 60;
 
 /** What `decide execute` may change for one cycle. */
 export interface ExecuteOverrides {
@@ -111,6 +113,8 @@ export interface DecideAttachment {
   readonly onScore?: (target: string, score: number) => void;
   /** Called with every journaled decision (metrics). */
   readonly onDecision?: (record: DecisionRecord) => void;
+  /** The recipe's span hook (decide-spans.ts); none by default. */
+  readonly spans?: SpanHook;
 }
 
 interface Pending {
@@ -140,9 +144,10 @@ export function decideLoopOf(loop: { readonly act?: unknown; readonly observe?: 
   return undefined;
 }
 
-// Size (about 480 lines, over the ~300 we aim for): decide, execute, audit, anti-flap and verify share
-// the loop's window of samples, pending verifications and held targets (sensing is in sense-targets.ts).
-// The next split is verification and rollback, into a class of its own holding #verifying and #held.
+// Size (about 480 lines, over the ~300 we aim for): the cycle's steps, the audit records and the routes'
+// entry points share the loop's memory (decide-memory.ts); sensing is in sense-targets.ts, holds,
+// verification and rollback rules in decide-verification.ts, spans in decide-spans.ts. The next split is
+// the types and the audit record (DecisionRecord, #record, #journal, recent) into a file of their own.
 export class DecideLoop {
   readonly name: string;
   readonly config: DecideConfig;
@@ -152,17 +157,14 @@ export class DecideLoop {
   readonly ruleSet: readonly Rule[];
   readonly #dir: string;
   #attached: DecideAttachment | null = null;
-  readonly #windows = new Map<string, Sample[]>();
-  /** Executed decisions waiting for their verification, and targets held after a rollback (until). */
-  #verifying: Array<{ record: DecisionRecord; change: Change; dueAt: number }> = [];
-  readonly #held = new Map<string, number>();
-  /** Anti-flap: when a decision last executed on each target. */
-  readonly #lastExecuted = new Map<string, number>();
+  #spans = new DecideSpans(NO_SPANS, '');
+  /** Windows, pending verifications, held targets, anti-flap times, score history: kept in the store. */
+  readonly #memory: DecideMemory;
+  /** Whether this process set the changes in force again (at its first cycle). */
+  #reapplied = false;
   #status: DecideStatus | null = null;
   /** Overrides for the next cycle only (`autoloop decide execute --max 1 --dry-run`). */
   #once: ExecuteOverrides = {};
-  /** Each target's score per cycle, oldest first, at most {@link HISTORY} points per target (in memory: the panel's chart). */
-  readonly #history: Array<{ target: string; at: number; score: number; state: HealthState }> = [];
 
   constructor(config: DecideConfig, site: Pick<RecipeSite, 'name' | 'dir'>) {
     this.name = site.name;
@@ -181,6 +183,7 @@ export class DecideLoop {
       ...config.rules.map((r, i) => userRule({ ...r, name: r.name ?? `rule ${i + 1}` })),
     ];
     this.#dir = site.dir;
+    this.#memory = new DecideMemory(site.name);
     this.coordinationDir = config.sources.coordination ? resolve(site.dir, config.sources.coordination) : undefined;
     const act = (item: WorkItem<Pending>, ctx: CycleContext) => this.#act(item.payload, ctx);
     const observe = (ctx: CycleContext) => this.#observe(ctx);
@@ -213,17 +216,24 @@ export class DecideLoop {
     return this.#status;
   }
 
-  /** Each target's score of the recent cycles, oldest first (at most 60 per target; kept in memory). */
-  get history(): ReadonlyArray<{ target: string; at: number; score: number; state: HealthState }> {
-    return this.#history;
+  /** Each target's score of the recent cycles, oldest first (at most 60 per target; kept in the store). */
+  get history(): readonly HistoryPoint[] {
+    return this.#memory.history;
   }
 
   attach(attachment: DecideAttachment): void {
     this.#attached = attachment;
+    this.#spans = new DecideSpans(attachment.spans ?? NO_SPANS, this.name);
   }
 
   detach(): void {
     this.#attached = null;
+    this.#spans.close();
+  }
+
+  /** The runtime's `cycle.finished` of this loop: ends the cycle's span. */
+  cycleFinished(e: EventMap['cycle.finished'], at: number): void {
+    this.#spans.finished(e, at);
   }
 
   #need(): DecideAttachment {
@@ -261,24 +271,11 @@ export class DecideLoop {
    */
   async rollback(id: string): Promise<DecisionRecord> {
     const a = this.#need();
-    const all = await this.recent(100_000);
-    const found = all.find((r) => r.id === id);
-    if (found?.result.kind !== 'executed') {
-      const known = all.filter((r) => r.result.kind === 'executed').map((r) => r.id);
-      throw new Error(
-        `decide: no executed decision "${id}" in ${this.journal}; executed: ${known.slice(0, 10).join(', ') || '(none)'}`,
-      );
-    }
-    if (all.some((r) => r.result.kind === 'rolled-back' && r.result.of === id)) {
-      throw new Error(`decide: ${id} was rolled back already`);
-    }
-    if (!reversible(found.result.change)) {
-      throw new Error(
-        `decide: ${id} (${found.type}) made a ${found.result.change.kind} change, which cannot be undone`,
-      );
-    }
+    const found = undoable(id, await this.recent(100_000), this.journal);
+    await this.#memory.load(a.store, a.logger);
     const change = undo(found.result.change, a.control);
-    this.#verifying = this.#verifying.filter((v) => v.record.id !== id);
+    this.#memory.verifying = this.#memory.verifying.filter((v) => v.record.id !== id);
+    this.#memory.changed(change);
     const record: DecisionRecord = {
       ...found,
       id: `${id}:rollback`,
@@ -287,6 +284,7 @@ export class DecideLoop {
       durationMs: 0,
     };
     await this.#journal([record]);
+    await this.#memory.save(a.store, a.clock.now());
     return record;
   }
 
@@ -295,10 +293,15 @@ export class DecideLoop {
    * journal, no verdicts, no sample kept (`autoloop decide analyze`).
    */
   async analyze(): Promise<{ targets: TargetStatus[]; problems: SensorProblem[]; decisions: Decision[] }> {
+    const a = this.#need();
+    await this.#memory.load(a.store, a.logger);
     const problems: SensorProblem[] = [];
     const targets = await this.#sense(problems);
     const windows = new Map(
-      targets.map((t) => [t.target, [...(this.#windows.get(t.target) ?? []), sampleOf(t)].slice(-this.config.window)]),
+      targets.map((t) => [
+        t.target,
+        [...(this.#memory.windows.get(t.target) ?? []), sampleOf(t)].slice(-this.config.window),
+      ]),
     );
     return { targets, problems, decisions: generateDecisions(windows, this.rules, this.ruleSet) };
   }
@@ -313,23 +316,29 @@ export class DecideLoop {
   async #observe(ctx: CycleContext): Promise<Pending[]> {
     const a = this.#need();
     const started = a.clock.monotonic();
+    this.#spans.cycle(ctx.cycleId);
+    await this.#restore(a);
+    const analysisStart = a.clock.now();
     const problems: SensorProblem[] = [];
     const targets = await this.#sense(problems);
     for (const p of problems)
       a.logger.warn({ loop: this.name, file: p.file }, `decide: skipped ${p.file}: ${p.reason}`);
     const samples = new Map<string, Sample>();
+    const { windows } = this.#memory;
     for (const t of targets) {
       const sample: Sample = sampleOf(t);
       samples.set(t.target, sample);
-      const w = [...(this.#windows.get(t.target) ?? []), sample].slice(-this.config.window);
-      this.#windows.set(t.target, w);
+      windows.set(t.target, [...(windows.get(t.target) ?? []), sample].slice(-this.config.window));
       a.onScore?.(t.target, t.score);
-      this.#history.push({ target: t.target, at: t.at, score: t.score, state: t.state });
     }
-    const keep = HISTORY * Math.max(1, targets.length);
-    if (this.#history.length > keep) this.#history.splice(0, this.#history.length - keep);
+    this.#memory.scored(
+      targets.map((t) => ({ target: t.target, at: t.at, score: t.score, state: t.state })),
+      targets.length,
+    );
+    this.#spans.analysis(ctx.cycleId, analysisStart, targets);
     await this.#verify(ctx.cycleId, samples);
-    const current = new Map([...this.#windows].filter(([t]) => samples.has(t)));
+    const generationStart = a.clock.now();
+    const current = new Map([...windows].filter(([t]) => samples.has(t)));
     const decisions = generateDecisions(current, this.rules, this.ruleSet);
     const pending: Pending[] = [];
     const skipped: DecisionRecord[] = [];
@@ -340,6 +349,7 @@ export class DecideLoop {
       if (verdict.kind === 'execute') pending.push({ decision, sample, id });
       else skipped.push(this.#record(id, ctx.cycleId, decision, sample, verdict, a.clock.monotonic() - started));
     });
+    this.#spans.generation(ctx.cycleId, generationStart, decisions);
     await this.#journal(skipped);
     this.#status = {
       at: a.clock.now(),
@@ -350,7 +360,17 @@ export class DecideLoop {
       executing: pending.length,
     };
     await a.store.documents.put(NAMESPACE, `${this.name}/latest`, this.#status, { now: a.clock.now() });
+    await this.#memory.save(a.store, a.clock.now());
     return pending;
+  }
+
+  /** At this process's first cycle: the stored memory read, decide's changes in force set again. */
+  async #restore(a: DecideAttachment): Promise<void> {
+    if (this.#reapplied) return;
+    await this.#memory.load(a.store, a.logger);
+    this.#reapplied = true;
+    const set = this.#memory.reapply(a.control);
+    if (set.length > 0) a.logger.info({ loop: this.name }, `decide: set again after a start: ${set.join(', ')}`);
   }
 
   /** Verifies the executed decisions whose window is over (see the header). */
@@ -359,50 +379,28 @@ export class DecideLoop {
     const a = this.#need();
     const now = a.clock.now();
     if (verify === false) return;
-    const due = this.#verifying.filter((v) => v.dueAt <= now && samples.has(v.record.target));
+    const due = dueVerifications(this.#memory, now, samples);
     if (due.length === 0) return;
-    this.#verifying = this.#verifying.filter((v) => !due.includes(v));
+    const deps = {
+      memory: this.#memory,
+      undo: (c: Change) => undo(c, a.control),
+      now,
+      logger: a.logger,
+      loop: this.name,
+    };
     const records: DecisionRecord[] = [];
-    for (const { record, change } of due) {
-      const sample = samples.get(record.target) as Sample;
-      const before = record.score;
-      const after = sample.score;
-      let result: DecisionResult;
-      if (before - after > verify.margin) {
-        const undone = undo(change, a.control);
-        this.#held.set(record.target, now + verify.after);
-        result = {
-          kind: 'rolled-back',
-          of: record.id,
-          change: undone,
-          reason: `health ${before} -> ${after} within ${verify.after} ms: worse by more than ${verify.margin}`,
-        };
-        a.logger.warn({ loop: this.name, decision: record.id }, `decide: rolled back ${record.id}: ${result.reason}`);
-      } else {
-        result = { kind: 'verified', of: record.id, before, after };
-      }
-      records.push(this.#record(`${record.id}:verify`, cycleId, record, sample, result, 0));
+    for (const v of due) {
+      const sample = samples.get(v.record.target) as Sample;
+      const result = await judge(v, sample, verify, deps);
+      records.push(this.#record(`${v.record.id}:verify`, cycleId, v.record, sample, result, 0));
     }
     await this.#journal(records);
   }
 
   #verdict(d: Decision, executing: number): { kind: 'execute' } | Extract<DecisionResult, { reason: string }> {
     const c = { ...this.config, ...this.#once };
-    const heldUntil = this.#held.get(d.target);
-    const verifying = this.#verifying.find((v) => v.record.target === d.target);
-    if (verifying)
-      return {
-        kind: 'held',
-        reason: `${d.target}: ${verifying.record.id} is being verified until ${new Date(verifying.dueAt).toISOString()}`,
-      };
-    if (heldUntil !== undefined && heldUntil > this.#need().clock.now())
-      return { kind: 'held', reason: `${d.target} was rolled back; held until ${new Date(heldUntil).toISOString()}` };
-    const last = this.#lastExecuted.get(d.target);
-    if (last !== undefined && this.#need().clock.now() - last < c.minInterval)
-      return {
-        kind: 'held',
-        reason: `${d.target}: a decision executed at ${new Date(last).toISOString()}; minInterval ${c.minInterval} ms`,
-      };
+    const held = heldReason(this.#memory, d.target, this.#need().clock.now(), c.minInterval);
+    if (held !== undefined) return { kind: 'held', reason: held };
     if (d.confidence < c.minConfidence)
       return { kind: 'below-confidence', reason: `confidence ${d.confidence} < minConfidence ${c.minConfidence}` };
     if (!hasEffector(d, this.#need().control.names()))
@@ -415,6 +413,7 @@ export class DecideLoop {
   async #act(p: Pending, ctx: CycleContext): Promise<DecisionResult> {
     const a = this.#need();
     const started = a.clock.monotonic();
+    const traced = this.#spans.execution(ctx.cycleId, p.id, p.decision);
     let result: DecisionResult;
     try {
       const change = await apply(p.decision, {
@@ -426,10 +425,11 @@ export class DecideLoop {
         signal: ctx.signal,
       });
       result = { kind: 'executed', change };
-      this.#lastExecuted.set(p.decision.target, a.clock.now());
+      this.#memory.lastExecuted.set(p.decision.target, a.clock.now());
+      this.#memory.changed(change);
       if (this.config.verify !== false && reversible(change)) {
         const record = this.#record(p.id, ctx.cycleId, p.decision, p.sample, result, 0);
-        this.#verifying.push({ record, change, dueAt: a.clock.now() + this.config.verify.after });
+        this.#memory.verifying.push({ record, change, dueAt: a.clock.now() + this.config.verify.after });
       }
       a.logger.info(
         { loop: this.name, decision: p.id },
@@ -438,7 +438,9 @@ export class DecideLoop {
     } catch (error) {
       result = { kind: 'failed', error: (error as Error).message };
     }
+    traced(result.kind === 'failed' ? 'failed' : 'executed', result.kind === 'failed' ? result.error : undefined);
     await this.#journal([this.#record(p.id, ctx.cycleId, p.decision, p.sample, result, a.clock.monotonic() - started)]);
+    if (result.kind === 'executed') await this.#memory.save(a.store, a.clock.now());
     if (result.kind === 'failed')
       throw new Error(`decide: ${p.decision.type} ${p.decision.target} failed: ${result.error}`);
     return result;

@@ -59,6 +59,21 @@ export const decideEntry: RecipeEntry = {
     });
     daemonOptions(
       decide
+        .command('loop [loop]')
+        .description(
+          'decide cycles in the running daemon, one per --interval, one line each (Ctrl-C or SIGTERM ends; admin token)',
+        )
+        .option('--interval <duration>', 'time between cycle starts: 30s, 2m, or seconds (default 30s)')
+        .option('--max-cycles <n>', 'stop after n cycles; 0 runs until stopped (default 0)')
+        .option('--max <n>', 'decisions executed per cycle')
+        .option('--min-confidence <c>', 'the confidence bar of every cycle, in [0, 1]')
+        .option('--dry-run', 'journal "dry-run", change nothing'),
+    ).action(async (loop: string | undefined, flags: Record<string, string | boolean | undefined>) => {
+      const { decideLoopCommand } = await import('./decide-loop-command.ts');
+      await decideLoopCommand(loop, flags, output);
+    });
+    daemonOptions(
+      decide
         .command('rollback <id>')
         .description(
           'undo an executed decision (its previous concurrency or pause state) in the running daemon (admin token)',

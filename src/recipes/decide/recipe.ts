@@ -15,7 +15,7 @@ export interface DecideApi {
  * YAML (options: decide-config.ts; the cycle: decide-loop.ts). In a runtime
  * that runs its loops: `GET /decide` (per loop: the last analysis and the
  * recent decisions), behind the admin token `POST /decide/<loop>/execute`
- * (one cycle now: 200 `{ cycle, decisions }`) and
+ * (one cycle now: 200 `{ cycle, decisions, latest }`, latest being the cycle's analysis) and
  * `POST /decide/<loop>/rollback/<id>` (200 the rollback's record; 409 with
  * the reason when it cannot be undone), the metrics of decide-metrics.ts,
  * and `status`. Effectors act through the runtime's `context.control`.
@@ -49,8 +49,10 @@ export const decide = defineRecipe({
         control: ctx.control,
         onScore: (target, score) => metrics.score.set({ loop: loop.name, target }, score),
         onDecision: (record) => metrics.decision(loop.name, record),
+        spans: ctx.spans,
       });
     }
+    const finished = ctx.bus.on('cycle.finished', (e, at) => loops.get(e.loop)?.cycleFinished(e, at));
     const api: DecideApi = { loops };
     return {
       api,
@@ -75,7 +77,7 @@ export const decide = defineRecipe({
             const loop = loopOf(c.req.param('loop'));
             const cycleId = await loop.executeOnce(overrides, (name) => ctx.run(name));
             const decisions = (await loop.recent(1_000)).filter((r) => r.cycleId === cycleId);
-            return tools.responder.json(c, 200, { cycle: { id: cycleId }, decisions });
+            return tools.responder.json(c, 200, { cycle: { id: cycleId }, decisions, latest: loop.status });
           } catch (error) {
             return tools.responder.json(c, 409, { error: (error as Error).message });
           }
@@ -98,6 +100,7 @@ export const decide = defineRecipe({
       panel: decidePanel(),
       status: () => Object.fromEntries([...loops.values()].map((l) => [l.name, { latest: l.status }])),
       dispose: () => {
+        finished.dispose();
         for (const loop of loops.values()) loop.detach();
         metrics.dispose();
       },
