@@ -10,6 +10,7 @@ import type { Observers } from './observers.ts';
 import { OutageStore } from './outage-store.ts';
 import { recoveryParts } from './recovery-parts.ts';
 import type { Runtime } from './runtime.ts';
+import { NO_SERVICES } from './service-control.ts';
 import { StorePart } from './store-part.ts';
 
 /**
@@ -119,6 +120,7 @@ export function runtimeParts(rt: Runtime) {
       governor: (loop) => rt.loops.slots.get(loop)?.governor,
       run: (loop) => rt.run(loop),
       control,
+      services: options.serviceControl ?? NO_SERVICES,
     }),
     clock,
     logger,

@@ -8,6 +8,7 @@ import type { DecisionRecord } from '../../src/recipes/decide/decide-loop.ts';
 import { decide } from '../../src/recipes/decide/recipe.ts';
 import { recipeLoops } from '../../src/recipes/recipe.ts';
 import { createRuntime, type Runtime } from '../../src/runtime/runtime.ts';
+import type { RuntimeOptions } from '../../src/runtime/runtime-options.ts';
 import { MemoryStore } from '../../src/storage/memory/memory-store.ts';
 import { SeededEntropy } from '../../src/time/seeded-entropy.ts';
 import { VirtualClock } from '../../src/time/virtual-clock.ts';
@@ -26,6 +27,7 @@ export async function setup(
     throw new Error('down');
   },
   workPolicies: Record<string, unknown> = {},
+  runtimeOptions: Partial<RuntimeOptions> = {},
 ): Promise<Setup> {
   const clock = new VirtualClock();
   const entropy = new SeededEntropy(1);
@@ -45,6 +47,7 @@ export async function setup(
     entropy,
     instance: { host: 'test', pid: 1 },
     http: false,
+    ...runtimeOptions,
   });
   await runtime.start({ schedule: false });
   return {

@@ -62,6 +62,29 @@ const actionSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.enum(['pause', 'resume', 'run_now']) }),
   z.strictObject({ type: z.literal('webhook'), url: z.url({ protocol: /^https?$/ }) }),
   z.strictObject({ type: z.literal('command'), run: z.string().min(1) }),
+  z.strictObject({
+    type: z.literal('rate_limit'),
+    /** A dependency of the config with a `rateLimit`. */
+    dependency: z.string().min(1),
+    requests: z.number().int().min(1),
+    per: durationMs({ minMs: 1 }),
+  }),
+  z
+    .strictObject({
+      type: z.literal('scale_service'),
+      /** A service of the config's `services:`. */
+      service: z.string().min(1),
+      /** The count to run, or `by`: the count now plus (or minus) this many. */
+      instances: z.number().int().min(1).max(64).optional(),
+      by: z
+        .number()
+        .int()
+        .refine((n) => n !== 0, { error: 'a step other than 0' })
+        .optional(),
+    })
+    .refine((a) => (a.instances === undefined) !== (a.by === undefined), {
+      error: 'one of instances (the count to run) or by (a step, e.g. 1 or -1)',
+    }),
 ]);
 
 const ruleSchema = z.strictObject({

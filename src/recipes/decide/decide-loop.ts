@@ -32,8 +32,10 @@ import { resolve } from 'node:path';
 import type { Logger } from '../../core/logger.ts';
 import type { CycleContext, LoopDefinition, ResolvedLoop } from '../../core/loop.ts';
 import type { WorkItem } from '../../core/work-item.ts';
+import type { Dependency } from '../../policies/dependency.ts';
 import type { LoopGovernor } from '../../policies/loop-governor.ts';
 import type { LoopControl } from '../../runtime/loop-control.ts';
+import type { ServiceControl } from '../../runtime/service-control.ts';
 import type { Store } from '../../storage/store.ts';
 import type { Clock } from '../../time/clock.ts';
 import type { RecipeSite } from '../recipe.ts';
@@ -105,8 +107,10 @@ export interface DecideAttachment {
   readonly logger: Logger;
   governor(loop: string): LoopGovernor | undefined;
   readonly definitions: readonly ResolvedLoop[];
-  /** The runtime's loops: the effectors act through it. */
+  /** The runtime's loops, named dependencies and supervised services: the effectors act on them. */
   readonly control: LoopControl;
+  readonly dependencies: ReadonlyMap<string, Dependency>;
+  readonly services: ServiceControl;
   /** Called with every target's score (metrics). */
   readonly onScore?: (target: string, score: number) => void;
   /** Called with every journaled decision (metrics). */
@@ -277,7 +281,7 @@ export class DecideLoop {
         `decide: ${id} (${found.type}) made a ${found.result.change.kind} change, which cannot be undone`,
       );
     }
-    const change = undo(found.result.change, a.control);
+    const change = await undo(found.result.change, a);
     this.#verifying = this.#verifying.filter((v) => v.record.id !== id);
     const record: DecisionRecord = {
       ...found,
@@ -369,7 +373,7 @@ export class DecideLoop {
       const after = sample.score;
       let result: DecisionResult;
       if (before - after > verify.margin) {
-        const undone = undo(change, a.control);
+        const undone = await undo(change, a);
         this.#held.set(record.target, now + verify.after);
         result = {
           kind: 'rolled-back',
@@ -405,7 +409,7 @@ export class DecideLoop {
       };
     if (d.confidence < c.minConfidence)
       return { kind: 'below-confidence', reason: `confidence ${d.confidence} < minConfidence ${c.minConfidence}` };
-    if (!hasEffector(d, this.#need().control.names()))
+    if (!hasEffector(d, this.#need()))
       return { kind: 'no-effector', reason: `no effector for ${d.type} on ${d.target}; recorded only` };
     if (executing >= c.max) return { kind: 'over-max', reason: `max ${c.max} decisions per cycle already taken` };
     if (c.dryRun) return { kind: 'dry-run', reason: 'dryRun: would execute' };
@@ -419,6 +423,8 @@ export class DecideLoop {
     try {
       const change = await apply(p.decision, {
         control: a.control,
+        dependencies: a.dependencies,
+        services: a.services,
         clock: a.clock,
         bounds: this.config.agents,
         timeoutMs: this.config.effectorTimeout,

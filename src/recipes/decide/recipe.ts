@@ -47,6 +47,8 @@ export const decide = defineRecipe({
         governor: (name) => ctx.governor(name),
         definitions: ctx.definitions,
         control: ctx.control,
+        dependencies: ctx.dependencies,
+        services: ctx.services,
         onScore: (target, score) => metrics.score.set({ loop: loop.name, target }, score),
         onDecision: (record) => metrics.decision(loop.name, record),
       });
