@@ -53,6 +53,7 @@ import {
 import { apply, type Change, hasEffector, reversible, undo } from './effectors.ts';
 import { type HealthState, healthState, type Readings } from './health-score.ts';
 import { COORDINATION, senseTargets, type TargetStatus } from './sense-targets.ts';
+import { loadUserModules, type UserModules } from './user-modules.ts';
 import { userRule } from './user-rules.ts';
 
 export { COORDINATION, type TargetStatus } from './sense-targets.ts';
@@ -153,8 +154,12 @@ export class DecideLoop {
   readonly rules: RuleOptions;
   readonly coordinationDir: string | undefined;
   readonly definition: LoopDefinition<Pending[], Pending>;
-  readonly ruleSet: readonly Rule[];
+  readonly #baseRules: readonly Rule[];
   readonly #dir: string;
+  /** The TS sensors, scorer and rules (user-modules.ts), imported once; problems their rules report, until the cycle takes them. */
+  #modules: Promise<UserModules> | null = null;
+  #loaded: UserModules | null = null;
+  readonly #ruleProblems: SensorProblem[] = [];
   #attached: DecideAttachment | null = null;
   readonly #windows = new Map<string, Sample[]>();
   /** Executed decisions waiting for their verification, and targets held after a rollback (until). */
@@ -180,9 +185,9 @@ export class DecideLoop {
       scaleFactor: config.scaleFactor,
       window: config.window,
     };
-    this.ruleSet = [
+    this.#baseRules = [
       ...(config.defaultRules ? DEFAULT_RULES : []),
-      ...config.rules.map((r, i) => userRule({ ...r, name: r.name ?? `rule ${i + 1}` })),
+      ...config.rules.flatMap((r, i) => ('when' in r ? [userRule({ ...r, name: r.name ?? `rule ${i + 1}` })] : [])),
     ];
     this.#dir = site.dir;
     this.coordinationDir = config.sources.coordination ? resolve(site.dir, config.sources.coordination) : undefined;
@@ -206,6 +211,26 @@ export class DecideLoop {
     };
     loops.set(act, this);
     loops.set(observe, this);
+  }
+
+  /** The seed's rules (unless `defaultRules: false`), the YAML rules, then the TS rules once loaded. */
+  get ruleSet(): readonly Rule[] {
+    return this.#loaded ? [...this.#baseRules, ...this.#loaded.rules] : this.#baseRules;
+  }
+
+  /**
+   * Imports the TS sensors, scorer and rules the config names (once; the
+   * recipe's start awaits it, so a bad module stops the runtime's start).
+   * Rejects with a ConfigError naming each path that did not load.
+   */
+  load(): Promise<UserModules> {
+    this.#modules ??= loadUserModules(this.config, { name: this.name, dir: this.#dir }, (p) =>
+      this.#ruleProblems.push(p),
+    ).then((m) => {
+      this.#loaded = m;
+      return m;
+    });
+    return this.#modules;
   }
 
   /** The journal of this loop's decisions. */
@@ -304,12 +329,22 @@ export class DecideLoop {
     const windows = new Map(
       targets.map((t) => [t.target, [...(this.#windows.get(t.target) ?? []), sampleOf(t)].slice(-this.config.window)]),
     );
-    return { targets, problems, decisions: generateDecisions(windows, this.rules, this.ruleSet) };
+    const decisions = generateDecisions(windows, this.rules, this.ruleSet);
+    problems.push(...this.#ruleProblems.splice(0));
+    return { targets, problems, decisions };
   }
 
-  #sense(problems: SensorProblem[]): Promise<TargetStatus[]> {
+  async #sense(problems: SensorProblem[]): Promise<TargetStatus[]> {
+    const modules = await this.load();
     return senseTargets(
-      { config: this.config, rules: this.rules, coordinationDir: this.coordinationDir, from: this.#need() },
+      {
+        config: this.config,
+        rules: this.rules,
+        coordinationDir: this.coordinationDir,
+        dir: this.#dir,
+        modules,
+        from: this.#need(),
+      },
       problems,
     );
   }
@@ -335,6 +370,10 @@ export class DecideLoop {
     await this.#verify(ctx.cycleId, samples);
     const current = new Map([...this.#windows].filter(([t]) => samples.has(t)));
     const decisions = generateDecisions(current, this.rules, this.ruleSet);
+    for (const p of this.#ruleProblems.splice(0)) {
+      problems.push(p);
+      a.logger.warn({ loop: this.name, file: p.file }, `decide: dropped a decision of ${p.file}: ${p.reason}`);
+    }
     const pending: Pending[] = [];
     const skipped: DecisionRecord[] = [];
     decisions.forEach((decision, i) => {

@@ -32,12 +32,14 @@ export const decide = defineRecipe({
     ];
     return { loops: [loop.definition as never], notes };
   },
-  start: (ctx) => {
+  start: async (ctx) => {
     const loops = new Map<string, DecideLoop>();
     for (const definition of ctx.definitions) {
       const loop = decideLoopOf(definition);
       if (loop) loops.set(definition.name, loop);
     }
+    // TS sensors, scorers and rules: a module that does not load stops the start, naming its path.
+    await Promise.all([...loops.values()].map((loop) => loop.load()));
     const metrics = new DecideMetrics(ctx.registry);
     for (const loop of loops.values()) {
       loop.attach({

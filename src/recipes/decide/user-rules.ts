@@ -15,8 +15,11 @@
  * ```
  *
  * Values: the four readings (`completionRate`, `activeAgents`,
- * `workQueueSize`, `telemetryVolume`), `score`, a loop's `p95Ms`, and every
- * query of `sources.prometheus`. A value missing from a sample (no latency
+ * `workQueueSize`, `telemetryVolume`), `score`, a loop's `p95Ms`, every
+ * query of `sources.prometheus`, and `<sensor>.<key>` of `sources.sensors`.
+ * `do` may also set a dependency's rate limit (`{ type: rate_limit,
+ * dependency, requests, per }`) or scale a supervised service
+ * (`{ type: scale_service, service, instances | by }`). A value missing from a sample (no latency
  * yet, a query that failed) makes the condition false for that sample.
  *
  * Confidence is the seed rules' formula (decision-rules.ts): agreement = the
