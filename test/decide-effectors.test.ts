@@ -65,27 +65,48 @@ describe('decide: a dependency rate limit as an effector', () => {
     }
   });
 
-  it('a dependency without a rateLimit (or unknown) has no effector: journaled, nothing changed', async () => {
-    const s = await setup(
-      { defaultRules: false, rules: [rule('db')], minConfidence: 0 },
-      undefined,
-      {},
-      {
-        dependencies: { db: { breaker: { failureThreshold: 3, recoveryTimeout: '10s' } } },
-      },
+  it('a rule on a dependency without a rateLimit stops the start, naming the path and the limited ones', async () => {
+    await assert.rejects(
+      setup(
+        { defaultRules: false, rules: [rule('db')], minConfidence: 0 },
+        undefined,
+        {},
+        {
+          dependencies: {
+            db: { breaker: { failureThreshold: 3, recoveryTimeout: '10s' } },
+            api: { rateLimit: { requests: 10, per: '1m' } },
+          },
+        },
+      ),
+      /decide autopilot: loops\.autopilot\.rules\[0\]\.do\.dependency: expected a dependency with a rateLimit \(api\), got "db"/,
     );
-    try {
-      await s.run('work');
-      await s.run('autopilot');
-      const [entry] = await journal(s.runtime);
-      assert.equal(entry?.result.kind, 'no-effector');
-    } finally {
-      await s.stop();
-    }
   });
 });
 
 describe('decide: a supervised service scaled as an effector (real processes)', { timeout: 60_000 }, () => {
+  it('a rule on a service not in services: stops the start, naming the path and the services', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'decide-services-'));
+    dirs.push(dir);
+    const config = await parseConfigText(
+      `store: sqlite://${dir}/state.db
+services:
+  worker: { command: "exec sleep 300" }
+loops:
+  work: { trigger: { manual: true }, items: [a], act: { command: "true" } }
+  autopilot:
+    recipe: decide
+    targets: [work]
+    rules: [{ target: work, when: [{ value: score, below: 1 }], do: { type: scale_service, service: wroker, instances: 2 } }]
+`,
+      { file: join(dir, 'autoloop.yaml'), env: {} },
+    );
+    const runtime = createRuntime(runtimeOptionsFromConfig(config, { http: false }));
+    await assert.rejects(
+      runtime.start({ schedule: false }),
+      /loops\.autopilot\.rules\[0\]\.do\.service: expected a service of services: \(worker\), got "wroker"/,
+    );
+  });
+
   it('scales the service 1 -> 3 by a rule; verification finds health worse and scales it back to 1', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'decide-services-'));
     dirs.push(dir);

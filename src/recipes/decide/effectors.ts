@@ -18,12 +18,14 @@
  * effector: it is journaled only. A change without an inverse is not
  * verified and cannot be rolled back (the journal says so).
  */
+import { ConfigError, type ConfigIssue } from '../../config/config-error.ts';
 import { runCommand } from '../../execution/command.ts';
 import type { Dependency } from '../../policies/dependency.ts';
 import type { LoopControl } from '../../runtime/loop-control.ts';
 import type { ServiceControl } from '../../runtime/service-control.ts';
 import type { Clock } from '../../time/clock.ts';
 import { timeoutSignal } from '../../time/clock.ts';
+import type { DecideConfig } from './decide-config.ts';
 import type { Decision } from './decision-rules.ts';
 
 /** What an executed decision changed: enough to undo it, when it can be undone. */
@@ -63,6 +65,33 @@ export interface EffectorDeps extends EffectTargets {
   /** Where commands run. */
   readonly cwd: string;
   readonly signal?: AbortSignal;
+}
+
+/**
+ * The dependencies and services the config's YAML rules act on, checked
+ * against the runtime when the recipe starts: a `rate_limit` needs a
+ * dependency with a `rateLimit`; a `scale_service` a supervised service
+ * (checked only where services run: `autoloop run` runs none, and such a
+ * decision is then `no-effector`).
+ */
+export function checkEffectTargets(config: DecideConfig, loop: string, t: EffectTargets): ConfigError | null {
+  const limited = [...t.dependencies.values()].filter((d) => d.limiter).map((d) => d.name);
+  const services = t.services.names();
+  const issues: ConfigIssue[] = [];
+  config.rules.forEach((rule, i) => {
+    if (!('do' in rule)) return;
+    const at = { file: `decide ${loop}`, path: `loops.${loop}.rules[${i}].do` };
+    const a = rule.do;
+    if (a.type === 'rate_limit' && !limited.includes(a.dependency)) {
+      const expected = `a dependency with a rateLimit (${limited.join(', ') || 'none in dependencies:'})`;
+      issues.push({ ...at, path: `${at.path}.dependency`, expected, got: JSON.stringify(a.dependency) });
+    }
+    if (a.type === 'scale_service' && services.length > 0 && !services.includes(a.service)) {
+      const expected = `a service of services: (${services.join(', ')})`;
+      issues.push({ ...at, path: `${at.path}.service`, expected, got: JSON.stringify(a.service) });
+    }
+  });
+  return issues.length > 0 ? new ConfigError(issues) : null;
 }
 
 /** Whether `d` has an effector here: its loop, dependency (with a rate limit) or service exists. */

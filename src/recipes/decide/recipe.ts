@@ -3,6 +3,7 @@ import { decideConfigSchema } from './decide-config.ts';
 import { DecideLoop, decideLoopOf, type ExecuteOverrides } from './decide-loop.ts';
 import { DecideMetrics } from './decide-metrics.ts';
 import { decidePanel } from './decide-panel.ts';
+import { checkEffectTargets } from './effectors.ts';
 
 /** What `runtime.recipe<DecideApi>('decide')` returns. */
 export interface DecideApi {
@@ -40,6 +41,10 @@ export const decide = defineRecipe({
     }
     // TS sensors, scorers and rules: a module that does not load stops the start, naming its path.
     await Promise.all([...loops.values()].map((loop) => loop.load()));
+    for (const loop of loops.values()) {
+      const bad = checkEffectTargets(loop.config, loop.name, ctx);
+      if (bad) throw bad;
+    }
     const metrics = new DecideMetrics(ctx.registry);
     for (const loop of loops.values()) {
       loop.attach({
