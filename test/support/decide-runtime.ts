@@ -27,9 +27,9 @@ export async function setup(
     throw new Error('down');
   },
   workPolicies: Record<string, unknown> = {},
-  runtimeOptions: Partial<RuntimeOptions> = {},
+  runtimeOptions: Partial<RuntimeOptions> & { clock?: VirtualClock } = {},
 ): Promise<Setup> {
-  const clock = new VirtualClock();
+  const clock = runtimeOptions.clock ?? new VirtualClock();
   const entropy = new SeededEntropy(1);
   const runtime = createRuntime({
     loops: [
