@@ -11,9 +11,12 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parseConfigText } from '../src/config/load-config.ts';
 import type { DecisionRecord } from '../src/recipes/decide/decide-loop.ts';
+import { knobOf, reversible, setAgain } from '../src/recipes/decide/effectors.ts';
 import type { DecideApi } from '../src/recipes/decide/recipe.ts';
 import { runtimeOptionsFromConfig } from '../src/runtime/from-config.ts';
+import { loopControl } from '../src/runtime/loop-control.ts';
 import { createRuntime } from '../src/runtime/runtime.ts';
+import { NO_SERVICES } from '../src/runtime/service-control.ts';
 import { groupAlive } from '../src/supervisor/process-group.ts';
 import { journal, setup } from './support/decide-runtime.ts';
 
@@ -60,6 +63,16 @@ describe('decide: a dependency rate limit as an effector', () => {
       const rolled = await loop?.rollback(entry?.id ?? '');
       assert.equal(rolled?.result.kind, 'rolled-back');
       assert.deepEqual(limiter?.rate, { limit: 10, perMs: 60_000 });
+
+      // After a restart the limiter runs its config's rate: the change in force is set again, once.
+      const change = entry?.result.kind === 'executed' ? entry.result.change : assert.fail('executed');
+      assert.ok(reversible(change));
+      assert.equal(knobOf(change), 'dependency:api:rate');
+      const targets = { control: loopControl(s.runtime), dependencies: s.runtime.dependencies, services: NO_SERVICES };
+      assert.deepEqual(await setAgain(change, targets), { kind: 'set', words: 'api rate 2 per 1000 ms' });
+      assert.deepEqual(limiter?.rate, { limit: 2, perMs: 1_000 });
+      assert.deepEqual(await setAgain(change, targets), { kind: 'same' });
+      assert.deepEqual(await setAgain(change, { ...targets, dependencies: new Map() }), { kind: 'gone' });
     } finally {
       await s.stop();
     }
@@ -176,6 +189,16 @@ loops:
       await running(1);
       for (const pid of three.slice(1)) assert.equal(groupAlive(pid), false, `instance ${pid} is gone`);
       assert.equal(groupAlive(three[0] as number), true, 'instance 0 runs on');
+
+      // The executed change set again (as after a restart), through the services the recipe was lent.
+      const change = executed?.result.kind === 'executed' ? executed.result.change : assert.fail('executed');
+      assert.ok(reversible(change));
+      assert.equal(knobOf(change), 'service:worker:instances');
+      const services = runtime.options.serviceControl ?? assert.fail('no service control');
+      const targets = { control: loopControl(runtime), dependencies: runtime.dependencies, services };
+      assert.deepEqual(await setAgain(change, targets), { kind: 'set', words: 'worker 3 instance(s)' });
+      await running(3);
+      assert.deepEqual(await setAgain(change, targets), { kind: 'same' });
     } finally {
       await runtime.stop();
     }

@@ -189,6 +189,54 @@ export async function undo(c: Change, t: EffectTargets): Promise<Change> {
   }
 }
 
+/** The knob a reversible change set: one change in force per knob (`loop:fetch:concurrency`, `dependency:api:rate`). */
+export function knobOf(c: Extract<Change, { kind: 'concurrency' | 'paused' | 'rate' | 'instances' }>): string {
+  if (c.kind === 'rate') return `dependency:${c.dependency}:rate`;
+  if (c.kind === 'instances') return `service:${c.service}:instances`;
+  return `loop:${c.loop}:${c.kind}`;
+}
+
+/** What {@link setAgain} did: set the change's value again (in words), found it in force, or found its target gone. */
+export type SetAgain =
+  | { readonly kind: 'set'; readonly words: string }
+  | { readonly kind: 'same' }
+  | { readonly kind: 'gone' };
+
+/**
+ * Sets a reversible change's value again where it is not in force (after a
+ * restart the loops, limiters and services run their config's values).
+ */
+export async function setAgain(
+  c: Extract<Change, { kind: 'concurrency' | 'paused' | 'rate' | 'instances' }>,
+  t: EffectTargets,
+): Promise<SetAgain> {
+  switch (c.kind) {
+    case 'concurrency':
+      if (!t.control.names().includes(c.loop)) return { kind: 'gone' };
+      if (t.control.concurrency(c.loop).limit === c.limit) return { kind: 'same' };
+      t.control.setConcurrency(c.loop, c.limit);
+      return { kind: 'set', words: `${c.loop} concurrency ${c.limit}` };
+    case 'paused':
+      if (!t.control.names().includes(c.loop)) return { kind: 'gone' };
+      if (t.control.paused(c.loop) === c.paused) return { kind: 'same' };
+      if (c.paused) t.control.pause(c.loop);
+      else t.control.resume(c.loop);
+      return { kind: 'set', words: `${c.loop} ${c.paused ? 'paused' : 'resumed'}` };
+    case 'rate': {
+      const limiter = t.dependencies.get(c.dependency)?.limiter;
+      if (!limiter) return { kind: 'gone' };
+      if (limiter.rate.limit === c.rate.requests && limiter.rate.perMs === c.rate.perMs) return { kind: 'same' };
+      limiter.setRate({ limit: c.rate.requests, perMs: c.rate.perMs });
+      return { kind: 'set', words: `${c.dependency} rate ${c.rate.requests} per ${c.rate.perMs} ms` };
+    }
+    case 'instances':
+      if (!t.services.names().includes(c.service)) return { kind: 'gone' };
+      if (t.services.instances(c.service) === c.instances) return { kind: 'same' };
+      await t.services.scale(c.service, c.instances);
+      return { kind: 'set', words: `${c.service} ${c.instances} instance(s)` };
+  }
+}
+
 function setRate(name: string, rate: RateSetting, t: EffectTargets): Change {
   const limiter = t.dependencies.get(name)?.limiter;
   if (!limiter) {
