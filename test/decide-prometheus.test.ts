@@ -6,6 +6,8 @@
  * reads an instant query of the failed items and scales the failing loop up
  * through the runtime's control port. A query that matches several series
  * and one that matches none are reported by name, and the cycle goes on.
+ * A second decide loop takes its queue reading from a query
+ * (`sources.readings`), so the seed's own score and rules act on it.
  * Nothing is skipped: without the binary the test fails and says how to
  * install it.
  */
@@ -93,6 +95,19 @@ describe('decide: a Prometheus server as a sensor', () => {
             },
           ],
         }),
+        // The seed's own rules and score over a Prometheus number: its queue is the failed items x 5.
+        ...recipeLoops(decide, 'seedrules', {
+          targets: ['work'],
+          dryRun: true,
+          sources: {
+            prometheus: {
+              url: promUrl,
+              timeout: '10s',
+              queries: { backlog: 'sum(autoloop_items_total{loop="work",outcome="failed"}) * 5' },
+            },
+            readings: { workQueueSize: 'backlog' },
+          },
+        }),
       ],
       http: { host: '127.0.0.1', port: 0 },
     });
@@ -163,6 +178,19 @@ scrape_configs:
     assert.deepEqual(Object.keys(problems), ['prometheus:every', 'prometheus:missing']);
     assert.match(problems['prometheus:every'] ?? '', /^\d+ series; expected one: aggregate it/);
     assert.equal(problems['prometheus:missing'], 'no series (the query matched nothing yet)');
+  });
+
+  it("a query as the queue reading: the seed's score and coordination_improve use it", async () => {
+    // After the first test: its 3 failed items were scraped.
+    await runtime.run('seedrules');
+    const status = runtime.recipe<DecideApi>('decide')?.loops.get('seedrules')?.status;
+    assert.deepEqual(status?.problems, []);
+    assert.equal(status?.targets[0]?.readings.workQueueSize, 15, '3 failed items x 5, from prometheus');
+    const entries = (await runtime.store.journals.read('decide:seedrules')).map((e) => e.value as DecisionRecord);
+    const improve = entries.find((e) => e.type === 'coordination_improve');
+    assert.deepEqual(improve?.parameters, { process: 10 }, '"Queue size 15 -> process 10"');
+    assert.equal(improve?.result.kind, 'dry-run');
+    assert.match(improve?.rationale ?? '', /queue 15/);
   });
 
   it('a server that does not answer is a named problem, not a failed cycle', async () => {

@@ -205,7 +205,7 @@ loops:
     [
       'an unknown value',
       '{ target: work, when: [{ value: p99, above: 1 }], do: { type: pause } }',
-      /loops\.autopilot\.rules\[0\]\.when\[0\]\.value: expected a reading \(completionRate, .*\) or a query named in sources\.prometheus\.queries, got "p99"/,
+      /loops\.autopilot\.rules\[0\]\.when\[0\]\.value: expected a reading \(completionRate, .*\), a query named in sources\.prometheus\.queries, or <sensor>\.<key> of sources\.sensors \(none\), got "p99"/,
     ],
     [
       'a condition without a bar',

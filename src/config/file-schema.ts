@@ -26,7 +26,8 @@ export interface CommandSpec {
   timeoutMs: number | undefined;
 }
 
-function moduleRef(step: string) {
+/** A module reference `"./path.ts#name"` (the export's name: `step` in the example of its error message). */
+export function moduleRef(step: string) {
   const example = `"./loops/demo.ts#${step}"`;
   return z.string().transform((text, ctx): ModuleRef => {
     const match = /^((?:\.{1,2})?\/[^#]*[^#/])(?:#([A-Za-z_$][\w$]*))?$/.exec(text.trim());

@@ -1,7 +1,6 @@
 import type { RateLimitStore } from '../storage/store.ts';
 import type { Clock } from '../time/clock.ts';
-import type { RateLimiter } from './rate-limiter.ts';
-import { windowWithMarginMs } from './window-log.ts';
+import { type CountedRate, countedRate, type Rate, type RateLimiter } from './rate-limiter.ts';
 
 /**
  * A rate limit that lives in the store, so every process sharing the store
@@ -19,23 +18,35 @@ import { windowWithMarginMs } from './window-log.ts';
  */
 export class SharedWindowLimiter implements RateLimiter {
   readonly #name: string;
-  readonly #limit: number;
-  readonly #windowMs: number;
+  #rate: CountedRate;
   readonly #store: RateLimitStore;
   readonly #clock: Clock;
 
   constructor(options: { name: string; limit: number; perMs: number }, store: RateLimitStore, clock: Clock) {
     this.#name = options.name;
-    this.#limit = options.limit;
-    this.#windowMs = windowWithMarginMs(options.perMs);
+    this.#rate = countedRate(options);
     this.#store = store;
     this.#clock = clock;
+  }
+
+  get rate(): Rate {
+    return { limit: this.#rate.limit, perMs: this.#rate.perMs };
+  }
+
+  /** This process's budget from its next take on (a take sleeping now uses it when it wakes). */
+  setRate(rate: Rate): void {
+    this.#rate = countedRate(rate);
   }
 
   async take(signal?: AbortSignal): Promise<void> {
     for (;;) {
       signal?.throwIfAborted();
-      const { granted, waitMs } = await this.#store.take(this.#name, this.#limit, this.#windowMs, this.#clock.now());
+      const { granted, waitMs } = await this.#store.take(
+        this.#name,
+        this.#rate.limit,
+        this.#rate.windowMs,
+        this.#clock.now(),
+      );
       if (granted) return;
       await this.#clock.sleep(Math.max(1, waitMs), signal);
     }

@@ -150,6 +150,36 @@ describe('WindowLimiter', () => {
     assert.equal(at, 3_500);
   });
 
+  it('setRate at run time: a higher rate lets queued waiters go at once, a lower one holds them longer', async () => {
+    const { clock, limiter, elapsed } = setup(2, 2_000); // window 2,100
+    limiter.tryTake();
+    limiter.tryTake();
+    const granted: Array<[string, number]> = [];
+    const waiters = ['a', 'b', 'c'].map((name) => limiter.take().then(() => granted.push([name, elapsed()])));
+    await clock.advance(100);
+    limiter.setRate({ limit: 4, perMs: 2_000 });
+    assert.deepEqual(limiter.rate, { limit: 4, perMs: 2_000 });
+    await clock.advance(0);
+    assert.deepEqual(
+      granted,
+      [
+        ['a', 100],
+        ['b', 100],
+      ],
+      'two more fit in the window now; c still waits',
+    );
+    limiter.setRate({ limit: 1, perMs: 2_000 });
+    await clock.advance(2_000);
+    assert.equal(granted.length, 2, 'at 1 per window, c waits until all four grants left the window');
+    await clock.advance(200);
+    await Promise.all(waiters);
+    assert.deepEqual(granted[2], ['c', 2_200]);
+    assert.throws(() => limiter.setRate({ limit: 0, perMs: 1_000 }), /Expected `limit` to be an integer >= 1/);
+    assert.throws(() => limiter.setRate({ limit: 3, perMs: -1 }), /Expected `perMs` to be a finite number > 0/);
+    assert.deepEqual(limiter.rate, { limit: 1, perMs: 2_000 }, 'a refused rate changes nothing');
+    assert.equal(clock.pendingTimers, 0);
+  });
+
   it('rejects bad options with the message template', () => {
     const clock = new VirtualClock();
     assert.throws(

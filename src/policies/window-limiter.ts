@@ -20,9 +20,9 @@
  * Grant times are on the monotonic clock, so a wall-clock step moves nothing.
  */
 import { abortReason, type Clock, type TimerHandle } from '../time/clock.ts';
-import { checkInteger, checkNumber } from './check-option.ts';
-import type { RateLimiter } from './rate-limiter.ts';
-import { nextGrantAt, takeFromLog, type WindowLog, windowWithMarginMs } from './window-log.ts';
+import { checkNumber } from './check-option.ts';
+import { type CountedRate, countedRate, type Rate, type RateLimiter } from './rate-limiter.ts';
+import { nextGrantAt, takeFromLog, type WindowLog } from './window-log.ts';
 
 export interface WindowLimiterOptions {
   /** Calls allowed in any window of `perMs` (config `requests`). Integer >= 1. */
@@ -50,23 +50,32 @@ interface Waiter {
  */
 export class WindowLimiter implements RateLimiter {
   readonly #clock: Clock;
-  readonly #limit: number;
-  /** The counting window: perMs plus the margin. */
-  readonly #windowMs: number;
+  /** The rate, and its counting window: perMs plus the margin. */
+  #rate: CountedRate;
   /** Grant times (monotonic ms) and the pause's end (monotonic ms). */
   #log: WindowLog = { grants: [], pausedUntil: null };
   readonly #waiters: Waiter[] = [];
   #timer: TimerHandle | null = null;
 
   constructor(options: WindowLimiterOptions, clock: Clock) {
-    this.#limit = checkInteger('limit', options.limit, { min: 1 });
-    this.#windowMs = windowWithMarginMs(checkNumber('perMs', options.perMs, { above: 0 }));
+    this.#rate = countedRate(options);
     this.#clock = clock;
+  }
+
+  /** See {@link RateLimiter.rate}. */
+  get rate(): Rate {
+    return { limit: this.#rate.limit, perMs: this.#rate.perMs };
+  }
+
+  /** See {@link RateLimiter.setRate}: the grants in the log stay; the head waiter's turn is computed again. */
+  setRate(rate: Rate): void {
+    this.#rate = countedRate(rate);
+    this.#grantDue();
   }
 
   /** The window grants are counted over (perMs plus the margin). */
   get windowMs(): number {
-    return this.#windowMs;
+    return this.#rate.windowMs;
   }
 
   /** Callers waiting in `take`. */
@@ -104,7 +113,7 @@ export class WindowLimiter implements RateLimiter {
 
   /** Records a grant at now when the log allows one. */
   #grantNow(): boolean {
-    const step = takeFromLog(this.#log, this.#limit, this.#windowMs, this.#clock.monotonic());
+    const step = takeFromLog(this.#log, this.#rate.limit, this.#rate.windowMs, this.#clock.monotonic());
     if (!step.granted) return false;
     this.#log = { ...this.#log, grants: step.grants };
     return true;
@@ -116,8 +125,8 @@ export class WindowLimiter implements RateLimiter {
     let log = this.#log;
     let at = now;
     for (let i = 0; i < n; i++) {
-      at = Math.max(at, nextGrantAt(log, this.#limit, this.#windowMs));
-      const step = takeFromLog(log, this.#limit, this.#windowMs, at);
+      at = Math.max(at, nextGrantAt(log, this.#rate.limit, this.#rate.windowMs));
+      const step = takeFromLog(log, this.#rate.limit, this.#rate.windowMs, at);
       if (step.granted) log = { ...log, grants: step.grants };
     }
     return Math.max(0, Math.ceil(at - now));
@@ -130,7 +139,7 @@ export class WindowLimiter implements RateLimiter {
     if (this.#waiters.length === 0) return;
     const waitMs = Math.max(
       0,
-      Math.ceil(nextGrantAt(this.#log, this.#limit, this.#windowMs) - this.#clock.monotonic()),
+      Math.ceil(nextGrantAt(this.#log, this.#rate.limit, this.#rate.windowMs) - this.#clock.monotonic()),
     );
     this.#timer = this.#clock.setTimer(waitMs, () => {
       this.#timer = null;

@@ -15,6 +15,7 @@ import type { Dependency } from '../policies/dependency.ts';
 import type { LoopGovernor } from '../policies/loop-governor.ts';
 import type { HealthCheck } from '../runtime/health.ts';
 import type { LoopControl } from '../runtime/loop-control.ts';
+import type { ServiceControl } from '../runtime/service-control.ts';
 import type { Store } from '../storage/store.ts';
 import type { Clock } from '../time/clock.ts';
 
@@ -113,6 +114,13 @@ export interface RecipeContext {
    * `tracing.enabled` is off.
    */
   readonly spans: SpanHook;
+  /**
+   * The deployment's supervised services as a controller scales them (see
+   * {@link ServiceControl}); no services when the runtime runs none (e.g.
+   * `autoloop run`). Its scale rejects until the services started (just
+   * after recipes).
+   */
+  readonly services: ServiceControl;
 }
 
 /** What a recipe adds to a runtime. Every part is optional. */

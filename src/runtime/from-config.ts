@@ -52,7 +52,7 @@ export function runtimeOptionsFromConfig(
 /** What one of the config's deployment parts adds to the runtime options. */
 type DeploymentPart = Pick<
   RuntimeOptions,
-  'healthChecks' | 'status' | 'beforeStoreOpen' | 'adminActions' | 'extensions'
+  'healthChecks' | 'status' | 'beforeStoreOpen' | 'adminActions' | 'extensions' | 'serviceControl'
 > & {
   runnables(host: PartHost): readonly Runnable[];
 };
@@ -60,7 +60,9 @@ type DeploymentPart = Pick<
 function combine(parts: readonly DeploymentPart[]): Partial<RuntimeOptions> {
   if (parts.length === 0) return {};
   const opens = parts.flatMap((p) => (p.beforeStoreOpen ? [p.beforeStoreOpen] : []));
+  const serviceControl = parts.find((p) => p.serviceControl)?.serviceControl;
   return {
+    ...(serviceControl && { serviceControl }),
     runnables: (host) => parts.flatMap((p) => p.runnables(host)),
     healthChecks: Object.assign({}, ...parts.map((p) => p.healthChecks ?? {})),
     status: Object.assign({}, ...parts.map((p) => p.status ?? {})),
@@ -88,6 +90,7 @@ function servicesPart(config: ResolvedConfig, overrides: Partial<RuntimeOptions>
     status: { services: () => supervisor.status() },
     adminActions: { services: supervisor.adminActions() },
     extensions: [servicesPanelExtension()],
+    serviceControl: supervisor.control(),
   };
 }
 

@@ -14,6 +14,7 @@ import type { Clock } from '../time/clock.ts';
 import type { Entropy } from '../time/entropy.ts';
 import type { HealthCheck } from './health.ts';
 import type { ObservabilityOptions } from './observers.ts';
+import type { ServiceControl } from './service-control.ts';
 
 export interface HttpOptions {
   host: string;
@@ -104,6 +105,12 @@ export interface RuntimeOptions {
    * open, the bus, the metrics registry).
    */
   runnables?: readonly Runnable[] | ((host: PartHost) => readonly Runnable[]);
+  /**
+   * The deployment's supervised services as a controller scales them
+   * (`supervisor.control()`), lent to recipes as `context.services`.
+   * Default: a control with no services.
+   */
+  serviceControl?: ServiceControl;
   /**
    * Admin actions of the deployment's parts, served as token-guarded
    * `POST /<group>/:name/<verb>` (e.g. `services` → `POST /services/web/restart`).

@@ -11,6 +11,7 @@ import type { Observers } from './observers.ts';
 import { OutageStore } from './outage-store.ts';
 import { recoveryParts } from './recovery-parts.ts';
 import type { Runtime } from './runtime.ts';
+import { NO_SERVICES } from './service-control.ts';
 import { StorePart } from './store-part.ts';
 
 /**
@@ -122,6 +123,7 @@ export function runtimeParts(rt: Runtime) {
       control,
       // The observers (tracing) start after the recipes: spans go to tracing once it runs.
       spans: lateSpanHook(() => state.observers?.spans),
+      services: options.serviceControl ?? NO_SERVICES,
     }),
     clock,
     logger,

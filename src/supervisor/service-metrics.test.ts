@@ -59,7 +59,15 @@ describe('service metrics', () => {
     assert.match(text, /^autoloop_service_restarts_total\{service="api",instance="1"\} 1$/m);
     assert.match(text, /^autoloop_service_restarts_total\{service="api",instance="0"\} 0$/m);
     rows = [row({ cpuSeconds: 0.5 })];
-    assert.match(await registry.metrics(), /^autoloop_service_cpu_seconds_total\{service="api",instance="0"\} 0\.5$/m);
+    const after = await registry.metrics();
+    assert.match(after, /^autoloop_service_cpu_seconds_total\{service="api",instance="0"\} 0\.5$/m);
+    for (const gauge of ['up', 'memory_bytes', 'start_time_seconds', 'failing']) {
+      assert.doesNotMatch(
+        after,
+        new RegExp(`^autoloop_service_${gauge}\\{service="api",instance="1"\\}`, 'm'),
+        `${gauge} of a scaled-away instance`,
+      );
+    }
     metrics.dispose();
     for (const name of METRIC_NAMES) assert.equal(registry.getSingleMetric(name), undefined);
   });

@@ -50,6 +50,7 @@ export function registerServiceMetrics(
       labelNames: LABELS,
       registers: [registry],
       collect() {
+        this.reset(); // an instance scaled away leaves no series behind
         for (const s of status()) this.set(labels(s), s.state === 'running' ? 1 : 0);
       },
     }),
@@ -59,6 +60,7 @@ export function registerServiceMetrics(
       labelNames: LABELS,
       registers: [registry],
       collect() {
+        this.reset();
         for (const s of status()) this.set(labels(s), s.rssBytes ?? 0);
       },
     }),
@@ -68,6 +70,7 @@ export function registerServiceMetrics(
       labelNames: LABELS,
       registers: [registry],
       collect() {
+        this.reset();
         for (const s of status()) this.set(labels(s), s.startedAt ? Date.parse(s.startedAt) / 1000 : 0);
       },
     }),
@@ -77,6 +80,7 @@ export function registerServiceMetrics(
       labelNames: LABELS,
       registers: [registry],
       collect() {
+        this.reset();
         for (const s of status()) this.set(labels(s), s.failing ? 1 : 0);
       },
     }),

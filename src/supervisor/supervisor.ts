@@ -6,6 +6,7 @@ import type { AdminActionGroup } from '../http/admin-actions.ts';
 import type { Runnable } from '../lifecycle/runnable.ts';
 import type { Disposable, EventBus } from '../observability/events.ts';
 import type { ComponentHealth, HealthCheck } from '../runtime/health.ts';
+import type { ServiceControl } from '../runtime/service-control.ts';
 import type { Store } from '../storage/store.ts';
 import type { Clock } from '../time/clock.ts';
 import { systemClock } from '../time/system-clock.ts';
@@ -13,7 +14,7 @@ import { type DiskLevel, DiskWatch, diskSpace } from './disk-watch.ts';
 import { stopOrphans } from './orphans.ts';
 import { readProcessTable, treeUsage } from './process-table.ts';
 import { type DependencyGate, type InstanceStatus, ServiceInstance } from './service-instance.ts';
-import { type InstanceRecord, RecordWriter, SERVICES_NAMESPACE } from './service-record.ts';
+import { type InstanceRecord, RecordWriter, recordKey, SERVICES_NAMESPACE } from './service-record.ts';
 import type { MemorySpec, ServiceSpec } from './service-spec.ts';
 
 /** What the supervisor borrows from the runtime it runs in, read once its runnables start. */
@@ -57,6 +58,12 @@ export interface DiskStatus {
   readonly totalBytes: number | null;
 }
 
+/** What instances built after start need: the host's bus and the record writer. */
+interface InstanceBuilder {
+  readonly host: SupervisorHost;
+  readonly writer: RecordWriter;
+}
+
 /**
  * Seed 003's process supervisor: keeps each service's instances running
  * (restart with backoff and limits, memory watch, health checks, readiness
@@ -89,6 +96,14 @@ export class Supervisor {
   readonly #disks = new Map<string, DiskWatch>();
   /** Disk read errors already logged, by service (one warning per distinct message). */
   readonly #diskErrors = new Map<string, string>();
+  /** Each running instance's own stop (linked to its service's) and its run, for scaling down. */
+  readonly #runs = new Map<ServiceInstance, { readonly abort: AbortController; readonly done: Promise<void> }>();
+  /** What a started service needs to add instances: its stop signal and gate. */
+  readonly #started = new Map<string, { readonly signal: AbortSignal; readonly gate: DependencyGate }>();
+  /** Set when the `supervisor` runnable starts: what new instances are built with. */
+  #builder: InstanceBuilder | null = null;
+  /** Scales of one service, one after another. */
+  readonly #scaling = new Map<string, Promise<void>>();
 
   constructor(options: SupervisorOptions) {
     this.#specs = new Map(options.services.map((s) => [s.name, s]));
@@ -274,42 +289,104 @@ export class Supervisor {
   }
 
   #build(host: SupervisorHost, writer: RecordWriter, previous: readonly InstanceRecord[]): void {
+    this.#builder = { host, writer };
     for (const spec of this.#specs.values()) {
       const list: ServiceInstance[] = [];
       for (let index = 0; index < spec.instances; index++) {
-        list.push(
-          new ServiceInstance({
-            spec,
-            index,
-            clock: this.#clock,
-            logger: this.#logger,
-            emit: (type, data) => host.bus.emit(type, data),
-            env: this.#env,
-            memoryLimitBytes: spec.memory ? memoryLimitBytes(spec.memory, this.#totalMemory) : null,
-            persist: (record) => writer.write(record),
-            previous: previous.find((r) => r.service === spec.name && r.instance === index),
-            host: this.#host,
-          }),
-        );
+        list.push(this.#newInstance(spec, index, previous));
       }
       this.#instances.set(spec.name, list);
     }
   }
 
+  #newInstance(spec: ServiceSpec, index: number, previous: readonly InstanceRecord[]): ServiceInstance {
+    const { host, writer } = this.#builder as InstanceBuilder;
+    return new ServiceInstance({
+      spec,
+      index,
+      clock: this.#clock,
+      logger: this.#logger,
+      emit: (type, data) => host.bus.emit(type, data),
+      env: this.#env,
+      memoryLimitBytes: spec.memory ? memoryLimitBytes(spec.memory, this.#totalMemory) : null,
+      persist: (record) => writer.write(record),
+      previous: previous.find((r) => r.service === spec.name && r.instance === index),
+      host: this.#host,
+    });
+  }
+
+  /** Runs `instance` until its service stops or a scale-down removes it. */
+  #launch(instance: ServiceInstance, service: AbortSignal, gate: DependencyGate): void {
+    const abort = new AbortController();
+    const onStop = () => abort.abort();
+    service.addEventListener('abort', onStop, { once: true });
+    const done = instance
+      .run(abort.signal, gate)
+      .catch((error) => {
+        this.#logger.error({ err: error, service: instance.name }, 'service instance loop failed');
+      })
+      .finally(() => {
+        service.removeEventListener('abort', onStop);
+        this.#runs.delete(instance);
+      });
+    this.#runs.set(instance, { abort, done });
+  }
+
+  /** The {@link ServiceControl} port over these services (see its contract). */
+  control(): ServiceControl {
+    return {
+      names: () => this.names,
+      instances: (service) => this.instances(service).length,
+      scale: (service, count) => {
+        const previous = this.#scaling.get(service) ?? Promise.resolve();
+        const next = previous.then(() => this.#scale(service, count));
+        this.#scaling.set(
+          service,
+          next.catch(() => {}),
+        );
+        return next;
+      },
+    };
+  }
+
+  async #scale(name: string, count: number): Promise<void> {
+    if (!Number.isInteger(count) || count < 1 || count > 64) {
+      throw new RangeError(`scale ${name}: expected an integer in [1, 64] instances, got ${count}`);
+    }
+    const list = this.instances(name) as ServiceInstance[];
+    const spec = this.#specs.get(name) as ServiceSpec;
+    const started = this.#started.get(name);
+    if (!started || started.signal.aborted) throw new AutoloopError(`scale ${name}: the service is not running`);
+    while (list.length < count) {
+      const instance = this.#newInstance(spec, list.length, []);
+      list.push(instance);
+      this.#launch(instance, started.signal, started.gate);
+    }
+    const removed = list.splice(count);
+    await Promise.all(
+      removed.map(async (instance) => {
+        const run = this.#runs.get(instance);
+        run?.abort.abort();
+        await run?.done;
+        await this.#builder?.writer.flush();
+        await this.#builder?.host
+          .store()
+          .documents.delete(SERVICES_NAMESPACE, recordKey(this.#host, name, instance.index))
+          .catch(() => {});
+      }),
+    );
+  }
+
   #serviceRunnable(spec: ServiceSpec, writer: () => RecordWriter | null): Runnable {
     const controller = new AbortController();
-    let runs: Promise<void>[] = [];
     return {
       name: `service:${spec.name}`,
       after: ['supervisor', ...spec.dependsOn.map((d) => `service:${d}`)],
       start: async (signal) => {
         const list = this.#instances.get(spec.name) ?? [];
         const gate = this.#gate(spec);
-        runs = list.map((instance) =>
-          instance.run(controller.signal, gate).catch((error) => {
-            this.#logger.error({ err: error, service: spec.name }, 'service instance loop failed');
-          }),
-        );
+        this.#started.set(spec.name, { signal: controller.signal, gate });
+        for (const instance of list) this.#launch(instance, controller.signal, gate);
         if (!gate.open()) {
           this.#logger.warn(
             { service: spec.name, dependsOn: spec.dependsOn },
@@ -320,9 +397,11 @@ export class Supervisor {
         await this.#awaitReady(spec, list, signal);
       },
       stop: async (deadline) => {
-        for (const instance of this.#instances.get(spec.name) ?? []) instance.setDeadline(deadline);
+        await this.#scaling.get(spec.name);
+        const list = this.#instances.get(spec.name) ?? [];
+        for (const instance of list) instance.setDeadline(deadline);
         controller.abort();
-        await Promise.all(runs);
+        await Promise.all(list.map((instance) => this.#runs.get(instance)?.done));
         await writer()?.flush();
       },
     };

@@ -3,6 +3,7 @@ import { type Output, palette, table } from '../../cli/output.ts';
 import type { ResolvedConfig } from '../../config/load-config.ts';
 import { silentLogger } from '../../core/logger.ts';
 import type { LoopControl } from '../../runtime/loop-control.ts';
+import { NO_SERVICES } from '../../runtime/service-control.ts';
 import { systemClock } from '../../time/system-clock.ts';
 import { decideLoopName, decisionTable } from './decide-admin-command.ts';
 import type { DecideStatus, DecisionRecord, TargetStatus } from './decide-loop.ts';
@@ -164,6 +165,8 @@ export async function decideAnalyzeCommand(
       governor: () => undefined,
       definitions: config.loops,
       control: configControl(config),
+      dependencies: new Map(),
+      services: NO_SERVICES,
     });
     analysis = await decide.analyze();
   } finally {

@@ -8,7 +8,8 @@
  *     recipe: decide
  *     interval: 30s               # `auto loop --interval 30`
  *     targets: [fetch]            # loops it senses and may scale
- *     sources: { coordination: ./coordination }   # the seed's directory, optional
+ *     sources: { coordination: ./coordination }   # the seed's directory, optional; also prometheus,
+ *                                                 # sensors (TS/command: custom-sensors.ts), readings
  *     minConfidence: 0.6          # DSLMODEL_AUTO_MIN_CONFIDENCE
  *     max: 3                      # `auto execute --max 3`
  *     dryRun: false               # DSLMODEL_AUTO_DRY_RUN
@@ -18,10 +19,11 @@
  *     verify: { after: 1m, margin: 0.05 }   # re-score, roll back when worse (false: off)
  *     score: { weights: {...}, normalisers: {...}, thresholds: {...} }   # defaults: the seed's
  *     minInterval: 1m             # anti-flap: at most one executed decision per target per interval
- *     rules: [...]                # user rules (user-rules.ts); defaultRules: false drops the seed's four
+ *     rules: [...]                # user rules (user-rules.ts; TS ones: user-modules.ts); defaultRules: false drops the seed's four
  * ```
  */
 import { z } from 'zod';
+import { moduleRef } from '../../config/file-schema.ts';
 import { durationMs } from '../../config/schema.ts';
 import { SEED_RULES } from './decision-rules.ts';
 import { READING_VALUES } from './user-rules.ts';
@@ -62,7 +64,51 @@ const actionSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.enum(['pause', 'resume', 'run_now']) }),
   z.strictObject({ type: z.literal('webhook'), url: z.url({ protocol: /^https?$/ }) }),
   z.strictObject({ type: z.literal('command'), run: z.string().min(1) }),
+  z.strictObject({
+    type: z.literal('rate_limit'),
+    /** A dependency of the config with a `rateLimit`. */
+    dependency: z.string().min(1),
+    requests: z.number().int().min(1),
+    per: durationMs({ minMs: 1 }),
+  }),
+  z
+    .strictObject({
+      type: z.literal('scale_service'),
+      /** A service of the config's `services:`. */
+      service: z.string().min(1),
+      /** The count to run, or `by`: the count now plus (or minus) this many. */
+      instances: z.number().int().min(1).max(64).optional(),
+      by: z
+        .number()
+        .int()
+        .refine((n) => n !== 0, { error: 'a step other than 0' })
+        .optional(),
+    })
+    .refine((a) => (a.instances === undefined) !== (a.by === undefined), {
+      error: 'one of instances (the count to run) or by (a step, e.g. 1 or -1)',
+    }),
 ]);
+
+/** A TS rule: `{ module: ./rules.ts#slowFetch }` (user-modules.ts); its name defaults to the export's. */
+const moduleRuleSchema = z.strictObject({ name: z.string().min(1).optional(), module: moduleRef('rule') });
+
+const hasModule = (v: unknown) => typeof v === 'object' && v !== null && 'module' in v;
+
+const valueName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
+  error: 'a name of letters, digits and _ (not starting with a digit)',
+});
+
+/** A TS sensor (`module`) or a command sensor (`command`): named numbers, read once per cycle. */
+const sensorSchema = z.union(
+  [
+    z.strictObject({ module: moduleRef('read'), timeout: durationMs({ minMs: 1 }).default(5_000) }),
+    z.strictObject({ command: z.string().trim().min(1), timeout: durationMs({ minMs: 1 }).default(5_000) }),
+  ],
+  { error: 'a sensor like { module: "./sensors.ts#read" } or { command: "./bin/read-backlog", timeout: 5s }' },
+);
+
+/** The four readings the score is made of, which `sources.readings` may take from a named value. */
+export const SCORE_READINGS = ['completionRate', 'activeAgents', 'workQueueSize', 'telemetryVolume'] as const;
 
 const ruleSchema = z.strictObject({
   name: z.string().min(1).optional(),
@@ -89,9 +135,13 @@ export const decideConfigSchema = z
           .strictObject({
             url: z.url({ protocol: /^https?$/ }),
             timeout: durationMs({ minMs: 1 }).default(5_000),
-            queries: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string().min(1)),
+            queries: z.record(valueName, z.string().min(1)),
           })
           .optional(),
+        /** TS and command sensors by name; their numbers are values `<sensor>.<key>`. */
+        sensors: z.record(valueName, sensorSchema).optional(),
+        /** One of the four readings taken from a named value instead (a query, `<sensor>.<key>`), for the score and the seed's rules. */
+        readings: z.partialRecord(z.enum(SCORE_READINGS), z.string().min(1)).optional(),
       })
       .default({ loops: true }),
     minConfidence: knob(unit).default(0.6),
@@ -119,7 +169,15 @@ export const decideConfigSchema = z
     effectorTimeout: durationMs({ minMs: 1 }).default(10_000),
     /** The seed's four rules (scale_up, scale_down, coordination_improve, optimize). */
     defaultRules: z.boolean().default(true),
-    rules: z.array(ruleSchema).default([]),
+    rules: z
+      .array(
+        // Each form sees only its own entries (with `module`, or without), so an error names the field, not "one of the forms".
+        z.union([
+          z.preprocess((v) => (hasModule(v) ? undefined : v), ruleSchema),
+          z.preprocess((v) => (hasModule(v) ? v : undefined), moduleRuleSchema),
+        ]),
+      )
+      .default([]),
     /** Journal entries kept per decide loop. */
     keep: z.number().int().min(1).default(1_000),
     score: z
@@ -127,6 +185,8 @@ export const decideConfigSchema = z
         weights: z.strictObject({ completion: unit, agents: unit, queue: unit, telemetry: unit }).partial().optional(),
         normalisers: z.strictObject({ agents: positive, queue: positive, telemetry: positive }).partial().optional(),
         thresholds: z.strictObject({ critical: unit, degraded: unit, healthy: unit }).partial().optional(),
+        /** A TS scorer replacing the weighted formula (user-modules.ts); must return a number in [0, 1]. */
+        module: moduleRef('score').optional(),
       })
       .optional(),
   })
@@ -135,8 +195,23 @@ export const decideConfigSchema = z
   })
   .superRefine((c, ctx) => {
     const sensed = [...(c.sources.loops ? c.targets : []), ...(c.sources.coordination ? ['coordination'] : [])];
-    const values = [...READING_VALUES, ...Object.keys(c.sources.prometheus?.queries ?? {})];
+    const queries = Object.keys(c.sources.prometheus?.queries ?? {});
+    const sensors = Object.keys(c.sources.sensors ?? {});
+    const known = (value: string, readings: readonly string[]) => {
+      const [sensor, key, ...rest] = value.split('.');
+      return key === undefined
+        ? readings.includes(value) || queries.includes(value)
+        : sensors.includes(sensor as string) && key !== '' && rest.length === 0;
+    };
+    const expected = (readings: readonly string[]) =>
+      `${readings.length > 0 ? `a reading (${readings.join(', ')}), ` : ''}a query named in sources.prometheus.queries, or <sensor>.<key> of sources.sensors (${sensors.join(', ') || 'none'})`;
+    for (const [reading, value] of Object.entries(c.sources.readings ?? {})) {
+      if (!known(value, [])) {
+        ctx.addIssue({ code: 'custom', path: ['sources', 'readings', reading], input: value, message: expected([]) });
+      }
+    }
     c.rules.forEach((rule, i) => {
+      if (!('when' in rule)) return;
       if (!sensed.includes(rule.target)) {
         ctx.addIssue({
           code: 'custom',
@@ -146,12 +221,12 @@ export const decideConfigSchema = z
         });
       }
       rule.when.forEach((cond, j) => {
-        if (!values.includes(cond.value)) {
+        if (!known(cond.value, READING_VALUES)) {
           ctx.addIssue({
             code: 'custom',
             path: ['rules', i, 'when', j, 'value'],
             input: cond.value,
-            message: `a reading (${READING_VALUES.join(', ')}) or a query named in sources.prometheus.queries`,
+            message: expected(READING_VALUES),
           });
         }
       });

@@ -36,8 +36,10 @@ import type { CycleContext, LoopDefinition, ResolvedLoop } from '../../core/loop
 import type { WorkItem } from '../../core/work-item.ts';
 import type { EventMap } from '../../observability/events.ts';
 import { NO_SPANS, type SpanHook } from '../../observability/span-hook.ts';
+import type { Dependency } from '../../policies/dependency.ts';
 import type { LoopGovernor } from '../../policies/loop-governor.ts';
 import type { LoopControl } from '../../runtime/loop-control.ts';
+import type { ServiceControl } from '../../runtime/service-control.ts';
 import type { Store } from '../../storage/store.ts';
 import type { Clock } from '../../time/clock.ts';
 import type { RecipeSite } from '../recipe.ts';
@@ -58,6 +60,7 @@ import {
 import { apply, type Change, hasEffector, reversible, undo } from './effectors.ts';
 import { type HealthState, healthState, type Readings } from './health-score.ts';
 import { COORDINATION, senseTargets, type TargetStatus } from './sense-targets.ts';
+import { loadUserModules, type UserModules } from './user-modules.ts';
 import { userRule } from './user-rules.ts';
 
 export { NAMESPACE } from './decide-memory.ts';
@@ -107,8 +110,10 @@ export interface DecideAttachment {
   readonly logger: Logger;
   governor(loop: string): LoopGovernor | undefined;
   readonly definitions: readonly ResolvedLoop[];
-  /** The runtime's loops: the effectors act through it. */
+  /** The runtime's loops, named dependencies and supervised services: the effectors act on them. */
   readonly control: LoopControl;
+  readonly dependencies: ReadonlyMap<string, Dependency>;
+  readonly services: ServiceControl;
   /** Called with every target's score (metrics). */
   readonly onScore?: (target: string, score: number) => void;
   /** Called with every journaled decision (metrics). */
@@ -154,8 +159,12 @@ export class DecideLoop {
   readonly rules: RuleOptions;
   readonly coordinationDir: string | undefined;
   readonly definition: LoopDefinition<Pending[], Pending>;
-  readonly ruleSet: readonly Rule[];
+  readonly #baseRules: readonly Rule[];
   readonly #dir: string;
+  /** The TS sensors, scorer and rules (user-modules.ts), imported once; problems their rules report, until the cycle takes them. */
+  #modules: Promise<UserModules> | null = null;
+  #loaded: UserModules | null = null;
+  readonly #ruleProblems: SensorProblem[] = [];
   #attached: DecideAttachment | null = null;
   #spans = new DecideSpans(NO_SPANS, '');
   /** Windows, pending verifications, held targets, anti-flap times, score history: kept in the store. */
@@ -178,9 +187,9 @@ export class DecideLoop {
       scaleFactor: config.scaleFactor,
       window: config.window,
     };
-    this.ruleSet = [
+    this.#baseRules = [
       ...(config.defaultRules ? DEFAULT_RULES : []),
-      ...config.rules.map((r, i) => userRule({ ...r, name: r.name ?? `rule ${i + 1}` })),
+      ...config.rules.flatMap((r, i) => ('when' in r ? [userRule({ ...r, name: r.name ?? `rule ${i + 1}` })] : [])),
     ];
     this.#dir = site.dir;
     this.#memory = new DecideMemory(site.name);
@@ -205,6 +214,26 @@ export class DecideLoop {
     };
     loops.set(act, this);
     loops.set(observe, this);
+  }
+
+  /** The seed's rules (unless `defaultRules: false`), the YAML rules, then the TS rules once loaded. */
+  get ruleSet(): readonly Rule[] {
+    return this.#loaded ? [...this.#baseRules, ...this.#loaded.rules] : this.#baseRules;
+  }
+
+  /**
+   * Imports the TS sensors, scorer and rules the config names (once; the
+   * recipe's start awaits it, so a bad module stops the runtime's start).
+   * Rejects with a ConfigError naming each path that did not load.
+   */
+  load(): Promise<UserModules> {
+    this.#modules ??= loadUserModules(this.config, { name: this.name, dir: this.#dir }, (p) =>
+      this.#ruleProblems.push(p),
+    ).then((m) => {
+      this.#loaded = m;
+      return m;
+    });
+    return this.#modules;
   }
 
   /** The journal of this loop's decisions. */
@@ -273,7 +302,7 @@ export class DecideLoop {
     const a = this.#need();
     const found = undoable(id, await this.recent(100_000), this.journal);
     await this.#memory.load(a.store, a.logger);
-    const change = undo(found.result.change, a.control);
+    const change = await undo(found.result.change, a);
     this.#memory.verifying = this.#memory.verifying.filter((v) => v.record.id !== id);
     this.#memory.changed(change);
     const record: DecisionRecord = {
@@ -303,12 +332,22 @@ export class DecideLoop {
         [...(this.#memory.windows.get(t.target) ?? []), sampleOf(t)].slice(-this.config.window),
       ]),
     );
-    return { targets, problems, decisions: generateDecisions(windows, this.rules, this.ruleSet) };
+    const decisions = generateDecisions(windows, this.rules, this.ruleSet);
+    problems.push(...this.#ruleProblems.splice(0));
+    return { targets, problems, decisions };
   }
 
-  #sense(problems: SensorProblem[]): Promise<TargetStatus[]> {
+  async #sense(problems: SensorProblem[]): Promise<TargetStatus[]> {
+    const modules = await this.load();
     return senseTargets(
-      { config: this.config, rules: this.rules, coordinationDir: this.coordinationDir, from: this.#need() },
+      {
+        config: this.config,
+        rules: this.rules,
+        coordinationDir: this.coordinationDir,
+        dir: this.#dir,
+        modules,
+        from: this.#need(),
+      },
       problems,
     );
   }
@@ -340,6 +379,10 @@ export class DecideLoop {
     const generationStart = a.clock.now();
     const current = new Map([...windows].filter(([t]) => samples.has(t)));
     const decisions = generateDecisions(current, this.rules, this.ruleSet);
+    for (const p of this.#ruleProblems.splice(0)) {
+      problems.push(p);
+      a.logger.warn({ loop: this.name, file: p.file }, `decide: dropped a decision of ${p.file}: ${p.reason}`);
+    }
     const pending: Pending[] = [];
     const skipped: DecisionRecord[] = [];
     decisions.forEach((decision, i) => {
@@ -383,7 +426,7 @@ export class DecideLoop {
     if (due.length === 0) return;
     const deps = {
       memory: this.#memory,
-      undo: (c: Change) => undo(c, a.control),
+      undo: (c: Change) => undo(c, a),
       now,
       logger: a.logger,
       loop: this.name,
@@ -403,7 +446,7 @@ export class DecideLoop {
     if (held !== undefined) return { kind: 'held', reason: held };
     if (d.confidence < c.minConfidence)
       return { kind: 'below-confidence', reason: `confidence ${d.confidence} < minConfidence ${c.minConfidence}` };
-    if (!hasEffector(d, this.#need().control.names()))
+    if (!hasEffector(d, this.#need()))
       return { kind: 'no-effector', reason: `no effector for ${d.type} on ${d.target}; recorded only` };
     if (executing >= c.max) return { kind: 'over-max', reason: `max ${c.max} decisions per cycle already taken` };
     if (c.dryRun) return { kind: 'dry-run', reason: 'dryRun: would execute' };
@@ -418,6 +461,8 @@ export class DecideLoop {
     try {
       const change = await apply(p.decision, {
         control: a.control,
+        dependencies: a.dependencies,
+        services: a.services,
         clock: a.clock,
         bounds: this.config.agents,
         timeoutMs: this.config.effectorTimeout,

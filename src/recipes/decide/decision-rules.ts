@@ -43,7 +43,9 @@ export type DecisionType =
   | 'resume'
   | 'run_now'
   | 'webhook'
-  | 'command';
+  | 'command'
+  | 'rate_limit'
+  | 'scale_service';
 
 /** One sample of a target: its readings and the score they make. */
 export interface Sample {

@@ -3,6 +3,7 @@ import { decideConfigSchema } from './decide-config.ts';
 import { DecideLoop, decideLoopOf, type ExecuteOverrides } from './decide-loop.ts';
 import { DecideMetrics } from './decide-metrics.ts';
 import { decidePanel } from './decide-panel.ts';
+import { checkEffectTargets } from './effectors.ts';
 
 /** What `runtime.recipe<DecideApi>('decide')` returns. */
 export interface DecideApi {
@@ -32,11 +33,17 @@ export const decide = defineRecipe({
     ];
     return { loops: [loop.definition as never], notes };
   },
-  start: (ctx) => {
+  start: async (ctx) => {
     const loops = new Map<string, DecideLoop>();
     for (const definition of ctx.definitions) {
       const loop = decideLoopOf(definition);
       if (loop) loops.set(definition.name, loop);
+    }
+    // TS sensors, scorers and rules: a module that does not load stops the start, naming its path.
+    await Promise.all([...loops.values()].map((loop) => loop.load()));
+    for (const loop of loops.values()) {
+      const bad = checkEffectTargets(loop.config, loop.name, ctx);
+      if (bad) throw bad;
     }
     const metrics = new DecideMetrics(ctx.registry);
     for (const loop of loops.values()) {
@@ -47,6 +54,8 @@ export const decide = defineRecipe({
         governor: (name) => ctx.governor(name),
         definitions: ctx.definitions,
         control: ctx.control,
+        dependencies: ctx.dependencies,
+        services: ctx.services,
         onScore: (target, score) => metrics.score.set({ loop: loop.name, target }, score),
         onDecision: (record) => metrics.decision(loop.name, record),
         spans: ctx.spans,

@@ -15,8 +15,11 @@
  * ```
  *
  * Values: the four readings (`completionRate`, `activeAgents`,
- * `workQueueSize`, `telemetryVolume`), `score`, a loop's `p95Ms`, and every
- * query of `sources.prometheus`. A value missing from a sample (no latency
+ * `workQueueSize`, `telemetryVolume`), `score`, a loop's `p95Ms`, every
+ * query of `sources.prometheus`, and `<sensor>.<key>` of `sources.sensors`.
+ * `do` may also set a dependency's rate limit (`{ type: rate_limit,
+ * dependency, requests, per }`) or scale a supervised service
+ * (`{ type: scale_service, service, instances | by }`). A value missing from a sample (no latency
  * yet, a query that failed) makes the condition false for that sample.
  *
  * Confidence is the seed rules' formula (decision-rules.ts): agreement = the
@@ -50,7 +53,14 @@ export type RuleAction =
   | { readonly type: 'scale_up' | 'scale_down'; readonly amount: number }
   | { readonly type: 'pause' | 'resume' | 'run_now' }
   | { readonly type: 'webhook'; readonly url: string }
-  | { readonly type: 'command'; readonly run: string };
+  | { readonly type: 'command'; readonly run: string }
+  | { readonly type: 'rate_limit'; readonly dependency: string; readonly requests: number; readonly per: number }
+  | {
+      readonly type: 'scale_service';
+      readonly service: string;
+      readonly instances?: number | undefined;
+      readonly by?: number | undefined;
+    };
 
 export interface UserRuleSpec {
   readonly name: string;
@@ -134,6 +144,18 @@ function parametersOf(
       return { parameters: { url: a.url }, what: `call ${a.url}` };
     case 'command':
       return { parameters: { command: a.run }, what: `run \`${a.run}\`` };
+    case 'rate_limit':
+      return {
+        parameters: { dependency: a.dependency, requests: a.requests, perMs: a.per },
+        what: `set ${a.dependency}'s rate limit to ${a.requests} per ${a.per} ms`,
+      };
+    case 'scale_service':
+      return a.by === undefined
+        ? {
+            parameters: { service: a.service, instances: a.instances ?? 1 },
+            what: `run ${a.instances} instance(s) of ${a.service}`,
+          }
+        : { parameters: { service: a.service, by: a.by }, what: `scale ${a.service} by ${a.by > 0 ? '+' : ''}${a.by}` };
     default:
       return { parameters: {}, what: a.type.replace('_', ' ') };
   }
