@@ -412,7 +412,7 @@ export class DecideLoop {
     if (this.#reapplied) return;
     await this.#memory.load(a.store, a.logger);
     this.#reapplied = true;
-    const set = this.#memory.reapply(a.control);
+    const set = await this.#memory.reapply(a);
     if (set.length > 0) a.logger.info({ loop: this.name }, `decide: set again after a start: ${set.join(', ')}`);
   }
 

@@ -22,11 +22,10 @@
  * A document of another shape (an older release) is ignored with a warning.
  */
 import type { Logger } from '../../core/logger.ts';
-import type { LoopControl } from '../../runtime/loop-control.ts';
 import type { Store } from '../../storage/store.ts';
 import type { DecisionRecord } from './decide-loop.ts';
 import type { Sample } from './decision-rules.ts';
-import type { Change } from './effectors.ts';
+import { type Change, type EffectTargets, isKnobChange, knobOf, setAgain } from './effectors.ts';
 import type { HealthState } from './health-score.ts';
 
 /** An executed decision waiting for its verification. */
@@ -111,10 +110,9 @@ export class DecideMemory {
     await store.documents.put(NAMESPACE, this.#key, saved, { now });
   }
 
-  /** Records a change decide made (or undid) as the one in force for its loop's knob. */
+  /** Records a change decide made (or undid) as the one in force for its knob (a loop's concurrency or pause, a dependency's rate, a service's instances). */
   changed(change: Change): void {
-    if (change.kind === 'concurrency' || change.kind === 'paused')
-      this.#applied.set(`${change.loop}:${change.kind}`, change);
+    if (isKnobChange(change)) this.#applied.set(knobOf(change), change);
   }
 
   /** Appends this cycle's scores, keeping {@link HISTORY} per target. */
@@ -125,28 +123,17 @@ export class DecideMemory {
   }
 
   /**
-   * Sets the changes in force again on the runtime's loops (after a start,
-   * the loops run their config's values). Returns what it set, in words;
-   * a loop the runtime no longer has is forgotten.
+   * Sets the changes in force again (after a start, the loops, limiters and
+   * services run their config's values). Returns what it set, in words; a
+   * target the runtime no longer has is forgotten.
    */
-  reapply(control: LoopControl): string[] {
+  async reapply(targets: EffectTargets): Promise<string[]> {
     const done: string[] = [];
     for (const [key, change] of this.#applied) {
-      // Only a loop's knobs are set again; other kinds of change are kept as they are.
-      if (change.kind !== 'concurrency' && change.kind !== 'paused') continue;
-      if (!control.names().includes(change.loop)) {
-        this.#applied.delete(key);
-        continue;
-      }
-      if (change.kind === 'concurrency') {
-        if (control.concurrency(change.loop).limit === change.limit) continue;
-        control.setConcurrency(change.loop, change.limit);
-        done.push(`${change.loop} concurrency ${change.limit}`);
-      } else if (control.paused(change.loop) !== change.paused) {
-        if (change.paused) control.pause(change.loop);
-        else control.resume(change.loop);
-        done.push(`${change.loop} ${change.paused ? 'paused' : 'resumed'}`);
-      }
+      if (!isKnobChange(change)) continue;
+      const r = await setAgain(change, targets);
+      if (r.kind === 'gone') this.#applied.delete(key);
+      else if (r.kind === 'set') done.push(r.words);
     }
     return done;
   }

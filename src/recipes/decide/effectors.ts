@@ -189,8 +189,15 @@ export async function undo(c: Change, t: EffectTargets): Promise<Change> {
   }
 }
 
+/** A change that sets one knob to a value (and so can be set again after a restart). */
+export type KnobChange = Extract<Change, { kind: 'concurrency' | 'paused' | 'rate' | 'instances' }>;
+
+export function isKnobChange(c: Change): c is KnobChange {
+  return c.kind === 'concurrency' || c.kind === 'paused' || c.kind === 'rate' || c.kind === 'instances';
+}
+
 /** The knob a reversible change set: one change in force per knob (`loop:fetch:concurrency`, `dependency:api:rate`). */
-export function knobOf(c: Extract<Change, { kind: 'concurrency' | 'paused' | 'rate' | 'instances' }>): string {
+export function knobOf(c: KnobChange): string {
   if (c.kind === 'rate') return `dependency:${c.dependency}:rate`;
   if (c.kind === 'instances') return `service:${c.service}:instances`;
   return `loop:${c.loop}:${c.kind}`;
@@ -206,10 +213,7 @@ export type SetAgain =
  * Sets a reversible change's value again where it is not in force (after a
  * restart the loops, limiters and services run their config's values).
  */
-export async function setAgain(
-  c: Extract<Change, { kind: 'concurrency' | 'paused' | 'rate' | 'instances' }>,
-  t: EffectTargets,
-): Promise<SetAgain> {
+export async function setAgain(c: KnobChange, t: EffectTargets): Promise<SetAgain> {
   switch (c.kind) {
     case 'concurrency':
       if (!t.control.names().includes(c.loop)) return { kind: 'gone' };
