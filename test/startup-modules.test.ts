@@ -2,11 +2,13 @@
  * What a start loads, seen from the module loader (a resolve hook registered
  * with --import that appends every resolved URL to a file): `--version`
  * loads nothing of the CLI, `status` only its own command, and
- * `import('autoloop')` none of the packages a feature loads on use.
+ * `import('autoloop')` none of the packages a feature loads on use. The
+ * compiled dist/ (built by `npm test`'s pretest) loads zod and the YAML
+ * parser as one bundled file each.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -106,5 +108,40 @@ export async function resolve(specifier, context, next) {
       'the hook saw the import',
     );
     assert.deepEqual(packagesIn(urls), []);
+  });
+
+  it('the compiled CLI loads zod and the YAML parser from dist/vendor/, one file each, and still names a bad field', async () => {
+    assert.ok(existsSync(join(ROOT, 'dist', 'vendor', 'zod.js')), 'dist/ is built (npm run build)');
+    writeFileSync(logFile, '');
+    const compiled = { ...env(), AUTOLOOP_FROM_SOURCE: '0' };
+    const r = await autoloop(['status'], { cwd: dir, env: compiled });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stdout, /no instance running here/);
+    const urls = resolved();
+    assert.ok(urls.some((url) => url.endsWith('/dist/cli/commands/status.js')));
+    assert.deepEqual(
+      urls.filter((url) => /\/node_modules\/(zod|yaml)\//.test(url)),
+      [],
+    );
+    assert.deepEqual(
+      [
+        ...new Set(urls.filter((url) => url.includes('/dist/vendor/')).map((url) => url.replace(/.*\/dist\//, ''))),
+      ].sort(),
+      ['vendor/yaml.js', 'vendor/zod.js'],
+    );
+
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'loops:\n  one:\n    trigger: { cron: "every minute" }\n    act: ./act.mjs#act\n');
+    const invalid = await autoloop(['validate', '--config', bad], { cwd: dir, env: compiled });
+    assert.equal(invalid.code, 2);
+    assert.match(invalid.stderr, /loops\.one\.trigger\.cron: expected a cron expression/);
+    writeFileSync(bad, 'loops:\n  one:\n    trigger: { cron: "* * * * *"\n    act: ./act.mjs#act\n');
+    const unparsable = await autoloop(['validate', '--config', bad], { cwd: dir, env: compiled });
+    assert.equal(unparsable.code, 2);
+    assert.match(
+      unparsable.stderr,
+      /bad\.yaml:4:5: expected valid YAML/,
+      'the bundled parser still gives line and column',
+    );
   });
 });
