@@ -21,7 +21,7 @@ import {
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const src = join(root, 'src');
@@ -56,28 +56,37 @@ console.log(
 );
 
 /**
- * The dependencies loaded as many small modules (zod: ~100 files, yaml: ~70),
- * each bundled into one file of dist/vendor/ that the compiled modules import
- * instead: on Node 20 the module loader's cost per file, not the code, was
- * most of their load time and memory (zod 12 MiB and ~90 ms as files, 6 MiB
- * and ~30 ms as one). The .d.ts files still name the packages, which stay
- * dependencies for their types. A user's own zod schemas (a recipe's
- * `options`) work with the bundled copy: zod 4 checks schemas by their
- * traits, not by class identity. esbuild is the one tsx brings.
+ * The dependencies loaded as many small modules, each bundled into one file
+ * of dist/vendor/ that the compiled modules import instead: on Node 20 the
+ * module loader's cost per file, not the code, was most of their load time
+ * and memory (zod: ~100 files, 12 MiB and ~90 ms as files, 6 MiB and ~30 ms
+ * as one; yaml, hono and prom-client ~5 MiB each). A vendor file may stand
+ * for several specifiers of one package family (hono's subpaths). The .d.ts
+ * files still name the packages, which stay dependencies for their types.
+ * A user's own zod schemas (a recipe's `options`) and prom-client metrics
+ * (a recipe's, in the runtime's registry) work with the bundled copies: zod
+ * 4 checks schemas by their traits, prom-client's registry by shape, not by
+ * class identity. pino stays a package: its transports load worker files by
+ * path. esbuild is the one tsx brings.
  */
 async function vendor() {
   const esbuild = await import('esbuild');
   const require = createRequire(import.meta.url);
-  // A CommonJS package's names are only known by loading it (yaml is one).
-  const names = (name) =>
-    Object.keys(require(name))
-      .filter((key) => key !== 'default' && /^[A-Za-z_$][\w$]*$/.test(key))
-      .join(', ');
-  const entries = {
-    zod: "export * from 'zod';",
-    yaml: `import YAML from 'yaml';\nexport default YAML;\nexport const { ${names('yaml')} } = YAML;\n`,
+  // A CommonJS package's names are only known by loading it.
+  const commonJs = (name) => {
+    const names = Object.keys(require(name)).filter((key) => key !== 'default' && /^[A-Za-z_$][\w$]*$/.test(key));
+    return `import pkg from '${name}';\nexport default pkg;\nexport const { ${names.join(', ')} } = pkg;\n`;
   };
-  for (const [name, contents] of Object.entries(entries)) {
+  const reExport = (specifiers) => specifiers.map((s) => `export * from '${s}';`).join('\n');
+  const HONO = ['hono', 'hono/http-exception', 'hono/streaming', '@hono/node-server'];
+  const entries = [
+    { file: 'zod', specifiers: ['zod'], contents: reExport(['zod']) },
+    { file: 'yaml', specifiers: ['yaml'], contents: commonJs('yaml') },
+    { file: 'hono', specifiers: HONO, contents: reExport(HONO) },
+    { file: 'prom-client', specifiers: ['prom-client'], contents: commonJs('prom-client') },
+    { file: 'commander', specifiers: ['commander'], contents: reExport(['commander']) },
+  ];
+  for (const { file, contents } of entries) {
     await esbuild.build({
       stdin: { contents, resolveDir: root, loader: 'js' },
       bundle: true,
@@ -86,24 +95,38 @@ async function vendor() {
       target: 'node20',
       // Whitespace and local names only matter to a reader of the bundle; parsing 40% less is felt at each start.
       minify: true,
-      outfile: join(dist, 'vendor', `${name}.js`),
+      outfile: join(dist, 'vendor', `${file}.js`),
       // A CommonJS package bundled into ESM still calls require('process').
       banner: { js: "import { createRequire as vendorRequire } from 'node:module';\nconst require = vendorRequire(import.meta.url);" },
       logLevel: 'warning',
     });
   }
-  const specifier = new RegExp(`(from\\s*|import\\(\\s*)(['"])(${Object.keys(entries).join('|')})\\2`, 'g');
+  const fileOf = new Map(entries.flatMap((e) => e.specifiers.map((s) => [s, e.file])));
+  const quoted = [...fileOf.keys()].map((s) => s.replace(/[/@]/g, '\\$&')).join('|');
+  const specifier = new RegExp(`(from\\s*|import\\(\\s*)(['"])(${quoted})\\2`, 'g');
+  const named = new RegExp(`import\\s*\\{([^}]*)\\}\\s*from\\s*['"](${quoted})['"]`, 'g');
+  const wanted = new Map(); // vendor file -> names the compiled modules import from it
   for (const entry of readdirSync(dist, { recursive: true, withFileTypes: true })) {
     if (!entry.isFile() || !entry.name.endsWith('.js') || entry.parentPath.startsWith(join(dist, 'vendor'))) continue;
-    const file = join(entry.parentPath, entry.name);
-    const text = readFileSync(file, 'utf8');
-    const rewritten = text.replace(specifier, (_, lead, quote, name) => {
-      const to = relative(entry.parentPath, join(dist, 'vendor', `${name}.js`));
+    const path = join(entry.parentPath, entry.name);
+    const text = readFileSync(path, 'utf8');
+    for (const [, list, spec] of text.matchAll(named)) {
+      const names = list.split(',').map((n) => n.trim().split(/\s+as\s+/)[0]).filter(Boolean);
+      wanted.set(fileOf.get(spec), [...(wanted.get(fileOf.get(spec)) ?? []), ...names]);
+    }
+    const rewritten = text.replace(specifier, (_, lead, quote, spec) => {
+      const to = relative(entry.parentPath, join(dist, 'vendor', `${fileOf.get(spec)}.js`));
       return `${lead}${quote}${to.startsWith('.') ? to : `./${to}`}${quote}`;
     });
-    if (rewritten !== text) writeFileSync(file, rewritten);
+    if (rewritten !== text) writeFileSync(path, rewritten);
   }
-  return Object.keys(entries);
+  // A name a bundle lacks would fail only when its importer loads: fail the build instead.
+  for (const [file, names] of wanted) {
+    const exported = await import(pathToFileURL(join(dist, 'vendor', `${file}.js`)).href);
+    const missing = [...new Set(names)].filter((n) => !(n in exported));
+    if (missing.length > 0) throw new Error(`build: dist/vendor/${file}.js lacks ${missing.join(', ')}`);
+  }
+  return entries.map((e) => e.file);
 }
 
 /** Whether a source or config file is newer than the last build's stamp. */
