@@ -147,7 +147,7 @@ export async function resolve(specifier, context, next) {
     );
   });
 
-  it('the compiled daemon serves health and metrics through the bundled hono and prom-client', async () => {
+  it('the compiled daemon answers the probes without the HTTP adapter, and health, metrics and status through the bundles', async () => {
     writeFileSync(
       join(dir, 'daemon.yaml'),
       'store: memory://\nhttp: { host: 127.0.0.1, port: 0 }\nloops:\n  one:\n    trigger: { manual: true }\n    items: [a]\n    act: ./act.mjs#act\n',
@@ -170,11 +170,23 @@ export async function resolve(specifier, context, next) {
       );
       const ready = await fetch(`${base}/health/ready`);
       assert.equal(ready.status, 200);
+      assert.equal((await fetch(`${base}/health/live`)).status, 200);
+      const health = (await (await fetch(`${base}/health`)).json()) as { status: string };
+      assert.equal(health.status, 'healthy');
+      const atReady = resolved();
+      assert.deepEqual(
+        atReady.filter((url) => VENDORED.test(url)),
+        [],
+      );
+      assert.deepEqual(
+        vendorFiles(atReady),
+        ['vendor/commander.js', 'vendor/hono.js', 'vendor/prom-client.js', 'vendor/yaml.js', 'vendor/zod.js'],
+        'the probe routes are answered without the HTTP adapter (nor the fetch classes it loads)',
+      );
       const metrics = await (await fetch(`${base}/metrics`)).text();
       assert.match(metrics, /^# TYPE autoloop_\w+/m, 'autoloop metrics from the bundled prom-client');
       assert.match(metrics, /^process_cpu_user_seconds_total /m, 'its default metrics too');
-      const health = (await (await fetch(`${base}/health`)).json()) as { status: string };
-      assert.equal(health.status, 'healthy');
+      assert.equal((await fetch(`${base}/status`)).status, 200, 'the app answers the other routes');
     } finally {
       child.kill('SIGTERM');
     }
@@ -185,12 +197,10 @@ export async function resolve(specifier, context, next) {
       urls.filter((url) => VENDORED.test(url)),
       [],
     );
-    assert.deepEqual(vendorFiles(urls), [
-      'vendor/commander.js',
-      'vendor/hono.js',
-      'vendor/prom-client.js',
-      'vendor/yaml.js',
-      'vendor/zod.js',
-    ]);
+    assert.deepEqual(
+      vendorFiles(urls),
+      ['vendor/hono-node-server.js'],
+      'the adapter, with the first request the app answers',
+    );
   });
 });
