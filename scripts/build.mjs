@@ -88,8 +88,26 @@ async function vendor() {
     { file: 'prom-client', specifiers: ['prom-client'], contents: commonJs('prom-client') },
     { file: 'commander', specifiers: ['commander'], contents: reExport(['commander']) },
   ];
+  // zod's namespaces carry every message locale (~60, half its source); autoloop's messages are its own
+  // and zod's English is the only one it sets, so the bundle keeps `en` alone (z.locales.en).
+  const englishOnly = {
+    name: 'zod-english-only',
+    setup(build) {
+      build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+        args.importer.includes(join('node_modules', 'zod', 'v4'))
+          ? { path: join(dirname(args.importer), '..', 'locales', 'index.js'), namespace: 'zod-locales' }
+          : undefined,
+      );
+      build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+        contents: "export { default as en } from './en.js';\n",
+        resolveDir: dirname(args.path),
+        loader: 'js',
+      }));
+    },
+  };
   for (const { file, contents } of entries) {
     await esbuild.build({
+      plugins: file === 'zod' ? [englishOnly] : [],
       stdin: { contents, resolveDir: root, loader: 'js' },
       bundle: true,
       format: 'esm',
