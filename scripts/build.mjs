@@ -117,7 +117,9 @@ async function vendor() {
       minify: true,
       outfile: join(dist, 'vendor', `${file}.js`),
       // A CommonJS package bundled into ESM still calls require('process').
-      banner: { js: "import { createRequire as vendorRequire } from 'node:module';\nconst require = vendorRequire(import.meta.url);" },
+      banner: {
+        js: "import { createRequire as vendorRequire } from 'node:module';\nconst require = vendorRequire(import.meta.url);",
+      },
       logLevel: 'warning',
     });
   }
@@ -131,7 +133,10 @@ async function vendor() {
     const path = join(entry.parentPath, entry.name);
     const text = readFileSync(path, 'utf8');
     for (const [, list, spec] of text.matchAll(named)) {
-      const names = list.split(',').map((n) => n.trim().split(/\s+as\s+/)[0]).filter(Boolean);
+      const names = list
+        .split(',')
+        .map((n) => n.trim().split(/\s+as\s+/)[0])
+        .filter(Boolean);
       wanted.set(fileOf.get(spec), [...(wanted.get(fileOf.get(spec)) ?? []), ...names]);
     }
     const rewritten = text.replace(specifier, (_, lead, quote, spec) => {
