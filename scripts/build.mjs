@@ -60,14 +60,15 @@ console.log(
  * of dist/vendor/ that the compiled modules import instead: on Node 20 the
  * module loader's cost per file, not the code, was most of their load time
  * and memory (zod: ~100 files, 12 MiB and ~90 ms as files, 6 MiB and ~30 ms
- * as one; yaml, hono and prom-client ~5 MiB each). A vendor file may stand
+ * as one; yaml, hono, prom-client and pino ~5 MiB each). A vendor file may stand
  * for several specifiers of one package family (hono's subpaths). The .d.ts
  * files still name the packages, which stay dependencies for their types.
  * A user's own zod schemas (a recipe's `options`) and prom-client metrics
  * (a recipe's, in the runtime's registry) work with the bundled copies: zod
  * 4 checks schemas by their traits, prom-client's registry by shape, not by
- * class identity. pino stays a package: its transports load worker files by
- * path. esbuild is the one tsx brings.
+ * class identity. pino's worker transports, which load their files by
+ * path, would not work from the bundle: autoloop logs on the main thread
+ * (logging.ts) and never starts one. esbuild is the one tsx brings.
  */
 async function vendor() {
   const esbuild = await import('esbuild');
@@ -87,6 +88,8 @@ async function vendor() {
     { file: 'hono-node-server', specifiers: ['@hono/node-server'], contents: reExport(['@hono/node-server']) },
     { file: 'prom-client', specifiers: ['prom-client'], contents: commonJs('prom-client') },
     { file: 'commander', specifiers: ['commander'], contents: reExport(['commander']) },
+    // pino's worker transports would look for their files beside the bundle; autoloop logs on the main thread only.
+    { file: 'pino', specifiers: ['pino'], contents: commonJs('pino') },
   ];
   // zod's namespaces carry every message locale (~60, half its source); autoloop's messages are its own
   // and zod's English is the only one it sets, so the bundle keeps `en` alone (z.locales.en).

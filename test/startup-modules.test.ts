@@ -4,7 +4,7 @@
  * loads nothing of the CLI, `status` only its own command, and
  * `import('autoloop')` none of the packages a feature loads on use. The
  * compiled dist/ (built by `npm test`'s pretest) loads zod, the YAML
- * parser, commander, hono and prom-client as one bundled file each, and
+ * parser, commander, hono, prom-client and pino as one bundled file each, and
  * works with them (a bad field named, a daemon answering health and metrics).
  */
 import assert from 'node:assert/strict';
@@ -111,7 +111,7 @@ export async function resolve(specifier, context, next) {
     assert.deepEqual(packagesIn(urls), []);
   });
 
-  const VENDORED = /\/node_modules\/(zod|yaml|commander|hono|@hono\/node-server|prom-client)\//;
+  const VENDORED = /\/node_modules\/(zod|yaml|commander|hono|@hono\/node-server|prom-client|pino)\//;
   const vendorFiles = (urls: string[]) =>
     [
       ...new Set(urls.filter((url) => url.includes('/dist/vendor/')).map((url) => url.replace(/.*\/dist\//, ''))),
@@ -180,7 +180,14 @@ export async function resolve(specifier, context, next) {
       );
       assert.deepEqual(
         vendorFiles(atReady),
-        ['vendor/commander.js', 'vendor/hono.js', 'vendor/prom-client.js', 'vendor/yaml.js', 'vendor/zod.js'],
+        [
+          'vendor/commander.js',
+          'vendor/hono.js',
+          'vendor/pino.js',
+          'vendor/prom-client.js',
+          'vendor/yaml.js',
+          'vendor/zod.js',
+        ],
         'the probe routes are answered without the HTTP adapter (nor the fetch classes it loads)',
       );
       const metrics = await (await fetch(`${base}/metrics`)).text();
