@@ -13,8 +13,11 @@
  *   config's two loops keep running (a cron every 10 s, an interval every 15 s).
  * - `/health` under load: autocannon (in this process) with 200 connections
  *   for 5 s after a 1 s warm-up, one target at a time, against autoloop's
- *   `/health/live` (no I/O) and `/health` (pings the store, every component),
- *   and fastify's `/health`: p50, p99, requests/s and the ratios.
+ *   `/health/live` (no I/O) and `/health` (the report the runtime computes
+ *   once a second), and fastify's `/health`: p50, p99, requests/s and the
+ *   ratios. Every target gets the same treatment: its own 1 s warm-up at the
+ *   same load (V8 optimises each server's request path then; unmeasured on
+ *   both sides alike), then its measured 5 s, while the other server idles.
  *
  * Both sides as a user runs them: plain node, no loader. autoloop's bin runs
  * the compiled dist/ (AUTOLOOP_FROM_SOURCE=0; `npm run build` first) on the
@@ -159,7 +162,7 @@ export async function benchHttpFootprint(): Promise<Record<string, number>> {
       `RSS peak, after the load runs   autoloop ${fmt(result.autoloopPeakRssMiB, 1)} MiB   fastify ${fmt(result.fastifyPeakRssMiB, 1)} MiB   ratio ${fmt(result.autoloopPeakRssMiB / result.fastifyPeakRssMiB, 2)}`,
     );
     line(
-      `${CONNECTIONS} connections, ${DURATION_S} s each after a ${WARMUP_S} s warm-up (autocannon ${version('autocannon')}):`,
+      `${CONNECTIONS} connections, ${DURATION_S} s each after a ${WARMUP_S} s warm-up, the same for every target (autocannon ${version('autocannon')}):`,
     );
     line('  target                   req/s      p50 ms   p99 ms   non-2xx   errors');
     const row = (name: string, r: Result) =>

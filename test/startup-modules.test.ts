@@ -2,17 +2,20 @@
  * What a start loads, seen from the module loader (a resolve hook registered
  * with --import that appends every resolved URL to a file): `--version`
  * loads nothing of the CLI, `status` only its own command, and
- * `import('autoloop')` none of the packages a feature loads on use.
+ * `import('autoloop')` none of the packages a feature loads on use. The
+ * compiled dist/ (built by `npm test`'s pretest) loads zod, the YAML
+ * parser, commander, hono, prom-client and pino as one bundled file each, and
+ * works with them (a bad field named, a daemon answering health and metrics).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { autoloop } from './support/cli.ts';
+import { autoloop, finished, spawnAutoloop, waitFor } from './support/cli.ts';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -106,5 +109,105 @@ export async function resolve(specifier, context, next) {
       'the hook saw the import',
     );
     assert.deepEqual(packagesIn(urls), []);
+  });
+
+  const VENDORED = /\/node_modules\/(zod|yaml|commander|hono|@hono\/node-server|prom-client|pino)\//;
+  const vendorFiles = (urls: string[]) =>
+    [
+      ...new Set(urls.filter((url) => url.includes('/dist/vendor/')).map((url) => url.replace(/.*\/dist\//, ''))),
+    ].sort();
+
+  it('the compiled CLI loads zod, the YAML parser and commander from dist/vendor/, one file each, and still names a bad field', async () => {
+    assert.ok(existsSync(join(ROOT, 'dist', 'vendor', 'zod.js')), 'dist/ is built (npm run build)');
+    writeFileSync(logFile, '');
+    const compiled = { ...env(), AUTOLOOP_FROM_SOURCE: '0' };
+    const r = await autoloop(['status'], { cwd: dir, env: compiled });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stdout, /no instance running here/);
+    const urls = resolved();
+    assert.ok(urls.some((url) => url.endsWith('/dist/cli/commands/status.js')));
+    assert.deepEqual(
+      urls.filter((url) => VENDORED.test(url)),
+      [],
+    );
+    assert.deepEqual(vendorFiles(urls), ['vendor/commander.js', 'vendor/yaml.js', 'vendor/zod.js']);
+
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'loops:\n  one:\n    trigger: { cron: "every minute" }\n    act: ./act.mjs#act\n');
+    const invalid = await autoloop(['validate', '--config', bad], { cwd: dir, env: compiled });
+    assert.equal(invalid.code, 2);
+    assert.match(invalid.stderr, /loops\.one\.trigger\.cron: expected a cron expression/);
+    writeFileSync(bad, 'loops:\n  one:\n    trigger: { cron: "* * * * *"\n    act: ./act.mjs#act\n');
+    const unparsable = await autoloop(['validate', '--config', bad], { cwd: dir, env: compiled });
+    assert.equal(unparsable.code, 2);
+    assert.match(
+      unparsable.stderr,
+      /bad\.yaml:4:5: expected valid YAML/,
+      'the bundled parser still gives line and column',
+    );
+  });
+
+  it('the compiled daemon answers the probes without the HTTP adapter, and health, metrics and status through the bundles', async () => {
+    writeFileSync(
+      join(dir, 'daemon.yaml'),
+      'store: memory://\nhttp: { host: 127.0.0.1, port: 0 }\nloops:\n  one:\n    trigger: { manual: true }\n    items: [a]\n    act: ./act.mjs#act\n',
+    );
+    writeFileSync(logFile, '');
+    const child = spawnAutoloop(['start', '--foreground', '--config', 'daemon.yaml'], {
+      cwd: dir,
+      env: { ...env(), AUTOLOOP_FROM_SOURCE: '0' },
+    });
+    const done = finished(child, 30_000);
+    try {
+      let base = '';
+      await waitFor(
+        child,
+        (out) => {
+          base = /\bhealth (http:\/\/[^\s,]+)\/health\b/.exec(out.stderr)?.[1] ?? '';
+          return base !== '';
+        },
+        20_000,
+      );
+      const ready = await fetch(`${base}/health/ready`);
+      assert.equal(ready.status, 200);
+      assert.equal((await fetch(`${base}/health/live`)).status, 200);
+      const health = (await (await fetch(`${base}/health`)).json()) as { status: string };
+      assert.equal(health.status, 'healthy');
+      const atReady = resolved();
+      assert.deepEqual(
+        atReady.filter((url) => VENDORED.test(url)),
+        [],
+      );
+      assert.deepEqual(
+        vendorFiles(atReady),
+        [
+          'vendor/commander.js',
+          'vendor/hono.js',
+          'vendor/pino.js',
+          'vendor/prom-client.js',
+          'vendor/yaml.js',
+          'vendor/zod.js',
+        ],
+        'the probe routes are answered without the HTTP adapter (nor the fetch classes it loads)',
+      );
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      assert.match(metrics, /^# TYPE autoloop_\w+/m, 'autoloop metrics from the bundled prom-client');
+      assert.match(metrics, /^process_cpu_user_seconds_total /m, 'its default metrics too');
+      assert.equal((await fetch(`${base}/status`)).status, 200, 'the app answers the other routes');
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const exit = await done;
+    assert.equal(exit.code, 0, exit.stderr);
+    const urls = resolved();
+    assert.deepEqual(
+      urls.filter((url) => VENDORED.test(url)),
+      [],
+    );
+    assert.deepEqual(
+      vendorFiles(urls),
+      ['vendor/hono-node-server.js'],
+      'the adapter, with the first request the app answers',
+    );
   });
 });

@@ -1,7 +1,7 @@
 import type { Context, Hono } from 'hono';
 import type { HealthReport } from '../runtime/health.ts';
 import { detailedHealth } from './detailed-health.ts';
-import { errorMessage, quote, type Responder } from './respond.ts';
+import { errorMessage, JSON_HEADERS, quote, type Responder } from './respond.ts';
 import type { HttpSource } from './routes.ts';
 
 /**
@@ -60,13 +60,24 @@ export function registerHealthRoutes(app: Hono, source: HttpSource, out: Respond
 }
 
 async function report(c: Context, out: Responder, read: () => Promise<HealthReport>): Promise<Response> {
-  let health: HealthReport;
+  const { status, text } = await healthAnswer(read);
+  return out.text(c, status, text, JSON_HEADERS['content-type']);
+}
+
+/**
+ * What `/health`, `/health/live` and `/health/ready` answer, as a status
+ * and the JSON text before redaction: 200 and the report when it is
+ * explicitly healthy, else 503; 503 with the error when reading or
+ * serialising the report fails. Shared with the server's fast path
+ * (probe-handler.ts), which answers these routes without the app.
+ */
+export async function healthAnswer(read: () => Promise<HealthReport>): Promise<{ status: 200 | 503; text: string }> {
   try {
-    health = await read();
+    const health = await read();
+    return { status: health.healthy === true ? 200 : 503, text: JSON.stringify(health) };
   } catch (error) {
-    return unhealthy(c, out, error);
+    return { status: 503, text: JSON.stringify(unhealthyBody(error)) };
   }
-  return serialise(c, out, health.healthy === true, health);
 }
 
 /**
@@ -84,5 +95,9 @@ function serialise(c: Context, out: Responder, healthy: boolean, body: unknown):
 }
 
 function unhealthy(c: Context, out: Responder, error: unknown): Response {
-  return out.json(c, 503, { healthy: false, status: 'unhealthy', error: errorMessage(error) });
+  return out.json(c, 503, unhealthyBody(error));
+}
+
+function unhealthyBody(error: unknown) {
+  return { healthy: false, status: 'unhealthy', error: errorMessage(error) };
 }

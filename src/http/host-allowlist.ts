@@ -27,6 +27,29 @@ export function hostAllowlist(
   options: { bindHost: string; allowedHosts: readonly string[] },
   out: Responder,
 ): MiddlewareHandler {
+  const passes = hostCheck(options);
+  return async (c, next) => {
+    if (!passes(c.req.method, c.req.path, c.req.header('host') ?? new URL(c.req.url).host)) {
+      // The Host value is not echoed: no request header is ever written back.
+      return out.json(c, 403, {
+        error:
+          'forbidden: the Host header is not a name of this server (localhost, 127.0.0.1, [::1], the bind host); ' +
+          'to reach it under another name, add that name to http.allowedHosts',
+      });
+    }
+    await next();
+  };
+}
+
+/**
+ * The check {@link hostAllowlist} makes, as a function of a request's
+ * method, path and Host value: whether the request may pass. Throws as
+ * `hostAllowlist` does for a bad bind host or `allowedHosts` entry.
+ */
+export function hostCheck(options: {
+  bindHost: string;
+  allowedHosts: readonly string[];
+}): (method: string, path: string, host: string) => boolean {
   const allowed = new Set(['localhost', '127.0.0.1', '[::1]']);
   const entries = [
     ['http.host', options.bindHost],
@@ -41,19 +64,10 @@ export function hostAllowlist(
     }
     allowed.add(name);
   }
-  return async (c, next) => {
-    if (skipsHostCheck(options.bindHost, c.req.method, c.req.path)) return next();
-    const raw = c.req.header('host') ?? new URL(c.req.url).host;
-    const name = hostName(raw);
-    if (name === undefined || !allowed.has(name)) {
-      // The Host value is not echoed: no request header is ever written back.
-      return out.json(c, 403, {
-        error:
-          'forbidden: the Host header is not a name of this server (localhost, 127.0.0.1, [::1], the bind host); ' +
-          'to reach it under another name, add that name to http.allowedHosts',
-      });
-    }
-    await next();
+  return (method, path, host) => {
+    if (skipsHostCheck(options.bindHost, method, path)) return true;
+    const name = hostName(host);
+    return name !== undefined && allowed.has(name);
   };
 }
 

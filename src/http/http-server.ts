@@ -1,8 +1,8 @@
-import type { Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createAdaptorServer } from '@hono/node-server';
 import { AutoloopError } from '../core/errors.ts';
 import { formatHostPort } from './bind-policy.ts';
+import type { ProbeHandler } from './probe-handler.ts';
 
 /** Anything with a fetch handler, e.g. the Hono app from `createHttpApp`. */
 export interface HttpApp {
@@ -17,6 +17,8 @@ export interface HttpServerOptions {
   app: HttpApp;
   /** Let the adapter replace the global Request/Response with its faster ones (a process autoloop owns only). Default false. */
   replaceFetchGlobals?: boolean;
+  /** Answers what it can before the app (the probe routes, see probe-handler.ts); the rest goes to the app. */
+  probes?: ProbeHandler;
 }
 
 /** Where the server is listening, with the port actually bound. */
@@ -56,7 +58,10 @@ export class HttpListenError extends AutoloopError {
 }
 
 /**
- * Serve `app` over HTTP/1.1 on `host:port` (via @hono/node-server).
+ * Serve `app` over HTTP/1.1 on `host:port`: node's own server, `probes`
+ * first, then the app through @hono/node-server's request listener, loaded
+ * with the first request that reaches the app (it loads node's fetch
+ * classes: a process only probed never pays for them).
  *
  * Any address may be bound: what each route needs there (a token, the Host
  * check) is the app's business (see bind-policy.ts).
@@ -73,16 +78,36 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   let started: Promise<HttpAddress> | undefined;
   let stopped: Promise<void> | undefined;
 
+  let toApp: Promise<RequestListener> | undefined;
+  const appListener = async (): Promise<RequestListener> => {
+    const { getRequestListener } = await import('@hono/node-server');
+    return getRequestListener((request: Request) => app.fetch(request), {
+      hostname: host,
+      // The adapter's default swaps the process-wide Request and Response
+      // globals for its own; a runtime embedded in a user's process must
+      // not change what their code sees, so only a process autoloop owns does.
+      overrideGlobalObjects: options.replaceFetchGlobals === true,
+    });
+  };
+  const handle = (request: IncomingMessage, response: ServerResponse) => {
+    if (options.probes?.(request, response)) return;
+    toApp ??= appListener();
+    toApp
+      .then(
+        (listener) => listener(request, response),
+        (error: unknown) => {
+          response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+          response.end(
+            `http: the HTTP adapter did not load: ${error instanceof Error ? error.message : String(error)}\n`,
+          );
+        },
+      )
+      .catch(() => response.destroy());
+  };
+
   const listen = (): Promise<HttpAddress> =>
     new Promise((resolve, reject) => {
-      const s = createAdaptorServer({
-        fetch: (request: Request) => app.fetch(request),
-        hostname: host,
-        // The adapter's default swaps the process-wide Request and Response
-        // globals for its own; a runtime embedded in a user's process must
-        // not change what their code sees, so only a process autoloop owns does.
-        overrideGlobalObjects: options.replaceFetchGlobals === true,
-      }) as Server;
+      const s = createServer(handle);
       server = s;
       const onError = (error: NodeJS.ErrnoException) => {
         s.off('listening', onListening);

@@ -1,4 +1,5 @@
 import type { createHttpServer } from '../http/http-server.ts';
+import type { HttpSource } from '../http/routes.ts';
 import type { Runnable } from '../lifecycle/runnable.ts';
 import type { RuntimeMetrics } from '../observability/metrics.ts';
 import type { EventFanout } from './event-fanout.ts';
@@ -30,56 +31,56 @@ export function httpPart(
     name: 'http',
     start: async () => {
       // Loaded here: a runtime without `http` (a library user's, `autoloop run`) never loads hono.
-      const [{ createHttpApp }, { createHttpServer }] = await Promise.all([
+      const [{ createHttpApp }, { createHttpServer }, { createProbeHandler }] = await Promise.all([
         import('../http/routes.ts'),
         import('../http/http-server.ts'),
+        import('../http/probe-handler.ts'),
       ]);
       const fanout = parts.fanout();
-      const app = createHttpApp(
-        {
-          health: () => health.read(),
-          ready: () => rt.ready(),
-          live: () => healthReport({ process: { healthy: true, state: rt.state } }, rt.clock.now()),
-          metrics: async () => {
-            const { registry } = parts.metrics();
-            return { contentType: registry.contentType, body: await registry.metrics() };
-          },
-          snapshot: () => rt.snapshot(),
-          tasks: () => rt.tasks(),
-          cycles: (loop, limit) => {
-            rt.loops.slot(loop);
-            return rt.store.cycles.list(loop, { limit });
-          },
-          cycle: (id) => rt.store.cycles.get(id),
-          items: (cycleId) => rt.store.cycles.items(cycleId),
-          events: {
-            after: (seq, limit) => rt.store.events.after(seq, { limit }),
-            latest: (limit) => rt.store.events.latest({ limit }),
-          },
-          admin: {
-            loops: () => rt.loopNames,
-            run: (loop) => rt.run(loop),
-            pause: (loop) => rt.loop(loop).pause(),
-            resume: (loop) => rt.loop(loop).resume(),
-            requeue: async (loop, cycleId, item) =>
-              (await rt.store.queue.enqueue(loop, cycleId, [item], null, rt.clock.now()))[0]?.id,
-            shutdown: () => void rt.stop({ reason: 'POST /shutdown' }),
-          },
-          security: { token: settings.token ?? '', allowedHosts: settings.allowedHosts ?? [], bindHost: settings.host },
-          extensions: [...rt.recipes.extensions(), ...(rt.options.extensions ?? [])],
-          ...(rt.options.adminActions && { actions: rt.options.adminActions }),
+      const source: HttpSource = {
+        health: () => health.read(),
+        ready: () => rt.ready(),
+        live: () => healthReport({ process: { healthy: true, state: rt.state } }, rt.clock.now()),
+        metrics: async () => {
+          const { registry } = parts.metrics();
+          return { contentType: registry.contentType, body: await registry.metrics() };
         },
-        {
-          events: {
-            ...settings.events,
-            ...(fanout && { subscribe: (wake: () => void) => void fanout.listen(wake) }),
-          },
+        snapshot: () => rt.snapshot(),
+        tasks: () => rt.tasks(),
+        cycles: (loop, limit) => {
+          rt.loops.slot(loop);
+          return rt.store.cycles.list(loop, { limit });
         },
-      );
+        cycle: (id) => rt.store.cycles.get(id),
+        items: (cycleId) => rt.store.cycles.items(cycleId),
+        events: {
+          after: (seq, limit) => rt.store.events.after(seq, { limit }),
+          latest: (limit) => rt.store.events.latest({ limit }),
+        },
+        admin: {
+          loops: () => rt.loopNames,
+          run: (loop) => rt.run(loop),
+          pause: (loop) => rt.loop(loop).pause(),
+          resume: (loop) => rt.loop(loop).resume(),
+          requeue: async (loop, cycleId, item) =>
+            (await rt.store.queue.enqueue(loop, cycleId, [item], null, rt.clock.now()))[0]?.id,
+          shutdown: () => void rt.stop({ reason: 'POST /shutdown' }),
+        },
+        security: { token: settings.token ?? '', allowedHosts: settings.allowedHosts ?? [], bindHost: settings.host },
+        extensions: [...rt.recipes.extensions(), ...(rt.options.extensions ?? [])],
+        ...(rt.options.adminActions && { actions: rt.options.adminActions }),
+      };
+      const app = createHttpApp(source, {
+        events: {
+          ...settings.events,
+          ...(fanout && { subscribe: (wake: () => void) => void fanout.listen(wake) }),
+        },
+      });
       server = createHttpServer({
         host: settings.host,
         port: settings.port,
         app,
+        probes: createProbeHandler(source),
         ...(settings.replaceFetchGlobals && { replaceFetchGlobals: true }),
       });
       const { url } = await server.start();
