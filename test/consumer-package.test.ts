@@ -130,6 +130,37 @@ console.log(JSON.stringify({ outcome: record.outcome.kind, counts: record.counts
     assert.equal(result.outcome, 'ok', r.stdout);
   });
 
+  it("a recipe's options as the user's own zod schema (the compiled package carries its own copy of zod)", async () => {
+    write({
+      'recipe.mjs': `import { createRuntime, defineLoop, defineRecipe, recipeLoops } from 'autoloop';
+import { z } from 'zod';
+const greeter = defineRecipe({
+  name: 'greeter',
+  options: z.strictObject({ names: z.array(z.string()).min(1) }),
+  build: (o, site) => ({
+    loops: [defineLoop({ name: site.name, trigger: { manual: true }, observe: () => o.names,
+      plan: (names) => names.map((n) => ({ key: n, payload: n })), act: (item) => 'hello ' + item.payload })],
+  }),
+});
+const runtime = createRuntime({ recipes: [greeter], loops: recipeLoops(greeter, 'greet', { names: ['ada'] }), store: 'memory://' });
+await runtime.start();
+const record = await runtime.run('greet');
+await runtime.stop();
+console.log('ran: ' + record.outcome.kind + ' ' + record.counts.succeeded);
+try {
+  recipeLoops(greeter, 'greet', { names: [] });
+  console.log('accepted an empty list');
+} catch (e) {
+  console.log('refused: ' + e.message);
+}
+`,
+    });
+    const r = await node(['recipe.mjs']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /ran: ok 1/, r.stdout);
+    assert.match(r.stdout, /refused: .*names/, r.stdout);
+  });
+
   it('(b) tsc --noEmit, module nodenext and strict, compiles a consumer of autoloop and autoloop/testing', async () => {
     write({
       'tsconfig.json': JSON.stringify({

@@ -30,7 +30,16 @@ export interface ObservabilityOptions {
    * Where spans go instead of OTLP/HTTP when tracing is on, each exported as
    * it ends (tests: an `InMemorySpanExporter` of `@opentelemetry/sdk-trace-base`).
    */
-  traceExporter?: TracingOptions['exporter'];
+  traceExporter?: TraceExporter;
+}
+
+/**
+ * An OpenTelemetry `SpanExporter` by its shape, so the package's public types
+ * never name the tracing SDK (an optional package).
+ */
+export interface TraceExporter {
+  export(spans: readonly unknown[], done: (result: { code: number; error?: Error }) => void): void;
+  shutdown(): Promise<void>;
 }
 
 /** The OpenTelemetry packages tracing.ts imports, at the versions this release is tested with. */
@@ -85,7 +94,7 @@ export class Observers {
       () => import('../observability/tracing.ts'),
     );
     const env = o.options.env ?? process.env;
-    const exporter = o.options.traceExporter;
+    const exporter = o.options.traceExporter as TracingOptions['exporter'];
     return new Observers(
       o,
       startTracing(o.bus, {

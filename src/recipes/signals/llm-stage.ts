@@ -161,6 +161,19 @@ function shapeSchema(): z.ZodType<PlaceholderShape> {
   return shape;
 }
 
+/**
+ * A zod 4 schema by its shape, not its class: the compiled package carries its
+ * own copy of zod (dist/vendor), so a user's schema is not an instance of it.
+ */
+function isZodSchema(v: unknown): v is z.ZodType {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    '_zod' in v &&
+    typeof (v as { safeParse?: unknown }).safeParse === 'function'
+  );
+}
+
 const optionsSchema = z.strictObject({
   name: z.string().min(1),
   baseURL: z.url({ protocol: /^https?$/, error: 'an http(s) URL like https://openrouter.ai/api/v1' }),
@@ -168,7 +181,7 @@ const optionsSchema = z.strictObject({
   model: z.string().min(1, { error: 'a model name, e.g. "openai/gpt-4o-mini" (OpenRouter) or "llama3.1" (Ollama)' }),
   system: z.string().optional(),
   user: z.string(),
-  schema: z.custom<z.ZodType>((v) => v instanceof z.ZodType, { error: 'a zod schema' }).optional(),
+  schema: z.custom<z.ZodType>(isZodSchema, { error: 'a zod schema' }).optional(),
   temperature: z.number().min(0).max(2).optional(),
   maxTokens: z.int().min(1).optional(),
   timeout: z.custom<Duration>((v) => (parseDuration(v) ?? 0) > 0, { error: 'a duration > 0 like "10s"' }).optional(),
