@@ -167,10 +167,7 @@ function shapeSchema(): z.ZodType<PlaceholderShape> {
  */
 function isZodSchema(v: unknown): v is z.ZodType {
   return (
-    typeof v === 'object' &&
-    v !== null &&
-    '_zod' in v &&
-    typeof (v as { safeParse?: unknown }).safeParse === 'function'
+    typeof v === 'object' && v !== null && '_zod' in v && typeof (v as { safeParse?: unknown }).safeParse === 'function'
   );
 }
 
