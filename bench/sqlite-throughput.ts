@@ -18,6 +18,7 @@ import Database from 'better-sqlite3';
 import { defineLoop } from '../src/config/define-loop.ts';
 import { createRuntime } from '../src/runtime/runtime.ts';
 import { SqliteStore } from '../src/storage/sqlite/sqlite-store.ts';
+import { MIGRATIONS, prepareStatements } from '../src/storage/sqlite/statements.ts';
 import { fmt, heading, line, now } from './report.ts';
 
 const ITEMS = 20_000;
@@ -39,6 +40,56 @@ function plainInserts(path: string): Timed {
   const start = now();
   const cpu = process.cpuUsage();
   for (let i = 0; i < ITEMS; i++) insert.run(`r${i}`, 'c1', `item-${i}`, 'succeeded', 'null', i);
+  const spent = process.cpuUsage(cpu);
+  const took = now() - start;
+  db.close();
+  return { ms: took, cpuUs: spent.user + spent.system };
+}
+
+/**
+ * The SQLite work alone of a leased item at concurrency 1, no engine: per
+ * transaction the statements the store's item writes run
+ * (src/storage/sqlite/sqlite-item-writes.ts) when one item finishes and the
+ * next starts: the next key's lease taken, the finished item's result stored
+ * fenced by its token, its queue row removed and its lease freed. Each item
+ * needs its lease committed before it starts, so at concurrency 1 this is
+ * one commit per item; it bounds what the engine can reach there.
+ */
+function leasedItemTransactions(path: string): Timed {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  for (const migration of MIGRATIONS) db.exec(migration);
+  const sql = prepareStatements(db);
+  const enqueue = db.prepare(
+    `INSERT INTO queue (loop, cycle_id, key, priority, payload, idempotency_key, enqueued_at, claim_owner, claim_until)
+     VALUES ('bench', 'c1', ?, 0, NULL, ?, ?, 'me', ?)`,
+  );
+  db.transaction(() => {
+    for (let i = 0; i < ITEMS; i++) enqueue.run(`item-${i}`, `c1:item-${i}`, i, Number.MAX_SAFE_INTEGER);
+  })();
+  const tokens: number[] = [];
+  const item = db.transaction((i: number) => {
+    if (i < ITEMS) {
+      const key = `bench/item-${i}`;
+      sql.selectLease.get(key);
+      const token = (sql.nextLeaseToken.get(key) as { token: number }).token;
+      sql.writeLease.run(key, 'me', token, i, i + 60_000);
+      tokens[i] = token;
+    }
+    const done = i - 1;
+    if (done < 0) return;
+    const key = `bench/item-${done}`;
+    const token = tokens[done] as number;
+    sql.releaseLease.run(key, 'me', token);
+    sql.deleteClaimedFenced.run(done + 1, 'me', token, key);
+    sql.insertItemResults.run([
+      ['c1', 'bench', `item-${done}`, `c1:item-${done}`, 0, 'succeeded', 1, done, done, 0, 'null', null, null],
+    ]);
+  });
+  const start = now();
+  const cpu = process.cpuUsage();
+  for (let i = 0; i <= ITEMS; i++) item.immediate(i);
   const spent = process.cpuUsage(cpu);
   const took = now() - start;
   db.close();
@@ -91,6 +142,13 @@ export async function benchSqliteThroughput(): Promise<Record<string, number>> {
       const label = `autoloop cycle, concurrency ${String(concurrency).padEnd(3)} (plan+queue+act+result+events)`;
       report(label, `autoloop_c${concurrency}`, timed, '>= 0.8');
     }
+    const floor = leasedItemTransactions(join(dir, 'leased-floor.db'));
+    report(
+      'SQLite alone, one transaction per leased item (concurrency 1, no engine)      ',
+      'leasedSqliteOnly_c1',
+      floor,
+      'the bound for concurrency 1 with a lease',
+    );
     // The default: every item also takes and frees its key's lease, in the same transactions as the
     // results of the items before it (src/storage/sqlite/sqlite-item-writes.ts).
     for (const concurrency of [1, 10]) {

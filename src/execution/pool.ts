@@ -58,7 +58,17 @@ export class WorkerPool {
         } catch (error) {
           result = Promise.reject(error);
         }
-        result.then(resolve, reject).finally(() => this.#release());
+        // One reaction, not then().finally(): the slot frees in the same microtask the caller is told.
+        result.then(
+          (value) => {
+            resolve(value);
+            this.#release();
+          },
+          (error: unknown) => {
+            reject(error);
+            this.#release();
+          },
+        );
       };
       if (this.#active < this.#concurrency && this.#waiting.size === 0) start();
       else this.#waiting.push(start, priority);

@@ -1,6 +1,7 @@
 import { AutoloopError } from '../core/errors.ts';
 import type { Lease, LeaseStore } from '../storage/store.ts';
 import { type Clock, type TimerHandle, withDeadline } from '../time/clock.ts';
+import type { RenewalTimers } from './renewal-timers.ts';
 
 /** The holder lost its lease (taken over, expired, or it could not renew in time). */
 export class LeaseLostError extends AutoloopError {
@@ -12,6 +13,8 @@ export interface HeldLeaseOptions {
   readonly clock: Clock;
   readonly owner: string;
   readonly ttlMs: number;
+  /** Where the renewals are scheduled: the clock by default, or a {@link RenewalTimers} shared by many leases. */
+  readonly timers?: Pick<Clock, 'setTimer'>;
   /** Called once, when the lease is lost (not on release). */
   readonly onLost?: (lease: HeldLease, reason: string) => void;
 }
@@ -143,10 +146,10 @@ export class HeldLease {
 
   #schedule(): void {
     if (this.#settling) return;
-    const { clock, ttlMs } = this.#o;
+    const { clock, ttlMs, timers = clock } = this.#o;
     const untilDeadline = this.#deadline - clock.monotonic();
     // Renew at ttl/3, or at the deadline itself if that comes first (then `valid` fails it).
-    this.#timer = clock.setTimer(Math.max(0, Math.min(ttlMs / 3, untilDeadline)), () => void this.#renew());
+    this.#timer = timers.setTimer(Math.max(0, Math.min(ttlMs / 3, untilDeadline)), () => void this.#renew());
   }
 
   async #renew(): Promise<void> {

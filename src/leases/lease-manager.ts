@@ -1,6 +1,7 @@
 import type { LeaseStore } from '../storage/store.ts';
 import type { Clock } from '../time/clock.ts';
-import { HeldLease } from './held-lease.ts';
+import { HeldLease, type HeldLeaseOptions } from './held-lease.ts';
+import { RenewalTimers } from './renewal-timers.ts';
 
 export interface LeaseManagerOptions {
   readonly store: LeaseStore;
@@ -27,10 +28,27 @@ const MISS_SWEEP_MIN_INTERVAL_MS = 250;
 export class LeaseManager {
   readonly #o: LeaseManagerOptions;
   readonly #held = new Set<HeldLease>();
+  /** One clock timer for every held lease's renewal, not one per lease (a lease per item took and freed thousands a second). */
+  readonly #renewals: RenewalTimers;
+  /** What every lease taken with the default TTL shares (one object, not one per lease). */
+  readonly #leaseOptions: HeldLeaseOptions;
   #lastMissSweep = Number.NEGATIVE_INFINITY;
 
   constructor(options: LeaseManagerOptions) {
     this.#o = options;
+    this.#renewals = new RenewalTimers(options.clock);
+    const { store, clock, owner, ttlMs } = options;
+    this.#leaseOptions = {
+      store,
+      clock,
+      owner,
+      ttlMs,
+      timers: this.#renewals,
+      onLost: (h, reason) => {
+        this.#held.delete(h);
+        this.#o.onLost?.(h.key, h.token, reason);
+      },
+    };
   }
 
   /** Leases this process holds now. */
@@ -58,16 +76,8 @@ export class LeaseManager {
       }
       this.#o.onStaleRecovered?.(key, lease.tookOverFrom);
     }
-    const held = new HeldLease(lease, sentAt, {
-      store,
-      clock,
-      owner,
-      ttlMs,
-      onLost: (h, reason) => {
-        this.#held.delete(h);
-        this.#o.onLost?.(h.key, h.token, reason);
-      },
-    });
+    const shared = this.#leaseOptions;
+    const held = new HeldLease(lease, sentAt, ttlMs === shared.ttlMs ? shared : { ...shared, ttlMs });
     this.#held.add(held);
     return held;
   }
@@ -108,10 +118,11 @@ export class LeaseManager {
     return expired.length;
   }
 
-  /** Releases every lease still held (graceful shutdown). */
+  /** Releases every lease still held (graceful shutdown) and clears the renewal timer. */
   async releaseAll(): Promise<void> {
     const held = [...this.#held];
     this.#held.clear();
     await Promise.allSettled(held.map((lease) => lease.release()));
+    if (this.#held.size === 0) this.#renewals.dispose(); // none taken meanwhile: nothing left to renew
   }
 }

@@ -104,7 +104,16 @@ export class SqliteItemWrites {
       sql.insertItemResults.run(results);
       return replies;
     });
-    this.#batch = new GroupCommit<ItemWrite, Reply>((batch) => run(opName(batch), () => writeMany.immediate(batch)));
+    this.#batch = new GroupCommit<ItemWrite, Reply>((batch) => {
+      try {
+        return writeMany.immediate(batch);
+      } catch (error) {
+        // Named (and a closed store reported as such) only when it failed: at concurrency 1 there is a batch per item.
+        return run(opName(batch), () => {
+          throw error;
+        });
+      }
+    });
   }
 
   /** As `LeaseStore.acquire`. */
