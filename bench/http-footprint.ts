@@ -12,12 +12,15 @@
  *   ready; both idle at the same time. "Idle" means no HTTP traffic: the demo
  *   config's two loops keep running (a cron every 10 s, an interval every 15 s).
  * - `/health` under load: autocannon (in this process) with 200 connections
- *   for 5 s after a 1 s warm-up, one target at a time, against autoloop's
+ *   for 5 s, one target at a time, against autoloop's
  *   `/health/live` (no I/O) and `/health` (the report the runtime computes
  *   once a second), and fastify's `/health`: p50, p99, requests/s and the
- *   ratios. Every target gets the same treatment: its own 1 s warm-up at the
- *   same load (V8 optimises each server's request path then; unmeasured on
- *   both sides alike), then its measured 5 s, while the other server idles.
+ *   ratios. Every target gets the same treatment: first all three are warmed
+ *   in turn, 2 s each at the same load (V8 optimises each server's request
+ *   path, and autocannon's own, then; unmeasured on both sides alike), then
+ *   each is measured for 5 s while the other server idles. (Warming each
+ *   target just before its own run left the first-measured one paying for the
+ *   load generator's warm-up.)
  *
  * Both sides as a user runs them: plain node, no loader. autoloop's bin runs
  * the compiled dist/ (AUTOLOOP_FROM_SOURCE=0; `npm run build` first) on the
@@ -40,7 +43,7 @@ const READY_RUNS = 3;
 const IDLE_MS = 10_000;
 const CONNECTIONS = 200;
 const DURATION_S = 5;
-const WARMUP_S = 1;
+const WARMUP_S = 2;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -49,8 +52,12 @@ function version(pkg: string): string {
   return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
 }
 
+/** The warm-up: every target in turn, before any is measured (the servers' request paths and autocannon's own). */
+async function warm(urls: readonly string[]): Promise<void> {
+  for (const url of urls) await autocannon({ url, connections: CONNECTIONS, duration: WARMUP_S });
+}
+
 async function load(url: string): Promise<Result> {
-  await autocannon({ url, connections: CONNECTIONS, duration: WARMUP_S });
   return autocannon({ url, connections: CONNECTIONS, duration: DURATION_S });
 }
 
@@ -127,7 +134,8 @@ export async function benchHttpFootprint(): Promise<Record<string, number>> {
     };
     const [aIdle, fIdle] = await Promise.all([idle(a, '/health/ready'), idle(f, '/health')]);
 
-    // 3. /health under load, one target at a time.
+    // 3. /health under load, one target at a time, after every target was warmed.
+    await warm([`${aIdle.url}/health/live`, `${aIdle.url}/health`, `${fIdle.url}/health`]);
     const live = await load(`${aIdle.url}/health/live`);
     const full = await load(`${aIdle.url}/health`);
     const bare = await load(`${fIdle.url}/health`);
@@ -162,7 +170,7 @@ export async function benchHttpFootprint(): Promise<Record<string, number>> {
       `RSS peak, after the load runs   autoloop ${fmt(result.autoloopPeakRssMiB, 1)} MiB   fastify ${fmt(result.fastifyPeakRssMiB, 1)} MiB   ratio ${fmt(result.autoloopPeakRssMiB / result.fastifyPeakRssMiB, 2)}`,
     );
     line(
-      `${CONNECTIONS} connections, ${DURATION_S} s each after a ${WARMUP_S} s warm-up, the same for every target (autocannon ${version('autocannon')}):`,
+      `${CONNECTIONS} connections, ${DURATION_S} s each after every target's ${WARMUP_S} s warm-up, the same for all (autocannon ${version('autocannon')}):`,
     );
     line('  target                   req/s      p50 ms   p99 ms   non-2xx   errors');
     const row = (name: string, r: Result) =>
