@@ -116,7 +116,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     const runtime = createRuntime(
       runtimeOptionsFromConfig(config, {
         loops,
-        store: store.store,
+        store: ledger.watchWrites(store.store),
         clock: own,
         entropy: new SeededEntropy(streamSeed(seed, 1000 + number)),
         instance: { host: `sim-${slot + 1}`, pid: number },
@@ -179,6 +179,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       }
       case 'store-outage': {
         storeDown = true;
+        ledger.storeOutage(fault.forMs);
         for (const s of slots) s?.store.unreachable('connection refused (simulated store outage)');
         clock.setTimer(fault.forMs, () => {
           storeDown = false;

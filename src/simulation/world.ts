@@ -95,7 +95,7 @@ export class World {
       return {
         ...loop,
         act: async (item, ctx) => {
-          ledger.actStarted(item.idempotencyKey);
+          ledger.actStarted(loop.name, item.idempotencyKey);
           const output = await loop.act(item, ctx);
           ledger.actSucceeded(loop.name, item.idempotencyKey);
           return output;
@@ -105,7 +105,7 @@ export class World {
     return {
       ...loop,
       act: async (item, ctx) => {
-        ledger.actStarted(item.idempotencyKey);
+        ledger.actStarted(loop.name, item.idempotencyKey);
         const { slowdown, failureRate } = this.#degradation(loop.name, model.uses);
         await ctx.clock.sleep(Math.round(sampleLatency(model.latency, this.#random) * slowdown), ctx.signal);
         const now = this.#now();
