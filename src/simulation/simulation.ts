@@ -26,6 +26,7 @@ import { formatDuration } from '../time/duration.ts';
 import { SeededEntropy } from '../time/seeded-entropy.ts';
 import { BreakerBooks } from './breaker-books.ts';
 import { type FaultEvent, faultTimeline } from './fault-plan.ts';
+import type { HistoryModel } from './history-models.ts';
 import { Ledger } from './ledger.ts';
 import { buildReport, type SimulationReport, type TimelineEntry } from './report.ts';
 import { SimClock } from './sim-clock.ts';
@@ -45,6 +46,8 @@ export interface SimulationOptions {
   readonly settleRounds?: number;
   /** Wraps the shared store, e.g. with a deliberately broken double (tests that prove the report can fail). */
   readonly wrapStore?: (store: Store) => Store;
+  /** Act models from the history of a store (`--store <url>`), for loops the config gives none. */
+  readonly history?: ReadonlyMap<string, HistoryModel>;
   /** Called about once per simulated hour with the simulated ms done. */
   readonly onProgress?: (doneMs: number, totalMs: number) => void;
 }
@@ -96,6 +99,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     random: seededRandom(streamSeed(seed, 1)),
     now: () => clock.now(),
     untilMs: endAt,
+    ...(options.history && { history: options.history }),
   });
   const loops = config.loops.map((loop) => world.simulated(loop));
   const raw = options.store ?? new MemoryStore({ entropy: new SeededEntropy(streamSeed(seed, 2)) });
