@@ -30,6 +30,7 @@ export function formatReport(report: SimulationReport): string {
       ? 'readiness: never degraded'
       : `readiness: degraded ${notReady.spells}x, ${ms(notReady.ms)} in all over the instances (a breaker open)`,
   );
+  for (const s of report.services) lines.push(serviceLine(s));
   if (report.itemsInFlightAtEnd > 0)
     lines.push(`items in flight at the end (planned during the drain): ${report.itemsInFlightAtEnd}`);
   lines.push('', `faults (${report.timeline.length}):`);
@@ -63,6 +64,17 @@ function loopLines(name: string, r: Omit<LoopReport, 'loop'>): string[] {
       : []),
     `  cycle  ${pct(r.cycleMs)}; lateness ${pct(r.latenessMs)}`,
   ];
+}
+
+function serviceLine(s: SimulationReport['services'][number]): string {
+  const copies = s.copies > 1 ? ` (${s.copies} copies)` : '';
+  const how = [
+    s.memoryRestarts > 0 && `${s.memoryRestarts} restarted by the memory watch`,
+    s.oomKills > 0 && `${s.oomKills} OOM-killed`,
+  ].filter(Boolean);
+  const leaks = `${s.leaks} leak(s)${how.length > 0 ? ` (${how.join(', ')})` : ''}`;
+  const stopped = s.stopped > 0 ? `; ${s.stopped} stopped for good` : '';
+  return `service ${s.service}${copies}: ${s.crashes} crash(es), ${leaks}, ${s.restarts} restart(s), down ${ms(s.downMs)} in all${stopped}`;
 }
 
 function duplicateKinds(items: LoopReport['items']): string {

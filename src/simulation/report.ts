@@ -9,6 +9,7 @@ import type { ResolvedSlo } from '../config/simulate-schema.ts';
 import { createTrigger } from '../scheduling/trigger.ts';
 import { percentile } from './distribution.ts';
 import type { Ledger, LoopBooks, ReRunCause } from './ledger.ts';
+import type { ServiceReport } from './service-model.ts';
 import type { ModelInfo, World } from './world.ts';
 
 export interface Percentiles {
@@ -101,6 +102,8 @@ export interface SimulationReport {
    * instances, and how many such spells. Backpressure cooldowns are not counted.
    */
   readonly notReady: { readonly ms: number; readonly spells: number };
+  /** Supervised services (modelled, see service-model.ts): faults, restarts and time down. Empty without `services:`. */
+  readonly services: readonly ServiceReport[];
   readonly itemsInFlightAtEnd: number;
   readonly timeline: readonly TimelineEntry[];
   readonly slo: { readonly declared: boolean; readonly ok: boolean; readonly checks: readonly SloCheck[] };
@@ -112,6 +115,7 @@ export interface ReportInput {
   world: World;
   breakers: Array<{ breaker: string; openings: number; openMs: number }>;
   notReady: { ms: number; spells: number };
+  services: ServiceReport[];
   timeline: TimelineEntry[];
   seed: number;
   faults: string;
@@ -160,6 +164,7 @@ export function buildReport(input: ReportInput): SimulationReport {
     },
     breakers: input.breakers,
     notReady: input.notReady,
+    services: input.services,
     itemsInFlightAtEnd: inFlight,
     timeline: input.timeline,
   };
