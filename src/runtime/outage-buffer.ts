@@ -13,7 +13,7 @@ import { MAX_MISSED_TICKS } from './missed-ticks.ts';
  * otherwise never run), so they get the largest cap.
  */
 export const OUTAGE_LIMITS = {
-  /** Unacknowledged work items, all loops together. */
+  /** Unacknowledged work items and held results, all loops together. */
   items: 10_000,
   /** Records of cycles that ran (started or finished) but could not be written. */
   cycles: 1_000,
