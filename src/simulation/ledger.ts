@@ -20,8 +20,9 @@
  *   acknowledged by the store, because its instance was killed before the
  *   write (`crash`), the write failed while the store was unreachable and
  *   the held result could not be written before another instance took the
- *   item over (`store-outage`), or the holder's lease lapsed (a freeze, a
- *   slow store) and it discarded its own result (`lease-lapsed`).
+ *   item over (`storeOutage`), or the holder's lease lapsed (a freeze, a
+ *   slow store), a peer ran the item and the holder's own act finished late
+ *   (`leaseLapsed`; its write is fenced off).
  */
 import type { CycleRecord, ItemResult } from '../core/cycle-record.ts';
 import type { QueuedItem, Store, WorkQueue } from '../storage/store.ts';
