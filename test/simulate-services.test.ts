@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ConfigError } from '../src/config/config-error.ts';
 import { parseConfigText } from '../src/config/load-config.ts';
-import { FAULT_PRESETS, loadFaults } from '../src/simulation/fault-plan.ts';
+import { checkServiceTargets, FAULT_PRESETS, loadFaults } from '../src/simulation/fault-plan.ts';
 import { formatReport } from '../src/simulation/format-report.ts';
 import { simulate } from '../src/simulation/simulation.ts';
 
@@ -136,5 +136,17 @@ describe('autoloop simulate: supervised services', { timeout: 300_000 }, () => {
       assert.match(error.message, /a size per minute like "50MB"/);
       return true;
     });
+    // A target that names no service of the config is a mistake, not a fault that never lands.
+    const typo = [{ kind: 'service-crash' as const, every: 3_600_000, target: 'apii' }];
+    assert.throws(
+      () => checkServiceTargets(typo, ['api', 'worker'], 'faults.yaml'),
+      /faults\.yaml: faults\[0\]\.target: expected a service of the config \(api, worker\), got "apii"/,
+    );
+    checkServiceTargets(
+      typo.map((f) => ({ ...f, target: 'api' })),
+      ['api'],
+      'faults.yaml',
+    );
+    checkServiceTargets([{ kind: 'service-crash' as const, every: 3_600_000 }], [], 'chaos-light');
   });
 });

@@ -88,6 +88,31 @@ export async function loadFaults(source: string, cwd: string): Promise<{ name: s
 }
 
 /**
+ * Throws a ConfigError naming each service fault whose `target` is not a
+ * service of the config (`source` names where the faults came from), so a
+ * typo is not a month of "no running copy" lines.
+ */
+export function checkServiceTargets(faults: readonly FaultSpec[], services: readonly string[], source: string): void {
+  const issues = faults.flatMap((fault, i) =>
+    SERVICE_FAULTS.has(fault.kind) &&
+    'target' in fault &&
+    fault.target !== undefined &&
+    !services.includes(fault.target)
+      ? [
+          {
+            file: source,
+            path: `faults[${i}].target`,
+            expected:
+              services.length > 0 ? `a service of the config (${services.join(', ')})` : 'a config with `services:`',
+            got: JSON.stringify(fault.target),
+          },
+        ]
+      : [],
+  );
+  if (issues.length > 0) throw new ConfigError(issues);
+}
+
+/**
  * Places `faults` in [0, durationMs): scheduled ones at their `at`,
  * rate-based ones at exponential gaps; durations and restart delays drawn
  * in their ranges. Sorted by time, ties in spec order. Deterministic in `random`.

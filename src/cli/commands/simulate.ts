@@ -52,7 +52,7 @@ export function registerSimulate(program: Command, output: Output): void {
       const instances = integer('--instances', flags.instances, 1, 64);
       const seed = integer('--seed', flags.seed, 0, 2 ** 32 - 1);
       const config = await loadCliConfig({ config: configFile }, process.env, process.cwd());
-      const [{ loadFaults }, { simulate }, { formatReport }] = await Promise.all([
+      const [{ loadFaults, checkServiceTargets }, { simulate }, { formatReport }] = await Promise.all([
         import('../../simulation/fault-plan.ts'),
         import('../../simulation/simulation.ts'),
         import('../../simulation/format-report.ts'),
@@ -69,6 +69,15 @@ export function registerSimulate(program: Command, output: Output): void {
               name: Array.isArray(config.simulate?.faults) ? 'simulate.faults' : 'none',
               faults: Array.isArray(config.simulate?.faults) ? config.simulate.faults : [],
             };
+      try {
+        checkServiceTargets(
+          faults.faults,
+          config.services.map((x) => x.name),
+          faults.name,
+        );
+      } catch (error) {
+        throw new CliExit(EXIT.usage, error instanceof Error ? error.message : String(error));
+      }
       const history = typeof flags.store === 'string' ? await readHistory(flags.store, config.loops) : undefined;
       const temp = flags.store ? await tempSqlite() : null;
       const started = systemClock.monotonic();
