@@ -47,7 +47,7 @@ export async function benchSimulate(): Promise<Record<string, number>> {
   line(`per CPU second: ${fmt(cpuSpeedup)}x real time; load average ${fmt(load0, 1)} before, ${fmt(load1, 1)} after`);
   line(`${fmt(timersFired)} timers fired, ${fmt(items.planned)} items planned, peak RSS ${fmt(rssMb)} MiB`);
   line(
-    `report: lost ${items.lost}, run twice ${items.runTwice}, ticks run ${report.total.ticks.run}/${report.total.ticks.due}, takeover p99 ${report.takeover.ms.p99} ms`,
+    `report: lost ${items.lost}, duplicates ${items.duplicates}, re-runs ${items.reRuns}, ticks run ${report.total.ticks.run}/${report.total.ticks.due}, takeover p99 ${report.takeover.ms.p99} ms`,
   );
   return { days, wallMs, cpuMs, speedup, cpuSpeedup, rssMb, timersFired, items: items.planned, load0, load1 };
 }

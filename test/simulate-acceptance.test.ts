@@ -46,7 +46,7 @@ for (const [name, file, crashAt] of [
       const { ticks, items } = report.total;
       assert.ok(ticks.due > 0 && items.planned > 0);
       assert.equal(items.lost, 0, 'lost');
-      assert.equal(items.runTwice, 0, 'run twice');
+      assert.equal(items.duplicates, 0, 'duplicates');
       assert.equal(ticks.unexplained, 0, 'ticks with no record');
       assert.equal(ticks.run + ticks.skipped, ticks.due);
       assert.ok(report.takeover.orphanedItems > 0, 'the placed crash left items behind');

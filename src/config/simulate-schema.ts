@@ -15,6 +15,7 @@
  */
 import { z } from 'zod';
 import { durationMs } from './schema.ts';
+import { parseSize } from './services-schema.ts';
 
 const RANGE_EXPECTED = 'a duration like 30s, or a range like [10s, 2m]';
 
@@ -69,6 +70,19 @@ const when = {
   every: durationMs({ minMs: 1_000 }).optional(),
 };
 
+/** A leak's growth per minute: `50MB`, `1G`, or bytes. */
+const leakRate = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const size = parseSize(value);
+  if (!size || !('bytes' in size)) {
+    ctx.addIssue({ code: 'custom', message: 'a size per minute like "50MB" or "1GB"', input: value });
+    return z.NEVER;
+  }
+  return size.bytes;
+});
+
+/** A service name (absent: a random running service). */
+const serviceTarget = { target: z.string().min(1).optional() };
+
 /** One entry of a fault file (or of `simulate.faults`). */
 export const faultSpecSchema = z
   .discriminatedUnion(
@@ -86,8 +100,10 @@ export const faultSpecSchema = z
         failureRate: rate.optional(),
       }),
       z.strictObject({ kind: z.literal('freeze'), ...when, ...faultTarget, for: durationRange }),
+      z.strictObject({ kind: z.literal('service-crash'), ...when, ...serviceTarget }),
+      z.strictObject({ kind: z.literal('service-leak'), ...when, ...serviceTarget, perMinute: leakRate }),
     ],
-    { error: 'a fault with kind crash, store-outage, dependency or freeze' },
+    { error: 'a fault with kind crash, store-outage, dependency, freeze, service-crash or service-leak' },
   )
   .refine((f) => (f.at === undefined) !== (f.every === undefined), {
     error: 'exactly one of `at` (once) or `every` (at a rate)',

@@ -273,7 +273,7 @@ function outcomeOf(record: CycleRecord, tally: Tally): CycleOutcome {
     record.counts.failed += tally.unacked + tally.lost;
     const reason = tally.storeError instanceof Error ? tally.storeError.message : String(tally.storeError);
     const error = new AutoloopError(
-      `store unavailable: ${tally.unacked} item(s) could not be acknowledged and will run again once the store is back (${reason})`,
+      `store unavailable: ${tally.unacked} item(s) could not be acknowledged; once the store is back their results are written, or they run again if another instance took them over (${reason})`,
       { cause: tally.storeError },
     );
     if (record.counts.succeeded === 0) return { kind: 'failed', step: 'act', error: toErrorInfo(error) };

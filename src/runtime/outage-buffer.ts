@@ -1,8 +1,8 @@
-import type { CycleRecord } from '../core/cycle-record.ts';
+import type { CycleRecord, ItemResult } from '../core/cycle-record.ts';
 import { type DroppedTicks, droppedNote } from '../core/dropped-ticks.ts';
 import type { Logger } from '../core/logger.ts';
 import type { WorkItem } from '../core/work-item.ts';
-import type { QueuedItem, Store } from '../storage/store.ts';
+import type { CompleteOptions, Fence, QueuedItem, Store } from '../storage/store.ts';
 import type { Clock } from '../time/clock.ts';
 import { MAX_MISSED_TICKS } from './missed-ticks.ts';
 
@@ -13,7 +13,7 @@ import { MAX_MISSED_TICKS } from './missed-ticks.ts';
  * otherwise never run), so they get the largest cap.
  */
 export const OUTAGE_LIMITS = {
-  /** Unacknowledged work items, all loops together. */
+  /** Unacknowledged work items and held results, all loops together. */
   items: 10_000,
   /** Records of cycles that ran (started or finished) but could not be written. */
   cycles: 1_000,
@@ -47,6 +47,18 @@ interface HeldItem {
   readonly item: WorkItem;
 }
 
+/** A finished item whose `queue.complete` failed: the write, made again at replay. */
+export interface HeldResult {
+  /** The row as handed out (its queue id, loop and cycle). */
+  readonly row: QueuedItem;
+  /** The claim's owner the write was made as. */
+  readonly owner: string;
+  readonly result: ItemResult;
+  /** The item lease's fence, when the loop runs items under leases. */
+  readonly fence?: Fence | undefined;
+  readonly options?: CompleteOptions | undefined;
+}
+
 /** Counts of what is held now and what was dropped past a cap, by kind. */
 export interface OutageCounts {
   readonly items: number;
@@ -60,6 +72,11 @@ export interface OutageCounts {
  * {@link OUTAGE_LIMITS}) and written by {@link replay} once the store answers
  * again.
  *
+ * - Results whose write failed are written first, with the claim owner and
+ *   the lease fence they carried: the store takes them only while the claim
+ *   and the lease are still this process's (no peer adopted the item), so
+ *   the item does not run again. A result the store refuses (a peer took the
+ *   item over) is handled as an unacknowledged item, below.
  * - Leases whose release failed are released (compare-and-set on owner and
  *   token), so their keys can run again at once rather than after the TTL.
  * - Items planned but not acknowledged go back to the queue as pending (same
@@ -78,6 +95,8 @@ export class OutageBuffer {
   readonly #o: OutageBufferOptions;
   /** By loop and idempotency key, oldest first (Map keeps insertion order). */
   readonly #items = new Map<string, HeldItem>();
+  /** Results whose write failed, by queue id, oldest first. */
+  readonly #results = new Map<string, HeldResult>();
   #cycles: CycleRecord[] = [];
   readonly #skips = new Map<string, { records: CycleRecord[]; dropped: DroppedTicks | null }>();
   #skipCount = 0;
@@ -97,7 +116,7 @@ export class OutageBuffer {
 
   /** What is held now. */
   get held(): OutageCounts {
-    return { items: this.#items.size, cycles: this.#cycles.length, skips: this.#skipCount };
+    return { items: this.#items.size + this.#results.size, cycles: this.#cycles.length, skips: this.#skipCount };
   }
 
   /** What was dropped past a cap since the runtime started. */
@@ -106,7 +125,13 @@ export class OutageBuffer {
   }
 
   get empty(): boolean {
-    return this.#items.size === 0 && this.#cycles.length === 0 && this.#skipCount === 0 && this.#leases.size === 0;
+    return (
+      this.#items.size === 0 &&
+      this.#results.size === 0 &&
+      this.#cycles.length === 0 &&
+      this.#skipCount === 0 &&
+      this.#leases.size === 0
+    );
   }
 
   /**
@@ -147,6 +172,20 @@ export class OutageBuffer {
       this.#items.delete(oldest);
       this.#drop('items', { loop: gone?.loop, key: gone?.item.key, err: error });
     }
+  }
+
+  /**
+   * A finished item whose result write failed: written at replay with its
+   * owner and fence (see the class comment). Shares the items' cap: past it
+   * the oldest result goes back to being an unacknowledged item, run again.
+   */
+  unwritten(held: HeldResult, error: unknown): void {
+    this.#results.delete(held.row.id);
+    this.#results.set(held.row.id, held);
+    if (this.#results.size + this.#items.size <= OUTAGE_LIMITS.items) return;
+    const oldest = this.#results.values().next().value as HeldResult;
+    this.#results.delete(oldest.row.id);
+    this.unacked(oldest.row.loop, oldest.row.cycleId, [oldest.row], error);
   }
 
   /** A cycle record (running, finished or skipped) whose write failed: written at replay. */
@@ -213,7 +252,9 @@ export class OutageBuffer {
   }
 
   async #replay(): Promise<void> {
-    const counts = { leases: 0, items: 0, cycles: 0, skips: 0 };
+    const counts = { results: 0, leases: 0, items: 0, cycles: 0, skips: 0 };
+    // Results before lease releases: a released lease lets a peer take the key with a newer fence.
+    counts.results = await this.#replayResults();
     counts.leases = await this.#replayLeases();
     counts.items = await this.#replayItems();
     counts.cycles = await this.#replayCycles();
@@ -221,6 +262,20 @@ export class OutageBuffer {
     const dropped = this.dropped;
     this.#o.logger.info({ written: counts, droppedSinceStart: dropped }, 'wrote what the store outage held back');
     this.#droppedLogged = false;
+  }
+
+  /** Writes held results; one the store refuses (claim or lease gone to a peer) becomes an unacknowledged item. */
+  async #replayResults(): Promise<number> {
+    const store = this.#o.store();
+    let done = 0;
+    for (const [id, held] of [...this.#results]) {
+      const { row, owner, result, fence, options } = held;
+      const stored = await store.queue.complete(id, owner, result, fence, options);
+      if (this.#results.get(id) === held) this.#results.delete(id);
+      if (stored) done++;
+      else this.unacked(row.loop, row.cycleId, [row], null);
+    }
+    return done;
   }
 
   async #replayLeases(): Promise<number> {

@@ -136,20 +136,50 @@ describe('OutageStore: the Store decorator that keeps what an outage could not w
     );
   });
 
-  it('a failed complete rejects and keeps its row; a stored one is forgotten', async () => {
+  it('a failed complete rejects and keeps its result, which replay writes with its fence: the item does not run again', async () => {
     const t = setup();
     const [a, b] = await t.store.queue.enqueue('l', 'c1', [item('a'), item('b')], CLAIM, T0);
     assert.ok(a && b);
+    const lease = await t.store.leases.acquire('l/b', OWNER, 10_000, T0);
+    assert.ok(lease);
+    const fence = { key: lease.key, token: lease.token };
     assert.equal(await t.store.queue.complete(a.id, OWNER, result('c1', 'a')), true);
     t.state.down = true;
-    await assert.rejects(t.store.queue.complete(b.id, OWNER, result('c1', 'b')), StoreError);
+    await assert.rejects(
+      t.store.queue.complete(b.id, OWNER, result('c1', 'b'), fence, { releaseLease: true }),
+      StoreError,
+    );
     await t.store.cycles.finish(record('c1', { kind: 'partial', failed: 1 }));
     assert.deepEqual(t.outage.held, { items: 1, cycles: 1, skips: 0 });
     t.state.down = false;
     await t.outage.replay();
+    assert.deepEqual(await t.inner.queue.list('l'), [], 'nothing back in the queue');
+    assert.deepEqual((await t.inner.cycles.items('c1')).map((r) => r.key).sort(), ['a', 'b']);
+    assert.deepEqual(await t.inner.leases.list(T0), [], 'the lease freed by the same write');
+    assert.ok(t.outage.empty);
+  });
+
+  it("a held result is refused once a peer took the item over (its lease's fence is newer): the peer's run stands", async () => {
+    const t = setup();
+    const [b] = await t.store.queue.enqueue('l', 'c1', [item('b')], CLAIM, T0);
+    assert.ok(b);
+    const lease = await t.store.leases.acquire('l/b', OWNER, 10_000, T0);
+    assert.ok(lease);
+    t.state.down = true;
+    const fence = { key: lease.key, token: lease.token };
+    await assert.rejects(t.store.queue.complete(b.id, OWNER, result('c1', 'b'), fence), StoreError);
+    // The claim and the lease lapse; a peer adopts the item and takes the key with a newer token.
+    const later = T0 + 20_000;
+    const peer = { owner: 'host:2:def', until: later + 10_000 };
+    assert.equal((await t.inner.queue.claimStale('l', 'c2', peer, later, 10)).length, 1);
+    assert.ok(await t.inner.leases.acquire('l/b', peer.owner, 10_000, later));
+    t.state.down = false;
+    await t.outage.replay();
+    assert.deepEqual(await t.inner.cycles.items('c1'), [], 'the stale result was not written');
     assert.deepEqual(
-      (await t.inner.queue.list('l')).map((q) => [q.key, q.claim]),
-      [['b', null]],
+      (await t.inner.queue.list('l')).map((q) => [q.key, q.claim?.owner]),
+      [['b', peer.owner]],
+      "still the peer's to finish",
     );
   });
 

@@ -2,7 +2,7 @@ import type { CycleRecord } from '../core/cycle-record.ts';
 import type { Logger } from '../core/logger.ts';
 import type { CycleStore, LeaseStore, QueuedItem, Store, WorkQueue } from '../storage/store.ts';
 import type { Clock } from '../time/clock.ts';
-import { OutageBuffer, type OutageCounts, type OutageSignal } from './outage-buffer.ts';
+import { type HeldResult, OutageBuffer, type OutageCounts, type OutageSignal } from './outage-buffer.ts';
 
 export interface OutageStoreOptions {
   /** The store's breaker (store-guard.ts): whether the store is down, and how often it failed so far. */
@@ -35,7 +35,8 @@ interface Handed {
  * | `cycles.start` of a running record | the rows already handed to that cycle (a recovery cycle's adoptions) | the error: the tick is not claimed, the core skips it |
  * | `cycles.finish` | the record | resolves |
  * | `queue.enqueue`, `queue.claimStale` | the items, and the rows already handed to that cycle | the error: the cycle fails its act step |
- * | `queue.complete`, `queue.release` | the item (its row, as handed out) | the error: the core counts it unacknowledged |
+ * | `queue.complete` | the result, with its claim owner and fence | the error: the core counts it unacknowledged |
+ * | `queue.release` | the item (its row, as handed out) | the error: the core counts it unacknowledged |
  * | `leases.release` | the lease (key, token) | `false` (not freed yet) |
  *
  * Rows handed out (by `enqueue` with a claim, or `claimStale`) are tracked
@@ -179,7 +180,7 @@ export class OutageStore {
           (stored) => {
             if (stored) this.#handed.delete(id);
           },
-          (error: unknown) => this.#keep([id], error),
+          (error: unknown) => this.#keepResult(id, { owner, result, fence, options }, error),
         );
         return sent;
       },
@@ -219,6 +220,18 @@ export class OutageStore {
       this.#handed.delete(id);
       this.#buffer.unacked(handed.row.loop, handed.row.cycleId, [handed.row], error);
     }
+  }
+
+  /**
+   * The handed-out row `id` finished but its result was not acknowledged:
+   * the result is kept and written at replay with its fence, so the item
+   * does not run again while its claim and lease are still this process's.
+   */
+  #keepResult(id: string, write: Omit<HeldResult, 'row'>, error: unknown): void {
+    const handed = this.#handed.get(id);
+    if (!handed) return;
+    this.#handed.delete(id);
+    this.#buffer.unwritten({ row: handed.row, ...write }, error);
   }
 
   /** The cycle will not run the rows handed to it: kept. */

@@ -18,7 +18,12 @@ export type FaultEvent =
   | { kind: 'crash'; at: number; instance: number | null; restartAfterMs: number | null }
   | { kind: 'store-outage'; at: number; forMs: number }
   | { kind: 'dependency'; at: number; target: string | null; forMs: number; slowdown: number; failureRate: number }
-  | { kind: 'freeze'; at: number; instance: number | null; forMs: number };
+  | { kind: 'freeze'; at: number; instance: number | null; forMs: number }
+  | { kind: 'service-crash'; at: number; target: string | null }
+  | { kind: 'service-leak'; at: number; target: string | null; perMinute: number };
+
+/** Fault kinds that hit supervised services: left out of the timeline of a config with no `services:`. */
+export const SERVICE_FAULTS: ReadonlySet<FaultSpec['kind']> = new Set(['service-crash', 'service-leak']);
 
 const s = 1_000;
 const m = 60 * s;
@@ -39,12 +44,16 @@ export const FAULT_PRESETS: Readonly<Record<string, readonly FaultSpec[]>> = {
     { kind: 'store-outage', every: 3 * d, for: { minMs: 5 * s, maxMs: 30 * s } },
     { kind: 'dependency', every: d, for: { minMs: 5 * m, maxMs: 20 * m }, slowdown: 2, failureRate: 0.1 },
     { kind: 'freeze', every: 2 * d, for: { minMs: 1 * s, maxMs: 5 * s } },
+    { kind: 'service-crash', every: d },
+    { kind: 'service-leak', every: 7 * d, perMinute: 20 * 1024 ** 2 },
   ],
   'chaos-heavy': [
     { kind: 'crash', every: h, restartAfter: { minMs: 5 * s, maxMs: 2 * m } },
     { kind: 'store-outage', every: 6 * h, for: { minMs: 10 * s, maxMs: 2 * m } },
     { kind: 'dependency', every: 4 * h, for: { minMs: 10 * m, maxMs: h }, slowdown: 4, failureRate: 0.5 },
     { kind: 'freeze', every: 6 * h, for: { minMs: 5 * s, maxMs: 60 * s } },
+    { kind: 'service-crash', every: 2 * h },
+    { kind: 'service-leak', every: d, perMinute: 100 * 1024 ** 2 },
   ],
 };
 
@@ -76,6 +85,31 @@ export async function loadFaults(source: string, cwd: string): Promise<{ name: s
   const checked = validate(faultFileSchema, data, source);
   if (!checked.ok) throw new ConfigError(checked.issues);
   return { name: source, faults: checked.value.faults };
+}
+
+/**
+ * Throws a ConfigError naming each service fault whose `target` is not a
+ * service of the config (`source` names where the faults came from), so a
+ * typo is not a month of "no running copy" lines.
+ */
+export function checkServiceTargets(faults: readonly FaultSpec[], services: readonly string[], source: string): void {
+  const issues = faults.flatMap((fault, i) =>
+    SERVICE_FAULTS.has(fault.kind) &&
+    'target' in fault &&
+    fault.target !== undefined &&
+    !services.includes(fault.target)
+      ? [
+          {
+            file: source,
+            path: `faults[${i}].target`,
+            expected:
+              services.length > 0 ? `a service of the config (${services.join(', ')})` : 'a config with `services:`',
+            got: JSON.stringify(fault.target),
+          },
+        ]
+      : [],
+  );
+  if (issues.length > 0) throw new ConfigError(issues);
 }
 
 /**
@@ -126,5 +160,9 @@ function place(spec: FaultSpec, at: number, random: () => number): FaultEvent {
       };
     case 'freeze':
       return { kind: 'freeze', at, instance: spec.instance ?? null, forMs: inRange(spec.for, random) };
+    case 'service-crash':
+      return { kind: 'service-crash', at, target: spec.target ?? null };
+    case 'service-leak':
+      return { kind: 'service-leak', at, target: spec.target ?? null, perMinute: spec.perMinute };
   }
 }

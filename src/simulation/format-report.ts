@@ -30,6 +30,7 @@ export function formatReport(report: SimulationReport): string {
       ? 'readiness: never degraded'
       : `readiness: degraded ${notReady.spells}x, ${ms(notReady.ms)} in all over the instances (a breaker open)`,
   );
+  for (const s of report.services) lines.push(serviceLine(s));
   if (report.itemsInFlightAtEnd > 0)
     lines.push(`items in flight at the end (planned during the drain): ${report.itemsInFlightAtEnd}`);
   lines.push('', `faults (${report.timeline.length}):`);
@@ -57,9 +58,43 @@ function loopLines(name: string, r: Omit<LoopReport, 'loop'>): string[] {
   return [
     `${name}`,
     `  ticks  due ${ticks.due}, run ${ticks.run}${runRatio}, skipped ${ticks.skipped}${reasons ? ` [${reasons}]` : ''}, unexplained ${ticks.unexplained}`,
-    `  items  planned ${items.planned}, succeeded ${items.succeeded}, failed ${items.failed}, skipped ${items.skipped}, lost ${items.lost}, run twice ${items.runTwice}${items.runTwice > 0 ? ` (${items.runTwiceUnacked} after an unacknowledged success)` : ''}`,
+    `  items  planned ${items.planned}, succeeded ${items.succeeded}, failed ${items.failed}, skipped ${items.skipped}, lost ${items.lost}, duplicates ${items.duplicates}${duplicateKinds(items)}`,
+    ...(items.reRuns > 0
+      ? [`  re-run ${items.reRuns} after an unacknowledged success (at least once): ${reRunText(items)}`]
+      : []),
     `  cycle  ${pct(r.cycleMs)}; lateness ${pct(r.latenessMs)}`,
   ];
+}
+
+function serviceLine(s: SimulationReport['services'][number]): string {
+  const copies = s.copies > 1 ? ` (${s.copies} copies)` : '';
+  const how = [
+    s.memoryRestarts > 0 && `${s.memoryRestarts} restarted by the memory watch`,
+    s.oomKills > 0 && `${s.oomKills} OOM-killed`,
+  ].filter(Boolean);
+  const leaks = `${s.leaks} leak(s)${how.length > 0 ? ` (${how.join(', ')})` : ''}`;
+  const stopped = s.stopped > 0 ? `; ${s.stopped} stopped for good` : '';
+  return `service ${s.service}${copies}: ${s.crashes} crash(es), ${leaks}, ${s.restarts} restart(s), down ${ms(s.downMs)} in all${stopped}`;
+}
+
+function duplicateKinds(items: LoopReport['items']): string {
+  if (items.duplicates === 0) return '';
+  const kinds = [
+    items.storedTwice > 0 && `${items.storedTwice} stored twice`,
+    items.overlappingLeases > 0 && `${items.overlappingLeases} started under another run's valid lease`,
+  ].filter(Boolean);
+  return kinds.length > 0 ? ` (${kinds.join(', ')})` : ' (run again after a stored result)';
+}
+
+function reRunText(items: LoopReport['items']): string {
+  const { crash, storeOutage, leaseLapsed } = items.reRunCauses;
+  return [
+    crash > 0 && `${crash} killed before writing the result`,
+    storeOutage > 0 && `${storeOutage} result write failed in a store outage`,
+    leaseLapsed > 0 && `${leaseLapsed} lease lapsed before the write`,
+  ]
+    .filter(Boolean)
+    .join(', ');
 }
 
 function pct(p: Percentiles): string {

@@ -10,11 +10,54 @@
  * ids of items already completed or executed are kept for
  * {@link DUPLICATE_HORIZON_MS} (two rotating sets), so a second execution
  * is caught when it comes within that horizon of the first.
+ *
+ * A second successful execution of one item is one of two things:
+ * - a **duplicate**, a broken guarantee: the item ran again after its result
+ *   was stored, had two results stored, or a run of its key started while
+ *   another owner's lease on that key was still valid (the backend granted
+ *   overlapping leases: what a store that skips the fencing check does);
+ * - a **re-run**, at least once by design: the first success was never
+ *   acknowledged by the store, because its instance was killed before the
+ *   write (`crash`), the write failed while the store was unreachable and
+ *   the held result could not be written before another instance took the
+ *   item over (`storeOutage`), or the holder's lease lapsed (a freeze, a
+ *   slow store), a peer ran the item and the holder's own act finished late
+ *   (`leaseLapsed`; its write is fenced off).
  */
 import type { CycleRecord, ItemResult } from '../core/cycle-record.ts';
 import type { QueuedItem, Store, WorkQueue } from '../storage/store.ts';
 
 export const DUPLICATE_HORIZON_MS = 6 * 3600_000;
+
+/**
+ * After a store outage ends, how long instances may still refuse writes:
+ * their store breaker closes on the first probe that answers (every 500 ms,
+ * see store-guard.ts), so a success this soon after the end was written
+ * into a breaker still open.
+ */
+const OUTAGE_TAIL_MS = 2_000;
+
+/** Why an item ran again after a success the store never acknowledged. */
+export type ReRunCause = 'crash' | 'storeOutage' | 'leaseLapsed';
+
+/** What the books know of one item's executions. */
+interface Execution {
+  successes: number;
+  stored: boolean;
+  /** Its holder was killed while it was open. */
+  holderCrashed: boolean;
+  /** Its first success came while the store was unreachable, or its write failed: the write could not be made. */
+  writeFailed: boolean;
+  /** Counted as a duplicate already (at most once per item). */
+  duplicate: boolean;
+}
+
+/** A lease as the backend granted it. */
+interface GrantedLease {
+  readonly owner: string;
+  readonly token: number;
+  expiresAt: number;
+}
 
 /** An item the queue holds (planned, not finished). */
 interface OpenItem {
@@ -31,12 +74,14 @@ export interface LoopBooks {
   succeeded: number;
   failed: number;
   skipped: number;
-  /** Items whose act succeeded more than once (a second success within the horizon). */
-  runTwice: number;
-  /** ...of which the first success's result never reached the store (re-run after a lost acknowledgement). */
-  runTwiceUnacked: number;
+  /** Guarantee violations: items run again after their result was stored or stored twice, and overlapping leases. */
+  duplicates: number;
   /** Items completed (result stored) more than once. */
   storedTwice: number;
+  /** Leases of this loop's keys granted while another owner's lease on the key was valid. */
+  overlappingLeases: number;
+  /** Items run again after a success the store never acknowledged (at least once), by cause. */
+  reRuns: Record<ReRunCause, number>;
   durations: number[];
   lateness: number[];
 }
@@ -88,8 +133,10 @@ export class Ledger {
   readonly loops = new Map<string, LoopBooks>();
   readonly #open = new Map<string, OpenItem>();
   readonly #openByIdem = new Map<string, string>();
-  /** Idempotency key -> successes so far and whether one of them was stored. */
-  readonly #executed: RecentSet<{ successes: number; stored: boolean }>;
+  /** Idempotency key -> its executions so far. */
+  readonly #executed: RecentSet<Execution>;
+  /** Lease key -> the lease the backend granted last (until released). */
+  readonly #leases = new Map<string, GrantedLease>();
   readonly #completed: RecentSet<true>;
   /** Items orphaned by a crash, waiting for another instance to start them: idem -> the crash. */
   readonly #orphans = new Map<string, CrashBooks>();
@@ -99,6 +146,8 @@ export class Ledger {
   /** Orphans never started again by another instance. */
   notTakenOver = 0;
   readonly #now: () => number;
+  /** The last store outage: [from, until) in absolute ms. */
+  #outage: [number, number] = [0, 0];
 
   constructor(loopNames: readonly string[], now: () => number) {
     this.#now = now;
@@ -133,7 +182,9 @@ export class Ledger {
       },
       complete: async (...args: Parameters<WorkQueue['complete']>) => {
         const stored = await queue.complete(...args);
-        if (stored) this.#completedItem(args[0], args[2]);
+        const [, , result, fence, options] = args;
+        if (fence && options?.releaseLease) this.#leaseFreed(fence.key, fence.token);
+        if (stored) this.#completedItem(args[0], result);
         return stored;
       },
       release: async (...args: Parameters<WorkQueue['release']>) => {
@@ -148,9 +199,30 @@ export class Ledger {
       depth: (...args: Parameters<WorkQueue['depth']>) => queue.depth(...args),
       list: (...args: Parameters<WorkQueue['list']>) => queue.list(...args),
     });
+    const leases = store.leases;
+    const tappedLeases = {
+      ...bindAll(leases),
+      acquire: async (...args: Parameters<typeof leases.acquire>) => {
+        const lease = await leases.acquire(...args);
+        if (lease) this.#leaseGranted(lease, args[3]);
+        return lease;
+      },
+      renew: async (...args: Parameters<typeof leases.renew>) => {
+        const until = await leases.renew(...args);
+        const held = this.#leases.get(args[0]);
+        if (until !== undefined && held?.token === args[2]) held.expiresAt = until;
+        return until;
+      },
+      release: async (...args: Parameters<typeof leases.release>) => {
+        const freed = await leases.release(...args);
+        if (freed) this.#leaseFreed(args[0], args[2]);
+        return freed;
+      },
+    };
     return {
       ...bindAll(store),
       queue: tapped,
+      leases: tappedLeases,
       cycles: {
         ...bindAll(cycles),
         start: async (record) => {
@@ -166,8 +238,10 @@ export class Ledger {
     };
   }
 
-  /** An act model started an item (`instance` names the incarnation). */
-  actStarted(idem: string): void {
+  /** An act model started an item. A start after the item's result was stored breaks the guarantee. */
+  actStarted(loop: string, idem: string): void {
+    const seen = this.#executed.get(idem, this.#now());
+    if (seen?.stored) this.#duplicate(this.books(loop), seen);
     const crashedAt = this.#orphans.get(idem);
     // Only live incarnations run code, so whoever starts an orphan took it over.
     if (crashedAt === undefined) return;
@@ -179,26 +253,57 @@ export class Ledger {
   actSucceeded(loop: string, idem: string): void {
     const now = this.#now();
     const seen = this.#executed.get(idem, now);
-    if (seen) {
-      seen.successes++;
-      if (seen.successes === 2) {
-        const books = this.books(loop);
-        books.runTwice++;
-        if (!seen.stored) books.runTwiceUnacked++;
-      }
+    if (!seen) {
+      const execution = newExecution();
+      execution.writeFailed = now >= this.#outage[0] && now < this.#outage[1] + OUTAGE_TAIL_MS;
+      this.#executed.set(idem, execution, now);
       return;
     }
-    this.#executed.set(idem, { successes: 1, stored: false }, now);
+    seen.successes++;
+    // A second success that is no duplicate: a run that began before any result was stored. The first
+    // success was never acknowledged (else the second run could not have started), or it is a holder
+    // finishing late after its lease lapsed and a peer's run was stored: at least once, by design.
+    if (seen.successes !== 2 || seen.duplicate) return;
+    this.books(loop).reRuns[seen.holderCrashed ? 'crash' : seen.writeFailed ? 'storeOutage' : 'leaseLapsed']++;
+  }
+
+  /** The store is unreachable for every instance from now for `forMs`. */
+  storeOutage(forMs: number): void {
+    const now = this.#now();
+    this.#outage = [now, now + forMs];
+  }
+
+  /** An instance's write of the item's result failed (its store did not answer). */
+  writeFailed(idem: string): void {
+    const seen = this.#executed.get(idem, this.#now());
+    if (seen) seen.writeFailed = true;
+  }
+
+  /**
+   * `store` (one instance's view, above its fault wrapper) with failed
+   * result writes booked, so a re-run can name its cause.
+   */
+  watchWrites(store: Store): Store {
+    const queue = store.queue;
+    const complete: WorkQueue['complete'] = (...args) => {
+      const sent = queue.complete(...args);
+      sent.catch(() => this.writeFailed(args[2].idempotencyKey));
+      return sent;
+    };
+    return { ...bindAll(store), queue: { ...bindAll(queue), complete } };
   }
 
   /** An instance owning `owner` died: its claimed items are orphans until someone else starts them. */
   crashed(owner: string): number {
     const crash: CrashBooks = { at: this.#now(), orphans: 0, takeovers: [] };
     this.crashes.push(crash);
+    const now = this.#now();
     for (const item of this.#open.values()) {
       if (item.owner !== owner) continue;
       this.#orphans.set(item.idem, crash);
       crash.orphans++;
+      const seen = this.#executed.get(item.idem, now);
+      if (seen && !seen.stored) seen.holderCrashed = true;
     }
     return crash.orphans;
   }
@@ -256,13 +361,45 @@ export class Ledger {
       this.#orphans.delete(result.idempotencyKey);
       this.#tookOver(crashedAt);
     }
-    if (this.#completed.get(result.idempotencyKey, now)) books.storedTwice++;
+    let executed = this.#executed.get(result.idempotencyKey, now);
+    if (!executed) {
+      executed = newExecution();
+      executed.successes = 0;
+      this.#executed.set(result.idempotencyKey, executed, now);
+    }
+    if (this.#completed.get(result.idempotencyKey, now)) {
+      books.storedTwice++;
+      this.#duplicate(books, executed);
+    }
     this.#completed.set(result.idempotencyKey, true, now);
-    const executed = this.#executed.get(result.idempotencyKey, now);
-    if (executed) executed.stored = true;
+    executed.stored = true;
     if (result.status === 'succeeded') books.succeeded++;
     else if (result.status === 'failed') books.failed++;
     else books.skipped++;
+  }
+
+  /** Counts `execution`'s item as a duplicate, once. */
+  #duplicate(books: LoopBooks, execution: Execution): void {
+    if (execution.duplicate) return;
+    execution.duplicate = true;
+    books.duplicates++;
+  }
+
+  /** The backend granted `key` to `owner`: a grant over another owner's valid lease breaks mutual exclusion. */
+  #leaseGranted({ key, owner, token, expiresAt }: GrantedLease & { key: string }, now: number): void {
+    // `now` as the caller passed it to the backend: a correct backend grants only when the last lease expired by it.
+    const held = this.#leases.get(key);
+    if (held && held.owner !== owner && held.expiresAt > now) {
+      const slash = key.indexOf('/');
+      const books = this.books(slash > 0 ? key.slice(0, slash) : key);
+      books.overlappingLeases++;
+      books.duplicates++;
+    }
+    this.#leases.set(key, { owner, token, expiresAt });
+  }
+
+  #leaseFreed(key: string, token: number): void {
+    if (this.#leases.get(key)?.token === token) this.#leases.delete(key);
   }
 
   #tickClaimed(record: CycleRecord): void {
@@ -289,12 +426,17 @@ function newBooks(): LoopBooks {
     succeeded: 0,
     failed: 0,
     skipped: 0,
-    runTwice: 0,
-    runTwiceUnacked: 0,
+    duplicates: 0,
     storedTwice: 0,
+    overlappingLeases: 0,
+    reRuns: { crash: 0, storeOutage: 0, leaseLapsed: 0 },
     durations: [],
     lateness: [],
   };
+}
+
+function newExecution(): Execution {
+  return { successes: 1, stored: false, holderCrashed: false, writeFailed: false, duplicate: false };
 }
 
 /** The object's own and prototype methods, bound to it, as a plain object. */

@@ -8,7 +8,8 @@ import type { ResolvedConfig } from '../config/load-config.ts';
 import type { ResolvedSlo } from '../config/simulate-schema.ts';
 import { createTrigger } from '../scheduling/trigger.ts';
 import { percentile } from './distribution.ts';
-import type { Ledger, LoopBooks } from './ledger.ts';
+import type { Ledger, LoopBooks, ReRunCause } from './ledger.ts';
+import type { ServiceReport } from './service-model.ts';
 import type { ModelInfo, World } from './world.ts';
 
 export interface Percentiles {
@@ -35,12 +36,20 @@ export interface ItemReport {
   readonly skipped: number;
   /** Planned before the end of the fault window, never finished. */
   readonly lost: number;
-  /** Items whose act succeeded twice or more. */
-  readonly runTwice: number;
-  /** ...of which the first success was never acknowledged by the store (an at-least-once re-run). */
-  readonly runTwiceUnacked: number;
-  /** Items with two results stored. */
+  /**
+   * Guarantee violations (`slo.duplicates`): items run again after their
+   * result was stored, items with two results stored, and runs started while
+   * another owner's lease on their key was valid.
+   */
+  readonly duplicates: number;
+  /** ...of which items with two results stored. */
   readonly storedTwice: number;
+  /** ...of which leases granted over another owner's valid lease. */
+  readonly overlappingLeases: number;
+  /** Items run again after a success the store never acknowledged: at least once by design, not a duplicate. */
+  readonly reRuns: number;
+  /** The re-runs by cause: the holder was killed before writing, its write failed in a store outage, its lease lapsed. */
+  readonly reRunCauses: Readonly<Record<ReRunCause, number>>;
 }
 
 export interface LoopReport {
@@ -93,6 +102,8 @@ export interface SimulationReport {
    * instances, and how many such spells. Backpressure cooldowns are not counted.
    */
   readonly notReady: { readonly ms: number; readonly spells: number };
+  /** Supervised services (modelled, see service-model.ts): faults, restarts and time down. Empty without `services:`. */
+  readonly services: readonly ServiceReport[];
   readonly itemsInFlightAtEnd: number;
   readonly timeline: readonly TimelineEntry[];
   readonly slo: { readonly declared: boolean; readonly ok: boolean; readonly checks: readonly SloCheck[] };
@@ -104,6 +115,7 @@ export interface ReportInput {
   world: World;
   breakers: Array<{ breaker: string; openings: number; openMs: number }>;
   notReady: { ms: number; spells: number };
+  services: ServiceReport[];
   timeline: TimelineEntry[];
   seed: number;
   faults: string;
@@ -152,6 +164,7 @@ export function buildReport(input: ReportInput): SimulationReport {
     },
     breakers: input.breakers,
     notReady: input.notReady,
+    services: input.services,
     itemsInFlightAtEnd: inFlight,
     timeline: input.timeline,
   };
@@ -191,9 +204,11 @@ function loopReport(loop: string, books: LoopBooks, due: number[], lost: number)
       failed: books.failed,
       skipped: books.skipped,
       lost,
-      runTwice: books.runTwice,
-      runTwiceUnacked: books.runTwiceUnacked,
+      duplicates: books.duplicates,
       storedTwice: books.storedTwice,
+      overlappingLeases: books.overlappingLeases,
+      reRuns: books.reRuns.crash + books.reRuns.storeOutage + books.reRuns.leaseLapsed,
+      reRunCauses: { ...books.reRuns },
     },
     cycleMs: percentiles([...books.durations].sort((a, b) => a - b)),
     latenessMs: percentiles([...books.lateness].sort((a, b) => a - b)),
@@ -223,9 +238,15 @@ function totalReport(loops: LoopReport[], books: LoopBooks[]): Omit<LoopReport, 
       failed: sum(items, 'failed'),
       skipped: sum(items, 'skipped'),
       lost: sum(items, 'lost'),
-      runTwice: sum(items, 'runTwice'),
-      runTwiceUnacked: sum(items, 'runTwiceUnacked'),
+      duplicates: sum(items, 'duplicates'),
       storedTwice: sum(items, 'storedTwice'),
+      overlappingLeases: sum(items, 'overlappingLeases'),
+      reRuns: sum(items, 'reRuns'),
+      reRunCauses: {
+        crash: sum((l) => l.items.reRunCauses, 'crash'),
+        storeOutage: sum((l) => l.items.reRunCauses, 'storeOutage'),
+        leaseLapsed: sum((l) => l.items.reRunCauses, 'leaseLapsed'),
+      },
     },
     cycleMs: percentiles(books.flatMap((b) => b.durations).sort((a, b) => a - b)),
     latenessMs: percentiles(books.flatMap((b) => b.lateness).sort((a, b) => a - b)),
@@ -256,7 +277,7 @@ function verdict(
     checks.push({ key: 'lost', target: `<= ${slo.lost}`, actual: String(items.lost), ok: items.lost <= slo.lost });
   }
   if (slo?.duplicates !== undefined) {
-    const actual = items.runTwice;
+    const actual = items.duplicates;
     checks.push({
       key: 'duplicates',
       target: `<= ${slo.duplicates}`,

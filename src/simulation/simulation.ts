@@ -25,9 +25,11 @@ import { KillableClock } from '../testing/killable-clock.ts';
 import { formatDuration } from '../time/duration.ts';
 import { SeededEntropy } from '../time/seeded-entropy.ts';
 import { BreakerBooks } from './breaker-books.ts';
-import { type FaultEvent, faultTimeline } from './fault-plan.ts';
+import { type FaultEvent, faultTimeline, SERVICE_FAULTS } from './fault-plan.ts';
+import type { HistoryModel } from './history-models.ts';
 import { Ledger } from './ledger.ts';
 import { buildReport, type SimulationReport, type TimelineEntry } from './report.ts';
+import { ServiceModel } from './service-model.ts';
 import { SimClock } from './sim-clock.ts';
 import { World } from './world.ts';
 
@@ -45,6 +47,8 @@ export interface SimulationOptions {
   readonly settleRounds?: number;
   /** Wraps the shared store, e.g. with a deliberately broken double (tests that prove the report can fail). */
   readonly wrapStore?: (store: Store) => Store;
+  /** Act models from the history of a store (`--store <url>`), for loops the config gives none. */
+  readonly history?: ReadonlyMap<string, HistoryModel>;
   /** Called about once per simulated hour with the simulated ms done. */
   readonly onProgress?: (doneMs: number, totalMs: number) => void;
 }
@@ -96,12 +100,20 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     random: seededRandom(streamSeed(seed, 1)),
     now: () => clock.now(),
     untilMs: endAt,
+    ...(options.history && { history: options.history }),
   });
   const loops = config.loops.map((loop) => world.simulated(loop));
   const raw = options.store ?? new MemoryStore({ entropy: new SeededEntropy(streamSeed(seed, 2)) });
   const shared = ledger.tap(options.wrapStore ? options.wrapStore(raw) : raw);
   const faultRandom = seededRandom(streamSeed(seed, 3));
-  const timeline = faultTimeline(options.faults.faults, durationMs, faultRandom);
+  const services = new ServiceModel({
+    services: config.services,
+    now: () => clock.now(),
+    setTimer: (ms, fire) => void clock.setTimer(ms, fire),
+    random: seededRandom(streamSeed(seed, 4)),
+  });
+  const faults = options.faults.faults.filter((f) => !services.empty || !SERVICE_FAULTS.has(f.kind));
+  const timeline = faultTimeline(faults, durationMs, faultRandom);
   const breakers = new BreakerBooks();
   const slots: Array<Incarnation | null> = [];
   const entries: TimelineEntry[] = [];
@@ -116,13 +128,13 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     const runtime = createRuntime(
       runtimeOptionsFromConfig(config, {
         loops,
-        store: store.store,
+        store: ledger.watchWrites(store.store),
         clock: own,
         entropy: new SeededEntropy(streamSeed(seed, 1000 + number)),
         instance: { host: `sim-${slot + 1}`, pid: number },
         http: false,
         observability: {},
-        // Supervised services are not simulated yet: a simulation starts no real processes.
+        // Supervised services are modelled (service-model.ts): a simulation starts no real processes.
         runnables: [],
         retentionMs: Math.min(config.retentionMs ?? SIM_RETENTION_MS, SIM_RETENTION_MS),
       }),
@@ -179,6 +191,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       }
       case 'store-outage': {
         storeDown = true;
+        ledger.storeOutage(fault.forMs);
         for (const s of slots) s?.store.unreachable('connection refused (simulated store outage)');
         clock.setTimer(fault.forMs, () => {
           storeDown = false;
@@ -219,6 +232,12 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
         });
         return;
       }
+      case 'service-crash':
+        entries.push({ at, kind: fault.kind, detail: services.crash(fault.target) });
+        return;
+      case 'service-leak':
+        entries.push({ at, kind: fault.kind, detail: services.leak(fault.target, fault.perMinute) });
+        return;
     }
   };
 
@@ -242,6 +261,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     world,
     breakers: breakers.summary(),
     notReady: breakers.notReady(),
+    services: services.report(),
     timeline: entries,
     seed,
     faults: options.faults.name,

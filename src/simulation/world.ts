@@ -7,6 +7,7 @@
 import type { ActModelSpec, LatencySpec, ResolvedSimulateConfig } from '../config/simulate-schema.ts';
 import type { ResolvedLoop } from '../core/loop.ts';
 import { exponentialGap, inRange, sampleLatency } from './distribution.ts';
+import type { HistoryModel } from './history-models.ts';
 import type { Ledger } from './ledger.ts';
 
 /** Neutral defaults: a quick, reliable dependency (the report says which loops got them). */
@@ -25,7 +26,7 @@ export class SimulatedFailure extends Error {
 /** Where a loop's model came from, for the report. */
 export interface ModelInfo {
   readonly loop: string;
-  readonly source: 'config' | 'dependency' | 'default' | 'real';
+  readonly source: 'config' | 'dependency' | 'history' | 'default' | 'real';
   /** e.g. "latency p50 300 ms / p99 1400 ms, 5% failures, 429 bursts every 6 h". */
   readonly summary: string;
 }
@@ -61,6 +62,8 @@ export class World {
     now: () => number;
     /** Bursts are drawn up to this absolute time. */
     untilMs: number;
+    /** Models from the store's recent cycles, for loops the config gives none (history-models.ts). */
+    history?: ReadonlyMap<string, HistoryModel>;
   }) {
     this.#ledger = options.ledger;
     this.#random = options.random;
@@ -69,12 +72,14 @@ export class World {
     for (const loop of options.loops) {
       const own = options.simulate?.loops[loop.name];
       const dep = loop.policies.uses.map((name) => options.simulate?.dependencies[name]).find((s) => s !== undefined);
-      const spec: ActModelSpec = own ?? dep ?? {};
-      const source = spec.real ? 'real' : own ? 'config' : dep ? 'dependency' : 'default';
+      const past = own || dep ? undefined : options.history?.get(loop.name);
+      const spec: ActModelSpec = own ?? dep ?? (past ? { latency: past.latency, failureRate: past.failureRate } : {});
+      const source = spec.real ? 'real' : own ? 'config' : dep ? 'dependency' : past ? 'history' : 'default';
       const latency = spec.latency ?? DEFAULT_LATENCY;
       const bursts = spec.throttle ? drawBursts(spec.throttle, options.now(), options.untilMs, this.#random) : [];
       this.#loops.set(loop.name, { spec, latency, bursts, uses: loop.policies.uses });
-      infos.push({ loop: loop.name, source, summary: source === 'real' ? 'its own act' : describe(spec, latency) });
+      const summary = source === 'real' ? 'its own act' : describe(spec, latency) + (past ? historyNote(past) : '');
+      infos.push({ loop: loop.name, source, summary });
     }
     this.models = infos;
   }
@@ -95,7 +100,7 @@ export class World {
       return {
         ...loop,
         act: async (item, ctx) => {
-          ledger.actStarted(item.idempotencyKey);
+          ledger.actStarted(loop.name, item.idempotencyKey);
           const output = await loop.act(item, ctx);
           ledger.actSucceeded(loop.name, item.idempotencyKey);
           return output;
@@ -105,7 +110,7 @@ export class World {
     return {
       ...loop,
       act: async (item, ctx) => {
-        ledger.actStarted(item.idempotencyKey);
+        ledger.actStarted(loop.name, item.idempotencyKey);
         const { slowdown, failureRate } = this.#degradation(loop.name, model.uses);
         await ctx.clock.sleep(Math.round(sampleLatency(model.latency, this.#random) * slowdown), ctx.signal);
         const now = this.#now();
@@ -173,6 +178,11 @@ function describe(spec: ActModelSpec, latency: LatencySpec): string {
   if (spec.failureRate) parts.push(`${+(spec.failureRate * 100).toFixed(2)}% failures`);
   if (spec.throttle) parts.push(`429 bursts every ${spec.throttle.every / 60_000} min on average`);
   return parts.join(', ');
+}
+
+function historyNote(past: HistoryModel): string {
+  const newest = new Date(past.newestAt).toISOString();
+  return `, from ${past.cycles} cycles (${past.results} item results) up to ${newest}`;
 }
 
 function latencyText(l: LatencySpec): string {

@@ -13,7 +13,7 @@ interface SimulateFlags {
   faults?: string;
   json?: boolean;
   report?: string;
-  store?: boolean;
+  store?: boolean | string;
 }
 
 /**
@@ -36,7 +36,10 @@ export function registerSimulate(program: Command, output: Output): void {
     )
     .option('--json', 'print the report as JSON')
     .option('--report <file>', 'also write the JSON report to this file')
-    .option('--store', 'share a fresh temp SQLite file instead of a memory store (slower)')
+    .option(
+      '--store [url]',
+      'share a fresh temp SQLite file instead of a memory store (slower); with a store URL or SQLite file, act models for loops the config gives none are also taken from its recent cycles (only read)',
+    )
     .action(async (flags: SimulateFlags, command: Command) => {
       const configFile = flags.config ?? (command.parent?.opts().config as string | undefined);
       const durationMs = parseDuration(flags.duration);
@@ -49,7 +52,7 @@ export function registerSimulate(program: Command, output: Output): void {
       const instances = integer('--instances', flags.instances, 1, 64);
       const seed = integer('--seed', flags.seed, 0, 2 ** 32 - 1);
       const config = await loadCliConfig({ config: configFile }, process.env, process.cwd());
-      const [{ loadFaults }, { simulate }, { formatReport }] = await Promise.all([
+      const [{ loadFaults, checkServiceTargets }, { simulate }, { formatReport }] = await Promise.all([
         import('../../simulation/fault-plan.ts'),
         import('../../simulation/simulation.ts'),
         import('../../simulation/format-report.ts'),
@@ -66,6 +69,16 @@ export function registerSimulate(program: Command, output: Output): void {
               name: Array.isArray(config.simulate?.faults) ? 'simulate.faults' : 'none',
               faults: Array.isArray(config.simulate?.faults) ? config.simulate.faults : [],
             };
+      try {
+        checkServiceTargets(
+          faults.faults,
+          config.services.map((x) => x.name),
+          faults.name,
+        );
+      } catch (error) {
+        throw new CliExit(EXIT.usage, error instanceof Error ? error.message : String(error));
+      }
+      const history = typeof flags.store === 'string' ? await readHistory(flags.store, config.loops) : undefined;
       const temp = flags.store ? await tempSqlite() : null;
       const started = systemClock.monotonic();
       try {
@@ -76,6 +89,7 @@ export function registerSimulate(program: Command, output: Output): void {
           seed,
           faults,
           ...(temp && { store: temp.store, settleRounds: 3 }),
+          ...(history && { history }),
         });
         const wallMs = systemClock.monotonic() - started;
         const { report } = result;
@@ -107,6 +121,37 @@ function integer(flag: string, text: string, min: number, max: number): number {
     throw new CliExit(EXIT.usage, `${flag}: expected an integer from ${min} to ${max}, got "${text}"`);
   }
   return n;
+}
+
+/**
+ * Act models from the recent cycles of the store `where` names (a store URL,
+ * or a SQLite file path), which is only read. A SQLite file that does not
+ * exist is a usage error (opening it would create an empty one).
+ */
+async function readHistory(where: string, loops: ReadonlyArray<{ name: string }>) {
+  const [{ existsSync }, { resolve }, { openStore }, { modelsFromHistory }] = await Promise.all([
+    import('node:fs'),
+    import('node:path'),
+    import('../../storage/open-store.ts'),
+    import('../../simulation/history-models.ts'),
+  ]);
+  const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(where) ? where : `sqlite://${resolve(where)}`;
+  const file = /^sqlite:\/\/([^?]*)/i.exec(url)?.[1];
+  if (file !== undefined && !existsSync(resolve(file))) {
+    throw new CliExit(
+      EXIT.usage,
+      `--store: expected an existing store to read history from, got "${where}" (no such file)`,
+    );
+  }
+  const store = await openStore(url, { cwd: process.cwd() });
+  try {
+    return await modelsFromHistory(
+      store,
+      loops.map((l) => l.name),
+    );
+  } finally {
+    await store.close();
+  }
 }
 
 /** A fresh SQLite store in a temp directory, removed afterwards. */
