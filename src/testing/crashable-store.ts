@@ -15,6 +15,7 @@ export interface CrashableStore {
   readonly down: boolean;
   /** Answers are held (the process is frozen) until {@link thaw}, then delivered in order. */
   freeze(): void;
+  readonly frozen: boolean;
   thaw(): void;
 }
 
@@ -96,6 +97,9 @@ export function crashableStore(store: Store): CrashableStore {
     },
     freeze: () => {
       held ??= [];
+    },
+    get frozen() {
+      return held !== null;
     },
     thaw: () => {
       const answers = held ?? [];
