@@ -29,7 +29,13 @@ export async function benchSimulate(): Promise<Record<string, number>> {
   const load0 = loadavg()[0] as number;
   const cpu0 = process.cpuUsage();
   const started = now();
-  const { report, timersFired } = await simulate({ config, durationMs: days * DAY, instances: 3, seed: 1, faults });
+  const { report, timersFired, ticksSkipped } = await simulate({
+    config,
+    durationMs: days * DAY,
+    instances: 3,
+    seed: 1,
+    faults,
+  });
   const wallMs = now() - started;
   const cpu = process.cpuUsage(cpu0);
   const cpuMs = (cpu.user + cpu.system) / 1000;
@@ -45,9 +51,23 @@ export async function benchSimulate(): Promise<Record<string, number>> {
     `30 days at this speed: ${fmt((30 * DAY) / speedup / 1000)} s wall (goal <= 65 s); on CPU time alone ${fmt((cpuMs * 30) / days / 1000)} s`,
   );
   line(`per CPU second: ${fmt(cpuSpeedup)}x real time; load average ${fmt(load0, 1)} before, ${fmt(load1, 1)} after`);
-  line(`${fmt(timersFired)} timers fired, ${fmt(items.planned)} items planned, peak RSS ${fmt(rssMb)} MiB`);
+  line(
+    `${fmt(timersFired)} timers fired, ${fmt(ticksSkipped)} idle recovery ticks and store probes skipped, ${fmt(items.planned)} items planned, peak RSS ${fmt(rssMb)} MiB`,
+  );
   line(
     `report: lost ${items.lost}, run twice ${items.runTwice}, ticks run ${report.total.ticks.run}/${report.total.ticks.due}, takeover p99 ${report.takeover.ms.p99} ms`,
   );
-  return { days, wallMs, cpuMs, speedup, cpuSpeedup, rssMb, timersFired, items: items.planned, load0, load1 };
+  return {
+    days,
+    wallMs,
+    cpuMs,
+    speedup,
+    cpuSpeedup,
+    rssMb,
+    timersFired,
+    ticksSkipped,
+    items: items.planned,
+    load0,
+    load1,
+  };
 }
