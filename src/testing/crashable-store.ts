@@ -54,7 +54,7 @@ export function crashableStore(store: Store): CrashableStore {
       (v: unknown) => deliver((resolve) => resolve(v)) ?? v,
       (e: unknown) => {
         const later = deliver((_, reject) => reject(e));
-        if (later) return later;
+        if (later !== null) return later;
         throw e;
       },
     );
