@@ -9,7 +9,8 @@
  * runs the whole month. On a shared machine the wall time measures the
  * machine's load as much as the code, so the section also gives the
  * speed-up per CPU second (simulated time / CPU time of this process) and
- * the load average before and after.
+ * the load average before and after. `AUTOLOOP_SIM_SKIP=0` runs every
+ * recovery tick and store probe, for an A/B of skipping the idle ones.
  */
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +25,8 @@ const DAY = 86_400_000;
 export async function benchSimulate(): Promise<Record<string, number>> {
   heading('simulate: the demo config, chaos-light, 3 instances, memory store');
   const days = Number(process.env.AUTOLOOP_SIM_DAYS ?? 1);
+  // AUTOLOOP_SIM_SKIP=0 runs every recovery tick and store probe (an A/B of the skipping; same report).
+  const skipIdleTicks = process.env.AUTOLOOP_SIM_SKIP !== '0';
   const config = await loadConfig(CONFIG, { env: process.env });
   const faults = { name: 'chaos-light', faults: FAULT_PRESETS['chaos-light'] ?? [] };
   const load0 = loadavg()[0] as number;
@@ -35,6 +38,7 @@ export async function benchSimulate(): Promise<Record<string, number>> {
     instances: 3,
     seed: 1,
     faults,
+    skipIdleTicks,
   });
   const wallMs = now() - started;
   const cpu = process.cpuUsage(cpu0);
