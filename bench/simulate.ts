@@ -9,7 +9,8 @@
  * runs the whole month. On a shared machine the wall time measures the
  * machine's load as much as the code, so the section also gives the
  * speed-up per CPU second (simulated time / CPU time of this process) and
- * the load average before and after.
+ * the load average before and after. `AUTOLOOP_SIM_SKIP=0` runs every
+ * recovery tick and store probe, for an A/B of skipping the idle ones.
  */
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -24,12 +25,21 @@ const DAY = 86_400_000;
 export async function benchSimulate(): Promise<Record<string, number>> {
   heading('simulate: the demo config, chaos-light, 3 instances, memory store');
   const days = Number(process.env.AUTOLOOP_SIM_DAYS ?? 1);
+  // AUTOLOOP_SIM_SKIP=0 runs every recovery tick and store probe (an A/B of the skipping; same report).
+  const skipIdleTicks = process.env.AUTOLOOP_SIM_SKIP !== '0';
   const config = await loadConfig(CONFIG, { env: process.env });
   const faults = { name: 'chaos-light', faults: FAULT_PRESETS['chaos-light'] ?? [] };
   const load0 = loadavg()[0] as number;
   const cpu0 = process.cpuUsage();
   const started = now();
-  const { report, timersFired } = await simulate({ config, durationMs: days * DAY, instances: 3, seed: 1, faults });
+  const { report, timersFired, ticksSkipped } = await simulate({
+    config,
+    durationMs: days * DAY,
+    instances: 3,
+    seed: 1,
+    faults,
+    skipIdleTicks,
+  });
   const wallMs = now() - started;
   const cpu = process.cpuUsage(cpu0);
   const cpuMs = (cpu.user + cpu.system) / 1000;
@@ -45,9 +55,23 @@ export async function benchSimulate(): Promise<Record<string, number>> {
     `30 days at this speed: ${fmt((30 * DAY) / speedup / 1000)} s wall (goal <= 65 s); on CPU time alone ${fmt((cpuMs * 30) / days / 1000)} s`,
   );
   line(`per CPU second: ${fmt(cpuSpeedup)}x real time; load average ${fmt(load0, 1)} before, ${fmt(load1, 1)} after`);
-  line(`${fmt(timersFired)} timers fired, ${fmt(items.planned)} items planned, peak RSS ${fmt(rssMb)} MiB`);
+  line(
+    `${fmt(timersFired)} timers fired, ${fmt(ticksSkipped)} idle recovery ticks and store probes skipped, ${fmt(items.planned)} items planned, peak RSS ${fmt(rssMb)} MiB`,
+  );
   line(
     `report: lost ${items.lost}, duplicates ${items.duplicates}, re-runs ${items.reRuns}, ticks run ${report.total.ticks.run}/${report.total.ticks.due}, takeover p99 ${report.takeover.ms.p99} ms`,
   );
-  return { days, wallMs, cpuMs, speedup, cpuSpeedup, rssMb, timersFired, items: items.planned, load0, load1 };
+  return {
+    days,
+    wallMs,
+    cpuMs,
+    speedup,
+    cpuSpeedup,
+    rssMb,
+    timersFired,
+    ticksSkipped,
+    items: items.planned,
+    load0,
+    load1,
+  };
 }

@@ -517,7 +517,8 @@ describe('missed ticks after downtime', () => {
       await first.advance(10_000); // tick 10 runs
       await first.stop();
       clock.jump(35_000); // down from 10 s to 45 s: ticks 20, 30, 40 pass with no process
-      const second = await createLoopHarness([loop], { store, clock });
+      // Another process: its own ids (the same seed would hand it the first one's cycle ids).
+      const second = await createLoopHarness([loop], { store, clock, seed: 2 });
       await second.advance(0);
       const cycles = (await second.cycles()).sort((a, b) => a.scheduledAt - b.scheduledAt);
       const summary = cycles.map((c) => [(c.scheduledAt - T0) / 1000, c.outcome.kind]);

@@ -239,7 +239,7 @@ describe('autoloop simulate', () => {
     const lenient = join(dir, 'lenient.yaml');
     writeFileSync(lenient, CONFIG);
     const reportFile = join(dir, 'report.json');
-    const args = ['simulate', '-c', file, '--duration', '20m', '--instances', '2', '--seed', '4'];
+    const args = ['simulate', '-c', file, '--duration', '20m', '--instances', '2', '--seed', '6'];
     const human = await autoloop([...args, '--faults', 'chaos-heavy', '--report', reportFile], { timeoutMs: 120_000 });
     assert.match(human.stdout, /fetch\n {2}ticks {2}due 119, run \d+/);
     assert.match(human.stdout, /faults \(\d+\):/);
@@ -250,16 +250,16 @@ describe('autoloop simulate', () => {
     assert.equal(human.code, 1);
     assert.match(
       human.stderr,
-      /with seed 4; replay it with: autoloop simulate -c .*cli\.yaml --duration 20m --instances 2 --seed 4 --faults chaos-heavy/,
+      /with seed 6; replay it with: autoloop simulate -c .*cli\.yaml --duration 20m --instances 2 --seed 6 --faults chaos-heavy/,
     );
     assert.equal(JSON.parse(readFileSync(reportFile, 'utf8')).slo.ok, false);
     const json = await autoloop(
-      ['simulate', '-c', lenient, '--duration', '20m', '--instances', '2', '--seed', '4', '--faults', 'none', '--json'],
+      ['simulate', '-c', lenient, '--duration', '20m', '--instances', '2', '--seed', '6', '--faults', 'none', '--json'],
       { timeoutMs: 120_000 },
     );
     assert.equal(json.code, 0, json.stderr);
     const report = JSON.parse(json.stdout);
-    assert.equal(report.seed, 4);
+    assert.equal(report.seed, 6);
     assert.equal(report.total.ticks.due, 119);
     assert.equal(report.slo.ok, true);
     const usage = await autoloop(['simulate', '-c', file, '--duration', 'soon']);

@@ -210,6 +210,18 @@ async function act(
 const ADOPT_LIMIT = 10_000;
 
 /**
+ * The id and number a recovery cycle will have. A recovery tick that adopts
+ * nothing leaves it unspent for the next one, so ticks that find nothing draw
+ * no randomness (the simulation may skip them without changing what follows).
+ */
+export interface RecoveryId {
+  readonly id: string;
+  readonly seq: number;
+  /** Set once items were claimed under this id. */
+  spent: boolean;
+}
+
+/**
  * Re-runs items that a crashed or stopped process left claimed in the loop's
  * queue (their claim expired: its owner stopped heartbeating). Creates a
  * cycle record with trigger `recovery` only when there is something to adopt.
@@ -219,14 +231,15 @@ export async function runRecoveryCycle(
   loop: ResolvedLoop,
   deps: CycleDeps,
   signal: AbortSignal,
-  seq: number,
+  next: RecoveryId,
 ): Promise<CycleRecord | undefined> {
   const { clock, store, bus, owner } = deps;
   const now = clock.now();
-  const id = deps.entropy.id();
+  const { id, seq } = next;
   const claim = { owner, until: now + deps.claimTtlMs };
   const adopted = await store.queue.claimStale(loop.name, id, claim, now, ADOPT_LIMIT);
   if (adopted.length === 0) return undefined;
+  next.spent = true;
   const tick: Tick = {
     id: `${loop.name}@recovery:${new Date(now).toISOString()}:${owner}:${seq}`,
     loop: loop.name,

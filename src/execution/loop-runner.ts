@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { type CycleDeps, runCycle, runRecoveryCycle } from '../core/cycle.ts';
+import { type CycleDeps, type RecoveryId, runCycle, runRecoveryCycle } from '../core/cycle.ts';
 import type { CycleRecord, Tick } from '../core/cycle-record.ts';
 import { type DroppedTicks, droppedNote } from '../core/dropped-ticks.ts';
 import type { ResolvedLoop } from '../core/loop.ts';
@@ -64,6 +64,8 @@ export class LoopRunner {
   readonly #closing = new AbortController();
   #recovering: Promise<unknown> | null = null;
   #recoverySeq = 0;
+  /** The next recovery cycle's id, kept while recovery ticks adopt nothing (see RecoveryId). */
+  #nextRecovery: RecoveryId | null = null;
   #governor: LoopGate | null = null;
   /** Built once per governor: every tick and every recovery attempt (each second) needs them. */
   #cycleDepsBuilt: CycleDeps | null = null;
@@ -200,7 +202,10 @@ export class LoopRunner {
   recover(): Promise<CycleRecord | undefined> {
     if (this.#closed || this.#recovering !== null) return Promise.resolve(undefined);
     if (this.#deps.store.unavailable?.()) return Promise.resolve(undefined);
-    const run = runRecoveryCycle(this.loop, this.#cycleDeps(), this.#abort.signal, ++this.#recoverySeq);
+    if (this.#nextRecovery === null || this.#nextRecovery.spent) {
+      this.#nextRecovery = { id: this.#deps.entropy.id(), seq: ++this.#recoverySeq, spent: false };
+    }
+    const run = runRecoveryCycle(this.loop, this.#cycleDeps(), this.#abort.signal, this.#nextRecovery);
     // Settles either way: nobody may be waiting on it (idle() only runs at shutdown), so it must not reject.
     this.#recovering = run
       .catch(() => undefined)

@@ -133,6 +133,11 @@ export class CircuitBreaker {
     return this.#state.kind;
   }
 
+  /** Failures in a row counted while closed (0 in the other states): a success now would reset them. */
+  get consecutiveFailures(): number {
+    return this.#state.kind === 'closed' ? this.#state.failures : 0;
+  }
+
   /** The state as the `autoloop_breaker_state` gauge: 0 closed, 0.5 half-open, 1 open. */
   get stateValue(): number {
     return STATE_VALUE[this.#state.kind];

@@ -3,7 +3,7 @@ import type { Logger } from '../core/logger.ts';
 import type { LoopRunner } from '../execution/loop-runner.ts';
 import type { LeaseManager } from '../leases/lease-manager.ts';
 import type { CycleStore, InstanceRecord, InstanceRegistry } from '../storage/store.ts';
-import type { Clock } from '../time/clock.ts';
+import { type Clock, sleepPeriods } from '../time/clock.ts';
 
 export interface RecoveryLoopOptions {
   readonly clock: Clock;
@@ -23,6 +23,14 @@ export interface RecoveryLoopOptions {
   readonly unavailable?: () => string | undefined;
   /** Reports a failed tick (default: a warning each time); the runtime logs it once per outage. */
   readonly onFailure?: (error: unknown) => void;
+  /**
+   * Simulation only: true when every store call of a tick now would be
+   * answered at once and would find nothing (no expired lease, no claimable
+   * item, no running record of a dead process). With a heartbeat not due,
+   * the tick is then a no-op, which a simulated clock skips (see
+   * `Clock.setPeriodTimer`). Production leaves it unset: every tick runs.
+   */
+  readonly nothingToDo?: () => boolean;
 }
 
 /**
@@ -48,12 +56,20 @@ export class RecoveryLoop {
     while (!signal.aborted) {
       await this.#tick();
       try {
-        await this.#o.clock.sleep(this.#o.intervalMs, signal);
+        await sleepPeriods(this.#o.clock, this.#o.intervalMs, signal, this.#idle);
       } catch {
         return;
       }
     }
   }
+
+  /** Whether a tick now would do nothing: the store refused unasked, or no beat due and nothing to do. */
+  readonly #idle = (): boolean => {
+    const { clock, nothingToDo, unavailable } = this.#o;
+    if (!nothingToDo) return false;
+    if (unavailable?.()) return true;
+    return clock.monotonic() < this.#nextBeatAt && nothingToDo();
+  };
 
   /** Sends a heartbeat now (also used at start, so `status` lists the instance at once). */
   async beat(): Promise<void> {

@@ -13,6 +13,7 @@ import type { Runtime } from './runtime.ts';
 export function recoveryParts(
   rt: Runtime,
   leases: () => LeaseManager,
+  nothingToDo?: () => boolean,
 ): { presence: Runnable; recovery: Runnable; retention: Runnable | null } {
   const { bus, clock, logger, options, owner, storeGuard } = rt;
   const [host, pid] = owner.split(':');
@@ -44,6 +45,7 @@ export function recoveryParts(
         intervalMs: options.recoveryIntervalMs ?? 1_000,
         logger,
         unavailable: () => storeGuard.unavailable(),
+        ...(nothingToDo && { nothingToDo }),
         onFailure: (error) =>
           storeGuard.logFailure('recovery', error, {}, 'recovery tick failed (store error); retrying next tick'),
       });

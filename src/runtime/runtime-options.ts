@@ -56,6 +56,13 @@ export interface RuntimeOptions {
   entropy?: Entropy;
   /** Randomness in [0, 1) for backoff jitter, overriding `entropy.random`. */
   random?: () => number;
+  /**
+   * For `autoloop simulate` only: what the simulation knows of the store, so
+   * its clock may skip recovery ticks and store probes that would do nothing
+   * (see `Clock.setPeriodTimer`). Both answers must be exact. Unset (as in
+   * production), every tick and probe runs.
+   */
+  quiet?: QuietStore;
   /** Names this process in its owner id `<host>:<pid>:<id>`. Default `os.hostname()` and `process.pid`. */
   instance?: { host?: string; pid?: number };
   /** Serve health and metrics over HTTP. Default off in the library; the CLI turns it on. */
@@ -147,4 +154,16 @@ export interface PartHost {
   readonly bus: EventBus;
   /** The runtime's Prometheus registry (null before the metrics part started). */
   registry(): Registry | null;
+}
+
+/** What a simulated store can say about the periodic work on it (see `RuntimeOptions.quiet`). */
+export interface QuietStore {
+  /** True when this process's store calls would be answered at once now (no outage, not frozen). */
+  answers(): boolean;
+  /**
+   * True when a recovery tick of `owner` at `now` would find nothing: no
+   * expired lease, no claimable queued item, no running cycle record of a
+   * process whose heartbeat lapsed.
+   */
+  nothingToRecover(owner: string, now: number): boolean;
 }

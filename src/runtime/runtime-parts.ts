@@ -36,6 +36,25 @@ import { StorePart } from './store-part.ts';
  * Nothing is built before the part that needs it starts: the runners are
  * made once the store is open.
  */
+/**
+ * A module imported on first use, once per process. A later runtime's start
+ * then awaits a settled promise, not the module loader: under a loader hook
+ * (tsx, or the CLI's loader for TypeScript configs) every `import()` waits
+ * for a real round trip to the loader thread, which a simulated clock sees
+ * as a varying number of timers passing, so an instance restarted inside
+ * `autoloop simulate` would start at a moment that depends on machine load.
+ */
+function loadOnce<T>(load: () => Promise<T>): () => Promise<T> {
+  let loaded: Promise<T> | undefined;
+  return () => {
+    loaded ??= load();
+    return loaded;
+  };
+}
+
+const loadMetrics = loadOnce(() => import('../observability/metrics.ts'));
+const loadObservers = loadOnce(() => import('./observers.ts'));
+
 export function runtimeParts(rt: Runtime) {
   const { bus, clock, logger, options, owner } = rt;
   const ttlMs = options.leaseTtlMs ?? 10_000;
@@ -96,7 +115,7 @@ export function runtimeParts(rt: Runtime) {
     name: 'metrics',
     start: async () => {
       // Loaded here: importing autoloop does not load prom-client.
-      const { createMetrics } = await import('../observability/metrics.ts');
+      const { createMetrics } = await loadMetrics();
       state.metrics = createMetrics(bus, {
         processMetrics: options.processMetrics ?? false,
         activeLeases: () => state.leases?.active ?? 0,
@@ -132,7 +151,7 @@ export function runtimeParts(rt: Runtime) {
     name: 'observers',
     start: async () => {
       // Loaded here: importing autoloop does not load the alert rules and webhooks.
-      const { Observers } = await import('./observers.ts');
+      const { Observers } = await loadObservers();
       state.observers = await Observers.start({
         options: options.observability ?? {},
         bus,
@@ -208,8 +227,26 @@ export function runtimeParts(rt: Runtime) {
     },
   };
 
+  /**
+   * With `options.quiet` (simulation only): the store probe and the recovery
+   * tick are no-ops while the store answers, nothing is held back from an
+   * outage and (for recovery) the store has nothing to recover; see
+   * `Clock.setPeriodTimer`.
+   */
+  function quietRecovery(): (() => boolean) | undefined {
+    const quiet = options.quiet;
+    if (!quiet) return undefined;
+    // A successful probe flushes buffered events too (onHealthy above).
+    rt.storeGuard.skipIdleProbes(() => outage.empty && (state.recorder?.buffered ?? 0) === 0 && quiet.answers());
+    return () =>
+      outage.empty &&
+      quiet.answers() &&
+      rt.storeGuard.breaker.consecutiveFailures === 0 &&
+      quiet.nothingToRecover(owner, clock.now());
+  }
+
   function scheduling(): Runnable[] {
-    const recovery = recoveryParts(rt, () => state.leases as LeaseManager);
+    const recovery = recoveryParts(rt, () => state.leases as LeaseManager, quietRecovery());
     // presence before the loops, so its stop (the heartbeat removed) comes after the drain.
     return [
       recovery.presence,

@@ -1,7 +1,7 @@
 import type { Logger } from '../core/logger.ts';
 import { type BreakerPermit, type BreakerStateChange, CircuitBreaker } from '../policies/circuit-breaker.ts';
 import { type Store, StoreError } from '../storage/store.ts';
-import { type Clock, withDeadline } from '../time/clock.ts';
+import { type Clock, sleepPeriods, withDeadline } from '../time/clock.ts';
 import type { ComponentHealth } from './health.ts';
 
 /**
@@ -84,6 +84,7 @@ export class StoreGuard {
   #failures = 0;
   readonly #logged = new Set<string>();
   readonly #healthy = new Set<() => void>();
+  #probeIdle: (() => boolean) | null = null;
 
   constructor(options: StoreGuardOptions) {
     this.#o = options;
@@ -120,6 +121,25 @@ export class StoreGuard {
   onStateChange(listener: (change: BreakerStateChange) => void): { dispose(): void } {
     return this.breaker.onStateChange(listener);
   }
+
+  /**
+   * Simulation only: `idle()` says that a ping now would be answered at once
+   * and that the `onHealthy` listeners have nothing to replay. A probe is
+   * then a no-op while the breaker is closed with no failure counted, and a
+   * simulated clock skips it (see `Clock.setPeriodTimer`); production never
+   * calls this, so every probe runs.
+   */
+  skipIdleProbes(idle: () => boolean): void {
+    this.#probeIdle = idle;
+  }
+
+  /** Whether a probe now would change nothing (see {@link skipIdleProbes}). */
+  readonly #idleProbe = (): boolean =>
+    this.#probeIdle !== null &&
+    this.#store !== null &&
+    this.breaker.state === 'closed' &&
+    this.breaker.consecutiveFailures === 0 &&
+    this.#probeIdle();
 
   /**
    * The store behind the breaker: the same parts and methods, each call
@@ -205,7 +225,10 @@ export class StoreGuard {
     while (!signal.aborted) {
       const waitMs = await this.probe();
       try {
-        await this.#o.clock.sleep(waitMs, signal);
+        // Only the healthy rhythm repeats a probe that did nothing; a confirming or trial ping always goes out.
+        if (waitMs === (this.#o.probeIntervalMs ?? PROBE.intervalMs)) {
+          await sleepPeriods(this.#o.clock, waitMs, signal, this.#idleProbe);
+        } else await this.#o.clock.sleep(waitMs, signal);
       } catch {
         return;
       }

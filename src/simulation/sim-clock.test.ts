@@ -52,4 +52,40 @@ describe('SimClock', () => {
     assert.equal(await clock.runUntil(() => done), true);
     assert.equal(clock.now(), 500);
   });
+
+  it('a period timer skips the periods whose idle() holds, and keeps the place a re-armed timer would have', async () => {
+    const clock = new SimClock({ now: 0 });
+    const fired: string[] = [];
+    let busyFrom = 3_000;
+    clock.setPeriodTimer(
+      1_000,
+      () => fired.push(`tick@${clock.now()}`),
+      () => clock.now() < busyFrom,
+    );
+    // Set after the period timer but due at the same moment as its 3rd period: as a tick re-armed at
+    // 2 s would have been set after this one, this one fires first.
+    clock.setTimer(3_000, () => fired.push('other@3000'));
+    await clock.advanceTo(5_000);
+    assert.deepEqual(fired, ['other@3000', 'tick@3000']);
+    assert.equal(clock.skipped, 2);
+    assert.equal(clock.pendingTimers, 0);
+    busyFrom = 0;
+    const handle = clock.setPeriodTimer(
+      500,
+      () => fired.push('cancelled'),
+      () => true,
+    );
+    await clock.advance(2_000);
+    handle.cancel();
+    assert.equal(clock.pendingTimers, 0);
+    assert.throws(
+      () =>
+        clock.setPeriodTimer(
+          0,
+          () => {},
+          () => false,
+        ),
+      /expected a period > 0 ms, got 0/,
+    );
+  });
 });

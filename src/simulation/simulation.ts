@@ -49,6 +49,13 @@ export interface SimulationOptions {
   readonly wrapStore?: (store: Store) => Store;
   /** Act models from the history of a store (`--store <url>`), for loops the config gives none. */
   readonly history?: ReadonlyMap<string, HistoryModel>;
+  /**
+   * Lets the clock skip each instance's recovery ticks and store probes that
+   * would do nothing (default true; only with the default memory store and
+   * no `wrapStore`, whose answers it can read). The report is the same
+   * either way; off, every tick runs as in production.
+   */
+  readonly skipIdleTicks?: boolean;
   /** Called about once per simulated hour with the simulated ms done. */
   readonly onProgress?: (doneMs: number, totalMs: number) => void;
 }
@@ -57,6 +64,8 @@ export interface SimulationOptions {
 export interface SimulationResult {
   readonly report: SimulationReport;
   readonly timersFired: number;
+  /** Recovery ticks and store probes skipped as no-ops (see `skipIdleTicks`). */
+  readonly ticksSkipped: number;
 }
 
 /** Cycle records and events older than this are pruned (a month of them would not fit in memory). */
@@ -103,7 +112,10 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     ...(options.history && { history: options.history }),
   });
   const loops = config.loops.map((loop) => world.simulated(loop));
-  const raw = options.store ?? new MemoryStore({ entropy: new SeededEntropy(streamSeed(seed, 2)) });
+  const memory = options.store ? null : new MemoryStore({ entropy: new SeededEntropy(streamSeed(seed, 2)) });
+  const raw = options.store ?? (memory as MemoryStore);
+  // The memory store's own state tells when a recovery tick would find nothing; a double or SQLite cannot.
+  const quietStore = options.skipIdleTicks !== false && !options.wrapStore ? memory : null;
   const shared = ledger.tap(options.wrapStore ? options.wrapStore(raw) : raw);
   const faultRandom = seededRandom(streamSeed(seed, 3));
   const services = new ServiceModel({
@@ -131,6 +143,14 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
         store: ledger.watchWrites(store.store),
         clock: own,
         entropy: new SeededEntropy(streamSeed(seed, 1000 + number)),
+        // Jitter from a stream of its own: skipped recovery ticks draw no cycle ids, and must not shift it.
+        random: seededRandom(streamSeed(seed, 5000 + number)),
+        ...(quietStore && {
+          quiet: {
+            answers: () => !store.dead && !store.down && !store.frozen,
+            nothingToRecover: (owner: string, now: number) => quietStore.nothingToRecover(owner, now),
+          },
+        }),
         instance: { host: `sim-${slot + 1}`, pid: number },
         http: false,
         observability: {},
@@ -270,7 +290,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     startAt,
     incarnations,
   });
-  return { report, timersFired: clock.fired };
+  return { report, timersFired: clock.fired, ticksSkipped: clock.skipped };
 }
 
 function seededRandom(seed: number): () => number {

@@ -13,13 +13,23 @@ import type { Ledger } from './ledger.ts';
 /** Neutral defaults: a quick, reliable dependency (the report says which loops got them). */
 export const DEFAULT_LATENCY: LatencySpec = { kind: 'lognormal', p50Ms: 100, p99Ms: 1_000 };
 
-/** Why a model's call failed: the act's error in the item results. */
+/**
+ * Why a model's call failed: the act's error in the item results. It has no
+ * stack (a model's failure happened nowhere in the code, and capturing one
+ * cost more than the rest of a simulated act).
+ */
 export class SimulatedFailure extends Error {
-  constructor(
-    message: string,
-    override readonly name: string = 'SimulatedFailure',
-  ) {
-    super(message);
+  override readonly name: string;
+
+  constructor(message: string, name = 'SimulatedFailure') {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      super(message);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+    this.name = name;
   }
 }
 

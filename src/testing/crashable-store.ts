@@ -15,6 +15,7 @@ export interface CrashableStore {
   readonly down: boolean;
   /** Answers are held (the process is frozen) until {@link thaw}, then delivered in order. */
   freeze(): void;
+  readonly frozen: boolean;
   thaw(): void;
 }
 
@@ -36,22 +37,27 @@ export function crashableStore(store: Store): CrashableStore {
   let down: string | null = null;
   let held: Array<() => void> | null = null;
   const never = new Promise<never>(() => {});
-  const deliver = (fn: () => void) => {
-    if (dead) return;
-    if (held) held.push(fn);
-    else fn();
+  /** An answer as this process gets it: never once dead, at the thaw while frozen, else at once. */
+  const deliver = <T>(settle: (resolve: (v: T) => void, reject: (e: unknown) => void) => void): Promise<T> | null => {
+    if (dead) return never;
+    const queue = held;
+    if (!queue) return null;
+    return new Promise<T>((resolve, reject) => queue.push(() => settle(resolve, reject)));
   };
   const call = (fn: () => unknown): unknown => {
     if (dead) return never;
     if (down !== null) return Promise.reject(new StoreError(down));
     const result = fn();
     if (!(result instanceof Promise)) return result;
-    return new Promise((resolve, reject) => {
-      result.then(
-        (v) => deliver(() => resolve(v)),
-        (e: unknown) => deliver(() => reject(e)),
-      );
-    });
+    // One `then`, no promise of its own while the process runs: a month of simulation makes millions of calls.
+    return result.then(
+      (v: unknown) => deliver((resolve) => resolve(v)) ?? v,
+      (e: unknown) => {
+        const later = deliver((_, reject) => reject(e));
+        if (later !== null) return later;
+        throw e;
+      },
+    );
   };
   // Wrappers built once per method (not a Proxy trap per call): a month of simulation makes millions of calls.
   const guard = <T extends object>(part: T): T => {
@@ -96,6 +102,9 @@ export function crashableStore(store: Store): CrashableStore {
     },
     freeze: () => {
       held ??= [];
+    },
+    get frozen() {
+      return held !== null;
     },
     thaw: () => {
       const answers = held ?? [];

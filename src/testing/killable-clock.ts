@@ -53,8 +53,27 @@ export class KillableClock implements Clock {
   }
 
   setTimer(ms: number, fn: () => void): TimerHandle {
+    return this.#track((wrapped) => this.#base.setTimer(ms, wrapped), fn);
+  }
+
+  /**
+   * The base clock's period timer when it has one (else a plain timer):
+   * a tick is only skipped while this process runs (a frozen one's ticks
+   * wait for its thaw, as its other timers do).
+   */
+  setPeriodTimer(ms: number, fn: () => void, idle: () => boolean): TimerHandle {
+    const base = this.#base;
+    if (!base.setPeriodTimer) return this.setTimer(ms, fn);
+    const running = () => !this.#dead && this.#held === null && idle();
+    return this.#track(
+      (wrapped) => (base.setPeriodTimer as NonNullable<Clock['setPeriodTimer']>)(ms, wrapped, running),
+      fn,
+    );
+  }
+
+  #track(arm: (wrapped: () => void) => TimerHandle, fn: () => void): TimerHandle {
     if (this.#dead) return { cancel: () => {} };
-    const handle = this.#base.setTimer(ms, () => {
+    const handle = arm(() => {
       this.#live.delete(handle);
       if (this.#dead) return;
       if (this.#held) this.#held.push(fn);

@@ -23,6 +23,16 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
   /** Calls `fn` once after `ms`. The returned handle cancels it. */
   setTimer(ms: number, fn: () => void): TimerHandle;
+  /**
+   * Optional (the simulation's clock has it): a periodic task's next tick.
+   * Calls `fn` once, after `ms`, or 2·ms, 3·ms, ...: at the first of those
+   * moments at which `idle()` is false. `idle()` must be exact: true only
+   * when the tick would do nothing at all (no store write, no state change,
+   * no timer but its own re-arm), so skipping it changes nothing but speed.
+   * A skipped tick keeps its place among timers due at the same moment, as
+   * the re-armed timer of a tick that ran would. Use {@link sleepPeriods}.
+   */
+  setPeriodTimer?(ms: number, fn: () => void, idle: () => boolean): TimerHandle;
 }
 
 /** A scheduled callback that can be cancelled. Cancelling twice is harmless. */
@@ -78,6 +88,17 @@ export function withDeadline<T>(promise: Promise<T>, clock: Clock, ms: number, e
       },
     );
   });
+}
+
+/**
+ * `clock.sleep(ms, signal)` for a periodic task, letting a clock that can
+ * (see {@link Clock.setPeriodTimer}) skip whole periods while `idle()` holds.
+ * On a clock without it (production's), exactly `sleep`.
+ */
+export function sleepPeriods(clock: Clock, ms: number, signal: AbortSignal, idle: () => boolean): Promise<void> {
+  const setPeriodTimer = clock.setPeriodTimer?.bind(clock);
+  if (!setPeriodTimer) return clock.sleep(ms, signal);
+  return sleepOnTimer((delay, fn) => setPeriodTimer(delay, fn, idle), ms, signal);
 }
 
 /**

@@ -25,6 +25,12 @@ export class MemoryInstanceRegistry implements InstanceRegistry {
     this.#instances.set(id, { id, host, pid, startedAt, lastBeatAt: now, expiresAt: now + ttlMs, loops: [...loops] });
   }
 
+  /** Whether `id` has a heartbeat live at `now` (what `list(now)` would show). */
+  isLive(id: string, now: number): boolean {
+    const record = this.#instances.get(id);
+    return record !== undefined && record.expiresAt > now;
+  }
+
   async list(now: number): Promise<InstanceRecord[]> {
     this.#open('instances.list');
     return [...this.#instances.values()]

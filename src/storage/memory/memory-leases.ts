@@ -28,6 +28,12 @@ export class MemoryLeaseStore implements LeaseStore {
     return this.#tokens.get(key) ?? 0;
   }
 
+  /** Whether some lease expired by `now` (what `sweep(now)` would drop). */
+  anyExpired(now: number): boolean {
+    for (const lease of this.#leases.values()) if (lease.expiresAt <= now) return true;
+    return false;
+  }
+
   async acquire(
     key: string,
     owner: string,

@@ -56,6 +56,7 @@ export class MemoryStore implements Store {
 
   /** The same object as `leases`, with the synchronous token lookup that fenced completes need. */
   readonly #leases: MemoryLeaseStore;
+  readonly #instances: MemoryInstanceRegistry;
   readonly #cycles = new Map<string, CycleRecord>();
   readonly #tickIds = new Set<string>();
   /** Ids of records not finished yet: `running()` is asked every second by every instance, the records are many. */
@@ -78,10 +79,29 @@ export class MemoryStore implements Store {
     const open = (op: string) => this.#open(op);
     this.#leases = new MemoryLeaseStore(open);
     this.leases = this.#leases;
-    this.instances = new MemoryInstanceRegistry(open);
+    this.#instances = new MemoryInstanceRegistry(open);
+    this.instances = this.#instances;
     this.buckets = new MemoryRateLimitStore(open);
     this.documents = new MemoryDocumentStore(open);
     this.journals = new MemoryJournalStore(open);
+  }
+
+  /**
+   * Whether a recovery tick of `owner` at `now` would find nothing here: no
+   * expired lease to sweep, no queued item to adopt (unclaimed, or its claim
+   * lapsed) and no unfinished cycle record of another process whose
+   * heartbeat lapsed. `autoloop simulate` lets its clock skip such ticks.
+   */
+  nothingToRecover(owner: string, now: number): boolean {
+    if (this.#closed || this.#leases.anyExpired(now)) return false;
+    for (const { item } of this.#queue.values()) {
+      if (item.claim === null || item.claim.until <= now) return false;
+    }
+    for (const id of this.#unfinished) {
+      const record = this.#cycles.get(id);
+      if (record && record.owner !== owner && !this.#instances.isLive(record.owner, now)) return false;
+    }
+    return true;
   }
 
   async ping(): Promise<void> {
