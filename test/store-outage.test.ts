@@ -102,6 +102,7 @@ function workLoop(actMs: number) {
       return { idem };
     },
     policies: { concurrency: KEYS.length, timeout: '10s', backpressure: false },
+    publish: {},
   });
   return { loop, planned, acts };
 }
@@ -172,6 +173,19 @@ describe('store outage on a virtual clock (memory store failing on demand)', () 
     // Their acts ended during the outage: the results were held and written with their fences at replay.
     const caught = work.acts.filter((a) => a.phase === 'start' && a.idem.endsWith('00:00:04.000Z'));
     assert.equal(caught.length, KEYS.length, 'the items of the cycle caught by the outage ran once');
+    // ...and were published once each, when the store took them at replay, with their own tick.
+    const published = events.filter(
+      (e) => e.type === 'result.published' && String(e.data.tickId).endsWith('00:00:04.000Z'),
+    );
+    assert.deepEqual(
+      published.map((e) => e.data.key).sort(),
+      [...KEYS].sort(),
+      'each held result published once, with its tick',
+    );
+    assert.ok(
+      published.every((e) => e.at >= upAt),
+      'published when the store took them, not before',
+    );
 
     // Every tick has exactly one record: ran, or skipped with its reason.
     const records = (await inner.cycles.list('work')).filter((r) => r.trigger === 'cron');

@@ -37,6 +37,12 @@ export interface OutageBufferOptions {
   readonly owner: string;
   readonly clock: Clock;
   readonly logger: Logger;
+  /**
+   * A held result the store took at replay, called once the replay's cycle
+   * records are written too (the runtime publishes it, as the cycle would
+   * have). Must not throw.
+   */
+  readonly onResultStored?: (result: ItemResult) => void;
 }
 
 interface HeldItem {
@@ -254,25 +260,27 @@ export class OutageBuffer {
   async #replay(): Promise<void> {
     const counts = { results: 0, leases: 0, items: 0, cycles: 0, skips: 0 };
     // Results before lease releases: a released lease lets a peer take the key with a newer fence.
-    counts.results = await this.#replayResults();
+    const stored = await this.#replayResults();
+    counts.results = stored.length;
     counts.leases = await this.#replayLeases();
     counts.items = await this.#replayItems();
     counts.cycles = await this.#replayCycles();
     counts.skips = await this.#replaySkips();
+    for (const result of stored) this.#o.onResultStored?.(result);
     const dropped = this.dropped;
     this.#o.logger.info({ written: counts, droppedSinceStart: dropped }, 'wrote what the store outage held back');
     this.#droppedLogged = false;
   }
 
-  /** Writes held results; one the store refuses (claim or lease gone to a peer) becomes an unacknowledged item. */
-  async #replayResults(): Promise<number> {
+  /** Writes held results (returns those the store took); one the store refuses (claim or lease gone to a peer) becomes an unacknowledged item. */
+  async #replayResults(): Promise<ItemResult[]> {
     const store = this.#o.store();
-    let done = 0;
+    const done: ItemResult[] = [];
     for (const [id, held] of [...this.#results]) {
       const { row, owner, result, fence, options } = held;
       const stored = await store.queue.complete(id, owner, result, fence, options);
       if (this.#results.get(id) === held) this.#results.delete(id);
-      if (stored) done++;
+      if (stored) done.push(result);
       else this.unacked(row.loop, row.cycleId, [row], null);
     }
     return done;

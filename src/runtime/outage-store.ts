@@ -1,4 +1,4 @@
-import type { CycleRecord } from '../core/cycle-record.ts';
+import type { CycleRecord, ItemResult } from '../core/cycle-record.ts';
 import type { Logger } from '../core/logger.ts';
 import type { CycleStore, LeaseStore, QueuedItem, Store, WorkQueue } from '../storage/store.ts';
 import type { Clock } from '../time/clock.ts';
@@ -11,6 +11,8 @@ export interface OutageStoreOptions {
   readonly owner: string;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** A result held through the outage that the store took at replay (see OutageBufferOptions.onResultStored). */
+  readonly onResultStored?: (result: ItemResult) => void;
 }
 
 /** A queue row handed to a cycle (claimed by this process) and not yet settled. */

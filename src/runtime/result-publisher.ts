@@ -2,7 +2,7 @@ import type { ItemResult, Tick } from '../core/cycle-record.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ResolvedLoop } from '../core/loop.ts';
 import type { EventBus, PublishedResult } from '../observability/events.ts';
-import type { Broadcast } from '../storage/store.ts';
+import type { Broadcast, CycleStore } from '../storage/store.ts';
 
 /**
  * Publishes succeeded items' results on their loop's `publish.channel`
@@ -76,5 +76,22 @@ export class ResultPublisher {
           this.#logger.warn({ err: error, loop: loop.name, channel }, 'result not published; the item stays succeeded');
         },
       );
+  }
+
+  /**
+   * Publishes a succeeded result the store took only after an outage (held,
+   * then written at replay: outage-buffer.ts), with its cycle's tick read
+   * from the store; the cycle id stands in for the tick id when the record
+   * is not there. Never throws.
+   */
+  async publishHeld(loop: ResolvedLoop, result: ItemResult, cycles: Pick<CycleStore, 'get'>): Promise<void> {
+    if (!loop.publish || result.status !== 'succeeded') return;
+    const record = await cycles.get(result.cycleId).catch(() => undefined);
+    this.publish(loop, result, {
+      id: record?.tickId ?? result.cycleId,
+      loop: loop.name,
+      trigger: record?.trigger ?? 'manual',
+      scheduledAt: record?.scheduledAt ?? result.startedAt,
+    });
   }
 }

@@ -69,7 +69,17 @@ export function runtimeParts(rt: Runtime) {
     dependencies: new Map<string, Dependency>(),
   };
   const guarded = (): Store => rt.store;
-  const outage = new OutageStore({ guard: rt.storeGuard, owner, clock, logger });
+  const outage = new OutageStore({
+    guard: rt.storeGuard,
+    owner,
+    clock,
+    logger,
+    // Held through an outage, stored at replay: published then, as the cycle would have.
+    onResultStored: (result) => {
+      const def = rt.loops.definitions.find((l) => l.name === result.loop);
+      if (def && store.publisher) void store.publisher.publishHeld(def, result, rt.store.cycles);
+    },
+  });
   const store = new StorePart({
     store: options.store,
     cwd: options.cwd,
