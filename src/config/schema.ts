@@ -15,6 +15,7 @@ import {
   type ResolvedLoop,
   type ResolvedTrigger,
 } from '../core/loop.ts';
+import { cronZone } from '../scheduling/trigger.ts';
 import { parseDuration } from '../time/duration.ts';
 
 const DURATION_EXPECTED = 'a duration like "30s", "2m" or 1500 (ms)';
@@ -101,6 +102,7 @@ function resolveTrigger(input: z.output<typeof triggerInput>, ctx: z.RefinementC
 }
 
 function isTimeZone(name: string): boolean {
+  if ('utcOffset' in cronZone(name)) return true; // UTC by one of its names: no time-zone data needed
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: name });
     return true;
@@ -112,7 +114,7 @@ function isTimeZone(name: string): boolean {
 /** Croner's complaint about `expression`, or undefined when it would schedule. */
 function cronProblem(expression: string, timezone: string): string | undefined {
   try {
-    new Cron(expression, { paused: true, timezone }).stop();
+    new Cron(expression, { paused: true, ...cronZone(timezone) }).stop();
     return undefined;
   } catch (error) {
     return error instanceof Error ? error.message : String(error);
