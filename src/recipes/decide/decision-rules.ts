@@ -34,18 +34,22 @@ import type { HealthState, Readings, ScoreOptions } from './health-score.ts';
 import { healthScore, healthState, SEED_SCORE } from './health-score.ts';
 
 /** The seed's four, then the types user rules add (one per effector). */
-export type DecisionType =
-  | 'scale_up'
-  | 'scale_down'
-  | 'coordination_improve'
-  | 'optimize'
-  | 'pause'
-  | 'resume'
-  | 'run_now'
-  | 'webhook'
-  | 'command'
-  | 'rate_limit'
-  | 'scale_service';
+/** Every decision type: the seed's four, then what rules and effectors add. */
+export const DECISION_TYPES = [
+  'scale_up',
+  'scale_down',
+  'coordination_improve',
+  'optimize',
+  'pause',
+  'resume',
+  'run_now',
+  'webhook',
+  'command',
+  'rate_limit',
+  'scale_service',
+] as const;
+
+export type DecisionType = (typeof DECISION_TYPES)[number];
 
 /** One sample of a target: its readings and the score they make. */
 export interface Sample {

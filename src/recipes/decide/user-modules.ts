@@ -20,13 +20,23 @@
  * named `score:<target>` / `rule:<name>` of the cycle (the target is not
  * scored / the decision is dropped), naming the module and the field.
  */
+
+import { z } from 'zod';
 import type { ConfigIssue } from '../../config/config-error.ts';
 import { ConfigError } from '../../config/config-error.ts';
 import type { ModuleRef } from '../../config/file-schema.ts';
 import { importFunction } from '../../config/module-ref.ts';
+import { validate } from '../../config/zod-issues.ts';
 import type { SensorProblem } from './coordination-sensor.ts';
 import type { DecideConfig } from './decide-config.ts';
-import type { Decision, DecisionType, Rule, RuleOptions, Sample } from './decision-rules.ts';
+import {
+  DECISION_TYPES,
+  type Decision,
+  type DecisionType,
+  type Rule,
+  type RuleOptions,
+  type Sample,
+} from './decision-rules.ts';
 import type { Readings } from './health-score.ts';
 
 /** What a TS sensor is called with. */
@@ -63,20 +73,6 @@ export interface UserModules {
   readonly scorer: Scorer | undefined;
   readonly rules: readonly Rule[];
 }
-
-const TYPES: readonly DecisionType[] = [
-  'scale_up',
-  'scale_down',
-  'coordination_improve',
-  'optimize',
-  'pause',
-  'resume',
-  'run_now',
-  'webhook',
-  'command',
-  'rate_limit',
-  'scale_service',
-];
 
 /** The parameters an effector reads, by decision type (effectors.ts). */
 const NEEDS: Partial<Record<DecisionType, Record<string, 'number' | 'string'>>> = {
@@ -162,42 +158,53 @@ function moduleRule(
   };
 }
 
+/** A rule's decision as a user's function may return it (target and priority optional). */
+const decisionSchema = z
+  .object({
+    type: z.enum(DECISION_TYPES),
+    target: z.string().optional(),
+    parameters: z
+      .record(
+        z.string(),
+        z.union([z.string(), z.number().refine(Number.isFinite)], { error: 'a number or a string' }),
+        {
+          error: 'an object of numbers and strings',
+        },
+      )
+      .default({}),
+    priority: z.int({ error: 'an integer 0..3' }).min(0).max(3).default(2),
+    confidence: z.number({ error: 'a number in [0, 1]' }).min(0).max(1, { error: 'a number in [0, 1]' }),
+    rationale: z
+      .string({ error: 'a sentence citing the readings' })
+      .trim()
+      .min(1, { error: 'a sentence citing the readings' }),
+  })
+  .superRefine((d, ctx) => {
+    for (const [key, kind] of Object.entries(NEEDS[d.type] ?? {})) {
+      if (typeof d.parameters[key] !== kind) {
+        ctx.addIssue({ code: 'custom', path: ['parameters', key], message: `a ${kind} (${d.type} needs it)` });
+      }
+    }
+  });
+
 /** A user's decision checked field by field; throws naming the first bad field. */
 export function checkDecision(d: unknown, target: string, rule: string, prefix = ''): Decision {
-  const bad = (field: string, expected: string, value: unknown) =>
-    new Error(`${prefix}${field}: expected ${expected}, got ${show(value)}`);
-  if (typeof d !== 'object' || d === null || Array.isArray(d)) throw bad('decision', 'an object', d);
-  const o = d as Record<string, unknown>;
-  if (!TYPES.includes(o.type as DecisionType)) throw bad('type', `one of ${TYPES.join(', ')}`, o.type);
-  const t = o.target ?? target;
-  if (t !== target) throw bad('target', `the target it was asked about ("${target}") or none`, t);
-  const parameters = o.parameters ?? {};
-  if (
-    typeof parameters !== 'object' ||
-    parameters === null ||
-    Object.values(parameters).some((v) => typeof v !== 'string' && !(typeof v === 'number' && Number.isFinite(v)))
-  ) {
-    throw bad('parameters', 'an object of numbers and strings', parameters);
+  const checked = validate(decisionSchema, d, rule);
+  if (!checked.ok) {
+    const issue = checked.issues[0] as ConfigIssue;
+    throw new Error(`${prefix}${issue.path || 'decision'}: expected ${issue.expected}, got ${issue.got}`);
   }
-  for (const [key, kind] of Object.entries(NEEDS[o.type as DecisionType] ?? {})) {
-    const v = (parameters as Record<string, unknown>)[key];
-    if (typeof v !== kind) throw bad(`parameters.${key}`, `a ${kind} (${o.type} needs it)`, v);
-  }
-  const priority = o.priority ?? 2;
-  if (!Number.isInteger(priority) || (priority as number) < 0 || (priority as number) > 3) {
-    throw bad('priority', 'an integer 0..3', priority);
-  }
-  if (typeof o.confidence !== 'number' || !(o.confidence >= 0 && o.confidence <= 1)) {
-    throw bad('confidence', 'a number in [0, 1]', o.confidence);
-  }
-  if (typeof o.rationale !== 'string' || o.rationale.trim() === '') {
-    throw bad('rationale', 'a sentence citing the readings', o.rationale);
+  const o = checked.value;
+  if ((o.target ?? target) !== target) {
+    throw new Error(
+      `${prefix}target: expected the target it was asked about ("${target}") or none, got ${show(o.target)}`,
+    );
   }
   return {
-    type: o.type as DecisionType,
+    type: o.type,
     target,
-    parameters: parameters as Record<string, number | string>,
-    priority: priority as number,
+    parameters: o.parameters,
+    priority: o.priority,
     confidence: Math.round(o.confidence * 100) / 100,
     rationale: o.rationale,
     rule,
