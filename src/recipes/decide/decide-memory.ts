@@ -11,9 +11,10 @@
  * - `lastExecuted`: when a decision last executed on each target
  *   (anti-flap `minInterval`);
  * - `history`: each target's score per cycle (the panel's chart);
- * - `applied`: the changes decide made to a loop's knobs (concurrency,
- *   paused) that are in force, per loop and knob. A runtime starts its loops from
- *   the config, so at the first cycle after a start these are set again
+ * - `applied`: the changes decide made that are in force, per knob (a
+ *   loop's concurrency or pause, a dependency's rate, a service's
+ *   instances). A runtime starts those from the config, so at the first
+ *   cycle after a start these are set again
  *   ({@link DecideMemory.reapply}): the decision being verified is then
  *   judged on the state it made, and a verified one keeps holding.
  *
