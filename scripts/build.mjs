@@ -66,9 +66,10 @@ console.log(
  * A user's own zod schemas (a recipe's `options`) and prom-client metrics
  * (a recipe's, in the runtime's registry) work with the bundled copies: zod
  * 4 checks schemas by their traits, prom-client's registry by shape, not by
- * class identity. pino's worker transports, which load their files by
+ * class identity (so autoloop's own checks never use `instanceof` on them). pino's worker transports, which load their files by
  * path, would not work from the bundle: autoloop logs on the main thread
- * (logging.ts) and never starts one. esbuild is the one tsx brings.
+ * (logging.ts) and never starts one. esbuild is a devDependency (the same
+ * version tsx uses).
  */
 async function vendor() {
   const esbuild = await import('esbuild');
