@@ -72,3 +72,70 @@ describe('Redis item path', () => {
     assert.ok(perItem >= 0.95 && perItem < 1.3, `expected about 1 script call per item, got ${perItem.toFixed(3)}`);
   });
 });
+
+describe('Redis item path at shutdown', () => {
+  it('at concurrency 1, a stop that begins while the next item lease is in flight (sent with the last result) releases that lease at once and returns its item to the queue', async () => {
+    const ITEMS = 6;
+    const NEXT = 'item-3'; // its lease goes out in the same script call as item-2's result
+    const store = await RedisStore.open(redis.url, { prefix: 'path-stop:', commandTimeoutMs: 15_000 });
+    const acted: string[] = [];
+    let stopping: Promise<unknown> | undefined;
+    const loop = defineLoop({
+      name: 'path',
+      trigger: { manual: true },
+      observe: () => Array.from({ length: ITEMS }, (_, i) => `item-${i}`),
+      act: ({ key }) => {
+        acted.push(key);
+        return null;
+      },
+      policies: { concurrency: 1 },
+    });
+    const leases = store.leases;
+    // The lease of NEXT is granted by Redis; before the runtime sees it, shutdown begins.
+    const slowed: typeof store = new Proxy(store, {
+      get: (target, prop) => {
+        if (prop === 'leases') {
+          return {
+            ...leases,
+            acquire: async (...args: Parameters<typeof leases.acquire>) => {
+              const lease = await leases.acquire(...args);
+              if (args[0] === `path/${NEXT}`) {
+                stopping = runtime.stop();
+                // The runner closes a few turns into stop(); the lease reaches the runtime after that.
+                for (let i = 0; i < 50; i++) await new Promise((resolve) => setImmediate(resolve));
+              }
+              return lease;
+            },
+          };
+        }
+        const value = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const runtime = createRuntime({ loops: [loop], store: slowed });
+    const check = await RedisStore.open(redis.url, { prefix: 'path-stop:' });
+    try {
+      await runtime.start({ schedule: false });
+      const record = await runtime.run('path');
+      await stopping;
+      assert.ok(stopping, 'the lease of the next item was never asked for');
+      assert.deepEqual(acted, ['item-0', 'item-1', 'item-2'], 'no item starts once shutdown began');
+      assert.equal(record.counts.succeeded, 3);
+      assert.match(record.outcome.kind === 'failed' ? record.outcome.error.message : '', /interrupted by shutdown/);
+      // Released, not left to expire: the item frees the lease when it sees the stop (the lease manager's
+      // release of every held lease at stop is the second line), so none is left in Redis, long before its
+      // 10 s TTL. With neither, this fails with path/item-3 still leased.
+      assert.deepEqual(await check.leases.list(Date.now(), { prefix: 'path/' }), []);
+      // NEXT and the items after it are back in the queue, unclaimed: the next cycle (or a peer) runs them now.
+      const queued = await check.queue.list('path');
+      assert.deepEqual(
+        queued.map((item) => [item.key, item.claim]),
+        ['item-3', 'item-4', 'item-5'].map((key) => [key, null]),
+      );
+    } finally {
+      await runtime.stop();
+      await check.close();
+      await store.close();
+    }
+  });
+});
