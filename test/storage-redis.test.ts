@@ -188,14 +188,17 @@ describe('RedisStore', () => {
 
   it('opsBatch answers each operation on its own: an error in one is its answer alone', async () => {
     const prefix = freshPrefix();
-    const ops = [
+    const ops: Array<[string, string[]]> = [
       ['leaseAcquire', ['k', 'w1', '1000', '11000', '10000', '0']],
       // A `now` that is not a number fails the comparison with the held lease's expiry, before any write.
       ['leaseAcquire', ['k', 'w2', 'not-a-number', '11000', '10000', '0']],
       ['nope', []],
       ['leaseRelease', ['k', 'w1', '']],
     ];
-    const tokenReply = await admin.eval(BATCH_SCRIPTS.opsBatch, 0, prefix, JSON.stringify(ops));
+    // ARGV as the store lays it out: the prefix, then per operation its name, argument count and arguments.
+    const flat = (list: Array<[string, string[]]>) =>
+      list.flatMap(([name, args]) => [name, String(args.length), ...args]);
+    const tokenReply = await admin.eval(BATCH_SCRIPTS.opsBatch, 0, prefix, ...flat(ops));
     const answers = JSON.parse(tokenReply as string) as Array<[number, unknown]>;
     assert.equal(answers.length, 4);
     assert.equal(answers[0]![0], 1);
@@ -211,7 +214,7 @@ describe('RedisStore', () => {
         BATCH_SCRIPTS.opsBatch,
         0,
         prefix,
-        JSON.stringify([['leaseRelease', ['k', 'w1', token]]]),
+        ...flat([['leaseRelease', ['k', 'w1', token as string]]]),
       )) as string,
     );
     assert.deepEqual(again, [[1, 1]], 'the first acquire took effect');

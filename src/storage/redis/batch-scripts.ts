@@ -88,25 +88,29 @@ export type BatchedOp = 'leaseAcquire' | 'leaseRelease' | 'queueComplete';
 
 export const BATCH_SCRIPTS = {
   /*
-   * opsBatch. ARGV: prefix, the operations as JSON: [[name, [argument, ...]],
-   * ...], a BatchedOp's name and its arguments as strings (A without the
-   * prefix). One JSON argument rather than one per value: the client writes
-   * and Redis parses a single string. Runs them in order, each under pcall.
-   * Returns JSON: one [1, reply] or [0, error message] per operation, in
-   * order (a false reply is JSON false).
+   * opsBatch. ARGV: prefix, then per operation its name (a BatchedOp), the
+   * count n of its arguments and the n arguments (A without the prefix).
+   * Flat ARGV rather than one JSON argument: Redis hands the script ready
+   * strings, with no cjson.decode of the whole batch and no second escaping
+   * of the result entry (JSON inside JSON) on either side. Runs them in
+   * order, each under pcall. Returns JSON: one [1, reply] or [0, error
+   * message] per operation, in order (a false reply is JSON false).
    */
   opsBatch: `${OPERATIONS}
 local ops = {leaseAcquire = leaseAcquire, leaseRelease = leaseRelease, queueComplete = queueComplete}
 local out = {}
-for i, call in ipairs(cjson.decode(ARGV[2])) do
-  local op, A = ops[call[1]], call[2]
-  table.insert(A, 1, ARGV[1])
-  local ok, reply
-  if op then ok, reply = pcall(op, A) else ok, reply = false, 'no such operation: ' .. tostring(call[1]) end
+local at = 2
+while at <= #ARGV do
+  local name, count = ARGV[at], tonumber(ARGV[at + 1])
+  local A = {ARGV[1]}
+  for j = 1, count do A[j + 1] = ARGV[at + 1 + j] end
+  at = at + 2 + count
+  local op, ok, reply = ops[name]
+  if op then ok, reply = pcall(op, A) else ok, reply = false, 'no such operation: ' .. tostring(name) end
   if ok then
-    out[i] = {1, reply}
+    out[#out + 1] = {1, reply}
   else
-    out[i] = {0, type(reply) == 'table' and (reply.err or 'error') or tostring(reply)}
+    out[#out + 1] = {0, type(reply) == 'table' and (reply.err or 'error') or tostring(reply)}
   end
 end
 return cjson.encode(out)

@@ -66,7 +66,8 @@ export class EpochFloor {
  * (./coordination-scripts.ts, ./record-scripts.ts). Numbers are written with
  * `%.0f`: Lua's `tostring` keeps only 14 digits, tokens have 16.
  *
- * - `epochOf(p, floor)`: the store's epoch, created or raised as above;
+ * - `epochOf(p, floor)`: the store's epoch, created or raised as above (read
+ *   once per script call);
  * - `latestToken(p, key, epoch)`: the lowest token a fence on key may carry:
  *   the key's latest token, else the epoch's base;
  * - `nextToken(p, key, floor)`: gives out and stores the key's next token;
@@ -75,12 +76,20 @@ export class EpochFloor {
 export const EPOCH_LUA = `
 local SPAN = ${TOKEN_SPAN}
 local function num(x) return string.format('%.0f', x) end
+-- The epoch as this script call last read or wrote it, by prefix: nothing else runs while a script
+-- does, so one GET serves every operation of a batch (./batch-scripts.ts).
+local epochSeen = {}
+local function setEpoch(p, epoch)
+  redis.call('SET', p .. 'epoch', num(epoch))
+  epochSeen[p] = epoch
+end
 local function epochOf(p, floor)
-  local epoch = tonumber(redis.call('GET', p .. 'epoch'))
+  local epoch = epochSeen[p] or tonumber(redis.call('GET', p .. 'epoch'))
   if epoch == nil or epoch < floor then
     epoch = math.max(tonumber(redis.call('TIME')[1]), floor + 1)
-    redis.call('SET', p .. 'epoch', num(epoch))
+    setEpoch(p, epoch)
   end
+  epochSeen[p] = epoch
   return epoch
 end
 local function latestToken(p, key, epoch)
@@ -93,7 +102,7 @@ local function nextToken(p, key, floor)
   if last ~= nil and last >= token then token = last + 1 end
   if token >= (epoch + 1) * SPAN then
     epoch = math.max(epoch + 1, tonumber(redis.call('TIME')[1]), math.floor(last / SPAN) + 1)
-    redis.call('SET', p .. 'epoch', num(epoch))
+    setEpoch(p, epoch)
     token = epoch * SPAN + 1
   end
   redis.call('SET', p .. 'lease-token:' .. key, num(token))

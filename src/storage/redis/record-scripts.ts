@@ -143,7 +143,7 @@ return out
    */
   queueEnqueue: `
 local p, loop, cycle, now, claimed, owner, till = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
-local out = {}
+local out, added = {}, false
 for _, it in ipairs(cjson.decode(ARGV[8])) do
   local key, priority, payload, idem = it[1], it[2], it[3], it[4]
   if redis.call('HEXISTS', p .. 'q:idem', idem) == 1 then
@@ -157,10 +157,12 @@ for _, it in ipairs(cjson.decode(ARGV[8])) do
     redis.call('ZADD', p .. 'q:loop:' .. loop, priority, member)
     redis.call('ZADD', p .. 'q:due:' .. loop, claimed == '1' and till or 0, id)
     redis.call('HSET', p .. 'q:idem', idem, id)
-    redis.call('SADD', p .. 'q:loops', loop)
     out[#out + 1] = tostring(id)
+    added = true
   end
 end
+-- Once per call, not per item.
+if added then redis.call('SADD', p .. 'q:loops', loop) end
 return out
 `,
 

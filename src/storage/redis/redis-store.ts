@@ -146,9 +146,10 @@ export class RedisStore implements Store {
     const commands = redis as unknown as Record<keyof typeof SCRIPTS, Command>;
     const batch = new GroupCommit<{ name: BatchedOp; args: Array<string | number> }, [number, unknown]>(
       async (calls) => {
-        // Strings, as ARGV would carry them: the scripts compare tokens and ids as text.
-        const ops = JSON.stringify(calls.map(({ name, args }) => [name, args.map(String)]));
-        return JSON.parse((await commands.opsBatch(prefix, ops)) as string) as Array<[number, unknown]>;
+        // Flat, as the script reads them (./batch-scripts.ts); ARGV carries numbers as their decimal text.
+        const argv: Array<string | number> = [prefix];
+        for (const { name, args } of calls) argv.push(name, args.length, ...args);
+        return JSON.parse((await commands.opsBatch(...argv)) as string) as Array<[number, unknown]>;
       },
       { maxBatch: MAX_BATCH },
     );
