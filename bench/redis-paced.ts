@@ -14,10 +14,8 @@
  * `completed` event (BullMQ).
  */
 import { Queue, Worker } from 'bullmq';
-import { defineLoop } from '../src/config/define-loop.ts';
-import { createRuntime } from '../src/runtime/runtime.ts';
-import { RedisStore } from '../src/storage/redis/redis-store.ts';
 import { fmt, line, percentile } from './report.ts';
+import { compiledAutoloop, withPrefix } from './support/redis-compiled-autoloop.ts';
 import { bullmqConnection } from './support/redis-connection.ts';
 import { withItemLatency } from './support/redis-latency-store.ts';
 
@@ -39,7 +37,8 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export async function autoloopPaced(url: string, prefix: string, load: PacedLoad): Promise<PacedFigures> {
   const latenciesMs: number[] = [];
   let enqueued = 0;
-  const store = await RedisStore.open(url, { prefix });
+  const { createRuntime, defineLoop, openStore } = await compiledAutoloop();
+  const store = await openStore(withPrefix(url, prefix));
   const loop = defineLoop({
     name: 'paced',
     trigger: { interval: load.everyMs },

@@ -3,8 +3,9 @@
  * the same run, autoloop beside BullMQ at the same concurrency.
  *
  * autoloop: one manual cycle of a loop whose observe returns N keys and
- * whose act returns null, through a runtime on `RedisStore` with every
- * default (a per-key lease per item, lease TTL 10 s, recovery loop on). The
+ * whose act returns null, through a runtime on a `redis://` store with every
+ * default, from the compiled package as a user runs it
+ * (./support/redis-compiled-autoloop.ts; BullMQ runs from its dist/cjs) (a per-key lease per item, lease TTL 10 s, recovery loop on). The
  * real path per item: enqueued with the cycle's claim before it runs (one
  * script for all N), lease acquired, act, result recorded and the queue row
  * acked in one fenced script, lease released; events batched. Timed from
@@ -24,10 +25,8 @@
  * bulk load an item's latency is mostly its wait behind the items before it.
  */
 import { Queue, Worker } from 'bullmq';
-import { defineLoop } from '../src/config/define-loop.ts';
-import { createRuntime } from '../src/runtime/runtime.ts';
-import { RedisStore } from '../src/storage/redis/redis-store.ts';
 import { fmt, line, median, now, percentile } from './report.ts';
+import { compiledAutoloop, withPrefix } from './support/redis-compiled-autoloop.ts';
 import { bullmqConnection } from './support/redis-connection.ts';
 import { CpuMeter, type CpuSpent } from './support/redis-cpu.ts';
 import { withItemLatency } from './support/redis-latency-store.ts';
@@ -49,7 +48,8 @@ export async function autoloopRun(
   meter?: CpuMeter,
 ): Promise<RunFigures> {
   const latenciesMs: number[] = [];
-  const store = await RedisStore.open(url, { prefix });
+  const { createRuntime, defineLoop, openStore } = await compiledAutoloop();
+  const store = await openStore(withPrefix(url, prefix));
   const loop = defineLoop({
     name: 'bench',
     trigger: { manual: true },

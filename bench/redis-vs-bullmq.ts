@@ -6,7 +6,9 @@
  * steady 200 items/s (./redis-paced.ts), the Redis commands each sends per
  * item (./redis-commands.ts), and crash-to-rerun after a SIGKILL
  * (./redis-recovery.ts). The baseline runs at its defaults; nothing in it is
- * tuned down. Every autoloop run has its own key prefix and every BullMQ
+ * tuned down. Both run compiled: BullMQ from its dist/cjs, autoloop from its
+ * dist/ through `import('autoloop')` (rebuilt first when src/ changed,
+ * ./support/redis-compiled-autoloop.ts). Every autoloop run has its own key prefix and every BullMQ
  * run its own queue, all named with this run's id, so runs never see each
  * other's keys; on $REDIS_URL those keys are deleted at the end.
  *
@@ -35,7 +37,7 @@ export async function benchRedisVsBullmq(): Promise<Record<string, number>> {
   try {
     heading(`Redis: autoloop beside BullMQ 6.7.0 on the same redis-server (${await serverVersion(url)})`);
     line(
-      `${own ? 'own redis-server on 127.0.0.1 (no persistence)' : '$REDIS_URL'}; autoloop's RedisStore and BullMQ both on ioredis ${ioredisVersion()}; run id ${runId}`,
+      `${own ? 'own redis-server on 127.0.0.1 (no persistence)' : '$REDIS_URL'}; autoloop's RedisStore (compiled dist/) and BullMQ (dist/cjs) both on ioredis ${ioredisVersion()}; run id ${runId}`,
     );
     const figures = {
       ...(await throughputSection(url, runId, THROUGHPUT)),
