@@ -3,7 +3,7 @@ import type { HttpSource } from '../http/routes.ts';
 import type { Runnable } from '../lifecycle/runnable.ts';
 import type { RuntimeMetrics } from '../observability/metrics.ts';
 import type { EventFanout } from './event-fanout.ts';
-import { healthReport } from './health.ts';
+import { type HealthReport, healthReport } from './health.ts';
 import { HealthCache } from './health-cache.ts';
 import type { Runtime } from './runtime.ts';
 import type { HttpOptions } from './runtime-options.ts';
@@ -27,6 +27,7 @@ export function httpPart(
   });
   const background = new AbortController();
   let computing: Promise<void> = Promise.resolve();
+  let live: { at: number; state: Runtime['state']; report: HealthReport } | null = null;
   return {
     name: 'http',
     start: async () => {
@@ -40,7 +41,18 @@ export function httpPart(
       const source: HttpSource = {
         health: () => health.read(),
         ready: () => rt.ready(),
-        live: () => healthReport({ process: { healthy: true, state: rt.state } }, rt.clock.now()),
+        live: () => {
+          // The same object within a clock millisecond and state: the probe fast path then reuses its answer.
+          const now = rt.clock.now();
+          if (live?.at !== now || live.state !== rt.state) {
+            live = {
+              at: now,
+              state: rt.state,
+              report: healthReport({ process: { healthy: true, state: rt.state } }, now),
+            };
+          }
+          return live.report;
+        },
         metrics: async () => {
           const { registry } = parts.metrics();
           return { contentType: registry.contentType, body: await registry.metrics() };
