@@ -5,7 +5,9 @@
  * `import('autoloop')` none of the packages a feature loads on use. The
  * compiled dist/ (built by `npm test`'s pretest) loads zod, the YAML
  * parser, commander, hono, prom-client and pino as one bundled file each, and
- * works with them (a bad field named, a daemon answering health and metrics).
+ * works with them (a bad field named, a daemon answering health and metrics);
+ * a daemon builds its HTTP app (hono and the route modules) only with the
+ * first request the probe routes do not answer.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -180,15 +182,13 @@ export async function resolve(specifier, context, next) {
       );
       assert.deepEqual(
         vendorFiles(atReady),
-        [
-          'vendor/commander.js',
-          'vendor/hono.js',
-          'vendor/pino.js',
-          'vendor/prom-client.js',
-          'vendor/yaml.js',
-          'vendor/zod.js',
-        ],
-        'the probe routes are answered without the HTTP adapter (nor the fetch classes it loads)',
+        ['vendor/commander.js', 'vendor/pino.js', 'vendor/prom-client.js', 'vendor/yaml.js', 'vendor/zod.js'],
+        'the probe routes are answered without the app, hono and the HTTP adapter (nor the fetch classes it loads)',
+      );
+      assert.deepEqual(
+        atReady.filter((url) => /\/dist\/http\/(routes|dashboard\/|status-routes|admin-routes)/.test(url)),
+        [],
+        'no route module of the app is loaded before a request needs it',
       );
       const metrics = await (await fetch(`${base}/metrics`)).text();
       assert.match(metrics, /^# TYPE autoloop_\w+/m, 'autoloop metrics from the bundled prom-client');
@@ -206,8 +206,12 @@ export async function resolve(specifier, context, next) {
     );
     assert.deepEqual(
       vendorFiles(urls),
-      ['vendor/hono-node-server.js'],
-      'the adapter, with the first request the app answers',
+      ['vendor/hono-node-server.js', 'vendor/hono.js'],
+      'the app and its adapter, with the first request the app answers',
+    );
+    assert.ok(
+      urls.some((url) => url.endsWith('/dist/http/routes.js')),
+      'the app was built for the requests it answered',
     );
   });
 });
