@@ -113,6 +113,8 @@ export async function resolve(specifier, context, next) {
     assert.deepEqual(packagesIn(urls), []);
   });
 
+  /** Whether a URL is the compiled bundle (dist/chunks/<name>-<hash>.js) that starts at the module named `name`. */
+  const bundled = (url: string, name: string) => new RegExp(`/dist/chunks/${name}-[A-Z0-9]+\\.js$`).test(url);
   const VENDORED = /\/node_modules\/(zod|yaml|commander|hono|@hono\/node-server|prom-client|pino)\//;
   const vendorFiles = (urls: string[]) =>
     [
@@ -127,7 +129,16 @@ export async function resolve(specifier, context, next) {
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stdout, /no instance running here/);
     const urls = resolved();
-    assert.ok(urls.some((url) => url.endsWith('/dist/cli/commands/status.js')));
+    assert.ok(
+      urls.some((url) => bundled(url, 'status')),
+      'the status command, from its bundle',
+    );
+    assert.ok(
+      urls
+        .filter((url) => url.startsWith(`${pathToFileURL(join(ROOT, 'dist')).href}/`) && !url.includes('/dist/vendor/'))
+        .every((url) => /\/dist\/(cli\/main|chunks\/[\w-]+)\.js$/.test(url)),
+      'the CLI entry and bundles only, not one file per module',
+    );
     assert.deepEqual(
       urls.filter((url) => VENDORED.test(url)),
       [],
@@ -186,9 +197,9 @@ export async function resolve(specifier, context, next) {
         'the probe routes are answered without the app, hono and the HTTP adapter (nor the fetch classes it loads)',
       );
       assert.deepEqual(
-        atReady.filter((url) => /\/dist\/http\/(routes|dashboard\/|status-routes|admin-routes)/.test(url)),
+        atReady.filter((url) => bundled(url, 'routes')),
         [],
-        'no route module of the app is loaded before a request needs it',
+        'the app (the bundle of its routes) is not loaded before a request needs it',
       );
       const metrics = await (await fetch(`${base}/metrics`)).text();
       assert.match(metrics, /^# TYPE autoloop_\w+/m, 'autoloop metrics from the bundled prom-client');
@@ -210,7 +221,7 @@ export async function resolve(specifier, context, next) {
       'the app and its adapter, with the first request the app answers',
     );
     assert.ok(
-      urls.some((url) => url.endsWith('/dist/http/routes.js')),
+      urls.some((url) => bundled(url, 'routes')),
       'the app was built for the requests it answered',
     );
   });
