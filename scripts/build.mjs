@@ -175,7 +175,14 @@ async function vendor() {
   const reExport = (specifiers) => specifiers.map((s) => `export * from '${s}';`).join('\n');
   const HONO = ['hono', 'hono/http-exception', 'hono/streaming'];
   const entries = [
-    { file: 'zod', specifiers: ['zod'], contents: reExport(['zod']) },
+    // Without its JIT: zod compiles a parser per object schema (new Function) at its first parse, which
+    // a config validated once per process never repays (~30 ms of `autoloop status`). This copy is
+    // autoloop's own, so the setting reaches no user's zod; a user's schema (a recipe's options) keeps its JIT.
+    {
+      file: 'zod',
+      specifiers: ['zod'],
+      contents: `${reExport(['zod'])}\nimport { config } from 'zod';\nconfig({ jitless: true });`,
+    },
     { file: 'yaml', specifiers: ['yaml'], contents: commonJs('yaml') },
     { file: 'hono', specifiers: HONO, contents: reExport(HONO) },
     // Apart from hono: it loads node's fetch classes (undici, ~8 MiB) at import, which the probe routes never need.

@@ -144,6 +144,10 @@ export async function resolve(specifier, context, next) {
       [],
     );
     assert.deepEqual(vendorFiles(urls), ['vendor/commander.js', 'vendor/yaml.js', 'vendor/zod.js']);
+    const zod = (await import(pathToFileURL(join(ROOT, 'dist', 'vendor', 'zod.js')).href)) as {
+      config(): { jitless?: boolean };
+    };
+    assert.equal(zod.config().jitless, true, "autoloop's own zod compiles no parser per schema (validated once)");
 
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'loops:\n  one:\n    trigger: { cron: "every minute" }\n    act: ./act.mjs#act\n');
