@@ -10,10 +10,11 @@ import { z } from 'zod';
 import { lazySection } from './lazy-section.ts';
 import { OBSERVABILITY_LAZY_SECTIONS } from './observability-schema.ts';
 import { services } from './services-schema.ts';
+import { simulate, slo } from './simulate-schema.ts';
 import { validate } from './zod-issues.ts';
 
 describe('lazySection', () => {
-  const sections = { ...OBSERVABILITY_LAZY_SECTIONS, services };
+  const sections = { ...OBSERVABILITY_LAZY_SECTIONS, services, simulate, slo };
 
   for (const [name, section] of Object.entries(sections)) {
     it(`${name}: the value without the section is what its full schema gives`, () => {
