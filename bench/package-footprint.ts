@@ -9,15 +9,18 @@
  *   beside an empty process;
  * - `autoloop --version` and `autoloop status` with nothing running (a
  *   memory-store config with one loop whose act is an .mjs module), spawn to
- *   exit, beside `node -e 0`.
+ *   exit, beside `node -e 0`; and, in runs of their own, the CPU time
+ *   (user + system) each used, which a machine loaded by others changes far
+ *   less than the wall time.
  *
  * Needs dist/ (`npm run build`). The issue's targets: the import within
  * 300 ms and 60 MB RSS; each CLI command within 300 ms wall.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { PROJECT_ROOT } from '../test/support/guarantees-children.ts';
 import { fmt, heading, line, median, now } from './report.ts';
@@ -26,6 +29,7 @@ const RUNS = 5;
 const run = promisify(execFile);
 const PROBE = join(PROJECT_ROOT, 'bench', 'support', 'import-probe.mjs');
 const BIN = join(PROJECT_ROOT, 'bin', 'autoloop.js');
+const CPU_AT_EXIT = join(PROJECT_ROOT, 'bench', 'support', 'cpu-at-exit.mjs');
 
 interface Probe {
   ms: number;
@@ -39,6 +43,26 @@ async function probe(modules: string[]): Promise<Probe> {
     samples.push(JSON.parse(stdout) as Probe);
   }
   return { ms: median(samples.map((s) => s.ms)), rssMiB: median(samples.map((s) => s.rssMiB)) };
+}
+
+/**
+ * Median CPU time (user + system) of `node ...args`, spawn to exit, in runs of
+ * their own with a preloaded module that reports it at exit
+ * (support/cpu-at-exit.mjs); any exit code counts.
+ */
+async function cpu(args: string[], cwd: string): Promise<number> {
+  const file = join(cwd, 'cpu-ms.txt');
+  writeFileSync(file, '');
+  for (let i = 0; i < RUNS; i += 1) {
+    await run(process.execPath, ['--import', pathToFileURL(CPU_AT_EXIT).href, ...args], {
+      cwd,
+      env: { ...process.env, NODE_OPTIONS: '', AUTOLOOP_FROM_SOURCE: '0', AUTOLOOP_BENCH_CPU_FILE: file },
+    }).catch(() => {});
+  }
+  const samples = readFileSync(file, 'utf8').split('\n').filter(Boolean).map(Number);
+  if (samples.length !== RUNS)
+    throw new Error(`bench package footprint: ${samples.length} CPU readings of ${RUNS} runs`);
+  return median(samples);
 }
 
 /** Median wall time, spawn to exit, of `node ...args`; any exit code counts (status exits 1 when nothing runs). */
@@ -80,10 +104,20 @@ export async function benchPackageFootprint(): Promise<Record<string, number>> {
     const nodeMs = await wall(['-e', '0'], dir);
     const versionMs = await wall([BIN, '--version'], dir);
     const statusMs = await wall([BIN, 'status'], dir);
-    line(`node -e 0               ${fmt(nodeMs)} ms`);
-    line(`autoloop --version      ${fmt(versionMs)} ms wall (target <= 300 ms)`);
-    line(`autoloop status (none)  ${fmt(statusMs)} ms wall (target <= 300 ms)`);
+    const nodeCpuMs = await cpu(['-e', '0'], dir);
+    const versionCpuMs = await cpu([BIN, '--version'], dir);
+    const statusCpuMs = await cpu([BIN, 'status'], dir);
+    line(`node -e 0               ${fmt(nodeMs)} ms wall, ${fmt(nodeCpuMs)} ms CPU`);
+    line(
+      `autoloop --version      ${fmt(versionMs)} ms wall (target <= 300 ms), ${fmt(versionCpuMs)} ms CPU (${fmt(versionCpuMs / nodeCpuMs, 2)}x node -e 0)`,
+    );
+    line(
+      `autoloop status (none)  ${fmt(statusMs)} ms wall (target <= 300 ms), ${fmt(statusCpuMs)} ms CPU (${fmt(statusCpuMs / nodeCpuMs, 2)}x node -e 0)`,
+    );
     return {
+      nodeCpuMs,
+      versionCpuMs,
+      statusCpuMs,
       importMs: core.ms,
       importRssMiB: core.rssMiB,
       baselineImportMs: base.ms,

@@ -4,6 +4,8 @@
 // not a test (dashboard assets, recipe panels, any Lua or SQL read at run
 // time) copied beside its module, so `new URL('./x', import.meta.url)` finds
 // it in dist/ as it does in src/. New folders and files need no entry here.
+// Then the often-used packages go into dist/vendor/ (vendor below) and the
+// compiled modules into entry points and shared chunks (bundle below).
 //
 // Runs on `npm ci` in a checkout and before `npm pack` (`prepare`), and
 // before `npm test` with --if-stale: only when a file of src/ or a tsconfig
@@ -11,6 +13,7 @@
 import { execFileSync } from 'node:child_process';
 import {
   copyFileSync,
+  existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -37,23 +40,113 @@ rmSync(dist, { recursive: true, force: true });
 const tsc = join(dirname(createRequire(import.meta.url).resolve('typescript/package.json')), 'bin', 'tsc');
 execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit', cwd: root });
 
-let assets = 0;
+const assetFiles = new Set();
 for (const entry of readdirSync(src, { recursive: true, withFileTypes: true })) {
   if (!entry.isFile() || /\.[cm]?ts$/.test(entry.name) || /\.test\./.test(entry.name)) continue;
   const from = join(entry.parentPath, entry.name);
   const to = join(dist, relative(src, from));
   mkdirSync(dirname(to), { recursive: true });
   copyFileSync(from, to);
-  assets += 1;
+  assetFiles.add(to);
 }
+const assets = assetFiles.size;
 const vendored = await vendor();
+const bundled = await bundle(assetFiles);
 
 // Stamped with the start time: a file saved during the build makes the next one run.
 writeFileSync(stamp, `${new Date(started).toISOString()}\n`);
 utimesSync(stamp, started / 1000, started / 1000);
 console.log(
-  `autoloop: built dist/ (${assets} assets copied; ${vendored.join(', ')} bundled into dist/vendor/) in ${Date.now() - started} ms`,
+  `autoloop: built dist/ (${assets} assets copied; ${vendored.join(', ')} bundled into dist/vendor/; ${bundled.modules} modules bundled into ${bundled.files} files) in ${Date.now() - started} ms`,
 );
+
+/**
+ * The compiled modules bundled into few files: the package's entry points
+ * (`.`, `./testing`, each recipe, the CLI) stay where the exports map and
+ * the bin find them, and everything they import, statically or on use
+ * (`import('./x.ts')`), goes into shared chunks under dist/chunks/, each
+ * module in exactly one file: a user's module that imports `autoloop` and the
+ * CLI running it share one copy of every class (`instanceof TerminalError`
+ * holds across them). On Node 20, which has no compile cache, the module
+ * loader's cost per file was about a third of a start (~190 files read,
+ * resolved and linked before the daemon was ready). The `.d.ts` files stay
+ * one per module (types only); dist/vendor/ stays as it is, and so do the
+ * packages (loaded from node_modules, most of them on use).
+ *
+ * A module that finds a file beside itself (`new URL('./panel.css',
+ * import.meta.url)`) would look beside its chunk instead: its
+ * `import.meta.url` is rewritten to the URL its own file had, computed from
+ * the dist/ directory of whichever file it ends up in.
+ */
+async function bundle(keep) {
+  const esbuild = await import('esbuild');
+  const entryPoints = [
+    'index.js',
+    'testing/index.js',
+    'cli/main.js',
+    ...readdirSync(join(dist, 'recipes'), { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => `recipes/${e.name}/index.js`),
+  ]
+    .map((file) => join(dist, file))
+    .filter((file) => existsSync(file));
+  const VENDOR = '__autoloop_vendor__/';
+  const metaUrl = {
+    name: 'autoloop-module-url',
+    setup(build) {
+      // dist/vendor/ files stay files: an absolute marker here, a path relative to each output file below.
+      build.onResolve({ filter: /vendor\/[\w-]+\.js$/ }, (args) => {
+        const path = join(args.resolveDir, args.path);
+        return dirname(path) === join(dist, 'vendor')
+          ? { path: `${VENDOR}${relative(join(dist, 'vendor'), path)}`, external: true }
+          : undefined;
+      });
+      build.onLoad({ filter: /\.js$/ }, (args) => {
+        if (!args.path.startsWith(dist)) return undefined;
+        const text = readFileSync(args.path, 'utf8');
+        if (!text.includes('import.meta.url')) return undefined;
+        const own = JSON.stringify(relative(dist, args.path).split('\\').join('/'));
+        return { contents: text.replaceAll('import.meta.url', `(__autoloopDist + ${own})`), loader: 'js' };
+      });
+    },
+  };
+  const result = await esbuild.build({
+    entryPoints,
+    outbase: dist,
+    outdir: dist,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    chunkNames: 'chunks/[name]-[hash]',
+    // Error and class names are part of what users see and match on.
+    keepNames: true,
+    sourcemap: 'linked',
+    // The dist/ URL of the file this code is in, whatever its depth (an entry, or a chunk).
+    banner: { js: "const __autoloopDist = import.meta.url.slice(0, import.meta.url.lastIndexOf('/dist/') + 6);" },
+    plugins: [metaUrl],
+    metafile: true,
+    write: false,
+    allowOverwrite: true,
+    logLevel: 'warning',
+  });
+  // Every compiled module that went into a bundle is removed (its .d.ts stays), then the bundles are written.
+  for (const input of Object.keys(result.metafile.inputs)) {
+    const path = join(root, input);
+    if (!path.startsWith(dist) || keep.has(path)) continue;
+    rmSync(path, { force: true });
+    rmSync(`${path}.map`, { force: true });
+  }
+  for (const file of result.outputFiles) {
+    mkdirSync(dirname(file.path), { recursive: true });
+    const toVendor = relative(dirname(file.path), join(dist, 'vendor')).split('\\').join('/');
+    writeFileSync(file.path, file.text.replaceAll(VENDOR, `${toVendor.startsWith('.') ? toVendor : `./${toVendor}`}/`));
+  }
+  const js = result.outputFiles.filter((f) => f.path.endsWith('.js'));
+  return { modules: Object.keys(result.metafile.inputs).length, files: js.length };
+}
 
 /**
  * The dependencies loaded as many small modules, each bundled into one file
@@ -82,7 +175,14 @@ async function vendor() {
   const reExport = (specifiers) => specifiers.map((s) => `export * from '${s}';`).join('\n');
   const HONO = ['hono', 'hono/http-exception', 'hono/streaming'];
   const entries = [
-    { file: 'zod', specifiers: ['zod'], contents: reExport(['zod']) },
+    // Without its JIT: zod compiles a parser per object schema (new Function) at its first parse, which
+    // a config validated once per process never repays (~30 ms of `autoloop status`). This copy is
+    // autoloop's own, so the setting reaches no user's zod; a user's schema (a recipe's options) keeps its JIT.
+    {
+      file: 'zod',
+      specifiers: ['zod'],
+      contents: `${reExport(['zod'])}\nimport { config } from 'zod';\nconfig({ jitless: true });`,
+    },
     { file: 'yaml', specifiers: ['yaml'], contents: commonJs('yaml') },
     { file: 'hono', specifiers: HONO, contents: reExport(HONO) },
     // Apart from hono: it loads node's fetch classes (undici, ~8 MiB) at import, which the probe routes never need.

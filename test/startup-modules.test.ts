@@ -5,7 +5,9 @@
  * `import('autoloop')` none of the packages a feature loads on use. The
  * compiled dist/ (built by `npm test`'s pretest) loads zod, the YAML
  * parser, commander, hono, prom-client and pino as one bundled file each, and
- * works with them (a bad field named, a daemon answering health and metrics).
+ * works with them (a bad field named, a daemon answering health and metrics);
+ * a daemon builds its HTTP app (hono and the route modules) only with the
+ * first request the probe routes do not answer.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -111,6 +113,8 @@ export async function resolve(specifier, context, next) {
     assert.deepEqual(packagesIn(urls), []);
   });
 
+  /** Whether a URL is the compiled bundle (dist/chunks/<name>-<hash>.js) that starts at the module named `name`. */
+  const bundled = (url: string, name: string) => new RegExp(`/dist/chunks/${name}-[A-Z0-9]+\\.js$`).test(url);
   const VENDORED = /\/node_modules\/(zod|yaml|commander|hono|@hono\/node-server|prom-client|pino)\//;
   const vendorFiles = (urls: string[]) =>
     [
@@ -125,12 +129,25 @@ export async function resolve(specifier, context, next) {
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stdout, /no instance running here/);
     const urls = resolved();
-    assert.ok(urls.some((url) => url.endsWith('/dist/cli/commands/status.js')));
+    assert.ok(
+      urls.some((url) => bundled(url, 'status')),
+      'the status command, from its bundle',
+    );
+    assert.ok(
+      urls
+        .filter((url) => url.startsWith(`${pathToFileURL(join(ROOT, 'dist')).href}/`) && !url.includes('/dist/vendor/'))
+        .every((url) => /\/dist\/(cli\/main|chunks\/[\w-]+)\.js$/.test(url)),
+      'the CLI entry and bundles only, not one file per module',
+    );
     assert.deepEqual(
       urls.filter((url) => VENDORED.test(url)),
       [],
     );
     assert.deepEqual(vendorFiles(urls), ['vendor/commander.js', 'vendor/yaml.js', 'vendor/zod.js']);
+    const zod = (await import(pathToFileURL(join(ROOT, 'dist', 'vendor', 'zod.js')).href)) as {
+      config(): { jitless?: boolean };
+    };
+    assert.equal(zod.config().jitless, true, "autoloop's own zod compiles no parser per schema (validated once)");
 
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'loops:\n  one:\n    trigger: { cron: "every minute" }\n    act: ./act.mjs#act\n');
@@ -180,15 +197,13 @@ export async function resolve(specifier, context, next) {
       );
       assert.deepEqual(
         vendorFiles(atReady),
-        [
-          'vendor/commander.js',
-          'vendor/hono.js',
-          'vendor/pino.js',
-          'vendor/prom-client.js',
-          'vendor/yaml.js',
-          'vendor/zod.js',
-        ],
-        'the probe routes are answered without the HTTP adapter (nor the fetch classes it loads)',
+        ['vendor/commander.js', 'vendor/pino.js', 'vendor/prom-client.js', 'vendor/yaml.js', 'vendor/zod.js'],
+        'the probe routes are answered without the app, hono and the HTTP adapter (nor the fetch classes it loads)',
+      );
+      assert.deepEqual(
+        atReady.filter((url) => bundled(url, 'routes')),
+        [],
+        'the app (the bundle of its routes) is not loaded before a request needs it',
       );
       const metrics = await (await fetch(`${base}/metrics`)).text();
       assert.match(metrics, /^# TYPE autoloop_\w+/m, 'autoloop metrics from the bundled prom-client');
@@ -206,8 +221,12 @@ export async function resolve(specifier, context, next) {
     );
     assert.deepEqual(
       vendorFiles(urls),
-      ['vendor/hono-node-server.js'],
-      'the adapter, with the first request the app answers',
+      ['vendor/hono-node-server.js', 'vendor/hono.js'],
+      'the app and its adapter, with the first request the app answers',
+    );
+    assert.ok(
+      urls.some((url) => bundled(url, 'routes')),
+      'the app was built for the requests it answered',
     );
   });
 });

@@ -8,8 +8,8 @@ import { backupSchema } from './backup-schema.ts';
 import { dependencySchema } from './dependency-schema.ts';
 import { observabilityShape } from './observability-schema.ts';
 import { durationMs, loopNameSchema, policiesSchema, publishSchema, triggerSchema } from './schema.ts';
-import { servicesSchema } from './services-schema.ts';
-import { simulateSchema, sloSchema } from './simulate-schema.ts';
+import { services } from './services-schema.ts';
+import { simulate, slo } from './simulate-schema.ts';
 
 /** `./loops/demo.ts#act`, parsed. `exportName` is `default` when there is no `#`. */
 export interface ModuleRef {
@@ -132,10 +132,10 @@ const settingsShape = {
   /** log, alerts, webhooks, tracing. */
   ...observabilityShape,
   /** Supervised processes (seed 003), run by the daemon beside the loops. */
-  services: servicesSchema,
+  services: services.schema,
   /** Models and faults for `autoloop simulate`, and the SLOs it checks (simulate-schema.ts). */
-  simulate: simulateSchema.optional(),
-  slo: sloSchema.optional(),
+  simulate: simulate.schema,
+  slo: slo.schema,
   /** Scheduled backups of the SQLite store, restored at start when the store file is corrupt. */
   backup: backupSchema,
   /** Limits of the daemon's own process, for the generated systemd unit and Kubernetes manifest. */

@@ -13,6 +13,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { SERVICE_DEFAULTS, type ServiceSpec } from '../supervisor/service-spec.ts';
+import { lazySection } from './lazy-section.ts';
 import { INTERVAL_EXPECTED, rotateInterval } from './observability-schema.ts';
 import { durationMs, loopNameSchema } from './schema.ts';
 
@@ -34,185 +35,192 @@ export function parseSize(text: string | number): { bytes: number } | { percent:
   return bytes > 0 ? { bytes } : undefined;
 }
 
-const sizeSchema = z.union([z.string(), z.number()]).transform((value, ctx) => {
-  const size = parseSize(value);
-  if (!size) {
-    ctx.addIssue({ code: 'custom', message: SIZE_EXPECTED, input: value });
-    return z.NEVER;
-  }
-  return size;
-});
-
-const commandSchema = z.union([z.string().trim().min(1), z.array(z.string().min(1)).min(1)], {
-  error: 'a command like "node server.js" (run by /bin/sh) or a list like [node, server.js] (run as is)',
-});
-
-const envSchema = z
-  .record(
-    z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'an environment variable name' }),
-    z.union([z.string(), z.number(), z.boolean()]).transform(String),
-  )
-  .default({});
-
-const restartObject = z.strictObject({
-  policy: z.enum(['always', 'on-failure', 'never']).default('always'),
-  backoff: z
-    .strictObject({
-      initial: durationMs().default(SERVICE_DEFAULTS.backoff.initialMs),
-      multiplier: z.number().min(1).default(SERVICE_DEFAULTS.backoff.multiplier),
-      max: durationMs().default(SERVICE_DEFAULTS.backoff.maxMs),
-      resetAfter: durationMs({ minMs: 1 }).default(SERVICE_DEFAULTS.backoff.resetAfterMs),
-    })
-    .prefault({}),
-  limit: z
-    .strictObject({
-      restarts: z.number().int().min(1).default(SERVICE_DEFAULTS.limit.restarts),
-      window: durationMs({ minMs: 1 }).default(SERVICE_DEFAULTS.limit.windowMs),
-      onLimit: z.enum(['retry', 'stop']).default('retry'),
-    })
-    .prefault({}),
-});
-
-/** `restart: always` is short for `restart: { policy: always }`. */
-const restartSchema = z
-  .union([z.enum(['always', 'on-failure', 'never']).transform((policy) => ({ policy })), z.object({}).passthrough()])
-  .pipe(restartObject)
-  .prefault({});
-
-const readySchema = z
-  .strictObject({
-    port: z.number().int().min(1).max(65535).optional(),
-    host: z.string().min(1).optional(),
-    http: z.url({ protocol: /^https?$/, error: 'an http(s) URL like "http://127.0.0.1:3000/health"' }).optional(),
-    log: z.string().min(1).optional(),
-    timeout: durationMs({ minMs: 1 }).default(SERVICE_DEFAULTS.readyTimeoutMs),
-  })
-  .superRefine((ready, ctx) => {
-    const kinds = (['port', 'http', 'log'] as const).filter((k) => ready[k] !== undefined);
-    if (kinds.length !== 1) {
-      const got = kinds.length === 0 ? 'none of them' : kinds.join(' and ');
-      ctx.addIssue({
-        code: 'custom',
-        message: 'exactly one of port, http or log',
-        params: { got, hint: 'e.g. ready: { port: 3000 } or ready: { log: "listening on" }' },
-      });
+/** `services:`, built when a config has it (lazy-section.ts). */
+function buildServicesSchema() {
+  const sizeSchema = z.union([z.string(), z.number()]).transform((value, ctx) => {
+    const size = parseSize(value);
+    if (!size) {
+      ctx.addIssue({ code: 'custom', message: SIZE_EXPECTED, input: value });
+      return z.NEVER;
     }
-    if (ready.log !== undefined) {
-      try {
-        new RegExp(ready.log);
-      } catch {
-        ctx.addIssue({ code: 'custom', path: ['log'], message: 'a regular expression', input: ready.log });
+    return size;
+  });
+
+  const commandSchema = z.union([z.string().trim().min(1), z.array(z.string().min(1)).min(1)], {
+    error: 'a command like "node server.js" (run by /bin/sh) or a list like [node, server.js] (run as is)',
+  });
+
+  const envSchema = z
+    .record(
+      z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'an environment variable name' }),
+      z.union([z.string(), z.number(), z.boolean()]).transform(String),
+    )
+    .default({});
+
+  const restartObject = z.strictObject({
+    policy: z.enum(['always', 'on-failure', 'never']).default('always'),
+    backoff: z
+      .strictObject({
+        initial: durationMs().default(SERVICE_DEFAULTS.backoff.initialMs),
+        multiplier: z.number().min(1).default(SERVICE_DEFAULTS.backoff.multiplier),
+        max: durationMs().default(SERVICE_DEFAULTS.backoff.maxMs),
+        resetAfter: durationMs({ minMs: 1 }).default(SERVICE_DEFAULTS.backoff.resetAfterMs),
+      })
+      .prefault({}),
+    limit: z
+      .strictObject({
+        restarts: z.number().int().min(1).default(SERVICE_DEFAULTS.limit.restarts),
+        window: durationMs({ minMs: 1 }).default(SERVICE_DEFAULTS.limit.windowMs),
+        onLimit: z.enum(['retry', 'stop']).default('retry'),
+      })
+      .prefault({}),
+  });
+
+  /** `restart: always` is short for `restart: { policy: always }`. */
+  const restartSchema = z
+    .union([z.enum(['always', 'on-failure', 'never']).transform((policy) => ({ policy })), z.object({}).passthrough()])
+    .pipe(restartObject)
+    .prefault({});
+
+  const readySchema = z
+    .strictObject({
+      port: z.number().int().min(1).max(65535).optional(),
+      host: z.string().min(1).optional(),
+      http: z.url({ protocol: /^https?$/, error: 'an http(s) URL like "http://127.0.0.1:3000/health"' }).optional(),
+      log: z.string().min(1).optional(),
+      timeout: durationMs({ minMs: 1 }).default(SERVICE_DEFAULTS.readyTimeoutMs),
+    })
+    .superRefine((ready, ctx) => {
+      const kinds = (['port', 'http', 'log'] as const).filter((k) => ready[k] !== undefined);
+      if (kinds.length !== 1) {
+        const got = kinds.length === 0 ? 'none of them' : kinds.join(' and ');
+        ctx.addIssue({
+          code: 'custom',
+          message: 'exactly one of port, http or log',
+          params: { got, hint: 'e.g. ready: { port: 3000 } or ready: { log: "listening on" }' },
+        });
       }
-    }
-  });
+      if (ready.log !== undefined) {
+        try {
+          new RegExp(ready.log);
+        } catch {
+          ctx.addIssue({ code: 'custom', path: ['log'], message: 'a regular expression', input: ready.log });
+        }
+      }
+    });
 
-const diskSchema = z
-  .strictObject({
-    path: z.string().trim().min(1).optional(),
-    warnBelow: sizeSchema.optional(),
-    criticalBelow: sizeSchema.optional(),
-  })
-  .superRefine((disk, ctx) => {
-    if (disk.warnBelow === undefined && disk.criticalBelow === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        message: 'warnBelow, criticalBelow or both',
-        params: { hint: 'e.g. disk: { path: ./data, warnBelow: 10%, criticalBelow: 5% }' },
-      });
-    }
-  });
-
-const healthSchema = z
-  .strictObject({
-    http: z.url({ protocol: /^https?$/, error: 'an http(s) URL like "http://127.0.0.1:3000/health"' }).optional(),
-    command: z.string().trim().min(1).optional(),
-    interval: durationMs({ minMs: 100 }).default(SERVICE_DEFAULTS.health.intervalMs),
-    timeout: durationMs({ minMs: 1 }).default(SERVICE_DEFAULTS.health.timeoutMs),
-    failures: z.number().int().min(1).default(SERVICE_DEFAULTS.health.failures),
-    startPeriod: durationMs().default(SERVICE_DEFAULTS.health.startPeriodMs),
-  })
-  .superRefine((health, ctx) => {
-    if ((health.http === undefined) === (health.command === undefined)) {
-      ctx.addIssue({
-        code: 'custom',
-        message: 'exactly one of http or command',
-        params: { hint: 'e.g. health: { http: "http://127.0.0.1:3000/health", interval: 10s }' },
-      });
-    }
-  });
-
-const logsSchema = z.union([
-  z.literal(false),
-  z
+  const diskSchema = z
     .strictObject({
-      file: z.string().trim().min(1).optional(),
-      size: z
-        .string({ error: 'a size like "10M" (a whole number and B, K, M or G)' })
-        .regex(/^[1-9]\d*[BKMG]$/, { error: 'a size like "10M" (a whole number and B, K, M or G)' })
-        .default('10M'),
-      keep: z.number().int().min(1).max(999).default(5),
-      /** Also rotate by age: "1d", "12h", "30m"; false (default): by size only. */
-      interval: z.union([rotateInterval, z.literal(false)], { error: INTERVAL_EXPECTED }).default(false),
+      path: z.string().trim().min(1).optional(),
+      warnBelow: sizeSchema.optional(),
+      criticalBelow: sizeSchema.optional(),
     })
-    .prefault({}),
-]);
+    .superRefine((disk, ctx) => {
+      if (disk.warnBelow === undefined && disk.criticalBelow === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'warnBelow, criticalBelow or both',
+          params: { hint: 'e.g. disk: { path: ./data, warnBelow: 10%, criticalBelow: 5% }' },
+        });
+      }
+    });
 
-export const serviceSchema = z.strictObject({
-  command: commandSchema,
-  cwd: z.string().trim().min(1).optional(),
-  env: envSchema,
-  instances: z.number().int().min(1).max(64).default(1),
-  dependsOn: z.array(loopNameSchema).default([]),
-  restart: restartSchema,
-  stopSignal: z.enum(SIGNALS).default('SIGTERM'),
-  killTimeout: durationMs().default(SERVICE_DEFAULTS.killTimeoutMs),
-  ready: readySchema.optional(),
-  limits: z
+  const healthSchema = z
     .strictObject({
-      memory: sizeSchema.optional(),
-      samples: z.number().int().min(1).max(60).default(SERVICE_DEFAULTS.memorySamples),
-      cpu: z
-        .strictObject({
-          percent: z.number({ error: 'a percent of one core like 90 (100 = one core busy)' }).positive(),
-          window: durationMs({ minMs: 1_000 }).default(SERVICE_DEFAULTS.cpuWindowMs),
-          restart: z.boolean().default(false),
-        })
-        .optional(),
+      http: z.url({ protocol: /^https?$/, error: 'an http(s) URL like "http://127.0.0.1:3000/health"' }).optional(),
+      command: z.string().trim().min(1).optional(),
+      interval: durationMs({ minMs: 100 }).default(SERVICE_DEFAULTS.health.intervalMs),
+      timeout: durationMs({ minMs: 1 }).default(SERVICE_DEFAULTS.health.timeoutMs),
+      failures: z.number().int().min(1).default(SERVICE_DEFAULTS.health.failures),
+      startPeriod: durationMs().default(SERVICE_DEFAULTS.health.startPeriodMs),
     })
-    .prefault({}),
-  disk: diskSchema.optional(),
-  health: healthSchema.optional(),
-  logs: logsSchema.prefault({}),
-  hang: z.strictObject({ silentFor: durationMs({ minMs: 100 }) }).optional(),
-});
+    .superRefine((health, ctx) => {
+      if ((health.http === undefined) === (health.command === undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'exactly one of http or command',
+          params: { hint: 'e.g. health: { http: "http://127.0.0.1:3000/health", interval: 10s }' },
+        });
+      }
+    });
 
-/** `services:`: names (like loop names) to services; each `dependsOn` must name another, without cycles. */
-export const servicesSchema = z
-  .record(loopNameSchema, serviceSchema, { error: 'a mapping of service names to services' })
-  .default({})
-  .superRefine((services, ctx) => {
-    const names = Object.keys(services);
-    for (const [name, service] of Object.entries(services)) {
-      service.dependsOn.forEach((dep, index) => {
-        if (names.includes(dep) && dep !== name) return;
-        const known = names.filter((n) => n !== name).join(', ') || '(none)';
-        const message = `another service under services: (${known})`;
-        ctx.addIssue({ code: 'custom', path: [name, 'dependsOn', index], message, input: dep });
-      });
-    }
-    const cycle = dependencyCycle(services);
-    if (cycle) {
-      const message = 'services that do not depend on each other in a cycle';
-      ctx.addIssue({
-        code: 'custom',
-        path: [cycle[0] as string, 'dependsOn'],
-        message,
-        params: { got: cycle.join(' -> ') },
-      });
-    }
+  const logsSchema = z.union([
+    z.literal(false),
+    z
+      .strictObject({
+        file: z.string().trim().min(1).optional(),
+        size: z
+          .string({ error: 'a size like "10M" (a whole number and B, K, M or G)' })
+          .regex(/^[1-9]\d*[BKMG]$/, { error: 'a size like "10M" (a whole number and B, K, M or G)' })
+          .default('10M'),
+        keep: z.number().int().min(1).max(999).default(5),
+        /** Also rotate by age: "1d", "12h", "30m"; false (default): by size only. */
+        interval: z.union([rotateInterval, z.literal(false)], { error: INTERVAL_EXPECTED }).default(false),
+      })
+      .prefault({}),
+  ]);
+
+  const serviceSchema = z.strictObject({
+    command: commandSchema,
+    cwd: z.string().trim().min(1).optional(),
+    env: envSchema,
+    instances: z.number().int().min(1).max(64).default(1),
+    dependsOn: z.array(loopNameSchema).default([]),
+    restart: restartSchema,
+    stopSignal: z.enum(SIGNALS).default('SIGTERM'),
+    killTimeout: durationMs().default(SERVICE_DEFAULTS.killTimeoutMs),
+    ready: readySchema.optional(),
+    limits: z
+      .strictObject({
+        memory: sizeSchema.optional(),
+        samples: z.number().int().min(1).max(60).default(SERVICE_DEFAULTS.memorySamples),
+        cpu: z
+          .strictObject({
+            percent: z.number({ error: 'a percent of one core like 90 (100 = one core busy)' }).positive(),
+            window: durationMs({ minMs: 1_000 }).default(SERVICE_DEFAULTS.cpuWindowMs),
+            restart: z.boolean().default(false),
+          })
+          .optional(),
+      })
+      .prefault({}),
+    disk: diskSchema.optional(),
+    health: healthSchema.optional(),
+    logs: logsSchema.prefault({}),
+    hang: z.strictObject({ silentFor: durationMs({ minMs: 100 }) }).optional(),
   });
 
-export type FileService = z.output<typeof serviceSchema>;
+  /** `services:`: names (like loop names) to services; each `dependsOn` must name another, without cycles. */
+  const servicesSchema = z
+    .record(loopNameSchema, serviceSchema, { error: 'a mapping of service names to services' })
+    .default({})
+    .superRefine((services, ctx) => {
+      const names = Object.keys(services);
+      for (const [name, service] of Object.entries(services)) {
+        service.dependsOn.forEach((dep, index) => {
+          if (names.includes(dep) && dep !== name) return;
+          const known = names.filter((n) => n !== name).join(', ') || '(none)';
+          const message = `another service under services: (${known})`;
+          ctx.addIssue({ code: 'custom', path: [name, 'dependsOn', index], message, input: dep });
+        });
+      }
+      const cycle = dependencyCycle(services);
+      if (cycle) {
+        const message = 'services that do not depend on each other in a cycle';
+        ctx.addIssue({
+          code: 'custom',
+          path: [cycle[0] as string, 'dependsOn'],
+          message,
+          params: { got: cycle.join(' -> ') },
+        });
+      }
+    });
+  return servicesSchema;
+}
+
+/** `services:` as a key of the settings: no services when absent. */
+export const services = lazySection(buildServicesSchema, (): Record<string, FileService> => ({}));
+
+export type FileService = z.output<ReturnType<typeof buildServicesSchema>>[string];
 
 function dependencyCycle(services: Record<string, { dependsOn: string[] }>): string[] | null {
   const state = new Map<string, 'visiting' | 'done'>();

@@ -41,7 +41,7 @@ export function validate<T>(schema: z.ZodType<T>, raw: unknown, file: string, pr
 }
 
 /** The per-parse error map: built-in issues described as what was expected. */
-function expectedPhrase(issue: z.core.$ZodRawIssue): string | undefined {
+export function expectedPhrase(issue: z.core.$ZodRawIssue): string | undefined {
   switch (issue.code) {
     case 'invalid_type':
       return TYPE_NAMES[issue.expected] ?? issue.expected;

@@ -36,6 +36,24 @@ const RESERVED = new Set([
 const SEGMENT = /^[a-z][a-z0-9_-]*$/;
 
 /**
+ * Throws for a group or verb that is not a path segment, or a group that
+ * would shadow one of the app's routes: what {@link registerAdminActions}
+ * refuses, checked without building an app (a server builds its app on the
+ * first request that needs it, and refuses bad actions at start).
+ */
+export function checkAdminActions(groups: Readonly<Record<string, AdminActionGroup>>): void {
+  for (const [group, actions] of Object.entries(groups)) {
+    if (!SEGMENT.test(group) || RESERVED.has(group)) {
+      throw new Error(`admin action group "${group}": expected a path segment other than ${[...RESERVED].join(', ')}`);
+    }
+    for (const verb of Object.keys(actions.verbs)) {
+      if (!SEGMENT.test(verb))
+        throw new Error(`admin action "${group}/${verb}": expected a path segment like "restart"`);
+    }
+  }
+}
+
+/**
  * Mounts each group's verbs as `POST /<group>/:name/<verb>`. Bodies are
  * optional; when sent they must be a JSON object with no fields. Throws at
  * build time for a group or verb that is not a path segment, or a group
@@ -47,14 +65,10 @@ export function registerAdminActions(
   token: string,
   out: Responder,
 ): void {
+  checkAdminActions(groups);
   const admin = requireAdminToken(token, out);
   for (const [group, actions] of Object.entries(groups)) {
-    if (!SEGMENT.test(group) || RESERVED.has(group)) {
-      throw new Error(`admin action group "${group}": expected a path segment other than ${[...RESERVED].join(', ')}`);
-    }
     for (const [verb, act] of Object.entries(actions.verbs)) {
-      if (!SEGMENT.test(verb))
-        throw new Error(`admin action "${group}/${verb}": expected a path segment like "restart"`);
       app.post(`/${group}/:name/${verb}`, admin, async (c) => {
         const body = await readJsonObject(c, out, []);
         if (body instanceof Response) return body;

@@ -71,13 +71,34 @@ async function report(c: Context, out: Responder, read: () => Promise<HealthRepo
  * serialising the report fails. Shared with the server's fast path
  * (probe-handler.ts), which answers these routes without the app.
  */
-export async function healthAnswer(read: () => Promise<HealthReport>): Promise<{ status: 200 | 503; text: string }> {
+export async function healthAnswer(read: () => Promise<HealthReport>): Promise<HealthAnswer> {
+  let health: HealthReport;
   try {
-    const health = await read();
+    health = await read();
+  } catch (error) {
+    return failedHealthAnswer(error);
+  }
+  return healthAnswerOf(health);
+}
+
+/** A status and the JSON text before redaction, as {@link healthAnswer} gives them. */
+export interface HealthAnswer {
+  status: 200 | 503;
+  text: string;
+}
+
+/** {@link healthAnswer} of a report already read (the fast path reads `live` without a promise). */
+export function healthAnswerOf(health: HealthReport): HealthAnswer {
+  try {
     return { status: health.healthy === true ? 200 : 503, text: JSON.stringify(health) };
   } catch (error) {
-    return { status: 503, text: JSON.stringify(unhealthyBody(error)) };
+    return failedHealthAnswer(error);
   }
+}
+
+/** {@link healthAnswer} when reading the report failed. */
+export function failedHealthAnswer(error: unknown): HealthAnswer {
+  return { status: 503, text: JSON.stringify(unhealthyBody(error)) };
 }
 
 /**

@@ -64,10 +64,20 @@ export function hostCheck(options: {
     }
     allowed.add(name);
   }
+  // Worked out once, not per request: whether probes skip the check at all
+  // (only on a non-loopback bind), and the answer for the Host value seen
+  // last (a client, or a probe, sends the same one request after request).
+  const probesSkip = skipsHostCheck(options.bindHost, 'GET', '/health');
+  let lastHost: string | undefined;
+  let lastPasses = false;
   return (method, path, host) => {
-    if (skipsHostCheck(options.bindHost, method, path)) return true;
-    const name = hostName(host);
-    return name !== undefined && allowed.has(name);
+    if (probesSkip && skipsHostCheck(options.bindHost, method, path)) return true;
+    if (host !== lastHost) {
+      const name = hostName(host);
+      lastPasses = name !== undefined && allowed.has(name);
+      lastHost = host;
+    }
+    return lastPasses;
   };
 }
 

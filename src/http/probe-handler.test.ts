@@ -57,10 +57,11 @@ function send(
 describe('createProbeHandler behind createHttpServer', () => {
   let healthy = true;
   let ready: () => Promise<HealthReport> = async () => report(healthy);
+  let live: () => HealthReport = () => report(true);
   const source: HttpSource = createFakeHttpSource({
     health: async () => report(healthy),
     ready: () => ready(),
-    live: () => report(true),
+    live: () => live(),
     security: { token: TOKEN, allowedHosts: [], bindHost: '127.0.0.1' },
   });
   const app = createHttpApp(source);
@@ -147,6 +148,44 @@ describe('createProbeHandler behind createHttpServer', () => {
       const { viaProbe, appRequests: reached } = await same(path, options);
       assert.equal(viaProbe.status, status, `${options?.method ?? 'GET'} ${path}`);
       assert.equal(reached, reaches, `${options?.method ?? 'GET'} ${path} reached the app`);
+    }
+  });
+
+  it('answers a new live report when the source serves one, the same answer for the same one, and a 503 when it throws', async () => {
+    const shared = report(true);
+    live = () => shared;
+    try {
+      const first = await same('/health/live');
+      const again = await same('/health/live');
+      assert.equal(again.viaProbe.body, first.viaProbe.body);
+      const changed = { ...report(false), checkedAt: '2026-01-02T00:00:00.000Z' };
+      live = () => changed;
+      const next = await same('/health/live');
+      assert.equal(next.viaProbe.status, 503);
+      assert.equal(JSON.parse(next.viaProbe.body).checkedAt, '2026-01-02T00:00:00.000Z');
+      live = () => {
+        throw new Error(`process view failed ${TOKEN}`);
+      };
+      const failed = await same('/health/live');
+      assert.equal(failed.viaProbe.status, 503);
+      assert.ok(!failed.viaProbe.body.includes(TOKEN), failed.viaProbe.body);
+      assert.equal(failed.appRequests, 0);
+    } finally {
+      live = () => report(true);
+    }
+  });
+
+  it('judges each Host value on its own, whichever came just before', async () => {
+    for (const [host, status] of [
+      ['localhost', 200],
+      ['evil.example', 403],
+      ['evil.example', 403],
+      ['127.0.0.1:8080', 200],
+      ['LOCALHOST', 200],
+      ['evil.example:80', 403],
+    ] as const) {
+      const { viaProbe } = await same('/health/live', { headers: { host } });
+      assert.equal(viaProbe.status, status, host);
     }
   });
 });

@@ -1,7 +1,8 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { healthAnswer } from './health-routes.ts';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { HealthReport } from '../runtime/health.ts';
+import { failedHealthAnswer, type HealthAnswer, healthAnswerOf } from './health-routes.ts';
 import { hostCheck } from './host-allowlist.ts';
-import { createRedactor } from './redact.ts';
+import { createRedactor, type Redact } from './redact.ts';
 import { JSON_HEADERS } from './respond.ts';
 import type { HttpSource } from './routes.ts';
 
@@ -31,9 +32,20 @@ const PROBES = { '/health': 'health', '/health/live': 'live', '/health/ready': '
 export function createProbeHandler(source: Pick<HttpSource, 'health' | 'live' | 'ready' | 'security'>): ProbeHandler {
   const passes = hostCheck(source.security);
   const redact = createRedactor([source.security.token]);
+  // The last answer of each probe, by the report it was made of: a source that
+  // serves the same report object again (the live report within one clock
+  // millisecond, see http-part.ts) costs no serialising, redacting or header
+  // object per request, which under a burst of probes is most of their cost.
+  const last: Record<Probe, Written | undefined> = { health: undefined, live: undefined, ready: undefined };
+  const written = (probe: Probe, report: HealthReport): Written => {
+    const memo = last[probe];
+    if (memo?.report === report) return memo;
+    const fresh = { report, ...toWrite(healthAnswerOf(report), redact) };
+    last[probe] = fresh;
+    return fresh;
+  };
   const reads = {
     health: () => source.health(),
-    live: async () => source.live(),
     ready: () => source.ready(),
   };
   return (request, response) => {
@@ -45,15 +57,51 @@ export function createProbeHandler(source: Pick<HttpSource, 'health' | 'live' | 
     if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
     const probe = Object.hasOwn(PROBES, path) ? PROBES[path as keyof typeof PROBES] : undefined;
     if (probe === undefined || !passes('GET', path, host)) return false;
-    healthAnswer(reads[probe])
-      .then(({ status, text }) => {
-        const body = redact(text);
-        response.writeHead(status, { ...JSON_HEADERS, 'content-length': Buffer.byteLength(body) });
+    if (probe === 'live') {
+      // Read in this call, with no promise: the liveness probe is the one sent most.
+      let answer: Omit<Written, 'report'>;
+      try {
+        answer = written(probe, source.live());
+      } catch (error) {
+        answer = toWrite(failedHealthAnswer(error), redact);
+      }
+      response.writeHead(answer.status, answer.headers);
+      response.end(answer.body);
+      return true;
+    }
+    let pending: Promise<HealthReport>;
+    try {
+      pending = reads[probe]();
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
+    pending
+      .then(
+        (report) => written(probe, report),
+        (error: unknown) => toWrite(failedHealthAnswer(error), redact),
+      )
+      .then(({ status, headers, body }) => {
+        response.writeHead(status, headers);
         response.end(body);
       })
       .catch(() => response.destroy());
     return true;
   };
+}
+
+type Probe = (typeof PROBES)[keyof typeof PROBES];
+
+/** An answer as written: status, redacted body, headers (read-only, shared by every response that sends it). */
+interface Written {
+  report: HealthReport;
+  status: number;
+  body: string;
+  headers: OutgoingHttpHeaders;
+}
+
+function toWrite({ status, text }: HealthAnswer, redact: Redact): Omit<Written, 'report'> {
+  const body = redact(text);
+  return { status, body, headers: { ...JSON_HEADERS, 'content-length': Buffer.byteLength(body) } };
 }
 
 function hasBody(request: IncomingMessage): boolean {

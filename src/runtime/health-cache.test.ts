@@ -41,9 +41,16 @@ describe('HealthCache', () => {
       assert.equal(t.computed(), 1, 'one computation for 500 concurrent reads');
       assert.ok(first.every((r) => r.healthy && r.ageMs === 0));
 
+      assert.ok(
+        first.every((r) => r === first[0]),
+        'one served object for the reads of one millisecond (the HTTP fast path serialises it once)',
+      );
+
       await t.clock.advance(400);
       const aged = await t.cache.read();
       assert.equal(aged.ageMs, 400);
+      assert.notEqual(aged, first[0], 'a new object once the age changed');
+      assert.ok(Object.isFrozen(aged), 'shared between readers, so no reader can change it for the others');
       assert.equal(t.computed(), 1);
 
       await t.clock.advance(600);

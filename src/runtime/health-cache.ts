@@ -50,6 +50,8 @@ export class HealthCache {
   #latest: Computed | null = null;
   #computing: Promise<void> | null = null;
   #computations = 0;
+  /** The last fresh report served, and the computation it came from. */
+  #served: { from: Computed; report: ServedHealthReport } | null = null;
 
   constructor(options: HealthCacheOptions) {
     if (!Number.isFinite(options.intervalMs) || options.intervalMs <= 0) {
@@ -82,12 +84,19 @@ export class HealthCache {
     const version = this.#options.version?.() ?? '';
     if (!this.#latest || this.#latest.version !== version) await this.#refresh();
     const latest = this.#latest as Computed;
-    const ageMs = Math.max(0, this.#options.clock.monotonic() - latest.at);
+    // Whole milliseconds: every read within one millisecond of the same report gets the same object, which
+    // the HTTP fast path serialises once (probe-handler.ts), not once per request under a burst of probes.
+    const ageMs = Math.round(Math.max(0, this.#options.clock.monotonic() - latest.at));
     const staleAfterMs = 3 * this.#options.intervalMs;
-    if (ageMs <= staleAfterMs) return { ...latest.report, ageMs };
+    if (ageMs <= staleAfterMs) {
+      const served = this.#served;
+      if (served?.from === latest && served.report.ageMs === ageMs) return served.report;
+      this.#served = { from: latest, report: Object.freeze({ ...latest.report, ageMs }) };
+      return this.#served.report;
+    }
     const stale = {
       healthy: false,
-      detail: `the last report is ${Math.round(ageMs)} ms old (computed every ${this.#options.intervalMs} ms); the next one has not finished`,
+      detail: `the last report is ${ageMs} ms old (computed every ${this.#options.intervalMs} ms); the next one has not finished`,
     };
     const components = { ...latest.report.components, 'health-report': stale };
     return { ...latest.report, healthy: false, status: 'unhealthy', components, ageMs };

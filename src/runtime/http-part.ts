@@ -1,9 +1,9 @@
-import type { createHttpServer } from '../http/http-server.ts';
+import type { createHttpServer, HttpApp } from '../http/http-server.ts';
 import type { HttpSource } from '../http/routes.ts';
 import type { Runnable } from '../lifecycle/runnable.ts';
 import type { RuntimeMetrics } from '../observability/metrics.ts';
 import type { EventFanout } from './event-fanout.ts';
-import { healthReport } from './health.ts';
+import { type HealthReport, healthReport } from './health.ts';
 import { HealthCache } from './health-cache.ts';
 import type { Runtime } from './runtime.ts';
 import type { HttpOptions } from './runtime-options.ts';
@@ -27,20 +27,32 @@ export function httpPart(
   });
   const background = new AbortController();
   let computing: Promise<void> = Promise.resolve();
+  let live: { at: number; state: Runtime['state']; report: HealthReport } | null = null;
   return {
     name: 'http',
     start: async () => {
       // Loaded here: a runtime without `http` (a library user's, `autoloop run`) never loads hono.
-      const [{ createHttpApp }, { createHttpServer }, { createProbeHandler }] = await Promise.all([
-        import('../http/routes.ts'),
+      const [{ createHttpServer }, { createProbeHandler }, { checkAdminActions }] = await Promise.all([
         import('../http/http-server.ts'),
         import('../http/probe-handler.ts'),
+        import('../http/admin-actions.ts'),
       ]);
       const fanout = parts.fanout();
       const source: HttpSource = {
         health: () => health.read(),
         ready: () => rt.ready(),
-        live: () => healthReport({ process: { healthy: true, state: rt.state } }, rt.clock.now()),
+        live: () => {
+          // The same object within a clock millisecond and state: the probe fast path then reuses its answer.
+          const now = rt.clock.now();
+          if (live?.at !== now || live.state !== rt.state) {
+            live = {
+              at: now,
+              state: rt.state,
+              report: healthReport({ process: { healthy: true, state: rt.state } }, now),
+            };
+          }
+          return live.report;
+        },
         metrics: async () => {
           const { registry } = parts.metrics();
           return { contentType: registry.contentType, body: await registry.metrics() };
@@ -70,12 +82,28 @@ export function httpPart(
         extensions: [...rt.recipes.extensions(), ...(rt.options.extensions ?? [])],
         ...(rt.options.adminActions && { actions: rt.options.adminActions }),
       };
-      const app = createHttpApp(source, {
-        events: {
-          ...settings.events,
-          ...(fanout && { subscribe: (wake: () => void) => void fanout.listen(wake) }),
+      // What building the app would refuse, refused now; the app itself (hono, every route module) is
+      // built with the first request the probe routes do not answer, so a start is ready without it.
+      checkAdminActions(source.actions ?? {});
+      let built: Promise<HttpApp> | undefined;
+      const buildApp = async (): Promise<HttpApp> => {
+        const { createHttpApp } = await import('../http/routes.ts');
+        return createHttpApp(source, {
+          events: {
+            ...settings.events,
+            ...(fanout && { subscribe: (wake: () => void) => void fanout.listen(wake) }),
+          },
+        });
+      };
+      const app: HttpApp = {
+        fetch: (request) => {
+          built ??= buildApp().catch((error: unknown) => {
+            rt.logger.error({ err: error }, 'http: the app could not be built; only the probe routes answer');
+            throw error;
+          });
+          return built.then((a) => a.fetch(request));
         },
-      });
+      };
       server = createHttpServer({
         host: settings.host,
         port: settings.port,

@@ -111,14 +111,17 @@ async function foreground(flags: StartFlags, output: Output): Promise<number> {
       '--log-file: applies to background start; in the foreground set log.file in the config, or collect stdout (journald, docker logs)',
     );
   }
+  // Asked for before the config is read: the loader reads their files while the config is parsed and validated.
+  const loading = Promise.all([
+    import('../../runtime/runtime.ts'),
+    import('../../runtime/from-config.ts'),
+    import('../../storage/open-store.ts'),
+    import('../logger.ts'),
+  ]);
+  loading.catch(() => {}); // a config error is reported first; a failed import is awaited below
   const config = await loadCliConfig(flags, process.env, process.cwd());
   const [{ createRuntime }, { runtimeOptionsFromConfig }, { redactStoreUrl }, { createCliLogger, logRuntimeEvents }] =
-    await Promise.all([
-      import('../../runtime/runtime.ts'),
-      import('../../runtime/from-config.ts'),
-      import('../../storage/open-store.ts'),
-      import('../logger.ts'),
-    ]);
+    await loading;
   // Started by a background `start`: the logger writes the log file it was
   // given, and only there (its stdout is a file too). Else: the config's
   // log file, if any, and stdout for journald or the container runtime.
