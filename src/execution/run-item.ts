@@ -5,7 +5,7 @@ import { isSkipOutcome } from '../core/outcome.ts';
 import type { WorkItem } from '../core/work-item.ts';
 import type { EventBus } from '../observability/events.ts';
 import { retry } from '../policies/retry.ts';
-import type { AttemptSet } from './attempt.ts';
+import type { AttemptSet, DeadlineTimers } from './attempt.ts';
 import type { AttemptGovernor, AttemptPass } from './attempt-governor.ts';
 import type { WorkerPool } from './pool.ts';
 
@@ -23,6 +23,8 @@ export interface ItemRunDeps {
   readonly random: () => number;
   /** The cycle's in-flight attempts, aborted together when the cycle's signal aborts. */
   readonly attempts: AttemptSet;
+  /** Where the attempts' deadlines are set; the cycle's clock when absent. */
+  readonly deadlines?: DeadlineTimers;
   /** The loop's policies around each attempt (breakers, rate limits, adaptive timeout); absent = none. */
   readonly governor?: AttemptGovernor;
 }
@@ -149,7 +151,7 @@ async function attemptOnce(
     acting = true;
     const value = await attempt.run(
       () => loop.act(item, ctx),
-      cycle.clock,
+      deps.deadlines ?? cycle.clock,
       timeoutMs,
       () => new TimeoutError(timeoutMs, what(cycle, item)),
     );

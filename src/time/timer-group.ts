@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '../time/clock.ts';
+import type { Clock, TimerHandle } from './clock.ts';
 
 interface Entry {
   readonly due: number;
@@ -6,25 +6,31 @@ interface Entry {
 }
 
 /**
- * The renewal timers of all the leases one process holds, on one clock timer.
+ * Many short-lived timers on one clock timer: the lease renewals of a
+ * process (leases/lease-manager.ts) and the deadlines of a cycle's attempts
+ * (execution/attempt.ts).
  *
- * A lease per item made a clock timer per item (set when the lease is taken,
- * cleared when the item ends a few milliseconds later, long before the
- * renewal at ttl/3): at thousands of items a second, most of the timers'
- * cost was that churn. Here `setTimer` only records a due time (on the
- * monotonic clock) and keeps ONE clock timer armed for the earliest; a
- * cancelled renewal is only forgotten, and the armed timer, when it fires
- * with nothing due, re-arms for the earliest renewal still pending, if any.
- * So a process that takes and frees leases all the time re-arms about once
- * per renewal interval instead of once per lease.
+ * Both are set and cancelled once per item, almost always long before they
+ * are due (a lease freed a few milliseconds after it was taken, an attempt
+ * that ends far inside its timeout): at thousands of items a second, a clock
+ * timer each cost most of their time in that churn. Here `setTimer` only
+ * records a due time (on the monotonic clock) and keeps ONE clock timer
+ * armed for the earliest; a cancelled timer is only forgotten, and the armed
+ * timer, when it fires with nothing due, re-arms for the earliest one still
+ * pending, if any. So a stream of timers of the same length re-arms about
+ * once per that length instead of once per timer.
  *
- * Each renewal still runs when the clock timer set for its due time fires
- * (renewals due at the same moment run in the order they were set); a timer
- * armed for an earlier renewal that was cancelled re-arms for the next.
- * {@link dispose} clears the armed timer (shutdown, after the leases were
- * released).
+ * Each timer still runs when the clock timer set for its due time fires
+ * (timers due at the same moment run in the order they were set); a clock
+ * timer armed for an earlier one that was cancelled re-arms for the next.
+ * {@link dispose} clears the armed timer (the owner is done with them all).
+ *
+ * @example
+ * const timers = new TimerGroup(clock);
+ * const handle = timers.setTimer(30_000, () => attempt.abort(timeout()));
+ * handle.cancel(); // the attempt ended first: no clock timer was touched
  */
-export class RenewalTimers {
+export class TimerGroup {
   readonly #clock: Clock;
   readonly #entries = new Set<Entry>();
   #armed: { readonly due: number; readonly timer: TimerHandle } | null = null;
@@ -33,7 +39,7 @@ export class RenewalTimers {
     this.#clock = clock;
   }
 
-  /** Renewals waiting for their time. */
+  /** Timers waiting for their time. */
   get pending(): number {
     return this.#entries.size;
   }
@@ -46,7 +52,7 @@ export class RenewalTimers {
     return { cancel: () => void this.#entries.delete(entry) };
   }
 
-  /** Clears the clock timer; renewals still pending will not run. */
+  /** Clears the clock timer; timers still pending will not run. */
   dispose(): void {
     this.#entries.clear();
     this.#armed?.timer.cancel();
@@ -72,7 +78,7 @@ export class RenewalTimers {
     }
     for (const entry of due) this.#entries.delete(entry);
     if (next !== Number.POSITIVE_INFINITY) this.#arm(next);
-    // Set order is the order they were set: renewals due together run in that order.
+    // Set order is the order they were set: timers due together run in that order.
     for (const entry of due) entry.fn();
   }
 }
