@@ -1,8 +1,20 @@
 import type { Clock, TimerHandle } from './clock.ts';
 
-interface Entry {
+/** A pending timer; it is also the handle `setTimer` returns (one object per timer, no closure). */
+class Entry implements TimerHandle {
   readonly due: number;
   readonly fn: () => void;
+  readonly #entries: Set<Entry>;
+
+  constructor(due: number, fn: () => void, entries: Set<Entry>) {
+    this.due = due;
+    this.fn = fn;
+    this.#entries = entries;
+  }
+
+  cancel(): void {
+    this.#entries.delete(this);
+  }
 }
 
 /**
@@ -46,10 +58,10 @@ export class TimerGroup {
 
   /** Calls `fn` once, `ms` from now, unless the returned handle cancels it first. */
   setTimer(ms: number, fn: () => void): TimerHandle {
-    const entry: Entry = { due: this.#clock.monotonic() + Math.max(0, ms), fn };
+    const entry = new Entry(this.#clock.monotonic() + Math.max(0, ms), fn, this.#entries);
     this.#entries.add(entry);
     if (!this.#armed || entry.due < this.#armed.due) this.#arm(entry.due);
-    return { cancel: () => void this.#entries.delete(entry) };
+    return entry;
   }
 
   /** Clears the clock timer; timers still pending will not run. */
