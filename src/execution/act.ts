@@ -237,7 +237,8 @@ async function runLeased(
     }
     // A holder whose lease lapsed (pause, blocked event loop) fences itself before writing.
     if (lease && !lease.valid) return 'lost';
-    const final = { ...result, cycleId: record.id };
+    // runItem names the cycle it ran in, which is this record's unless a caller's context said otherwise.
+    const final = result.cycleId === record.id ? result : { ...result, cycleId: record.id };
     claims.done(item.id);
     const stored =
       lease && deps.leases

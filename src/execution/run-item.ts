@@ -1,5 +1,5 @@
 import type { ItemResult } from '../core/cycle-record.ts';
-import { ShutdownError, TerminalError, toErrorInfo } from '../core/errors.ts';
+import { type ErrorInfo, ShutdownError, TerminalError, toErrorInfo } from '../core/errors.ts';
 import type { CycleContext, ResolvedLoop } from '../core/loop.ts';
 import { isRetryOutcome, isSkipOutcome, type RetryOutcome, RetryRequestedError } from '../core/outcome.ts';
 import type { WorkItem } from '../core/work-item.ts';
@@ -61,20 +61,25 @@ export async function runItem(
   // Up to the end of the last attempt: a backoff cut short by shutdown is not the item's time.
   let durationMs = 0;
   let waiting = false;
-  const finish = (status: ItemResult['status'], extra: Pick<ItemResult, 'output' | 'error'>): ItemResult => ({
-    cycleId: cycle.cycleId,
-    loop: loop.name,
-    key: item.key,
-    idempotencyKey: item.idempotencyKey,
-    priority: item.priority,
-    status,
-    attempts: attempt,
-    startedAt,
-    finishedAt: clock.now(),
-    durationMs,
-    ...(item.payload !== undefined && { payload: item.payload }),
-    ...extra,
-  });
+  // Built field by field, not with spreads: one object per item, no temporary ones.
+  const finish = (status: ItemResult['status'], end: { output: unknown } | { error: ErrorInfo }): ItemResult => {
+    const result: { -readonly [K in keyof ItemResult]: ItemResult[K] } = {
+      cycleId: cycle.cycleId,
+      loop: loop.name,
+      key: item.key,
+      idempotencyKey: item.idempotencyKey,
+      priority: item.priority,
+      status,
+      attempts: attempt,
+      startedAt,
+      finishedAt: clock.now(),
+      durationMs,
+    };
+    if (item.payload !== undefined) result.payload = item.payload;
+    if ('output' in end) result.output = end.output;
+    else result.error = end.error;
+    return result;
+  };
   try {
     // The retry policy's loop (policies/retry.ts), inline: two async frames per item less, and the first
     // attempt is in the pool when runItem returns (act.ts counts on it).
