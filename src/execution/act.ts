@@ -93,14 +93,16 @@ export async function actOnItems(
     else if (outcome !== 'deferred') record.counts[outcome]++;
   };
   const closing = deps.closing;
-  let changed = settable();
+  // The wait below, while the loop waits (else null). Shutdown, an item entering the pool and a pool
+  // slot freeing all wake it; a wake while nobody waits does nothing. Racing a promise that lives as
+  // long as the cycle would leave one reaction on it per wait, thousands in a large cycle; a settable
+  // per entering item and a Promise.race per wait were the loop's own allocations per item.
+  let wait: { promise: Promise<void>; resolve: () => void } | null = null;
   const wakeUp = () => {
-    const was = changed;
-    changed = settable();
-    was.resolve();
+    const was = wait;
+    wait = null;
+    was?.resolve();
   };
-  // Shutdown wakes the wait below through `changed`: racing a promise that lives as long as the cycle
-  // would leave one reaction on it per wait, thousands in a large cycle.
   closing?.addEventListener('abort', wakeUp, { once: true });
   try {
     const running = new Set<Promise<void>>();
@@ -114,7 +116,9 @@ export async function actOnItems(
     for (let index = 0; index < queued.length; index++) {
       const item = queued[index] as QueuedItem;
       while (!closing?.aborted && pool.active + pool.waiting + entering >= pool.concurrency) {
-        await Promise.race([pool.nextRelease(), changed.promise]);
+        wait = settable();
+        void pool.nextRelease().then(wakeUp); // settles at the pool's next change; a late one wakes nobody
+        await wait.promise;
       }
       if (closing?.aborted) {
         // Shutdown began: start nothing new. The rest go back to the queue, claims released now.
