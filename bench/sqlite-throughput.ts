@@ -17,8 +17,10 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { defineLoop } from '../src/config/define-loop.ts';
 import { createRuntime } from '../src/runtime/runtime.ts';
+import { MemoryStore } from '../src/storage/memory/memory-store.ts';
 import { SqliteStore } from '../src/storage/sqlite/sqlite-store.ts';
 import { MIGRATIONS, prepareStatements } from '../src/storage/sqlite/statements.ts';
+import type { Store } from '../src/storage/store.ts';
 import { fmt, heading, line, now } from './report.ts';
 
 const ITEMS = 20_000;
@@ -96,7 +98,8 @@ function leasedItemTransactions(path: string): Timed {
   return { ms: took, cpuUs: spent.user + spent.system };
 }
 
-async function throughAutoloop(path: string, concurrency: number, lease: boolean): Promise<Timed> {
+/** `path` undefined: the in-memory store, so the figure is the engine's own cost per item. */
+async function throughAutoloop(path: string | undefined, concurrency: number, lease: boolean): Promise<Timed> {
   const loop = defineLoop({
     name: 'bench',
     trigger: { manual: true },
@@ -104,7 +107,7 @@ async function throughAutoloop(path: string, concurrency: number, lease: boolean
     act: () => null,
     policies: { concurrency, lease },
   });
-  const store = SqliteStore.open(path);
+  const store: Store = path === undefined ? new MemoryStore() : SqliteStore.open(path);
   const runtime = createRuntime({ loops: [loop], store });
   await runtime.start({ schedule: false });
   const start = now();
@@ -142,6 +145,14 @@ export async function benchSqliteThroughput(): Promise<Record<string, number>> {
       const label = `autoloop cycle, concurrency ${String(concurrency).padEnd(3)} (plan+queue+act+result+events)`;
       report(label, `autoloop_c${concurrency}`, timed, '>= 0.8');
     }
+    // The same cycle on the in-memory store: what the engine itself costs per item (CPU), without SQLite.
+    const engine = await throughAutoloop(undefined, 10, false);
+    report(
+      'autoloop cycle, concurrency 10, in-memory store (the engine alone, no SQLite)  ',
+      'engineMemory_c10',
+      engine,
+      'the engine share of the figures above',
+    );
     const floor = leasedItemTransactions(join(dir, 'leased-floor.db'));
     report(
       'SQLite alone, one transaction per leased item (concurrency 1, no engine)      ',

@@ -6,6 +6,7 @@ import type { LeaseManager } from '../leases/lease-manager.ts';
 import type { EventBus } from '../observability/events.ts';
 import type { QueuedItem, Store } from '../storage/store.ts';
 import type { Clock, TimerHandle } from '../time/clock.ts';
+import { TimerGroup } from '../time/timer-group.ts';
 import { AttemptSet } from './attempt.ts';
 import type { AttemptGovernor } from './attempt-governor.ts';
 import type { WorkerPool } from './pool.ts';
@@ -71,9 +72,11 @@ export async function actOnItems(
   record.counts.planned = queued.length;
   const claims = new ClaimHeartbeat(queued, deps);
   const attempts = new AttemptSet(ctx.signal);
+  // The attempts' deadlines on one clock timer: a clock timer set and cleared per item was ~5 % of a no-op item's CPU.
+  const deadlines = new TimerGroup(deps.clock);
   const tally: Tally = { released: 0, lost: 0, unacked: 0, storeError: undefined };
   // Built once per cycle, not per item: the engine's per-item cost is mostly allocation (bench (b), --cpu-prof).
-  const itemDeps: ItemDeps = { ...deps, attempts, claims };
+  const itemDeps: ItemDeps = { ...deps, attempts, deadlines, claims };
   // Never rejects: a rejection here would surface while later items still wait for a slot (unhandled).
   const runOne = async (item: QueuedItem, entered: () => void) => {
     if (claims.lost(item.id)) return; // a peer adopted it while it waited for a slot
@@ -90,14 +93,16 @@ export async function actOnItems(
     else if (outcome !== 'deferred') record.counts[outcome]++;
   };
   const closing = deps.closing;
-  let changed = settable();
+  // The wait below, while the loop waits (else null). Shutdown, an item entering the pool and a pool
+  // slot freeing all wake it; a wake while nobody waits does nothing. Racing a promise that lives as
+  // long as the cycle would leave one reaction on it per wait, thousands in a large cycle; a settable
+  // per entering item and a Promise.race per wait were the loop's own allocations per item.
+  let wait: { promise: Promise<void>; resolve: () => void } | null = null;
   const wakeUp = () => {
-    const was = changed;
-    changed = settable();
-    was.resolve();
+    const was = wait;
+    wait = null;
+    was?.resolve();
   };
-  // Shutdown wakes the wait below through `changed`: racing a promise that lives as long as the cycle
-  // would leave one reaction on it per wait, thousands in a large cycle.
   closing?.addEventListener('abort', wakeUp, { once: true });
   try {
     const running = new Set<Promise<void>>();
@@ -111,7 +116,9 @@ export async function actOnItems(
     for (let index = 0; index < queued.length; index++) {
       const item = queued[index] as QueuedItem;
       while (!closing?.aborted && pool.active + pool.waiting + entering >= pool.concurrency) {
-        await Promise.race([pool.nextRelease(), changed.promise]);
+        wait = settable();
+        void pool.nextRelease().then(wakeUp); // settles at the pool's next change; a late one wakes nobody
+        await wait.promise;
       }
       if (closing?.aborted) {
         // Shutdown began: start nothing new. The rest go back to the queue, claims released now.
@@ -136,6 +143,7 @@ export async function actOnItems(
   } finally {
     closing?.removeEventListener('abort', wakeUp);
     attempts.dispose();
+    deadlines.dispose();
     claims.stop();
   }
   return outcomeOf(record, tally);
@@ -184,6 +192,7 @@ type ItemEnd = 'succeeded' | 'failed' | 'skipped' | 'released' | 'deferred' | 'l
 /** What each item of a cycle runs with: the act's deps, the cycle's attempts and its claims. */
 type ItemDeps = ActDeps & {
   readonly attempts: AttemptSet;
+  readonly deadlines: TimerGroup;
   /** `done(id)` as the item's final queue write (complete or release) goes out: its claim needs no more heartbeats. */
   readonly claims: ClaimHeartbeat;
 };
@@ -232,7 +241,8 @@ async function runLeased(
     }
     // A holder whose lease lapsed (pause, blocked event loop) fences itself before writing.
     if (lease && !lease.valid) return 'lost';
-    const final = { ...result, cycleId: record.id };
+    // runItem names the cycle it ran in, which is this record's unless a caller's context said otherwise.
+    const final = result.cycleId === record.id ? result : { ...result, cycleId: record.id };
     claims.done(item.id);
     const stored =
       lease && deps.leases

@@ -1,12 +1,13 @@
 import type { ItemResult } from '../core/cycle-record.ts';
-import { ShutdownError, TerminalError, TimeoutError, toErrorInfo } from '../core/errors.ts';
-import type { CycleContext, ItemContext, ResolvedLoop } from '../core/loop.ts';
-import { isSkipOutcome } from '../core/outcome.ts';
+import { type ErrorInfo, ShutdownError, TerminalError, toErrorInfo } from '../core/errors.ts';
+import type { CycleContext, ResolvedLoop } from '../core/loop.ts';
+import { isRetryOutcome, isSkipOutcome, type RetryOutcome, RetryRequestedError } from '../core/outcome.ts';
 import type { WorkItem } from '../core/work-item.ts';
 import type { EventBus } from '../observability/events.ts';
-import { retry } from '../policies/retry.ts';
-import type { AttemptSet } from './attempt.ts';
-import type { AttemptGovernor, AttemptPass } from './attempt-governor.ts';
+import { backoffDelay } from '../policies/backoff.ts';
+import type { AttemptSet, DeadlineTimers } from './attempt.ts';
+import type { AttemptGovernor } from './attempt-governor.ts';
+import { attemptOnce } from './item-attempt.ts';
 import type { WorkerPool } from './pool.ts';
 
 /** What an item needs of the lease it runs under: whether it was lost, and word when it is. */
@@ -23,6 +24,8 @@ export interface ItemRunDeps {
   readonly random: () => number;
   /** The cycle's in-flight attempts, aborted together when the cycle's signal aborts. */
   readonly attempts: AttemptSet;
+  /** Where the attempts' deadlines are set; the cycle's clock when absent. */
+  readonly deadlines?: DeadlineTimers;
   /** The loop's policies around each attempt (breakers, rate limits, adaptive timeout); absent = none. */
   readonly governor?: AttemptGovernor;
 }
@@ -35,7 +38,7 @@ export interface ItemRunDeps {
  * capacity. Never rejects: every path ends in an
  * {@link ItemResult} (succeeded or failed with its error).
  *
- * The attempts and waits are the {@link retry} policy's. A failure is final
+ * The attempts and waits follow the retry policy (policies/retry.ts). A failure is final
  * when the error is a {@link TerminalError}, when the attempts are used up,
  * when the cycle's signal aborted (shutdown), or when the lease was lost. An
  * act that returns `retryAfter(ms)` fails its attempt on purpose: the next
@@ -58,45 +61,53 @@ export async function runItem(
   // Up to the end of the last attempt: a backoff cut short by shutdown is not the item's time.
   let durationMs = 0;
   let waiting = false;
-  const finish = (status: ItemResult['status'], extra: Pick<ItemResult, 'output' | 'error'>): ItemResult => ({
-    cycleId: cycle.cycleId,
-    loop: loop.name,
-    key: item.key,
-    idempotencyKey: item.idempotencyKey,
-    priority: item.priority,
-    status,
-    attempts: attempt,
-    startedAt,
-    finishedAt: clock.now(),
-    durationMs,
-    ...(item.payload !== undefined && { payload: item.payload }),
-    ...extra,
-  });
+  // Built field by field, not with spreads: one object per item, no temporary ones.
+  const finish = (status: ItemResult['status'], end: { output: unknown } | { error: ErrorInfo }): ItemResult => {
+    const result: { -readonly [K in keyof ItemResult]: ItemResult[K] } = {
+      cycleId: cycle.cycleId,
+      loop: loop.name,
+      key: item.key,
+      idempotencyKey: item.idempotencyKey,
+      priority: item.priority,
+      status,
+      attempts: attempt,
+      startedAt,
+      finishedAt: clock.now(),
+      durationMs,
+    };
+    if (item.payload !== undefined) result.payload = item.payload;
+    if ('output' in end) result.output = end.output;
+    else result.error = end.error;
+    return result;
+  };
   try {
-    // retry() calls the operation before its first await: the first attempt is in the pool when runItem returns (act.ts counts on it).
-    const output = await retry(
-      async (n) => {
-        attempt = n;
-        waiting = false;
-        const outcome = await deps.pool.submit(() => attemptOnce(loop, item, cycle, n, deps, lease), item.priority);
-        durationMs = clock.monotonic() - started;
-        if (!outcome.ok) throw outcome.error;
-        return outcome.value;
-      },
-      {
-        attempts,
-        backoff: { initialMs: baseMs, maxMs },
-        random: deps.random,
-        clock,
-        signal: cycle.signal,
-        isFinal: (error) => error instanceof TerminalError || (lease !== undefined && lease.lostError !== null),
-        onRetry: (notice) => {
-          waiting = true;
-          const { delayMs, error } = notice;
-          deps.bus.emit('item.retried', { ...base, attempt: notice.attempt, delayMs, error: toErrorInfo(error) });
-        },
-      },
-    );
+    // The retry policy's loop (policies/retry.ts), inline: two async frames per item less, and the first
+    // attempt is in the pool when runItem returns (act.ts counts on it).
+    let output: unknown;
+    for (attempt = 1; ; attempt++) {
+      waiting = false;
+      const outcome = await deps.pool.submit(() => attemptOnce(loop, item, cycle, attempt, deps, lease), item.priority);
+      durationMs = clock.monotonic() - started;
+      let error: unknown;
+      let asked: RetryOutcome | null = null;
+      if (outcome.ok) {
+        if (!isRetryOutcome(outcome.value)) {
+          output = outcome.value;
+          break;
+        }
+        asked = outcome.value;
+        error = new RetryRequestedError(asked);
+      } else error = outcome.error;
+      // Final: the attempts are used up, shutdown, a TerminalError, or the lease was lost.
+      if (attempt >= attempts) throw asked ? new RetryRequestedError(asked, attempt) : error;
+      if (cycle.signal.aborted || error instanceof TerminalError || (lease !== undefined && lease.lostError !== null)) {
+        throw error;
+      }
+      const delayMs = asked ? asked.afterMs : backoffDelay({ initialMs: baseMs, maxMs }, attempt, deps.random);
+      waiting = true;
+      deps.bus.emit('item.retried', { ...base, attempt, delayMs, error: toErrorInfo(error) });
+      await clock.sleep(delayMs, cycle.signal);
+    }
     if (isSkipOutcome(output)) {
       deps.bus.emit('item.skipped', { ...base, reason: output.reason });
       return finish('skipped', { error: { name: 'Skipped', message: output.reason } });
@@ -108,74 +119,4 @@ export async function runItem(
     deps.bus.emit('item.failed', { ...base, attempts: attempt, durationMs, error });
     return finish('failed', { error });
   }
-}
-
-type AttemptOutcome = { ok: true; value: unknown } | { ok: false; error: unknown };
-
-async function attemptOnce(
-  loop: ResolvedLoop,
-  item: WorkItem,
-  cycle: CycleContext,
-  attemptNo: number,
-  deps: ItemRunDeps,
-  lease: ItemLease | undefined,
-): Promise<AttemptOutcome> {
-  if (cycle.signal.aborted) {
-    return { ok: false, error: new ShutdownError(`${what(cycle, item)}: ${abortMessage(cycle.signal)}`) };
-  }
-  if (lease?.lostError) return { ok: false, error: lease.lostError };
-  const attemptEvent = { loop: loop.name, cycleId: cycle.cycleId, key: item.key, attempt: attemptNo };
-  deps.bus.emit('item.started', attemptEvent);
-  const attempt = deps.attempts.open();
-  const ctx: ItemContext = {
-    loop: cycle.loop,
-    cycleId: cycle.cycleId,
-    tick: cycle.tick,
-    clock: cycle.clock,
-    attempt: attemptNo,
-    get signal() {
-      return attempt.signal;
-    },
-  };
-  const timeoutMs = deps.governor?.timeoutMs() ?? loop.policies.timeoutMs;
-  const stopWatching = lease?.onLost((error) => attempt.abort(error));
-  let pass: AttemptPass | undefined;
-  let started = cycle.clock.monotonic();
-  let acting = false; // a breaker or limiter that refused the attempt measured nothing
-  try {
-    const entered = deps.governor?.enter(() => attempt.signal);
-    pass = entered instanceof Promise ? await entered : entered;
-    started = cycle.clock.monotonic(); // waiting for a rate-limit token is not the dependency's latency
-    acting = true;
-    const value = await attempt.run(
-      () => loop.act(item, ctx),
-      cycle.clock,
-      timeoutMs,
-      () => new TimeoutError(timeoutMs, what(cycle, item)),
-    );
-    const latencyMs = cycle.clock.monotonic() - started;
-    pass?.exit({ ok: true, latencyMs, counted: true });
-    deps.bus.emit('item.attempted', { ...attemptEvent, durationMs: latencyMs, ok: true });
-    return { ok: true, value: value === undefined ? null : value };
-  } catch (error) {
-    // Shutdown and a lost lease say nothing about the dependency's health.
-    const counted = !cycle.signal.aborted && !lease?.lostError;
-    const latencyMs = cycle.clock.monotonic() - started;
-    pass?.exit({ ok: false, latencyMs, error, counted });
-    if (counted && acting) deps.bus.emit('item.attempted', { ...attemptEvent, durationMs: latencyMs, ok: false });
-    return { ok: false, error };
-  } finally {
-    stopWatching?.();
-    deps.attempts.close(attempt);
-  }
-}
-
-/** Names the attempt in its errors; built only when one is made (a string per attempt showed in --heap-prof). */
-function what(cycle: CycleContext, item: WorkItem): string {
-  return `cycle ${cycle.loop}#${cycle.cycleId}: act ${item.key}`;
-}
-
-function abortMessage(signal: AbortSignal): string {
-  const reason = signal.reason;
-  return reason instanceof Error ? reason.message : 'aborted';
 }

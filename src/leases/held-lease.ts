@@ -1,7 +1,7 @@
 import { AutoloopError } from '../core/errors.ts';
 import type { Lease, LeaseStore } from '../storage/store.ts';
 import { type Clock, type TimerHandle, withDeadline } from '../time/clock.ts';
-import type { RenewalTimers } from './renewal-timers.ts';
+import type { TimerGroup } from '../time/timer-group.ts';
 
 /** The holder lost its lease (taken over, expired, or it could not renew in time). */
 export class LeaseLostError extends AutoloopError {
@@ -13,7 +13,7 @@ export interface HeldLeaseOptions {
   readonly clock: Clock;
   readonly owner: string;
   readonly ttlMs: number;
-  /** Where the renewals are scheduled: the clock by default, or a {@link RenewalTimers} shared by many leases. */
+  /** Where the renewals are scheduled: the clock by default, or a {@link TimerGroup} shared by many leases. */
   readonly timers?: Pick<Clock, 'setTimer'>;
   /** Called once, when the lease is lost (not on release). */
   readonly onLost?: (lease: HeldLease, reason: string) => void;

@@ -1,7 +1,7 @@
 import type { LeaseStore } from '../storage/store.ts';
 import type { Clock } from '../time/clock.ts';
+import { TimerGroup } from '../time/timer-group.ts';
 import { HeldLease, type HeldLeaseOptions } from './held-lease.ts';
-import { RenewalTimers } from './renewal-timers.ts';
 
 export interface LeaseManagerOptions {
   readonly store: LeaseStore;
@@ -29,14 +29,14 @@ export class LeaseManager {
   readonly #o: LeaseManagerOptions;
   readonly #held = new Set<HeldLease>();
   /** One clock timer for every held lease's renewal, not one per lease (a lease per item took and freed thousands a second). */
-  readonly #renewals: RenewalTimers;
+  readonly #renewals: TimerGroup;
   /** What every lease taken with the default TTL shares (one object, not one per lease). */
   readonly #leaseOptions: HeldLeaseOptions;
   #lastMissSweep = Number.NEGATIVE_INFINITY;
 
   constructor(options: LeaseManagerOptions) {
     this.#o = options;
-    this.#renewals = new RenewalTimers(options.clock);
+    this.#renewals = new TimerGroup(options.clock);
     const { store, clock, owner, ttlMs } = options;
     this.#leaseOptions = {
       store,

@@ -19,7 +19,9 @@ import type {
 
 /** JSON text for a column; `undefined` -> SQL NULL. */
 export function toJson(value: unknown): string | null {
-  return value === undefined ? null : (JSON.stringify(value) ?? null);
+  if (value === undefined) return null;
+  if (value === null) return 'null'; // an act's "nothing" (most results): no JSON.stringify call
+  return JSON.stringify(value) ?? null;
 }
 
 /** The value of a JSON column; SQL NULL -> `undefined`. */

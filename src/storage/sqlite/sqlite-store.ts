@@ -31,7 +31,7 @@ import {
 import { sqliteRateLimitStore } from './sqlite-buckets.ts';
 import { sqliteDocumentStore } from './sqlite-documents.ts';
 import { sqliteInstanceRegistry } from './sqlite-instances.ts';
-import { SqliteItemWrites } from './sqlite-item-writes.ts';
+import { type Completion, SqliteItemWrites } from './sqlite-item-writes.ts';
 import { sqliteJournalStore } from './sqlite-journals.ts';
 import { sqliteLeaseStore } from './sqlite-leases.ts';
 import { prepareStateStatements, type StateStatements } from './state-statements.ts';
@@ -270,18 +270,24 @@ export class SqliteStore implements Store {
           const n = sqlLimit(limit, 0);
           return n === 0 ? [] : claimStale.immediate(loop, cycleId, claim, now, n);
         }),
-      complete: async (id, owner, result, fence, options) =>
-        writes.complete(
-          // Checked and serialised here, not in the batch: a closed store, or a result that cannot be
-          // serialised, rejects this call alone, not every call that shares its commit.
-          this.#run('queue.complete', () => ({
+      // Not async: the caller gets the group commit's own promise (an async wrapper added two promise
+      // hops per item). A closed store or a result that cannot be serialised rejects this call alone,
+      // checked and serialised here, not in the batch that shares its commit.
+      complete: (id, owner, result, fence, options) => {
+        let completion: Completion;
+        try {
+          completion = this.#run('queue.complete', () => ({
             seq: queueSeq(id),
             owner,
             result: toItemResultParams(result),
             fence: fence && { key: fence.key, token: fence.token },
             releaseLease: options?.releaseLease === true,
-          })),
-        ),
+          }));
+        } catch (error) {
+          return Promise.reject(error);
+        }
+        return writes.complete(completion);
+      },
       extend: async (ids, owner, until) =>
         this.#run('queue.extend', () => (ids.length === 0 ? [] : extend.immediate(ids, owner, until))),
       release: async (ids, owner) =>

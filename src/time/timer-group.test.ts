@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Clock } from '../time/clock.ts';
-import { VirtualClock } from '../time/virtual-clock.ts';
-import { RenewalTimers } from './renewal-timers.ts';
+import type { Clock } from './clock.ts';
+import { TimerGroup } from './timer-group.ts';
+import { VirtualClock } from './virtual-clock.ts';
 
-describe('RenewalTimers: the renewals of many leases on one clock timer', () => {
+describe('TimerGroup: many timers (lease renewals, attempt deadlines) on one clock timer', () => {
   it('runs each renewal at its own due time, never earlier, in the order set when due together', async () => {
     const clock = new VirtualClock();
-    const timers = new RenewalTimers(clock);
+    const timers = new TimerGroup(clock);
     const ran: string[] = [];
     timers.setTimer(300, () => ran.push(`a@${clock.monotonic()}`));
     await clock.advance(100);
@@ -36,7 +36,7 @@ describe('RenewalTimers: the renewals of many leases on one clock timer', () => 
         return clock.setTimer(ms, fn);
       },
     };
-    const timers = new RenewalTimers(counting);
+    const timers = new TimerGroup(counting);
     let ran = 0;
     for (let i = 0; i < 1000; i++) {
       const handle = timers.setTimer(3000, () => ran++);
@@ -56,7 +56,7 @@ describe('RenewalTimers: the renewals of many leases on one clock timer', () => 
     timeout: 10_000,
   }, async () => {
     const clock = new VirtualClock({ now: Date.UTC(2026, 0, 1) }); // large epoch: sub-ms parts round
-    const timers = new RenewalTimers(clock);
+    const timers = new TimerGroup(clock);
     const ran: number[] = [];
     for (let i = 0; i < 50; i++) {
       await clock.advance(7.77);
@@ -69,7 +69,7 @@ describe('RenewalTimers: the renewals of many leases on one clock timer', () => 
 
   it('a cancelled renewal never runs, and dispose clears the armed timer', async () => {
     const clock = new VirtualClock();
-    const timers = new RenewalTimers(clock);
+    const timers = new TimerGroup(clock);
     let ran = 0;
     timers.setTimer(100, () => ran++).cancel();
     await clock.advance(100);
