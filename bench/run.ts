@@ -8,6 +8,7 @@
  */
 import { arch, cpus, totalmem } from 'node:os';
 import { benchAdaptive } from './adaptive.ts';
+import { benchAdoption } from './adoption.ts';
 import { benchDecide } from './decide.ts';
 import { benchFanout } from './fanout.ts';
 import { benchHttpFootprint } from './http-footprint.ts';
@@ -39,6 +40,7 @@ const sections: Record<string, () => Promise<unknown>> = {
   signals: benchSignals,
   supervisor: benchSupervisor,
   simulate: benchSimulate,
+  adoption: benchAdoption,
   reconcile: benchReconcile,
   decide: benchDecide,
 };

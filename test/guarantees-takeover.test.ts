@@ -32,6 +32,44 @@ async function allResults(store: SqliteStore, loop: string): Promise<ItemResult[
 const keyName = (i: number) => `k${i}`;
 const of = (lines: ChildLine[], ev: string) => lines.filter((l) => l.ev === ev);
 
+/**
+ * Deterministic, on a shared virtual clock. Process A's lease acquire waits 500 ms for the store
+ * (another process's write lock, a slow round trip): its item's queue claim is set at 0 s and extended
+ * at 1, 2 and 3 s, its lease is taken at 0.5 s and renewed at 1.5, 2.5 and 3.5 s. A dies at 3.6 s:
+ * the claim expires at 6.0 s, the lease at 6.5 s. Peer B's recovery loop adopts the item at 6.0 s,
+ * while the dead holder's lease still has 0.5 s to run. Returns B, stopped at `untilMs`.
+ */
+async function leaseOutlivesClaim(name: string, recoveryIntervalMs: number, untilMs: number) {
+  const shared = new VirtualClock({ now: Date.UTC(2026, 0, 1) });
+  const file = join(fx.dir, `${name}.db`);
+  const loop = (sleepMs: number) =>
+    defineLoop({
+      name,
+      trigger: { manual: true },
+      observe: () => ['b'],
+      act: (_item, { clock, signal }) => clock.sleep(sleepMs, signal),
+      policies: { timeout: '1h' },
+    });
+  const a = await startSim('A', shared, file, [loop(600_000)], {
+    leaseTtlMs: 3_000,
+    schedule: false,
+    slowLeaseAcquireMs: 500,
+  });
+  sims.push(a);
+  const b = await startSim('B', shared, file, [loop(10)], { leaseTtlMs: 3_000, recoveryIntervalMs });
+  sims.push(b);
+  void a.runtime.run(name);
+  await shared.advance(3_600);
+  assert.ok(
+    a.events.some((e) => e.type === 'item.started'),
+    'A is running the item when it dies',
+  );
+  a.kill();
+  await shared.advance(untilMs - 3_600);
+  await b.stop();
+  return { b, file, startedAt: Date.UTC(2026, 0, 1) };
+}
+
 describe('guarantee: a crashed holder’s keys are taken over', { timeout: LONG ? 240_000 : 150_000 }, () => {
   it(`SIGKILL a process holding ${ITEMS} leases: two peers re-run every item within TTL + 2 s, once, with higher tokens`, async (t) => {
     const db = join(fx.dir, 'takeover.db');
@@ -140,39 +178,18 @@ describe('guarantee: a crashed holder’s keys are taken over', { timeout: LONG 
     }
   });
 
+  it('an orphan adopted while its dead holder’s lease runs on starts at the lease’s lapse, not at a later recovery tick', async () => {
+    // With the default 1 s recovery interval, B's tick at 6.0 s adopts b while its key is still leased: b must
+    // start when the lease lapses (6.5 s), not go back to the queue for B's next tick (7.0 s).
+    const { b, startedAt } = await leaseOutlivesClaim('lapse', 1_000, 9_600);
+    const started = b.events
+      .filter((e) => e.type === 'item.started' && e.data.key === 'b')
+      .map((e) => e.at - startedAt);
+    assert.deepEqual(started, [6_500], `B started item b at ${started.join(', ') || 'no time'} ms`);
+  });
+
   it('an orphan whose dead holder’s lease outlives its claim by a moment is re-run, not recorded as skipped', async (t) => {
-    // Deterministic, on a shared virtual clock. Process A's lease acquire waits 500 ms for the store
-    // (another process's write lock, a slow round trip): its item's queue claim is set at 0 s and extended
-    // at 1, 2 and 3 s, its lease is taken at 0.5 s and renewed at 1.5, 2.5 and 3.5 s. A dies at 3.6 s:
-    // the claim expires at 6.0 s, the lease at 6.5 s. Peer B's recovery loop adopts the item at 6.0 s,
-    // while the dead holder's lease still has 0.5 s to run.
-    const shared = new VirtualClock({ now: Date.UTC(2026, 0, 1) });
-    const file = join(fx.dir, 'phase.db');
-    const loop = (sleepMs: number) =>
-      defineLoop({
-        name: 'phase',
-        trigger: { manual: true },
-        observe: () => ['b'],
-        act: (_item, { clock, signal }) => clock.sleep(sleepMs, signal),
-        policies: { timeout: '1h' },
-      });
-    const a = await startSim('A', shared, file, [loop(600_000)], {
-      leaseTtlMs: 3_000,
-      schedule: false,
-      slowLeaseAcquireMs: 500,
-    });
-    sims.push(a);
-    const b = await startSim('B', shared, file, [loop(10)], { leaseTtlMs: 3_000, recoveryIntervalMs: 100 });
-    sims.push(b);
-    void a.runtime.run('phase');
-    await shared.advance(3_600);
-    assert.ok(
-      a.events.some((e) => e.type === 'item.started'),
-      'A is running the item when it dies',
-    );
-    a.kill();
-    await shared.advance(10_000);
-    await b.stop();
+    const { b, file } = await leaseOutlivesClaim('phase', 100, 13_600);
 
     const store = SqliteStore.open(file);
     try {

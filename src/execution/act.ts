@@ -211,6 +211,7 @@ async function runLeased(
   let lease: HeldLease | undefined;
   if (deps.leases && loop.policies.lease) {
     lease = await deps.leases.acquire(itemLeaseKey(loop.name, item.key));
+    if (!lease && adopted) lease = await afterLapse(loop, item, ctx, deps);
     if (!lease && adopted) {
       // Not an overrun: this is the dead holder's own item. Retry once its lease expires.
       claims.done(item.id);
@@ -258,6 +259,35 @@ async function runLeased(
     // release the store did not take only makes the key wait for the lease's TTL.
     if (lease?.state === 'held') await deps.leases?.release(lease).catch(() => {});
   }
+}
+
+/**
+ * The lease of an adopted item once its dead holder's lease lapses, when
+ * that is soon. The holder's claim on the queue row was set when its cycle
+ * began and its lease when the item started, so the claim can lapse first:
+ * the item is adopted while its key is still leased. Waiting here for the
+ * lease (at most a third of the claim TTL, a claim heartbeat's period)
+ * starts it at the lapse, instead of sending it back to the queue for a
+ * later recovery tick. A key leased for longer (a live holder that renews)
+ * gets undefined at once, as before.
+ */
+async function afterLapse(
+  loop: ResolvedLoop,
+  item: QueuedItem,
+  ctx: CycleContext,
+  deps: ItemDeps,
+): Promise<HeldLease | undefined> {
+  const { store, clock, leases, owner, claimTtlMs } = deps;
+  const key = itemLeaseKey(loop.name, item.key);
+  const held = (await store.leases.list(clock.now(), { prefix: key })).find((l) => l.key === key);
+  const waitMs = held ? held.expiresAt - clock.now() : 0;
+  if (!held || held.owner === owner || waitMs > claimTtlMs / 3) return undefined;
+  try {
+    await clock.sleep(waitMs, ctx.signal);
+  } catch {
+    return undefined; // aborted: shutdown or the cycle's end; the item goes back to the queue
+  }
+  return leases?.acquire(key);
 }
 
 function skippedResult(item: QueuedItem, record: CycleRecord, now: number, reason: string): ItemResult {

@@ -6,7 +6,7 @@ import { createMetrics, skipReasonClass } from './metrics.ts';
 
 const ERROR = { name: 'Error', message: 'boom' };
 
-function setup(options: { registry?: Registry } = {}) {
+function setup(options: { registry?: Registry; followEvents?: boolean } = {}) {
   let now = 1_700_000_000_000;
   const bus = new EventBus({ now: () => now });
   const metrics = createMetrics(bus, { ...options, processMetrics: false });
@@ -73,6 +73,16 @@ describe('createMetrics', () => {
     assert.equal(await t.value('autoloop_cycle_duration_seconds_bucket{le="0.01",loop="prices"}'), 1);
     assert.equal(await t.value('autoloop_cycle_duration_seconds_bucket{le="1",loop="prices"}'), 3);
     assert.equal(await t.value('autoloop_last_cycle_timestamp_seconds{loop="prices",outcome="ok"}'), 1_700_000_123.456);
+  });
+
+  it('with followEvents off: the series exist (scrape-time gauges still read) but no event moves them', async () => {
+    const t = setup({ followEvents: false });
+    t.bus.emit('cycle.finished', finished('prices', 'c1', 'ok', 1500));
+    t.bus.emit('cycle.skipped', { loop: 'prices', tickId: 'a', reason: 'overlap: cycle c1 still running' });
+    const text = await t.text();
+    assert.match(text, /# TYPE autoloop_cycles_total counter/);
+    assert.doesNotMatch(text, /autoloop_cycles_total\{/);
+    assert.doesNotMatch(text, /autoloop_cycle_duration_seconds_count\{/);
   });
 
   it('ignores running and skipped outcomes on cycle.finished (skips count from cycle.skipped)', async () => {

@@ -42,6 +42,13 @@ export interface MetricsOptions {
    * release them: turn this off where many runtimes are made in one process.
    */
   processMetrics?: boolean;
+  /**
+   * Follow the bus for the series derived from events (cycles, items,
+   * attempts, leases, breakers). Default true. Off, those series are
+   * registered but stay at zero: for runtimes nobody scrapes (`autoloop
+   * simulate`, where following every event cost about 5 % of the CPU).
+   */
+  followEvents?: boolean;
 }
 
 /** What {@link MetricsOptions.storeOutage} reads: counts by kind, and failed store calls. */
@@ -112,50 +119,52 @@ export function createMetrics(bus: EventBus, options: MetricsOptions = {}): Runt
   const outcomes = new ItemOutcomes();
   const m = defineSeries(registry, inFlight, outcomes);
 
-  const subscriptions: Disposable[] = [
-    bus.on('runtime.started', ({ loops }) => {
-      // Series that exist from the start make rate() and absence alerts work
-      // before the first cycle, instead of appearing out of nowhere.
-      for (const loop of loops) initialiseLoop(m, loop);
-    }),
-    bus.on('cycle.finished', ({ loop, cycleId, outcome, durationMs }, at) => {
-      inFlight.endCycle(cycleId);
-      // A finished cycle is never `running`; `skipped` is counted from
-      // cycle.skipped alone so one skip is never counted twice.
-      if (outcome.kind === 'running' || outcome.kind === 'skipped') return;
-      m.cycles.inc({ loop, outcome: outcome.kind });
-      m.cycleDuration.observe({ loop }, durationMs / 1000);
-      m.lastCycle.set({ loop, outcome: outcome.kind }, at / 1000);
-    }),
-    bus.on('cycle.skipped', ({ loop, reason }, at) => {
-      m.cycles.inc({ loop, outcome: 'skipped' });
-      m.skipped.inc({ loop, reason: skipReasonClass(reason) });
-      m.lastCycle.set({ loop, outcome: 'skipped' }, at / 1000);
-    }),
-    bus.on('item.started', ({ loop, cycleId, key }) => inFlight.start(loop, cycleId, key)),
-    bus.on('item.attempted', ({ loop, durationMs }) => m.attemptDuration.observe({ loop }, durationMs / 1000)),
-    bus.on('item.retried', ({ loop, cycleId, key }) => {
-      inFlight.end(cycleId, key);
-      m.retries.inc({ loop });
-    }),
-    bus.on('item.succeeded', ({ loop, cycleId, key, durationMs }) => {
-      inFlight.end(cycleId, key);
-      outcomes.count(loop, 'succeeded');
-      m.itemDuration.observe({ loop, outcome: 'succeeded' }, durationMs / 1000);
-    }),
-    bus.on('item.failed', ({ loop, cycleId, key, durationMs }) => {
-      inFlight.end(cycleId, key);
-      outcomes.count(loop, 'failed');
-      m.itemDuration.observe({ loop, outcome: 'failed' }, durationMs / 1000);
-    }),
-    bus.on('loop.concurrency', ({ loop, limit }) => m.concurrencyLimit.set({ loop }, limit)),
-    bus.on('item.skipped', ({ loop }) => outcomes.count(loop, 'skipped')),
-    bus.on('lease.recovered', () => m.staleLeasesRecovered.inc()),
-    bus.on('lease.lost', () => m.leasesLost.inc()),
-    bus.on('loop.concurrency', ({ loop, limit }) => m.adaptiveConcurrency.set({ loop }, limit)),
-    bus.on('backpressure.cooldown', ({ loop }) => m.cooldowns.inc({ loop })),
-    bus.on('breaker.state', ({ breaker, to }) => m.breakerTransitions.inc({ breaker, to })),
-  ];
+  const subscriptions: Disposable[] = !(options.followEvents ?? true)
+    ? []
+    : [
+        bus.on('runtime.started', ({ loops }) => {
+          // Series that exist from the start make rate() and absence alerts work
+          // before the first cycle, instead of appearing out of nowhere.
+          for (const loop of loops) initialiseLoop(m, loop);
+        }),
+        bus.on('cycle.finished', ({ loop, cycleId, outcome, durationMs }, at) => {
+          inFlight.endCycle(cycleId);
+          // A finished cycle is never `running`; `skipped` is counted from
+          // cycle.skipped alone so one skip is never counted twice.
+          if (outcome.kind === 'running' || outcome.kind === 'skipped') return;
+          m.cycles.inc({ loop, outcome: outcome.kind });
+          m.cycleDuration.observe({ loop }, durationMs / 1000);
+          m.lastCycle.set({ loop, outcome: outcome.kind }, at / 1000);
+        }),
+        bus.on('cycle.skipped', ({ loop, reason }, at) => {
+          m.cycles.inc({ loop, outcome: 'skipped' });
+          m.skipped.inc({ loop, reason: skipReasonClass(reason) });
+          m.lastCycle.set({ loop, outcome: 'skipped' }, at / 1000);
+        }),
+        bus.on('item.started', ({ loop, cycleId, key }) => inFlight.start(loop, cycleId, key)),
+        bus.on('item.attempted', ({ loop, durationMs }) => m.attemptDuration.observe({ loop }, durationMs / 1000)),
+        bus.on('item.retried', ({ loop, cycleId, key }) => {
+          inFlight.end(cycleId, key);
+          m.retries.inc({ loop });
+        }),
+        bus.on('item.succeeded', ({ loop, cycleId, key, durationMs }) => {
+          inFlight.end(cycleId, key);
+          outcomes.count(loop, 'succeeded');
+          m.itemDuration.observe({ loop, outcome: 'succeeded' }, durationMs / 1000);
+        }),
+        bus.on('item.failed', ({ loop, cycleId, key, durationMs }) => {
+          inFlight.end(cycleId, key);
+          outcomes.count(loop, 'failed');
+          m.itemDuration.observe({ loop, outcome: 'failed' }, durationMs / 1000);
+        }),
+        bus.on('loop.concurrency', ({ loop, limit }) => m.concurrencyLimit.set({ loop }, limit)),
+        bus.on('item.skipped', ({ loop }) => outcomes.count(loop, 'skipped')),
+        bus.on('lease.recovered', () => m.staleLeasesRecovered.inc()),
+        bus.on('lease.lost', () => m.leasesLost.inc()),
+        bus.on('loop.concurrency', ({ loop, limit }) => m.adaptiveConcurrency.set({ loop }, limit)),
+        bus.on('backpressure.cooldown', ({ loop }) => m.cooldowns.inc({ loop })),
+        bus.on('breaker.state', ({ breaker, to }) => m.breakerTransitions.inc({ breaker, to })),
+      ];
   const { breakers } = options;
   if (breakers) {
     new Gauge({

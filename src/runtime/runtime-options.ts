@@ -76,6 +76,12 @@ export interface RuntimeOptions {
   cwd?: string;
   /** Also export Node process metrics (CPU, memory, event loop lag). Default false; the CLI turns it on. */
   processMetrics?: boolean;
+  /**
+   * Derive the Prometheus series of cycles, items and leases from the
+   * runtime's events. Default true; `autoloop simulate` turns it off, since
+   * nobody scrapes a simulated instance.
+   */
+  eventMetrics?: boolean;
   /** Lease TTL for item keys, queue claims and instance heartbeats. Default 10 s. */
   leaseTtlMs?: number;
   /**

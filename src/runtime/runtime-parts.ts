@@ -128,6 +128,7 @@ export function runtimeParts(rt: Runtime) {
       const { createMetrics } = await loadMetrics();
       state.metrics = createMetrics(bus, {
         processMetrics: options.processMetrics ?? false,
+        followEvents: options.eventMetrics ?? true,
         activeLeases: () => state.leases?.active ?? 0,
         breakers: () => [
           rt.storeGuard.breaker,

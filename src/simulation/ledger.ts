@@ -40,17 +40,25 @@ const OUTAGE_TAIL_MS = 2_000;
 /** Why an item ran again after a success the store never acknowledged. */
 export type ReRunCause = 'crash' | 'storeOutage' | 'leaseLapsed';
 
-/** What the books know of one item's executions. */
-interface Execution {
-  successes: number;
-  stored: boolean;
-  /** Its holder was killed while it was open. */
-  holderCrashed: boolean;
-  /** Its first success came while the store was unreachable, or its write failed: the write could not be made. */
-  writeFailed: boolean;
-  /** Counted as a duplicate already (at most once per item). */
-  duplicate: boolean;
-}
+/**
+ * What the books know of one item's executions, packed in one small integer
+ * (a month holds millions of items; an object each was most of the books'
+ * memory and garbage): flag bits, and the number of successes above them.
+ */
+type Execution = number;
+/** Its result was stored. */
+const STORED = 1;
+/** Its holder was killed while it was open. */
+const HOLDER_CRASHED = 2;
+/** Its first success came while the store was unreachable, or its write failed: the write could not be made. */
+const WRITE_FAILED = 4;
+/** Counted as a duplicate already (at most once per item). */
+const DUPLICATE = 8;
+/** One success (the count sits above the flags). */
+const SUCCESS = 16;
+
+/** The one entry of every tick that ran (a month has hundreds of thousands). */
+const RAN: TickEntry = Object.freeze({ state: 'run' });
 
 /** A lease as the backend granted it. */
 interface GrantedLease {
@@ -119,6 +127,12 @@ class RecentSet<V> {
   set(key: string, value: V, now: number): void {
     this.#rotate(now);
     this.#current.set(key, value);
+  }
+
+  /** Replaces the value of a key `get` just found, where it is (its membership does not start again). */
+  update(key: string, value: V): void {
+    if (this.#current.has(key)) this.#current.set(key, value);
+    else this.#previous.set(key, value);
   }
 
   #rotate(now: number): void {
@@ -241,7 +255,7 @@ export class Ledger {
   /** An act model started an item. A start after the item's result was stored breaks the guarantee. */
   actStarted(loop: string, idem: string): void {
     const seen = this.#executed.get(idem, this.#now());
-    if (seen?.stored) this.#duplicate(this.books(loop), seen);
+    if (seen !== undefined && (seen & STORED) !== 0) this.#duplicate(this.books(loop), idem, seen);
     const crashedAt = this.#orphans.get(idem);
     // Only live incarnations run code, so whoever starts an orphan took it over.
     if (crashedAt === undefined) return;
@@ -253,18 +267,19 @@ export class Ledger {
   actSucceeded(loop: string, idem: string): void {
     const now = this.#now();
     const seen = this.#executed.get(idem, now);
-    if (!seen) {
-      const execution = newExecution();
-      execution.writeFailed = now >= this.#outage[0] && now < this.#outage[1] + OUTAGE_TAIL_MS;
-      this.#executed.set(idem, execution, now);
+    if (seen === undefined) {
+      const writeFailed = now >= this.#outage[0] && now < this.#outage[1] + OUTAGE_TAIL_MS;
+      this.#executed.set(idem, SUCCESS | (writeFailed ? WRITE_FAILED : 0), now);
       return;
     }
-    seen.successes++;
+    const execution = seen + SUCCESS;
+    this.#executed.update(idem, execution);
     // A second success that is no duplicate: a run that began before any result was stored. The first
     // success was never acknowledged (else the second run could not have started), or it is a holder
     // finishing late after its lease lapsed and a peer's run was stored: at least once, by design.
-    if (seen.successes !== 2 || seen.duplicate) return;
-    this.books(loop).reRuns[seen.holderCrashed ? 'crash' : seen.writeFailed ? 'storeOutage' : 'leaseLapsed']++;
+    if (execution >>> 4 !== 2 || (execution & DUPLICATE) !== 0) return;
+    const cause = execution & HOLDER_CRASHED ? 'crash' : execution & WRITE_FAILED ? 'storeOutage' : 'leaseLapsed';
+    this.books(loop).reRuns[cause]++;
   }
 
   /** The store is unreachable for every instance from now for `forMs`. */
@@ -276,7 +291,7 @@ export class Ledger {
   /** An instance's write of the item's result failed (its store did not answer). */
   writeFailed(idem: string): void {
     const seen = this.#executed.get(idem, this.#now());
-    if (seen) seen.writeFailed = true;
+    if (seen !== undefined) this.#executed.update(idem, seen | WRITE_FAILED);
   }
 
   /**
@@ -303,7 +318,7 @@ export class Ledger {
       this.#orphans.set(item.idem, crash);
       crash.orphans++;
       const seen = this.#executed.get(item.idem, now);
-      if (seen && !seen.stored) seen.holderCrashed = true;
+      if (seen !== undefined && (seen & STORED) === 0) this.#executed.update(item.idem, seen | HOLDER_CRASHED);
     }
     return crash.orphans;
   }
@@ -361,28 +376,29 @@ export class Ledger {
       this.#orphans.delete(result.idempotencyKey);
       this.#tookOver(crashedAt);
     }
-    let executed = this.#executed.get(result.idempotencyKey, now);
-    if (!executed) {
-      executed = newExecution();
-      executed.successes = 0;
-      this.#executed.set(result.idempotencyKey, executed, now);
+    const idem = result.idempotencyKey;
+    let executed = this.#executed.get(idem, now);
+    if (executed === undefined) {
+      executed = 0;
+      this.#executed.set(idem, executed, now);
     }
-    if (this.#completed.get(result.idempotencyKey, now)) {
+    if (this.#completed.get(idem, now)) {
       books.storedTwice++;
-      this.#duplicate(books, executed);
+      executed = this.#duplicate(books, idem, executed);
     }
-    this.#completed.set(result.idempotencyKey, true, now);
-    executed.stored = true;
+    this.#completed.set(idem, true, now);
+    this.#executed.update(idem, executed | STORED);
     if (result.status === 'succeeded') books.succeeded++;
     else if (result.status === 'failed') books.failed++;
     else books.skipped++;
   }
 
-  /** Counts `execution`'s item as a duplicate, once. */
-  #duplicate(books: LoopBooks, execution: Execution): void {
-    if (execution.duplicate) return;
-    execution.duplicate = true;
+  /** Counts the item as a duplicate, once; returns its execution as now booked. */
+  #duplicate(books: LoopBooks, idem: string, execution: Execution): Execution {
+    if ((execution & DUPLICATE) !== 0) return execution;
     books.duplicates++;
+    this.#executed.update(idem, execution | DUPLICATE);
+    return execution | DUPLICATE;
   }
 
   /** The backend granted `key` to `owner`: a grant over another owner's valid lease breaks mutual exclusion. */
@@ -408,7 +424,7 @@ export class Ledger {
     if (record.outcome.kind === 'skipped') {
       books.ticks.set(record.scheduledAt, { state: 'skipped', reason: record.outcome.reason });
     } else {
-      books.ticks.set(record.scheduledAt, { state: 'run' });
+      books.ticks.set(record.scheduledAt, RAN);
       books.lateness.push(record.startedAt - record.scheduledAt);
     }
   }
@@ -433,10 +449,6 @@ function newBooks(): LoopBooks {
     durations: [],
     lateness: [],
   };
-}
-
-function newExecution(): Execution {
-  return { successes: 1, stored: false, holderCrashed: false, writeFailed: false, duplicate: false };
 }
 
 /** The object's own and prototype methods, bound to it, as a plain object. */

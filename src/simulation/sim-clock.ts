@@ -1,12 +1,22 @@
 import { type Clock, sleepOnTimer, type TimerHandle } from '../time/clock.ts';
 
-interface Timer {
-  at: number;
-  seq: number;
-  fn: (() => void) | null;
-  /** A period timer's period and idle test (see setPeriodTimer); 0 and null for a plain timer. */
-  period: number;
-  idle: (() => boolean) | null;
+/** A timer in the heap, and its own handle: one object per timer (a month of simulation sets millions). */
+class Timer implements TimerHandle {
+  constructor(
+    public at: number,
+    public seq: number,
+    public fn: (() => void) | null,
+    /** A period timer's period and idle test (see setPeriodTimer); 0 and null for a plain timer. */
+    readonly period: number,
+    readonly idle: (() => boolean) | null,
+    readonly counts: { cancelled: number },
+  ) {}
+
+  cancel(): void {
+    if (this.fn === null) return;
+    this.fn = null;
+    this.counts.cancelled++;
+  }
 }
 
 /**
@@ -37,7 +47,8 @@ export class SimClock implements Clock {
   readonly #settleRounds: number;
   #seq = 0;
   #heap: Timer[] = [];
-  #cancelled = 0;
+  /** Cancelled timers still in the heap. */
+  readonly #counts = { cancelled: 0 };
   /** Timers fired so far (for the report's speed figures). */
   fired = 0;
   /** Periodic ticks skipped as idle so far (see setPeriodTimer). */
@@ -58,7 +69,7 @@ export class SimClock implements Clock {
   }
 
   get pendingTimers(): number {
-    return this.#heap.length - this.#cancelled;
+    return this.#heap.length - this.#counts.cancelled;
   }
 
   setTimer(ms: number, fn: () => void): TimerHandle {
@@ -72,15 +83,9 @@ export class SimClock implements Clock {
   }
 
   #arm(ms: number, fn: () => void, period: number, idle: (() => boolean) | null): TimerHandle {
-    const timer: Timer = { at: this.#now + Math.max(0, ms), seq: ++this.#seq, fn, period, idle };
+    const timer = new Timer(this.#now + Math.max(0, ms), ++this.#seq, fn, period, idle, this.#counts);
     this.#push(timer);
-    return {
-      cancel: () => {
-        if (timer.fn === null) return;
-        timer.fn = null;
-        this.#cancelled++;
-      },
-    };
+    return timer;
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -137,7 +142,7 @@ export class SimClock implements Clock {
   #peek(): Timer | undefined {
     while (this.#heap.length > 0 && (this.#heap[0] as Timer).fn === null) {
       this.#pop();
-      this.#cancelled--;
+      this.#counts.cancelled--;
     }
     return this.#heap[0];
   }

@@ -69,7 +69,7 @@ export interface SimulationResult {
 }
 
 /** Cycle records and events older than this are pruned (a month of them would not fit in memory). */
-const SIM_RETENTION_MS = 3600_000;
+const SIM_RETENTION_MS = 600_000;
 
 /** Quiet time after the fault window: long enough for leases to lapse and recovery to adopt their items. */
 export function drainMs(config: ResolvedConfig): number {
@@ -154,6 +154,8 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
         instance: { host: `sim-${slot + 1}`, pid: number },
         http: false,
         observability: {},
+        // Nobody scrapes a simulated instance: its metrics need not follow every event.
+        eventMetrics: false,
         // Supervised services are modelled (service-model.ts): a simulation starts no real processes.
         runnables: [],
         retentionMs: Math.min(config.retentionMs ?? SIM_RETENTION_MS, SIM_RETENTION_MS),

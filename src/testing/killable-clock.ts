@@ -22,7 +22,7 @@ import { type Clock, sleepOnTimer, type TimerHandle } from '../time/clock.ts';
  */
 export class KillableClock implements Clock {
   readonly #base: Clock;
-  readonly #live = new Set<TimerHandle>();
+  readonly #live = new Set<LiveTimer>();
   #dead = false;
   /** While frozen: the callbacks that fell due, in the order they did. */
   #held: Array<() => void> | null = null;
@@ -73,19 +73,15 @@ export class KillableClock implements Clock {
 
   #track(arm: (wrapped: () => void) => TimerHandle, fn: () => void): TimerHandle {
     if (this.#dead) return { cancel: () => {} };
-    const handle = arm(() => {
-      this.#live.delete(handle);
+    const timer = new LiveTimer(this.#live);
+    timer.base = arm(() => {
+      this.#live.delete(timer);
       if (this.#dead) return;
       if (this.#held) this.#held.push(fn);
       else fn();
     });
-    this.#live.add(handle);
-    return {
-      cancel: () => {
-        this.#live.delete(handle);
-        handle.cancel();
-      },
-    };
+    this.#live.add(timer);
+    return timer;
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -101,7 +97,7 @@ export class KillableClock implements Clock {
   kill(): void {
     this.#dead = true;
     this.#held = null;
-    for (const handle of this.#live) handle.cancel();
+    for (const timer of this.#live) timer.base?.cancel();
     this.#live.clear();
   }
 
@@ -120,5 +116,17 @@ export class KillableClock implements Clock {
       onThaw?.();
       for (const fn of held) fn();
     });
+  }
+}
+
+/** A timer of one process on the shared clock, and its handle (one object per timer, not two and a closure). */
+class LiveTimer implements TimerHandle {
+  base: TimerHandle | null = null;
+
+  constructor(readonly live: Set<LiveTimer>) {}
+
+  cancel(): void {
+    this.live.delete(this);
+    this.base?.cancel();
   }
 }
