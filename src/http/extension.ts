@@ -23,6 +23,11 @@ export interface HttpTools {
 export interface HttpExtension {
   /** The mount point, e.g. `/inventory`. */
   readonly path: string;
+  /**
+   * Adds the routes. A route that throws an HTTPException with a 4xx status (from any copy of hono,
+   * the user's own included) answers that status with `{ error: message, path }`; anything else
+   * thrown is a 500 with the error's (scrubbed) message.
+   */
   readonly register?: (app: Hono, tools: HttpTools) => void;
   /** A dashboard panel's module and stylesheet (see {@link DashboardPanel}). */
   readonly panel?: DashboardPanel;

@@ -171,13 +171,23 @@ export function createHttpApp(source: HttpSource, options: HttpAppOptions = {}):
 
   app.notFound((c) => out.json(c, 404, { error: 'not found', path: c.req.path }));
   app.onError((error, c) => {
-    // Thrown by Hono itself for a request it cannot read (e.g. a broken body stream): the client's fault.
-    if (error instanceof HTTPException && error.status < 500) {
-      return out.json(c, error.status as 400, { error: error.message || 'bad request', path: c.req.path });
+    // Thrown by Hono itself for a request it cannot read (e.g. a broken body stream), or by a recipe's
+    // route: the client's fault. Known by its shape, as Hono's own handler does, so an HTTPException from
+    // the user's copy of hono (not the one bundled in autoloop's dist/) keeps its status too.
+    const status = httpExceptionStatus(error);
+    if (status !== undefined && status >= 400 && status < 500) {
+      return out.json(c, status as 400, { error: error.message || 'bad request', path: c.req.path });
     }
     return out.json(c, 500, { error: errorMessage(error), path: c.req.path });
   });
   return app;
+}
+
+/** The status of an HTTPException of any copy of hono (an Error with `getResponse()` and a numeric `status`). */
+function httpExceptionStatus(error: Error): number | undefined {
+  if (error instanceof HTTPException) return error.status;
+  const shaped = error as Error & { getResponse?: unknown; status?: unknown };
+  return typeof shaped.getResponse === 'function' && typeof shaped.status === 'number' ? shaped.status : undefined;
 }
 
 /** Mounts a plug-in's routes (and its dashboard panel's module and stylesheet) under its path, behind the app's guards. */
