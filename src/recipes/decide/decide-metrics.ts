@@ -16,7 +16,7 @@ export class DecideMetrics {
     this.#registry = registry;
     this.score = new Gauge({
       name: 'autonomous_health_score',
-      help: "Seed 001's weighted health score (0..1) of a decide target, at its last cycle",
+      help: "Weighted health score (0..1) of a decide target, at its last cycle (the original decision engine's formula)",
       labelNames: ['loop', 'target'],
       registers: [registry],
     });

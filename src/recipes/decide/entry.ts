@@ -4,13 +4,15 @@ import type { RecipeEntry } from '../registry.ts';
 export const decideEntry: RecipeEntry = {
   name: 'decide',
   description:
-    "every 30 s: sense loops and the seed's coordination directory -> weighted health score -> ranked decisions with a confidence -> scale a loop's concurrency",
+    "every 30 s: sense loops and a coordination directory (agent_*.json, work_*.json, ...) -> weighted health score -> ranked decisions with a confidence -> scale a loop's concurrency",
   load: () => import('./recipe.ts').then((m) => m.decide as never),
   commands: (program, output) => {
     const decide = program.command('decide').description("a decide loop's health score, state and decisions");
     decide
       .command('status [loop]')
-      .description("the last analysis and recent decisions (from the store); --json has the seed's status fields")
+      .description(
+        "the last analysis and recent decisions (from the store); --json has the original decision engine's status fields",
+      )
       .option('-c, --config <file>', 'config file (default: $AUTOLOOP_CONFIG or ./autoloop.yaml)')
       .option('--store <url>', 'store URL, overrides `store:`')
       .option('--json', 'print JSON: data.status.health_score, health_state, active_agents, work_queue_size, ...')

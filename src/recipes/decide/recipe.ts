@@ -24,7 +24,7 @@ export interface DecideApi {
 export const decide = defineRecipe({
   name: 'decide',
   description:
-    "every 30 s: sense loops and the seed's coordination directory -> weighted health score -> ranked decisions with a confidence -> scale a loop's concurrency",
+    "every 30 s: sense loops and a coordination directory (agent_*.json, work_*.json, ...) -> weighted health score -> ranked decisions with a confidence -> scale a loop's concurrency",
   options: decideConfigSchema,
   build: (config, site) => {
     const loop = new DecideLoop(config, site);

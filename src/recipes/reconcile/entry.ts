@@ -13,7 +13,10 @@ export const reconcileEntry: RecipeEntry = {
       .option('-c, --config <file>', 'config file (default: $AUTOLOOP_CONFIG or ./autoloop.yaml)')
       .option('--store <url>', 'store URL, overrides `store:`')
       .option('-n, --limit <n>', 'how many gaps to list', '20')
-      .option('--json', 'print the whole report as JSON (the seed gaps.json)')
+      .option(
+        '--json',
+        'print the whole report as JSON (the gaps.json layout of the original data-collection controller)',
+      )
       .action(async (loop: string, flags: { config?: string; store?: string; limit: string; json?: boolean }) => {
         const { gapsCommand } = await import('./gaps-command.ts');
         await gapsCommand(loop, flags, output);
