@@ -8,7 +8,7 @@
  * recipe's `uses: ['llm_service']`).
  *
  * The same workload through seed 002's batch algorithm
- * (support/seed-batch.ts) calls the recipe's own `act` for each symbol
+ * (support/original-batches.ts) calls the recipe's own `act` for each symbol
  * (the same pipeline, the same HTTP calls) outside the runtime: no store,
  * no leases, no rate limit, which only favours the seed.
  */
@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CycleCounts, CycleOutcome } from '../src/core/cycle-record.ts';
 import type { ItemContext, LoopPolicies } from '../src/core/loop.ts';
-import { seedLlmStage } from '../src/recipes/signals/llm-seed-stages.ts';
+import { presetLlmStage } from '../src/recipes/signals/llm-preset-stages.ts';
 import { signalsRecipe } from '../src/recipes/signals/signals-recipe.ts';
 import { createRuntime, type Runtime } from '../src/runtime/runtime.ts';
 import { SqliteStore } from '../src/storage/sqlite/sqlite-store.ts';
@@ -25,7 +25,7 @@ import type { Store } from '../src/storage/store.ts';
 import { systemClock } from '../src/time/system-clock.ts';
 import { type ChatRequest, type LlmServer, startLlmServer } from '../test/support/llm-server.ts';
 import { now } from './report.ts';
-import { seedBatches } from './support/seed-batch.ts';
+import { originalBatches } from './support/original-batches.ts';
 
 /** The LLM stage's own per-call timeout: above every latency drawn, so calls end on the stand-in's answer. */
 export const LLM_CALL_TIMEOUT = '30s';
@@ -87,7 +87,7 @@ function view(llm: LlmServer): StandInView {
 }
 
 function recipe(llm: LlmServer, symbols: readonly string[], policies?: LoopPolicies) {
-  const advise = seedLlmStage('advise', {
+  const advise = presetLlmStage('advise', {
     baseURL: llm.baseURL,
     apiKey: llm.apiKey,
     model: 'stand-in',
@@ -176,7 +176,7 @@ export async function seedBatchCycle(latencies: SymbolLatencies, batchSize: numb
       (symbol) => async () =>
         def.act({ key: symbol, priority: 0, payload: { symbol }, idempotencyKey: `${symbol}@${tick.id}` }, ctxFor()),
     );
-    const { ms, results } = await seedBatches(tasks, { batchSize });
+    const { ms, results } = await originalBatches(tasks, { batchSize });
     const failed = results.filter((r) => r.status === 'rejected');
     if (failed[0]?.status === 'rejected')
       throw new Error(`seed batches: ${failed.length} failed`, { cause: failed[0].reason });

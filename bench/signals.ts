@@ -135,9 +135,9 @@ export async function benchSignals(): Promise<Record<string, unknown>> {
     verdict('<= 1.1 x 20,000 ms', at10.cycleMs <= 1.1 * ideal10),
   );
   line(`  ${standIn(at10)}`);
-  ratioLine('seed 002 batches of 20', seed20.cycleMs, ideal20);
+  ratioLine('original batches of 20', seed20.cycleMs, ideal20);
   ratioLine(
-    'seed 002 batches of 10 (1 s apart)',
+    'original batches of 10 (1 s apart)',
     seed10.cycleMs,
     ideal10,
     `(its schedule: ${fmt(seedSchedule([...tenSeconds.values()], 10))} ms)`,
@@ -164,12 +164,14 @@ export async function benchSignals(): Promise<Record<string, unknown>> {
     `(+${fmt(drawnRun.cycleMs - fifo)} ms over its FIFO schedule of these draws, ${fmt(fifo)} ms)`,
   );
   ratioLine(
-    'seed 002 batches of 10',
+    'original batches of 10',
     drawnSeed.cycleMs,
     idealDrawn,
     `(+${fmt(drawnSeed.cycleMs - seedPlan)} ms over its schedule, ${fmt(seedPlan)} ms)`,
   );
-  line(`autoloop is ${fmt(drawnSeed.cycleMs / drawnRun.cycleMs, 2)}x faster than the seed's batches on this draw`);
+  line(
+    `autoloop is ${fmt(drawnSeed.cycleMs / drawnRun.cycleMs, 2)}x faster than the original runner's batches on this draw`,
+  );
 
   const adaptive = checkAll('default policies', await adaptiveRun);
   const remembered = (await readRemembered(restartDb)) ?? 0;
@@ -214,15 +216,15 @@ export async function benchSignals(): Promise<Record<string, unknown>> {
     callMs: CALL_MS,
     concurrency20: { idealMs: ideal20, ...at20 },
     concurrency10: { idealMs: ideal10, ...at10 },
-    seedBatches20: seed20,
-    seedBatches10: seed10,
+    originalBatches20: seed20,
+    originalBatches10: seed10,
     drawn: {
       latencies: Object.fromEntries(drawn),
       idealMs: idealDrawn,
       fifoScheduleMs: fifo,
       seedScheduleMs: seedPlan,
       autoloop: drawnRun,
-      seedBatches10: drawnSeed,
+      originalBatches10: drawnSeed,
     },
     defaultAdaptiveFirstCycle: adaptive,
     restartFromRemembered: { remembered, ...restart },

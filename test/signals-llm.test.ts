@@ -17,7 +17,7 @@ import { RateLimitedError, TerminalError, TimeoutError } from '../src/core/error
 import type { ItemContext } from '../src/core/loop.ts';
 import type { AnyEvent } from '../src/observability/events.ts';
 import { LlmOutputError, type LlmSignal } from '../src/recipes/signals/llm-output.ts';
-import { seedLlmStage } from '../src/recipes/signals/llm-seed-stages.ts';
+import { presetLlmStage } from '../src/recipes/signals/llm-preset-stages.ts';
 import {
   createLlmStage,
   type LlmCallEnd,
@@ -94,7 +94,7 @@ describe('LLM stage over real HTTP (stand-in server)', () => {
 
   it('sends the rendered prompt with response_format json_object and returns the validated answer', async () => {
     const calls: LlmCallEnd[] = [];
-    const s = seedLlmStage('signal', {
+    const s = presetLlmStage('signal', {
       baseURL: llm.baseURL,
       apiKey: llm.apiKey,
       model: 'stand-in',
@@ -144,7 +144,7 @@ describe('LLM stage over real HTTP (stand-in server)', () => {
     });
     await bare.run(input('SOL/USD', 50), ctx());
     assert.equal(llm.requests().at(-1)?.path, '/chat/completions');
-    const report = seedLlmStage('report', {
+    const report = presetLlmStage('report', {
       baseURL: llm.baseURL,
       apiKey: llm.apiKey,
       model: 'stand-in',

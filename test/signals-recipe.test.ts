@@ -23,7 +23,7 @@ import { after, before, describe, it } from 'node:test';
 import type { CycleRecord, ItemResult } from '../src/core/cycle-record.ts';
 import { TerminalError } from '../src/core/errors.ts';
 import type { AnyEvent } from '../src/observability/events.ts';
-import { seedLlmStage } from '../src/recipes/signals/llm-seed-stages.ts';
+import { presetLlmStage } from '../src/recipes/signals/llm-preset-stages.ts';
 import { readSignal, type Signal } from '../src/recipes/signals/signal.ts';
 import type { SignalsMetrics } from '../src/recipes/signals/signals-metrics.ts';
 import { SEED_SYMBOLS, signalLlmStage, signalsRecipe } from '../src/recipes/signals/signals-recipe.ts';
@@ -221,7 +221,7 @@ describe('signals recipe with a command stage and an LLM stage (system clock, re
     const { store } = sqliteFile();
     const symbols = ['BTC/USD', 'ETH/USD', 'SOL/USD', 'DOGE/USD', 'AVAX/USD'];
     let seedMetrics: SignalsMetrics | undefined;
-    const advise = seedLlmStage('advise', { baseURL: llm.baseURL, apiKey: llm.apiKey, model: 'stand-in' });
+    const advise = presetLlmStage('advise', { baseURL: llm.baseURL, apiKey: llm.apiKey, model: 'stand-in' });
     // A command stage: reads the signal on stdin, adds a reason, prints it; exits 3 (do not retry) for AVAX.
     const sign = commandStage('sign', {
       command: `node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{const v=JSON.parse(s);if(v.symbol==='AVAX/USD'){console.error('AVAX halted');process.exit(3)}v.reasons.push('signed by '+process.pid);console.log(JSON.stringify(v))})"`,

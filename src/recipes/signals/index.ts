@@ -22,7 +22,7 @@ export {
 } from './indicators.ts';
 export { type LlmEndpoint, type LlmEndpointSetting, llmEndpointFromEnv } from './llm-endpoint.ts';
 export { LLM_SIGNAL_SCHEMA, LlmOutputError, type LlmSignal } from './llm-output.ts';
-export { SEED_LLM_STAGES, type SeedStageName, seedLlmStage } from './llm-seed-stages.ts';
+export { PRESET_LLM_STAGES, type PresetStageName, presetLlmStage } from './llm-preset-stages.ts';
 export {
   createLlmStage,
   type LlmAnswer,

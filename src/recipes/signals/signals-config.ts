@@ -4,7 +4,7 @@ import { durationMs } from '../../config/schema.ts';
 import type { LoopDefinition, LoopPolicies, TriggerSpec } from '../../core/loop.ts';
 import { systemClock } from '../../time/system-clock.ts';
 import { llmEndpointFromEnv } from './llm-endpoint.ts';
-import { SEED_LLM_STAGES, type SeedStageName, seedLlmStage } from './llm-seed-stages.ts';
+import { PRESET_LLM_STAGES, type PresetStageName, presetLlmStage } from './llm-preset-stages.ts';
 import type { ExchangePresetName } from './market/exchange-presets.ts';
 import { HttpCandles } from './market/http-candles.ts';
 import type { MarketData } from './market/market-data.ts';
@@ -69,7 +69,7 @@ export const signalsConfigSchema = z.strictObject({
     .optional(),
   llm: z
     .strictObject({
-      stages: z.array(z.enum(Object.keys(SEED_LLM_STAGES) as [SeedStageName, ...SeedStageName[]])).min(1),
+      stages: z.array(z.enum(Object.keys(PRESET_LLM_STAGES) as [PresetStageName, ...PresetStageName[]])).min(1),
       model: z.string().min(1).optional(),
       timeout: durationMs({ minMs: 1 }).optional(),
     })
@@ -118,7 +118,7 @@ export function buildSignalsLoop(config: SignalsConfig, site: RecipeSite): { loo
       const timeout = config.llm.timeout;
       options.llm = config.llm.stages.map(
         (stage) =>
-          seedLlmStage(stage, {
+          presetLlmStage(stage, {
             baseURL: endpoint.baseURL,
             ...(endpoint.apiKey !== undefined ? { apiKey: endpoint.apiKey } : {}),
             model,

@@ -151,7 +151,7 @@ const DEFAULT_CANDLES = { interval: '1m', limit: 100 } as const;
  * const runtime = createRuntime({ loops: [signals], store: 'sqlite://./.autoloop/state.db' });
  *
  * @example With an LLM stage (declare `llm_service` in the runtime's dependencies)
- * const advise = seedLlmStage('advise', { baseURL, apiKey, model });
+ * const advise = presetLlmStage('advise', { baseURL, apiKey, model });
  * signalsRecipe({ llm: advise });
  */
 export function signalsRecipe(options: SignalsRecipeOptions = {}): LoopDefinition<string[], SymbolPayload> {
@@ -228,7 +228,7 @@ export function signalsRecipe(options: SignalsRecipeOptions = {}): LoopDefinitio
  * stage is appended to `stages` with its answer, model and latency.
  *
  * @example
- * signalsRecipe({ stages: ['indicators', 'analyse', signalLlmStage(seedLlmStage('advise', endpoint))] });
+ * signalsRecipe({ stages: ['indicators', 'analyse', signalLlmStage(presetLlmStage('advise', endpoint))] });
  */
 export function signalLlmStage<T>(call: LlmCall<T>): Stage {
   return llmStage(call, {

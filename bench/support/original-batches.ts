@@ -7,7 +7,7 @@
  * the next batch. No pause after the last batch.
  *
  * @example
- * const { ms, results } = await seedBatches(symbols.map((s) => () => analyse(s)), { batchSize: 10 });
+ * const { ms, results } = await originalBatches(symbols.map((s) => () => analyse(s)), { batchSize: 10 });
  */
 import { performance } from 'node:perf_hooks';
 
@@ -25,13 +25,13 @@ export interface SeedBatchRun<T> {
   readonly results: Array<PromiseSettledResult<T>>;
 }
 
-export async function seedBatches<T>(
+export async function originalBatches<T>(
   tasks: ReadonlyArray<() => Promise<T>>,
   options: SeedBatchOptions,
 ): Promise<SeedBatchRun<T>> {
   const { batchSize, batchDelayMs = 1_000 } = options;
   if (!Number.isInteger(batchSize) || batchSize < 1) {
-    throw new RangeError(`seedBatches: batchSize: expected an integer >= 1, got ${batchSize}`);
+    throw new RangeError(`originalBatches: batchSize: expected an integer >= 1, got ${batchSize}`);
   }
   const start = performance.now();
   const results: Array<PromiseSettledResult<T>> = [];

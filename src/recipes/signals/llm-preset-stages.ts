@@ -1,5 +1,5 @@
 /**
- * Default prompts for seed 002's pipeline, Signal -> Score -> Advise ->
+ * Default prompts for the original signal runner's pipeline, Signal -> Score -> Advise ->
  * Report, one LLM stage each. Each stage reads the indicator snapshot and
  * the previous stage's output; the first three answer `{ action,
  * confidence, rationale }`, Report answers `{ summary }` for the dashboard.
@@ -15,18 +15,18 @@ export const REPORT_SCHEMA = z.object({ summary: z.string().min(1) });
 
 export type ReportOutput = z.infer<typeof REPORT_SCHEMA>;
 
-/** What each of the seed's stages answers. */
-export interface SeedStageOutputs {
+/** What each of the preset stages answers. */
+export interface PresetStageOutputs {
   signal: LlmSignal;
   score: LlmSignal;
   advise: LlmSignal;
   report: ReportOutput;
 }
 
-export type SeedStageName = keyof SeedStageOutputs;
+export type PresetStageName = keyof PresetStageOutputs;
 
 /** One stage's default prompts and schema. */
-export interface SeedStagePrompts<T> {
+export interface PresetStagePrompts<T> {
   readonly system: string;
   readonly user: string;
   readonly schema: z.ZodType<T>;
@@ -34,7 +34,7 @@ export interface SeedStagePrompts<T> {
 
 const ONLY_JSON = 'Answer with one JSON object and nothing else.';
 
-export const SEED_LLM_STAGES: { readonly [N in SeedStageName]: SeedStagePrompts<SeedStageOutputs[N]> } = {
+export const PRESET_LLM_STAGES: { readonly [N in PresetStageName]: PresetStagePrompts<PresetStageOutputs[N]> } = {
   signal: {
     system: `You are the Signal stage of a crypto trading-signal pipeline: from technical indicators you recommend BUY, SELL or HOLD. ${ONLY_JSON}`,
     user: [
@@ -86,22 +86,22 @@ export const SEED_LLM_STAGES: { readonly [N in SeedStageName]: SeedStagePrompts<
 };
 
 /**
- * One of the seed's stages with its default prompts; `options` sets the
+ * One of the original signal runner's stages with its default prompts; `options` sets the
  * endpoint and model and may replace any prompt or setting.
  *
  * @example
  * const setting = llmEndpointFromEnv(process.env);
  * if (setting.kind === 'configured') {
- *   const score = seedLlmStage('score', { ...setting.endpoint, model: setting.endpoint.model ?? 'openai/gpt-4o-mini' });
+ *   const score = presetLlmStage('score', { ...setting.endpoint, model: setting.endpoint.model ?? 'openai/gpt-4o-mini' });
  * }
  */
-export function seedLlmStage<N extends SeedStageName>(
+export function presetLlmStage<N extends PresetStageName>(
   name: N,
-  options: Omit<LlmStageOptions<SeedStageOutputs[N]>, 'name' | 'user'> & { user?: string; from?: string },
-): LlmStage<SeedStageOutputs[N]> {
+  options: Omit<LlmStageOptions<PresetStageOutputs[N]>, 'name' | 'user'> & { user?: string; from?: string },
+): LlmStage<PresetStageOutputs[N]> {
   const { from: _from, ...rest } = options;
-  const prompts = SEED_LLM_STAGES[name] as SeedStagePrompts<SeedStageOutputs[N]>;
-  return createLlmStage<SeedStageOutputs[N]>({
+  const prompts = PRESET_LLM_STAGES[name] as PresetStagePrompts<PresetStageOutputs[N]>;
+  return createLlmStage<PresetStageOutputs[N]>({
     name,
     system: prompts.system,
     user: prompts.user,
