@@ -78,7 +78,7 @@ export async function actOnItems(
   // Built once per cycle, not per item: the engine's per-item cost is mostly allocation (bench (b), --cpu-prof).
   const itemDeps: ItemDeps = { ...deps, attempts, deadlines, claims };
   // Never rejects: a rejection here would surface while later items still wait for a slot (unhandled).
-  const runOne = async (item: QueuedItem, entered: () => void) => {
+  const runOne = async (item: QueuedItem, entered: EnteringItem) => {
     if (claims.lost(item.id)) return; // a peer adopted it while it waited for a slot
     let outcome: ItemEnd;
     try {
@@ -105,13 +105,25 @@ export async function actOnItems(
   };
   closing?.addEventListener('abort', wakeUp, { once: true });
   try {
-    const running = new Set<Promise<void>>();
+    // Items launched and not yet ended; the cycle ends when the last one does. A count and one settable,
+    // not a set of promises and a finally() per item.
+    let live = 0;
+    let allEnded: { promise: Promise<void>; resolve: () => void } | null = null;
+    let broken: { error: unknown } | null = null; // runOne never rejects; were it to, the cycle does once all ended
+    const ended = (slot: EnteringItem) => {
+      slot.entered();
+      if (--live === 0) allEnded?.resolve();
+    };
     // Items between "launched" and "holding a pool slot" (taking their lease): counted against the
     // concurrency so no more leases are taken than there are slots, yet several may be taken at once
     // (the store batches them into one call). A slot frees when a task leaves the pool or an entering
     // item ends without a slot (its lease was held elsewhere); the loop waits for either, so the next
     // item's lease is asked for in the same turn as the finished item's result is written.
     let entering = 0;
+    const onEntered = () => {
+      entering--;
+      wakeUp();
+    };
     const { pool } = deps;
     for (let index = 0; index < queued.length; index++) {
       const item = queued[index] as QueuedItem;
@@ -126,20 +138,21 @@ export async function actOnItems(
         break;
       }
       entering++;
-      let inPool = false;
-      const entered = () => {
-        if (inPool) return;
-        inPool = true;
-        entering--;
-        wakeUp();
-      };
-      const run = runOne(item, entered).finally(() => {
-        entered();
-        running.delete(run);
-      });
-      running.add(run);
+      live++;
+      const slot = new EnteringItem(onEntered);
+      void runOne(item, slot).then(
+        () => ended(slot),
+        (error: unknown) => {
+          broken ??= { error };
+          ended(slot);
+        },
+      );
     }
-    await Promise.all(running);
+    if (live > 0) {
+      allEnded = settable();
+      await allEnded.promise;
+    }
+    if (broken) throw broken.error;
   } finally {
     closing?.removeEventListener('abort', wakeUp);
     attempts.dispose();
@@ -162,6 +175,22 @@ async function releaseUnstarted(items: readonly QueuedItem[], deps: ActDeps, cla
   } catch (error) {
     tally.storeError ??= error;
     tally.unacked += live.length;
+  }
+}
+
+/** An item of the cycle on its way into the pool: `entered()` says it got there (or will not run), once. */
+class EnteringItem {
+  readonly #onEntered: () => void;
+  #done = false;
+
+  constructor(onEntered: () => void) {
+    this.#onEntered = onEntered;
+  }
+
+  entered(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#onEntered();
   }
 }
 
@@ -204,8 +233,8 @@ async function runLeased(
   record: CycleRecord,
   deps: ItemDeps,
   adopted: boolean,
-  /** Called once the item holds a pool slot (or will not run). */
-  entered: () => void,
+  /** Told once the item holds a pool slot (or will not run). */
+  slot: EnteringItem,
 ): Promise<ItemEnd> {
   const { store, owner, clock, bus, claims } = deps;
   let lease: HeldLease | undefined;
@@ -229,12 +258,12 @@ async function runLeased(
     // Shutdown began while the lease was being taken: the item does not start.
     if (lease) await deps.leases?.release(lease).catch(() => {});
     claims.done(item.id);
-    entered();
+    slot.entered();
     return (await store.queue.release([item.id], owner)) > 0 ? 'released' : 'lost';
   }
   try {
     const running = runItem(loop, item, ctx, deps, lease); // submits its first attempt to the pool now
-    entered();
+    slot.entered();
     const result: ItemResult = await running;
     if (result.status === 'failed' && ctx.signal.aborted && result.error?.name === ShutdownError.name) {
       claims.done(item.id);

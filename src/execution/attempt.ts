@@ -1,4 +1,4 @@
-import type { Clock } from '../time/clock.ts';
+import type { Clock, TimerHandle } from '../time/clock.ts';
 
 /** Where an attempt's deadline is set: a clock, or a `TimerGroup` shared by a cycle's attempts (time/timer-group.ts). */
 export type DeadlineTimers = Pick<Clock, 'setTimer'>;
@@ -18,7 +18,9 @@ export class Attempt {
   #controller: AbortController | null = null;
   #reason: unknown = undefined;
   #aborted = false;
-  #onAbort: ((reason: unknown) => void) | null = null;
+  /** Set while `start`'s work runs: how the attempt ends. */
+  #done: ((ok: boolean, value: unknown) => void) | null = null;
+  #timer: TimerHandle | null = null;
 
   /** Aborts when the attempt times out or its cycle is aborted. */
   get signal(): AbortSignal {
@@ -38,52 +40,69 @@ export class Attempt {
     this.#aborted = true;
     this.#reason = reason;
     this.#controller?.abort(reason);
-    this.#onAbort?.(reason);
+    this.#settle(false, reason);
   }
 
   /**
-   * Runs `work` until it settles, the deadline passes (rejects with
-   * `timeoutError()`), or `abort()` is called (rejects with its reason).
-   * The timer is cancelled on every path.
+   * Runs `work` until it settles, the deadline passes (ends with
+   * `timeoutError()`), or `abort()` is called (ends with its reason), then
+   * calls `done` once: `(true, value)` or `(false, error)`. The timer is
+   * cancelled on every path. A callback, not a promise: the caller
+   * (item-attempt.ts) settles its own promise from it, one promise per
+   * attempt less; a synchronous value ends the attempt without a promise.
    */
+  start(
+    work: () => unknown,
+    timers: DeadlineTimers,
+    timeoutMs: number,
+    timeoutError: () => Error,
+    done: (ok: boolean, value: unknown) => void,
+  ): void {
+    if (this.#aborted) {
+      done(false, this.#reason);
+      return;
+    }
+    this.#done = done;
+    this.#timer = timers.setTimer(timeoutMs, () => this.abort(timeoutError()));
+    // A synchronous throw is the attempt's failure like a rejection.
+    let result: unknown;
+    try {
+      result = work();
+    } catch (error) {
+      this.#settle(false, error);
+      return;
+    }
+    if (isThenable(result)) {
+      result.then(
+        (value) => this.#settle(true, value),
+        (error: unknown) => this.#settle(false, error),
+      );
+    } else this.#settle(true, result);
+  }
+
+  /** {@link start} as a promise. */
   run<T>(work: () => T | Promise<T>, timers: DeadlineTimers, timeoutMs: number, timeoutError: () => Error): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const timer = timers.setTimer(timeoutMs, () => this.abort(timeoutError()));
-      const finish = () => {
-        timer.cancel();
-        this.#onAbort = null;
-      };
-      this.#onAbort = (reason) => {
-        finish();
-        reject(reason);
-      };
-      if (this.#aborted) {
-        finish();
-        reject(this.#reason);
-        return;
-      }
-      // Called here, not in a then() of its own: two promises per attempt less. A synchronous throw is
-      // the attempt's failure like a rejection.
-      let result: T | Promise<T>;
-      try {
-        result = work();
-      } catch (error) {
-        finish();
-        reject(error);
-        return;
-      }
-      Promise.resolve(result).then(
-        (value) => {
-          finish();
-          resolve(value);
-        },
-        (error) => {
-          finish();
-          reject(error);
-        },
-      );
+      this.start(work, timers, timeoutMs, timeoutError, (ok, value) => (ok ? resolve(value as T) : reject(value)));
     });
   }
+
+  #settle(ok: boolean, value: unknown): void {
+    const done = this.#done;
+    if (!done) return;
+    this.#done = null;
+    this.#timer?.cancel();
+    this.#timer = null;
+    done(ok, value);
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 /**

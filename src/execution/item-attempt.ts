@@ -98,17 +98,22 @@ class ItemAttempt {
     this.#acting = true;
     const timeoutMs = this.#timeoutMs;
     const ctx = this.#context();
-    return this.#attempt
-      .run(
+    return new Promise<AttemptOutcome>((resolve, reject) => {
+      this.#attempt.start(
         () => this.#loop.act(this.#item, ctx),
         this.#deps.deadlines ?? clock,
         timeoutMs,
         () => new TimeoutError(timeoutMs, what(this.#cycle, this.#item)),
-      )
-      .then(
-        (value) => this.#succeeded(value),
-        (error: unknown) => this.#failed(error),
+        (ok, value) => {
+          // A policy's exit that throws rejects the attempt, as a throw in a then() callback did.
+          try {
+            resolve(ok ? this.#succeeded(value) : this.#failed(value));
+          } catch (error) {
+            reject(error);
+          }
+        },
       );
+    });
   }
 
   #context(): ItemContext {
@@ -130,7 +135,7 @@ class ItemAttempt {
     try {
       const latencyMs = this.#cycle.clock.monotonic() - this.#started;
       this.#pass?.exit({ ok: true, latencyMs, counted: true });
-      this.#deps.bus.emit('item.attempted', { ...this.#event, durationMs: latencyMs, ok: true });
+      this.#attempted(latencyMs, true);
       return { ok: true, value: value === undefined ? null : value };
     } catch (error) {
       return this.#failed(error);
@@ -146,12 +151,18 @@ class ItemAttempt {
       const latencyMs = this.#cycle.clock.monotonic() - this.#started;
       this.#pass?.exit({ ok: false, latencyMs, error, counted });
       if (counted && this.#acting) {
-        this.#deps.bus.emit('item.attempted', { ...this.#event, durationMs: latencyMs, ok: false });
+        this.#attempted(latencyMs, false);
       }
       return { ok: false, error };
     } finally {
       this.#end();
     }
+  }
+
+  /** The payload built field by field: a spread of the attempt's event was a temporary object per attempt. */
+  #attempted(durationMs: number, ok: boolean): void {
+    const { loop, cycleId, key, attempt } = this.#event;
+    this.#deps.bus.emit('item.attempted', { loop, cycleId, key, attempt, durationMs, ok });
   }
 
   /** Runs once per attempt on every path (a second call changes nothing). */

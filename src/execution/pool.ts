@@ -16,7 +16,7 @@ import { PriorityHeap } from './priority-heap.ts';
 export class WorkerPool {
   #concurrency: number;
   #active = 0;
-  readonly #waiting = new PriorityHeap<() => void>();
+  readonly #waiting = new PriorityHeap<Job>();
   #idleWaiters: Array<() => void> = [];
   #released: { promise: Promise<void>; resolve: () => void } | null = null;
 
@@ -50,29 +50,31 @@ export class WorkerPool {
    */
   submit<T>(task: () => Promise<T> | T, priority = 0): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const start = () => {
-        this.#active++;
-        let result: Promise<T>;
-        try {
-          result = Promise.resolve(task());
-        } catch (error) {
-          result = Promise.reject(error);
-        }
-        // One reaction, not then().finally(): the slot frees in the same microtask the caller is told.
-        result.then(
-          (value) => {
-            resolve(value);
-            this.#release();
-          },
-          (error: unknown) => {
-            reject(error);
-            this.#release();
-          },
-        );
-      };
-      if (this.#active < this.#concurrency && this.#waiting.size === 0) start();
-      else this.#waiting.push(start, priority);
+      const job = new Job(task, resolve as (value: unknown) => void, reject);
+      if (this.#active < this.#concurrency && this.#waiting.size === 0) this.#start(job);
+      else this.#waiting.push(job, priority);
     });
+  }
+
+  #start(job: Job): void {
+    this.#active++;
+    let result: unknown;
+    try {
+      result = job.task();
+    } catch (error) {
+      result = Promise.reject(error);
+    }
+    // One reaction, not then().finally(): the slot frees in the same microtask the caller is told.
+    Promise.resolve(result).then(
+      (value) => {
+        job.resolve(value);
+        this.#release();
+      },
+      (error: unknown) => {
+        job.reject(error);
+        this.#release();
+      },
+    );
   }
 
   /**
@@ -119,8 +121,21 @@ export class WorkerPool {
     while (this.#active < this.#concurrency) {
       const next = this.#waiting.pop();
       if (!next) return;
-      next();
+      this.#start(next);
     }
+  }
+}
+
+/** A submitted task and how to settle its caller's promise; an object, not a closure per task. */
+class Job {
+  readonly task: () => unknown;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+
+  constructor(task: () => unknown, resolve: (value: unknown) => void, reject: (error: unknown) => void) {
+    this.task = task;
+    this.resolve = resolve;
+    this.reject = reject;
   }
 }
 

@@ -56,30 +56,10 @@ export async function runItem(
   const { attempts, baseMs, maxMs } = loop.policies.retry;
   const startedAt = clock.now();
   const started = clock.monotonic();
-  const base = { loop: loop.name, cycleId: cycle.cycleId, key: item.key };
   let attempt = 0;
   // Up to the end of the last attempt: a backoff cut short by shutdown is not the item's time.
   let durationMs = 0;
   let waiting = false;
-  // Built field by field, not with spreads: one object per item, no temporary ones.
-  const finish = (status: ItemResult['status'], end: { output: unknown } | { error: ErrorInfo }): ItemResult => {
-    const result: { -readonly [K in keyof ItemResult]: ItemResult[K] } = {
-      cycleId: cycle.cycleId,
-      loop: loop.name,
-      key: item.key,
-      idempotencyKey: item.idempotencyKey,
-      priority: item.priority,
-      status,
-      attempts: attempt,
-      startedAt,
-      finishedAt: clock.now(),
-      durationMs,
-    };
-    if (item.payload !== undefined) result.payload = item.payload;
-    if ('output' in end) result.output = end.output;
-    else result.error = end.error;
-    return result;
-  };
   try {
     // The retry policy's loop (policies/retry.ts), inline: two async frames per item less, and the first
     // attempt is in the pool when runItem returns (act.ts counts on it).
@@ -105,18 +85,74 @@ export async function runItem(
       }
       const delayMs = asked ? asked.afterMs : backoffDelay({ initialMs: baseMs, maxMs }, attempt, deps.random);
       waiting = true;
-      deps.bus.emit('item.retried', { ...base, attempt, delayMs, error: toErrorInfo(error) });
+      deps.bus.emit('item.retried', {
+        loop: loop.name,
+        cycleId: cycle.cycleId,
+        key: item.key,
+        attempt,
+        delayMs,
+        error: toErrorInfo(error),
+      });
       await clock.sleep(delayMs, cycle.signal);
     }
     if (isSkipOutcome(output)) {
-      deps.bus.emit('item.skipped', { ...base, reason: output.reason });
-      return finish('skipped', { error: { name: 'Skipped', message: output.reason } });
+      deps.bus.emit('item.skipped', { loop: loop.name, cycleId: cycle.cycleId, key: item.key, reason: output.reason });
+      const error = { name: 'Skipped', message: output.reason };
+      return itemResult(loop, item, cycle, 'skipped', attempt, startedAt, durationMs, undefined, error);
     }
-    deps.bus.emit('item.succeeded', { ...base, attempts: attempt, durationMs });
-    return finish('succeeded', { output });
+    deps.bus.emit('item.succeeded', {
+      loop: loop.name,
+      cycleId: cycle.cycleId,
+      key: item.key,
+      attempts: attempt,
+      durationMs,
+    });
+    return itemResult(loop, item, cycle, 'succeeded', attempt, startedAt, durationMs, output, undefined);
   } catch (failure) {
     const error = toErrorInfo(waiting ? new ShutdownError(`aborted during backoff after attempt ${attempt}`) : failure);
-    deps.bus.emit('item.failed', { ...base, attempts: attempt, durationMs, error });
-    return finish('failed', { error });
+    deps.bus.emit('item.failed', {
+      loop: loop.name,
+      cycleId: cycle.cycleId,
+      key: item.key,
+      attempts: attempt,
+      durationMs,
+      error,
+    });
+    return itemResult(loop, item, cycle, 'failed', attempt, startedAt, durationMs, undefined, error);
   }
+}
+
+/**
+ * The item's result, built field by field, not with spreads: one object per
+ * item, no temporary ones. A function of the module, not a closure made per
+ * item (the build keeps function names, which costs a call per closure made).
+ * `error` set: the result carries it and no output.
+ */
+function itemResult(
+  loop: ResolvedLoop,
+  item: WorkItem,
+  cycle: CycleContext,
+  status: ItemResult['status'],
+  attempts: number,
+  startedAt: number,
+  durationMs: number,
+  output: unknown,
+  error: ErrorInfo | undefined,
+): ItemResult {
+  const result: { -readonly [K in keyof ItemResult]: ItemResult[K] } = {
+    cycleId: cycle.cycleId,
+    loop: loop.name,
+    key: item.key,
+    idempotencyKey: item.idempotencyKey,
+    priority: item.priority,
+    status,
+    attempts,
+    startedAt,
+    finishedAt: cycle.clock.now(),
+    durationMs,
+  };
+  if (item.payload !== undefined) result.payload = item.payload;
+  if (error === undefined) result.output = output;
+  else result.error = error;
+  return result;
 }

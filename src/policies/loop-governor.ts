@@ -12,6 +12,22 @@ import { LatencyTracker } from './latency-tracker.ts';
 import type { LimitMemory } from './limit-memory.ts';
 
 type Permits = Array<[Dependency, BreakerPermit | null]>;
+type PassEnd = Parameters<AttemptPass['exit']>[0];
+
+/** One attempt's way out: its breaker permits and the governor's exit. */
+class Pass implements AttemptPass {
+  readonly #permits: Permits;
+  readonly #exit: (permits: Permits, end: PassEnd) => void;
+
+  constructor(permits: Permits, exit: (permits: Permits, end: PassEnd) => void) {
+    this.#permits = permits;
+    this.#exit = exit;
+  }
+
+  exit(end: PassEnd): void {
+    this.#exit(this.#permits, end);
+  }
+}
 
 export interface LoopGovernorOptions {
   readonly loop: ResolvedLoop;
@@ -120,7 +136,7 @@ export class LoopGovernor implements AttemptGovernor {
     // Breakers first: a call an open breaker rejects must fail fast and must
     // not wait for, or spend, a rate-limit token (shared by the whole fleet).
     const permits = this.#acquirePermits();
-    if (!this.#o.dependencies.some((dep) => dep.limiter)) return { exit: (end) => this.#exit(permits, end) };
+    if (!this.#o.dependencies.some((dep) => dep.limiter)) return new Pass(permits, this.#exitFn);
     return this.#waitForTokens(signal(), permits);
   }
 
@@ -131,8 +147,11 @@ export class LoopGovernor implements AttemptGovernor {
       for (const [, permit] of permits) permit?.release();
       throw error;
     }
-    return { exit: (end) => this.#exit(permits, end) };
+    return new Pass(permits, this.#exitFn);
   }
+
+  /** Made once: a pass per attempt keeps it, instead of a closure per attempt over its permits. */
+  readonly #exitFn = (permits: Permits, end: PassEnd): void => this.#exit(permits, end);
 
   /** Saves `limit` now when the last save is old enough, else holds it for a later call's end. */
   #remember(limit: number): void {

@@ -149,8 +149,7 @@ export class StoreGuard {
    */
   wrap(store: Store): Store {
     this.#store = store;
-    const part = <T extends object>(name: string, target: T): T =>
-      guardPart(name, target, (op, fn) => this.call(op, fn));
+    const part = <T extends object>(name: string, target: T): T => guardPart(name, target, this);
     return {
       cycles: part('cycles', store.cycles),
       queue: part('queue', store.queue),
@@ -175,11 +174,19 @@ export class StoreGuard {
    * unasked, while it is open (except the keep-alive calls, see KEEP_ALIVE).
    */
   call<T>(op: string, fn: () => Promise<T>): Promise<T> {
+    return this.callMethod(op, fn, undefined, []);
+  }
+
+  /**
+   * {@link call} for `method.apply(self, args)`: what the store's facade
+   * calls, with no closure made per call.
+   */
+  callMethod<T>(op: string, method: (...args: unknown[]) => Promise<T>, self: unknown, args: unknown[]): Promise<T> {
     const acquired = this.breaker.tryAcquire();
-    if (!acquired.allowed) return this.#callWhileDown(op, fn);
+    if (!acquired.allowed) return this.#callWhileDown(op, () => method.apply(self, args));
     const { permit } = acquired;
     // Plain promise callbacks, not async/await: every store call of every item comes through here.
-    return sent(fn).then(
+    return sent(method, self, args).then(
       (value) => {
         permit.success();
         return value;
@@ -326,11 +333,7 @@ export class StoreGuard {
  * one wrapper per method: every port method is one async operation, and a
  * method added to the port later is guarded without anyone remembering to.
  */
-function guardPart<T extends object>(
-  name: string,
-  target: T,
-  call: <R>(op: string, fn: () => Promise<R>) => Promise<R>,
-): T {
+function guardPart<T extends object>(name: string, target: T, guard: StoreGuard): T {
   const wrapped = new Map<PropertyKey, unknown>();
   return new Proxy(target, {
     get(obj, prop) {
@@ -339,7 +342,8 @@ function guardPart<T extends object>(
       let fn = wrapped.get(prop);
       if (!fn) {
         const op = `${name}.${String(prop)}`;
-        fn = (...args: unknown[]) => call(op, () => (value as (...a: unknown[]) => Promise<unknown>).apply(obj, args));
+        const method = value as (...a: unknown[]) => Promise<unknown>;
+        fn = (...args: unknown[]) => guard.callMethod(op, method, obj, args);
         wrapped.set(prop, fn);
       }
       return fn;
@@ -351,10 +355,10 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** `fn()`, with a synchronous throw turned into a rejection. */
-function sent<T>(fn: () => Promise<T>): Promise<T> {
+/** `method.apply(self, args)`, with a synchronous throw turned into a rejection. */
+function sent<T>(method: (...args: unknown[]) => Promise<T>, self: unknown, args: unknown[]): Promise<T> {
   try {
-    return fn();
+    return method.apply(self, args);
   } catch (error) {
     return Promise.reject(error);
   }

@@ -111,21 +111,56 @@ export function sleepOnTimer(
   setTimer: (ms: number, fn: () => void) => TimerHandle,
   ms: number,
   signal: AbortSignal | undefined,
-  rejectOnAbort: () => boolean = () => true,
+  rejectOnAbort: () => boolean = ALWAYS,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
+    if (!signal) {
+      setTimer(ms, resolve as () => void);
+      return;
+    }
+    if (signal.aborted) {
       reject(abortReason(signal));
       return;
     }
-    const onAbort = () => {
-      handle.cancel();
-      if (rejectOnAbort()) reject(abortReason(signal as AbortSignal));
-    };
-    const handle = setTimer(ms, () => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    });
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const sleep = new Sleep(signal, resolve as () => void, reject, rejectOnAbort);
+    sleep.handle = setTimer(ms, () => sleep.wake());
+    signal.addEventListener('abort', sleep, { once: true });
   });
+}
+
+const ALWAYS = (): boolean => true;
+
+/**
+ * A sleep under a signal, itself the abort listener (`handleEvent`): one
+ * object per sleep instead of two closures, on a path every simulated act
+ * and every backoff takes.
+ */
+class Sleep {
+  handle: TimerHandle | null = null;
+  readonly #signal: AbortSignal;
+  readonly #resolve: () => void;
+  readonly #reject: (reason: unknown) => void;
+  readonly #rejectOnAbort: () => boolean;
+
+  constructor(
+    signal: AbortSignal,
+    resolve: () => void,
+    reject: (reason: unknown) => void,
+    rejectOnAbort: () => boolean,
+  ) {
+    this.#signal = signal;
+    this.#resolve = resolve;
+    this.#reject = reject;
+    this.#rejectOnAbort = rejectOnAbort;
+  }
+
+  wake(): void {
+    this.#signal.removeEventListener('abort', this);
+    this.#resolve();
+  }
+
+  handleEvent(): void {
+    this.handle?.cancel();
+    if (this.#rejectOnAbort()) this.#reject(abortReason(this.#signal));
+  }
 }
