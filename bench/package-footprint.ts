@@ -13,6 +13,9 @@
  *   (user + system) each used, which a machine loaded by others changes far
  *   less than the wall time.
  *
+ * - the compiled engine's CPU per item (support/engine-probe.mjs): the
+ *   in-memory line of the SQLite section, run from dist/ instead of src/.
+ *
  * Needs dist/ (`npm run build`). The issue's targets: the import within
  * 300 ms and 60 MB RSS; each CLI command within 300 ms wall.
  */
@@ -30,6 +33,17 @@ const run = promisify(execFile);
 const PROBE = join(PROJECT_ROOT, 'bench', 'support', 'import-probe.mjs');
 const BIN = join(PROJECT_ROOT, 'bin', 'autoloop.js');
 const CPU_AT_EXIT = join(PROJECT_ROOT, 'bench', 'support', 'cpu-at-exit.mjs');
+const ENGINE_PROBE = join(PROJECT_ROOT, 'bench', 'support', 'engine-probe.mjs');
+
+/** Median CPU per item of the compiled engine (support/engine-probe.mjs), each run a fresh process. */
+async function engineCpu(): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < 3; i += 1) {
+    const { stdout } = await run(process.execPath, [ENGINE_PROBE], { cwd: PROJECT_ROOT });
+    samples.push((JSON.parse(stdout) as { cpuUsPerItem: number }).cpuUsPerItem);
+  }
+  return median(samples);
+}
 
 interface Probe {
   ms: number;
@@ -93,6 +107,10 @@ export async function benchPackageFootprint(): Promise<Record<string, number>> {
   line(
     `empty process           RSS ${fmt(empty.rssMiB, 1)} MiB  (autoloop adds ${fmt(core.rssMiB - empty.rssMiB, 1)} MiB)`,
   );
+  const engineCpuUsPerItem = await engineCpu();
+  line(
+    `compiled engine         ${fmt(engineCpuUsPerItem, 1)} µs CPU per item (no-op act, concurrency 10, memory store, median of 3)`,
+  );
 
   const dir = mkdtempSync(join(tmpdir(), 'autoloop-bench-pkg-'));
   try {
@@ -115,6 +133,7 @@ export async function benchPackageFootprint(): Promise<Record<string, number>> {
       `autoloop status (none)  ${fmt(statusMs)} ms wall (target <= 300 ms), ${fmt(statusCpuMs)} ms CPU (${fmt(statusCpuMs / nodeCpuMs, 2)}x node -e 0)`,
     );
     return {
+      engineCpuUsPerItem,
       nodeCpuMs,
       versionCpuMs,
       statusCpuMs,

@@ -229,4 +229,49 @@ export async function resolve(specifier, context, next) {
       'the app was built for the requests it answered',
     );
   });
+  it('the compiled status and import load croner only for a cron trigger, and node:crypto only for an id', async () => {
+    // At exit: whether node:crypto (a builtin) and croner (required on use, so no ESM hook sees it) were loaded.
+    const probe = join(dir, 'loaded-probe.mjs');
+    const out = join(dir, 'loaded.json');
+    writeFileSync(
+      probe,
+      `import { writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+const cache = createRequire(import.meta.url).cache;
+process.on('exit', () => writeFileSync(${JSON.stringify(out)}, JSON.stringify({
+  crypto: process.moduleLoadList.includes('NativeModule crypto'),
+  croner: Object.keys(cache).some((file) => file.includes('/node_modules/croner/')),
+})));
+`,
+    );
+    const loaded = async (args: string[], cwd: string) => {
+      rmSync(out, { force: true });
+      await run(process.execPath, ['--import', pathToFileURL(probe).href, ...args], {
+        cwd,
+        env: { ...process.env, NODE_OPTIONS: '', AUTOLOOP_FROM_SOURCE: '0' },
+      }).catch((error: { code?: number }) => assert.equal(error.code, 1, 'status exits 1 when nothing runs'));
+      return JSON.parse(readFileSync(out, 'utf8')) as { crypto: boolean; croner: boolean };
+    };
+    const bin = join(ROOT, 'bin', 'autoloop.js');
+    assert.deepEqual(await loaded([bin, 'status'], dir), { crypto: false, croner: false });
+    assert.deepEqual(await loaded(['-e', "await import('autoloop')", '--input-type=module'], ROOT), {
+      crypto: false,
+      croner: false,
+    });
+    const cron = mkdtempSync(join(tmpdir(), 'autoloop-startup-cron-'));
+    try {
+      writeFileSync(join(cron, 'act.mjs'), 'export const act = () => 1;\n');
+      writeFileSync(
+        join(cron, 'autoloop.yaml'),
+        'store: memory://\nloops:\n  one:\n    trigger: { cron: "*/5 * * * *" }\n    items: [a]\n    act: ./act.mjs#act\n',
+      );
+      assert.deepEqual(
+        await loaded([bin, 'status'], cron),
+        { crypto: false, croner: true },
+        'a cron trigger is checked',
+      );
+    } finally {
+      rmSync(cron, { recursive: true, force: true });
+    }
+  });
 });

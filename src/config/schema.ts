@@ -6,7 +6,6 @@
  * Every error message here is the "expected" half of the issue template
  * (see zod-issues.ts); "got" is filled in from the raw value.
  */
-import { Cron } from 'croner';
 import { z } from 'zod';
 import {
   LOOP_DEFAULTS,
@@ -15,6 +14,7 @@ import {
   type ResolvedLoop,
   type ResolvedTrigger,
 } from '../core/loop.ts';
+import { cronClass } from '../scheduling/croner.ts';
 import { cronZone } from '../scheduling/trigger.ts';
 import { parseDuration } from '../time/duration.ts';
 
@@ -114,6 +114,7 @@ function isTimeZone(name: string): boolean {
 /** Croner's complaint about `expression`, or undefined when it would schedule. */
 function cronProblem(expression: string, timezone: string): string | undefined {
   try {
+    const Cron = cronClass();
     new Cron(expression, { paused: true, ...cronZone(timezone) }).stop();
     return undefined;
   } catch (error) {

@@ -1,5 +1,5 @@
-import { Cron } from 'croner';
 import type { ResolvedTrigger } from '../core/loop.ts';
+import { cronClass } from './croner.ts';
 
 /**
  * When a loop's ticks fall. A trigger is pure arithmetic on time: the
@@ -20,6 +20,7 @@ export interface Trigger {
 export function cronTrigger(expression: string, timezone: string): Trigger {
   // paused: croner is used only as a calendar here; it must never start its own timers.
   // UTC as a fixed offset: the same ticks (no DST), ~10x cheaper than croner's time-zone arithmetic.
+  const Cron = cronClass();
   const cron = new Cron(expression, { paused: true, mode: 'auto', ...cronZone(timezone) });
   const calendar = new CronCalendar((count, after) => cron.nextRuns(count, new Date(after)).map((d) => d.getTime()));
   return {
