@@ -23,7 +23,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -48,6 +48,9 @@ const NAME_HELPER = 'var __name = (target, value) => __defProp(target, "name", {
 const CHEAP_NAME_HELPER =
   'var __name = (target, value) => target.name === value ? target : __defProp(target, "name", { value, configurable: true });';
 const SAME_NAME_STATEMENT = /^[ \t]*__name\(([\w$]+), "\1"\);\n/gm;
+/** The same helper, declared in each file that uses it (a declaration: defined before any code of the file runs). */
+const LOCAL_NAME_HELPER =
+  'function __name(target, value) { return target.name === value ? target : Object.defineProperty(target, "name", { value, configurable: true }); }';
 
 if (process.argv.includes('--if-stale') && !stale()) process.exit(0);
 
@@ -156,20 +159,31 @@ async function bundle(keep) {
     rmSync(path, { force: true });
     rmSync(`${path}.map`, { force: true });
   }
-  let helpers = 0;
+  // keepNames' helper is emitted once, in a chunk of its own that every other imports it from; a new esbuild that
+  // words it differently must fail the build here, not quietly bring back the per-closure cost.
+  const helpers = result.outputFiles.filter((f) => f.path.endsWith('.js') && f.text.includes(NAME_HELPER));
+  if (helpers.length !== 1)
+    throw new Error(`build: expected esbuild's __name helper in one chunk, found it in ${helpers.length}`);
+  const helper = basename(helpers[0].path).replace(/\./g, '\\.');
+  // Each file defines the helper itself instead of importing it: on Node 20 an import costs a resolution and a
+  // link per importing file (a third of the resolutions `import('autoloop')` made were this one chunk).
+  const namedImport = new RegExp(`^import \\{\\s*__name\\s*\\} from "[\\w./-]*/${helper}";\\n`, 'm');
+  const bareImport = new RegExp(`^import "[\\w./-]*/${helper}";\\n`, 'gm');
   for (const file of result.outputFiles) {
     mkdirSync(dirname(file.path), { recursive: true });
     const toVendor = relative(dirname(file.path), join(dist, 'vendor')).split('\\').join('/');
     let text = file.text.replaceAll(VENDOR, `${toVendor.startsWith('.') ? toVendor : `./${toVendor}`}/`);
     if (file.path.endsWith('.js')) {
-      if (text.includes(NAME_HELPER)) helpers += 1;
-      text = text.replace(NAME_HELPER, CHEAP_NAME_HELPER).replace(SAME_NAME_STATEMENT, '');
+      text = text
+        .replace(NAME_HELPER, CHEAP_NAME_HELPER)
+        .replace(SAME_NAME_STATEMENT, '')
+        .replace(namedImport, `${LOCAL_NAME_HELPER}\n`)
+        .replace(bareImport, '');
+      if (/\b__name\(/.test(text) && !text.includes('__name = ') && !text.includes(LOCAL_NAME_HELPER))
+        throw new Error(`build: ${relative(dist, file.path)} calls __name without defining or importing it`);
     }
     writeFileSync(file.path, text);
   }
-  // keepNames' helper is emitted once, in the chunk every other imports it from; a new esbuild that words it
-  // differently must fail the build here, not quietly bring back the per-closure cost.
-  if (helpers !== 1) throw new Error(`build: expected esbuild's __name helper in one chunk, found it in ${helpers}`);
   const js = result.outputFiles.filter((f) => f.path.endsWith('.js'));
   return { modules: Object.keys(result.metafile.inputs).length, files: js.length };
 }
