@@ -166,9 +166,18 @@ async function bundle(keep) {
     throw new Error(`build: expected esbuild's __name helper in one chunk, found it in ${helpers.length}`);
   const helper = basename(helpers[0].path).replace(/\./g, '\\.');
   // Each file defines the helper itself instead of importing it: on Node 20 an import costs a resolution and a
-  // link per importing file (a third of the resolutions `import('autoloop')` made were this one chunk).
-  const namedImport = new RegExp(`^import \\{\\s*__name\\s*\\} from "[\\w./-]*/${helper}";\\n`, 'm');
-  const bareImport = new RegExp(`^import "[\\w./-]*/${helper}";\\n`, 'gm');
+  // link per importing file (a third of the resolutions `import('autoloop')` made were this one chunk). Only
+  // while that chunk holds the helper alone (its banner, the helper, its export): dropping an import of a chunk
+  // with code of its own would change what runs.
+  const rest = helpers[0].text
+    .split('\n')
+    .filter(
+      (l) => !/^(const __autoloopDist = |var __defProp = |var __name = |export \{|\s*__name$|\};?$|\/\/# |$)/.test(l),
+    );
+  const never = /(?!)/;
+  const namedImport =
+    rest.length > 0 ? never : new RegExp(`^import \\{\\s*__name\\s*\\} from "[\\w./-]*/${helper}";\\n`, 'm');
+  const bareImport = rest.length > 0 ? never : new RegExp(`^import "[\\w./-]*/${helper}";\\n`, 'gm');
   for (const file of result.outputFiles) {
     mkdirSync(dirname(file.path), { recursive: true });
     const toVendor = relative(dirname(file.path), join(dist, 'vendor')).split('\\').join('/');
@@ -179,7 +188,11 @@ async function bundle(keep) {
         .replace(SAME_NAME_STATEMENT, '')
         .replace(namedImport, `${LOCAL_NAME_HELPER}\n`)
         .replace(bareImport, '');
-      if (/\b__name\(/.test(text) && !text.includes('__name = ') && !text.includes(LOCAL_NAME_HELPER))
+      const hasName =
+        text.includes('__name = ') ||
+        text.includes(LOCAL_NAME_HELPER) ||
+        /import\s*\{[^}]*\b__name\b[^}]*\}/.test(text);
+      if (/\b__name\(/.test(text) && !hasName)
         throw new Error(`build: ${relative(dist, file.path)} calls __name without defining or importing it`);
     }
     writeFileSync(file.path, text);
