@@ -32,6 +32,16 @@ async function allResults(store: SqliteStore, loop: string): Promise<ItemResult[
 const keyName = (i: number) => `k${i}`;
 const of = (lines: ChildLine[], ev: string) => lines.filter((l) => l.ev === ev);
 
+/** A manual loop over `keys` whose act sleeps `sleepMs` on the clock it is given (per process). */
+const sleepingLoop = (name: string, keys: string[], concurrency?: number) => (sleepMs: number) =>
+  defineLoop({
+    name,
+    trigger: { manual: true },
+    observe: () => keys,
+    act: (_item, { clock, signal }) => clock.sleep(sleepMs, signal),
+    policies: { timeout: '1h', ...(concurrency && { concurrency }) },
+  });
+
 /**
  * Deterministic, on a shared virtual clock. Process A's lease acquire waits 500 ms for the store
  * (another process's write lock, a slow round trip): its item's queue claim is set at 0 s and extended
@@ -42,14 +52,7 @@ const of = (lines: ChildLine[], ev: string) => lines.filter((l) => l.ev === ev);
 async function leaseOutlivesClaim(name: string, recoveryIntervalMs: number, untilMs: number) {
   const shared = new VirtualClock({ now: Date.UTC(2026, 0, 1) });
   const file = join(fx.dir, `${name}.db`);
-  const loop = (sleepMs: number) =>
-    defineLoop({
-      name,
-      trigger: { manual: true },
-      observe: () => ['b'],
-      act: (_item, { clock, signal }) => clock.sleep(sleepMs, signal),
-      policies: { timeout: '1h' },
-    });
+  const loop = sleepingLoop(name, ['b']);
   const a = await startSim('A', shared, file, [loop(600_000)], {
     leaseTtlMs: 3_000,
     schedule: false,
@@ -68,6 +71,36 @@ async function leaseOutlivesClaim(name: string, recoveryIntervalMs: number, unti
   await shared.advance(untilMs - 3_600);
   await b.stop();
   return { b, file, startedAt: Date.UTC(2026, 0, 1) };
+}
+
+/**
+ * Deterministic, on a shared virtual clock: A runs a cycle of 4 items with 2 slots and dies at 0.5 s
+ * (2 items in flight, 2 waiting for a slot), so all 4 claims lapse together at 3 s. Peers B and C (2
+ * slots each, acts of 5 s, recovery every second; C only with `peerCount` 2) are idle. Returns who
+ * started which orphan, when.
+ */
+async function moreOrphansThanSlots(name: string, peerCount: 1 | 2) {
+  const shared = new VirtualClock({ now: Date.UTC(2026, 0, 1) });
+  const file = join(fx.dir, `${name}.db`);
+  const loop = sleepingLoop(name, ['a', 'b', 'c', 'd'], 2);
+  const options = { leaseTtlMs: 3_000, recoveryIntervalMs: 1_000 };
+  const a = await startSim('A', shared, file, [loop(600_000)], { ...options, schedule: false });
+  sims.push(a);
+  const peers = [await startSim('B', shared, file, [loop(5_000)], options)];
+  if (peerCount === 2) peers.push(await startSim('C', shared, file, [loop(5_000)], options));
+  sims.push(...peers);
+  void a.runtime.run(name);
+  await shared.advance(500);
+  assert.equal(a.events.filter((e) => e.type === 'item.started').length, 2, 'A has 2 items in flight when it dies');
+  a.kill();
+  await shared.advance(12_000);
+  await Promise.all(peers.map((p) => p.stop()));
+  const starts = peers.flatMap((p) =>
+    p.events
+      .filter((e) => e.type === 'item.started')
+      .map((e) => ({ by: p.name, key: String(e.data.key), at: e.at - a.startedAt })),
+  );
+  return { starts, file };
 }
 
 describe('guarantee: a crashed holder’s keys are taken over', { timeout: LONG ? 240_000 : 150_000 }, () => {
@@ -186,6 +219,48 @@ describe('guarantee: a crashed holder’s keys are taken over', { timeout: LONG 
       .filter((e) => e.type === 'item.started' && e.data.key === 'b')
       .map((e) => e.at - startedAt);
     assert.deepEqual(started, [6_500], `B started item b at ${started.join(', ') || 'no time'} ms`);
+  });
+
+  it('orphans of more keys than the adopter has free slots go to an idle peer: each starts within TTL + one recovery interval of the crash', async () => {
+    // Before: the first peer to look adopted all 4 and ran them through its 2 slots, the last two starting
+    // only when its first acts ended (3 s + 5 s). Now it keeps 2 and releases 2, which the other peer
+    // starts at its next recovery tick.
+    const { starts, file } = await moreOrphansThanSlots('spread', 2);
+    const seen = starts.map((s) => `${s.key} by ${s.by} at ${s.at} ms`).join(', ');
+    assert.deepEqual(starts.map((s) => s.key).sort(), ['a', 'b', 'c', 'd'], `each orphan started once: ${seen}`);
+    for (const s of starts)
+      assert.ok(s.at - 500 <= 3_000 + 1_000, `${s.key} started ${s.at - 500} ms after the crash: ${seen}`);
+    assert.deepEqual([...new Set(starts.map((s) => s.by))].sort(), ['B', 'C'], `both idle peers took orphans: ${seen}`);
+    const store = SqliteStore.open(file);
+    try {
+      const results = await allResults(store, 'spread');
+      assert.deepEqual(results.map((r) => `${r.key} ${r.status}`).sort(), [
+        'a succeeded',
+        'b succeeded',
+        'c succeeded',
+        'd succeeded',
+      ]);
+      assert.deepEqual(await store.queue.list('spread'), [], 'nothing left in the queue');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('with no live peer the adopter keeps every orphan and runs each once, as its slots free', async () => {
+    const { starts, file } = await moreOrphansThanSlots('alone', 1);
+    const seen = starts.map((s) => `${s.key} by ${s.by} at ${s.at} ms`).join(', ');
+    assert.deepEqual(
+      starts.map((s) => `${s.key} ${s.at}`).sort(),
+      ['a 3000', 'b 3000', 'c 8000', 'd 8000'],
+      `B runs all 4 through its 2 slots: ${seen}`,
+    );
+    const store = SqliteStore.open(file);
+    try {
+      assert.equal((await allResults(store, 'alone')).filter((r) => r.status === 'succeeded').length, 4);
+      assert.deepEqual(await store.queue.list('alone'), [], 'nothing left in the queue');
+    } finally {
+      await store.close();
+    }
   });
 
   it('an orphan whose dead holder’s lease outlives its claim by a moment is re-run, not recorded as skipped', async (t) => {

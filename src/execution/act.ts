@@ -4,7 +4,7 @@ import type { CycleContext, ResolvedLoop } from '../core/loop.ts';
 import type { HeldLease } from '../leases/held-lease.ts';
 import type { LeaseManager } from '../leases/lease-manager.ts';
 import type { EventBus } from '../observability/events.ts';
-import type { QueuedItem, Store } from '../storage/store.ts';
+import type { InstanceRecord, QueuedItem, Store } from '../storage/store.ts';
 import type { Clock, TimerHandle } from '../time/clock.ts';
 import { TimerGroup } from '../time/timer-group.ts';
 import { AttemptSet } from './attempt.ts';
@@ -62,13 +62,14 @@ export function itemLeaseKey(loop: string, key: string): string {
  */
 export async function actOnItems(
   loop: ResolvedLoop,
-  queued: QueuedItem[],
+  given: QueuedItem[],
   ctx: CycleContext,
   record: CycleRecord,
   deps: ActDeps,
   /** Ids of items adopted from a stopped holder (not planned by this cycle). */
   adopted: ReadonlySet<string> = new Set(),
 ): Promise<CycleOutcome> {
+  const queued = adopted.size > 0 ? await handOverExcess(loop, given, adopted, deps) : given;
   record.counts.planned = queued.length;
   const claims = new ClaimHeartbeat(queued, deps);
   const attempts = new AttemptSet(ctx.signal);
@@ -160,6 +161,56 @@ export async function actOnItems(
     claims.stop();
   }
   return outcomeOf(record, tally);
+}
+
+/**
+ * The cycle's items less the orphans it cannot start now, handed back to the
+ * queue for an idle peer. A crash early in a cycle leaves all its items
+ * claimed; their claims lapse together and the first cycle to look adopts
+ * them all, so with more orphans than free slots the last ones waited for
+ * this instance's slots while its peers sat idle. A cycle that adopted
+ * orphans of more keys than it has free pool slots keeps the first keys
+ * that fit and, when another live instance runs the loop, releases the
+ * others' items: the orphans and its own planned items of those keys, which
+ * then run after their orphan wherever it runs (the queue is taken oldest
+ * first), not take the key's lease before the peer that adopts the orphan
+ * can. Peers adopt released items at their next recovery tick. With no live
+ * peer, or a release the store refuses, the cycle keeps everything.
+ */
+async function handOverExcess(
+  loop: ResolvedLoop,
+  queued: QueuedItem[],
+  adopted: ReadonlySet<string>,
+  deps: ActDeps,
+): Promise<QueuedItem[]> {
+  const { pool, store, owner, clock } = deps;
+  const keep = Math.max(0, pool.concurrency - pool.active - pool.waiting);
+  if (adopted.size <= keep) return queued;
+  // By key: an orphan and a planned run of its key go one after the other wherever they run.
+  const keptKeys = new Set<string>();
+  const excessKeys = new Set<string>();
+  for (const item of queued) {
+    if (!adopted.has(item.id) || keptKeys.has(item.key) || excessKeys.has(item.key)) continue;
+    if (keptKeys.size < keep) keptKeys.add(item.key);
+    else excessKeys.add(item.key);
+  }
+  if (excessKeys.size === 0) return queued;
+  const handed = queued.filter((item) => excessKeys.has(item.key));
+  try {
+    // A peer that beat within the last two beat periods (ttl/3 each): the holder that just died may still be listed.
+    const now = clock.now();
+    const live = (peer: InstanceRecord) =>
+      peer.id !== owner && peer.loops.includes(loop.name) && now - peer.lastBeatAt <= deps.claimTtlMs / 2;
+    if (!(await store.instances.list(now)).some(live)) return queued;
+    await store.queue.release(
+      handed.map((item) => item.id),
+      owner,
+    );
+    const gone = new Set(handed);
+    return queued.filter((item) => !gone.has(item));
+  } catch {
+    return queued;
+  }
 }
 
 /** Items a closing cycle never started: released to the queue and counted as such (a failed release: unacked). */
