@@ -197,7 +197,7 @@ async function handOverExcess(
   if (excessKeys.size === 0) return queued;
   const handed = queued.filter((item) => excessKeys.has(item.key));
   try {
-    // A peer that beat within the last two beat periods (ttl/3 each): the holder that just died may still be listed.
+    // A peer that beat within half the TTL (a live one beats every third of it): the holder that just died may still be listed.
     const now = clock.now();
     const live = (peer: InstanceRecord) =>
       peer.id !== owner && peer.loops.includes(loop.name) && now - peer.lastBeatAt <= deps.claimTtlMs / 2;
