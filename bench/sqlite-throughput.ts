@@ -18,9 +18,10 @@ import Database from 'better-sqlite3';
 import { defineLoop } from '../src/config/define-loop.ts';
 import { createRuntime } from '../src/runtime/runtime.ts';
 import { MemoryStore } from '../src/storage/memory/memory-store.ts';
+import { acquireLease, completeItem } from '../src/storage/sqlite/sqlite-item-writes.ts';
 import { SqliteStore } from '../src/storage/sqlite/sqlite-store.ts';
-import { MIGRATIONS, prepareStatements } from '../src/storage/sqlite/statements.ts';
-import type { Store } from '../src/storage/store.ts';
+import { type ItemResultParams, MIGRATIONS, prepareStatements } from '../src/storage/sqlite/statements.ts';
+import type { Fence, Store } from '../src/storage/store.ts';
 import { fmt, heading, line, now } from './report.ts';
 
 const ITEMS = 20_000;
@@ -50,8 +51,8 @@ function plainInserts(path: string): Timed {
 
 /**
  * The SQLite work alone of a leased item at concurrency 1, no engine: per
- * transaction the statements the store's item writes run
- * (src/storage/sqlite/sqlite-item-writes.ts) when one item finishes and the
+ * transaction what the store's item writes run, through the same functions
+ * (src/storage/sqlite/sqlite-item-writes.ts), when one item finishes and the
  * next starts: the next key's lease taken, the finished item's result stored
  * fenced by its token, its queue row removed and its lease freed. Each item
  * needs its lease committed before it starts, so at concurrency 1 this is
@@ -70,24 +71,33 @@ function leasedItemTransactions(path: string): Timed {
   db.transaction(() => {
     for (let i = 0; i < ITEMS; i++) enqueue.run(`item-${i}`, `c1:item-${i}`, i, Number.MAX_SAFE_INTEGER);
   })();
-  const tokens: number[] = [];
+  const leases: Fence[] = [];
   const item = db.transaction((i: number) => {
-    if (i < ITEMS) {
-      const key = `bench/item-${i}`;
-      sql.selectLease.get(key);
-      const token = (sql.nextLeaseToken.get(key) as { token: number }).token;
-      sql.writeLease.run(key, 'me', token, i, i + 60_000);
-      tokens[i] = token;
-    }
+    if (i < ITEMS) leases[i] = acquireLease(sql, `bench/item-${i}`, 'me', 60_000, i) as Fence;
     const done = i - 1;
     if (done < 0) return;
-    const key = `bench/item-${done}`;
-    const token = tokens[done] as number;
-    sql.releaseLease.run(key, 'me', token);
-    sql.deleteClaimedFenced.run(done + 1, 'me', token, key);
-    sql.insertItemResults.run([
-      ['c1', 'bench', `item-${done}`, `c1:item-${done}`, 0, 'succeeded', 1, done, done, 0, 'null', null, null],
-    ]);
+    const completion = {
+      seq: done + 1,
+      owner: 'me',
+      fence: leases[done],
+      releaseLease: true,
+      result: [
+        'c1',
+        'bench',
+        `item-${done}`,
+        `c1:item-${done}`,
+        0,
+        'succeeded',
+        1,
+        done,
+        done,
+        0,
+        'null',
+        null,
+        null,
+      ] satisfies ItemResultParams,
+    };
+    if (completeItem(sql, completion)) sql.insertItemResults.run([completion.result]);
   });
   const start = now();
   const cpu = process.cpuUsage();

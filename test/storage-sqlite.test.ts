@@ -13,6 +13,21 @@ import { storageContract } from './storage-contract.ts';
 const root = mkdtempSync(join(tmpdir(), 'autoloop-sqlite-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
+/** A succeeded item's result in loop `l`, cycle `c`. */
+const result = (key: string) => ({
+  cycleId: 'c',
+  loop: 'l',
+  key,
+  idempotencyKey: key,
+  priority: 2,
+  status: 'succeeded' as const,
+  attempts: 1,
+  startedAt: 1,
+  finishedAt: 2,
+  durationMs: 1,
+  output: null,
+});
+
 let files = 0;
 /** A fresh database file per call, in a directory that does not exist yet. */
 function freshPath(): string {
@@ -80,19 +95,6 @@ describe('SqliteStore', () => {
     const path = freshPath();
     const item = (k: string) => ({ key: k, priority: 2, payload: null, idempotencyKey: k });
     const claim = { owner: 'o', until: 1_000 };
-    const result = (key: string) => ({
-      cycleId: 'c',
-      loop: 'l',
-      key,
-      idempotencyKey: key,
-      priority: 2,
-      status: 'succeeded' as const,
-      attempts: 1,
-      startedAt: 1,
-      finishedAt: 2,
-      durationMs: 1,
-      output: null,
-    });
     const first = SqliteStore.open(path);
     const early = await first.queue.enqueue('l', 'c', [item('a'), item('b')], claim, 1);
     for (const row of early) assert.equal(await first.queue.complete(row.id, 'o', result(row.key)), true);
@@ -132,6 +134,72 @@ describe('SqliteStore', () => {
     }
     const db = new Database(path, { readonly: true });
     assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
+    db.close();
+  });
+
+  it('upgrades a file whose tokens live in lease_tokens: held leases hold, every token continues upward', async () => {
+    const path = freshPath();
+    mkdirSync(dirname(path), { recursive: true });
+    const old = new Database(path);
+    old.pragma('journal_mode = WAL');
+    for (const sql of MIGRATIONS.slice(0, 6)) old.exec(sql);
+    old.pragma('user_version = 6');
+    // As the schema before one leases table wrote them: a row per held or expired lease, every key's
+    // latest token in lease_tokens (kept when its lease was released).
+    const lease = old.prepare('INSERT INTO leases VALUES (?, ?, ?, ?, ?)');
+    lease.run('held', 'w1', 3, 0, 10_000); // held until 10 s
+    lease.run('lapsed', 'w2', 2, 0, 500); // expired, not yet swept
+    const token = old.prepare('INSERT INTO lease_tokens VALUES (?, ?)');
+    for (const [key, latest] of [
+      ['held', 3],
+      ['lapsed', 2],
+      ['freed', 5], // released: its lease row was gone, its token kept
+    ] as const)
+      token.run(key, latest);
+    old
+      .prepare(
+        `INSERT INTO queue (loop, cycle_id, key, priority, payload, idempotency_key, enqueued_at, claim_owner, claim_until)
+         VALUES ('l', 'c', 'held', 0, NULL, 'l/held', 0, 'w1', 60000)`,
+      )
+      .run();
+    old.close();
+
+    const store = SqliteStore.open(path);
+    try {
+      const { leases } = store;
+      assert.deepEqual(
+        [await leases.currentToken('held'), await leases.currentToken('lapsed'), await leases.currentToken('freed')],
+        [3, 2, 5],
+      );
+      assert.deepEqual(await leases.list(1000), [
+        { key: 'held', owner: 'w1', token: 3, acquiredAt: 0, expiresAt: 10_000 },
+      ]);
+      assert.equal(await leases.acquire('held', 'w3', 1000, 1000), undefined, 'a held lease stays held');
+      assert.equal(await leases.renew('held', 'w1', 3, 20_000, 1000), 21_000, 'its holder renews it');
+      assert.deepEqual(await leases.acquire('freed', 'w3', 1000, 1000), {
+        key: 'freed',
+        owner: 'w3',
+        token: 6,
+        acquiredAt: 1000,
+        expiresAt: 2000,
+      });
+      assert.equal((await leases.acquire('lapsed', 'w3', 1000, 1000))?.tookOverFrom, 'w2');
+      assert.equal(await leases.currentToken('lapsed'), 3);
+      // The holder stalls past its expiry; a peer takes the key over with the next token.
+      const next = await leases.acquire('held', 'w3', 1000, 30_000);
+      assert.deepEqual([next?.token, next?.tookOverFrom], [4, 'w1']);
+      // The stale holder's fenced write is refused, even once the newer holder released.
+      assert.equal(await leases.release('held', 'w3', 4), true);
+      const [row] = await store.queue.list('l');
+      const stale = { key: 'held', token: 3 };
+      assert.equal(await store.queue.complete(row!.id, 'w1', result('held'), stale, { releaseLease: true }), false);
+      assert.equal((await leases.acquire('held', 'w1', 1000, 30_000))?.token, 5);
+    } finally {
+      await store.close();
+    }
+    const db = new Database(path, { readonly: true });
+    const tables = db.prepare<[], { n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE name = 'lease_tokens'");
+    assert.equal(tables.get()?.n, 0);
     db.close();
   });
 

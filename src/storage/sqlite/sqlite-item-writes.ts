@@ -63,30 +63,13 @@ export class SqliteItemWrites {
 
   constructor(db: Database.Database, sql: Statements, run: RunStatements) {
     this.#run = run;
-    const acquire = (key: string, owner: string, ttlMs: number, now: number): AcquiredLease | undefined => {
-      const previous = sql.selectLease.get(key);
-      if (previous && previous.expires_at > now) return undefined;
-      const token = (sql.nextLeaseToken.get(key) as { token: number }).token;
-      const lease: Lease = { key, owner, token, acquiredAt: now, expiresAt: now + ttlMs };
-      sql.writeLease.run(key, owner, token, lease.acquiredAt, lease.expiresAt);
-      return previous ? { ...lease, tookOverFrom: previous.owner } : lease;
-    };
-    // A fence is checked by the delete itself, inside the transaction: no acquire can slip in between.
-    const complete = ({ seq, owner, fence, releaseLease }: Completion): boolean => {
-      if (fence && releaseLease) sql.releaseLease.run(fence.key, owner, fence.token);
-      if (seq === undefined) return false;
-      const deleted = fence
-        ? sql.deleteClaimedFenced.run(seq, owner, fence.token, fence.key)
-        : sql.deleteClaimed.run(seq, owner);
-      return deleted.changes === 1;
-    };
     const writeMany = db.transaction((batch: ItemWrite[]) => {
       // The results go in one multi-row INSERT at the end, in the order their items completed.
       const results: ItemResultParams[] = [];
       const replies = batch.map((w): Reply => {
         switch (w.op) {
           case 'acquire':
-            return acquire(w.key, w.owner, w.ttlMs, w.now);
+            return acquireLease(sql, w.key, w.owner, w.ttlMs, w.now);
           case 'renew': {
             const expiresAt = w.now + w.ttlMs;
             const renewed = sql.renewLease.run(expiresAt, w.key, w.owner, w.token, w.now).changes === 1;
@@ -95,7 +78,7 @@ export class SqliteItemWrites {
           case 'release':
             return sql.releaseLease.run(w.key, w.owner, w.token).changes === 1;
           default: {
-            const done = complete(w);
+            const done = completeItem(sql, w);
             if (done) results.push(w.result);
             return done;
           }
@@ -146,6 +129,43 @@ export class SqliteItemWrites {
     }
     return this.#batch.submit(write);
   }
+}
+
+/**
+ * Takes `key` for `owner` inside the caller's write transaction: undefined
+ * when it is held at `now`; else the key's next token, in the one row the
+ * key has in `leases` (see MIGRATIONS), naming the owner of an expired
+ * lease it took over (a freed row, expiry <= 0, is no takeover).
+ */
+export function acquireLease(
+  sql: Statements,
+  key: string,
+  owner: string,
+  ttlMs: number,
+  now: number,
+): AcquiredLease | undefined {
+  const previous = sql.selectLease.get(key);
+  if (previous && previous.expires_at > now) return undefined;
+  const token = previous ? previous.token + 1 : 1;
+  const lease: Lease = { key, owner, token, acquiredAt: now, expiresAt: now + ttlMs };
+  sql.writeLease.run(key, owner, token, lease.acquiredAt, lease.expiresAt);
+  return previous && previous.expires_at > 0 ? { ...lease, tookOverFrom: previous.owner } : lease;
+}
+
+/**
+ * Removes a completed item's queue row inside the caller's write
+ * transaction, freeing its lease first when asked; true when the row was
+ * this owner's to remove. A fence is checked by the delete itself, inside
+ * the transaction: no acquire can slip in between. The caller stores the
+ * result when it returns true.
+ */
+export function completeItem(sql: Statements, { seq, owner, fence, releaseLease }: Completion): boolean {
+  if (fence && releaseLease) sql.releaseLease.run(fence.key, owner, fence.token);
+  if (seq === undefined) return false;
+  const deleted = fence
+    ? sql.deleteClaimedFenced.run(seq, owner, fence.token, fence.key)
+    : sql.deleteClaimed.run(seq, owner);
+  return deleted.changes === 1;
 }
 
 /** The operation a failed batch is reported as: the one kind it held, or the kinds it mixed. */

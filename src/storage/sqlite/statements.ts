@@ -53,15 +53,21 @@ import { typedPrepare } from './typed-prepare.ts';
  * ROWID`: the row lives in its primary-key B-tree, one tree to update per
  * write instead of a rowid table plus a key index.
  *
- * - leases: one row per held (or expired, not yet swept) lease; release and
- *   sweep delete the row. Its size is the number of keys held at once, so
- *   `sweep` and `list` scan it whole and no index on `expires_at` is kept
- *   (renew would update that index on every heartbeat).
- * - lease_tokens: each key's latest fencing token, kept when its lease row
- *   goes, so a token never repeats and a fenced complete can be refused
- *   after the newer holder released. It grows by one small row per distinct
- *   key ever leased and is never pruned: forgetting a key would let a stale
- *   holder's fence pass again.
+ * - leases (migration 7): one row per key ever leased, holding the key's
+ *   latest fencing token. A row is held (`expires_at > now`), expired, not
+ *   yet swept (`0 < expires_at <= now`: free for a takeover, which names its
+ *   owner), or free (`expires_at <= 0`): release and sweep negate its expiry
+ *   instead of deleting the row, so the token stays, a token never repeats,
+ *   and a fenced complete is refused after the newer holder released. Taking
+ *   a lease writes one row of one tree: migration 2's separate
+ *   `lease_tokens` table cost a second B-tree page per acquire (8.5 -> 7.5
+ *   WAL frames per leased item, `npm run bench -- --only=sqliteThroughput`'s
+ *   SQLite-alone line). The table is never pruned (forgetting a key would
+ *   let a stale holder's fence pass again), and no index on `expires_at` is
+ *   kept (renew would update it on every heartbeat; acquire and release on
+ *   every item), so `sweep` scans it whole: about a millisecond per 10,000
+ *   distinct keys, once a second. `list` with a prefix reads only that
+ *   prefix's keys.
  * - instances: one row per heartbeating process; `loops` is a JSON array.
  * - rate_windows (migration 5, replacing migration 2's token-bucket
  *   `rate_buckets`): a rate-limit bucket's last grants as a JSON array of
@@ -222,6 +228,14 @@ export const MIGRATIONS: readonly string[] = [
   // 6: an item result keeps its payload, so the dashboard can show a failed item and queue it again.
   `
   ALTER TABLE item_results ADD COLUMN payload TEXT;
+  `,
+  // 7: leases keeps each key's latest token in its row (freed: expiry negated), lease_tokens goes.
+  // Every token is carried over, never lowered: fencing needs a key's tokens to keep increasing.
+  `
+  INSERT INTO leases (key, owner, token, acquired_at, expires_at)
+    SELECT key, '', token, 0, 0 FROM lease_tokens WHERE true
+    ON CONFLICT (key) DO UPDATE SET token = max(leases.token, excluded.token);
+  DROP TABLE lease_tokens;
   `,
 ];
 
@@ -466,7 +480,7 @@ export function prepareStatements(database: Database.Database) {
     // the token is not lower than the key's latest (0 when never leased): row deleted; else 0.
     deleteClaimedFenced: db.prepare<[seq: number, owner: string, token: number, key: string]>(
       `DELETE FROM queue WHERE seq = ? AND claim_owner = ?
-         AND ? >= coalesce((SELECT token FROM lease_tokens WHERE key = ?), 0)`,
+         AND ? >= coalesce((SELECT token FROM leases WHERE key = ?), 0)`,
     ),
 
     // in: until, seq, owner -> changes 1 when owner holds the claim (claim_until now `until`), else 0.
@@ -521,17 +535,10 @@ export function prepareStatements(database: Database.Database) {
     // Leases, instances and buckets: one call per heartbeat or per item, so positional like the
     // per-item writes. Time is always the caller's `now`: a lease is live while expires_at > now.
 
-    // in: key -> out: its lease row (live or expired, not yet swept), or undefined when free.
+    // in: key -> out: its lease row (held, expired or free: see MIGRATIONS), or undefined when never leased.
     selectLease: db.prepare<[key: string], LeaseRow>('SELECT * FROM leases WHERE key = ?'),
 
-    // in: key -> out: { token }: the key's previous latest token plus one (1 for a new key), now stored.
-    nextLeaseToken: db.prepare<[key: string], { token: number }>(
-      `INSERT INTO lease_tokens (key, token) VALUES (?, 1)
-       ON CONFLICT (key) DO UPDATE SET token = token + 1
-       RETURNING token`,
-    ),
-
-    // in: LeaseParams -> the key's lease row is these values (inserted, or replacing an expired one).
+    // in: LeaseParams -> the key's lease row is these values (inserted, or replacing an expired or free one).
     writeLease: db.prepare<LeaseParams>(
       `INSERT INTO leases (key, owner, token, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, token = excluded.token,
@@ -539,19 +546,23 @@ export function prepareStatements(database: Database.Database) {
     ),
 
     // in: new expires_at, key, owner, token, now -> changes 1 when owner holds key with token and it
-    // has not expired at now (expiry moved), else 0.
+    // has not expired at now (expiry moved), else 0. A free row's expiry is <= 0, never > now.
     renewLease: db.prepare<[expires_at: number, key: string, owner: string, token: number, now: number]>(
       'UPDATE leases SET expires_at = ? WHERE key = ? AND owner = ? AND token = ? AND expires_at > ?',
     ),
 
-    // in: key, owner, token -> changes 1 when owner held key with token (row deleted), else 0.
-    // lease_tokens is untouched: the key's counter outlives the lease.
+    // in: key, owner, token -> changes 1 when owner held key with token, expired or not (now free:
+    // expiry negated), else 0. The row and its token stay: the key's counter outlives the lease.
     releaseLease: db.prepare<[key: string, owner: string, token: number]>(
-      'DELETE FROM leases WHERE key = ? AND owner = ? AND token = ?',
+      'UPDATE leases SET expires_at = -expires_at WHERE key = ? AND owner = ? AND token = ? AND expires_at > 0',
     ),
 
-    // in: now -> out: the leases expired at now (expires_at <= now), deleted. Row order is unspecified.
-    sweepLeases: db.prepare<[now: number], LeaseRow>('DELETE FROM leases WHERE expires_at <= ? RETURNING *'),
+    // in: now -> out: the leases expired at now (0 < expires_at <= now), as they were; now free.
+    // Row order is unspecified.
+    sweepLeases: db.prepare<[now: number], LeaseRow>(
+      `UPDATE leases SET expires_at = -expires_at WHERE expires_at > 0 AND expires_at <= ?
+       RETURNING key, owner, token, acquired_at, -expires_at AS expires_at`,
+    ),
 
     // in: now, prefix or null -> out: leases live at now whose key starts with prefix, by key.
     // `key >= prefix` starts the primary-key scan where the prefix's keys begin.
@@ -562,7 +573,7 @@ export function prepareStatements(database: Database.Database) {
     ),
 
     // in: key -> out: { token }, the key's latest token, or undefined when never leased.
-    leaseToken: db.prepare<[key: string], { token: number }>('SELECT token FROM lease_tokens WHERE key = ?'),
+    leaseToken: db.prepare<[key: string], { token: number }>('SELECT token FROM leases WHERE key = ?'),
 
     // in: InstanceParams -> the instance's row is these values (inserted or overwritten).
     beatInstance: db.prepare<InstanceParams>(
