@@ -203,6 +203,56 @@ describe('SqliteStore', () => {
     db.close();
   });
 
+  it('a completed item is gone from every read and claim at once; its row is deleted in groups, at close, or by prune', async () => {
+    const path = freshPath();
+    const rows = () => {
+      const db = new Database(path, { readonly: true });
+      try {
+        return db.prepare<[], { n: number }>('SELECT count(*) AS n FROM queue').get()?.n;
+      } finally {
+        db.close();
+      }
+    };
+    const item = (k: string) => ({ key: k, priority: 2, payload: null, idempotencyKey: k });
+    const claim = { owner: 'o', until: 1_000 };
+    const store = SqliteStore.open(path);
+    const keys = Array.from({ length: 70 }, (_, i) => `k${i}`);
+    const queued = await store.queue.enqueue('l', 'c', keys.map(item), claim, 1);
+    const [first] = queued;
+    assert.equal(await store.queue.complete(first!.id, 'o', result('k0')), true);
+    assert.equal(await store.queue.complete(first!.id, 'o', result('k0')), false, 'completed once only');
+    assert.equal(await store.queue.release([first!.id], 'o'), 0, 'a completed item cannot be released');
+    assert.deepEqual(await store.queue.extend([first!.id], 'o', 5_000), [], 'nor its claim extended');
+    assert.deepEqual(await store.queue.claimStale('l', 'c2', { owner: 'p', until: 9_000 }, 2_000, 100), [
+      ...queued.slice(1).map((row) => ({ ...row, cycleId: 'c2', claim: { owner: 'p', until: 9_000 } })),
+    ]);
+    assert.deepEqual(await store.queue.depth('l'), [{ loop: 'l', priority: 2, count: 69 }]);
+    assert.equal((await store.queue.list('l')).length, 69);
+    // Its idempotency key can be queued again at once, as a new item.
+    const [again] = await store.queue.enqueue('l', 'c3', [item('k0')], null, 3);
+    assert.ok(again && again.id !== first!.id);
+    assert.equal(await store.queue.complete(first!.id, 'o', result('k0')), false, 'the old id stays spent');
+    // The rows of 64 completed items are deleted together with a later write; the rest at close.
+    for (const row of queued.slice(1)) assert.equal(await store.queue.complete(row.id, 'p', result(row.key)), true);
+    assert.equal(await store.queue.complete(again.id, 'x', result('k0')), false);
+    assert.ok((rows() ?? 0) < 70, `some completed rows deleted while running (${rows()} left)`);
+    assert.equal((await store.queue.list('l')).length, 1);
+    await store.close();
+    assert.equal(rows(), 1, 'only the item queued again is left');
+
+    // Rows a process left completed when it died go at the next prune.
+    const crashed = SqliteStore.open(path);
+    const [lost] = await crashed.queue.enqueue('l', 'c4', [item('z')], claim, 4);
+    assert.equal(await crashed.queue.complete(lost!.id, 'o', result('z')), true); // never closed
+    const next = SqliteStore.open(path);
+    assert.equal(rows(), 2);
+    await next.prune(0);
+    assert.equal(rows(), 1);
+    assert.equal((await next.queue.list('l')).length, 1);
+    await next.close();
+    await crashed.close();
+  });
+
   it('keeps lease tokens across close and reopen', async () => {
     const path = freshPath();
     const first = SqliteStore.open(path);

@@ -60,10 +60,16 @@ type Reply = AcquiredLease | number | boolean | undefined;
 export class SqliteItemWrites {
   readonly #batch: GroupCommit<ItemWrite, Reply>;
   readonly #run: RunStatements;
+  readonly #purge: Database.Transaction<(seqs: string) => void>;
+  /** Seqs of the rows this store's completes marked done, not yet deleted (see NOT_DONE in ./statements.ts). */
+  #done: number[] = [];
 
   constructor(db: Database.Database, sql: Statements, run: RunStatements) {
     this.#run = run;
-    const writeMany = db.transaction((batch: ItemWrite[]) => {
+    this.#purge = db.transaction((seqs: string) => {
+      sql.purgeDone.run(seqs);
+    });
+    const writeMany = db.transaction((batch: ItemWrite[], purge: readonly number[] | null) => {
       // The results go in one multi-row INSERT at the end, in the order their items completed.
       const results: ItemResultParams[] = [];
       const replies = batch.map((w): Reply => {
@@ -85,11 +91,20 @@ export class SqliteItemWrites {
         }
       });
       sql.insertItemResults.run(results);
+      if (purge) sql.purgeDone.run(JSON.stringify(purge));
       return replies;
     });
     this.#batch = new GroupCommit<ItemWrite, Reply>((batch) => {
       try {
-        return writeMany.immediate(batch);
+        // Done rows go PURGE_AT at a time, with the writes of a later batch: their pages are mostly neighbours.
+        const purge = this.#done.length >= PURGE_AT ? this.#done : null;
+        const replies = writeMany.immediate(batch, purge);
+        if (purge) this.#done = [];
+        for (let i = 0; i < batch.length; i++) {
+          const w = batch[i] as ItemWrite;
+          if (w.op === 'complete' && replies[i] === true) this.#done.push(w.seq as number);
+        }
+        return replies;
       } catch (error) {
         // Named (and a closed store reported as such) only when it failed: at concurrency 1 there is a batch per item.
         return run(opName(batch), () => {
@@ -97,6 +112,17 @@ export class SqliteItemWrites {
         });
       }
     });
+  }
+
+  /**
+   * Deletes the rows this store marked done and has not deleted yet (the
+   * store's close calls it). Rows a process left done when it died are
+   * deleted by `Store.prune`, or when their idempotency key is queued again.
+   */
+  purgeDone(): void {
+    if (this.#done.length === 0) return;
+    this.#purge.immediate(JSON.stringify(this.#done));
+    this.#done = [];
   }
 
   /** As `LeaseStore.acquire`. */
@@ -153,20 +179,24 @@ export function acquireLease(
 }
 
 /**
- * Removes a completed item's queue row inside the caller's write
- * transaction, freeing its lease first when asked; true when the row was
- * this owner's to remove. A fence is checked by the delete itself, inside
- * the transaction: no acquire can slip in between. The caller stores the
- * result when it returns true.
+ * Marks a completed item's queue row done inside the caller's write
+ * transaction (deleted later, see NOT_DONE in ./statements.ts), freeing its
+ * lease first when asked; true when the row was this owner's to complete.
+ * A fence is checked by the update itself, inside the transaction: no
+ * acquire can slip in between. The caller stores the result when it returns
+ * true.
  */
 export function completeItem(sql: Statements, { seq, owner, fence, releaseLease }: Completion): boolean {
   if (fence && releaseLease) sql.releaseLease.run(fence.key, owner, fence.token);
   if (seq === undefined) return false;
-  const deleted = fence
-    ? sql.deleteClaimedFenced.run(seq, owner, fence.token, fence.key)
-    : sql.deleteClaimed.run(seq, owner);
-  return deleted.changes === 1;
+  const marked = fence
+    ? sql.completeClaimedFenced.run(seq, owner, fence.token, fence.key)
+    : sql.completeClaimed.run(seq, owner);
+  return marked.changes === 1;
 }
+
+/** Done queue rows deleted per statement: one page of each index per ~64 items instead of per item. */
+const PURGE_AT = 64;
 
 /** The operation a failed batch is reported as: the one kind it held, or the kinds it mixed. */
 function opName(batch: readonly ItemWrite[]): string {

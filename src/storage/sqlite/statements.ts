@@ -391,6 +391,18 @@ interface LoopFilter {
 
 const QUEUE_ORDER = 'ORDER BY priority, enqueued_at, seq';
 
+/**
+ * A queue row that is not done. A completed item's row is marked done
+ * (`claim_owner` kept, `claim_until` NULL, a pair no other write makes: a
+ * claim always has both) instead of deleted, and the store deletes done rows
+ * later, many at a time: marking writes one B-tree page, the table's, where a
+ * delete also writes a page of `queue_order` and one of the idempotency
+ * index (7.5 -> 5.5 WAL frames per leased item, the bench's SQLite-alone
+ * line). Every read and claim skips done rows; `selectClaimable` does so by
+ * its own condition (`NULL <= now` is not true).
+ */
+const NOT_DONE = '(claim_owner IS NULL OR claim_until IS NOT NULL)';
+
 /** Prepares every statement once, at open; the store reuses them for its lifetime. */
 export function prepareStatements(database: Database.Database) {
   const db = typedPrepare(database);
@@ -473,35 +485,51 @@ export function prepareStatements(database: Database.Database) {
       'UPDATE queue SET claim_owner = ?, claim_until = ?, cycle_id = ? WHERE seq = ?',
     ),
 
-    // in: seq, owner -> changes 1 when the row existed and owner held its claim (row deleted), else 0.
-    deleteClaimed: db.prepare<[seq: number, owner: string]>('DELETE FROM queue WHERE seq = ? AND claim_owner = ?'),
+    // in: seq, owner -> changes 1 when the row existed and owner held its claim (now done), else 0.
+    completeClaimed: db.prepare<[seq: number, owner: string]>(
+      `UPDATE queue SET claim_until = NULL WHERE seq = ? AND claim_owner = ? AND ${NOT_DONE}`,
+    ),
 
     // in: seq, owner, fence token, fence key -> changes 1 when the row existed, owner held its claim and
-    // the token is not lower than the key's latest (0 when never leased): row deleted; else 0.
-    deleteClaimedFenced: db.prepare<[seq: number, owner: string, token: number, key: string]>(
-      `DELETE FROM queue WHERE seq = ? AND claim_owner = ?
+    // the token is not lower than the key's latest (0 when never leased): now done; else 0.
+    completeClaimedFenced: db.prepare<[seq: number, owner: string, token: number, key: string]>(
+      `UPDATE queue SET claim_until = NULL WHERE seq = ? AND claim_owner = ? AND ${NOT_DONE}
          AND ? >= coalesce((SELECT token FROM leases WHERE key = ?), 0)`,
     ),
 
+    // in: JSON array of seqs -> the done rows among them deleted (a row not done is left alone).
+    purgeDone: db.prepare<[seqs: string]>(
+      `DELETE FROM queue WHERE seq IN (SELECT value FROM json_each(?)) AND claim_owner IS NOT NULL
+         AND claim_until IS NULL`,
+    ),
+
+    // in: idempotency key -> changes 1 when a done row held it (deleted), else 0.
+    purgeDoneKey: db.prepare<[idempotency_key: string]>(
+      'DELETE FROM queue WHERE idempotency_key = ? AND claim_owner IS NOT NULL AND claim_until IS NULL',
+    ),
+
+    // in: nothing -> changes: every done row deleted (a scan of the queue: prune only).
+    purgeAllDone: db.prepare<[]>('DELETE FROM queue WHERE claim_owner IS NOT NULL AND claim_until IS NULL'),
+
     // in: until, seq, owner -> changes 1 when owner holds the claim (claim_until now `until`), else 0.
     extendClaim: db.prepare<[until: number, seq: number, owner: string]>(
-      'UPDATE queue SET claim_until = ? WHERE seq = ? AND claim_owner = ?',
+      `UPDATE queue SET claim_until = ? WHERE seq = ? AND claim_owner = ? AND ${NOT_DONE}`,
     ),
 
     // in: seq, owner -> changes 1 when owner held the claim (now cleared), else 0.
     releaseClaim: db.prepare<[seq: number, owner: string]>(
-      'UPDATE queue SET claim_owner = NULL, claim_until = NULL WHERE seq = ? AND claim_owner = ?',
+      `UPDATE queue SET claim_owner = NULL, claim_until = NULL WHERE seq = ? AND claim_owner = ? AND ${NOT_DONE}`,
     ),
 
     // in: loop or null -> out: counts per (loop, priority), sorted by loop then priority.
     depth: db.prepare<{ loop: string | null }, { loop: string; priority: number; count: number }>(
-      `SELECT loop, priority, count(*) AS count FROM queue WHERE @loop IS NULL OR loop = @loop
+      `SELECT loop, priority, count(*) AS count FROM queue WHERE (@loop IS NULL OR loop = @loop) AND ${NOT_DONE}
        GROUP BY loop, priority ORDER BY loop, priority`,
     ),
 
     // in: loop or null, limit -> out: queue rows in queue order.
     listQueue: db.prepare<LoopFilter, QueueRow>(
-      `SELECT * FROM queue WHERE @loop IS NULL OR loop = @loop ${QUEUE_ORDER} LIMIT @limit`,
+      `SELECT * FROM queue WHERE (@loop IS NULL OR loop = @loop) AND ${NOT_DONE} ${QUEUE_ORDER} LIMIT @limit`,
     ),
 
     // in: EventParams rows -> one event per row, seq increasing in row order, never reused (AUTOINCREMENT).
