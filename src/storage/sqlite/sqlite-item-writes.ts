@@ -196,7 +196,7 @@ export function completeItem(sql: Statements, { seq, owner, fence, releaseLease 
 }
 
 /** Done queue rows deleted per statement: one page of each index per ~64 items instead of per item. */
-const PURGE_AT = 64;
+export const PURGE_AT = 64;
 
 /** The operation a failed batch is reported as: the one kind it held, or the kinds it mixed. */
 function opName(batch: readonly ItemWrite[]): string {
