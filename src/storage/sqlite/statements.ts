@@ -31,7 +31,8 @@ import { typedPrepare } from './typed-prepare.ts';
  *   `INTEGER PRIMARY KEY` would save a further ~10% on enqueue by skipping
  *   the `sqlite_sequence` update, but reuses max(seq)+1 once the queue
  *   drains.) Remaining indexes: `idempotency_key` UNIQUE (dedupe) and
- *   `queue_order` (claimStale and list order).
+ *   `queue_order` (claimStale and list order). A completed item's row is
+ *   marked done and deleted later, many at a time (see NOT_DONE below).
  * - item_results: `item_results_cycle` serves `cycles.items` (finish order)
  *   and prune-by-cycle. `item_results_finished` serves prune of results whose
  *   cycle has no record (they go by their own finish time). Dropping it saves
@@ -399,7 +400,9 @@ const QUEUE_ORDER = 'ORDER BY priority, enqueued_at, seq';
  * delete also writes a page of `queue_order` and one of the idempotency
  * index (7.5 -> 5.5 WAL frames per leased item, the bench's SQLite-alone
  * line). Every read and claim skips done rows; `selectClaimable` does so by
- * its own condition (`NULL <= now` is not true).
+ * its own condition (`NULL <= now` is not true). The cost is on `depth`: it
+ * reads each row's claim instead of counting `queue_order` alone, 25 -> 90 ms
+ * for a backlog of 200,000 items on the dev machine (a few ms below 10,000).
  */
 const NOT_DONE = '(claim_owner IS NULL OR claim_until IS NOT NULL)';
 
