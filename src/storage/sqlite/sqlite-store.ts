@@ -152,6 +152,10 @@ export class SqliteStore implements Store {
     this.#closed = true;
     try {
       this.#writes.purgeDone();
+    } catch {
+      // Best effort (the file may be busy or gone): rows left done are deleted by the next prune.
+    }
+    try {
       this.#db.close();
     } catch (error) {
       throw wrapError(this.#path, 'close', error);
