@@ -29,10 +29,12 @@ export function sqliteLeaseStore(writes: SqliteItemWrites, run: RunStatements): 
     release: (key, owner, token) => writes.release(key, owner, token),
     sweep: async (now) =>
       run('leases.sweep', (s) =>
-        s.sweepLeases
-          .all(now)
-          .map(fromLeaseRow)
-          .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
+        s.anyExpiredLease.get(now) === undefined
+          ? []
+          : s.sweepLeases
+              .all(now)
+              .map(fromLeaseRow)
+              .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
       ),
     list: async (now, options) =>
       run('leases.list', (s) => s.listLeases.all({ now, prefix: options?.prefix ?? null }).map(fromLeaseRow)),
