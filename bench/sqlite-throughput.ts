@@ -18,12 +18,15 @@ import Database from 'better-sqlite3';
 import { defineLoop } from '../src/config/define-loop.ts';
 import { createRuntime } from '../src/runtime/runtime.ts';
 import { MemoryStore } from '../src/storage/memory/memory-store.ts';
+import { acquireLease, completeItem, PURGE_AT } from '../src/storage/sqlite/sqlite-item-writes.ts';
 import { SqliteStore } from '../src/storage/sqlite/sqlite-store.ts';
-import { MIGRATIONS, prepareStatements } from '../src/storage/sqlite/statements.ts';
-import type { Store } from '../src/storage/store.ts';
+import { type ItemResultParams, MIGRATIONS, prepareStatements } from '../src/storage/sqlite/statements.ts';
+import type { Fence, Store } from '../src/storage/store.ts';
 import { fmt, heading, line, now } from './report.ts';
 
 const ITEMS = 20_000;
+/** Leased items run after the timed ones on the SQLite-alone line, to count the WAL frames each writes. */
+const FRAME_ITEMS = 1_000;
 
 /** Wall time and this process's CPU time (user + system) of one timed part, in ms and µs. */
 interface Timed {
@@ -50,14 +53,14 @@ function plainInserts(path: string): Timed {
 
 /**
  * The SQLite work alone of a leased item at concurrency 1, no engine: per
- * transaction the statements the store's item writes run
- * (src/storage/sqlite/sqlite-item-writes.ts) when one item finishes and the
+ * transaction what the store's item writes run, through the same functions
+ * (src/storage/sqlite/sqlite-item-writes.ts), when one item finishes and the
  * next starts: the next key's lease taken, the finished item's result stored
  * fenced by its token, its queue row removed and its lease freed. Each item
  * needs its lease committed before it starts, so at concurrency 1 this is
  * one commit per item; it bounds what the engine can reach there.
  */
-function leasedItemTransactions(path: string): Timed {
+function leasedItemTransactions(path: string): Timed & { walFrames: number } {
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
@@ -67,35 +70,56 @@ function leasedItemTransactions(path: string): Timed {
     `INSERT INTO queue (loop, cycle_id, key, priority, payload, idempotency_key, enqueued_at, claim_owner, claim_until)
      VALUES ('bench', 'c1', ?, 0, NULL, ?, ?, 'me', ?)`,
   );
+  const total = ITEMS + FRAME_ITEMS;
   db.transaction(() => {
-    for (let i = 0; i < ITEMS; i++) enqueue.run(`item-${i}`, `c1:item-${i}`, i, Number.MAX_SAFE_INTEGER);
+    for (let i = 0; i < total; i++) enqueue.run(`item-${i}`, `c1:item-${i}`, i, Number.MAX_SAFE_INTEGER);
   })();
-  const tokens: number[] = [];
+  const leases: Fence[] = [];
+  let done: number[] = []; // queue rows marked done, deleted PURGE_AT at a time as the store does
   const item = db.transaction((i: number) => {
-    if (i < ITEMS) {
-      const key = `bench/item-${i}`;
-      sql.selectLease.get(key);
-      const token = (sql.nextLeaseToken.get(key) as { token: number }).token;
-      sql.writeLease.run(key, 'me', token, i, i + 60_000);
-      tokens[i] = token;
+    if (i < total) leases[i] = acquireLease(sql, `bench/item-${i}`, 'me', 60_000, i) as Fence;
+    const last = i - 1;
+    if (last < 0) return;
+    const completion = {
+      seq: last + 1,
+      owner: 'me',
+      fence: leases[last],
+      releaseLease: true,
+      result: [
+        'c1',
+        'bench',
+        `item-${last}`,
+        `c1:item-${last}`,
+        0,
+        'succeeded',
+        1,
+        last,
+        last,
+        0,
+        'null',
+        null,
+        null,
+      ] satisfies ItemResultParams,
+    };
+    if (completeItem(sql, completion)) sql.insertItemResults.run([completion.result]);
+    if (done.length >= PURGE_AT) {
+      sql.purgeDone.run(JSON.stringify(done));
+      done = [];
     }
-    const done = i - 1;
-    if (done < 0) return;
-    const key = `bench/item-${done}`;
-    const token = tokens[done] as number;
-    sql.releaseLease.run(key, 'me', token);
-    sql.deleteClaimedFenced.run(done + 1, 'me', token, key);
-    sql.insertItemResults.run([
-      ['c1', 'bench', `item-${done}`, `c1:item-${done}`, 0, 'succeeded', 1, done, done, 0, 'null', null, null],
-    ]);
+    done.push(last + 1);
   });
   const start = now();
   const cpu = process.cpuUsage();
-  for (let i = 0; i <= ITEMS; i++) item.immediate(i);
+  for (let i = 0; i < ITEMS; i++) item.immediate(i);
   const spent = process.cpuUsage(cpu);
   const took = now() - start;
+  // WAL frames (pages written) per item: the next items with the WAL emptied and no checkpoint.
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  db.pragma('wal_autocheckpoint = 0');
+  for (let i = ITEMS; i <= total; i++) item.immediate(i);
+  const [wal] = db.pragma('wal_checkpoint(PASSIVE)') as Array<{ log: number }>;
   db.close();
-  return { ms: took, cpuUs: spent.user + spent.system };
+  return { ms: took, cpuUs: spent.user + spent.system, walFrames: (wal?.log ?? 0) / (FRAME_ITEMS + 1) };
 }
 
 /** `path` undefined: the in-memory store, so the figure is the engine's own cost per item. */
@@ -160,6 +184,8 @@ export async function benchSqliteThroughput(): Promise<Record<string, number>> {
       floor,
       'the bound for concurrency 1 with a lease',
     );
+    result.leasedSqliteOnlyWalFramesPerItem = floor.walFrames;
+    line(`  WAL frames (pages) written per leased item on that line: ${fmt(floor.walFrames, 2)}`);
     // The default: every item also takes and frees its key's lease, in the same transactions as the
     // results of the items before it (src/storage/sqlite/sqlite-item-writes.ts).
     for (const concurrency of [1, 10]) {

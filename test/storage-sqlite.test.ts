@@ -13,6 +13,21 @@ import { storageContract } from './storage-contract.ts';
 const root = mkdtempSync(join(tmpdir(), 'autoloop-sqlite-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
+/** A succeeded item's result in loop `l`, cycle `c`. */
+const result = (key: string) => ({
+  cycleId: 'c',
+  loop: 'l',
+  key,
+  idempotencyKey: key,
+  priority: 2,
+  status: 'succeeded' as const,
+  attempts: 1,
+  startedAt: 1,
+  finishedAt: 2,
+  durationMs: 1,
+  output: null,
+});
+
 let files = 0;
 /** A fresh database file per call, in a directory that does not exist yet. */
 function freshPath(): string {
@@ -80,19 +95,6 @@ describe('SqliteStore', () => {
     const path = freshPath();
     const item = (k: string) => ({ key: k, priority: 2, payload: null, idempotencyKey: k });
     const claim = { owner: 'o', until: 1_000 };
-    const result = (key: string) => ({
-      cycleId: 'c',
-      loop: 'l',
-      key,
-      idempotencyKey: key,
-      priority: 2,
-      status: 'succeeded' as const,
-      attempts: 1,
-      startedAt: 1,
-      finishedAt: 2,
-      durationMs: 1,
-      output: null,
-    });
     const first = SqliteStore.open(path);
     const early = await first.queue.enqueue('l', 'c', [item('a'), item('b')], claim, 1);
     for (const row of early) assert.equal(await first.queue.complete(row.id, 'o', result(row.key)), true);
@@ -133,6 +135,122 @@ describe('SqliteStore', () => {
     const db = new Database(path, { readonly: true });
     assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
     db.close();
+  });
+
+  it('upgrades a file whose tokens live in lease_tokens: held leases hold, every token continues upward', async () => {
+    const path = freshPath();
+    mkdirSync(dirname(path), { recursive: true });
+    const old = new Database(path);
+    old.pragma('journal_mode = WAL');
+    for (const sql of MIGRATIONS.slice(0, 6)) old.exec(sql);
+    old.pragma('user_version = 6');
+    // As the schema before one leases table wrote them: a row per held or expired lease, every key's
+    // latest token in lease_tokens (kept when its lease was released).
+    const lease = old.prepare('INSERT INTO leases VALUES (?, ?, ?, ?, ?)');
+    lease.run('held', 'w1', 3, 0, 10_000); // held until 10 s
+    lease.run('lapsed', 'w2', 2, 0, 500); // expired, not yet swept
+    const token = old.prepare('INSERT INTO lease_tokens VALUES (?, ?)');
+    for (const [key, latest] of [
+      ['held', 3],
+      ['lapsed', 2],
+      ['freed', 5], // released: its lease row was gone, its token kept
+    ] as const)
+      token.run(key, latest);
+    old
+      .prepare(
+        `INSERT INTO queue (loop, cycle_id, key, priority, payload, idempotency_key, enqueued_at, claim_owner, claim_until)
+         VALUES ('l', 'c', 'held', 0, NULL, 'l/held', 0, 'w1', 60000)`,
+      )
+      .run();
+    old.close();
+
+    const store = SqliteStore.open(path);
+    try {
+      const { leases } = store;
+      assert.deepEqual(
+        [await leases.currentToken('held'), await leases.currentToken('lapsed'), await leases.currentToken('freed')],
+        [3, 2, 5],
+      );
+      assert.deepEqual(await leases.list(1000), [
+        { key: 'held', owner: 'w1', token: 3, acquiredAt: 0, expiresAt: 10_000 },
+      ]);
+      assert.equal(await leases.acquire('held', 'w3', 1000, 1000), undefined, 'a held lease stays held');
+      assert.equal(await leases.renew('held', 'w1', 3, 20_000, 1000), 21_000, 'its holder renews it');
+      assert.deepEqual(await leases.acquire('freed', 'w3', 1000, 1000), {
+        key: 'freed',
+        owner: 'w3',
+        token: 6,
+        acquiredAt: 1000,
+        expiresAt: 2000,
+      });
+      assert.equal((await leases.acquire('lapsed', 'w3', 1000, 1000))?.tookOverFrom, 'w2');
+      assert.equal(await leases.currentToken('lapsed'), 3);
+      // The holder stalls past its expiry; a peer takes the key over with the next token.
+      const next = await leases.acquire('held', 'w3', 1000, 30_000);
+      assert.deepEqual([next?.token, next?.tookOverFrom], [4, 'w1']);
+      // The stale holder's fenced write is refused, even once the newer holder released.
+      assert.equal(await leases.release('held', 'w3', 4), true);
+      const [row] = await store.queue.list('l');
+      const stale = { key: 'held', token: 3 };
+      assert.equal(await store.queue.complete(row!.id, 'w1', result('held'), stale, { releaseLease: true }), false);
+      assert.equal((await leases.acquire('held', 'w1', 1000, 30_000))?.token, 5);
+    } finally {
+      await store.close();
+    }
+    const db = new Database(path, { readonly: true });
+    const tables = db.prepare<[], { n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE name = 'lease_tokens'");
+    assert.equal(tables.get()?.n, 0);
+    db.close();
+  });
+
+  it('a completed item is gone from every read and claim at once; its row is deleted in groups, at close, or by prune', async () => {
+    const path = freshPath();
+    const rows = () => {
+      const db = new Database(path, { readonly: true });
+      try {
+        return db.prepare<[], { n: number }>('SELECT count(*) AS n FROM queue').get()?.n;
+      } finally {
+        db.close();
+      }
+    };
+    const item = (k: string) => ({ key: k, priority: 2, payload: null, idempotencyKey: k });
+    const claim = { owner: 'o', until: 1_000 };
+    const store = SqliteStore.open(path);
+    const keys = Array.from({ length: 70 }, (_, i) => `k${i}`);
+    const queued = await store.queue.enqueue('l', 'c', keys.map(item), claim, 1);
+    const [first] = queued;
+    assert.equal(await store.queue.complete(first!.id, 'o', result('k0')), true);
+    assert.equal(await store.queue.complete(first!.id, 'o', result('k0')), false, 'completed once only');
+    assert.equal(await store.queue.release([first!.id], 'o'), 0, 'a completed item cannot be released');
+    assert.deepEqual(await store.queue.extend([first!.id], 'o', 5_000), [], 'nor its claim extended');
+    assert.deepEqual(await store.queue.claimStale('l', 'c2', { owner: 'p', until: 9_000 }, 2_000, 100), [
+      ...queued.slice(1).map((row) => ({ ...row, cycleId: 'c2', claim: { owner: 'p', until: 9_000 } })),
+    ]);
+    assert.deepEqual(await store.queue.depth('l'), [{ loop: 'l', priority: 2, count: 69 }]);
+    assert.equal((await store.queue.list('l')).length, 69);
+    // Its idempotency key can be queued again at once, as a new item.
+    const [again] = await store.queue.enqueue('l', 'c3', [item('k0')], null, 3);
+    assert.ok(again && again.id !== first!.id);
+    assert.equal(await store.queue.complete(first!.id, 'o', result('k0')), false, 'the old id stays spent');
+    // The rows of 64 completed items are deleted together with a later write; the rest at close.
+    for (const row of queued.slice(1)) assert.equal(await store.queue.complete(row.id, 'p', result(row.key)), true);
+    assert.equal(await store.queue.complete(again.id, 'x', result('k0')), false);
+    assert.ok((rows() ?? 0) < 70, `some completed rows deleted while running (${rows()} left)`);
+    assert.equal((await store.queue.list('l')).length, 1);
+    await store.close();
+    assert.equal(rows(), 1, 'only the item queued again is left');
+
+    // Rows a process left completed when it died go at the next prune.
+    const crashed = SqliteStore.open(path);
+    const [lost] = await crashed.queue.enqueue('l', 'c4', [item('z')], claim, 4);
+    assert.equal(await crashed.queue.complete(lost!.id, 'o', result('z')), true); // never closed
+    const next = SqliteStore.open(path);
+    assert.equal(rows(), 2);
+    await next.prune(0);
+    assert.equal(rows(), 1);
+    assert.equal((await next.queue.list('l')).length, 1);
+    await next.close();
+    await crashed.close();
   });
 
   it('keeps lease tokens across close and reopen', async () => {

@@ -60,33 +60,22 @@ type Reply = AcquiredLease | number | boolean | undefined;
 export class SqliteItemWrites {
   readonly #batch: GroupCommit<ItemWrite, Reply>;
   readonly #run: RunStatements;
+  readonly #purge: Database.Transaction<(seqs: string) => void>;
+  /** Seqs of the rows this store's completes marked done, not yet deleted (see NOT_DONE in ./statements.ts). */
+  #done: number[] = [];
 
   constructor(db: Database.Database, sql: Statements, run: RunStatements) {
     this.#run = run;
-    const acquire = (key: string, owner: string, ttlMs: number, now: number): AcquiredLease | undefined => {
-      const previous = sql.selectLease.get(key);
-      if (previous && previous.expires_at > now) return undefined;
-      const token = (sql.nextLeaseToken.get(key) as { token: number }).token;
-      const lease: Lease = { key, owner, token, acquiredAt: now, expiresAt: now + ttlMs };
-      sql.writeLease.run(key, owner, token, lease.acquiredAt, lease.expiresAt);
-      return previous ? { ...lease, tookOverFrom: previous.owner } : lease;
-    };
-    // A fence is checked by the delete itself, inside the transaction: no acquire can slip in between.
-    const complete = ({ seq, owner, fence, releaseLease }: Completion): boolean => {
-      if (fence && releaseLease) sql.releaseLease.run(fence.key, owner, fence.token);
-      if (seq === undefined) return false;
-      const deleted = fence
-        ? sql.deleteClaimedFenced.run(seq, owner, fence.token, fence.key)
-        : sql.deleteClaimed.run(seq, owner);
-      return deleted.changes === 1;
-    };
-    const writeMany = db.transaction((batch: ItemWrite[]) => {
+    this.#purge = db.transaction((seqs: string) => {
+      sql.purgeDone.run(seqs);
+    });
+    const writeMany = db.transaction((batch: ItemWrite[], purge: readonly number[] | null) => {
       // The results go in one multi-row INSERT at the end, in the order their items completed.
       const results: ItemResultParams[] = [];
       const replies = batch.map((w): Reply => {
         switch (w.op) {
           case 'acquire':
-            return acquire(w.key, w.owner, w.ttlMs, w.now);
+            return acquireLease(sql, w.key, w.owner, w.ttlMs, w.now);
           case 'renew': {
             const expiresAt = w.now + w.ttlMs;
             const renewed = sql.renewLease.run(expiresAt, w.key, w.owner, w.token, w.now).changes === 1;
@@ -95,18 +84,27 @@ export class SqliteItemWrites {
           case 'release':
             return sql.releaseLease.run(w.key, w.owner, w.token).changes === 1;
           default: {
-            const done = complete(w);
+            const done = completeItem(sql, w);
             if (done) results.push(w.result);
             return done;
           }
         }
       });
       sql.insertItemResults.run(results);
+      if (purge) sql.purgeDone.run(JSON.stringify(purge));
       return replies;
     });
     this.#batch = new GroupCommit<ItemWrite, Reply>((batch) => {
       try {
-        return writeMany.immediate(batch);
+        // Done rows go PURGE_AT at a time, with the writes of a later batch: their pages are mostly neighbours.
+        const purge = this.#done.length >= PURGE_AT ? this.#done : null;
+        const replies = writeMany.immediate(batch, purge);
+        if (purge) this.#done = [];
+        for (let i = 0; i < batch.length; i++) {
+          const w = batch[i] as ItemWrite;
+          if (w.op === 'complete' && replies[i] === true) this.#done.push(w.seq as number);
+        }
+        return replies;
       } catch (error) {
         // Named (and a closed store reported as such) only when it failed: at concurrency 1 there is a batch per item.
         return run(opName(batch), () => {
@@ -114,6 +112,17 @@ export class SqliteItemWrites {
         });
       }
     });
+  }
+
+  /**
+   * Deletes the rows this store marked done and has not deleted yet (the
+   * store's close calls it). Rows a process left done when it died are
+   * deleted by `Store.prune`, or when their idempotency key is queued again.
+   */
+  purgeDone(): void {
+    if (this.#done.length === 0) return;
+    this.#purge.immediate(JSON.stringify(this.#done));
+    this.#done = [];
   }
 
   /** As `LeaseStore.acquire`. */
@@ -147,6 +156,47 @@ export class SqliteItemWrites {
     return this.#batch.submit(write);
   }
 }
+
+/**
+ * Takes `key` for `owner` inside the caller's write transaction: undefined
+ * when it is held at `now`; else the key's next token, in the one row the
+ * key has in `leases` (see MIGRATIONS), naming the owner of an expired
+ * lease it took over (a freed row, expiry <= 0, is no takeover).
+ */
+export function acquireLease(
+  sql: Statements,
+  key: string,
+  owner: string,
+  ttlMs: number,
+  now: number,
+): AcquiredLease | undefined {
+  const previous = sql.selectLease.get(key);
+  if (previous && previous.expires_at > now) return undefined;
+  const token = previous ? previous.token + 1 : 1;
+  const lease: Lease = { key, owner, token, acquiredAt: now, expiresAt: now + ttlMs };
+  sql.writeLease.run(key, owner, token, lease.acquiredAt, lease.expiresAt);
+  return previous && previous.expires_at > 0 ? { ...lease, tookOverFrom: previous.owner } : lease;
+}
+
+/**
+ * Marks a completed item's queue row done inside the caller's write
+ * transaction (deleted later, see NOT_DONE in ./statements.ts), freeing its
+ * lease first when asked; true when the row was this owner's to complete.
+ * A fence is checked by the update itself, inside the transaction: no
+ * acquire can slip in between. The caller stores the result when it returns
+ * true.
+ */
+export function completeItem(sql: Statements, { seq, owner, fence, releaseLease }: Completion): boolean {
+  if (fence && releaseLease) sql.releaseLease.run(fence.key, owner, fence.token);
+  if (seq === undefined) return false;
+  const marked = fence
+    ? sql.completeClaimedFenced.run(seq, owner, fence.token, fence.key)
+    : sql.completeClaimed.run(seq, owner);
+  return marked.changes === 1;
+}
+
+/** Done queue rows deleted per statement: one page of each index per ~64 items instead of per item. */
+export const PURGE_AT = 64;
 
 /** The operation a failed batch is reported as: the one kind it held, or the kinds it mixed. */
 function opName(batch: readonly ItemWrite[]): string {

@@ -4,12 +4,12 @@ import type { SqliteItemWrites } from './sqlite-item-writes.ts';
 import type { RunStatements } from './statements.ts';
 
 /**
- * The SQLite store's per-key leases (tables `leases` and `lease_tokens`, see
- * MIGRATIONS). A key is free (no `leases` row) or held by the row's owner
- * until `expires_at`; a row with `expires_at <= now` is expired: free for
- * `acquire`, deleted by `sweep`. Each key's latest token lives in
- * `lease_tokens`, which release and sweep leave alone, so tokens keep
- * increasing across every way a lease ends.
+ * The SQLite store's per-key leases (table `leases`, see MIGRATIONS). A key
+ * has one row from its first lease on: held by the row's owner until
+ * `expires_at`, expired (`0 < expires_at <= now`: free for `acquire`, freed
+ * by `sweep`), or free (`expires_at <= 0`: released or swept). The row keeps
+ * the key's latest token through every way a lease ends, so tokens keep
+ * increasing.
  *
  * `acquire`, `renew` and `release` are item writes (./sqlite-item-writes.ts):
  * those of one event-loop turn share one `BEGIN IMMEDIATE` transaction with
@@ -29,10 +29,12 @@ export function sqliteLeaseStore(writes: SqliteItemWrites, run: RunStatements): 
     release: (key, owner, token) => writes.release(key, owner, token),
     sweep: async (now) =>
       run('leases.sweep', (s) =>
-        s.sweepLeases
-          .all(now)
-          .map(fromLeaseRow)
-          .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
+        s.anyExpiredLease.get(now) === undefined
+          ? []
+          : s.sweepLeases
+              .all(now)
+              .map(fromLeaseRow)
+              .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
       ),
     list: async (now, options) =>
       run('leases.list', (s) => s.listLeases.all({ now, prefix: options?.prefix ?? null }).map(fromLeaseRow)),

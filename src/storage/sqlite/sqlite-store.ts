@@ -35,7 +35,14 @@ import { type Completion, SqliteItemWrites } from './sqlite-item-writes.ts';
 import { sqliteJournalStore } from './sqlite-journals.ts';
 import { sqliteLeaseStore } from './sqlite-leases.ts';
 import { prepareStateStatements, type StateStatements } from './state-statements.ts';
-import { type EventParams, MIGRATIONS, prepareStatements, type RunStatements, type Statements } from './statements.ts';
+import {
+  type EventParams,
+  MIGRATIONS,
+  prepareStatements,
+  type QueueInsertParams,
+  type RunStatements,
+  type Statements,
+} from './statements.ts';
 
 /** Options for {@link SqliteStore.open}. */
 export interface SqliteStoreOptions {
@@ -77,6 +84,7 @@ export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #sql: Statements;
   readonly #prune: Database.Transaction<(beforeMs: number) => { cycles: number; events: number }>;
+  readonly #writes: SqliteItemWrites;
   #closed = false;
 
   /**
@@ -114,11 +122,13 @@ export class SqliteStore implements Store {
       sql.pruneItemResults.run({ before: beforeMs });
       const cycles = sql.pruneCycles.run(beforeMs).changes;
       const events = sql.pruneEvents.run(beforeMs).changes;
+      sql.purgeAllDone.run(); // done queue rows a process left when it died
       return { cycles, events };
     });
     const run: RunStatements = (op, fn) => this.#run(op, fn);
     // Completions and lease writes of one event-loop turn share a transaction.
     const writes = new SqliteItemWrites(db, sql, run);
+    this.#writes = writes;
     this.cycles = this.#cycleStore();
     this.queue = this.#workQueue(writes);
     this.events = this.#eventLog();
@@ -140,6 +150,11 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    try {
+      this.#writes.purgeDone();
+    } catch {
+      // Best effort (the file may be busy or gone): rows left done are deleted by the next prune.
+    }
     try {
       this.#db.close();
     } catch (error) {
@@ -208,7 +223,7 @@ export class SqliteStore implements Store {
         const added: QueuedItem[] = [];
         items.forEach((item, i) => {
           const payload = payloads[i] ?? null;
-          const { changes, lastInsertRowid } = this.#sql.insertQueued.run(
+          const row: QueueInsertParams = [
             loop,
             cycleId,
             item.key,
@@ -218,10 +233,15 @@ export class SqliteStore implements Store {
             now,
             owner,
             until,
-          );
-          if (changes === 0) return; // its idempotency key is already queued
+          ];
+          let inserted = this.#sql.insertQueued.run(...row);
+          // Its idempotency key is already queued, or held by a done row not yet deleted: that one goes.
+          if (inserted.changes === 0 && this.#sql.purgeDoneKey.run(item.idempotencyKey).changes === 1) {
+            inserted = this.#sql.insertQueued.run(...row);
+          }
+          if (inserted.changes === 0) return;
           added.push({
-            id: queueId(lastInsertRowid),
+            id: queueId(inserted.lastInsertRowid),
             loop,
             cycleId,
             key: item.key,
