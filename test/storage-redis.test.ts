@@ -142,6 +142,45 @@ describe('RedisStore', () => {
     assert.equal(await store.journals.trim('big', { before: 2 }), 50_000);
   });
 
+  it('enqueue gives ids from one counter, only to the items it adds', async () => {
+    const store = await freshStore();
+    const ids = async (keys: string[], cycleId: string) =>
+      (
+        await store.queue.enqueue(
+          'alpha',
+          cycleId,
+          keys.map((k) => item(k)),
+          null,
+          1000,
+        )
+      ).map((r) => [r.key, r.id]);
+    assert.deepEqual(await ids(['a', 'b'], 'c1'), [
+      ['a', '1'],
+      ['b', '2'],
+    ]);
+    // b is queued, the second c repeats the first: neither takes an id.
+    assert.deepEqual(await ids(['b', 'c', 'c'], 'c2'), [['c', '3']]);
+    assert.deepEqual(await ids(['b'], 'c3'), []);
+    assert.deepEqual(await ids(['d'], 'c4'), [['d', '4']]);
+    assert.deepEqual((await store.queue.list()).map((r) => r.id).sort(), ['1', '2', '3', '4']);
+  });
+
+  it("complete with releaseLease refuses the holder's own older token once it leased the key again", async () => {
+    const store = await freshStore();
+    const old = await store.leases.acquire('k', 'w1', 1000, 1000);
+    const renewed = await store.leases.acquire('k', 'w1', 10_000, 2500); // w1 again, after its first lease lapsed
+    const [row] = await store.queue.enqueue('alpha', 'c1', [item('a')], claim('w1'), 1000);
+    const stale = { key: 'k', token: old!.token };
+    assert.equal(await store.queue.complete(row!.id, 'w1', result('c1', 'a'), stale, { releaseLease: true }), false);
+    assert.deepEqual(
+      (await store.leases.list(3000)).map((l) => [l.owner, l.token]),
+      [['w1', renewed!.token]],
+    );
+    const current = { key: 'k', token: renewed!.token };
+    assert.equal(await store.queue.complete(row!.id, 'w1', result('c1', 'a'), current, { releaseLease: true }), true);
+    assert.deepEqual(await store.leases.list(3000), []);
+  });
+
   it('the per-item operations of one turn go out as one script call, each with its own answer', async () => {
     const prefix = freshPrefix();
     const store = await freshStore(prefix);

@@ -59,10 +59,15 @@ end
   writer from before a Redis restart), deletes the item and appends the entry
   to the cycle's results. Returns {1|0, epoch ('' when not fenced)}; on 0 the
   item and the results are untouched.
+
+  A release that found the lease held with the fence token needs no read of
+  the key's latest token: only leaseAcquire gives out tokens, and it writes
+  the lease record with each one, so a record that still holds the token
+  means none was given after it.
 ]]
 local function queueComplete(A)
   local p, id, owner = A[1], A[2], A[3]
-  if A[4] == '1' and A[11] == '1' then leaseRelease({p, A[5], owner, A[6]}) end
+  local current = A[4] == '1' and A[11] == '1' and leaseRelease({p, A[5], owner, A[6]}) == 1
   local key = p .. 'q:item:' .. id
   local h = redis.call('HMGET', key, 'claimed', 'owner', 'loop', 'idem', 'member')
   if h[1] ~= '1' or h[2] ~= owner then return {0, ''} end
@@ -70,7 +75,7 @@ local function queueComplete(A)
   if A[4] == '1' then
     local e = epochOf(p, tonumber(A[7]))
     epoch = num(e)
-    if tonumber(A[6]) < latestToken(p, A[5], e) then return {0, epoch} end
+    if not current and tonumber(A[6]) < latestToken(p, A[5], e) then return {0, epoch} end
   end
   redis.call('DEL', key)
   redis.call('ZREM', p .. 'q:loop:' .. h[3], h[5])

@@ -143,26 +143,32 @@ return out
    */
   queueEnqueue: `
 local p, loop, cycle, now, claimed, owner, till = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
-local out, added = {}, false
+local out = {}
+-- Ids are the counter's next values, one per added item; the counter is read and moved once per call.
+local base = tonumber(redis.call('GET', p .. 'q:seq')) or 0
+local added = 0
 for _, it in ipairs(cjson.decode(ARGV[8])) do
   local key, priority, payload, idem = it[1], it[2], it[3], it[4]
-  if redis.call('HEXISTS', p .. 'q:idem', idem) == 1 then
+  local id = base + added + 1
+  -- HSETNX both checks that the idempotency key is not queued and records it.
+  if redis.call('HSETNX', p .. 'q:idem', idem, id) == 0 then
     out[#out + 1] = ''
   else
-    local id = redis.call('INCR', p .. 'q:seq')
     local member = string.format('%016d:%016d', tonumber(now), id)
     redis.call('HSET', p .. 'q:item:' .. id, 'loop', loop, 'cycleId', cycle, 'key', key, 'priority', priority,
       'payload', payload, 'idem', idem, 'enqueuedAt', now, 'claimed', claimed, 'owner', owner, 'until', till,
       'member', member)
     redis.call('ZADD', p .. 'q:loop:' .. loop, priority, member)
     redis.call('ZADD', p .. 'q:due:' .. loop, claimed == '1' and till or 0, id)
-    redis.call('HSET', p .. 'q:idem', idem, id)
     out[#out + 1] = tostring(id)
-    added = true
+    added = added + 1
   end
 end
 -- Once per call, not per item.
-if added then redis.call('SADD', p .. 'q:loops', loop) end
+if added > 0 then
+  redis.call('INCRBY', p .. 'q:seq', added)
+  redis.call('SADD', p .. 'q:loops', loop)
+end
 return out
 `,
 

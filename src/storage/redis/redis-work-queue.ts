@@ -33,7 +33,8 @@ export function redisWorkQueue(run: RunRedis, floor: EpochFloor): WorkQueue {
         const id = ids[i];
         if (!id) return;
         const { key, priority, idempotencyKey } = item;
-        const payload = JSON.parse(JSON.stringify(item.payload) ?? 'null');
+        // A copy, as stored: parsed from the text sent (undefined is stored as null).
+        const payload = JSON.parse(rows[i]?.[2] ?? 'null');
         const copy = claim && { owner: claim.owner, until: claim.until };
         added.push({ id, loop, cycleId, key, priority, payload, idempotencyKey, enqueuedAt: now, claim: copy });
       });
