@@ -7,7 +7,11 @@
  * Leases are off for the three main figures (the issue's "record per item");
  * a fourth figure shows the default, with a lease taken and released per item.
  * Each figure also gives the CPU time this process spent per item (user +
- * system), which a machine loaded by others stretches less than wall time.
+ * system), which a machine loaded by others stretches less than wall time,
+ * and each SQLite cycle the item path's transactions per item (what a lease
+ * per item changes: an item waits for its lease's commit before it starts).
+ * The engine alone (in-memory store) runs at concurrency 1 with and without
+ * a lease, to tell the engine's lease path from SQLite's commit.
  * Durability: WAL with synchronous=NORMAL (a commit survives a process crash;
  * the last commits may be lost on power loss), autoloop's default.
  */
@@ -32,6 +36,8 @@ const FRAME_ITEMS = 1_000;
 interface Timed {
   readonly ms: number;
   readonly cpuUs: number;
+  /** Item-path transactions (SQLite store only): leases and completions asked in one turn share one. */
+  readonly commits?: number;
 }
 
 function plainInserts(path: string): Timed {
@@ -131,18 +137,21 @@ async function throughAutoloop(path: string | undefined, concurrency: number, le
     act: () => null,
     policies: { concurrency, lease },
   });
-  const store: Store = path === undefined ? new MemoryStore() : SqliteStore.open(path);
+  const sqlite = path === undefined ? undefined : SqliteStore.open(path);
+  const store: Store = sqlite ?? new MemoryStore();
   const runtime = createRuntime({ loops: [loop], store });
   await runtime.start({ schedule: false });
   const start = now();
   const cpu = process.cpuUsage();
+  const commitsBefore = sqlite?.itemWriteCommits ?? 0;
   const record = await runtime.run('bench');
   const spent = process.cpuUsage(cpu);
   const took = now() - start;
+  const commits = sqlite ? sqlite.itemWriteCommits - commitsBefore : undefined;
   await runtime.stop();
   await store.close();
   if (record.counts.succeeded !== ITEMS) throw new Error(`expected ${ITEMS} items, got ${record.counts.succeeded}`);
-  return { ms: took, cpuUs: spent.user + spent.system };
+  return { ms: took, cpuUs: spent.user + spent.system, ...(commits === undefined ? {} : { commits }) };
 }
 
 export async function benchSqliteThroughput(): Promise<Record<string, number>> {
@@ -160,8 +169,10 @@ export async function benchSqliteThroughput(): Promise<Record<string, number>> {
       const rate = (ITEMS / timed.ms) * 1000;
       const cpu = timed.cpuUs / ITEMS;
       Object.assign(result, { [`${name}ItemsPerS`]: rate, [`${name}CpuUsPerItem`]: cpu });
+      if (timed.commits !== undefined) result[`${name}CommitsPerItem`] = timed.commits / ITEMS;
+      const commits = timed.commits === undefined ? '' : `   ${fmt(timed.commits / ITEMS, 3)} commits/item`;
       line(
-        `${label}  ${fmt(rate)} items/s   ratio to plain ${fmt(rate / plainRate, 2)}   CPU ${fmt(cpu)} µs/item (plain/autoloop ${fmt(plainCpu / cpu, 2)})   (goal ${goal})`,
+        `${label}  ${fmt(rate)} items/s   ratio to plain ${fmt(rate / plainRate, 2)}   CPU ${fmt(cpu)} µs/item (plain/autoloop ${fmt(plainCpu / cpu, 2)})${commits}   (goal ${goal})`,
       );
     };
     for (const concurrency of [1, 10, 100]) {
@@ -177,6 +188,18 @@ export async function benchSqliteThroughput(): Promise<Record<string, number>> {
       engine,
       'the engine share of the figures above',
     );
+    // The engine alone at concurrency 1, without and with a lease per item: what the lease path costs in
+    // the engine itself, apart from the commit per item it needs on SQLite (the commits/item figures).
+    for (const lease of [false, true]) {
+      const alone = await throughAutoloop(undefined, 1, lease);
+      const label = `autoloop cycle, concurrency 1, in-memory store, ${lease ? 'lease per item' : 'no lease     '} (the engine alone)`;
+      report(
+        label,
+        `engineMemory${lease ? 'Leased' : ''}_c1`,
+        alone,
+        'the engine share of the lines with and without a lease',
+      );
+    }
     const floor = leasedItemTransactions(join(dir, 'leased-floor.db'));
     report(
       'SQLite alone, one transaction per leased item (concurrency 1, no engine)      ',

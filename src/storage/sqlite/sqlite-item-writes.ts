@@ -114,6 +114,11 @@ export class SqliteItemWrites {
     });
   }
 
+  /** Transactions these writes have run (one per batch): at concurrency 1 with a lease, one per item. */
+  get commits(): number {
+    return this.#batch.commits;
+  }
+
   /**
    * Deletes the rows this store marked done and has not deleted yet (the
    * store's close calls it). Rows a process left done when it died are
