@@ -406,6 +406,8 @@ const QUEUE_ORDER = 'ORDER BY priority, enqueued_at, seq';
  * for a backlog of 200,000 items on the dev machine (a few ms below 10,000).
  */
 const NOT_DONE = '(claim_owner IS NULL OR claim_until IS NOT NULL)';
+/** A done queue row (see NOT_DONE): what the purges delete. */
+const DONE = '(claim_owner IS NOT NULL AND claim_until IS NULL)';
 
 /** Prepares every statement once, at open; the store reuses them for its lifetime. */
 export function prepareStatements(database: Database.Database) {
@@ -503,17 +505,14 @@ export function prepareStatements(database: Database.Database) {
 
     // in: JSON array of seqs -> the done rows among them deleted (a row not done is left alone).
     purgeDone: db.prepare<[seqs: string]>(
-      `DELETE FROM queue WHERE seq IN (SELECT value FROM json_each(?)) AND claim_owner IS NOT NULL
-         AND claim_until IS NULL`,
+      `DELETE FROM queue WHERE seq IN (SELECT value FROM json_each(?)) AND ${DONE}`,
     ),
 
     // in: idempotency key -> changes 1 when a done row held it (deleted), else 0.
-    purgeDoneKey: db.prepare<[idempotency_key: string]>(
-      'DELETE FROM queue WHERE idempotency_key = ? AND claim_owner IS NOT NULL AND claim_until IS NULL',
-    ),
+    purgeDoneKey: db.prepare<[idempotency_key: string]>(`DELETE FROM queue WHERE idempotency_key = ? AND ${DONE}`),
 
     // in: nothing -> changes: every done row deleted (a scan of the queue: prune only).
-    purgeAllDone: db.prepare<[]>('DELETE FROM queue WHERE claim_owner IS NOT NULL AND claim_until IS NULL'),
+    purgeAllDone: db.prepare<[]>(`DELETE FROM queue WHERE ${DONE}`),
 
     // in: until, seq, owner -> changes 1 when owner holds the claim (claim_until now `until`), else 0.
     extendClaim: db.prepare<[until: number, seq: number, owner: string]>(
