@@ -18,6 +18,7 @@
  * loop's name), at most {@link MAX_KEYS} keys (the least recently run go
  * first), so a restarted process and its peers order the same way.
  */
+import { RecentMap } from '../core/recent-map.ts';
 import type { Store } from '../storage/store.ts';
 
 /** The document kept per loop: key -> last attempt's ms, least recently run first. */
@@ -47,7 +48,7 @@ export interface Orderable {
  */
 export class ItemDurations {
   readonly loop: string;
-  readonly #keys = new Map<string, number>();
+  readonly #keys = new RecentMap<string, number>(MAX_KEYS);
   #total = 0;
   #loaded = false;
   #dirty = false;
@@ -100,23 +101,16 @@ export class ItemDurations {
   async save(store: Store, now: number): Promise<boolean> {
     if (!this.#dirty) return false;
     this.#dirty = false;
-    const doc: ItemDurationsDoc = { keys: Object.fromEntries(this.#keys) };
+    const doc: ItemDurationsDoc = { keys: Object.fromEntries(this.#keys.entries()) };
     await store.documents.put(DURATIONS_NAMESPACE, this.loop, doc, { now });
     return true;
   }
 
   #set(key: string, ms: number): void {
     const old = this.#keys.get(key);
-    if (old !== undefined) {
-      this.#total -= old;
-      this.#keys.delete(key); // re-inserted last: the most recently run
-    }
-    this.#keys.set(key, ms);
+    if (old !== undefined) this.#total -= old;
+    const dropped = this.#keys.set(key, ms); // the least recently run, past MAX_KEYS
     this.#total += ms;
-    if (this.#keys.size > MAX_KEYS) {
-      const [oldest, oldMs] = this.#keys.entries().next().value as [string, number];
-      this.#keys.delete(oldest);
-      this.#total -= oldMs;
-    }
+    if (dropped) this.#total -= dropped[1];
   }
 }

@@ -7,6 +7,8 @@
  * ones do not start last and stretch the cycle.
  */
 
+import { RecentMap } from '../../core/recent-map.ts';
+
 /** What the store keeps (JSON). */
 export interface DurationsDoc {
   readonly sources: Record<string, { meanMs: number; count: number }>;
@@ -21,7 +23,7 @@ const ALPHA = 0.3;
 
 export class CollectionDurations {
   readonly #sources = new Map<string, { meanMs: number; count: number }>();
-  readonly #keys = new Map<string, number>();
+  readonly #keys = new RecentMap<string, number>(MAX_KEYS);
   #dirty = false;
 
   static from(doc: unknown): CollectionDurations {
@@ -41,9 +43,7 @@ export class CollectionDurations {
       source,
       s ? { meanMs: s.meanMs + ALPHA * (ms - s.meanMs), count: s.count + 1 } : { meanMs: ms, count: 1 },
     );
-    this.#keys.delete(key);
-    this.#keys.set(key, ms);
-    if (this.#keys.size > MAX_KEYS) this.#keys.delete(this.#keys.keys().next().value as string);
+    this.#keys.set(key, ms); // the most recent; past MAX_KEYS the least recently collected goes
     this.#dirty = true;
   }
 
@@ -64,6 +64,6 @@ export class CollectionDurations {
 
   toJSON(): DurationsDoc {
     this.#dirty = false;
-    return { sources: Object.fromEntries(this.#sources), keys: Object.fromEntries(this.#keys) };
+    return { sources: Object.fromEntries(this.#sources), keys: Object.fromEntries(this.#keys.entries()) };
   }
 }
