@@ -11,7 +11,9 @@
  * and each SQLite cycle the item path's transactions per item (what a lease
  * per item changes: an item waits for its lease's commit before it starts).
  * The engine alone (in-memory store) runs at concurrency 1 with and without
- * a lease, to tell the engine's lease path from SQLite's commit.
+ * a lease, to tell the engine's lease path from SQLite's commit, and at the
+ * default concurrency (10) with a lease: the engine's share of the default
+ * line, so what is left of that line's CPU is the SQLite store's.
  * Durability: WAL with synchronous=NORMAL (a commit survives a process crash;
  * the last commits may be lost on power loss), autoloop's default.
  */
@@ -209,6 +211,15 @@ export async function benchSqliteThroughput(): Promise<Record<string, number>> {
     );
     result.leasedSqliteOnlyWalFramesPerItem = floor.walFrames;
     line(`  WAL frames (pages) written per leased item on that line: ${fmt(floor.walFrames, 2)}`);
+    // The engine alone at the default concurrency with a lease per item: the engine's share of the
+    // default line below (concurrency 10, lease per item); the rest of that line's CPU is SQLite's.
+    const leasedEngine = await throughAutoloop(undefined, 10, true);
+    report(
+      'autoloop cycle, concurrency 10, in-memory store, lease per item (the engine alone)',
+      'engineMemoryLeased_c10',
+      leasedEngine,
+      'the engine share of the default line below',
+    );
     // The default: every item also takes and frees its key's lease, in the same transactions as the
     // results of the items before it (src/storage/sqlite/sqlite-item-writes.ts).
     for (const concurrency of [1, 10]) {

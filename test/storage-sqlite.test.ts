@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -51,6 +51,22 @@ describe('SqliteStore', () => {
       db.close();
     }
     await store.close();
+  });
+
+  it('checkpoints its WAL every 4,000 pages (SQLite default 1,000): 2,400 pages of commits stay in the WAL', async () => {
+    const path = freshPath();
+    const store = SqliteStore.open(path);
+    const value = 'x'.repeat(7000); // a row of two overflow pages: each put commits ~4 pages
+    for (let i = 0; i < 600; i++) await store.documents.put('wal', `k${i}`, value, { now: i });
+    const walPages = statSync(`${path}-wal`).size / 4096;
+    // With SQLite's default the file would have been checkpointed and its WAL reused from the start.
+    assert.ok(walPages > 2000 && walPages < 4000, `expected 2,000-4,000 pages in the WAL, got ${walPages}`);
+    assert.ok(statSync(path).size < 200 * 4096, `expected the file not checkpointed yet, got ${statSync(path).size} B`);
+    const reader = SqliteStore.open(path); // another connection reads what the WAL holds
+    assert.equal((await reader.documents.get('wal', 'k599'))?.value, value);
+    await reader.close();
+    await store.close();
+    assert.ok(statSync(path).size > 600 * 7000, 'close checkpoints the WAL into the file');
   });
 
   it('keeps data across close and reopen, and reopening does not migrate again', async () => {
