@@ -282,7 +282,8 @@ async function vendor() {
   }
   const fileOf = new Map(entries.flatMap((e) => e.specifiers.map((s) => [s, e.file])));
   const quoted = [...fileOf.keys()].map((s) => s.replace(/[/@]/g, '\\$&')).join('|');
-  const specifier = new RegExp(`(from\\s*|import\\(\\s*)(['"])(${quoted})\\2`, 'g');
+  // `require('zod')` too: a module that loads a package synchronously on first use (config/zod-on-use.ts).
+  const specifier = new RegExp(`(from\\s*|import\\(\\s*|require\\(\\s*)(['"])(${quoted})\\2`, 'g');
   const named = new RegExp(`import\\s*\\{([^}]*)\\}\\s*from\\s*['"](${quoted})['"]`, 'g');
   const wanted = new Map(); // vendor file -> names the compiled modules import from it
   for (const entry of readdirSync(dist, { recursive: true, withFileTypes: true })) {

@@ -229,6 +229,35 @@ export async function resolve(specifier, context, next) {
       'the app was built for the requests it answered',
     );
   });
+  it("the compiled import('autoloop') loads no bundled package; zod loads at the first loop checked, and names a bad field", async () => {
+    writeFileSync(logFile, '');
+    const script = `
+const { defineLoop, ConfigError } = await import('autoloop');
+process.stdout.write(defineLoop({ name: 'ok', trigger: { interval: '5s' }, act: () => 1 }).name + '\\n');
+try {
+  defineLoop({ name: 'bad', trigger: { interval: 'soon' }, act: () => 1 });
+} catch (error) {
+  process.stdout.write(String(error instanceof ConfigError) + ' ' + error.message + '\\n');
+}`;
+    const r = await run(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: ROOT,
+      env: { ...process.env, ...env(), AUTOLOOP_FROM_SOURCE: '0' },
+    });
+    const urls = resolved();
+    assert.ok(
+      urls.some((url) => url.endsWith('/dist/index.js')),
+      'the hook saw the compiled entry',
+    );
+    // zod is loaded by require on first use (config/zod-on-use.ts), which the import hook does not see.
+    assert.deepEqual(vendorFiles(urls), []);
+    assert.deepEqual(r.stdout.split('\n'), [
+      'ok',
+      'true defineLoop(bad): trigger.interval: expected a duration like "30s", "2m" or 1500 (ms) of at least 1 ms, got "soon"',
+      '',
+    ]);
+    assert.equal(r.stderr, '', 'no warning about loading an ES module by require');
+  });
+
   it('the compiled status and import load croner only for a cron trigger, and node:crypto only for an id', async () => {
     // At exit: whether node:crypto (a builtin) and croner (required on use, so no ESM hook sees it) were loaded.
     const probe = join(dir, 'loaded-probe.mjs');
