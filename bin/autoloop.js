@@ -29,7 +29,7 @@ for (const stream of [process.stdout, process.stderr]) {
 // packages of dist/vendor/ (zod, yaml, commander, ...) keep one of their own
 // (dist/vendor/load-vendor.js), asked for here so that only the CLI writes it.
 if (module.enableCompileCache) module.enableCompileCache();
-else process[Symbol.for('autoloop.vendorCodeCache')] = true;
+else if (!process.env.NODE_DISABLE_COMPILE_CACHE) process[Symbol.for('autoloop.vendorCodeCache')] = true;
 
 const compiled = new URL('../dist/cli/main.js', import.meta.url);
 const source = new URL('../src/cli/main.ts', import.meta.url);

@@ -8,7 +8,8 @@
 // part of each short CLI command (`autoloop status`). When the CLI asks for
 // it (bin/autoloop.js, on a Node without enableCompileCache), a bundle is
 // compiled with V8's code cache, kept in a directory of the OS temp dir that
-// only this user can write; the cache is written at exit the first time and
+// only this user can write ($TMPDIR/autoloop-code-cache-<uid>; NODE_DISABLE_COMPILE_CACHE=1
+// turns it off, as it does Node's); the cache is written at exit the first time and
 // whenever V8 refuses it (another Node, another bundle). Everywhere else (a
 // program that imports autoloop, Node 22+ where the CLI turns on Node's own
 // compile cache) a bundle is a plain require.
