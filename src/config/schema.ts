@@ -17,7 +17,7 @@ import {
 import { cronClass } from '../scheduling/croner.ts';
 import { cronZone } from '../scheduling/trigger.ts';
 import { parseDuration } from '../time/duration.ts';
-import { zod } from './zod-on-use.ts';
+import { type Zod, zod } from './zod-on-use.ts';
 
 const DURATION_EXPECTED = 'a duration like "30s", "2m" or 1500 (ms)';
 
@@ -51,7 +51,7 @@ export function loopSchemas(): LoopSchemas {
 type LoopSchemas = ReturnType<typeof buildLoopSchemas>;
 let built: LoopSchemas | undefined;
 
-function buildLoopSchemas(z: typeof import('zod').z) {
+function buildLoopSchemas(z: Zod) {
   return {
     loopName: loopNameSchema(z),
     trigger: triggerSchema(z),
@@ -61,7 +61,7 @@ function buildLoopSchemas(z: typeof import('zod').z) {
 }
 
 /** A loop's name: used in URLs, metrics labels and tick ids. */
-function loopNameSchema(z: typeof import('zod').z) {
+function loopNameSchema(z: Zod) {
   return z
     .string({ error: 'a loop name (letters, digits, "-" and "_", starting with a letter)' })
     .regex(/^[a-z][a-z0-9_-]*$/i, { error: 'a loop name (letters, digits, "-" and "_", starting with a letter)' });
@@ -84,7 +84,7 @@ interface TriggerInput {
  * or `manual`, plus `overlap`. Cron expressions and time zones are checked
  * with croner, the library the scheduler uses, so what validates here runs.
  */
-function triggerSchema(z: typeof import('zod').z) {
+function triggerSchema(z: Zod) {
   const triggerInput = z.strictObject(
     {
       cron: z.string({ error: 'a cron expression like "*/1 * * * *"' }).optional(),
@@ -158,7 +158,7 @@ function cronProblem(expression: string, timezone: string): string | undefined {
 }
 
 /** Item policies; output with {@link LOOP_DEFAULTS} filled in, durations in ms. */
-function policiesSchema(z: typeof import('zod').z) {
+function policiesSchema(z: Zod) {
   return z
     .strictObject({
       timeout: durationMs({ minMs: 1 }).optional(),
@@ -261,7 +261,7 @@ const CHANNEL_EXPECTED = 'a pub/sub channel name like "channel:raw-signals" (no 
  * as a `result.published` event and, with a channel, on Redis pub/sub.
  * Output: `{ channel }` (null: event only) frozen, or null when absent.
  */
-function publishSchema(z: typeof import('zod').z) {
+function publishSchema(z: Zod) {
   return z
     .strictObject(
       {

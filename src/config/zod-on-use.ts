@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 
-type Zod = typeof import('zod').z;
+/** zod's `z` namespace, as a type. */
+export type Zod = typeof import('zod').z;
 
 const require = createRequire(import.meta.url);
 let loaded: Zod | undefined;
