@@ -11,6 +11,7 @@
 // before `npm test` with --if-stale: only when a file of src/ or a tsconfig
 // changed since the last build (the CLI and consumer tests run dist/).
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   copyFileSync,
   existsSync,
@@ -291,7 +292,7 @@ async function vendor() {
       join(dist, 'vendor', `${file}.js`),
       [
         "import { loadVendor } from './load-vendor.js';",
-        `const pkg = loadVendor(${JSON.stringify(file)});`,
+        `const pkg = loadVendor(${JSON.stringify(file)}, ${JSON.stringify(createHash('sha256').update(readFileSync(outfile)).digest('hex').slice(0, 32))});`,
         ...(names.includes('default') ? ['export default pkg.default;'] : []),
         // One binding per name, exported under it: a name may be a reserved word (zod's `catch`, `enum`).
         ...named.map((n, i) => `const v${i} = pkg[${JSON.stringify(n)}];`),

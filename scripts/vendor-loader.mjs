@@ -13,7 +13,7 @@
 // whenever V8 refuses it (another Node, another bundle). Everywhere else (a
 // program that imports autoloop, Node 22+ where the CLI turns on Node's own
 // compile cache) a bundle is a plain require.
-import { lstatSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,14 +24,14 @@ const require = createRequire(import.meta.url);
 const here = fileURLToPath(new URL('.', import.meta.url));
 const CACHE_DIR = Symbol.for('autoloop.vendorCodeCache');
 
-/** The package bundled as `<name>.cjs` beside this file: its `module.exports`. */
-export function loadVendor(name) {
+/** The package bundled as `<name>.cjs` beside this file (`contentHash`: its SHA-256, from the build): its `module.exports`. */
+export function loadVendor(name, contentHash) {
   const file = join(here, `${name}.cjs`);
   const dir = cacheDir();
   if (dir === null) return require(file);
   const source = readFileSync(file, 'utf8');
-  const { size, mtimeMs } = statSync(file);
-  const cacheFile = join(dir, `${name}-${process.version}-${size}-${Math.trunc(mtimeMs)}.bin`);
+  // Named by the content (V8 checks only a cache's source length, and npm gives every packed file the same mtime).
+  const cacheFile = join(dir, `${name}-${process.version}-${contentHash}.bin`);
   let cachedData;
   try {
     cachedData = readFileSync(cacheFile);
