@@ -11,7 +11,8 @@
  *   memory-store config with one loop whose act is an .mjs module), spawn to
  *   exit, beside `node -e 0`; and, in runs of their own, the CPU time
  *   (user + system) each used, which a machine loaded by others changes far
- *   less than the wall time.
+ *   less than the wall time; and `status` once more without a code cache
+ *   (NODE_DISABLE_COMPILE_CACHE=1), as a first run finds it.
  *
  * - the compiled engine's CPU per item (support/engine-probe.mjs): the
  *   in-memory line of the SQLite section, run from dist/ instead of src/.
@@ -64,13 +65,13 @@ async function probe(modules: string[]): Promise<Probe> {
  * their own with a preloaded module that reports it at exit
  * (support/cpu-at-exit.mjs); any exit code counts.
  */
-async function cpu(args: string[], cwd: string): Promise<number> {
+async function cpu(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<number> {
   const file = join(cwd, 'cpu-ms.txt');
   writeFileSync(file, '');
   for (let i = 0; i < RUNS; i += 1) {
     await run(process.execPath, ['--import', pathToFileURL(CPU_AT_EXIT).href, ...args], {
       cwd,
-      env: { ...process.env, NODE_OPTIONS: '', AUTOLOOP_FROM_SOURCE: '0', AUTOLOOP_BENCH_CPU_FILE: file },
+      env: { ...process.env, NODE_OPTIONS: '', AUTOLOOP_FROM_SOURCE: '0', AUTOLOOP_BENCH_CPU_FILE: file, ...env },
     }).catch(() => {});
   }
   const samples = readFileSync(file, 'utf8').split('\n').filter(Boolean).map(Number);
@@ -80,13 +81,13 @@ async function cpu(args: string[], cwd: string): Promise<number> {
 }
 
 /** Median wall time, spawn to exit, of `node ...args`; any exit code counts (status exits 1 when nothing runs). */
-async function wall(args: string[], cwd: string): Promise<number> {
+async function wall(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<number> {
   const samples: number[] = [];
   for (let i = 0; i < RUNS; i += 1) {
     const started = now();
     await run(process.execPath, args, {
       cwd,
-      env: { ...process.env, NODE_OPTIONS: '', AUTOLOOP_FROM_SOURCE: '0' },
+      env: { ...process.env, NODE_OPTIONS: '', AUTOLOOP_FROM_SOURCE: '0', ...env },
     }).catch(() => {});
     samples.push(now() - started);
   }
@@ -125,6 +126,10 @@ export async function benchPackageFootprint(): Promise<Record<string, number>> {
     const nodeCpuMs = await cpu(['-e', '0'], dir);
     const versionCpuMs = await cpu([BIN, '--version'], dir);
     const statusCpuMs = await cpu([BIN, 'status'], dir);
+    // As a first run finds it: no code cache (Node 22+'s compile cache, or the CLI's own on Node 20).
+    const noCache = { NODE_DISABLE_COMPILE_CACHE: '1' };
+    const statusColdMs = await wall([BIN, 'status'], dir, noCache);
+    const statusColdCpuMs = await cpu([BIN, 'status'], dir, noCache);
     line(`node -e 0               ${fmt(nodeMs)} ms wall, ${fmt(nodeCpuMs)} ms CPU`);
     line(
       `autoloop --version      ${fmt(versionMs)} ms wall (target <= 300 ms), ${fmt(versionCpuMs)} ms CPU (${fmt(versionCpuMs / nodeCpuMs, 2)}x node -e 0)`,
@@ -132,11 +137,16 @@ export async function benchPackageFootprint(): Promise<Record<string, number>> {
     line(
       `autoloop status (none)  ${fmt(statusMs)} ms wall (target <= 300 ms), ${fmt(statusCpuMs)} ms CPU (${fmt(statusCpuMs / nodeCpuMs, 2)}x node -e 0)`,
     );
+    line(
+      `  without code cache    ${fmt(statusColdMs)} ms wall, ${fmt(statusColdCpuMs)} ms CPU (NODE_DISABLE_COMPILE_CACHE=1: as a first run)`,
+    );
     return {
       engineCpuUsPerItem,
       nodeCpuMs,
       versionCpuMs,
       statusCpuMs,
+      statusColdMs,
+      statusColdCpuMs,
       importMs: core.ms,
       importRssMiB: core.rssMiB,
       baselineImportMs: base.ms,

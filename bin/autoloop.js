@@ -25,8 +25,11 @@ for (const stream of [process.stdout, process.stderr]) {
 
 // Node 22.1+: V8's code cache for the modules loaded from here on (kept in
 // the OS temp dir, as Node's own CLI tools do), so a command does not compile
-// them again at each start. Node 20 has no such cache and skips this.
-module.enableCompileCache?.();
+// them again at each start. Node 20 has no such cache: there the bundled
+// packages of dist/vendor/ (zod, yaml, commander, ...) keep one of their own
+// (dist/vendor/load-vendor.js), asked for here so that only the CLI writes it.
+if (module.enableCompileCache) module.enableCompileCache();
+else if (!process.env.NODE_DISABLE_COMPILE_CACHE) process[Symbol.for('autoloop.vendorCodeCache')] = true;
 
 const compiled = new URL('../dist/cli/main.js', import.meta.url);
 const source = new URL('../src/cli/main.ts', import.meta.url);

@@ -11,7 +11,19 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import module from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -118,7 +130,11 @@ export async function resolve(specifier, context, next) {
   const VENDORED = /\/node_modules\/(zod|yaml|commander|hono|@hono\/node-server|prom-client|pino)\//;
   const vendorFiles = (urls: string[]) =>
     [
-      ...new Set(urls.filter((url) => url.includes('/dist/vendor/')).map((url) => url.replace(/.*\/dist\//, ''))),
+      ...new Set(
+        urls
+          .filter((url) => url.includes('/dist/vendor/') && !url.endsWith('/load-vendor.js'))
+          .map((url) => url.replace(/.*\/dist\//, '')),
+      ),
     ].sort();
 
   it('the compiled CLI loads zod, the YAML parser and commander from dist/vendor/, one file each, and still names a bad field', async () => {
@@ -229,6 +245,93 @@ export async function resolve(specifier, context, next) {
       'the app was built for the requests it answered',
     );
   });
+  it("the compiled import('autoloop') loads no bundled package; zod loads at the first loop checked, and names a bad field", async () => {
+    writeFileSync(logFile, '');
+    const script = `
+const { defineLoop, ConfigError } = await import('autoloop');
+process.stdout.write(defineLoop({ name: 'ok', trigger: { interval: '5s' }, act: () => 1 }).name + '\\n');
+try {
+  defineLoop({ name: 'bad', trigger: { interval: 'soon' }, act: () => 1 });
+} catch (error) {
+  process.stdout.write(String(error instanceof ConfigError) + ' ' + error.message + '\\n');
+}`;
+    const r = await run(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: ROOT,
+      env: { ...process.env, ...env(), AUTOLOOP_FROM_SOURCE: '0' },
+    });
+    const urls = resolved();
+    assert.ok(
+      urls.some((url) => url.endsWith('/dist/index.js')),
+      'the hook saw the compiled entry',
+    );
+    // zod is loaded by require on first use (config/zod-on-use.ts), which the import hook does not see.
+    assert.deepEqual(vendorFiles(urls), []);
+    assert.deepEqual(r.stdout.split('\n'), [
+      'ok',
+      'true defineLoop(bad): trigger.interval: expected a duration like "30s", "2m" or 1500 (ms) of at least 1 ms, got "soon"',
+      '',
+    ]);
+    assert.equal(r.stderr, '', 'no warning about loading an ES module by require');
+  });
+
+  it('the compiled CLI on a Node without a compile cache keeps a code cache of the bundled packages, in a directory of its user alone', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'autoloop-startup-tmp-'));
+    const cacheDir = join(tmp, `autoloop-code-cache-${process.getuid?.()}`);
+    const status = async () => {
+      const r = await autoloop(['status'], { cwd: dir, env: { TMPDIR: tmp, AUTOLOOP_FROM_SOURCE: '0' } });
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stdout, /no instance running here/);
+      return r.stdout;
+    };
+    const cacheFiles = () =>
+      existsSync(cacheDir)
+        ? readdirSync(cacheDir)
+            .map((f) => `${f.split('-')[0]}:${statSync(join(cacheDir, f)).mtimeMs}`)
+            .sort()
+        : [];
+    try {
+      const first = await status();
+      if ('enableCompileCache' in module) {
+        assert.deepEqual(cacheFiles(), [], "Node's own compile cache is used instead");
+        return;
+      }
+      const written = cacheFiles();
+      assert.deepEqual(
+        readdirSync(cacheDir).sort(),
+        // Named by content: npm packs every file with the same mtime, and V8 checks only a cache's source length.
+        ['commander', 'yaml', 'zod'].map((name) => {
+          const bundle = readFileSync(join(ROOT, 'dist', 'vendor', `${name}.cjs`));
+          return `${name}-${process.version}-${createHash('sha256').update(bundle).digest('hex').slice(0, 32)}.bin`;
+        }),
+      );
+      assert.equal(statSync(cacheDir).mode & 0o777, 0o700);
+      assert.equal(await status(), first);
+      assert.deepEqual(cacheFiles(), written, 'the second run used the cache (a refused one is written again)');
+      // A program that imports autoloop writes none.
+      rmSync(cacheDir, { recursive: true });
+      await run(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          "const { defineLoop } = await import('autoloop'); defineLoop({ name: 'a', trigger: { manual: true }, act: () => 1 });",
+        ],
+        {
+          cwd: ROOT,
+          env: { ...process.env, TMPDIR: tmp, AUTOLOOP_FROM_SOURCE: '0' },
+        },
+      );
+      assert.equal(existsSync(cacheDir), false);
+      // A directory others can write is not used.
+      mkdirSync(cacheDir);
+      chmodSync(cacheDir, 0o777);
+      assert.equal(await status(), first);
+      assert.deepEqual(readdirSync(cacheDir), []);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
   it('the compiled status and import load croner only for a cron trigger, and node:crypto only for an id', async () => {
     // At exit: whether node:crypto (a builtin) and croner (required on use, so no ESM hook sees it) were loaded.
     const probe = join(dir, 'loaded-probe.mjs');

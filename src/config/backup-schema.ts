@@ -9,24 +9,29 @@
  * count cap).
  */
 import { isAbsolute, resolve } from 'node:path';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { BACKUP_DEFAULTS, type BackupSpec } from '../backup/backup-spec.ts';
 import type { ConfigIssue } from './config-error.ts';
 import { durationMs } from './schema.ts';
+import { zod } from './zod-on-use.ts';
 
-export const backupSchema = z
-  .union([
-    z.literal(false),
-    z.strictObject({
-      every: durationMs({ minMs: 1_000 }).default(BACKUP_DEFAULTS.everyMs),
-      keep: z.number().int().min(1).max(1000).default(BACKUP_DEFAULTS.keep),
-      maxAge: durationMs({ minMs: 1_000 }).optional(),
-      dir: z.string().trim().min(1).default(BACKUP_DEFAULTS.dir),
-    }),
-  ])
-  .optional();
+/** `backup:`'s schema, built when a config file is checked (zod loads then, not at import). */
+export function backupSchema() {
+  const z = zod();
+  return z
+    .union([
+      z.literal(false),
+      z.strictObject({
+        every: durationMs({ minMs: 1_000 }).default(BACKUP_DEFAULTS.everyMs),
+        keep: z.number().int().min(1).max(1000).default(BACKUP_DEFAULTS.keep),
+        maxAge: durationMs({ minMs: 1_000 }).optional(),
+        dir: z.string().trim().min(1).default(BACKUP_DEFAULTS.dir),
+      }),
+    ])
+    .optional();
+}
 
-export type FileBackup = z.output<typeof backupSchema>;
+export type FileBackup = z.output<ReturnType<typeof backupSchema>>;
 
 /** Stage 3: the directory absolute against the config's; null when there is no `backup:`. Only a sqlite store has backups. */
 export function resolveBackup(

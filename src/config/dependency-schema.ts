@@ -4,32 +4,45 @@
  * module so the runtime validates dependencies without loading the whole
  * file schema (logging, alerts, services, simulate).
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { LOOP_DEFAULTS, type ResolvedDependency } from '../core/loop.ts';
 import { ConfigError, type ConfigIssue } from './config-error.ts';
 import { durationMs } from './schema.ts';
 import { validate } from './zod-issues.ts';
+import { zod } from './zod-on-use.ts';
 
-export const dependencySchema = z.strictObject({
-  breaker: z
-    .strictObject({
-      failureThreshold: z.number().int().min(1).optional(),
-      recoveryTimeout: durationMs({ minMs: 1 }).optional(),
-      halfOpenMaxCalls: z.number().int().min(1).optional(),
-      successThreshold: z.number().int().min(1).optional(),
-    })
-    .optional(),
-  rateLimit: z
-    .strictObject({
-      requests: z.number().int().min(1),
-      per: durationMs({ minMs: 1 }),
-      shared: z.boolean().optional(),
-    })
-    .optional(),
-});
+/** `dependencies.<name>`'s schema, built at the first check (zod loads then, not at import). */
+export function dependencySchema(): DependencySchema {
+  built ??= buildDependencySchema();
+  return built;
+}
+
+type DependencySchema = ReturnType<typeof buildDependencySchema>;
+let built: DependencySchema | undefined;
+
+function buildDependencySchema() {
+  const z = zod();
+  return z.strictObject({
+    breaker: z
+      .strictObject({
+        failureThreshold: z.number().int().min(1).optional(),
+        recoveryTimeout: durationMs({ minMs: 1 }).optional(),
+        halfOpenMaxCalls: z.number().int().min(1).optional(),
+        successThreshold: z.number().int().min(1).optional(),
+      })
+      .optional(),
+    rateLimit: z
+      .strictObject({
+        requests: z.number().int().min(1),
+        per: durationMs({ minMs: 1 }),
+        shared: z.boolean().optional(),
+      })
+      .optional(),
+  });
+}
 
 /** `dependencies.<name>` after validation, with the seed's breaker defaults. */
-export function resolveDependency(name: string, input: z.output<typeof dependencySchema>): ResolvedDependency {
+export function resolveDependency(name: string, input: z.output<DependencySchema>): ResolvedDependency {
   const d = LOOP_DEFAULTS.breaker;
   const b = input.breaker;
   return Object.freeze({
@@ -53,7 +66,7 @@ export function resolveDependency(name: string, input: z.output<typeof dependenc
 }
 
 /** A dependency as a TypeScript user declares it in `createRuntime({ dependencies })`. */
-export type DependencySpec = z.input<typeof dependencySchema>;
+export type DependencySpec = z.input<DependencySchema>;
 
 /**
  * Validates dependency declarations written in TypeScript (the same rules as
@@ -64,7 +77,7 @@ export function resolveDependencies(specs: Record<string, DependencySpec>): Reso
   const issues: ConfigIssue[] = [];
   const resolved: ResolvedDependency[] = [];
   for (const [name, spec] of Object.entries(specs)) {
-    const checked = validate(dependencySchema, spec, 'createRuntime', ['dependencies', name]);
+    const checked = validate(dependencySchema(), spec, 'createRuntime', ['dependencies', name]);
     if (checked.ok) resolved.push(resolveDependency(name, checked.value));
     else issues.push(...checked.issues);
   }

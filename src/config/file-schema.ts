@@ -7,9 +7,16 @@ import type { LoopDefinition } from '../core/loop.ts';
 import { backupSchema } from './backup-schema.ts';
 import { dependencySchema } from './dependency-schema.ts';
 import { observabilityShape } from './observability-schema.ts';
-import { durationMs, loopNameSchema, policiesSchema, publishSchema, triggerSchema } from './schema.ts';
+import { durationMs, loopSchemas } from './schema.ts';
 import { services } from './services-schema.ts';
 import { simulate, slo } from './simulate-schema.ts';
+
+const {
+  loopName: loopNameSchema,
+  trigger: triggerSchema,
+  policies: policiesSchema,
+  publish: publishSchema,
+} = loopSchemas();
 
 /** `./loops/demo.ts#act`, parsed. `exportName` is `default` when there is no `#`. */
 export interface ModuleRef {
@@ -125,7 +132,7 @@ const settingsShape = {
     })
     .prefault({}),
   leases: z.strictObject({ ttl: durationMs({ minMs: 100 }).default(10_000) }).prefault({}),
-  dependencies: z.record(loopNameSchema, dependencySchema).default({}),
+  dependencies: z.record(loopNameSchema, dependencySchema()).default({}),
   shutdown: z.strictObject({ grace: durationMs().default(30_000) }).prefault({}),
   /** Cycle records, item results and events older than this are pruned hourly; absent: kept forever. */
   retention: durationMs({ minMs: 60_000 }).optional(),
@@ -137,7 +144,7 @@ const settingsShape = {
   simulate: simulate.schema,
   slo: slo.schema,
   /** Scheduled backups of the SQLite store, restored at start when the store file is corrupt. */
-  backup: backupSchema,
+  backup: backupSchema(),
   /** Limits of the daemon's own process, for the generated systemd unit and Kubernetes manifest. */
   resources: z
     .strictObject({

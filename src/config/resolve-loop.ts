@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import {
   defaultPlan,
   type LoopDefinition,
@@ -8,25 +7,38 @@ import {
   type ResolvedTrigger,
 } from '../core/loop.ts';
 import { ConfigError } from './config-error.ts';
-import { functionSchema, loopNameSchema, policiesSchema, publishSchema, triggerSchema } from './schema.ts';
+import { functionSchema, loopSchemas } from './schema.ts';
 import { type ConfigPath, type Validated, validate } from './zod-issues.ts';
+import { zod } from './zod-on-use.ts';
 
-const loopDefinitionSchema = z.strictObject(
-  {
-    name: loopNameSchema,
-    description: z.string().optional(),
-    trigger: triggerSchema,
-    observe: functionSchema('a function (ctx) => snapshot').optional(),
-    plan: functionSchema('a function (snapshot, ctx) => items').optional(),
-    act: functionSchema('a function (item, ctx) => result'),
-    policies: policiesSchema,
-    publish: publishSchema,
-    recipe: z.string().min(1).optional(),
-  },
-  {
-    error: (issue) => (issue.code === 'invalid_type' ? 'a loop definition { name, trigger, act, ... }' : undefined),
-  },
-);
+/** A TypeScript loop definition's schema, built at the first check (zod loads then, not at import). */
+function loopDefinitionSchema() {
+  definitionSchema ??= buildDefinitionSchema();
+  return definitionSchema;
+}
+
+let definitionSchema: ReturnType<typeof buildDefinitionSchema> | undefined;
+
+function buildDefinitionSchema() {
+  const z = zod();
+  const { loopName, trigger, policies, publish } = loopSchemas();
+  return z.strictObject(
+    {
+      name: loopName,
+      description: z.string().optional(),
+      trigger,
+      observe: functionSchema('a function (ctx) => snapshot').optional(),
+      plan: functionSchema('a function (snapshot, ctx) => items').optional(),
+      act: functionSchema('a function (item, ctx) => result'),
+      policies,
+      publish,
+      recipe: z.string().min(1).optional(),
+    },
+    {
+      error: (issue) => (issue.code === 'invalid_type' ? 'a loop definition { name, trigger, act, ... }' : undefined),
+    },
+  );
+}
 
 /** The parts of a loop once validated, before they are frozen into a {@link ResolvedLoop}. */
 export interface LoopParts {
@@ -64,7 +76,7 @@ export function buildLoop(parts: LoopParts): ResolvedLoop {
  * {@link resolveLoop}.
  */
 export function checkLoop(def: unknown, file: string, prefix: ConfigPath = []): Validated<ResolvedLoop> {
-  const result = validate(loopDefinitionSchema, def, file, prefix);
+  const result = validate(loopDefinitionSchema(), def, file, prefix);
   if (!result.ok) return result;
   return { ok: true, value: buildLoop(result.value as LoopParts) };
 }

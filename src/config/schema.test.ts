@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ConfigIssue } from './config-error.ts';
-import { durationMs, policiesSchema, triggerSchema } from './schema.ts';
+import { durationMs, loopSchemas } from './schema.ts';
 import { validate } from './zod-issues.ts';
+
+const { policies: policiesSchema, trigger: triggerSchema } = loopSchemas();
 
 function ok<T>(result: { ok: true; value: T } | { ok: false; issues: ConfigIssue[] }): T {
   assert.ok(result.ok, result.ok ? '' : result.issues.map((i) => `${i.path}: ${i.expected}, got ${i.got}`).join('\n'));

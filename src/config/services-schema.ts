@@ -15,7 +15,9 @@ import { z } from 'zod';
 import { SERVICE_DEFAULTS, type ServiceSpec } from '../supervisor/service-spec.ts';
 import { lazySection } from './lazy-section.ts';
 import { INTERVAL_EXPECTED, rotateInterval } from './observability-schema.ts';
-import { durationMs, loopNameSchema } from './schema.ts';
+import { durationMs, loopSchemas } from './schema.ts';
+
+const loopNameSchema = loopSchemas().loopName;
 
 const SIZE_EXPECTED = 'a size like "512MB", "1GB" or "256M", or a share of the machine like "85%"';
 const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGKILL'] as const;

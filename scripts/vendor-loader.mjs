@@ -1,0 +1,78 @@
+// Copied by scripts/build.mjs to dist/vendor/load-vendor.js. Each file of
+// dist/vendor/ (zod.js, yaml.js, ...) is a small ES module that re-exports
+// what loadVendor returns: the package bundled as CommonJS beside it
+// (zod.cjs, ...).
+//
+// Why: on Node 20, which has no module.enableCompileCache, parsing and
+// compiling these bundles (~360 kB for zod, yaml and commander) was a large
+// part of each short CLI command (`autoloop status`). When the CLI asks for
+// it (bin/autoloop.js, on a Node without enableCompileCache), a bundle is
+// compiled with V8's code cache, kept in a directory of the OS temp dir that
+// only this user can write ($TMPDIR/autoloop-code-cache-<uid>; NODE_DISABLE_COMPILE_CACHE=1
+// turns it off, as it does Node's); the cache is written at exit the first time and
+// whenever V8 refuses it (another Node, another bundle). Everywhere else (a
+// program that imports autoloop, Node 22+ where the CLI turns on Node's own
+// compile cache) a bundle is a plain require.
+import { lstatSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Script } from 'node:vm';
+
+const require = createRequire(import.meta.url);
+const here = fileURLToPath(new URL('.', import.meta.url));
+const CACHE_DIR = Symbol.for('autoloop.vendorCodeCache');
+
+/** The package bundled as `<name>.cjs` beside this file (`contentHash`: its SHA-256, from the build): its `module.exports`. */
+export function loadVendor(name, contentHash) {
+  const file = join(here, `${name}.cjs`);
+  const dir = cacheDir();
+  if (dir === null) return require(file);
+  const source = readFileSync(file, 'utf8');
+  // Named by the content (V8 checks only a cache's source length, and npm gives every packed file the same mtime).
+  const cacheFile = join(dir, `${name}-${process.version}-${contentHash}.bin`);
+  let cachedData;
+  try {
+    cachedData = readFileSync(cacheFile);
+  } catch {
+    cachedData = undefined;
+  }
+  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+    filename: file,
+    cachedData,
+  });
+  const module = { exports: {} };
+  script.runInThisContext()(module.exports, createRequire(file), module, file, here);
+  if (cachedData === undefined || script.cachedDataRejected) {
+    // At exit: the functions the command compiled go into the cache too. Written beside, then renamed (a
+    // concurrent command reads a whole cache or none).
+    process.once('exit', () => {
+      try {
+        const partial = `${cacheFile}.${process.pid}`;
+        writeFileSync(partial, script.createCachedData(), { mode: 0o600 });
+        renameSync(partial, cacheFile);
+      } catch {
+        // A cache not written only costs the next command the compile.
+      }
+    });
+  }
+  return module.exports;
+}
+
+/** The cache directory when the CLI asked for one and it is this user's alone; otherwise null (plain require). */
+function cacheDir() {
+  if (process[CACHE_DIR] !== true) return null;
+  const uid = process.getuid?.();
+  if (uid === undefined) return null;
+  const dir = join(tmpdir(), `autoloop-code-cache-${uid}`);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const st = lstatSync(dir);
+    // Another user's directory, one others can write, or a link elsewhere could hold code this process would run.
+    if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o022) !== 0) return null;
+    return dir;
+  } catch {
+    return null;
+  }
+}

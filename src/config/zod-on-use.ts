@@ -1,0 +1,23 @@
+import { createRequire } from 'node:module';
+
+/** zod's `z` namespace, as a type. */
+export type Zod = typeof import('zod').z;
+
+const require = createRequire(import.meta.url);
+let loaded: Zod | undefined;
+
+/**
+ * zod, loaded the first time a schema is built rather than when a module
+ * that builds schemas is imported: `import 'autoloop'` reaches the loop and
+ * dependency checks of `defineLoop` and `createRuntime`, and evaluating zod
+ * is the largest part of what an import would otherwise run (~3 MiB on Node
+ * 20, ~6 MiB of memory outside the heap on Node 24). A synchronous `require`
+ * of the ES module (Node 20.19+, 22.12+, 24: every line `engines` allows),
+ * so the checks stay synchronous. In dist/ the build points it at the
+ * bundled copy that every other compiled module imports (one module
+ * instance: require and import share Node's module map).
+ */
+export function zod(): Zod {
+  loaded ??= (require('zod') as typeof import('zod')).z;
+  return loaded;
+}
