@@ -65,13 +65,13 @@ const DEFAULT_EVENT_LIMIT = 1000;
  * every commit (a lease page, the right edge of item_results and its
  * indexes) is copied once per checkpoint however often it was written.
  * Four times fewer checkpoints: 101 -> 29 fsyncs per 20,000 leased items
- * at concurrency 10, and less CPU per item (docs/benchmarks.md, "SQLite:
+ * at concurrency 10, and less wall time per item (the CPU per item is the same; docs/benchmarks.md, "SQLite:
  * fewer checkpoints"). The cost: the `-wal` file grows to ~16 MiB (4,000
  * pages of 4 KiB) before it is reused from its start, instead of ~4 MiB;
  * with `synchronous=normal` the commits since the last checkpoint are the
  * ones a power loss may take (a process crash loses none either way).
  */
-const WAL_AUTOCHECKPOINT_PAGES = 4000;
+export const WAL_AUTOCHECKPOINT_PAGES = 4000;
 
 /**
  * The default store: one SQLite file (better-sqlite3) in WAL mode, shared by
