@@ -116,7 +116,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   const raw = options.store ?? (memory as MemoryStore);
   // The memory store's own state tells when a recovery tick would find nothing; a double or SQLite cannot.
   const quietStore = options.skipIdleTicks !== false && !options.wrapStore ? memory : null;
-  const shared = ledger.tap(options.wrapStore ? options.wrapStore(raw) : raw);
+  const shared = options.wrapStore ? options.wrapStore(raw) : raw;
   const faultRandom = seededRandom(streamSeed(seed, 3));
   const services = new ServiceModel({
     services: config.services,
@@ -136,11 +136,12 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   const launch = async (slot: number): Promise<void> => {
     const number = ++incarnations;
     const own = new KillableClock(clock);
-    const store = crashableStore(shared);
+    // The books are kept in each instance's fault wrapper (ledger.hooks): no store layer of their own.
+    const store = crashableStore(shared, ledger.hooks);
     const runtime = createRuntime(
       runtimeOptionsFromConfig(config, {
         loops,
-        store: ledger.watchWrites(store.store),
+        store: store.store,
         clock: own,
         entropy: new SeededEntropy(streamSeed(seed, 1000 + number)),
         // Jitter from a stream of its own: skipped recovery ticks draw no cycle ids, and must not shift it.
