@@ -415,7 +415,6 @@ function newBooks(): LoopBooks {
   };
 }
 
-/** The object's own and prototype methods, bound to it, as a plain object. */
 /** A hook run with a method's answer (awaited) and its arguments. */
 // biome-ignore lint/suspicious/noExplicitAny: any method signature
 function answered<F extends (...args: any[]) => Promise<unknown>>(
