@@ -150,7 +150,9 @@ export class SimClock implements Clock {
         if (owner.held !== null) owner.held.push(fn);
         else fn();
       }
-      await this.flush();
+      // The one settling turn inline (no async frame of flush() per timer) unless a store needs more.
+      if (this.#settleRounds === 1) await settle();
+      else await this.flush();
     }
     this.#now = Math.max(this.#now, target);
     await this.flush();
