@@ -416,8 +416,7 @@ function newBooks(): LoopBooks {
 }
 
 /** A hook run with a method's answer (awaited) and its arguments. */
-// biome-ignore lint/suspicious/noExplicitAny: any method signature
-function answered<F extends (...args: any[]) => Promise<unknown>>(
+function answered<F extends (...args: never[]) => Promise<unknown>>(
   fn: (value: Awaited<ReturnType<F>>, args: Parameters<F>) => void,
 ): CallHook {
   return { answered: fn as CallHook['answered'] };
