@@ -1,8 +1,8 @@
 /**
  * What happened, as the shared store saw it and as the act models saw it:
- * the simulation's books. {@link Ledger.tap} wraps the shared store (below
- * every instance's fault wrapper, so only calls that reached the backend
- * count) and records ticks claimed, cycles finished, items enqueued,
+ * the simulation's books. {@link Ledger.hooks}, run in every instance's
+ * fault wrapper as the shared backend answers (so only calls that reached
+ * it count), record ticks claimed, cycles finished, items enqueued,
  * adopted and completed; the act models report every act they start and
  * every act that succeeded.
  *
@@ -25,7 +25,8 @@
  *   (`leaseLapsed`; its write is fenced off).
  */
 import type { CycleRecord, ItemResult } from '../core/cycle-record.ts';
-import type { QueuedItem, Store, WorkQueue } from '../storage/store.ts';
+import type { CycleStore, LeaseStore, QueuedItem, WorkQueue } from '../storage/store.ts';
+import type { CallHook, StoreHooks } from '../testing/crashable-store.ts';
 
 export const DUPLICATE_HORIZON_MS = 6 * 3600_000;
 
@@ -179,78 +180,55 @@ export class Ledger {
     return books;
   }
 
-  /** `store` with every call that reaches it booked. The one the instances' fault wrappers go to. */
-  tap(store: Store): Store {
-    const queue = store.queue;
-    const cycles = store.cycles;
-    const tapped: WorkQueue = Object.assign(Object.create(null) as WorkQueue, {
-      enqueue: async (...args: Parameters<WorkQueue['enqueue']>) => {
-        const rows = await queue.enqueue(...args);
+  /**
+   * What to book of each instance's store calls, run in its fault wrapper
+   * (crashableStore): ticks claimed, cycles finished, items enqueued,
+   * claimed, released and completed, leases granted, renewed and freed as
+   * the shared backend answers them (so only calls that reached it count,
+   * even when their process died or froze before the answer arrived), and
+   * result writes refused as the process gets the refusal.
+   */
+  readonly hooks: StoreHooks = {
+    queue: {
+      enqueue: answered<WorkQueue['enqueue']>((rows) => {
         for (const row of rows) this.#enqueued(row);
-        return rows;
-      },
-      claimStale: async (...args: Parameters<WorkQueue['claimStale']>) => {
-        const rows = await queue.claimStale(...args);
+      }),
+      claimStale: answered<WorkQueue['claimStale']>((rows, args) => {
         for (const row of rows) this.#claimed(row.id, args[2].owner);
-        return rows;
+      }),
+      complete: {
+        ...answered<WorkQueue['complete']>((stored, [id, , result, fence, options]) => {
+          if (fence && options?.releaseLease) this.#leaseFreed(fence.key, fence.token);
+          if (stored) this.#completedItem(id, result);
+        }),
+        refused: (_error: unknown, args: Parameters<WorkQueue['complete']>) => this.writeFailed(args[2].idempotencyKey),
       },
-      complete: async (...args: Parameters<WorkQueue['complete']>) => {
-        const stored = await queue.complete(...args);
-        const [, , result, fence, options] = args;
-        if (fence && options?.releaseLease) this.#leaseFreed(fence.key, fence.token);
-        if (stored) this.#completedItem(args[0], result);
-        return stored;
-      },
-      release: async (...args: Parameters<WorkQueue['release']>) => {
-        const moved = await queue.release(...args);
-        for (const id of args[0]) {
+      release: answered<WorkQueue['release']>((_moved, [ids, owner]) => {
+        for (const id of ids) {
           const open = this.#open.get(id);
-          if (open?.owner === args[1]) open.owner = null;
+          if (open?.owner === owner) open.owner = null;
         }
-        return moved;
-      },
-      extend: (...args: Parameters<WorkQueue['extend']>) => queue.extend(...args),
-      depth: (...args: Parameters<WorkQueue['depth']>) => queue.depth(...args),
-      list: (...args: Parameters<WorkQueue['list']>) => queue.list(...args),
-    });
-    const leases = store.leases;
-    const tappedLeases = {
-      ...bindAll(leases),
-      acquire: async (...args: Parameters<typeof leases.acquire>) => {
-        const lease = await leases.acquire(...args);
+      }),
+    },
+    leases: {
+      acquire: answered<LeaseStore['acquire']>((lease, args) => {
         if (lease) this.#leaseGranted(lease, args[3]);
-        return lease;
-      },
-      renew: async (...args: Parameters<typeof leases.renew>) => {
-        const until = await leases.renew(...args);
+      }),
+      renew: answered<LeaseStore['renew']>((until, args) => {
         const held = this.#leases.get(args[0]);
         if (until !== undefined && held?.token === args[2]) held.expiresAt = until;
-        return until;
-      },
-      release: async (...args: Parameters<typeof leases.release>) => {
-        const freed = await leases.release(...args);
+      }),
+      release: answered<LeaseStore['release']>((freed, args) => {
         if (freed) this.#leaseFreed(args[0], args[2]);
-        return freed;
-      },
-    };
-    return {
-      ...bindAll(store),
-      queue: tapped,
-      leases: tappedLeases,
-      cycles: {
-        ...bindAll(cycles),
-        start: async (record) => {
-          const claimed = await cycles.start(record);
-          if (claimed) this.#tickClaimed(record);
-          return claimed;
-        },
-        finish: async (record) => {
-          await cycles.finish(record);
-          this.#cycleFinished(record);
-        },
-      },
-    };
-  }
+      }),
+    },
+    cycles: {
+      start: answered<CycleStore['start']>((claimed, [record]) => {
+        if (claimed) this.#tickClaimed(record);
+      }),
+      finish: answered<CycleStore['finish']>((_none, [record]) => this.#cycleFinished(record)),
+    },
+  };
 
   /** An act model started an item. A start after the item's result was stored breaks the guarantee. */
   actStarted(loop: string, idem: string): void {
@@ -292,20 +270,6 @@ export class Ledger {
   writeFailed(idem: string): void {
     const seen = this.#executed.get(idem, this.#now());
     if (seen !== undefined) this.#executed.update(idem, seen | WRITE_FAILED);
-  }
-
-  /**
-   * `store` (one instance's view, above its fault wrapper) with failed
-   * result writes booked, so a re-run can name its cause.
-   */
-  watchWrites(store: Store): Store {
-    const queue = store.queue;
-    const complete: WorkQueue['complete'] = (...args) => {
-      const sent = queue.complete(...args);
-      sent.catch(() => this.writeFailed(args[2].idempotencyKey));
-      return sent;
-    };
-    return { ...bindAll(store), queue: { ...bindAll(queue), complete } };
   }
 
   /** An instance owning `owner` died: its claimed items are orphans until someone else starts them. */
@@ -451,17 +415,9 @@ function newBooks(): LoopBooks {
   };
 }
 
-/** The object's own and prototype methods, bound to it, as a plain object. */
-function bindAll<T extends object>(target: T): T {
-  const out: Record<string, unknown> = {};
-  let proto: object | null = target;
-  while (proto && proto !== Object.prototype) {
-    for (const name of Object.getOwnPropertyNames(proto)) {
-      if (name === 'constructor' || name in out) continue;
-      const value = (target as Record<string, unknown>)[name];
-      out[name] = typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-    }
-    proto = Object.getPrototypeOf(proto) as object | null;
-  }
-  return out as T;
+/** A hook run with a method's answer (awaited) and its arguments. */
+function answered<F extends (...args: never[]) => Promise<unknown>>(
+  fn: (value: Awaited<ReturnType<F>>, args: Parameters<F>) => void,
+): CallHook {
+  return { answered: fn as CallHook['answered'] };
 }

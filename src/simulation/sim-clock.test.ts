@@ -88,4 +88,47 @@ describe('SimClock', () => {
       /expected a period > 0 ms, got 0/,
     );
   });
+
+  it('process(): kill drops its timers and sleeps for good; freeze fires them late, in order, and skips no idle tick', async () => {
+    const clock = new SimClock({ now: 0 });
+    const a = clock.process();
+    const b = clock.process();
+    const fired: string[] = [];
+    a.setTimer(10, () => fired.push('a10'));
+    const gone = a.setTimer(20, () => fired.push('cancelled'));
+    a.setTimer(30, () => fired.push('a30'));
+    b.setTimer(30, () => fired.push('b30'));
+    let aborted = false;
+    a.sleep(40).then(
+      () => fired.push('a slept'),
+      () => {
+        aborted = true;
+      },
+    );
+    gone.cancel();
+    assert.equal(a.pendingTimers, 3);
+    assert.equal(clock.pendingTimers, 4);
+    await clock.advanceTo(15);
+    a.kill();
+    gone.cancel();
+    assert.equal(clock.pendingTimers, 1, 'only b30 is left');
+    a.setTimer(1, () => fired.push('after death'));
+    await clock.advanceTo(100);
+    assert.deepEqual(fired, ['a10', 'b30']);
+    assert.equal(aborted, false, 'a dead process never resumes');
+    assert.equal(clock.pendingTimers, 0);
+
+    const c = clock.process();
+    const ticks: number[] = [];
+    c.setPeriodTimer(
+      10,
+      () => ticks.push(clock.now()),
+      () => true,
+    );
+    c.setTimer(15, () => ticks.push(-clock.now()));
+    c.freeze(20, () => ticks.push(0));
+    await clock.advanceTo(130);
+    assert.deepEqual(ticks, [0, 120, -120], 'the tick due at 110 and the timer at 115 fire at the thaw, in order');
+    assert.equal(c.frozen, false);
+  });
 });

@@ -10,14 +10,20 @@ class Timer implements TimerHandle {
     readonly period: number,
     readonly idle: (() => boolean) | null,
     readonly counts: { cancelled: number },
+    /** The simulated process that set it (see {@link SimClock.process}), or null for the simulation's own. */
+    readonly owner: ProcessClock | null,
   ) {}
 
   cancel(): void {
-    if (this.fn === null) return;
+    // A dead process's timers were all counted as cancelled when it died.
+    if (this.fn === null || this.owner?.dead) return;
     this.fn = null;
     this.counts.cancelled++;
+    if (this.owner) this.owner.pending--;
   }
 }
+
+const NO_TIMER: TimerHandle = { cancel: () => {} };
 
 /**
  * The simulation's shared clock: a {@link VirtualClock} tuned for months of
@@ -73,19 +79,37 @@ export class SimClock implements Clock {
   }
 
   setTimer(ms: number, fn: () => void): TimerHandle {
-    return this.#arm(ms, fn, 0, null);
+    return this.arm(ms, fn, 0, null, null);
   }
 
   /** See {@link Clock.setPeriodTimer}; `ms` must be > 0. */
   setPeriodTimer(ms: number, fn: () => void, idle: () => boolean): TimerHandle {
-    if (!(ms > 0)) throw new RangeError(`SimClock.setPeriodTimer: expected a period > 0 ms, got ${ms}`);
-    return this.#arm(ms, fn, ms, idle);
+    return this.arm(ms, fn, ms, idle, null);
   }
 
-  #arm(ms: number, fn: () => void, period: number, idle: (() => boolean) | null): TimerHandle {
-    const timer = new Timer(this.#now + Math.max(0, ms), ++this.#seq, fn, period, idle, this.#counts);
+  /**
+   * A new simulated process's view of this clock, which can be killed or
+   * frozen (see {@link ProcessClock}); its timers share this clock's heap.
+   */
+  process(): ProcessClock {
+    return new ProcessClock(this);
+  }
+
+  /** Sets a timer (a period timer when `period` > 0) for `owner` (null: the simulation's own). */
+  arm(ms: number, fn: () => void, period: number, idle: (() => boolean) | null, owner: ProcessClock | null): Timer {
+    if (idle !== null && !(period > 0)) {
+      throw new RangeError(`SimClock.setPeriodTimer: expected a period > 0 ms, got ${period}`);
+    }
+    const timer = new Timer(this.#now + Math.max(0, ms), ++this.#seq, fn, period, idle, this.#counts, owner);
     this.#push(timer);
+    if (owner) owner.pending++;
     return timer;
+  }
+
+  /** `owner` died: its timers still in the heap are dropped as cancelled ones are. */
+  died(owner: ProcessClock): void {
+    this.#counts.cancelled += owner.pending;
+    owner.pending = 0;
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -109,7 +133,8 @@ export class SimClock implements Clock {
       if (!next || next.at > target) break;
       this.#pop();
       this.#now = Math.max(this.#now, next.at);
-      if (next.idle?.()) {
+      const owner = next.owner;
+      if (next.idle !== null && (owner === null || owner.held === null) && next.idle()) {
         next.at += next.period;
         next.seq = ++this.#seq;
         this.#push(next);
@@ -119,8 +144,15 @@ export class SimClock implements Clock {
       const fn = next.fn as () => void;
       next.fn = null;
       this.fired++;
-      fn();
-      await this.flush();
+      if (owner === null) fn();
+      else {
+        owner.pending--;
+        if (owner.held !== null) owner.held.push(fn);
+        else fn();
+      }
+      // The one settling turn inline (no async frame of flush() per timer) unless a store needs more.
+      if (this.#settleRounds === 1) await settle();
+      else await this.flush();
     }
     this.#now = Math.max(this.#now, target);
     await this.flush();
@@ -138,13 +170,14 @@ export class SimClock implements Clock {
     return true;
   }
 
-  /** The earliest live timer, dropping cancelled ones from the top. */
+  /** The earliest live timer, dropping cancelled ones (and dead processes') from the top. */
   #peek(): Timer | undefined {
-    while (this.#heap.length > 0 && (this.#heap[0] as Timer).fn === null) {
+    for (;;) {
+      const top = this.#heap[0];
+      if (top === undefined || (top.fn !== null && !top.owner?.dead)) return top;
       this.#pop();
       this.#counts.cancelled--;
     }
-    return this.#heap[0];
   }
 
   #push(timer: Timer): void {
@@ -175,6 +208,82 @@ export class SimClock implements Clock {
       i = child;
     }
     heap[i] = last;
+  }
+}
+
+/**
+ * One simulated process's view of a {@link SimClock}: what {@link KillableClock}
+ * is over any clock, with its timers in the SimClock's own heap (no second
+ * timer, closure and set entry per timer: a month of simulation sets millions).
+ * - `kill()` is SIGKILL: none of its timers fire again, none of its sleeps
+ *   end, and new timers are never set.
+ * - `freeze(ms, onThaw)` is SIGSTOP: the timers that fall due meanwhile fire
+ *   late, in order, once it thaws (after `onThaw`); its period timers are
+ *   not skipped as idle while it is frozen.
+ */
+export class ProcessClock implements Clock {
+  /** Its timers in the heap, not yet fired or cancelled. */
+  pending = 0;
+  /** While frozen: the callbacks that fell due, in the order they did. */
+  held: Array<() => void> | null = null;
+  #dead = false;
+  readonly #base: SimClock;
+  readonly #set = (ms: number, fn: () => void): TimerHandle => this.setTimer(ms, fn);
+  readonly #alive = (): boolean => !this.#dead;
+
+  constructor(base: SimClock) {
+    this.#base = base;
+  }
+
+  get dead(): boolean {
+    return this.#dead;
+  }
+
+  get frozen(): boolean {
+    return this.held !== null;
+  }
+
+  get pendingTimers(): number {
+    return this.pending;
+  }
+
+  now(): number {
+    return this.#base.now();
+  }
+
+  monotonic(): number {
+    return this.#base.monotonic();
+  }
+
+  setTimer(ms: number, fn: () => void): TimerHandle {
+    return this.#dead ? NO_TIMER : this.#base.arm(ms, fn, 0, null, this);
+  }
+
+  setPeriodTimer(ms: number, fn: () => void, idle: () => boolean): TimerHandle {
+    return this.#dead ? NO_TIMER : this.#base.arm(ms, fn, ms, idle, this);
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return sleepOnTimer(this.#set, ms, signal, this.#alive);
+  }
+
+  kill(): void {
+    if (this.#dead) return;
+    this.#dead = true;
+    this.held = null;
+    this.#base.died(this);
+  }
+
+  freeze(ms: number, onThaw?: () => void): void {
+    if (this.#dead || this.held) return;
+    this.held = [];
+    this.#base.setTimer(ms, () => {
+      const held = this.held ?? [];
+      this.held = null;
+      if (this.#dead) return;
+      onThaw?.();
+      for (const fn of held) fn();
+    });
   }
 }
 

@@ -21,7 +21,6 @@ import { createRuntime, type Runtime } from '../runtime/runtime.ts';
 import { MemoryStore } from '../storage/memory/memory-store.ts';
 import type { Store } from '../storage/store.ts';
 import { type CrashableStore, crashableStore } from '../testing/crashable-store.ts';
-import { KillableClock } from '../testing/killable-clock.ts';
 import { formatDuration } from '../time/duration.ts';
 import { SeededEntropy } from '../time/seeded-entropy.ts';
 import { BreakerBooks } from './breaker-books.ts';
@@ -30,7 +29,7 @@ import type { HistoryModel } from './history-models.ts';
 import { Ledger } from './ledger.ts';
 import { buildReport, type SimulationReport, type TimelineEntry } from './report.ts';
 import { ServiceModel } from './service-model.ts';
-import { SimClock } from './sim-clock.ts';
+import { type ProcessClock, SimClock } from './sim-clock.ts';
 import { World } from './world.ts';
 
 export interface SimulationOptions {
@@ -87,7 +86,7 @@ interface Incarnation {
   readonly slot: number;
   readonly number: number;
   readonly runtime: Runtime;
-  readonly clock: KillableClock;
+  readonly clock: ProcessClock;
   readonly store: CrashableStore;
   alive: boolean;
 }
@@ -116,7 +115,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   const raw = options.store ?? (memory as MemoryStore);
   // The memory store's own state tells when a recovery tick would find nothing; a double or SQLite cannot.
   const quietStore = options.skipIdleTicks !== false && !options.wrapStore ? memory : null;
-  const shared = ledger.tap(options.wrapStore ? options.wrapStore(raw) : raw);
+  const shared = options.wrapStore ? options.wrapStore(raw) : raw;
   const faultRandom = seededRandom(streamSeed(seed, 3));
   const services = new ServiceModel({
     services: config.services,
@@ -135,12 +134,13 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
 
   const launch = async (slot: number): Promise<void> => {
     const number = ++incarnations;
-    const own = new KillableClock(clock);
-    const store = crashableStore(shared);
+    const own = clock.process();
+    // The books are kept in each instance's fault wrapper (ledger.hooks): no store layer of their own.
+    const store = crashableStore(shared, ledger.hooks);
     const runtime = createRuntime(
       runtimeOptionsFromConfig(config, {
         loops,
-        store: ledger.watchWrites(store.store),
+        store: store.store,
         clock: own,
         entropy: new SeededEntropy(streamSeed(seed, 1000 + number)),
         // Jitter from a stream of its own: skipped recovery ticks draw no cycle ids, and must not shift it.

@@ -1,5 +1,19 @@
 import { type Store, StoreError } from '../storage/store.ts';
 
+/** What to do when one method's call is answered or refused; see {@link StoreHooks}. */
+export interface CallHook {
+  /** The backend answered `value` (run when it answers, even if the process is frozen or has died since). */
+  readonly answered?: (value: never, args: never) => void;
+  /** The process got a rejection (run as it is delivered: at the thaw if frozen, never once dead). */
+  readonly refused?: (error: unknown, args: never) => void;
+}
+
+/**
+ * Observers of calls by part and method name (`{ queue: { complete: { answered } } }`), run in the
+ * store's own call wrapper: the simulation books what reached the backend without a layer of its own.
+ */
+export type StoreHooks = Readonly<Record<string, Readonly<Record<string, CallHook>>>>;
+
 /** A store as one process sees it, with faults to inject; see {@link crashableStore}. */
 export interface CrashableStore {
   readonly store: Store;
@@ -32,7 +46,7 @@ export interface CrashableStore {
  * const runtime = createRuntime({ loops, store: a.store, clock });
  * a.unreachable('connection refused'); // ...later: a.reachable()
  */
-export function crashableStore(store: Store): CrashableStore {
+export function crashableStore(store: Store, hooks: StoreHooks = {}): CrashableStore {
   let dead = false;
   let down: string | null = null;
   let held: Array<() => void> | null = null;
@@ -44,39 +58,57 @@ export function crashableStore(store: Store): CrashableStore {
     if (!queue) return null;
     return new Promise<T>((resolve, reject) => queue.push(() => settle(resolve, reject)));
   };
-  const call = (fn: () => unknown): unknown => {
+  const call = (fn: () => unknown, hook?: Hook, args?: unknown[]): unknown => {
     if (dead) return never;
-    if (down !== null) return Promise.reject(new StoreError(down));
+    if (down !== null) {
+      const error = new StoreError(down);
+      hook?.refused?.(error, args);
+      return Promise.reject(error);
+    }
     const result = fn();
-    if (!(result instanceof Promise)) return result;
+    if (!(result instanceof Promise)) {
+      hook?.answered?.(result, args);
+      return result;
+    }
     // One `then`, no promise of its own while the process runs: a month of simulation makes millions of calls.
     return result.then(
-      (v: unknown) => deliver((resolve) => resolve(v)) ?? v,
+      (v: unknown) => {
+        hook?.answered?.(v, args);
+        return deliver((resolve) => resolve(v)) ?? v;
+      },
       (e: unknown) => {
-        const later = deliver((_, reject) => reject(e));
+        const later = deliver((_, reject) => {
+          hook?.refused?.(e, args);
+          reject(e);
+        });
         if (later !== null) return later;
+        hook?.refused?.(e, args);
         throw e;
       },
     );
   };
   // Wrappers built once per method (not a Proxy trap per call): a month of simulation makes millions of calls.
-  const guard = <T extends object>(part: T): T => {
+  const guard = <T extends object>(part: T, partName: string): T => {
     const out: Record<string, unknown> = {};
+    const partHooks = hooks[partName] ?? {};
     for (const name of methodNames(part)) {
       const method = (part as Record<string, (...a: unknown[]) => unknown>)[name] as (...a: unknown[]) => unknown;
-      out[name] = (...args: unknown[]) => call(() => method.apply(part, args));
+      const hook = partHooks[name] as Hook | undefined;
+      out[name] = hook
+        ? (...args: unknown[]) => call(() => method.apply(part, args), hook, args)
+        : (...args: unknown[]) => call(() => method.apply(part, args));
     }
     return out as T;
   };
   const wrapped: Store = {
-    cycles: guard(store.cycles),
-    queue: guard(store.queue),
-    events: guard(store.events),
-    leases: guard(store.leases),
-    instances: guard(store.instances),
-    buckets: guard(store.buckets),
-    documents: guard(store.documents),
-    journals: guard(store.journals),
+    cycles: guard(store.cycles, 'cycles'),
+    queue: guard(store.queue, 'queue'),
+    events: guard(store.events, 'events'),
+    leases: guard(store.leases, 'leases'),
+    instances: guard(store.instances, 'instances'),
+    buckets: guard(store.buckets, 'buckets'),
+    documents: guard(store.documents, 'documents'),
+    journals: guard(store.journals, 'journals'),
     description: store.description,
     ping: () => call(() => store.ping()) as Promise<void>,
     prune: (before) => call(() => store.prune(before)) as ReturnType<Store['prune']>,
@@ -112,6 +144,12 @@ export function crashableStore(store: Store): CrashableStore {
       for (const fn of answers) fn();
     },
   };
+}
+
+/** {@link CallHook} as the wrapper calls it. */
+interface Hook {
+  readonly answered?: (value: unknown, args: unknown) => void;
+  readonly refused?: (error: unknown, args: unknown) => void;
 }
 
 /** The names of `target`'s methods, own and inherited (not Object's). */

@@ -70,6 +70,28 @@ describe('fault kit', () => {
     assert.deepEqual(order, ['x', 'y']);
   });
 
+  it('crashableStore hooks: answers are seen as the backend gives them, refusals as the process gets them', async () => {
+    const seen: string[] = [];
+    const a = crashableStore(new MemoryStore(), {
+      leases: {
+        acquire: {
+          answered: ((lease: unknown, args: unknown[]) => seen.push(`answered ${args[0]} ${lease !== null}`)) as never,
+        },
+        release: { refused: ((e: Error, args: unknown[]) => seen.push(`refused ${args[0]}: ${e.message}`)) as never },
+      },
+    });
+    a.freeze();
+    const held = a.store.leases.acquire('x', 'a', 1_000, 0).then(() => seen.push('delivered x'));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(seen, ['answered x true'], 'booked when the backend answered, though the process is frozen');
+    a.thaw();
+    await held;
+    a.unreachable('connection refused');
+    await assert.rejects(a.store.leases.release('x', 'a', 1), StoreError);
+    await assert.rejects(a.store.leases.acquire('y', 'a', 1_000, 0), StoreError);
+    assert.deepEqual(seen, ['answered x true', 'delivered x', 'refused x: connection refused']);
+  });
+
   it('FaultyDependency: slows calls by its factor and fails them at its rate', async () => {
     const clock = new VirtualClock();
     const draws = [0.1, 0.9];

@@ -151,7 +151,13 @@ export class MemoryStore implements Store {
         this.#open('cycles.finish');
         const stored = this.#cycles.get(record.id);
         if (!stored) return;
-        const { finishedAt, steps, counts, outcome } = clone(record);
+        // Only the fields a finish changes are copied (the record's other fields are stored already).
+        const { finishedAt, steps, counts, outcome } = clone({
+          finishedAt: record.finishedAt,
+          steps: record.steps,
+          counts: record.counts,
+          outcome: record.outcome,
+        });
         this.#cycles.set(record.id, { ...stored, finishedAt, steps, counts, outcome });
         if (finishedAt === null) this.#unfinished.add(record.id);
         else this.#unfinished.delete(record.id);
