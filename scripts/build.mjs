@@ -341,7 +341,9 @@ function stale() {
   } catch {
     return true;
   }
-  const inputs = ['tsconfig.json', 'tsconfig.build.json', 'scripts/build.mjs'].map((f) => join(root, f));
+  const inputs = ['tsconfig.json', 'tsconfig.build.json', 'scripts/build.mjs', 'scripts/vendor-loader.mjs'].map((f) =>
+    join(root, f),
+  );
   for (const entry of readdirSync(src, { recursive: true, withFileTypes: true })) {
     if (entry.isFile()) inputs.push(join(entry.parentPath, entry.name));
   }

@@ -13,7 +13,7 @@
 // whenever V8 refuses it (another Node, another bundle). Everywhere else (a
 // program that imports autoloop, Node 22+ where the CLI turns on Node's own
 // compile cache) a bundle is a plain require.
-import { lstatSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,8 +30,11 @@ export function loadVendor(name, contentHash) {
   const dir = cacheDir();
   if (dir === null) return require(file);
   const source = readFileSync(file, 'utf8');
-  // Named by the content (V8 checks only a cache's source length, and npm gives every packed file the same mtime).
-  const cacheFile = join(dir, `${name}-${process.version}-${contentHash}.bin`);
+  // Named by the content as built (V8 checks only a cache's source length, and npm gives every packed file
+  // the same mtime), and by the file as it is now: a bundle edited in place after the build (by hand, by
+  // patch-package) has another mtime, so it is compiled afresh rather than run from the older cache.
+  const { mtimeMs, ino } = statSync(file);
+  const cacheFile = join(dir, `${name}-${process.version}-${contentHash}-${Math.trunc(mtimeMs)}-${ino}.bin`);
   let cachedData;
   try {
     cachedData = readFileSync(cacheFile);
@@ -42,18 +45,21 @@ export function loadVendor(name, contentHash) {
     filename: file,
     cachedData,
   });
-  const module = { exports: {} };
-  script.runInThisContext()(module.exports, createRequire(file), module, file, here);
+  const module = { id: file, filename: file, loaded: false, exports: {} };
+  // As Node's own CommonJS wrapper calls it: `this` is module.exports.
+  script.runInThisContext().call(module.exports, module.exports, createRequire(file), module, file, here);
+  module.loaded = true;
   if (cachedData === undefined || script.cachedDataRejected) {
     // At exit: the functions the command compiled go into the cache too. Written beside, then renamed (a
     // concurrent command reads a whole cache or none).
     process.once('exit', () => {
+      const partial = `${cacheFile}.${process.pid}`;
       try {
-        const partial = `${cacheFile}.${process.pid}`;
         writeFileSync(partial, script.createCachedData(), { mode: 0o600 });
         renameSync(partial, cacheFile);
       } catch {
-        // A cache not written only costs the next command the compile.
+        // A cache not written only costs the next command the compile; a partial one is not left behind.
+        rmSync(partial, { force: true });
       }
     });
   }

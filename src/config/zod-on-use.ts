@@ -15,7 +15,10 @@ let loaded: Zod | undefined;
  * of the ES module (Node 20.19+, 22.12+, 24: every line `engines` allows),
  * so the checks stay synchronous. In dist/ the build points it at the
  * bundled copy that every other compiled module imports (one module
- * instance: require and import share Node's module map).
+ * instance: require and import share Node's module map). Run from source
+ * (tsx, the tests), zod's own exports map gives `require` its CommonJS
+ * build and `import` its ES build: two complete copies, whose schemas the
+ * config modules nest in each other; dist/ never has that mix.
  */
 export function zod(): Zod {
   loaded ??= (require('zod') as typeof import('zod')).z;

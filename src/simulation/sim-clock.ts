@@ -98,7 +98,7 @@ export class SimClock implements Clock {
   /** Sets a timer (a period timer when `period` > 0) for `owner` (null: the simulation's own). */
   arm(ms: number, fn: () => void, period: number, idle: (() => boolean) | null, owner: ProcessClock | null): Timer {
     if (idle !== null && !(period > 0)) {
-      throw new RangeError(`SimClock.setPeriodTimer: expected a period > 0 ms, got ${period}`);
+      throw new RangeError(`setPeriodTimer: expected a period > 0 ms, got ${period}`);
     }
     const timer = new Timer(this.#now + Math.max(0, ms), ++this.#seq, fn, period, idle, this.#counts, owner);
     this.#push(timer);
