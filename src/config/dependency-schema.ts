@@ -9,16 +9,12 @@ import { LOOP_DEFAULTS, type ResolvedDependency } from '../core/loop.ts';
 import { ConfigError, type ConfigIssue } from './config-error.ts';
 import { durationMs } from './schema.ts';
 import { validate } from './zod-issues.ts';
-import { zod } from './zod-on-use.ts';
+import { builtOnUse, zod } from './zod-on-use.ts';
 
 /** `dependencies.<name>`'s schema, built at the first check (zod loads then, not at import). */
-export function dependencySchema(): DependencySchema {
-  built ??= buildDependencySchema();
-  return built;
-}
+export const dependencySchema = builtOnUse(buildDependencySchema);
 
 type DependencySchema = ReturnType<typeof buildDependencySchema>;
-let built: DependencySchema | undefined;
 
 function buildDependencySchema() {
   const z = zod();

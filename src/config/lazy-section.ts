@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { expectedPhrase } from './zod-issues.ts';
+import { builtOnUse } from './zod-on-use.ts';
 
 /** A settings section whose schema is built the first time a config has the section. */
 export interface LazySection<T extends z.ZodType> {
@@ -27,11 +28,7 @@ export interface LazySection<T extends z.ZodType> {
  * paths under the section's key.
  */
 export function lazySection<T extends z.ZodType>(build: () => T, absent: () => z.output<T>): LazySection<T> {
-  let built: T | undefined;
-  const full = () => {
-    built ??= build();
-    return built;
-  };
+  const full = builtOnUse(build);
   const schema = z
     .unknown()
     .optional()

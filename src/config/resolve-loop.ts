@@ -9,15 +9,10 @@ import {
 import { ConfigError } from './config-error.ts';
 import { functionSchema, loopSchemas } from './schema.ts';
 import { type ConfigPath, type Validated, validate } from './zod-issues.ts';
-import { zod } from './zod-on-use.ts';
+import { builtOnUse, zod } from './zod-on-use.ts';
 
 /** A TypeScript loop definition's schema, built at the first check (zod loads then, not at import). */
-function loopDefinitionSchema() {
-  definitionSchema ??= buildDefinitionSchema();
-  return definitionSchema;
-}
-
-let definitionSchema: ReturnType<typeof buildDefinitionSchema> | undefined;
+const loopDefinitionSchema = builtOnUse(buildDefinitionSchema);
 
 function buildDefinitionSchema() {
   const z = zod();

@@ -17,7 +17,7 @@ import {
 import { cronClass } from '../scheduling/croner.ts';
 import { cronZone } from '../scheduling/trigger.ts';
 import { parseDuration } from '../time/duration.ts';
-import { type Zod, zod } from './zod-on-use.ts';
+import { builtOnUse, type Zod, zod } from './zod-on-use.ts';
 
 const DURATION_EXPECTED = 'a duration like "30s", "2m" or 1500 (ms)';
 
@@ -43,13 +43,7 @@ export function durationMs(options: { minMs?: number } = {}) {
  * The schemas of a loop's parts, built the first time they are asked for
  * (zod loads then; see zod-on-use.ts), the same objects after that.
  */
-export function loopSchemas(): LoopSchemas {
-  built ??= buildLoopSchemas(zod());
-  return built;
-}
-
-type LoopSchemas = ReturnType<typeof buildLoopSchemas>;
-let built: LoopSchemas | undefined;
+export const loopSchemas = builtOnUse(() => buildLoopSchemas(zod()));
 
 function buildLoopSchemas(z: Zod) {
   return {

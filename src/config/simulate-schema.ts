@@ -17,6 +17,7 @@ import { z } from 'zod';
 import { lazySection } from './lazy-section.ts';
 import { durationMs } from './schema.ts';
 import { parseSize } from './services-schema.ts';
+import { builtOnUse } from './zod-on-use.ts';
 
 /**
  * The schemas of both sections, built on first use: only `autoloop simulate`
@@ -144,11 +145,7 @@ function buildSimulateSchemas() {
 }
 
 type Built = ReturnType<typeof buildSimulateSchemas>;
-let built: Built | undefined;
-function schemas(): Built {
-  built ??= buildSimulateSchemas();
-  return built;
-}
+const schemas = builtOnUse(buildSimulateSchemas);
 
 export type LatencySpec = z.output<Built['latencySchema']>;
 export type ActModelSpec = z.output<Built['actModelSchema']>;

@@ -24,3 +24,16 @@ export function zod(): Zod {
   loaded ??= (require('zod') as typeof import('zod')).z;
   return loaded;
 }
+
+/**
+ * What `build` returns (schemas, which load zod), built at the first call
+ * and the same object after: a module that defines schemas exports this
+ * instead of building them when it is imported.
+ */
+export function builtOnUse<T>(build: () => T): () => T {
+  let built: T | undefined;
+  return () => {
+    built ??= build();
+    return built;
+  };
+}
