@@ -69,6 +69,13 @@ export function loadVendor(name, contentHash) {
 /** The cache directory when the CLI asked for one and it is this user's alone; otherwise null (plain require). */
 function cacheDir() {
   if (process[CACHE_DIR] !== true) return null;
+  checkedDir ??= { dir: ownDir() }; // checked once per process, not once per bundle
+  return checkedDir.dir;
+}
+
+let checkedDir;
+
+function ownDir() {
   const uid = process.getuid?.();
   if (uid === undefined) return null;
   const dir = join(tmpdir(), `autoloop-code-cache-${uid}`);
