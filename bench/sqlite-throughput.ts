@@ -14,6 +14,9 @@
  * a lease, to tell the engine's lease path from SQLite's commit, and at the
  * default concurrency (10) with a lease: the engine's share of the default
  * line, so what is left of that line's CPU is the SQLite store's.
+ * The cycle's SQLite statements run alone too (no engine, 10 items per
+ * transaction as at concurrency 10, without a lease), whole and without its
+ * queue rows or its event rows: the floor under the cycle lines.
  * Durability: WAL with synchronous=NORMAL (a commit survives a process crash;
  * the last commits may be lost on power loss), autoloop's default.
  */
@@ -26,7 +29,12 @@ import { createRuntime } from '../src/runtime/runtime.ts';
 import { MemoryStore } from '../src/storage/memory/memory-store.ts';
 import { acquireLease, completeItem, PURGE_AT } from '../src/storage/sqlite/sqlite-item-writes.ts';
 import { SqliteStore, WAL_AUTOCHECKPOINT_PAGES } from '../src/storage/sqlite/sqlite-store.ts';
-import { type ItemResultParams, MIGRATIONS, prepareStatements } from '../src/storage/sqlite/statements.ts';
+import {
+  type EventParams,
+  type ItemResultParams,
+  MIGRATIONS,
+  prepareStatements,
+} from '../src/storage/sqlite/statements.ts';
 import type { Fence, Store } from '../src/storage/store.ts';
 import { fmt, heading, line, now } from './report.ts';
 
@@ -132,6 +140,112 @@ function leasedItemTransactions(path: string): Timed & { walFrames: number } {
   return { ms: took, cpuUs: spent.user + spent.system, walFrames: (wal?.log ?? 0) / (FRAME_ITEMS + 1) };
 }
 
+/** Which of an unleased item's rows {@link unleasedItemTransactions} writes (its result row always). */
+interface ItemRows {
+  readonly queue: boolean;
+  readonly events: boolean;
+}
+
+/** Items per transaction on the unleased SQLite-alone lines: the default concurrency's group commit. */
+const UNLEASED_BATCH = 10;
+/** Rounds of each unleased SQLite-alone line, alternating; each line gives its median round. */
+const FLOOR_ROUNDS = 3;
+
+/** The round of median wall time. */
+function median(rounds: readonly Timed[]): Timed {
+  const sorted = [...rounds].sort((a, b) => a.ms - b.ms);
+  const middle = sorted[Math.floor(sorted.length / 2)];
+  if (middle === undefined) throw new Error('median of no rounds');
+  return middle;
+}
+
+/** Events per transaction on those lines: what the runtime's event recorder writes at once under load. */
+const EVENTS_PER_APPEND = 1_000;
+
+/**
+ * The SQLite work alone of an item without a lease at the default
+ * concurrency, no engine, through the store's own statements
+ * (src/storage/sqlite/statements.ts, sqlite-item-writes.ts): the cycle's
+ * queue rows inserted in one transaction (as the plan is enqueued), then
+ * per transaction 10 items marked done with their result rows (the group
+ * commit at concurrency 10), the done rows deleted PURGE_AT at a time, and
+ * an `item.succeeded` event row per item appended 1,000 per transaction.
+ * `rows` leaves the queue rows or the event rows out, to show what each
+ * costs: the floor under the cycle lines, before the engine runs at all.
+ */
+function unleasedItemTransactions(path: string, rows: ItemRows): Timed {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
+  for (const migration of MIGRATIONS) db.exec(migration);
+  const sql = prepareStatements(db);
+  const cycleId = 'c-0f3a9b2e-1234-4567-89ab-0123456789ab';
+  const seqs: number[] = [];
+  const enqueue = db.transaction(() => {
+    for (let i = 0; i < ITEMS; i++) {
+      const key = `item-${i}`;
+      const row = sql.insertQueued.run('bench', cycleId, key, 2, null, `${cycleId}:${key}`, 0, 'me', 1e12);
+      seqs.push(Number(row.lastInsertRowid));
+    }
+  });
+  let done: number[] = [];
+  const complete = db.transaction((from: number) => {
+    const results: ItemResultParams[] = [];
+    for (let i = from; i < from + UNLEASED_BATCH; i++) {
+      const key = `item-${i}`;
+      const idempotencyKey = `${cycleId}:${key}`;
+      const result: ItemResultParams = [
+        cycleId,
+        'bench',
+        key,
+        idempotencyKey,
+        2,
+        'succeeded',
+        1,
+        i,
+        i,
+        0,
+        'null',
+        null,
+        null,
+      ];
+      const seq = seqs[i];
+      if (!rows.queue) results.push(result);
+      else if (completeItem(sql, { seq, owner: 'me', fence: undefined, releaseLease: false, result })) {
+        results.push(result);
+        done.push(seq as number);
+      }
+    }
+    sql.insertItemResults.run(results);
+    if (done.length >= PURGE_AT) {
+      sql.purgeDone.run(JSON.stringify(done));
+      done = [];
+    }
+  });
+  const append = db.transaction((events: EventParams[]) => sql.insertEvents.run(events));
+  let events: EventParams[] = [];
+  const start = now();
+  const cpu = process.cpuUsage();
+  if (rows.queue) enqueue.immediate();
+  for (let i = 0; i < ITEMS; i += UNLEASED_BATCH) {
+    complete.immediate(i);
+    if (!rows.events) continue;
+    for (let j = i; j < i + UNLEASED_BATCH; j++) {
+      const data = { loop: 'bench', cycleId, key: `item-${j}`, attempts: 1, durationMs: 0 };
+      events.push([j, 'item.succeeded', 'bench', JSON.stringify(data)]);
+    }
+    if (events.length >= EVENTS_PER_APPEND) {
+      append.immediate(events);
+      events = [];
+    }
+  }
+  const spent = process.cpuUsage(cpu);
+  const took = now() - start;
+  db.close();
+  return { ms: took, cpuUs: spent.user + spent.system };
+}
+
 /** `path` undefined: the in-memory store, so the figure is the engine's own cost per item. */
 async function throughAutoloop(path: string | undefined, concurrency: number, lease: boolean): Promise<Timed> {
   const loop = defineLoop({
@@ -183,6 +297,25 @@ export async function benchSqliteThroughput(): Promise<Record<string, number>> {
       const timed = await throughAutoloop(join(dir, `autoloop-${concurrency}.db`), concurrency, false);
       const label = `autoloop cycle, concurrency ${String(concurrency).padEnd(3)} (plan+queue+act+result+events)`;
       report(label, `autoloop_c${concurrency}`, timed, '>= 0.8');
+    }
+    // The cycle's SQLite statements alone, no engine: the floor under the three lines above, and what
+    // its queue rows and its event rows each add.
+    const floors: Array<[string, string, ItemRows]> = [
+      ['its queue, result and event rows', 'unleasedSqliteOnly_c10', { queue: true, events: true }],
+      ['without its event rows          ', 'unleasedSqliteOnlyNoEvents_c10', { queue: true, events: false }],
+      ['without its queue rows          ', 'unleasedSqliteOnlyNoQueue_c10', { queue: false, events: true }],
+    ];
+    // Three rounds, the variants alternating, each line its median round: one run of each moved its share
+    // by a quarter from one process run to the next.
+    const rounds = floors.map(() => [] as Timed[]);
+    for (let round = 0; round < FLOOR_ROUNDS; round++) {
+      for (const [i, [, name, rows]] of floors.entries()) {
+        rounds[i]?.push(unleasedItemTransactions(join(dir, `${name}-${round}.db`), rows));
+      }
+    }
+    for (const [i, [what, name]] of floors.entries()) {
+      const label = `SQLite alone, 10 unleased items per transaction, ${what} (no engine, median of ${FLOOR_ROUNDS})`;
+      report(label, name, median(rounds[i] ?? []), 'the floor under the cycle lines');
     }
     // The same cycle on the in-memory store: what the engine itself costs per item (CPU), without SQLite.
     const engine = await throughAutoloop(undefined, 10, false);
