@@ -13,7 +13,7 @@
 // whenever V8 refuses it (another Node, another bundle). Everywhere else (a
 // program that imports autoloop, Node 22+ where the CLI turns on Node's own
 // compile cache) a bundle is a plain require.
-import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,9 +61,44 @@ export function loadVendor(name, contentHash) {
         // A cache not written only costs the next command the compile; a partial one is not left behind.
         rmSync(partial, { force: true });
       }
+      removeStale(dir, name, cacheFile);
     });
   }
   return module.exports;
+}
+
+/**
+ * A cache file of the same bundle written more than this long ago is
+ * deleted when another one of it is written: each install, upgrade or
+ * rebuild names its own (another content hash, mtime or inode), and the
+ * directory would otherwise keep them all. Two installs used in turn each
+ * compile afresh at most once per period.
+ */
+export const STALE_CACHE_MS = 24 * 60 * 60 * 1000;
+
+/** Deletes `name`'s other cache files (and partial ones) written STALE_CACHE_MS before `kept`; a failure is left for next time. */
+function removeStale(dir, name, kept) {
+  let files;
+  try {
+    files = readdirSync(dir);
+  } catch {
+    return;
+  }
+  let now;
+  try {
+    now = lstatSync(kept).mtimeMs; // the file system's time, as the other files' mtimes are
+  } catch {
+    return; // not written
+  }
+  for (const file of files) {
+    const path = join(dir, file);
+    if (path === kept || !file.startsWith(`${name}-`)) continue;
+    try {
+      if (now - lstatSync(path).mtimeMs > STALE_CACHE_MS) rmSync(path, { force: true });
+    } catch {
+      // Removed meanwhile by a concurrent command.
+    }
+  }
 }
 
 /** The cache directory when the CLI asked for one and it is this user's alone; otherwise null (plain require). */

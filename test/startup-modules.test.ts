@@ -21,6 +21,7 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import module from 'node:module';
@@ -310,6 +311,23 @@ try {
       assert.equal(statSync(cacheDir).mode & 0o777, 0o700);
       assert.equal(await status(), first);
       assert.deepEqual(cacheFiles(), written, 'the second run used the cache (a refused one is written again)');
+      // Writing a bundle's cache deletes that bundle's caches written a day before it (other installs,
+      // versions, builds), not newer ones nor other bundles'.
+      const zodCache = readdirSync(cacheDir).find((f) => f.startsWith('zod-')) as string;
+      const planted = ['zod-v0-old.bin', 'zod-v0-new.bin', 'zod-v0-old.bin.123', 'yaml-v0-old.bin'];
+      for (const file of planted) writeFileSync(join(cacheDir, file), 'x');
+      const twoDaysAgo = new Date(statSync(join(cacheDir, zodCache)).mtimeMs - 2 * 24 * 3600 * 1000);
+      for (const file of ['zod-v0-old.bin', 'zod-v0-old.bin.123', 'yaml-v0-old.bin']) {
+        utimesSync(join(cacheDir, file), twoDaysAgo, twoDaysAgo);
+      }
+      rmSync(join(cacheDir, zodCache));
+      assert.equal(await status(), first);
+      assert.deepEqual(
+        readdirSync(cacheDir)
+          .filter((f) => f.includes('-v0-') || f === zodCache)
+          .sort(),
+        [zodCache, 'yaml-v0-old.bin', 'zod-v0-new.bin'].sort(),
+      );
       // A program that imports autoloop writes none.
       rmSync(cacheDir, { recursive: true });
       await run(
