@@ -50,7 +50,15 @@ describe('longest expected first, from the history of earlier cycles (policies.o
     const store = new MemoryStore();
     await cycles(undefined, store, 1);
     const doc = await store.documents.get(DURATIONS_NAMESPACE, 'fan');
-    assert.deepEqual(doc?.value, { keys: { a: 100, b: 100, c: 100, d: 100, long: 400 } });
+    assert.deepEqual(doc?.value, {
+      recent: [
+        ['a', 100],
+        ['b', 100],
+        ['c', 100],
+        ['d', 100],
+        ['long', 400],
+      ],
+    });
     const [restarted] = await cycles(undefined, store, 1, 2);
     assert.equal(restarted?.started[0], 'long');
     assert.equal(restarted?.ms, IDEAL_MS);

@@ -11,6 +11,7 @@ import { describe, it } from 'node:test';
 import type { LoopDefinition } from '../src/core/loop.ts';
 import type { Collector } from '../src/recipes/reconcile/collector.ts';
 import { resolveCoverage } from '../src/recipes/reconcile/coverage-spec.ts';
+import { CollectionDurations, MAX_KEYS } from '../src/recipes/reconcile/durations.ts';
 import { MemoryInventory } from '../src/recipes/reconcile/memory-inventory.ts';
 import type { ReconcileApi } from '../src/recipes/reconcile/recipe.ts';
 import { ReconcileLoop, type ReconcileLoopOptions } from '../src/recipes/reconcile/reconcile-loop.ts';
@@ -213,6 +214,21 @@ describe('reconcile: a cycle on the virtual clock', () => {
     assert.equal(record.counts.succeeded, 12);
     assert.deepEqual(Object.fromEntries(peak), { slow: 1, fast: 3 });
     await h.stop();
+  });
+
+  it('the stored collection times keep which keys were collected least recently, integer-like keys too', () => {
+    const d = new CollectionDurations();
+    d.record('a', 'b', 10);
+    d.record('a', '2', 20); // a JSON object would list "2" before "b"
+    const again = CollectionDurations.from(JSON.parse(JSON.stringify(d)));
+    // MAX_KEYS - 1 new keys push out exactly the least recently collected: "b".
+    for (let i = 0; i < MAX_KEYS - 1; i++) again.record('c', `new-${i}`, 1);
+    assert.equal(again.expected('x', 'b'), undefined);
+    assert.equal(again.expected('x', '2'), 20);
+    assert.equal(again.sourceMean('a'), 20 * 0.3 + 10 * 0.7);
+    // An older version's document (keys as an object) is still read.
+    const old = CollectionDurations.from({ sources: {}, keys: { k: 5 } });
+    assert.equal(old.expected('x', 'k'), 5);
   });
 
   it('orders equal-priority gaps longest expected first, from earlier collections', async () => {

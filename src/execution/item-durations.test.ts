@@ -64,6 +64,27 @@ describe('ItemDurations', () => {
     assert.equal(other.expected('x'), undefined);
   });
 
+  it("a reload keeps which keys ran least recently, integer-like keys too, and reads an older version's object", async () => {
+    const store = new MemoryStore();
+    const d = new ItemDurations('l');
+    d.record('b', 10);
+    d.record('2', 20); // an object would list "2" and "1" before "b"
+    d.record('1', 30);
+    await d.save(store, 1);
+    const again = new ItemDurations('l');
+    await again.load(store);
+    // MAX_KEYS - 2 new keys push out exactly one key, the least recently run: "b".
+    for (let i = 0; i < MAX_KEYS - 2; i++) again.record(`new-${i}`, 1);
+    assert.notEqual(again.expected('b'), 10);
+    assert.equal(again.expected('2'), 20);
+    assert.equal(again.expected('1'), 30);
+    await store.documents.put(DURATIONS_NAMESPACE, 'old', { keys: { x: 5, '7': 6 } }, { now: 1 });
+    const old = new ItemDurations('old');
+    await old.load(store);
+    assert.equal(old.expected('x'), 5);
+    assert.equal(old.expected('7'), 6);
+  });
+
   it('a malformed stored document starts empty; a value recorded before the load resolved is kept', async () => {
     const store = new MemoryStore();
     await store.documents.put(DURATIONS_NAMESPACE, 'l', { keys: { a: 'slow', b: 50, c: 400 } }, { now: 1 });
@@ -73,6 +94,11 @@ describe('ItemDurations', () => {
     assert.equal(d.expected('b'), 50);
     assert.equal(d.expected('c'), 10);
     assert.equal(d.expected('a'), 30); // not a number: unknown, takes the mean of b and c
+    await store.documents.put(DURATIONS_NAMESPACE, 'p', { recent: [['a', 1], 'junk', [2, 3], ['b']] }, { now: 1 });
+    const p = new ItemDurations('p');
+    await p.load(store);
+    assert.equal(p.expected('a'), 1);
+    assert.equal(p.expected('b'), 1); // only "a" was a pair: "b" takes the mean
     await store.documents.put(DURATIONS_NAMESPACE, 'm', 'not an object', { now: 1 });
     const m = new ItemDurations('m');
     await m.load(store);

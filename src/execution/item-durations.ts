@@ -21,9 +21,15 @@
 import { RecentMap } from '../core/recent-map.ts';
 import type { Store } from '../storage/store.ts';
 
-/** The document kept per loop: key -> last attempt's ms, least recently run first. */
+/**
+ * The document kept per loop: [key, last attempt's ms] pairs, least
+ * recently run first. Pairs, not an object keyed by item key: JSON objects
+ * put integer-like keys ("42") first whatever order they were set in, so a
+ * reload would have taken the most recently run numeric keys for the
+ * oldest. A document of an older version (`keys`: an object) is still read.
+ */
 export interface ItemDurationsDoc {
-  readonly keys: Record<string, number>;
+  readonly recent: Array<[key: string, ms: number]>;
 }
 
 export const DURATIONS_NAMESPACE = 'durations';
@@ -62,9 +68,7 @@ export class ItemDurations {
     if (this.#loaded) return;
     this.#loaded = true;
     const doc = await store.documents.get(DURATIONS_NAMESPACE, this.loop);
-    const keys = (doc?.value as Partial<ItemDurationsDoc> | undefined)?.keys;
-    if (keys === null || typeof keys !== 'object') return;
-    for (const [key, ms] of Object.entries(keys)) {
+    for (const [key, ms] of storedPairs(doc?.value)) {
       // Recorded meanwhile by this process (a cycle ran before the read resolved): the newer one stays.
       if (typeof ms === 'number' && Number.isFinite(ms) && ms >= 0 && !this.#keys.has(key)) this.#set(key, ms);
     }
@@ -101,7 +105,7 @@ export class ItemDurations {
   async save(store: Store, now: number): Promise<boolean> {
     if (!this.#dirty) return false;
     this.#dirty = false;
-    const doc: ItemDurationsDoc = { keys: Object.fromEntries(this.#keys.entries()) };
+    const doc: ItemDurationsDoc = { recent: [...this.#keys.entries()] };
     await store.documents.put(DURATIONS_NAMESPACE, this.loop, doc, { now });
     return true;
   }
@@ -113,4 +117,20 @@ export class ItemDurations {
     this.#total += ms;
     if (dropped) this.#total -= dropped[1];
   }
+}
+
+/**
+ * A stored durations document's [key, value] pairs, oldest first: its
+ * `recent` pairs, or the entries of an older version's `keys` object;
+ * none when it is neither. Values are unchecked.
+ */
+export function storedPairs(value: unknown): Array<[string, unknown]> {
+  if (value === null || typeof value !== 'object') return [];
+  const { recent, keys } = value as { recent?: unknown; keys?: unknown };
+  if (Array.isArray(recent)) {
+    return recent.filter(
+      (pair): pair is [string, unknown] => Array.isArray(pair) && pair.length === 2 && typeof pair[0] === 'string',
+    );
+  }
+  return keys !== null && typeof keys === 'object' ? Object.entries(keys) : [];
 }

@@ -8,12 +8,18 @@
  */
 
 import { RecentMap } from '../../core/recent-map.ts';
+import { storedPairs } from '../../execution/item-durations.ts';
 
 /** What the store keeps (JSON). */
 export interface DurationsDoc {
   readonly sources: Record<string, { meanMs: number; count: number }>;
-  /** Most recent last (insertion order), at most {@link MAX_KEYS}. */
-  readonly keys: Record<string, number>;
+  /**
+   * [key, ms] pairs, most recent last, at most {@link MAX_KEYS}: pairs, not
+   * an object, whose integer-like keys JSON would put first (see
+   * ../../execution/item-durations.ts). An older version's `keys` object is
+   * still read.
+   */
+  readonly recent: Array<[key: string, ms: number]>;
 }
 
 /** Keys remembered; older ones fall back to their source's mean. */
@@ -32,7 +38,7 @@ export class CollectionDurations {
     for (const [source, s] of Object.entries(d?.sources ?? {})) {
       if (Number.isFinite(s?.meanMs) && Number.isFinite(s?.count)) out.#sources.set(source, { ...s });
     }
-    for (const [key, ms] of Object.entries(d?.keys ?? {})) if (Number.isFinite(ms)) out.#keys.set(key, ms);
+    for (const [key, ms] of storedPairs(doc)) if (typeof ms === 'number' && Number.isFinite(ms)) out.#keys.set(key, ms);
     return out;
   }
 
@@ -64,6 +70,6 @@ export class CollectionDurations {
 
   toJSON(): DurationsDoc {
     this.#dirty = false;
-    return { sources: Object.fromEntries(this.#sources), keys: Object.fromEntries(this.#keys.entries()) };
+    return { sources: Object.fromEntries(this.#sources), recent: [...this.#keys.entries()] };
   }
 }
