@@ -92,7 +92,8 @@ function removeStale(dir, name, kept) {
   }
   for (const file of files) {
     const path = join(dir, file);
-    if (path === kept || !file.startsWith(`${name}-`)) continue;
+    // `<name>-v<node version>-`: `hono-` alone would also match the `hono-node-server` bundle's files.
+    if (path === kept || !file.startsWith(`${name}-v`)) continue;
     try {
       if (now - lstatSync(path).mtimeMs > STALE_CACHE_MS) rmSync(path, { force: true });
     } catch {

@@ -314,10 +314,10 @@ try {
       // Writing a bundle's cache deletes that bundle's caches written a day before it (other installs,
       // versions, builds), not newer ones nor other bundles'.
       const zodCache = readdirSync(cacheDir).find((f) => f.startsWith('zod-')) as string;
-      const planted = ['zod-v0-old.bin', 'zod-v0-new.bin', 'zod-v0-old.bin.123', 'yaml-v0-old.bin'];
+      const planted = ['zod-v0-old.bin', 'zod-v0-new.bin', 'zod-v0-old.bin.123', 'yaml-v0-old.bin', 'zod-x-v0-old.bin'];
       for (const file of planted) writeFileSync(join(cacheDir, file), 'x');
       const twoDaysAgo = new Date(statSync(join(cacheDir, zodCache)).mtimeMs - 2 * 24 * 3600 * 1000);
-      for (const file of ['zod-v0-old.bin', 'zod-v0-old.bin.123', 'yaml-v0-old.bin']) {
+      for (const file of ['zod-v0-old.bin', 'zod-v0-old.bin.123', 'yaml-v0-old.bin', 'zod-x-v0-old.bin']) {
         utimesSync(join(cacheDir, file), twoDaysAgo, twoDaysAgo);
       }
       rmSync(join(cacheDir, zodCache));
@@ -326,7 +326,8 @@ try {
         readdirSync(cacheDir)
           .filter((f) => f.includes('-v0-') || f === zodCache)
           .sort(),
-        [zodCache, 'yaml-v0-old.bin', 'zod-v0-new.bin'].sort(),
+        // A bundle whose name starts with another's (`hono`, `hono-node-server`) keeps its own.
+        [zodCache, 'yaml-v0-old.bin', 'zod-v0-new.bin', 'zod-x-v0-old.bin'].sort(),
       );
       // A program that imports autoloop writes none.
       rmSync(cacheDir, { recursive: true });
