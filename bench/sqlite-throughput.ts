@@ -16,7 +16,8 @@
  * line, so what is left of that line's CPU is the SQLite store's.
  * The cycle's SQLite statements run alone too (no engine, 10 items per
  * transaction as at concurrency 10, without a lease), whole and without its
- * queue rows or its event rows: the floor under the cycle lines.
+ * queue rows or its event rows: the floor under the cycle at concurrency 10
+ * (at 100 more items share a transaction).
  * Durability: WAL with synchronous=NORMAL (a commit survives a process crash;
  * the last commits may be lost on power loss), autoloop's default.
  */
@@ -171,7 +172,8 @@ const EVENTS_PER_APPEND = 1_000;
  * commit at concurrency 10), the done rows deleted PURGE_AT at a time, and
  * an `item.succeeded` event row per item appended 1,000 per transaction.
  * `rows` leaves the queue rows or the event rows out, to show what each
- * costs: the floor under the cycle lines, before the engine runs at all.
+ * costs: the floor under the cycle at concurrency 10, before the engine runs
+ * at all (at concurrency 100 more items share a transaction).
  */
 function unleasedItemTransactions(path: string, rows: ItemRows): Timed {
   const db = new Database(path);
@@ -191,6 +193,9 @@ function unleasedItemTransactions(path: string, rows: ItemRows): Timed {
   });
   let done: number[] = [];
   const complete = db.transaction((from: number) => {
+    // As the store: the rows earlier batches marked done go, PURGE_AT or more at a time, with this batch.
+    const purge = done.length >= PURGE_AT ? done : null;
+    if (purge) done = [];
     const results: ItemResultParams[] = [];
     for (let i = from; i < from + UNLEASED_BATCH; i++) {
       const key = `item-${i}`;
@@ -218,10 +223,7 @@ function unleasedItemTransactions(path: string, rows: ItemRows): Timed {
       }
     }
     sql.insertItemResults.run(results);
-    if (done.length >= PURGE_AT) {
-      sql.purgeDone.run(JSON.stringify(done));
-      done = [];
-    }
+    if (purge) sql.purgeDone.run(JSON.stringify(purge));
   });
   const append = db.transaction((events: EventParams[]) => sql.insertEvents.run(events));
   let events: EventParams[] = [];
@@ -298,7 +300,7 @@ export async function benchSqliteThroughput(): Promise<Record<string, number>> {
       const label = `autoloop cycle, concurrency ${String(concurrency).padEnd(3)} (plan+queue+act+result+events)`;
       report(label, `autoloop_c${concurrency}`, timed, '>= 0.8');
     }
-    // The cycle's SQLite statements alone, no engine: the floor under the three lines above, and what
+    // The cycle's SQLite statements alone, no engine: the floor under the concurrency 10 line above, and what
     // its queue rows and its event rows each add.
     const floors: Array<[string, string, ItemRows]> = [
       ['its queue, result and event rows', 'unleasedSqliteOnly_c10', { queue: true, events: true }],
@@ -315,7 +317,7 @@ export async function benchSqliteThroughput(): Promise<Record<string, number>> {
     }
     for (const [i, [what, name]] of floors.entries()) {
       const label = `SQLite alone, 10 unleased items per transaction, ${what} (no engine, median of ${FLOOR_ROUNDS})`;
-      report(label, name, median(rounds[i] ?? []), 'the floor under the cycle lines');
+      report(label, name, median(rounds[i] ?? []), 'the floor under the cycle at concurrency 10');
     }
     // The same cycle on the in-memory store: what the engine itself costs per item (CPU), without SQLite.
     const engine = await throughAutoloop(undefined, 10, false);

@@ -129,7 +129,7 @@ export function storedPairs(value: unknown): Array<[string, unknown]> {
   const { recent, keys } = value as { recent?: unknown; keys?: unknown };
   if (Array.isArray(recent)) {
     return recent.filter(
-      (pair): pair is [string, unknown] => Array.isArray(pair) && pair.length === 2 && typeof pair[0] === 'string',
+      (pair): pair is [string, unknown] => Array.isArray(pair) && pair.length >= 2 && typeof pair[0] === 'string',
     );
   }
   return keys !== null && typeof keys === 'object' ? Object.entries(keys) : [];
