@@ -74,7 +74,8 @@ describe('instance files', () => {
     const live = fakeInstance();
     writeInstanceFile(record(gone, '2026-12-07T10:00:00.000Z'));
     writeInstanceFile(record(live, '2026-12-07T10:00:00.000Z'));
-    const garbled = join(instancesDir(config), '12345.json');
+    // Above any pid_max (2^22): a fixed small number was once the live child's own pid.
+    const garbled = join(instancesDir(config), '99999999.json');
     writeFileSync(garbled, '{"pid": 12');
     assert.deepEqual(
       listInstances(config).map((r) => r.pid),
