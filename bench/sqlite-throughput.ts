@@ -70,6 +70,15 @@ function plainInserts(path: string): Timed {
   return { ms: took, cpuUs: spent.user + spent.system };
 }
 
+/** A fresh database at `path` with the store's schema and statements, WAL and synchronous=NORMAL. */
+function withStoreSchema(path: string): { db: Database.Database; sql: ReturnType<typeof prepareStatements> } {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  for (const migration of MIGRATIONS) db.exec(migration);
+  return { db, sql: prepareStatements(db) };
+}
+
 /**
  * The SQLite work alone of a leased item at concurrency 1, no engine: per
  * transaction what the store's item writes run, through the same functions
@@ -80,11 +89,7 @@ function plainInserts(path: string): Timed {
  * one commit per item; it bounds what the engine can reach there.
  */
 function leasedItemTransactions(path: string): Timed & { walFrames: number } {
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  for (const migration of MIGRATIONS) db.exec(migration);
-  const sql = prepareStatements(db);
+  const { db, sql } = withStoreSchema(path);
   const enqueue = db.prepare(
     `INSERT INTO queue (loop, cycle_id, key, priority, payload, idempotency_key, enqueued_at, claim_owner, claim_until)
      VALUES ('bench', 'c1', ?, 0, NULL, ?, ?, 'me', ?)`,
@@ -152,8 +157,8 @@ const UNLEASED_BATCH = 10;
 /** Rounds of each unleased SQLite-alone line, alternating; each line gives its median round. */
 const FLOOR_ROUNDS = 3;
 
-/** The round of median wall time. */
-function median(rounds: readonly Timed[]): Timed {
+/** The round of median wall time (its CPU time with it, which report's `median` of numbers would split off). */
+function medianRound(rounds: readonly Timed[]): Timed {
   const sorted = [...rounds].sort((a, b) => a.ms - b.ms);
   const middle = sorted[Math.floor(sorted.length / 2)];
   if (middle === undefined) throw new Error('median of no rounds');
@@ -176,12 +181,8 @@ const EVENTS_PER_APPEND = 1_000;
  * at all (at concurrency 100 more items share a transaction).
  */
 function unleasedItemTransactions(path: string, rows: ItemRows): Timed {
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
+  const { db, sql } = withStoreSchema(path);
   db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
-  for (const migration of MIGRATIONS) db.exec(migration);
-  const sql = prepareStatements(db);
   const cycleId = 'c-0f3a9b2e-1234-4567-89ab-0123456789ab';
   const seqs: number[] = [];
   const enqueue = db.transaction(() => {
@@ -317,7 +318,7 @@ export async function benchSqliteThroughput(): Promise<Record<string, number>> {
     }
     for (const [i, [what, name]] of floors.entries()) {
       const label = `SQLite alone, 10 unleased items per transaction, ${what} (no engine, median of ${FLOOR_ROUNDS})`;
-      report(label, name, median(rounds[i] ?? []), 'the floor under the cycle at concurrency 10');
+      report(label, name, medianRound(rounds[i] ?? []), 'the floor under the cycle at concurrency 10');
     }
     // The same cycle on the in-memory store: what the engine itself costs per item (CPU), without SQLite.
     const engine = await throughAutoloop(undefined, 10, false);

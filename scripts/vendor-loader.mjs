@@ -74,7 +74,7 @@ export function loadVendor(name, contentHash) {
  * directory would otherwise keep them all. Two installs used in turn each
  * compile afresh at most once per period.
  */
-export const STALE_CACHE_MS = 24 * 60 * 60 * 1000;
+const STALE_CACHE_MS = 24 * 60 * 60 * 1000;
 
 /** Deletes `name`'s other cache files (and partial ones) written STALE_CACHE_MS before `kept`; a failure is left for next time. */
 function removeStale(dir, name, kept) {

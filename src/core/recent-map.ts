@@ -66,3 +66,23 @@ export class RecentMap<K, V> {
     return this.#map.keys();
   }
 }
+
+/**
+ * The [key, value] pairs of a RecentMap as stored in a JSON document,
+ * oldest first, for a `RecentMap`'s `entries()` written as an array of
+ * pairs, not as an object: JSON objects put integer-like keys ("42") first
+ * whatever order they were set in, so a reload would take the most recently
+ * set numeric keys for the oldest. `value` is the stored array; an object
+ * of an older document is read too (its order as JSON gives it). Pairs whose
+ * key is not a string or whose value is not a finite number are skipped.
+ */
+export function storedRecentPairs(value: unknown): Array<[string, number]> {
+  let pairs: unknown[];
+  if (Array.isArray(value)) pairs = value;
+  else if (value !== null && typeof value === 'object') pairs = Object.entries(value);
+  else return [];
+  return pairs.filter(
+    (pair): pair is [string, number] =>
+      Array.isArray(pair) && typeof pair[0] === 'string' && typeof pair[1] === 'number' && Number.isFinite(pair[1]),
+  );
+}

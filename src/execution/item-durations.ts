@@ -18,7 +18,7 @@
  * loop's name), at most {@link MAX_KEYS} keys (the least recently run go
  * first), so a restarted process and its peers order the same way.
  */
-import { RecentMap } from '../core/recent-map.ts';
+import { RecentMap, storedRecentPairs } from '../core/recent-map.ts';
 import type { Store } from '../storage/store.ts';
 
 /**
@@ -67,10 +67,13 @@ export class ItemDurations {
   async load(store: Store): Promise<void> {
     if (this.#loaded) return;
     this.#loaded = true;
-    const doc = await store.documents.get(DURATIONS_NAMESPACE, this.loop);
-    for (const [key, ms] of storedPairs(doc?.value)) {
+    const doc = (await store.documents.get(DURATIONS_NAMESPACE, this.loop))?.value as
+      | { recent?: unknown; keys?: unknown }
+      | undefined;
+    // `keys`: an older version's object.
+    for (const [key, ms] of storedRecentPairs(doc?.recent ?? doc?.keys)) {
       // Recorded meanwhile by this process (a cycle ran before the read resolved): the newer one stays.
-      if (typeof ms === 'number' && Number.isFinite(ms) && ms >= 0 && !this.#keys.has(key)) this.#set(key, ms);
+      if (ms >= 0 && !this.#keys.has(key)) this.#set(key, ms);
     }
   }
 
@@ -117,20 +120,4 @@ export class ItemDurations {
     this.#total += ms;
     if (dropped) this.#total -= dropped[1];
   }
-}
-
-/**
- * A stored durations document's [key, value] pairs, oldest first: its
- * `recent` pairs, or the entries of an older version's `keys` object;
- * none when it is neither. Values are unchecked.
- */
-export function storedPairs(value: unknown): Array<[string, unknown]> {
-  if (value === null || typeof value !== 'object') return [];
-  const { recent, keys } = value as { recent?: unknown; keys?: unknown };
-  if (Array.isArray(recent)) {
-    return recent.filter(
-      (pair): pair is [string, unknown] => Array.isArray(pair) && pair.length >= 2 && typeof pair[0] === 'string',
-    );
-  }
-  return keys !== null && typeof keys === 'object' ? Object.entries(keys) : [];
 }

@@ -7,8 +7,7 @@
  * ones do not start last and stretch the cycle.
  */
 
-import { RecentMap } from '../../core/recent-map.ts';
-import { storedPairs } from '../../execution/item-durations.ts';
+import { RecentMap, storedRecentPairs } from '../../core/recent-map.ts';
 
 /** What the store keeps (JSON). */
 export interface DurationsDoc {
@@ -16,8 +15,8 @@ export interface DurationsDoc {
   /**
    * [key, ms] pairs, most recent last, at most {@link MAX_KEYS}: pairs, not
    * an object, whose integer-like keys JSON would put first (see
-   * ../../execution/item-durations.ts). An older version's `keys` object is
-   * still read.
+   * storedRecentPairs in ../../core/recent-map.ts). An older version's `keys`
+   * object is still read.
    */
   readonly recent: Array<[key: string, ms: number]>;
 }
@@ -38,7 +37,10 @@ export class CollectionDurations {
     for (const [source, s] of Object.entries(d?.sources ?? {})) {
       if (Number.isFinite(s?.meanMs) && Number.isFinite(s?.count)) out.#sources.set(source, { ...s });
     }
-    for (const [key, ms] of storedPairs(doc)) if (typeof ms === 'number' && Number.isFinite(ms)) out.#keys.set(key, ms);
+    // `keys`: an older version's object.
+    for (const [key, ms] of storedRecentPairs(d?.recent ?? (d as { keys?: unknown } | undefined)?.keys)) {
+      out.#keys.set(key, ms);
+    }
     return out;
   }
 
